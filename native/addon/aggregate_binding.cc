@@ -1,0 +1,168 @@
+// N-API glue for aggregation: weightedSum(Async) and the streaming Aggregator class.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "async_work.h"
+#include "bindings.h"
+#include "dpfl/kernels.h"
+
+namespace dpfl_addon {
+namespace {
+
+struct SumCall {
+  std::vector<const float*> updates;
+  int64_t dim = 0;
+  std::vector<double> weights;
+  bool normalize = false;
+  float* out = nullptr;
+  int64_t bad_update = -1;
+  dpfl::Status status;
+};
+
+// (updates: Float32Array[] | Float32Array (K x D, K = weights.length), weights: Float64Array,
+//  normalize, out)
+std::shared_ptr<SumCall> ReadSumCall(const Napi::CallbackInfo& info, std::vector<Napi::Value>* keep) {
+  Napi::Env env = info.Env();
+  auto call = std::make_shared<SumCall>();
+  Napi::Float64Array weights = Float64Arg(info, 1, "weights");
+  const size_t count = weights.ElementLength();
+  if (count == 0) ThrowRange(env, "weights must hold at least one weight");
+  call->weights.assign(weights.Data(), weights.Data() + count);
+  call->normalize = BoolArg(info, 2, "normalize");
+  Napi::Float32Array out = Float32Arg(info, 3, "out");
+  call->out = out.Data();
+  call->dim = static_cast<int64_t>(out.ElementLength());
+  if (call->dim == 0) ThrowRange(env, "out must not be empty");
+  keep->push_back(out);
+  if (info[0].IsTypedArray()) {
+    Napi::Float32Array matrix = Float32Arg(info, 0, "updates");
+    if (matrix.ElementLength() != count * static_cast<size_t>(call->dim)) {
+      ThrowRange(env, "updates.length must be weights.length * out.length");
+    }
+    for (size_t k = 0; k < count; ++k) call->updates.push_back(matrix.Data() + k * call->dim);
+    keep->push_back(matrix);
+  } else if (info[0].IsArray()) {
+    Napi::Array list = info[0].As<Napi::Array>();
+    if (list.Length() != count) ThrowRange(env, "updates.length must equal weights.length");
+    for (uint32_t k = 0; k < list.Length(); ++k) {
+      Napi::Value item = list.Get(k);
+      const std::string name = "updates[" + std::to_string(k) + "]";
+      if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        ThrowType(env, name + " must be a Float32Array");
+      }
+      Napi::Float32Array u = item.As<Napi::Float32Array>();
+      if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
+      if (static_cast<int64_t>(u.ElementLength()) != call->dim) ThrowRange(env, name + ".length must equal out.length");
+      call->updates.push_back(u.Data());
+      keep->push_back(u);
+    }
+  } else {
+    ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");
+  }
+  return call;
+}
+
+dpfl::Status RunSum(SumCall* c) {
+  return dpfl::weighted_sum(c->updates.data(), static_cast<int64_t>(c->updates.size()), c->dim, c->weights.data(),
+                            c->normalize, c->out, &c->bad_update);
+}
+
+Napi::Error SumError(Napi::Env env, const dpfl::Status& status, int64_t bad_update) {
+  if (bad_update >= 0) {
+    Napi::RangeError error =
+        Napi::RangeError::New(env, "updates[" + std::to_string(bad_update) + "] must contain only finite values");
+    error.Set("code", Napi::String::New(env, "ERR_DPFL_NON_FINITE"));
+    error.Set("index", Napi::Number::New(env, static_cast<double>(bad_update)));
+    return error;
+  }
+  return StatusError(env, status);
+}
+
+Napi::Value WeightedSum(const Napi::CallbackInfo& info) {
+  std::vector<Napi::Value> keep;
+  std::shared_ptr<SumCall> call = ReadSumCall(info, &keep);
+  dpfl::Status status = RunSum(call.get());
+  if (!status.ok()) throw SumError(info.Env(), status, call->bad_update);
+  return info[3];
+}
+
+Napi::Value WeightedSumAsync(const Napi::CallbackInfo& info) {
+  std::vector<Napi::Value> keep;
+  std::shared_ptr<SumCall> call = ReadSumCall(info, &keep);
+  auto out = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[3].As<Napi::Object>()));
+  // Failures are reported by the result step so the error can name the bad update.
+  return KernelWorker::Start(
+      info.Env(), keep,
+      [call] {
+        call->status = RunSum(call.get());
+        return dpfl::Status::Ok();
+      },
+      [call, out](Napi::Env env) -> Napi::Value {
+        if (!call->status.ok()) throw SumError(env, call->status, call->bad_update);
+        return out->Value();
+      });
+}
+
+// The streaming aggregator: float64 state of one dimension, updates folded in one at a time.
+class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Aggregator",
+                       {InstanceMethod<&AggregatorWrap::Add>("add"), InstanceMethod<&AggregatorWrap::Result>("result"),
+                        InstanceMethod<&AggregatorWrap::Reset>("reset"),
+                        InstanceAccessor<&AggregatorWrap::Count>("count"),
+                        InstanceAccessor<&AggregatorWrap::TotalWeight>("totalWeight"),
+                        InstanceAccessor<&AggregatorWrap::Dim>("dim")});
+  }
+
+  explicit AggregatorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AggregatorWrap>(info) {
+    const int64_t dim = IndexArg(info, 0, "dim");
+    if (dim == 0) ThrowRange(info.Env(), "dim must be a positive integer");
+    try {
+      acc_ = std::make_unique<dpfl::Accumulator>(dim);
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(info.Env(), "out of memory for an Aggregator of dim " + std::to_string(dim));
+    }
+  }
+
+ private:
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    Napi::Float32Array update = Float32Arg(info, 0, "update");
+    const double weight = NumberArg(info, 1, "weight");
+    ThrowIfFailed(info.Env(), acc_->add(update.Data(), static_cast<int64_t>(update.ElementLength()), weight));
+    return info.Env().Undefined();
+  }
+  // (normalize, out)
+  Napi::Value Result(const Napi::CallbackInfo& info) {
+    const bool normalize = BoolArg(info, 0, "normalize");
+    Napi::Float32Array out = Float32Arg(info, 1, "out");
+    if (static_cast<int64_t>(out.ElementLength()) != acc_->dim()) ThrowRange(info.Env(), "out.length must equal dim");
+    ThrowIfFailed(info.Env(), acc_->result(normalize, out.Data()));
+    return out;
+  }
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    acc_->reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Count(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(acc_->count()));
+  }
+  Napi::Value TotalWeight(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), acc_->total_weight()); }
+  Napi::Value Dim(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(acc_->dim()));
+  }
+
+  std::unique_ptr<dpfl::Accumulator> acc_;
+};
+
+}  // namespace
+
+void RegisterAggregate(Napi::Env env, Napi::Object exports) {
+  exports.Set("weightedSum", Napi::Function::New(env, WeightedSum, "weightedSum"));
+  exports.Set("weightedSumAsync", Napi::Function::New(env, WeightedSumAsync, "weightedSumAsync"));
+  exports.Set("Aggregator", AggregatorWrap::Define(env));
+}
+
+}  // namespace dpfl_addon

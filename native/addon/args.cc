@@ -1,0 +1,120 @@
+#include "args.h"
+
+#include <cmath>
+
+namespace dpfl_addon {
+namespace {
+
+void CheckAttached(Napi::Env env, const Napi::TypedArray& array, const char* name) {
+  if (array.ArrayBuffer().IsDetached()) {
+    ThrowType(env, std::string(name) + " must not be a detached (transferred) buffer");
+  }
+}
+
+}  // namespace
+
+void ThrowType(Napi::Env env, const std::string& message) {
+  Napi::TypeError error = Napi::TypeError::New(env, message);
+  error.Set("code", Napi::String::New(env, "ERR_DPFL_INVALID_TYPE"));
+  throw error;
+}
+
+void ThrowRange(Napi::Env env, const std::string& message) {
+  Napi::RangeError error = Napi::RangeError::New(env, message);
+  error.Set("code", Napi::String::New(env, "ERR_DPFL_INVALID_ARGUMENT"));
+  throw error;
+}
+
+Napi::Error StatusError(Napi::Env env, const dpfl::Status& status) {
+  switch (status.code) {
+    case dpfl::StatusCode::kInvalidArgument: {
+      Napi::RangeError error = Napi::RangeError::New(env, status.message);
+      error.Set("code", Napi::String::New(env, "ERR_DPFL_INVALID_ARGUMENT"));
+      return error;
+    }
+    case dpfl::StatusCode::kEntropyUnavailable: {
+      Napi::Error error = Napi::Error::New(env, status.message);
+      error.Set("code", Napi::String::New(env, "ERR_DPFL_ENTROPY_UNAVAILABLE"));
+      return error;
+    }
+    default: {
+      Napi::Error error = Napi::Error::New(env, status.message);
+      error.Set("code", Napi::String::New(env, "ERR_DPFL_OUT_OF_MEMORY"));
+      return error;
+    }
+  }
+}
+
+void ThrowIfFailed(Napi::Env env, const dpfl::Status& status) {
+  if (!status.ok()) throw StatusError(env, status);
+}
+
+Napi::Float32Array Float32Arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    ThrowType(info.Env(), std::string(name) + " must be a Float32Array");
+  }
+  Napi::Float32Array array = v.As<Napi::Float32Array>();
+  CheckAttached(info.Env(), array, name);
+  return array;
+}
+
+Napi::Float32Array OptionalFloat32Arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (info[index].IsUndefined() || info[index].IsNull()) return Napi::Float32Array();
+  return Float32Arg(info, index, name);
+}
+
+Napi::Float64Array Float64Arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    ThrowType(info.Env(), std::string(name) + " must be a Float64Array");
+  }
+  Napi::Float64Array array = v.As<Napi::Float64Array>();
+  CheckAttached(info.Env(), array, name);
+  return array;
+}
+
+Napi::Float64Array OptionalFloat64Arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (info[index].IsUndefined() || info[index].IsNull()) return Napi::Float64Array();
+  return Float64Arg(info, index, name);
+}
+
+double NumberArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (!info[index].IsNumber()) ThrowType(info.Env(), std::string(name) + " must be a number");
+  return info[index].As<Napi::Number>().DoubleValue();
+}
+
+int64_t IndexArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const double v = NumberArg(info, index, name);
+  if (!(v >= 0) || v > 9007199254740991.0 || std::floor(v) != v) {
+    ThrowRange(info.Env(), std::string(name) + " must be a non-negative safe integer");
+  }
+  return static_cast<int64_t>(v);
+}
+
+bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (!info[index].IsBoolean()) ThrowType(info.Env(), std::string(name) + " must be a boolean");
+  return info[index].As<Napi::Boolean>().Value();
+}
+
+uint64_t Uint64Arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (info[index].IsBigInt()) {
+    bool lossless = true;
+    return info[index].As<Napi::BigInt>().Uint64Value(&lossless);  // modulo 2^64 by design
+  }
+  return static_cast<uint64_t>(IndexArg(info, index, name));
+}
+
+std::vector<int64_t> GroupEnds(Napi::Env env, const Napi::Float64Array& ends, const char* name) {
+  std::vector<int64_t> out(ends.ElementLength());
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double v = ends[i];
+    if (!(v >= 1) || v > 9007199254740991.0 || std::floor(v) != v) {
+      ThrowRange(env, std::string(name) + " must hold positive integers");
+    }
+    out[i] = static_cast<int64_t>(v);
+  }
+  return out;
+}
+
+}  // namespace dpfl_addon

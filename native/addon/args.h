@@ -1,0 +1,43 @@
+// Argument conversion and errors for the N-API glue. The TypeScript layer validates everything
+// first; these re-checks exist because anyone can load the .node file directly, and they are
+// cheap: types, lengths, detached buffers. No math here.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dpfl/status.h"
+
+namespace dpfl_addon {
+
+// Throws a JS TypeError (code ERR_DPFL_INVALID_TYPE) naming the argument.
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& message);
+// Throws a JS RangeError (code ERR_DPFL_INVALID_ARGUMENT) naming the argument.
+[[noreturn]] void ThrowRange(Napi::Env env, const std::string& message);
+// The JS error for a failed core Status (RangeError for invalid arguments, Error otherwise).
+Napi::Error StatusError(Napi::Env env, const dpfl::Status& status);
+// Throws StatusError when status is not ok.
+void ThrowIfFailed(Napi::Env env, const dpfl::Status& status);
+
+// A Float32Array argument that is attached (not transferred). Its data pointer honours the
+// view's byte offset.
+Napi::Float32Array Float32Arg(const Napi::CallbackInfo& info, size_t index, const char* name);
+// Like Float32Arg, but undefined/null gives an empty handle.
+Napi::Float32Array OptionalFloat32Arg(const Napi::CallbackInfo& info, size_t index, const char* name);
+// A Float64Array argument (small parameter vectors: weights, group ends, max norms).
+Napi::Float64Array Float64Arg(const Napi::CallbackInfo& info, size_t index, const char* name);
+Napi::Float64Array OptionalFloat64Arg(const Napi::CallbackInfo& info, size_t index, const char* name);
+// A number argument that must be a non-negative integer below 2^53.
+int64_t IndexArg(const Napi::CallbackInfo& info, size_t index, const char* name);
+double NumberArg(const Napi::CallbackInfo& info, size_t index, const char* name);
+bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name);
+// A bigint (or non-negative safe integer) taken modulo 2^64.
+uint64_t Uint64Arg(const Napi::CallbackInfo& info, size_t index, const char* name);
+// Group end offsets given as integral doubles.
+std::vector<int64_t> GroupEnds(Napi::Env env, const Napi::Float64Array& ends, const char* name);
+
+inline float* Data(Napi::Float32Array a) { return a.IsEmpty() ? nullptr : a.Data(); }
+
+}  // namespace dpfl_addon

@@ -1,0 +1,60 @@
+// Turning generator output into standard normal draws. Shared by the CPU core and the CUDA
+// backend, so for one (key, stream, index) every backend computes the same value.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "dpfl/chacha20.h"
+#include "dpfl/hd.h"
+#include "dpfl/philox.h"
+
+namespace dpfl {
+
+// A uniform in the open interval (0, 1) from 53 random bits (hi:32 ++ top 21 of lo), centred in
+// its cell so 0 never occurs. 53 bits (not 32) keep the Box-Muller tail out to 8.6 sigma.
+DPFL_HD double uniform53(uint32_t hi, uint32_t lo) {
+  const uint64_t bits = (static_cast<uint64_t>(hi) << 21) | (lo >> 11);
+  return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+}
+
+// Box-Muller (Box & Muller 1958): two independent N(0,1) draws from two uniforms, in float64.
+DPFL_HD void box_muller(double u1, double u2, double* z0, double* z1) {
+  const double two_pi = 6.283185307179586476925286766559;
+  const double r = sqrt(-2.0 * log(u1));
+  const double theta = two_pi * u2;
+  *z0 = r * cos(theta);
+  *z1 = r * sin(theta);
+}
+
+// ---- Reproducible mode: Philox4x32-10 keyed by the seed. -------------------------------------
+// One Philox block (four words) gives two uniforms and so two normals: sample i of a stream comes
+// from block i / 2, lane i % 2.
+constexpr uint64_t kPhiloxNormalsPerBlock = 2;
+
+DPFL_HD void philox_normals(uint64_t seed, uint64_t stream, uint64_t block, double out[2]) {
+  const U32x4 w = philox_block(seed, stream, block);
+  box_muller(uniform53(w.v[0], w.v[1]), uniform53(w.v[2], w.v[3]), &out[0], &out[1]);
+}
+
+// ---- Secure mode: ChaCha20 keyed from the OS CSPRNG. ------------------------------------------
+// Defence against floating-point attacks on the sampler (Mironov 2012; Jin et al., IEEE S&P 2022):
+// each output is the sum of two independent normals divided by sqrt(2), the method of Holohan and
+// Braghin, "Secure Random Sampling in Differential Privacy" (ESORICS 2021), also used by IBM's
+// diffprivlib. The sum fills the gaps that a single Box-Muller draw leaves in the set of reachable
+// floats, which is what makes the output of x + noise invertible to x. Uniforms use 53 bits.
+// One ChaCha20 block (sixteen words) gives eight uniforms, eight normals, four outputs: sample i
+// comes from block i / 4, lane i % 4.
+constexpr uint64_t kSecureNormalsPerBlock = 4;
+
+DPFL_HD void secure_normals(const ChaChaKey& key, uint64_t stream, uint64_t block, double out[4]) {
+  const U32x16 w = chacha_block(key, stream, block);
+  double z[8];
+  for (int p = 0; p < 4; ++p) {
+    box_muller(uniform53(w.v[4 * p], w.v[4 * p + 1]), uniform53(w.v[4 * p + 2], w.v[4 * p + 3]),
+               &z[2 * p], &z[2 * p + 1]);
+  }
+  const double inv_sqrt2 = 0.70710678118654752440084436210485;
+  for (int j = 0; j < 4; ++j) out[j] = (z[j] + z[j + 4]) * inv_sqrt2;
+}
+
+}  // namespace dpfl

@@ -1,0 +1,33 @@
+// The shape every sub-command has, and the helpers they share.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export interface Command {
+  /** One line for `dpfl --help`. */
+  summary: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+/**
+ * Parses options with node's parseArgs, adding the --json and --help flags every command has.
+ * Unknown options are an error that names them.
+ */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  return parseArgs({
+    args: argv,
+    options: { ...options, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+/** Parses a numeric option, failing with a message that names it. */
+export function numberOption(name: string, value: string | undefined, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new RangeError(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new RangeError(`--${name} must be a finite number, received "${value}"`);
+  return n;
+}

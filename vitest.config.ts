@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// Forks, not threads: a native crash must take down one worker, never the runner.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+  },
+});
