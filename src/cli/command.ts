@@ -1,6 +1,8 @@
 // The shape every sub-command has, and the helpers they share.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
 export interface Command {
   /** One line for `dpfl --help`. */
   summary: string;
@@ -12,13 +14,17 @@ export interface Command {
  * Parses options with node's parseArgs, adding the --json and --help flags every command has.
  * Unknown options are an error that names them.
  */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
-  return parseArgs({
+export function parseCommandArgs<T extends OptionsConfig>(
+  argv: string[],
+  options: T,
+): { values: { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { json: boolean; help: boolean } } {
+  const { values } = parseArgs({
     args: argv,
     options: { ...options, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
     strict: true,
     allowPositionals: false,
   });
+  return { values: values as never };
 }
 
 /** Parses a numeric option, failing with a message that names it. */

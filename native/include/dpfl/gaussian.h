@@ -10,11 +10,12 @@
 
 namespace dpfl {
 
-// A uniform in the open interval (0, 1) from 53 random bits (hi:32 ++ top 21 of lo), centred in
-// its cell so 0 never occurs. 53 bits (not 32) keep the Box-Muller tail out to 8.6 sigma.
-DPFL_HD double uniform53(uint32_t hi, uint32_t lo) {
-  const uint64_t bits = (static_cast<uint64_t>(hi) << 21) | (lo >> 11);
-  return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+// A uniform in the open interval (0, 1) from 52 random bits (hi:32 ++ top 20 of lo), centred in
+// its cell: exactly representable, never 0 or 1 (the extremes are 2^-53 and 1 - 2^-53). 52 bits
+// (not 32) keep the Box-Muller tail out to 8.5 sigma.
+DPFL_HD double uniform52(uint32_t hi, uint32_t lo) {
+  const uint64_t bits = (static_cast<uint64_t>(hi) << 20) | (lo >> 12);
+  return (static_cast<double>(bits) + 0.5) * 0x1.0p-52;
 }
 
 // Box-Muller (Box & Muller 1958): two independent N(0,1) draws from two uniforms, in float64.
@@ -33,7 +34,7 @@ constexpr uint64_t kPhiloxNormalsPerBlock = 2;
 
 DPFL_HD void philox_normals(uint64_t seed, uint64_t stream, uint64_t block, double out[2]) {
   const U32x4 w = philox_block(seed, stream, block);
-  box_muller(uniform53(w.v[0], w.v[1]), uniform53(w.v[2], w.v[3]), &out[0], &out[1]);
+  box_muller(uniform52(w.v[0], w.v[1]), uniform52(w.v[2], w.v[3]), &out[0], &out[1]);
 }
 
 // ---- Secure mode: ChaCha20 keyed from the OS CSPRNG. ------------------------------------------
@@ -41,7 +42,7 @@ DPFL_HD void philox_normals(uint64_t seed, uint64_t stream, uint64_t block, doub
 // each output is the sum of two independent normals divided by sqrt(2), the method of Holohan and
 // Braghin, "Secure Random Sampling in Differential Privacy" (ESORICS 2021), also used by IBM's
 // diffprivlib. The sum fills the gaps that a single Box-Muller draw leaves in the set of reachable
-// floats, which is what makes the output of x + noise invertible to x. Uniforms use 53 bits.
+// floats, which is what makes the output of x + noise invertible to x. Uniforms use 52 bits.
 // One ChaCha20 block (sixteen words) gives eight uniforms, eight normals, four outputs: sample i
 // comes from block i / 4, lane i % 4.
 constexpr uint64_t kSecureNormalsPerBlock = 4;
@@ -50,7 +51,7 @@ DPFL_HD void secure_normals(const ChaChaKey& key, uint64_t stream, uint64_t bloc
   const U32x16 w = chacha_block(key, stream, block);
   double z[8];
   for (int p = 0; p < 4; ++p) {
-    box_muller(uniform53(w.v[4 * p], w.v[4 * p + 1]), uniform53(w.v[4 * p + 2], w.v[4 * p + 3]),
+    box_muller(uniform52(w.v[4 * p], w.v[4 * p + 1]), uniform52(w.v[4 * p + 2], w.v[4 * p + 3]),
                &z[2 * p], &z[2 * p + 1]);
   }
   const double inv_sqrt2 = 0.70710678118654752440084436210485;

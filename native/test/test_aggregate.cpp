@@ -1,0 +1,116 @@
+// Weighted aggregation and the streaming accumulator against a float64 reference.
+#include <limits>
+#include <vector>
+
+#include "check.h"
+#include "dpfl/kernels.h"
+#include "tolerances.h"
+
+namespace {
+
+struct Clients {
+  std::vector<std::vector<float>> data;
+  std::vector<const float*> ptrs;
+  std::vector<double> weights;
+};
+
+Clients make_clients(int64_t count, int64_t dim, uint32_t seed) {
+  Clients c;
+  std::mt19937 gen(seed);
+  for (int64_t k = 0; k < count; ++k) {
+    c.data.push_back(check::random_floats(dim, seed * 100 + k));
+    c.weights.push_back(static_cast<double>(gen() % 500));
+  }
+  c.weights[0] += 1;  // a positive total
+  for (auto& d : c.data) c.ptrs.push_back(d.data());
+  return c;
+}
+
+std::vector<double> reference(const Clients& c, int64_t dim, bool normalize) {
+  std::vector<double> out(dim, 0.0);
+  double total = 0;
+  for (size_t k = 0; k < c.data.size(); ++k) {
+    total += c.weights[k];
+    for (int64_t d = 0; d < dim; ++d) out[d] += c.weights[k] * c.data[k][d];
+  }
+  if (normalize) for (double& v : out) v /= total;
+  return out;
+}
+
+}  // namespace
+
+TEST(weighted_sum_matches_reference) {
+  const int64_t shapes[][2] = {{1, 1}, {3, 19}, {10, 2047}, {7, 2049}, {2, 5000}, {40, 111}};
+  uint32_t seed = 1;
+  for (auto& s : shapes) {
+    const Clients c = make_clients(s[0], s[1], seed++);
+    for (bool normalize : {false, true}) {
+      const std::vector<double> ref = reference(c, s[1], normalize);
+      // Summands reach |w u| ~ 500 * 4: atol scales with the largest summand.
+      double scale = 0;
+      for (double w : c.weights) scale += w;
+      if (normalize) scale = 1;
+      std::vector<float> out(s[1], -9.0f);
+      int64_t bad = 0;
+      CHECK_OK(dpfl::weighted_sum(c.ptrs.data(), s[0], s[1], c.weights.data(), normalize, out.data(), &bad));
+      CHECK_EQ(bad, int64_t(-1));
+      for (int64_t d = 0; d < s[1]; ++d) CHECK_CLOSE(out[d], ref[d], tol::kSumAtol * scale, tol::kSumRtol);
+    }
+  }
+}
+
+TEST(weighted_sum_names_the_non_finite_update) {
+  Clients c = make_clients(5, 3000, 9);
+  c.data[3][2500] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> out(3000);
+  int64_t bad = -1;
+  CHECK(!dpfl::weighted_sum(c.ptrs.data(), 5, 3000, c.weights.data(), false, out.data(), &bad).ok());
+  CHECK_EQ(bad, int64_t(3));
+}
+
+TEST(weighted_sum_rejects_bad_weights) {
+  Clients c = make_clients(2, 4, 3);
+  std::vector<float> out(4);
+  int64_t bad;
+  std::vector<double> neg = {1.0, -1.0}, inf = {1.0, std::numeric_limits<double>::infinity()}, zero = {0.0, 0.0};
+  CHECK(!dpfl::weighted_sum(c.ptrs.data(), 2, 4, neg.data(), false, out.data(), &bad).ok());
+  CHECK(!dpfl::weighted_sum(c.ptrs.data(), 2, 4, inf.data(), false, out.data(), &bad).ok());
+  CHECK(!dpfl::weighted_sum(c.ptrs.data(), 2, 4, zero.data(), true, out.data(), &bad).ok());
+  CHECK_OK(dpfl::weighted_sum(c.ptrs.data(), 2, 4, zero.data(), false, out.data(), &bad));
+  CHECK(!dpfl::weighted_sum(c.ptrs.data(), 0, 4, zero.data(), false, out.data(), &bad).ok());
+}
+
+TEST(accumulator_equals_weighted_sum) {
+  const int64_t dim = 4099;
+  const Clients c = make_clients(12, dim, 21);
+  dpfl::Accumulator acc(dim);
+  for (size_t k = 0; k < c.data.size(); ++k) CHECK_OK(acc.add(c.data[k].data(), dim, c.weights[k]));
+  CHECK_EQ(acc.count(), int64_t(12));
+  for (bool normalize : {false, true}) {
+    std::vector<float> streamed(dim), batch(dim);
+    int64_t bad;
+    CHECK_OK(acc.result(normalize, streamed.data()));
+    CHECK_OK(dpfl::weighted_sum(c.ptrs.data(), 12, dim, c.weights.data(), normalize, batch.data(), &bad));
+    CHECK(streamed == batch);  // same float64 additions in the same order
+  }
+  acc.reset();
+  CHECK_EQ(acc.count(), int64_t(0));
+  std::vector<float> out(dim);
+  CHECK(!acc.result(true, out.data()).ok());
+}
+
+TEST(accumulator_refuses_non_finite_without_change) {
+  dpfl::Accumulator acc(3);
+  std::vector<float> good = {1, 2, 3}, bad = {1, std::numeric_limits<float>::infinity(), 3};
+  CHECK_OK(acc.add(good.data(), 3, 2.0));
+  CHECK(!acc.add(bad.data(), 3, 1.0).ok());
+  CHECK(!acc.add(good.data(), 3, -1.0).ok());
+  CHECK(!acc.add(good.data(), 2, 1.0).ok());
+  CHECK_EQ(acc.count(), int64_t(1));
+  CHECK_EQ(acc.total_weight(), 2.0);
+  std::vector<float> out(3);
+  CHECK_OK(acc.result(false, out.data()));
+  CHECK(out == std::vector<float>({2, 4, 6}));
+}
+
+CHECK_MAIN()

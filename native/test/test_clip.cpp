@@ -1,0 +1,147 @@
+// Per-sample clipping against a float64 reference.
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "check.h"
+#include "dpfl/kernels.h"
+#include "tolerances.h"
+
+namespace {
+
+struct Reference {
+  std::vector<double> sum, norms, group_norms;
+  int64_t clipped = 0, non_finite = 0;
+};
+
+// Straightforward float64 clipping, one row and one group at a time.
+Reference reference(const std::vector<float>& g, int64_t batch, int64_t dim, const std::vector<int64_t>& ends,
+                    const std::vector<double>& max_norms) {
+  const size_t groups = ends.size();
+  Reference r;
+  r.sum.assign(dim, 0.0);
+  r.norms.assign(batch, 0.0);
+  r.group_norms.assign(batch * groups, 0.0);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<double> scale(groups);
+    bool finite = true, clipped = false;
+    double total = 0;
+    int64_t begin = 0;
+    for (size_t k = 0; k < groups; ++k) {
+      double sq = 0;
+      for (int64_t d = begin; d < ends[k]; ++d) sq += double(g[b * dim + d]) * g[b * dim + d];
+      r.group_norms[b * groups + k] = std::sqrt(sq);
+      total += sq;
+      finite = finite && std::isfinite(sq);
+      scale[k] = std::min(1.0, max_norms[k] / (std::sqrt(sq) + dpfl::kClipEpsilon));
+      clipped = clipped || scale[k] < 1.0;
+      begin = ends[k];
+    }
+    r.norms[b] = std::sqrt(total);
+    if (!finite) {
+      ++r.non_finite;
+      continue;
+    }
+    if (clipped) ++r.clipped;
+    begin = 0;
+    for (size_t k = 0; k < groups; ++k) {
+      for (int64_t d = begin; d < ends[k]; ++d) r.sum[d] += scale[k] * g[b * dim + d];
+      begin = ends[k];
+    }
+  }
+  return r;
+}
+
+void check_case(int64_t batch, int64_t dim, std::vector<int64_t> ends, std::vector<double> max_norms, uint32_t seed) {
+  std::vector<float> g = check::random_floats(batch * dim, seed, 0.3f);
+  // Zero rows and tiny rows exercise the epsilon and the unclipped path.
+  if (batch > 2) std::fill(g.begin() + dim, g.begin() + 2 * dim, 0.0f);
+  const Reference ref = reference(g, batch, dim, ends, max_norms);
+  std::vector<float> sum(dim, -7.0f), norms(batch, -7.0f), group_norms(batch * ends.size(), -7.0f);
+  dpfl::ClipStats stats;
+  CHECK_OK(dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), int64_t(ends.size())}, max_norms.data(),
+                              sum.data(), norms.data(), group_norms.data(), &stats));
+  CHECK_EQ(stats.clipped, ref.clipped);
+  CHECK_EQ(stats.non_finite, ref.non_finite);
+  // Scale of the summands bounds the cancellation error of the float32 rounding.
+  for (int64_t d = 0; d < dim; ++d) CHECK_CLOSE(sum[d], ref.sum[d], tol::kSumAtol, tol::kSumRtol);
+  for (int64_t b = 0; b < batch; ++b) CHECK_CLOSE(norms[b], ref.norms[b], 0, tol::kNormRtol);
+  for (size_t i = 0; i < group_norms.size(); ++i) CHECK_CLOSE(group_norms[i], ref.group_norms[i], 0, tol::kNormRtol);
+
+  // per_sample_norms agrees with the norms clip_and_sum reported, bit for bit.
+  std::vector<float> norms2(batch), group_norms2(batch * ends.size());
+  CHECK_OK(dpfl::per_sample_norms(g.data(), batch, dim, {ends.data(), int64_t(ends.size())}, norms2.data(),
+                                  group_norms2.data()));
+  CHECK(norms2 == norms);
+  CHECK(group_norms2 == group_norms);
+}
+
+}  // namespace
+
+TEST(flat_clipping_odd_sizes) {
+  const int64_t sizes[][2] = {{1, 1}, {1, 19}, {3, 111}, {19, 989}, {7, 2048}, {5, 2049}, {4, 5000}};
+  uint32_t seed = 1;
+  for (auto& s : sizes) {
+    for (double c : {0.05, 1.0, 100.0}) check_case(s[0], s[1], {s[1]}, {c}, seed++);
+  }
+}
+
+TEST(grouped_clipping) {
+  // Groups of size 1, groups straddling the 2048-column tile, many small groups.
+  check_case(3, 5, {1, 2, 3, 4, 5}, {0.1, 0.2, 0.3, 0.4, 0.5}, 11);
+  check_case(6, 4100, {1, 2047, 2049, 4096, 4100}, {0.5, 1.0, 2.0, 0.01, 3.0}, 12);
+  check_case(19, 989, {100, 989}, {0.7, 0.7}, 13);
+  check_case(1, 7, {7}, {0.3}, 14);
+}
+
+TEST(non_finite_rows_contribute_zero) {
+  const int64_t batch = 4, dim = 9;
+  std::vector<float> g = check::random_floats(batch * dim, 5);
+  g[1 * dim + 3] = std::numeric_limits<float>::quiet_NaN();
+  g[3 * dim + 8] = std::numeric_limits<float>::infinity();
+  std::vector<int64_t> ends = {dim};
+  std::vector<double> c = {10.0};
+  std::vector<float> sum(dim), norms(batch);
+  dpfl::ClipStats stats;
+  CHECK_OK(dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &stats));
+  CHECK_EQ(stats.non_finite, int64_t(2));
+  CHECK_EQ(stats.clipped, int64_t(0));
+  for (int64_t d = 0; d < dim; ++d) {
+    CHECK(std::isfinite(sum[d]));
+    CHECK_CLOSE(sum[d], double(g[d]) + double(g[2 * dim + d]), tol::kSumAtol, tol::kSumRtol);
+  }
+  CHECK(std::isnan(norms[1]));
+  CHECK(std::isinf(norms[3]));
+}
+
+TEST(clip_rejects_bad_arguments) {
+  std::vector<float> g(6, 1.0f), sum(3), norms(2);
+  std::vector<int64_t> ends = {3}, bad_ends = {2, 2, 3}, short_ends = {2};
+  std::vector<double> c = {1.0}, neg = {-1.0}, nan = {std::nan("")}, c3 = {1, 1, 1};
+  dpfl::ClipStats s;
+  CHECK(!dpfl::clip_and_sum(g.data(), 0, 3, {ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &s).ok());
+  CHECK(!dpfl::clip_and_sum(g.data(), 2, 0, {ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &s).ok());
+  CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {ends.data(), 1}, neg.data(), sum.data(), norms.data(), nullptr, &s).ok());
+  CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {ends.data(), 1}, nan.data(), sum.data(), norms.data(), nullptr, &s).ok());
+  CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {bad_ends.data(), 3}, c3.data(), sum.data(), norms.data(), nullptr, &s).ok());
+  CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {short_ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &s).ok());
+}
+
+TEST(clip_by_norm_scales_to_the_bound) {
+  std::vector<float> x = {3.0f, 4.0f};
+  double norm = 0, scale = 0;
+  CHECK_OK(dpfl::clip_by_norm(x.data(), 2, 1.0, &norm, &scale));
+  CHECK_CLOSE(norm, 5.0, 0, 1e-15);
+  CHECK_CLOSE(scale, 1.0 / (5.0 + dpfl::kClipEpsilon), 0, 1e-15);
+  CHECK_CLOSE(x[0], 3.0 * scale, 0, 1e-7);
+  CHECK_CLOSE(x[1], 4.0 * scale, 0, 1e-7);
+  std::vector<float> small = {0.1f, 0.0f};
+  CHECK_OK(dpfl::clip_by_norm(small.data(), 2, 1.0, &norm, &scale));
+  CHECK_EQ(scale, 1.0);
+  CHECK_EQ(small[0], 0.1f);
+  std::vector<float> bad = {1.0f, std::numeric_limits<float>::quiet_NaN()};
+  CHECK(!dpfl::clip_by_norm(bad.data(), 2, 1.0, &norm, &scale).ok());
+  CHECK_EQ(bad[0], 1.0f);  // untouched
+}
+
+CHECK_MAIN()

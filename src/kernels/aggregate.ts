@@ -1,0 +1,132 @@
+// Aggregation of client updates: thin typed wrappers over the native core.
+import { binding, type NativeAggregator } from '../native/binding.js';
+import { invalidArgument, invalidType } from './errors.js';
+import { float32Array, nonNegativeFinite, optionsObject, outputArray, positiveInteger } from './validate.js';
+
+export interface WeightedSumOptions {
+  /** Divide by the sum of the weights (a weighted mean). Default false. */
+  normalize?: boolean;
+  /** Output buffer of length D. */
+  out?: Float32Array;
+}
+
+interface SumArgs {
+  updates: Float32Array[] | Float32Array;
+  weights: Float64Array;
+  normalize: boolean;
+  out: Float32Array;
+}
+
+function readWeights(weights: unknown): Float64Array {
+  if (!Array.isArray(weights) && !ArrayBuffer.isView(weights)) {
+    throw invalidType('weights', 'an array of non-negative numbers', weights);
+  }
+  const w = Float64Array.from(weights as ArrayLike<number>);
+  w.forEach((value, k) => nonNegativeFinite(`weights[${k}]`, value));
+  return w;
+}
+
+function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOptions | undefined): SumArgs {
+  const opts = optionsObject('options', options);
+  const w = readWeights(weights);
+  if (w.length === 0) throw invalidArgument('weights.length', 'positive', 0);
+  const normalize = opts.normalize ?? false;
+  if (typeof normalize !== 'boolean') throw invalidType('options.normalize', 'a boolean', normalize);
+  if (normalize && !(w.reduce((s, x) => s + x, 0) > 0)) {
+    throw invalidArgument('weights', 'of positive sum when options.normalize is true', 0);
+  }
+  let dim: number;
+  if (updates instanceof Float32Array) {
+    float32Array('updates', updates);
+    if (updates.length % w.length !== 0) {
+      throw invalidArgument('updates.length', `a multiple of weights.length (${w.length}) for a K x D matrix`, updates.length);
+    }
+    dim = updates.length / w.length;
+  } else if (Array.isArray(updates)) {
+    if (updates.length !== w.length) throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
+    const first = float32Array('updates[0]', updates[0]);
+    dim = first.length;
+    updates.forEach((u, k) => {
+      const v = float32Array(`updates[${k}]`, u);
+      if (v.length !== dim) throw invalidArgument(`updates[${k}].length`, `${dim} like updates[0]`, v.length);
+    });
+  } else {
+    throw invalidType('updates', 'an array of Float32Array or a K x D Float32Array', updates);
+  }
+  return { updates: updates as Float32Array[] | Float32Array, weights: w, normalize, out: outputArray('options.out', opts.out, dim) };
+}
+
+/**
+ * out = Σ_k weights[k] · updates[k] (÷ Σ weights with normalize), accumulated in float64 in one
+ * pass over the updates. updates is K Float32Arrays of length D or one K×D Float32Array. An update
+ * holding NaN or Inf is refused with an error naming it.
+ */
+export function weightedSum(
+  updates: Float32Array[] | Float32Array,
+  weights: ArrayLike<number>,
+  options?: WeightedSumOptions,
+): Float32Array {
+  const a = readSumArgs(updates, weights, options);
+  return binding.weightedSum(a.updates, a.weights, a.normalize, a.out);
+}
+
+/** weightedSum off the JavaScript thread. Do not modify the updates or out until it settles. */
+export async function weightedSumAsync(
+  updates: Float32Array[] | Float32Array,
+  weights: ArrayLike<number>,
+  options?: WeightedSumOptions,
+): Promise<Float32Array> {
+  const a = readSumArgs(updates, weights, options);
+  return binding.weightedSumAsync(a.updates, a.weights, a.normalize, a.out);
+}
+
+/**
+ * Streaming weighted sum: updates are folded in one at a time into float64 state of length dim,
+ * so memory is O(dim) whatever the number of clients.
+ */
+export class Aggregator {
+  readonly #native: NativeAggregator;
+
+  constructor(dim: number) {
+    this.#native = new binding.Aggregator(positiveInteger('dim', dim));
+  }
+
+  get dim(): number {
+    return this.#native.dim;
+  }
+
+  /** Number of updates added since construction or the last reset. */
+  get count(): number {
+    return this.#native.count;
+  }
+
+  /** Sum of the weights added. */
+  get totalWeight(): number {
+    return this.#native.totalWeight;
+  }
+
+  /** Adds weight · update. A NaN/Inf update is refused and leaves the state unchanged. */
+  add(update: Float32Array, weight = 1): this {
+    const u = float32Array('update', update);
+    if (u.length !== this.dim) throw invalidArgument('update.length', `the aggregator's dim (${this.dim})`, u.length);
+    this.#native.add(u, nonNegativeFinite('weight', weight));
+    return this;
+  }
+
+  /** The weighted sum so far (divided by totalWeight with normalize). */
+  result(options?: WeightedSumOptions): Float32Array {
+    const opts = optionsObject('options', options);
+    const normalize = opts.normalize ?? false;
+    if (typeof normalize !== 'boolean') throw invalidType('options.normalize', 'a boolean', normalize);
+    if (normalize && !(this.totalWeight > 0)) {
+      throw invalidArgument('totalWeight', 'positive to normalize (add an update with a positive weight first)', this.totalWeight);
+    }
+    return this.#native.result(normalize, outputArray('options.out', opts.out, this.dim));
+  }
+
+  /** Clears the state for the next round. */
+  reset(): this {
+    this.#native.reset();
+    return this;
+  }
+}

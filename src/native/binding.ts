@@ -1,0 +1,94 @@
+// Loads the native addon (a prebuild from prebuilds/, else build/Release) and declares the type of
+// its whole surface. Only src/kernels imports this module.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface ClipStatsNative {
+  clipped: number;
+  nonFinite: number;
+}
+
+export interface NativeAggregator {
+  add(update: Float32Array, weight: number): void;
+  result(normalize: boolean, out: Float32Array): Float32Array;
+  reset(): void;
+  readonly count: number;
+  readonly totalWeight: number;
+  readonly dim: number;
+}
+
+export interface NativeInfo {
+  backend: string;
+  isa: string;
+  threads: number;
+  napiVersion: number;
+}
+
+/** The addon's exports. Arguments are positional; the wrappers in src/kernels validate them. */
+export interface Binding {
+  info(): NativeInfo;
+  perSampleNorms(
+    grads: Float32Array,
+    batchSize: number,
+    groups: Float64Array | null,
+    norms: Float32Array,
+    groupNorms: Float32Array | null,
+  ): void;
+  clipAndSum(
+    grads: Float32Array,
+    batchSize: number,
+    groups: Float64Array | null,
+    maxNorms: Float64Array,
+    out: Float32Array,
+    norms: Float32Array,
+    groupNorms: Float32Array | null,
+  ): ClipStatsNative;
+  clipAndSumAsync(
+    grads: Float32Array,
+    batchSize: number,
+    groups: Float64Array | null,
+    maxNorms: Float64Array,
+    out: Float32Array,
+    norms: Float32Array,
+    groupNorms: Float32Array | null,
+  ): Promise<ClipStatsNative>;
+  clipByNorm(x: Float32Array, maxNorm: number): { norm: number; scale: number };
+  /** seed null selects the secure mode (key from the OS CSPRNG). */
+  addGaussianNoise(x: Float32Array, std: number, seed: bigint | null, stream: bigint, offset: number): Float32Array;
+  addGaussianNoiseAsync(
+    x: Float32Array,
+    std: number,
+    seed: bigint | null,
+    stream: bigint,
+    offset: number,
+  ): Promise<Float32Array>;
+  weightedSum(updates: Float32Array[] | Float32Array, weights: Float64Array, normalize: boolean, out: Float32Array): Float32Array;
+  weightedSumAsync(
+    updates: Float32Array[] | Float32Array,
+    weights: Float64Array,
+    normalize: boolean,
+    out: Float32Array,
+  ): Promise<Float32Array>;
+  Aggregator: new (dim: number) => NativeAggregator;
+}
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function load(): Binding {
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+  try {
+    return nodeGypBuild(packageRoot) as Binding;
+  } catch (cause) {
+    throw new Error(
+      `dpfl: no native addon could be loaded for ${process.platform}-${process.arch} (node ${process.versions.node}). ` +
+        `Tried ${join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`)} and ${join(packageRoot, 'build', 'Release')}. ` +
+        'Fix: reinstall so the prebuild is used, or build from source with a C++17 compiler, make and python3 (npm rebuild dpfl).',
+      { cause },
+    );
+  }
+}
+
+/** The loaded addon. Loaded once, on first import. */
+export const binding: Binding = load();
