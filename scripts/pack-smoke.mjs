@@ -1,0 +1,32 @@
+// Run inside a project that installed the packed dpfl tarball: imports dpfl as a user would and
+// calls every kernel once, checking each result, then prints one summary line.
+import assert from 'node:assert/strict';
+import * as dpfl from 'dpfl';
+
+const info = dpfl.info();
+assert.equal(info.backend, 'cpu');
+
+const grads = new Float32Array([3, 4, 0, 0, 0, 1]);
+const clip = dpfl.clipAndSum(grads, 2, 1);
+assert.deepEqual(Array.from(clip.norms), [5, 1]);
+assert.ok(Math.abs(clip.sum[0] - 0.6) < 1e-5 && Math.abs(clip.sum[1] - 0.8) < 1e-5);
+const asyncClip = await dpfl.clipAndSumAsync(grads, 2, 1);
+assert.deepEqual(asyncClip.sum, clip.sum);
+assert.equal(dpfl.perSampleNorms(grads, 2, { groups: [2, 3] }).length, 4);
+
+const x = dpfl.addGaussianNoise(new Float32Array(1000), 1, { seed: 1 });
+const y = await dpfl.addGaussianNoiseAsync(new Float32Array(1000), 1, { seed: 1 });
+assert.deepEqual(x, y);
+const secure = dpfl.addGaussianNoise(new Float32Array(1000), 1);
+assert.notDeepEqual(secure, x);
+
+const mean = dpfl.weightedSum([new Float32Array([1, 2]), new Float32Array([3, 4])], [1, 3], { normalize: true });
+assert.deepEqual(Array.from(mean), [2.5, 3.5]);
+assert.deepEqual(await dpfl.weightedSumAsync([new Float32Array([1, 2])], [2]), new Float32Array([2, 4]));
+const agg = new dpfl.Aggregator(2);
+agg.add(new Float32Array([1, 2]), 1).add(new Float32Array([3, 4]), 3);
+assert.deepEqual(agg.result({ normalize: true }), mean);
+assert.equal(dpfl.clipByNorm(new Float32Array([3, 4]), 1).norm, 5);
+assert.throws(() => dpfl.clipAndSum(grads, 4, 1), RangeError);
+
+console.log(`pack smoke: every kernel ran from the installed tarball (${JSON.stringify(info)})`);
