@@ -1,7 +1,10 @@
-// Prints the core's source files (native/sources.txt) for binding.gyp, so the gyp build and the
-// CMake build compile one list. Usage: node list-sources.cjs [prefix]
+// Prints one of the core's source lists for binding.gyp, so the gyp build and the CMake build
+// compile the same files. Usage: node list-sources.cjs <prefix> [list]
+//   list: "sources" (default; portable files), "sources-avx2" or "sources-avx512" (files built
+//   with that instruction set enabled, chosen at run time by native/cpu/dispatch.cpp).
 const fs = require('fs');
 const path = require('path');
 const prefix = process.argv[2] || '';
-const list = fs.readFileSync(path.join(__dirname, 'sources.txt'), 'utf8').split(/\s+/).filter(Boolean);
-process.stdout.write(list.map((f) => prefix + f).join(' '));
+const list = process.argv[3] || 'sources';
+const files = fs.readFileSync(path.join(__dirname, `${list}.txt`), 'utf8').split(/\s+/).filter(Boolean);
+process.stdout.write(files.map((f) => prefix + f).join(' '));

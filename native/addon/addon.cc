@@ -3,6 +3,8 @@
 #include <napi.h>
 
 #include "bindings.h"
+#include "dpfl/dispatch.h"
+#include "dpfl/parallel.h"
 
 namespace {
 
@@ -10,8 +12,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("backend", "cpu");
-  out.Set("isa", "scalar");
-  out.Set("threads", Napi::Number::New(env, 1));
+  out.Set("isa", dpfl::isa_name(dpfl::active_isa()));
+  out.Set("threads", Napi::Number::New(env, dpfl::thread_count()));
   out.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return out;
 }

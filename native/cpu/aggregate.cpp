@@ -1,14 +1,19 @@
 // Weighted sums of client updates: one-shot over K vectors, and streaming.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "dpfl/kernels.h"
+#include "dpfl/parallel.h"
+#include "isa.h"
 
 namespace dpfl {
 namespace {
 
 // Columns per tile: 2048 float64 accumulators (16 KiB) stay in L1 while K updates stream by.
+// Tiles are independent, so the pool runs them in any order with identical results.
 constexpr int64_t kColumnTile = 2048;
+constexpr int64_t kChunk = 1 << 16;  // elements per work item of the streaming accumulator
 
 Status check_weights(const double* weights, int64_t count, bool normalize, double* total) {
   double sum = 0.0;
@@ -34,29 +39,31 @@ Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, con
   Status s = check_weights(weights, count, normalize, &total);
   if (!s.ok()) return s;
   const double inv = normalize ? 1.0 / total : 1.0;
-  double acc[kColumnTile];
-  for (int64_t c0 = 0; c0 < dim; c0 += kColumnTile) {
-    const int64_t width = std::min(kColumnTile, dim - c0);
-    std::fill(acc, acc + width, 0.0);
-    for (int64_t k = 0; k < count; ++k) {
-      const float* u = updates[k] + c0;
-      const double w = weights[k];
-      for (int64_t d = 0; d < width; ++d) acc[d] += w * u[d];
+  const IsaKernels& k = isa();
+  const int64_t tiles = (dim + kColumnTile - 1) / kColumnTile;
+  std::atomic<bool> non_finite{false};
+  parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
+    alignas(64) double acc[kColumnTile];
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t c0 = t * kColumnTile;
+      const int64_t width = std::min(kColumnTile, dim - c0);
+      std::fill(acc, acc + width, 0.0);
+      for (int64_t c = 0; c < count; ++c) k.axpy(acc, updates[c] + c0, weights[c], width);
+      // A non-finite result means a NaN/Inf input (found below, on the slow path only) or a sum
+      // too large for float32.
+      k.store_scaled(out + c0, acc, inv, width);
+      if (!k.all_finite(out + c0, width)) non_finite.store(true, std::memory_order_relaxed);
     }
-    // Finite float32 inputs times finite weights cannot overflow float64, so a non-finite
-    // accumulator means a NaN/Inf input: find which update, on this slow path only.
-    double check = 0.0;
-    for (int64_t d = 0; d < width; ++d) check += acc[d] - acc[d];
-    if (check != 0.0) {
-      for (int64_t k = 0; k < count; ++k) {
-        if (!all_finite(updates[k] + c0, width)) {
-          *bad_update = k;
-          break;
-        }
+  });
+  if (non_finite.load()) {
+    for (int64_t c = 0; c < count; ++c) {
+      if (!all_finite(updates[c], dim)) {
+        *bad_update = c;
+        break;
       }
-      return Status::Invalid("updates must contain only finite values");
     }
-    for (int64_t d = 0; d < width; ++d) out[c0 + d] = static_cast<float>(acc[d] * inv);
+    if (*bad_update >= 0) return Status::Invalid("updates must contain only finite values");
+    return Status::Invalid("weights must be small enough that the weighted sum fits in float32");
   }
   return Status::Ok();
 }
@@ -68,7 +75,8 @@ Status Accumulator::add(const float* update, int64_t n, double weight) {
   if (!std::isfinite(weight) || weight < 0.0) return Status::Invalid("weight must be finite and non-negative");
   // Check first so a rejected update leaves the state exactly as it was.
   if (!all_finite(update, n)) return Status::Invalid("update must contain only finite values");
-  for (int64_t d = 0; d < n; ++d) sum_[static_cast<size_t>(d)] += weight * update[d];
+  const IsaKernels& k = isa();
+  parallel_for(n, kChunk, [&](int64_t b, int64_t e) { k.axpy(sum_.data() + b, update + b, weight, e - b); });
   total_weight_ += weight;
   ++count_;
   return Status::Ok();
@@ -78,7 +86,8 @@ Status Accumulator::result(bool normalize, float* out) const {
   if (normalize && !(total_weight_ > 0.0))
     return Status::Invalid("the aggregator must hold a positive total weight to normalize");
   const double inv = normalize ? 1.0 / total_weight_ : 1.0;
-  for (int64_t d = 0; d < dim_; ++d) out[d] = static_cast<float>(sum_[static_cast<size_t>(d)] * inv);
+  const IsaKernels& k = isa();
+  parallel_for(dim_, kChunk, [&](int64_t b, int64_t e) { k.store_scaled(out + b, sum_.data() + b, inv, e - b); });
   return Status::Ok();
 }
 

@@ -4,7 +4,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include <cstring>
+
 #include "dpfl/chacha20.h"
+#include "dpfl/gauss_math.h"
 #include "dpfl/hd.h"
 #include "dpfl/philox.h"
 
@@ -18,13 +21,44 @@ DPFL_HD double uniform52(uint32_t hi, uint32_t lo) {
   return (static_cast<double>(bits) + 0.5) * 0x1.0p-52;
 }
 
-// Box-Muller (Box & Muller 1958): two independent N(0,1) draws from two uniforms, in float64.
+// Plain doubles as the traits of gauss_math.h (one lane). The SIMD kernels in native/cpu use the
+// same templates with vector lanes and produce the same bits. Under nvcc, compile with
+// --fmad=false so no multiply-add is fused.
+struct ScalarMath {
+  using VD = double;
+  using VI = uint64_t;
+  using MD = bool;
+  DPFL_HD static double dup(double x) { return x; }
+  DPFL_HD static uint64_t dupu(uint64_t x) { return x; }
+  DPFL_HD static double sqrt(double x) { return ::sqrt(x); }
+  DPFL_HD static double floor(double x) { return ::floor(x); }
+  DPFL_HD static bool gt(double a, double b) { return a > b; }
+  DPFL_HD static double select(bool m, double a, double b) { return m ? a : b; }
+  DPFL_HD static uint64_t srl52(uint64_t x) { return x >> 52; }
+  DPFL_HD static uint64_t bits(double x) {
+#if defined(__CUDA_ARCH__)
+    return static_cast<uint64_t>(__double_as_longlong(x));
+#else
+    uint64_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+#endif
+  }
+  DPFL_HD static double from_bits(uint64_t b) {
+#if defined(__CUDA_ARCH__)
+    return __longlong_as_double(static_cast<long long>(b));
+#else
+    double x;
+    std::memcpy(&x, &b, sizeof x);
+    return x;
+#endif
+  }
+};
+
+// Box-Muller (Box & Muller 1958): two independent N(0,1) draws from two uniforms, in float64,
+// with dpfl's own exactly reproducible log, sin and cos (gauss_math.h).
 DPFL_HD void box_muller(double u1, double u2, double* z0, double* z1) {
-  const double two_pi = 6.283185307179586476925286766559;
-  const double r = sqrt(-2.0 * log(u1));
-  const double theta = two_pi * u2;
-  *z0 = r * cos(theta);
-  *z1 = r * sin(theta);
+  gauss::box_muller<ScalarMath>(u1, u2, z0, z1);
 }
 
 // ---- Reproducible mode: Philox4x32-10 keyed by the seed. -------------------------------------

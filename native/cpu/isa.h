@@ -1,0 +1,40 @@
+// The table of per-ISA hot loops behind dispatch.h (internal to native/cpu). Each variant file
+// (isa_scalar.cpp, isa_avx2.cpp, isa_avx512.cpp) fills one table; every function computes exactly
+// the same bits as the scalar one.
+#pragma once
+#include <cstdint>
+
+#include "dpfl/chacha20.h"
+
+namespace dpfl {
+
+// Lanes of the float64 partial sums in sum_squares: 16 = two AVX-512 or four AVX2 registers.
+constexpr int kSumLanes = 16;
+
+struct IsaKernels {
+  // Σ x[i]² in float64: lane j sums i ≡ j (mod 16) in order, then lanes are added as a fixed tree
+  // (j + 8, then + 4, + 2, + 1).
+  double (*sum_squares)(const float* x, int64_t n);
+  // acc[i] += a * x[i] in float64 (no fused multiply-add).
+  void (*axpy)(double* acc, const float* x, double a, int64_t n);
+  // out[i] = (float)(acc[i] * scale).
+  void (*store_scaled)(float* out, const double* acc, double scale, int64_t n);
+  // x[i] = (float)(x[i] * scale) computed in float64.
+  void (*scale_inplace)(float* x, double scale, int64_t n);
+  // True when no element is NaN or Inf.
+  bool (*all_finite)(const float* x, int64_t n);
+  // x[i] += std * N(first + i) for the Philox stream (seed, stream); see gaussian.h for the layout.
+  void (*noise_philox)(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first);
+  // The same for the secure ChaCha20 stream with the Holohan-Braghin sampler.
+  void (*noise_chacha)(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first);
+};
+
+const IsaKernels& scalar_kernels();
+// nullptr when the variant is not compiled into this build (e.g. not x86-64).
+const IsaKernels* avx2_kernels();
+const IsaKernels* avx512_kernels();
+
+// The table of the active variant.
+const IsaKernels& isa();
+
+}  // namespace dpfl

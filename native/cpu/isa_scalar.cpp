@@ -1,0 +1,82 @@
+// The scalar variant of every hot loop: the reference the SIMD variants must match bit for bit.
+#include <cmath>
+#include <cstring>
+
+#include "dpfl/gaussian.h"
+#include "isa.h"
+
+namespace dpfl {
+namespace {
+
+double sum_squares(const float* x, int64_t n) {
+  double lanes[kSumLanes] = {};
+  int64_t i = 0;
+  for (; i + kSumLanes <= n; i += kSumLanes) {
+    for (int j = 0; j < kSumLanes; ++j) lanes[j] += static_cast<double>(x[i + j]) * x[i + j];
+  }
+  for (int j = 0; i + j < n; ++j) lanes[j] += static_cast<double>(x[i + j]) * x[i + j];
+  for (int w = kSumLanes / 2; w >= 1; w /= 2) {
+    for (int j = 0; j < w; ++j) lanes[j] += lanes[j + w];
+  }
+  return lanes[0];
+}
+
+void axpy(double* acc, const float* x, double a, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += a * x[i];
+}
+
+void store_scaled(float* out, const double* acc, double scale, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(acc[i] * scale);
+}
+
+void scale_inplace(float* x, double scale, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(x[i] * scale);
+}
+
+bool all_finite(const float* x, int64_t n) {
+  // Exponent bits all ones means NaN or Inf; integer ops keep the loop vectorisable.
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    bad |= static_cast<uint32_t>((b & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+
+// Walks samples [first, first + n) block by block: a partial first block, whole blocks, a partial
+// last block. block_fn(block, z) fills the kPerBlock samples of one block.
+template <uint64_t kPerBlock, typename BlockFn>
+void add_stream(float* x, int64_t n, double std, uint64_t first, BlockFn block_fn) {
+  uint64_t j = first;
+  const uint64_t end = first + static_cast<uint64_t>(n);
+  double z[kPerBlock];
+  while (j < end) {
+    block_fn(j / kPerBlock, z);
+    const uint64_t lane0 = j % kPerBlock;
+    const uint64_t lanes = (end - j < kPerBlock - lane0) ? end - j : kPerBlock - lane0;
+    for (uint64_t l = 0; l < lanes; ++l) {
+      float& v = x[j - first + l];
+      v = static_cast<float>(static_cast<double>(v) + std * z[lane0 + l]);
+    }
+    j += lanes;
+  }
+}
+
+void noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first) {
+  add_stream<kPhiloxNormalsPerBlock>(x, n, std, first,
+                                     [&](uint64_t b, double* z) { philox_normals(seed, stream, b, z); });
+}
+
+void noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first) {
+  add_stream<kSecureNormalsPerBlock>(x, n, std, first,
+                                     [&](uint64_t b, double* z) { secure_normals(key, stream, b, z); });
+}
+
+const IsaKernels kScalar = {sum_squares, axpy, store_scaled, scale_inplace, all_finite, noise_philox, noise_chacha};
+
+}  // namespace
+
+const IsaKernels& scalar_kernels() { return kScalar; }
+
+}  // namespace dpfl

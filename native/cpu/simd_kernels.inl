@@ -1,0 +1,207 @@
+// The hot loops written once over a SIMD traits type S (included by isa_avx2.cpp and
+// isa_avx512.cpp inside an anonymous namespace, after S is defined, so every instantiation is
+// private to its file and compiled only with that file's instruction set).
+//
+// S provides: kLanes (doubles per VD); VD, VI, MD, U (a full register of 32-bit lanes holding
+// 2 * kLanes blocks' words) and the gauss_math.h operations; load_f32(p) / store_f32(p, v)
+// (kLanes floats <-> doubles); interleave_store(dst, a, b) (a0 b0 a1 b1 ...); any_nonfinite(p)
+// (2 * kLanes floats); dup32, xor_, add32, mulhilo(a, m, hi, lo), rotl<n>, widen_lo / widen_hi
+// (u32 lanes of one half to u64 lanes), sll / srl (u64 lanes); load_u32(p).
+//
+// Every result is bit-identical to isa_scalar.cpp: the same IEEE operations in the same order.
+
+constexpr int kL = S::kLanes;
+constexpr int kBlocks = 2 * kL;  // generator blocks per iteration: one integer register
+
+double simd_sum_squares(const float* x, int64_t n) {
+  constexpr int kRegs = kSumLanes / kL;
+  typename S::VD acc[kRegs];
+  for (int r = 0; r < kRegs; ++r) acc[r] = S::dup(0.0);
+  int64_t i = 0;
+  for (; i + kSumLanes <= n; i += kSumLanes) {
+    for (int r = 0; r < kRegs; ++r) {
+      const typename S::VD v = S::load_f32(x + i + r * kL);
+      acc[r] = acc[r] + v * v;
+    }
+  }
+  if (i < n) {  // the tail, zero-padded: adding +0 to a lane is exact, as in the scalar loop
+    float pad[kSumLanes] = {};
+    for (int j = 0; i + j < n; ++j) pad[j] = x[i + j];
+    for (int r = 0; r < kRegs; ++r) {
+      const typename S::VD v = S::load_f32(pad + r * kL);
+      acc[r] = acc[r] + v * v;
+    }
+  }
+  alignas(64) double lanes[kSumLanes];
+  for (int r = 0; r < kRegs; ++r) S::store_d(lanes + r * kL, acc[r]);
+  for (int w = kSumLanes / 2; w >= 1; w /= 2) {
+    for (int j = 0; j < w; ++j) lanes[j] += lanes[j + w];
+  }
+  return lanes[0];
+}
+
+void simd_axpy(double* acc, const float* x, double a, int64_t n) {
+  const typename S::VD va = S::dup(a);
+  int64_t i = 0;
+  for (; i + kL <= n; i += kL) S::store_d(acc + i, S::load_d(acc + i) + va * S::load_f32(x + i));
+  for (; i < n; ++i) acc[i] += a * x[i];
+}
+
+void simd_store_scaled(float* out, const double* acc, double scale, int64_t n) {
+  const typename S::VD vs = S::dup(scale);
+  int64_t i = 0;
+  for (; i + kL <= n; i += kL) S::store_f32(out + i, S::load_d(acc + i) * vs);
+  for (; i < n; ++i) out[i] = static_cast<float>(acc[i] * scale);
+}
+
+void simd_scale_inplace(float* x, double scale, int64_t n) {
+  const typename S::VD vs = S::dup(scale);
+  int64_t i = 0;
+  for (; i + kL <= n; i += kL) S::store_f32(x + i, S::load_f32(x + i) * vs);
+  for (; i < n; ++i) x[i] = static_cast<float>(x[i] * scale);
+}
+
+bool simd_all_finite(const float* x, int64_t n) {
+  int64_t i = 0;
+  bool bad = false;
+  for (; i + 2 * kL <= n; i += 2 * kL) bad |= S::any_nonfinite(x + i);
+  return !bad && scalar_kernels().all_finite(x + i, n - i);
+}
+
+// A uniform in (0, 1) from the 32-bit words hi and lo of each block: ((hi << 20 | lo >> 12) + 0.5)
+// * 2^-52, formed as (1 + bits 2^-52) - 1 + 2^-53, every step exact (same value as uniform52).
+typename S::VD uniform(typename S::VI hi, typename S::VI lo) {
+  const typename S::VI bits = S::sll20(hi) | S::srl12(lo);
+  const typename S::VD one_plus = S::from_bits(bits | S::dupu(0x3FF0000000000000ull));
+  return (one_plus - S::dup(1.0)) + S::dup(0x1.0p-53);
+}
+
+// x[0 .. count) += std * z[0 .. count), z in sample order.
+void add_scaled(float* x, const double* z, int64_t count, double std) {
+  const typename S::VD vs = S::dup(std);
+  for (int64_t i = 0; i < count; i += kL) S::store_f32(x + i, S::load_f32(x + i) + vs * S::load_d(z + i));
+}
+
+// Philox4x32-10 for kBlocks consecutive blocks; w[k] holds output word k of each block.
+void philox_blocks(uint64_t seed, uint64_t stream, uint64_t block, typename S::U w[4]) {
+  alignas(64) uint32_t lo[kBlocks], hi[kBlocks];
+  for (int j = 0; j < kBlocks; ++j) {
+    lo[j] = static_cast<uint32_t>(block + j);
+    hi[j] = static_cast<uint32_t>((block + j) >> 32);
+  }
+  typename S::U c0 = S::load_u32(lo), c1 = S::load_u32(hi);
+  typename S::U c2 = S::dup32(static_cast<uint32_t>(stream)), c3 = S::dup32(static_cast<uint32_t>(stream >> 32));
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    typename S::U hi0, lo0, hi1, lo1;
+    S::mulhilo(c0, 0xD2511F53u, &hi0, &lo0);
+    S::mulhilo(c2, 0xCD9E8D57u, &hi1, &lo1);
+    c0 = S::xor_(S::xor_(hi1, c1), S::dup32(k0));
+    c1 = lo1;
+    c2 = S::xor_(S::xor_(hi0, c3), S::dup32(k1));
+    c3 = lo0;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  w[0] = c0;
+  w[1] = c1;
+  w[2] = c2;
+  w[3] = c3;
+}
+
+void simd_noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first) {
+  constexpr uint64_t kPer = kPhiloxNormalsPerBlock;
+  constexpr int64_t kBatch = kBlocks * kPer;
+  // Head up to a block boundary and tail after the last whole batch: the scalar loop, same bits.
+  const int64_t head = static_cast<int64_t>((kPer - first % kPer) % kPer);
+  if (n <= head + kBatch) return scalar_kernels().noise_philox(x, n, std, seed, stream, first);
+  scalar_kernels().noise_philox(x, head, std, seed, stream, first);
+  int64_t i = head;
+  alignas(64) double z[kBatch];
+  for (; i + kBatch <= n; i += kBatch) {
+    typename S::U w[4];
+    philox_blocks(seed, stream, (first + i) / kPer, w);
+    for (int h = 0; h < 2; ++h) {  // the two halves of the integer register
+      const typename S::VD u1 = uniform(S::widen(w[0], h), S::widen(w[1], h));
+      const typename S::VD u2 = uniform(S::widen(w[2], h), S::widen(w[3], h));
+      typename S::VD z0, z1;
+      gauss::box_muller<S>(u1, u2, &z0, &z1);
+      S::interleave_store(z + h * 2 * kL, z0, z1);
+    }
+    add_scaled(x + i, z, kBatch, std);
+  }
+  scalar_kernels().noise_philox(x + i, n - i, std, seed, stream, first + i);
+}
+
+// ChaCha20 (RFC 8439) for kBlocks consecutive blocks in dpfl's layout (chacha_block in
+// chacha20.h); w[k] holds output word k of each block.
+template <int A, int B, int C, int D>
+void quarter(typename S::U* s) {
+  s[A] = S::add32(s[A], s[B]); s[D] = S::template rotl<16>(S::xor_(s[D], s[A]));
+  s[C] = S::add32(s[C], s[D]); s[B] = S::template rotl<12>(S::xor_(s[B], s[C]));
+  s[A] = S::add32(s[A], s[B]); s[D] = S::template rotl<8>(S::xor_(s[D], s[A]));
+  s[C] = S::add32(s[C], s[D]); s[B] = S::template rotl<7>(S::xor_(s[B], s[C]));
+}
+
+void chacha_blocks(const ChaChaKey& key, uint64_t stream, uint64_t block, typename S::U w[16]) {
+  alignas(64) uint32_t lo[kBlocks], hi[kBlocks];
+  for (int j = 0; j < kBlocks; ++j) {
+    lo[j] = static_cast<uint32_t>(block + j);
+    hi[j] = static_cast<uint32_t>((block + j) >> 32);
+  }
+  typename S::U init[16] = {S::dup32(0x61707865u), S::dup32(0x3320646eu), S::dup32(0x79622d32u),
+                            S::dup32(0x6b206574u), S::dup32(key.k[0]),    S::dup32(key.k[1]),
+                            S::dup32(key.k[2]),    S::dup32(key.k[3]),    S::dup32(key.k[4]),
+                            S::dup32(key.k[5]),    S::dup32(key.k[6]),    S::dup32(key.k[7]),
+                            S::load_u32(lo),       S::load_u32(hi),       S::dup32(static_cast<uint32_t>(stream)),
+                            S::dup32(static_cast<uint32_t>(stream >> 32))};
+  for (int i = 0; i < 16; ++i) w[i] = init[i];
+  for (int i = 0; i < 10; ++i) {
+    quarter<0, 4, 8, 12>(w);
+    quarter<1, 5, 9, 13>(w);
+    quarter<2, 6, 10, 14>(w);
+    quarter<3, 7, 11, 15>(w);
+    quarter<0, 5, 10, 15>(w);
+    quarter<1, 6, 11, 12>(w);
+    quarter<2, 7, 8, 13>(w);
+    quarter<3, 4, 9, 14>(w);
+  }
+  for (int i = 0; i < 16; ++i) w[i] = S::add32(w[i], init[i]);
+}
+
+void simd_noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first) {
+  constexpr uint64_t kPer = kSecureNormalsPerBlock;
+  constexpr int64_t kBatch = kBlocks * kPer;
+  const int64_t head = static_cast<int64_t>((kPer - first % kPer) % kPer);
+  if (n <= head + kBatch) return scalar_kernels().noise_chacha(x, n, std, key, stream, first);
+  scalar_kernels().noise_chacha(x, head, std, key, stream, first);
+  int64_t i = head;
+  alignas(64) double z[kBatch];
+  alignas(64) double out[4][kL];
+  const typename S::VD inv_sqrt2 = S::dup(0.70710678118654752440084436210485);
+  for (; i + kBatch <= n; i += kBatch) {
+    typename S::U w[16];
+    chacha_blocks(key, stream, (first + i) / kPer, w);
+    for (int h = 0; h < 2; ++h) {
+      typename S::VD c[4], s[4];
+      for (int p = 0; p < 4; ++p) {
+        const typename S::VD u1 = uniform(S::widen(w[4 * p], h), S::widen(w[4 * p + 1], h));
+        const typename S::VD u2 = uniform(S::widen(w[4 * p + 2], h), S::widen(w[4 * p + 3], h));
+        gauss::box_muller<S>(u1, u2, &c[p], &s[p]);
+      }
+      // Holohan-Braghin: output j = (z_j + z_{j+4}) / sqrt(2) with z = (c0 s0 c1 s1 c2 s2 c3 s3).
+      S::store_d(out[0], (c[0] + c[2]) * inv_sqrt2);
+      S::store_d(out[1], (s[0] + s[2]) * inv_sqrt2);
+      S::store_d(out[2], (c[1] + c[3]) * inv_sqrt2);
+      S::store_d(out[3], (s[1] + s[3]) * inv_sqrt2);
+      for (int b = 0; b < kL; ++b) {
+        for (int j = 0; j < 4; ++j) z[(h * kL + b) * 4 + j] = out[j][b];
+      }
+    }
+    add_scaled(x + i, z, kBatch, std);
+  }
+  scalar_kernels().noise_chacha(x + i, n - i, std, key, stream, first + i);
+}
+
+const IsaKernels kTable = {simd_sum_squares, simd_axpy,      simd_store_scaled, simd_scale_inplace,
+                           simd_all_finite,  simd_noise_philox, simd_noise_chacha};
