@@ -28,6 +28,15 @@ struct Avx2 {
   static VD floor(VD x) { return {_mm256_round_pd(x.v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)}; }
   static MD gt(VD a, VD b) { return _mm256_cmp_pd(a.v, b.v, _CMP_GT_OQ); }
   static VD select(MD m, VD a, VD b) { return {_mm256_blendv_pd(b.v, a.v, m)}; }
+  static VD neg_if(MD m, VD x) { return {_mm256_xor_pd(x.v, _mm256_and_pd(m, _mm256_set1_pd(-0.0)))}; }
+  static void quadrant(VD q, MD* odd, MD* neg_cos, MD* neg_sin) {
+    // q + 2^52 holds the integer q in its low mantissa bits.
+    const __m256i k = _mm256_castpd_si256(_mm256_add_pd(q.v, _mm256_set1_pd(4503599627370496.0)));
+    const __m256i one = _mm256_set1_epi64x(1), two = _mm256_set1_epi64x(2);
+    *odd = _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(k, one), one));
+    *neg_cos = _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(_mm256_add_epi64(k, one), two), two));
+    *neg_sin = _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(k, two), two));
+  }
   static VI bits(VD x) { return {_mm256_castpd_si256(x.v)}; }
   static VD from_bits(VI x) { return {_mm256_castsi256_pd(x.v)}; }
   static VI srl52(VI x) { return {_mm256_srli_epi64(x.v, 52)}; }

@@ -28,6 +28,16 @@ struct Avx512 {
   static VD floor(VD x) { return {_mm512_roundscale_pd(x.v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)}; }
   static MD gt(VD a, VD b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_GT_OQ); }
   static VD select(MD m, VD a, VD b) { return {_mm512_mask_blend_pd(m, b.v, a.v)}; }
+  static VD neg_if(MD m, VD x) {
+    return {_mm512_castsi512_pd(_mm512_mask_xor_epi64(_mm512_castpd_si512(x.v), m, _mm512_castpd_si512(x.v),
+                                                      _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ull))))};
+  }
+  static void quadrant(VD q, MD* odd, MD* neg_cos, MD* neg_sin) {
+    const __m512i k = _mm512_cvtpd_epi64(q.v);  // q is integral: exact
+    *odd = _mm512_test_epi64_mask(k, _mm512_set1_epi64(1));
+    *neg_cos = _mm512_test_epi64_mask(_mm512_add_epi64(k, _mm512_set1_epi64(1)), _mm512_set1_epi64(2));
+    *neg_sin = _mm512_test_epi64_mask(k, _mm512_set1_epi64(2));
+  }
   static VI bits(VD x) { return {_mm512_castpd_si512(x.v)}; }
   static VD from_bits(VI x) { return {_mm512_castsi512_pd(x.v)}; }
   static VI srl52(VI x) { return {_mm512_srli_epi64(x.v, 52)}; }

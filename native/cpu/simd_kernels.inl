@@ -82,36 +82,50 @@ void add_scaled(float* x, const double* z, int64_t count, double std) {
   for (int64_t i = 0; i < count; i += kL) S::store_f32(x + i, S::load_f32(x + i) + vs * S::load_d(z + i));
 }
 
-// Philox4x32-10 for kBlocks consecutive blocks; w[k] holds output word k of each block.
-void philox_blocks(uint64_t seed, uint64_t stream, uint64_t block, typename S::U w[4]) {
-  alignas(64) uint32_t lo[kBlocks], hi[kBlocks];
-  for (int j = 0; j < kBlocks; ++j) {
+// Philox4x32-10 for kSets x kBlocks consecutive blocks; w[set][k] holds output word k of each
+// block. The sets are independent chains interleaved round by round: one Philox chain is bound by
+// multiply latency, two keep the vector units busy.
+constexpr int kSets = 2;
+
+void philox_blocks(uint64_t seed, uint64_t stream, uint64_t block, typename S::U w[kSets][4]) {
+  alignas(64) uint32_t lo[kSets * kBlocks], hi[kSets * kBlocks];
+  for (int j = 0; j < kSets * kBlocks; ++j) {
     lo[j] = static_cast<uint32_t>(block + j);
     hi[j] = static_cast<uint32_t>((block + j) >> 32);
   }
-  typename S::U c0 = S::load_u32(lo), c1 = S::load_u32(hi);
-  typename S::U c2 = S::dup32(static_cast<uint32_t>(stream)), c3 = S::dup32(static_cast<uint32_t>(stream >> 32));
+  typename S::U c0[kSets], c1[kSets], c2[kSets], c3[kSets];
+  for (int t = 0; t < kSets; ++t) {
+    c0[t] = S::load_u32(lo + t * kBlocks);
+    c1[t] = S::load_u32(hi + t * kBlocks);
+    c2[t] = S::dup32(static_cast<uint32_t>(stream));
+    c3[t] = S::dup32(static_cast<uint32_t>(stream >> 32));
+  }
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
   for (int round = 0; round < 10; ++round) {
-    typename S::U hi0, lo0, hi1, lo1;
-    S::mulhilo(c0, 0xD2511F53u, &hi0, &lo0);
-    S::mulhilo(c2, 0xCD9E8D57u, &hi1, &lo1);
-    c0 = S::xor_(S::xor_(hi1, c1), S::dup32(k0));
-    c1 = lo1;
-    c2 = S::xor_(S::xor_(hi0, c3), S::dup32(k1));
-    c3 = lo0;
+    const typename S::U key0 = S::dup32(k0), key1 = S::dup32(k1);
+    for (int t = 0; t < kSets; ++t) {
+      typename S::U hi0, lo0, hi1, lo1;
+      S::mulhilo(c0[t], 0xD2511F53u, &hi0, &lo0);
+      S::mulhilo(c2[t], 0xCD9E8D57u, &hi1, &lo1);
+      c0[t] = S::xor_(S::xor_(hi1, c1[t]), key0);
+      c1[t] = lo1;
+      c2[t] = S::xor_(S::xor_(hi0, c3[t]), key1);
+      c3[t] = lo0;
+    }
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
-  w[0] = c0;
-  w[1] = c1;
-  w[2] = c2;
-  w[3] = c3;
+  for (int t = 0; t < kSets; ++t) {
+    w[t][0] = c0[t];
+    w[t][1] = c1[t];
+    w[t][2] = c2[t];
+    w[t][3] = c3[t];
+  }
 }
 
 void simd_noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first) {
   constexpr uint64_t kPer = kPhiloxNormalsPerBlock;
-  constexpr int64_t kBatch = kBlocks * kPer;
+  constexpr int64_t kBatch = kSets * kBlocks * kPer;
   // Head up to a block boundary and tail after the last whole batch: the scalar loop, same bits.
   const int64_t head = static_cast<int64_t>((kPer - first % kPer) % kPer);
   if (n <= head + kBatch) return scalar_kernels().noise_philox(x, n, std, seed, stream, first);
@@ -119,15 +133,16 @@ void simd_noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t 
   int64_t i = head;
   alignas(64) double z[kBatch];
   for (; i + kBatch <= n; i += kBatch) {
-    typename S::U w[4];
+    typename S::U w[kSets][4];
     philox_blocks(seed, stream, (first + i) / kPer, w);
-    for (int h = 0; h < 2; ++h) {  // the two halves of the integer register
-      const typename S::VD u1 = uniform(S::widen(w[0], h), S::widen(w[1], h));
-      const typename S::VD u2 = uniform(S::widen(w[2], h), S::widen(w[3], h));
-      typename S::VD z0, z1;
-      gauss::box_muller<S>(u1, u2, &z0, &z1);
-      S::interleave_store(z + h * 2 * kL, z0, z1);
+    constexpr int kVecs = 2 * kSets;  // the two halves of each integer register
+    typename S::VD u1[kVecs], u2[kVecs], z0[kVecs], z1[kVecs];
+    for (int v = 0; v < kVecs; ++v) {
+      u1[v] = uniform(S::widen(w[v / 2][0], v % 2), S::widen(w[v / 2][1], v % 2));
+      u2[v] = uniform(S::widen(w[v / 2][2], v % 2), S::widen(w[v / 2][3], v % 2));
     }
+    gauss::box_muller<S, kVecs>(u1, u2, z0, z1);
+    for (int v = 0; v < kVecs; ++v) S::interleave_store(z + v * 2 * kL, z0[v], z1[v]);
     add_scaled(x + i, z, kBatch, std);
   }
   scalar_kernels().noise_philox(x + i, n - i, std, seed, stream, first + i);
@@ -183,12 +198,12 @@ void simd_noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, ui
     typename S::U w[16];
     chacha_blocks(key, stream, (first + i) / kPer, w);
     for (int h = 0; h < 2; ++h) {
-      typename S::VD c[4], s[4];
+      typename S::VD u1[4], u2[4], c[4], s[4];
       for (int p = 0; p < 4; ++p) {
-        const typename S::VD u1 = uniform(S::widen(w[4 * p], h), S::widen(w[4 * p + 1], h));
-        const typename S::VD u2 = uniform(S::widen(w[4 * p + 2], h), S::widen(w[4 * p + 3], h));
-        gauss::box_muller<S>(u1, u2, &c[p], &s[p]);
+        u1[p] = uniform(S::widen(w[4 * p], h), S::widen(w[4 * p + 1], h));
+        u2[p] = uniform(S::widen(w[4 * p + 2], h), S::widen(w[4 * p + 3], h));
       }
+      gauss::box_muller<S, 4>(u1, u2, c, s);
       // Holohan-Braghin: output j = (z_j + z_{j+4}) / sqrt(2) with z = (c0 s0 c1 s1 c2 s2 c3 s3).
       S::store_d(out[0], (c[0] + c[2]) * inv_sqrt2);
       S::store_d(out[1], (s[0] + s[2]) * inv_sqrt2);

@@ -34,6 +34,13 @@ struct ScalarMath {
   DPFL_HD static double floor(double x) { return ::floor(x); }
   DPFL_HD static bool gt(double a, double b) { return a > b; }
   DPFL_HD static double select(bool m, double a, double b) { return m ? a : b; }
+  DPFL_HD static double neg_if(bool m, double a) { return m ? -a : a; }
+  DPFL_HD static void quadrant(double q, bool* odd, bool* neg_cos, bool* neg_sin) {
+    const int k = static_cast<int>(q) & 3;
+    *odd = (k & 1) != 0;
+    *neg_cos = k == 1 || k == 2;
+    *neg_sin = k >= 2;
+  }
   DPFL_HD static uint64_t srl52(uint64_t x) { return x >> 52; }
   DPFL_HD static uint64_t bits(double x) {
 #if defined(__CUDA_ARCH__)
@@ -58,7 +65,7 @@ struct ScalarMath {
 // Box-Muller (Box & Muller 1958): two independent N(0,1) draws from two uniforms, in float64,
 // with dpfl's own exactly reproducible log, sin and cos (gauss_math.h).
 DPFL_HD void box_muller(double u1, double u2, double* z0, double* z1) {
-  gauss::box_muller<ScalarMath>(u1, u2, z0, z1);
+  gauss::box_muller<ScalarMath, 1>(&u1, &u2, z0, z1);
 }
 
 // ---- Reproducible mode: Philox4x32-10 keyed by the seed. -------------------------------------
