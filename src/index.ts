@@ -7,4 +7,5 @@ export { Aggregator, weightedSum, weightedSumAsync } from './kernels/aggregate.j
 export type { WeightedSumOptions } from './kernels/aggregate.js';
 export { info } from './kernels/info.js';
 export type { DpflInfo } from './kernels/info.js';
-export type { DpflErrorCode } from './kernels/errors.js';
+export type { DpflErrorCode } from './errors.js';
+export * from './accounting/index.js';

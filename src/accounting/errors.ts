@@ -1,31 +1,14 @@
-// Errors of the accounting library. Same shape and codes as the rest of dpfl:
-// "<argument> must be <expectation>, received <actual>", with a stable `code`.
+// Argument checks of the accounting library; errors come from src/errors.ts like the rest of dpfl.
 
-export type AccountingErrorCode = 'ERR_DPFL_INVALID_ARGUMENT' | 'ERR_DPFL_INVALID_TYPE' | 'ERR_DPFL_UNSUPPORTED_EVENT';
+import { invalidArgument, invalidType, withCode } from '../errors.js';
 
-function describe(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (Array.isArray(value)) return `Array(${value.length})`;
-  return typeof value === 'object' ? ((value as object).constructor?.name ?? 'object') : typeof value;
-}
+export { invalidArgument, invalidType };
 
-export function invalidArgument(name: string, expected: string, received: unknown): RangeError & { code: AccountingErrorCode } {
-  return Object.assign(new RangeError(`${name} must be ${expected}, received ${describe(received)}`), {
-    code: 'ERR_DPFL_INVALID_ARGUMENT' as const,
-  });
-}
-
-export function invalidType(name: string, expected: string, received: unknown): TypeError & { code: AccountingErrorCode } {
-  return Object.assign(new TypeError(`${name} must be ${expected}, received ${describe(received)}`), {
-    code: 'ERR_DPFL_INVALID_TYPE' as const,
-  });
-}
-
-export function unsupportedEvent(accountant: string, kind: string, hint: string): TypeError & { code: AccountingErrorCode } {
-  return Object.assign(new TypeError(`event must be supported by the ${accountant} accountant, received "${kind}" (${hint})`), {
-    code: 'ERR_DPFL_UNSUPPORTED_EVENT' as const,
-  });
+export function unsupportedEvent(accountant: string, kind: string, hint: string): TypeError {
+  return withCode(
+    new TypeError(`event must be supported by the ${accountant} accountant, received "${kind}" (${hint})`),
+    'ERR_DPFL_UNSUPPORTED_EVENT',
+  );
 }
 
 // Validators shared by events, accountants, calibration and the CLI.

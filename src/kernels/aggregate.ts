@@ -1,6 +1,6 @@
 // Aggregation of client updates: thin typed wrappers over the native core.
 import { binding, type NativeAggregator } from '../native/binding.js';
-import { invalidArgument, invalidType } from './errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import { float32Array, nonNegativeFinite, optionsObject, outputArray, positiveInteger } from './validate.js';
 
 export interface WeightedSumOptions {

@@ -1,6 +1,6 @@
 // Per-sample gradient clipping: thin typed wrappers over the native core.
 import { binding } from '../native/binding.js';
-import { invalidArgument, invalidType } from './errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import {
   float32Array,
   groupEnds,

@@ -1,6 +1,6 @@
 // Gaussian noise added in place: thin typed wrappers over the native core.
 import { binding } from '../native/binding.js';
-import { invalidArgument, invalidType } from './errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import { float32Array, nonNegativeFinite, nonNegativeInteger, optionsObject } from './validate.js';
 
 export interface GaussianNoiseOptions {

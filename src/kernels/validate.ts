@@ -1,5 +1,5 @@
 // Argument checks shared by the kernel wrappers. Each throws an error naming the argument.
-import { invalidArgument, invalidType } from './errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 
 function isDetached(buffer: ArrayBufferLike): boolean {
   // Node 20 has no ArrayBuffer.prototype.detached; constructing a view on a detached buffer throws.

@@ -1,0 +1,37 @@
+// Exact (ε, δ) of the Gaussian mechanism and of any composition of Gaussians (q = 1), in closed form:
+//   δ(ε) = Φ(−ε/μ + μ/2) − e^ε·Φ(−ε/μ − μ/2),   μ = sqrt(Σ_t 1/σ_t²)
+// (Balle and Wang 2018, "Improving the Gaussian mechanism for DP: analytical calibration and optimal
+// denoising", Thm. 8; Dong, Roth and Su 2019, Gaussian DP, Cor. 2.13). Used as the reference the
+// accountants are tested against.
+
+import { logNormalCdf } from './special.js';
+
+/** δ(ε) of a Gaussian mechanism with sensitivity-to-noise ratio μ. */
+export function gaussianDelta(mu: number, epsilon: number): number {
+  const a = logNormalCdf(-epsilon / mu + mu / 2);
+  const b = epsilon + logNormalCdf(-epsilon / mu - mu / 2);
+  if (b >= a) return 0;
+  // e^a − e^b without cancellation in the tails
+  return Math.exp(a) * -Math.expm1(b - a);
+}
+
+/** The exact ε(δ) of the Gaussian mechanism with ratio μ, by bisection to 1e-12 relative. */
+export function gaussianEpsilon(mu: number, delta: number): number {
+  if (gaussianDelta(mu, 0) <= delta) return 0;
+  let lo = 0;
+  let hi = 1;
+  while (gaussianDelta(mu, hi) > delta) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-13 * hi; i++) {
+    const mid = 0.5 * (lo + hi);
+    if (gaussianDelta(mu, mid) > delta) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/** μ of T compositions of the Gaussian mechanism with noise multiplier σ. */
+export function gaussianMu(noiseMultiplier: number, steps = 1): number {
+  return Math.sqrt(steps) / noiseMultiplier;
+}
+
+

@@ -1,0 +1,259 @@
+// Calibration: the smallest noise multiplier that meets a target (ε, δ), and the largest number of
+// steps a budget allows, for DP-SGD with Poisson sampling (rate q) and either accountant.
+//
+// Guarantees: the returned σ satisfies ε(σ) ≤ target under the chosen accountant (it is the upper
+// end of the final bracket, which was evaluated), and σ ≤ (1 + tolerance)·σ* where σ* is the exact
+// smallest such σ (the lower end of the bracket fails the target). maxSteps returns T with
+// ε(T) ≤ target < ε(T + 1).
+
+import { checkDelta, checkInteger, checkPositive, checkSampleRate, invalidArgument } from './errors.js';
+import { poissonSampledGaussian, type DpEvent } from './events.js';
+import { DEFAULT_PLD_DISCRETIZATION, pldEpsilon } from './pld-accountant.js';
+import { rdpEpsilon, rdpMaxSteps } from './rdp-accountant.js';
+import { DEFAULT_RDP_ORDERS } from './rdp.js';
+import type { AccountantKind } from './privacy-accountant.js';
+
+export interface CalibrateOptions {
+  /** Target ε (> 0). */
+  epsilon: number;
+  /** Target δ ∈ (0, 1). */
+  delta: number;
+  /** Poisson sampling rate q ∈ (0, 1]. */
+  sampleRate: number;
+  /** Number of steps T (integer ≥ 1). */
+  steps: number;
+  accountant?: AccountantKind;
+  /** Relative tolerance on σ (default 1e-3). */
+  tolerance?: number;
+  orders?: readonly number[];
+  discretization?: number;
+}
+
+export interface CalibrateResult {
+  noiseMultiplier: number;
+  /** ε(δ) at the returned σ (≤ the target). */
+  epsilon: number;
+  accountant: AccountantKind;
+  /** Number of ε evaluations the search used. */
+  evaluations: number;
+  tolerance: number;
+}
+
+type EpsilonOf = (sigma: number) => number;
+
+/**
+ * Smallest σ with f(σ) ≤ target to relative tolerance, f decreasing. Regula falsi (Illinois) on
+ * log ε against log σ, falling back to bisection; returns the feasible end of the bracket.
+ */
+function searchSigma(f: EpsilonOf, target: number, tol: number, start: number, startBracket?: [number, number]) {
+  let evaluations = 0;
+  const ev = (s: number) => {
+    evaluations++;
+    return f(s);
+  };
+  let lo: number;
+  let hi: number;
+  let flo: number;
+  let fhi: number;
+  if (startBracket) {
+    [lo, hi] = startBracket;
+    flo = ev(lo);
+    fhi = ev(hi);
+    while (!(flo > target)) {
+      hi = lo;
+      fhi = flo;
+      lo /= 1.5;
+      flo = ev(lo);
+    }
+    while (!(fhi <= target)) {
+      lo = hi;
+      flo = fhi;
+      hi *= 1.5;
+      fhi = ev(hi);
+    }
+  } else {
+    const s = start;
+    const fs = ev(s);
+    if (fs <= target) {
+      hi = s;
+      fhi = fs;
+      lo = s / 2;
+      flo = ev(lo);
+      while (flo <= target) {
+        if (lo < 1e-6) return { sigma: lo, epsilon: flo, evaluations, lo: undefined };
+        hi = lo;
+        fhi = flo;
+        lo /= 2;
+        flo = ev(lo);
+      }
+    } else {
+      lo = s;
+      flo = fs;
+      hi = s * 2;
+      fhi = ev(hi);
+      while (!(fhi <= target)) {
+        if (hi > 1e8) throw invalidArgument('epsilon', 'reachable with a noise multiplier below 1e8', target);
+        lo = hi;
+        flo = fhi;
+        hi *= 2;
+        fhi = ev(hi);
+      }
+    }
+  }
+  const lt = Math.log(target);
+  let side = 0;
+  for (let k = 0; k < 100 && hi / lo - 1 > tol; k++) {
+    let x: number;
+    const a = Math.log(lo);
+    const b = Math.log(hi);
+    let ya = Math.log(flo) - lt; // > 0
+    let yb = fhi > 0 ? Math.log(fhi) - lt : -Infinity; // ≤ 0
+    if (side === -1) ya /= 2; // Illinois: halve the stale end
+    if (side === 1) yb /= 2;
+    if (Number.isFinite(ya) && Number.isFinite(yb) && ya - yb > 0) x = a + ((b - a) * ya) / (ya - yb);
+    else x = 0.5 * (a + b);
+    // Keep the next point well inside the bracket, and aim just above the root so the bracket shrinks from both sides.
+    const width = b - a;
+    x = Math.min(b - 0.02 * width, Math.max(a + 0.02 * width, x));
+    if (hi / lo - 1 < 4 * tol) x = Math.min(x + 0.5 * tol, b - 0.25 * width);
+    const s = Math.exp(x);
+    const fs = ev(s);
+    if (fs <= target) {
+      hi = s;
+      fhi = fs;
+      side = -1; // the lo end is now stale
+    } else {
+      lo = s;
+      flo = fs;
+      side = 1; // the hi end is now stale
+    }
+  }
+  return { sigma: hi, epsilon: fhi, evaluations, lo };
+}
+
+function dpsgdEvent(q: number, sigma: number): DpEvent {
+  return poissonSampledGaussian({ noiseMultiplier: sigma, sampleRate: q });
+}
+
+/** The smallest noise multiplier σ with ε(δ) ≤ target for T steps of Poisson-sampled Gaussian at rate q. */
+export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateResult {
+  const target = checkPositive('epsilon', options.epsilon);
+  const delta = checkDelta('delta', options.delta);
+  const q = checkSampleRate('sampleRate', options.sampleRate);
+  const steps = checkInteger('steps', options.steps, 1);
+  const tol = options.tolerance === undefined ? 1e-3 : checkPositive('tolerance', options.tolerance);
+  if (tol > 0.5) throw invalidArgument('tolerance', 'at most 0.5', tol);
+  const kind = options.accountant ?? 'rdp';
+  if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
+  // A start from the CLT approximation of the subsampled Gaussian (μ ≈ q·sqrt(T)/σ, Dong, Roth and Su 2019):
+  // with ε ≈ μ·sqrt(2 log(1/δ)) this gives σ ≈ q·sqrt(2T·log(1/δ))/ε, clamped to a sane range.
+  const start = Math.min(1e3, Math.max(0.3, (q * Math.sqrt(2 * steps * Math.log(1 / delta))) / target));
+  const history = (s: number) => [{ event: dpsgdEvent(q, s), count: steps }];
+  if (kind === 'rdp') {
+    const all = options.orders ?? DEFAULT_RDP_ORDERS;
+    // Any order gives a valid bound, so the search evaluates a window of ~25 orders around the last
+    // optimum (re-centred by a full evaluation whenever the optimum reaches the window's edge).
+    let window: readonly number[] = all;
+    const f = (s: number): number => {
+      const r = rdpEpsilon(history(s), delta, { orders: window, refine: false });
+      const i = window.indexOf(r.order);
+      if (window !== all && (i > 0 && i < window.length - 1)) return r.epsilon;
+      const full = window === all ? r : rdpEpsilon(history(s), delta, { orders: all, refine: false });
+      const j = all.indexOf(full.order);
+      window = all.slice(Math.max(0, j - 12), j + 13);
+      return full.epsilon;
+    };
+    let r = searchSigma(f, target, tol, start);
+    let evaluations = r.evaluations;
+    // The failing end of the bracket was judged on a window: confirm with all orders.
+    const fullAt = (s: number) => rdpEpsilon(history(s), delta, { orders: all, refine: false }).epsilon;
+    if (r.lo !== undefined && fullAt(r.lo) <= target) {
+      window = all;
+      r = searchSigma(fullAt, target, tol, r.lo);
+      evaluations += r.evaluations + 1;
+    }
+    const final = rdpEpsilon(history(r.sigma), delta, { orders: all });
+    return { noiseMultiplier: r.sigma, epsilon: Math.min(final.epsilon, r.epsilon), accountant: 'rdp', evaluations, tolerance: tol };
+  }
+  const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  // Coarse grid first (10Δ: 10× cheaper, still an upper bound) to bracket σ, then the fine grid.
+  const coarse = (s: number) => pldEpsilon(history(s), delta, { discretization: Math.min(10 * d, 1e-2), lowerBound: false }).upper;
+  const fine = (s: number) => pldEpsilon(history(s), delta, { discretization: d, lowerBound: false }).upper;
+  const c = searchSigma(coarse, target, Math.max(tol, 1e-2), start);
+  const r = searchSigma(fine, target, tol, c.sigma, [c.sigma * 0.98, c.sigma]);
+  return { noiseMultiplier: r.sigma, epsilon: r.epsilon, accountant: 'pld', evaluations: c.evaluations + r.evaluations, tolerance: tol };
+}
+
+export interface MaxStepsOptions {
+  noiseMultiplier: number;
+  sampleRate: number;
+  epsilon: number;
+  delta: number;
+  accountant?: AccountantKind;
+  orders?: readonly number[];
+  discretization?: number;
+}
+
+/** The largest T with ε(δ) ≤ target (0 if even one step exceeds it). */
+export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: number; accountant: AccountantKind } {
+  const sigma = checkPositive('noiseMultiplier', options.noiseMultiplier);
+  const q = checkSampleRate('sampleRate', options.sampleRate);
+  const target = checkPositive('epsilon', options.epsilon);
+  const delta = checkDelta('delta', options.delta);
+  const kind = options.accountant ?? 'rdp';
+  if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
+  const event = dpsgdEvent(q, sigma);
+  const orders = options.orders;
+  const rdpT = rdpMaxSteps(event, target, delta, orders ? { orders } : {});
+  const rdpEps = (t: number) => (t === 0 ? 0 : rdpEpsilon([{ event, count: t }], delta, orders ? { orders } : {}).epsilon);
+  if (kind === 'rdp') {
+    // Grid orders give rdpT exactly; refinement can only allow more steps.
+    let t = rdpT;
+    let e = rdpEps(t);
+    for (let step = 1; ; step *= 2) {
+      const e2 = rdpEps(t + step);
+      if (e2 > target) {
+        if (step === 1) break;
+        step = 0; // restart doubling from the new t
+        continue;
+      }
+      t += step;
+      e = e2;
+    }
+    return { steps: t, epsilon: e, accountant: 'rdp' };
+  }
+  const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  const f = (t: number) => (t === 0 ? 0 : pldEpsilon([{ event, count: t }], delta, { discretization: d, lowerBound: false }).upper);
+  // PLD is tighter than RDP, so the answer is usually ≥ rdpT: gallop up from there, then bisect.
+  let lo = 0;
+  let flo = 0;
+  let hi: number;
+  const start = Math.max(1, rdpT);
+  const fs = f(start);
+  if (fs <= target) {
+    lo = start;
+    flo = fs;
+    let step = Math.max(1, Math.ceil(start / 4));
+    hi = lo + step;
+    let fhi = f(hi);
+    while (fhi <= target) {
+      lo = hi;
+      flo = fhi;
+      step *= 2;
+      hi = lo + step;
+      fhi = f(hi);
+      if (hi > 1e12) break;
+    }
+  } else {
+    hi = start;
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    const fm = f(mid);
+    if (fm <= target) {
+      lo = mid;
+      flo = fm;
+    } else hi = mid;
+  }
+  return { steps: lo, epsilon: flo, accountant: 'pld' };
+}

@@ -1,0 +1,283 @@
+// Privacy loss distributions (PLD) on a grid of spacing Δ: discretisation, composition by FFT and
+// the ε(δ) read-out.
+//
+// A discrete PLD is a mass p_j at loss ℓ_j = (offset + j)·Δ plus a mass at +∞. Its δ curve is
+//   δ(ε) = p_∞ + Σ_j p_j·(1 − e^{ε − ℓ_j})₊                          (Meiser & Mohammadi 2018;
+// Koskela, Jälkö and Honkela 2020; Sommer, Meiser and Mohammadi 2019). δ(ε) = h(e^ε) with
+// h(x) = E[(1 − x·e^{−L})₊] convex in x; for independent losses h_{L₁+L₂}(x) = E[h_{L₁}(x·e^{−L₂})],
+// so a pointwise upper (lower) bound on each step's h gives an upper (lower) bound on the composition.
+//
+// - Pessimistic (upper) estimate: "connect the dots" (Doroshenko, Ghazi, Kamath, Kumar, Manurangsi
+//   2022, "Connect the Dots: Tighter Discrete Approximations of Privacy Loss Distributions"). The
+//   mass of each cell (a, b] is split between a and b so that both the mass and E[e^{−L}] are kept;
+//   on [e^a, e^b] the new h is the chord of the convex true h, everywhere ≥ h. Mass below the grid
+//   is moved up to its first point, mass above it goes to +∞.
+// - Optimistic (lower) estimate: every cell's mass is moved down to a (and mass above the grid to its
+//   last point, mass below it to −∞): the loss only decreases, so h only decreases.
+//
+// Composition multiplies spectra: the pmf is transformed once (real FFT), raised to the count in
+// polar form (self-composition by exponentiation in the frequency domain), multiplied across
+// events and transformed back. The FFT is circular: its size covers the composed support up to a
+// Chernoff bound P(S ∉ [l, u]) ≤ 2η, and the at most 2η of mass that may wrap is charged to δ
+// (added to the upper estimate, subtracted from the lower), as is the measured FFT round-off.
+
+import { irfft, nextPowerOfTwo, rfft } from './fft.js';
+import type { LossModel } from './pld-loss.js';
+
+export interface DiscretePld {
+  /** Grid spacing Δ of the losses. */
+  readonly discretization: number;
+  /** Loss of probs[0] is offset·Δ. */
+  readonly offset: number;
+  readonly probs: Float64Array;
+  /** Mass at +∞ loss (δ(ε) ≥ this for every ε). */
+  readonly infinityMass: number;
+  /** Extra δ that must be charged to the δ(ε) of this pmf (+ for pessimistic, − for optimistic). */
+  readonly deltaSlack: number;
+  readonly pessimistic: boolean;
+}
+
+/** Per-step mass left outside the grid on each side (to +∞ above; moved up to the grid below). */
+export const STEP_TAIL_MASS = 1e-24;
+
+/** Largest grid index i with pred(i) true, given pred monotone decreasing in i and pred(start) true. */
+function lastTrue(pred: (i: number) => boolean, start: number, direction: 1 | -1): number {
+  // Gallop outward from start, then bisect.
+  let good = start;
+  let stepSize = 1;
+  let bad = start + direction;
+  while (pred(bad)) {
+    good = bad;
+    stepSize *= 2;
+    bad = start + direction * stepSize;
+    if (Math.abs(bad) > 1e9) throw new RangeError('PLD support is too wide for the discretization');
+  }
+  while (Math.abs(bad - good) > 1) {
+    const mid = good + direction * Math.floor(Math.abs(bad - good) / 2);
+    if (pred(mid)) good = mid;
+    else bad = mid;
+  }
+  return good;
+}
+
+/**
+ * Discretises a loss model on the grid of spacing Δ. Tail masses below `tailMass` are cut (above
+ * the grid: to +∞ for the pessimistic estimate; below it: moved up to the first point).
+ */
+export function discretize(model: LossModel, discretization: number, pessimistic: boolean, tailMass = STEP_TAIL_MASS): DiscretePld {
+  const d = discretization;
+  // Grid range [iLo, iHi]: P(L > iHi·Δ) ≤ tailMass, P(L ≤ iLo·Δ) ≤ tailMass, clipped to the support.
+  let iHi: number;
+  if (Number.isFinite(model.maxLoss)) iHi = Math.ceil(model.maxLoss / d - 1e-9);
+  else {
+    const start = Math.max(0, Math.ceil(model.minLoss / d));
+    iHi = lastTrue((i) => model.tails(i * d).pAbove > tailMass, start, 1) + 1;
+  }
+  let iLo: number;
+  if (Number.isFinite(model.minLoss)) iLo = Math.floor(model.minLoss / d + 1e-9);
+  else {
+    const start = Math.min(0, Math.floor(model.maxLoss / d));
+    iLo = lastTrue((i) => model.tails(i * d).pBelow > tailMass, start, -1) - 1;
+  }
+  if (iHi <= iLo) iHi = iLo + 1;
+  const n = iHi - iLo + 1;
+  const pA = new Float64Array(n);
+  const qA = new Float64Array(n);
+  const pB = new Float64Array(n);
+  const qB = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const t = model.tails((iLo + k) * d);
+    pA[k] = t.pAbove;
+    qA[k] = t.qAbove;
+    pB[k] = t.pBelow;
+    qB[k] = t.qBelow;
+  }
+  const probs = new Float64Array(n);
+  const oneMinusEmD = -Math.expm1(-d);
+  for (let k = 0; k < n - 1; k++) {
+    // Cell (a, b] = ((iLo+k)Δ, (iLo+k+1)Δ]: masses from whichever tail is smaller (relative precision).
+    const pa = pA[k] as number;
+    const pm = pa <= 0.5 ? pa - (pA[k + 1] as number) : (pB[k + 1] as number) - (pB[k] as number);
+    if (!(pm > 0)) continue;
+    if (!pessimistic) {
+      probs[k] = (probs[k] as number) + pm;
+      continue;
+    }
+    const qa = qA[k] as number;
+    const qm = qa <= 0.5 ? qa - (qA[k + 1] as number) : (qB[k + 1] as number) - (qB[k] as number);
+    const a = (iLo + k) * d;
+    // Keep mass and E[e^{−L}]: w_a + w_b = P_m, w_a e^{−a} + w_b e^{−b} = Q_m.
+    let wb = (pm - Math.exp(a) * Math.max(qm, 0)) / oneMinusEmD;
+    if (!(wb >= 0)) wb = 0;
+    if (wb > pm) wb = pm;
+    probs[k] = (probs[k] as number) + (pm - wb);
+    probs[k + 1] = (probs[k + 1] as number) + wb;
+  }
+  let infinityMass = 0;
+  if (pessimistic) {
+    probs[0] = (probs[0] as number) + (pB[0] as number); // mass at or below the grid, moved up
+    infinityMass = pA[n - 1] as number; // mass above the grid, to +∞
+  } else {
+    probs[n - 1] = (probs[n - 1] as number) + (pA[n - 1] as number); // mass above the grid, moved down
+  }
+  return { discretization: d, offset: iLo, probs, infinityMass, deltaSlack: 0, pessimistic };
+}
+
+/** log Σ_j p_j e^{λ ℓ_j}, the log moment generating function of the finite part. */
+function logMgf(pld: DiscretePld, lambda: number): number {
+  const { probs, offset, discretization: d } = pld;
+  let max = -Infinity;
+  for (let j = 0; j < probs.length; j++) if ((probs[j] as number) > 0) max = Math.max(max, lambda * (offset + j) * d);
+  if (max === -Infinity) return -Infinity;
+  let s = 0;
+  for (let j = 0; j < probs.length; j++) {
+    const p = probs[j] as number;
+    if (p > 0) s += p * Math.exp(lambda * (offset + j) * d - max);
+  }
+  return max + Math.log(s);
+}
+
+const CHERNOFF_LAMBDAS = (() => {
+  const out: number[] = [];
+  for (let k = -12; k <= 14; k++) out.push(2 ** (k / 2));
+  return out;
+})();
+
+/**
+ * Composes pmfs (each `count` times) by FFT. All must share the discretisation and estimate type.
+ * `tailMass` bounds each of the two tails cut by the circular FFT.
+ */
+export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15): DiscretePld {
+  const active = items.filter((it) => it.count > 0);
+  const first = active[0];
+  if (!first) throw new RangeError('composePlds: nothing to compose');
+  const d = first.pld.discretization;
+  const pessimistic = first.pld.pessimistic;
+  // Support bounds of the sum S (in grid units) and Chernoff tail bounds.
+  let minIdx = 0;
+  let maxIdx = 0;
+  let shift = 0;
+  let logSurvive = 0; // log Π (1 − p∞)^count
+  let slack = 0;
+  for (const { pld, count } of active) {
+    let lo = -1;
+    let hi = -1;
+    for (let j = 0; j < pld.probs.length; j++) {
+      if ((pld.probs[j] as number) > 0) {
+        if (lo < 0) lo = j;
+        hi = j;
+      }
+    }
+    if (lo < 0) lo = hi = 0;
+    minIdx += count * (pld.offset + lo);
+    maxIdx += count * (pld.offset + hi);
+    shift += count * pld.offset;
+    logSurvive += count * Math.log1p(-pld.infinityMass);
+    slack += count * pld.deltaSlack;
+  }
+  const logEta = Math.log(tailMass);
+  let upper = maxIdx * d;
+  let lower = minIdx * d;
+  for (const lambda of CHERNOFF_LAMBDAS) {
+    let up = 0;
+    let down = 0;
+    for (const { pld, count } of active) {
+      up += count * logMgf(pld, lambda);
+      down += count * logMgf(pld, -lambda);
+    }
+    upper = Math.min(upper, (up - logEta) / lambda);
+    lower = Math.max(lower, (logEta - down) / lambda);
+  }
+  let iu = Math.min(maxIdx, Math.ceil(upper / d));
+  let il = Math.max(minIdx, Math.floor(lower / d));
+  if (iu < il) iu = il;
+  const truncated = (iu < maxIdx ? tailMass : 0) + (il > minIdx ? tailMass : 0);
+  const width = iu - il + 1;
+  const n = Math.max(2, nextPowerOfTwo(width));
+  const h = n >> 1;
+  const accRe = new Float64Array(h + 1).fill(1);
+  const accIm = new Float64Array(h + 1);
+  for (const { pld, count } of active) {
+    const buf = new Float64Array(n);
+    for (let j = 0; j < pld.probs.length; j++) buf[j % n] = (buf[j % n] as number) + (pld.probs[j] as number);
+    const { re, im } = rfft(buf);
+    for (let k = 0; k <= h; k++) {
+      const r = Math.hypot(re[k] as number, im[k] as number);
+      if (r === 0) {
+        accRe[k] = 0;
+        accIm[k] = 0;
+        continue;
+      }
+      const mag = Math.exp(count * Math.log(r));
+      const ang = count * Math.atan2(im[k] as number, re[k] as number);
+      const pr = mag * Math.cos(ang);
+      const pi = mag * Math.sin(ang);
+      const ar = accRe[k] as number;
+      const ai = accIm[k] as number;
+      accRe[k] = ar * pr - ai * pi;
+      accIm[k] = ar * pi + ai * pr;
+    }
+  }
+  const out = irfft(accRe, accIm, n);
+  const probs = new Float64Array(width);
+  const base = (((il - shift) % n) + n) % n;
+  let noise = 0;
+  for (let a = 0; a < width; a++) {
+    const v = out[(base + a) % n] as number;
+    if (v < 0) {
+      noise = Math.max(noise, -v);
+      probs[a] = 0;
+    } else probs[a] = v;
+  }
+  // Round-off: every bin may be off by about the size of the largest negative value seen. Charged
+  // to δ (pessimistic +, optimistic −) with a 10× margin over all bins.
+  const roundOff = 10 * noise * width;
+  const sign = pessimistic ? 1 : -1;
+  return {
+    discretization: d,
+    offset: il,
+    probs,
+    infinityMass: -Math.expm1(logSurvive),
+    deltaSlack: slack + sign * (truncated + roundOff),
+    pessimistic,
+  };
+}
+
+/** δ(ε) of a discrete PLD, including its slack. */
+export function deltaForEpsilon(pld: DiscretePld, epsilon: number): number {
+  const { probs, offset, discretization: d } = pld;
+  let s = pld.infinityMass;
+  for (let j = probs.length - 1; j >= 0; j--) {
+    const loss = (offset + j) * d;
+    if (loss <= epsilon) break;
+    s += (probs[j] as number) * -Math.expm1(epsilon - loss);
+  }
+  return Math.min(1, Math.max(0, s + pld.deltaSlack));
+}
+
+/** The smallest ε ≥ 0 with δ(ε) ≤ δ (Infinity if the mass at +∞ and the slack already exceed δ). */
+export function epsilonForDelta(pld: DiscretePld, delta: number): number {
+  const target = delta - pld.deltaSlack;
+  const { probs, offset, discretization: d } = pld;
+  if (target <= pld.infinityMass) return Infinity;
+  // Walk down from the top: after processing index j, A = p∞ + Σ_{i≥j} p_i, B = Σ_{i≥j} p_i e^{−ℓ_i};
+  // for ε ∈ [ℓ_{j−1}, ℓ_j), δ(ε) = A − e^{ε}B.
+  let A = pld.infinityMass;
+  let B = 0;
+  for (let j = probs.length - 1; j >= 0; j--) {
+    const loss = (offset + j) * d;
+    const p = probs[j] as number;
+    if (loss <= 0) break;
+    A += p;
+    B += p * Math.exp(-loss);
+    const below = Math.max(0, (offset + j - 1) * d);
+    // δ at the lower end of the segment [below, loss)
+    const deltaBelow = A - Math.exp(below) * B;
+    if (deltaBelow > target) {
+      // Crossing inside (below, loss]: A − e^{ε}B = target.
+      const eps = Math.log((A - target) / B);
+      return Math.max(below, Math.min(loss, eps));
+    }
+  }
+  return 0;
+}

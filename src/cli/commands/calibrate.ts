@@ -1,0 +1,60 @@
+// `dpfl calibrate`: the smallest noise multiplier meeting a target (ε, δ) for DP-SGD.
+import { calibrateNoiseMultiplier } from '../../accounting/index.js';
+import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { DPSGD_OPTIONS, dpsgdArgs, formatDelta } from './epsilon.js';
+
+const HELP = `usage: dpfl calibrate --epsilon E --delta D --sample-rate Q --steps T [--accountant rdp|pld] [--json]
+       dpfl calibrate --epsilon E --delta D --epochs N --dataset-size N --batch-size B [...]
+
+Prints the smallest noise multiplier σ (noise std / clipping norm) such that T steps of the
+Poisson-subsampled Gaussian at rate Q are (E, D)-DP by the chosen accountant (default rdp).
+The returned σ meets the target (its ε ≤ E) and is within --tolerance (relative, default 1e-3)
+of the smallest σ that does.
+  --json   one JSON object: { noiseMultiplier, epsilon, targetEpsilon, delta, sampleRate, steps,
+           accountant, tolerance }`;
+
+export const calibrate: Command = {
+  summary: 'smallest noise multiplier reaching a target (ε, δ) for DP-SGD',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { ...DPSGD_OPTIONS, epsilon: { type: 'string' }, tolerance: { type: 'string' } });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const target = numberOption('epsilon', values.epsilon);
+    if (!(target > 0)) throw Object.assign(new RangeError(`--epsilon must be a number > 0, received ${values.epsilon}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
+    const tolerance = numberOption('tolerance', values.tolerance, 1e-3);
+    if (!(tolerance > 0 && tolerance <= 0.5)) {
+      throw Object.assign(new RangeError(`--tolerance must be in (0, 0.5], received ${values.tolerance}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
+    }
+    const a = dpsgdArgs(values);
+    const r = calibrateNoiseMultiplier({
+      epsilon: target,
+      delta: a.delta,
+      sampleRate: a.sampleRate,
+      steps: a.steps,
+      accountant: a.accountant,
+      tolerance,
+      ...(a.discretization !== undefined ? { discretization: a.discretization } : {}),
+    });
+    const out = {
+      noiseMultiplier: r.noiseMultiplier,
+      epsilon: r.epsilon,
+      targetEpsilon: target,
+      delta: a.delta,
+      sampleRate: a.sampleRate,
+      steps: a.steps,
+      accountant: r.accountant,
+      tolerance,
+    };
+    if (values.json) {
+      console.log(JSON.stringify(out));
+      return 0;
+    }
+    console.log(
+      `σ = ${r.noiseMultiplier.toPrecision(6)} gives ε = ${r.epsilon.toPrecision(6)} ≤ ${target} at δ = ${formatDelta(a.delta)} ` +
+        `(${r.accountant.toUpperCase()}, ${a.steps} steps, q = ${a.sampleRate.toPrecision(6)}, tolerance ${tolerance})`,
+    );
+    return 0;
+  },
+};

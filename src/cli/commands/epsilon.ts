@@ -1,0 +1,130 @@
+// `dpfl epsilon`: ε of DP-SGD with Poisson sampling, by the RDP or PLD accountant.
+import { computeEpsilon, poissonSampledGaussian, type AccountantKind } from '../../accounting/index.js';
+import { numberOption, parseCommandArgs, type Command } from '../command.js';
+
+const HELP = `usage: dpfl epsilon --sample-rate Q --noise SIGMA --steps T --delta D [--accountant rdp|pld] [--json]
+       dpfl epsilon --epochs E --dataset-size N --batch-size B --noise SIGMA --delta D [...]
+
+Prints ε such that T steps of the Poisson-subsampled Gaussian mechanism (sampling rate Q, noise
+multiplier SIGMA = noise std / clipping norm) are (ε, δ)-DP under add/remove-one neighbours.
+  --accountant rdp   Rényi DP, tightest conversion, reports the optimal order (default)
+  --accountant pld   privacy loss distribution; reports the interval [lower, upper] containing the
+                     true ε and prints upper as ε; --discretization sets the grid (default 1e-4)
+  --epochs E --dataset-size N --batch-size B   instead of Q and T: Q = B/N, T = ceil(E·N/B)
+  --json             one JSON object: { epsilon, accountant, delta, sampleRate, noiseMultiplier,
+                     steps, optimalOrder | epsilonLower, epsilonUpper, discretization }`;
+
+/** Options shared by `dpfl epsilon` and `dpfl calibrate`. */
+export const DPSGD_OPTIONS = {
+  'sample-rate': { type: 'string' },
+  steps: { type: 'string' },
+  epochs: { type: 'string' },
+  'dataset-size': { type: 'string' },
+  'batch-size': { type: 'string' },
+  delta: { type: 'string' },
+  accountant: { type: 'string' },
+  discretization: { type: 'string' },
+} as const;
+
+function fail(flag: string, expected: string, received: unknown): never {
+  throw Object.assign(new RangeError(`--${flag} must be ${expected}, received ${String(received)}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
+}
+
+function integerOption(flag: string, raw: string | undefined, min: number): number {
+  const v = numberOption(flag, raw);
+  if (!Number.isSafeInteger(v) || v < min) fail(flag, `an integer >= ${min}`, raw);
+  return v;
+}
+
+/** δ as people write it: 1e-5 rather than 0.00001. */
+export function formatDelta(delta: number): string {
+  return delta < 1e-3 ? delta.toExponential() : String(delta);
+}
+
+export interface DpsgdArgs {
+  sampleRate: number;
+  steps: number;
+  delta: number;
+  accountant: AccountantKind;
+  discretization: number | undefined;
+}
+
+/** Reads q and T (directly, or from epochs, dataset size and batch size), δ and the accountant. */
+export function dpsgdArgs(values: Record<string, string | boolean | undefined>): DpsgdArgs {
+  const str = (k: string) => {
+    const v = values[k];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const delta = numberOption('delta', str('delta'));
+  if (!(delta > 0 && delta < 1)) fail('delta', 'in (0, 1)', str('delta'));
+  const accountant = str('accountant') ?? 'rdp';
+  if (accountant !== 'rdp' && accountant !== 'pld') fail('accountant', '"rdp" or "pld"', accountant);
+  let discretization: number | undefined;
+  if (str('discretization') !== undefined) {
+    discretization = numberOption('discretization', str('discretization'));
+    if (!(discretization > 0 && discretization <= 0.1)) fail('discretization', 'in (0, 0.1]', str('discretization'));
+  }
+  const byEpochs = str('epochs') !== undefined || str('dataset-size') !== undefined || str('batch-size') !== undefined;
+  let sampleRate: number;
+  let steps: number;
+  if (byEpochs) {
+    if (str('sample-rate') !== undefined || str('steps') !== undefined) {
+      fail('epochs', 'used without --sample-rate and --steps (give either Q and T, or epochs, dataset size and batch size)', str('epochs'));
+    }
+    const epochs = numberOption('epochs', str('epochs'));
+    if (!(epochs > 0)) fail('epochs', 'a number > 0', str('epochs'));
+    const n = integerOption('dataset-size', str('dataset-size'), 1);
+    const b = integerOption('batch-size', str('batch-size'), 1);
+    if (b > n) fail('batch-size', `at most --dataset-size (${n})`, b);
+    sampleRate = b / n;
+    // TF Privacy's convention (compute_dp_sgd_privacy): T = ceil(epochs · N / B).
+    steps = Math.ceil(epochs * (n / b) - 1e-9);
+  } else {
+    sampleRate = numberOption('sample-rate', str('sample-rate'));
+    if (!(sampleRate > 0 && sampleRate <= 1)) fail('sample-rate', 'in (0, 1]', str('sample-rate'));
+    steps = integerOption('steps', str('steps'), 1);
+  }
+  return { sampleRate, steps, delta, accountant, discretization };
+}
+
+export const epsilon: Command = {
+  summary: 'ε of DP-SGD (Poisson-sampled Gaussian) by the RDP or PLD accountant',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { ...DPSGD_OPTIONS, noise: { type: 'string' } });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const noiseMultiplier = numberOption('noise', values.noise);
+    if (!(noiseMultiplier > 0)) fail('noise', 'a number > 0', values.noise);
+    const a = dpsgdArgs(values);
+    const event = poissonSampledGaussian({ noiseMultiplier, sampleRate: a.sampleRate });
+    const r = computeEpsilon([{ event, count: a.steps }], a.delta, {
+      accountant: a.accountant,
+      ...(a.discretization !== undefined ? { discretization: a.discretization } : {}),
+    });
+    const out = {
+      epsilon: r.epsilon,
+      accountant: r.accountant,
+      delta: a.delta,
+      sampleRate: a.sampleRate,
+      noiseMultiplier,
+      steps: a.steps,
+      ...(r.accountant === 'rdp'
+        ? { optimalOrder: r.optimalOrder }
+        : { epsilonLower: r.epsilonLower, epsilonUpper: r.epsilonUpper, discretization: r.discretization }),
+    };
+    if (values.json) {
+      console.log(JSON.stringify(out));
+      return 0;
+    }
+    const head = `ε = ${r.epsilon.toPrecision(6)} at δ = ${formatDelta(a.delta)}`;
+    const what = `${a.steps} steps of the Poisson-subsampled Gaussian (q = ${a.sampleRate.toPrecision(6)}, σ = ${noiseMultiplier})`;
+    if (r.accountant === 'rdp') console.log(`${head} (RDP, optimal order ${r.optimalOrder?.toPrecision(6)}) for ${what}`);
+    else
+      console.log(
+        `${head} (PLD upper bound; true ε in [${r.epsilonLower?.toPrecision(6)}, ${r.epsilonUpper?.toPrecision(6)}], discretization ${r.discretization}) for ${what}`,
+      );
+    return 0;
+  },
+};
