@@ -48,7 +48,12 @@ Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, con
       const int64_t c0 = t * kColumnTile;
       const int64_t width = std::min(kColumnTile, dim - c0);
       std::fill(acc, acc + width, 0.0);
-      for (int64_t c = 0; c < count; ++c) k.axpy(acc, updates[c] + c0, weights[c], width);
+      for (int64_t c = 0; c < count; c += kMaxRows) {
+        const int m = static_cast<int>(std::min<int64_t>(kMaxRows, count - c));
+        const float* rows[kMaxRows];
+        for (int r = 0; r < m; ++r) rows[r] = updates[c + r] + c0;
+        k.axpy_rows(acc, rows, weights + c, m, width);
+      }
       // A non-finite result means a NaN/Inf input (found below, on the slow path only) or a sum
       // too large for float32.
       k.store_scaled(out + c0, acc, inv, width);

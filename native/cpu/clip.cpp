@@ -18,7 +18,7 @@
 namespace dpfl {
 namespace {
 
-constexpr int64_t kSegment = 1 << 15;     // columns per pass-one work item (128 KiB of floats)
+constexpr int64_t kSegment = 1 << 18;     // columns per pass-one work item (1 MiB of floats)
 constexpr int64_t kColumnTile = 2048;     // columns per pass-two tile: 16 KiB of float64 in L1
 constexpr int64_t kMinRowsPerItem = 1;
 
@@ -139,14 +139,24 @@ Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups group
         const int64_t c1 = std::min(dim, c0 + kColumnTile);
         std::fill(acc, acc + (c1 - c0), 0.0);
         const int64_t g0 = std::upper_bound(groups.ends, groups.ends + groups.count, c0) - groups.ends;
-        for (int64_t b = 0; b < batch; ++b) {
-          const float* row = grads + b * dim;
-          const double* row_scale = scale.data() + b * groups.count;
-          for (int64_t g = g0, c = c0; c < c1; ++g) {  // the groups that intersect [c0, c1)
-            const int64_t end = std::min(c1, groups.ends[g]);
-            if (row_scale[g] != 0.0) k.axpy(acc + (c - c0), row + c, row_scale[g], end - c);
-            c = end;
+        for (int64_t g = g0, c = c0; c < c1; ++g) {  // the groups that intersect [c0, c1)
+          const int64_t end = std::min(c1, groups.ends[g]);
+          // Rows with a non-zero scale, in row order, kMaxRows at a time.
+          const float* rows[kMaxRows];
+          double a[kMaxRows];
+          int m = 0;
+          for (int64_t b = 0; b < batch; ++b) {
+            const double f = scale[static_cast<size_t>(b * groups.count + g)];
+            if (f == 0.0) continue;
+            rows[m] = grads + b * dim + c;
+            a[m++] = f;
+            if (m == kMaxRows) {
+              k.axpy_rows(acc + (c - c0), rows, a, m, end - c);
+              m = 0;
+            }
           }
+          if (m > 0) k.axpy_rows(acc + (c - c0), rows, a, m, end - c);
+          c = end;
         }
         k.store_scaled(sum + c0, acc, 1.0, c1 - c0);
       }
