@@ -15,6 +15,17 @@ describe('dpfl CLI', () => {
     expect(report.federated.updateNormsBeforeClip).toHaveLength(4);
     expect(report.federated.streamingMaxAbsDiff).toBe(0);
   });
+  it('info --json reports the backend, ISA and threads in use', () => {
+    const report = JSON.parse(execFileSync('node', [main, 'info', '--json'], { encoding: 'utf8' }));
+    expect(report.backend).toBe('cpu');
+    expect(['scalar', 'avx2', 'avx512']).toContain(report.isa);
+    expect(report.threads).toBeGreaterThanOrEqual(1);
+    const forced = JSON.parse(
+      execFileSync('node', [main, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, DPFL_ISA: 'scalar', DPFL_THREADS: '3' } }),
+    );
+    expect(forced.isa).toBe('scalar');
+    expect(forced.threads).toBe(3);
+  });
   it('unknown commands and options fail with a message', () => {
     expect(() => execFileSync('node', [main, 'nope'], { stdio: 'pipe' })).toThrow(/unknown command "nope"/);
     expect(() => execFileSync('node', [main, 'demo', '--bogus'], { stdio: 'pipe' })).toThrow(/bogus/);
