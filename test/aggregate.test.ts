@@ -107,6 +107,26 @@ describe('Aggregator (streaming, float64 state)', () => {
     agg.add(u[0]!);
     expect(agg.result()).toEqual(u[0]);
   });
+  it('addMany equals repeated add (list and matrix) and is all-or-nothing', () => {
+    const dim = 5003;
+    const u = clients(11, dim, 8);
+    const w = u.map((_, i) => 1 + i);
+    const one = new Aggregator(dim);
+    u.forEach((x, i) => one.add(x, w[i]));
+    const many = new Aggregator(dim).addMany(u.slice(0, 4), w.slice(0, 4));
+    const matrix = new Float32Array(7 * dim);
+    u.slice(4).forEach((x, i) => matrix.set(x, i * dim));
+    many.addMany(matrix, w.slice(4));
+    expect(many.count).toBe(11);
+    expect(many.result({ normalize: true })).toEqual(one.result({ normalize: true }));
+    const bad = u.map((x) => x.slice());
+    bad[3]![7] = Infinity;
+    expect(() => many.addMany(bad, w)).toThrow('updates[3] must contain only finite values');
+    expect(() => many.addMany(u, w.map((x, i) => (i === 2 ? -1 : x)))).toThrow(/weights\[2\] must be a non-negative finite number/);
+    expect(() => many.addMany([u[0]!, new Float32Array(3)], [1, 1])).toThrow(/updates\[1\].length must be the aggregator's dim/);
+    expect(many.count).toBe(11);
+    expect(many.result({ normalize: true })).toEqual(one.result({ normalize: true }));
+  });
   it('a refused update leaves the state unchanged', () => {
     const agg = new Aggregator(3);
     agg.add(new Float32Array([1, 2, 3]), 2);

@@ -21,6 +21,38 @@ struct SumCall {
   dpfl::Status status;
 };
 
+// info[index]: K updates of length dim, as Float32Array[] or one K x D Float32Array. Appends their
+// data pointers to ptrs and the arrays to keep.
+void ReadUpdates(const Napi::CallbackInfo& info, size_t index, size_t count, int64_t dim,
+                 std::vector<const float*>* ptrs, std::vector<Napi::Value>* keep) {
+  Napi::Env env = info.Env();
+  if (info[index].IsTypedArray()) {
+    Napi::Float32Array matrix = Float32Arg(info, index, "updates");
+    if (matrix.ElementLength() != count * static_cast<size_t>(dim)) {
+      ThrowRange(env, "updates.length must be weights.length * " + std::to_string(dim));
+    }
+    for (size_t k = 0; k < count; ++k) ptrs->push_back(matrix.Data() + k * dim);
+    keep->push_back(matrix);
+  } else if (info[index].IsArray()) {
+    Napi::Array list = info[index].As<Napi::Array>();
+    if (list.Length() != count) ThrowRange(env, "updates.length must equal weights.length");
+    for (uint32_t k = 0; k < list.Length(); ++k) {
+      Napi::Value item = list.Get(k);
+      const std::string name = "updates[" + std::to_string(k) + "]";
+      if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        ThrowType(env, name + " must be a Float32Array");
+      }
+      Napi::Float32Array u = item.As<Napi::Float32Array>();
+      if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
+      if (static_cast<int64_t>(u.ElementLength()) != dim) ThrowRange(env, name + ".length must be " + std::to_string(dim));
+      ptrs->push_back(u.Data());
+      keep->push_back(u);
+    }
+  } else {
+    ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");
+  }
+}
+
 // (updates: Float32Array[] | Float32Array (K x D, K = weights.length), weights: Float64Array,
 //  normalize, out)
 std::shared_ptr<SumCall> ReadSumCall(const Napi::CallbackInfo& info, std::vector<Napi::Value>* keep) {
@@ -36,31 +68,7 @@ std::shared_ptr<SumCall> ReadSumCall(const Napi::CallbackInfo& info, std::vector
   call->dim = static_cast<int64_t>(out.ElementLength());
   if (call->dim == 0) ThrowRange(env, "out must not be empty");
   keep->push_back(out);
-  if (info[0].IsTypedArray()) {
-    Napi::Float32Array matrix = Float32Arg(info, 0, "updates");
-    if (matrix.ElementLength() != count * static_cast<size_t>(call->dim)) {
-      ThrowRange(env, "updates.length must be weights.length * out.length");
-    }
-    for (size_t k = 0; k < count; ++k) call->updates.push_back(matrix.Data() + k * call->dim);
-    keep->push_back(matrix);
-  } else if (info[0].IsArray()) {
-    Napi::Array list = info[0].As<Napi::Array>();
-    if (list.Length() != count) ThrowRange(env, "updates.length must equal weights.length");
-    for (uint32_t k = 0; k < list.Length(); ++k) {
-      Napi::Value item = list.Get(k);
-      const std::string name = "updates[" + std::to_string(k) + "]";
-      if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-        ThrowType(env, name + " must be a Float32Array");
-      }
-      Napi::Float32Array u = item.As<Napi::Float32Array>();
-      if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
-      if (static_cast<int64_t>(u.ElementLength()) != call->dim) ThrowRange(env, name + ".length must equal out.length");
-      call->updates.push_back(u.Data());
-      keep->push_back(u);
-    }
-  } else {
-    ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");
-  }
+  ReadUpdates(info, 0, count, call->dim, &call->updates, keep);
   return call;
 }
 
@@ -110,7 +118,8 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Aggregator",
-                       {InstanceMethod<&AggregatorWrap::Add>("add"), InstanceMethod<&AggregatorWrap::Result>("result"),
+                       {InstanceMethod<&AggregatorWrap::Add>("add"), InstanceMethod<&AggregatorWrap::AddMany>("addMany"),
+                        InstanceMethod<&AggregatorWrap::Result>("result"),
                         InstanceMethod<&AggregatorWrap::Reset>("reset"),
                         InstanceAccessor<&AggregatorWrap::Count>("count"),
                         InstanceAccessor<&AggregatorWrap::TotalWeight>("totalWeight"),
@@ -132,6 +141,17 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
     Napi::Float32Array update = Float32Arg(info, 0, "update");
     const double weight = NumberArg(info, 1, "weight");
     ThrowIfFailed(info.Env(), acc_->add(update.Data(), static_cast<int64_t>(update.ElementLength()), weight));
+    return info.Env().Undefined();
+  }
+  // (updates: Float32Array[] | K x dim Float32Array, weights: Float64Array)
+  Napi::Value AddMany(const Napi::CallbackInfo& info) {
+    Napi::Float64Array weights = Float64Arg(info, 1, "weights");
+    std::vector<const float*> ptrs;
+    std::vector<Napi::Value> keep;
+    ReadUpdates(info, 0, weights.ElementLength(), acc_->dim(), &ptrs, &keep);
+    int64_t bad = -1;
+    const dpfl::Status status = acc_->add_many(ptrs.data(), weights.Data(), static_cast<int64_t>(ptrs.size()), &bad);
+    if (!status.ok()) throw SumError(info.Env(), status, bad);
     return info.Env().Undefined();
   }
   // (normalize, out)

@@ -87,6 +87,32 @@ Status Accumulator::add(const float* update, int64_t n, double weight) {
   return Status::Ok();
 }
 
+Status Accumulator::add_many(const float* const* updates, const double* weights, int64_t count, int64_t* bad_update) {
+  *bad_update = -1;
+  if (count < 0) return Status::Invalid("updates.length must be non-negative");
+  for (int64_t c = 0; c < count; ++c) {
+    if (!std::isfinite(weights[c]) || weights[c] < 0.0) return Status::Invalid("weights must be finite and non-negative");
+  }
+  for (int64_t c = 0; c < count; ++c) {
+    if (!all_finite(updates[c], dim_)) {
+      *bad_update = c;
+      return Status::Invalid("updates must contain only finite values");
+    }
+  }
+  const IsaKernels& k = isa();
+  parallel_for(dim_, kChunk, [&](int64_t b, int64_t e) {
+    for (int64_t c = 0; c < count; c += kMaxRows) {
+      const int m = static_cast<int>(std::min<int64_t>(kMaxRows, count - c));
+      const float* rows[kMaxRows];
+      for (int r = 0; r < m; ++r) rows[r] = updates[c + r] + b;
+      k.axpy_rows(sum_.data() + b, rows, weights + c, m, e - b);
+    }
+  });
+  for (int64_t c = 0; c < count; ++c) total_weight_ += weights[c];
+  count_ += count;
+  return Status::Ok();
+}
+
 Status Accumulator::result(bool normalize, float* out) const {
   if (normalize && !(total_weight_ > 0.0))
     return Status::Invalid("the aggregator must hold a positive total weight to normalize");

@@ -99,6 +99,28 @@ TEST(accumulator_equals_weighted_sum) {
   CHECK(!acc.result(true, out.data()).ok());
 }
 
+TEST(accumulator_add_many_equals_adds) {
+  const int64_t dim = 70003;
+  Clients c = make_clients(19, dim, 31);
+  dpfl::Accumulator one(dim), many(dim);
+  for (size_t k = 0; k < c.data.size(); ++k) CHECK_OK(one.add(c.data[k].data(), dim, c.weights[k]));
+  int64_t bad = 0;
+  CHECK_OK(many.add_many(c.ptrs.data(), c.weights.data(), 11, &bad));
+  CHECK_OK(many.add_many(c.ptrs.data() + 11, c.weights.data() + 11, 8, &bad));
+  CHECK_EQ(many.count(), int64_t(19));
+  std::vector<float> a(dim), b(dim);
+  CHECK_OK(one.result(true, a.data()));
+  CHECK_OK(many.result(true, b.data()));
+  CHECK(a == b);
+  c.data[5][dim - 1] = std::numeric_limits<float>::quiet_NaN();
+  CHECK(!many.add_many(c.ptrs.data(), c.weights.data(), 19, &bad).ok());
+  CHECK_EQ(bad, int64_t(5));
+  CHECK_EQ(many.count(), int64_t(19));
+  std::vector<float> after(dim);
+  CHECK_OK(many.result(true, after.data()));
+  CHECK(after == b);
+}
+
 TEST(accumulator_refuses_non_finite_without_change) {
   dpfl::Accumulator acc(3);
   std::vector<float> good = {1, 2, 3}, bad = {1, std::numeric_limits<float>::infinity(), 3};

@@ -113,6 +113,31 @@ export class Aggregator {
     return this;
   }
 
+  /**
+   * Adds several updates at once (Float32Array[] or one K×dim matrix): the same result as K calls
+   * of add, in one pass over the float64 state. All or nothing: a NaN/Inf update (named in the
+   * error) or a bad weight leaves the state unchanged.
+   */
+  addMany(updates: Float32Array[] | Float32Array, weights: ArrayLike<number>): this {
+    const w = readWeights(weights);
+    if (updates instanceof Float32Array) {
+      float32Array('updates', updates);
+      if (updates.length !== w.length * this.dim) {
+        throw invalidArgument('updates.length', `weights.length × dim (${w.length * this.dim})`, updates.length);
+      }
+    } else if (Array.isArray(updates)) {
+      if (updates.length !== w.length) throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
+      updates.forEach((u, k) => {
+        const v = float32Array(`updates[${k}]`, u);
+        if (v.length !== this.dim) throw invalidArgument(`updates[${k}].length`, `the aggregator's dim (${this.dim})`, v.length);
+      });
+    } else {
+      throw invalidType('updates', 'an array of Float32Array or a K × dim Float32Array', updates);
+    }
+    this.#native.addMany(updates, w);
+    return this;
+  }
+
   /** The weighted sum so far (divided by totalWeight with normalize). */
   result(options?: WeightedSumOptions): Float32Array {
     const opts = optionsObject('options', options);

@@ -11,6 +11,7 @@ export interface ClipStatsNative {
 
 export interface NativeAggregator {
   add(update: Float32Array, weight: number): void;
+  addMany(updates: Float32Array[] | Float32Array, weights: Float64Array): void;
   result(normalize: boolean, out: Float32Array): Float32Array;
   reset(): void;
   readonly count: number;
