@@ -8,7 +8,8 @@
         "native/addon/args.cc",
         "native/addon/clip_binding.cc",
         "native/addon/noise_binding.cc",
-        "native/addon/aggregate_binding.cc"
+        "native/addon/aggregate_binding.cc",
+        "native/addon/cuda_binding.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -55,6 +56,16 @@
       "dependencies": [
         "dpfl_avx2",
         "dpfl_avx512"
+      ],
+      "conditions": [
+        [
+          "OS==\"linux\"",
+          {
+            "libraries": [
+              "-ldl"
+            ]
+          }
+        ]
       ]
     },
     {

@@ -7,7 +7,10 @@ export type DpflErrorCode =
   | 'ERR_DPFL_NON_FINITE'
   | 'ERR_DPFL_ENTROPY_UNAVAILABLE'
   | 'ERR_DPFL_UNSUPPORTED_EVENT'
-  | 'ERR_DPFL_BUDGET_EXCEEDED';
+  | 'ERR_DPFL_BUDGET_EXCEEDED'
+  | 'ERR_DPFL_OUT_OF_MEMORY'
+  | 'ERR_DPFL_CUDA_UNAVAILABLE'
+  | 'ERR_DPFL_CUDA';
 
 /** Describes a value for an error message without dumping its contents. */
 export function describe(value: unknown): string {

@@ -22,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpfl_addon::RegisterClip(env, exports);
   dpfl_addon::RegisterNoise(env, exports);
   dpfl_addon::RegisterAggregate(env, exports);
+  dpfl_addon::RegisterCuda(env, exports);
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   return exports;
 }

@@ -6,4 +6,5 @@ namespace dpfl_addon {
 void RegisterClip(Napi::Env env, Napi::Object exports);
 void RegisterNoise(Napi::Env env, Napi::Object exports);
 void RegisterAggregate(Napi::Env env, Napi::Object exports);
+void RegisterCuda(Napi::Env env, Napi::Object exports);
 }  // namespace dpfl_addon

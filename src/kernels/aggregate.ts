@@ -1,7 +1,9 @@
 // Aggregation of client updates: thin typed wrappers over the native core.
 import { binding, type NativeAggregator } from '../native/binding.js';
+import { DeviceArray } from './device.js';
+import { weightedSumDevice } from './device-kernels.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, nonNegativeFinite, optionsObject, outputArray, positiveInteger } from './validate.js';
+import { float32Array, nonNegativeFinite, optionsObject, outputArray, positiveInteger, weightsArray } from './validate.js';
 
 export interface WeightedSumOptions {
   /** Divide by the sum of the weights (a weighted mean). Default false. */
@@ -17,18 +19,10 @@ interface SumArgs {
   out: Float32Array;
 }
 
-function readWeights(weights: unknown): Float64Array {
-  if (!Array.isArray(weights) && !ArrayBuffer.isView(weights)) {
-    throw invalidType('weights', 'an array of non-negative numbers', weights);
-  }
-  const w = Float64Array.from(weights as ArrayLike<number>);
-  w.forEach((value, k) => nonNegativeFinite(`weights[${k}]`, value));
-  return w;
-}
 
 function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOptions | undefined): SumArgs {
   const opts = optionsObject('options', options);
-  const w = readWeights(weights);
+  const w = weightsArray(weights);
   if (w.length === 0) throw invalidArgument('weights.length', 'positive', 0);
   const normalize = opts.normalize ?? false;
   if (typeof normalize !== 'boolean') throw invalidType('options.normalize', 'a boolean', normalize);
@@ -61,12 +55,18 @@ function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOpt
  * pass over the updates. updates is K Float32Arrays of length D or one K×D Float32Array. An update
  * holding NaN or Inf is refused with an error naming it.
  */
+export function weightedSum(updates: Float32Array[] | Float32Array, weights: ArrayLike<number>, options?: WeightedSumOptions): Float32Array;
+/** On the GPU: K DeviceArrays of equal length; options.out a DeviceArray. */
+export function weightedSum(updates: DeviceArray[], weights: ArrayLike<number>, options?: { normalize?: boolean; out?: DeviceArray }): DeviceArray;
 export function weightedSum(
-  updates: Float32Array[] | Float32Array,
+  updates: Float32Array[] | Float32Array | DeviceArray[],
   weights: ArrayLike<number>,
-  options?: WeightedSumOptions,
-): Float32Array {
-  const a = readSumArgs(updates, weights, options);
+  options?: WeightedSumOptions | { normalize?: boolean; out?: DeviceArray },
+): Float32Array | DeviceArray {
+  if (Array.isArray(updates) && updates[0] instanceof DeviceArray) {
+    return weightedSumDevice(updates as DeviceArray[], weights, options as { normalize?: boolean; out?: DeviceArray });
+  }
+  const a = readSumArgs(updates, weights, options as WeightedSumOptions);
   return binding.weightedSum(a.updates, a.weights, a.normalize, a.out);
 }
 
@@ -119,7 +119,7 @@ export class Aggregator {
    * error) or a bad weight leaves the state unchanged.
    */
   addMany(updates: Float32Array[] | Float32Array, weights: ArrayLike<number>): this {
-    const w = readWeights(weights);
+    const w = weightsArray(weights);
     if (updates instanceof Float32Array) {
       float32Array('updates', updates);
       if (updates.length !== w.length * this.dim) {

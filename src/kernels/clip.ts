@@ -1,9 +1,11 @@
 // Per-sample gradient clipping: thin typed wrappers over the native core.
 import { binding } from '../native/binding.js';
-import { invalidArgument, invalidType } from '../errors.js';
+import { DeviceArray } from './device.js';
+import { clipAndSumDevice, clipByNormDevice, type DeviceClipOptions, type DeviceClipResult } from './device-kernels.js';
 import {
   float32Array,
   groupEnds,
+  thresholds,
   optionsObject,
   outputArray,
   positiveFinite,
@@ -83,21 +85,7 @@ interface ClipArgs {
 function readClipArgs(grads: unknown, batchSize: unknown, maxNorm: unknown, options: ClipAndSumOptions | undefined): ClipArgs {
   const opts = optionsObject('options', options);
   const m = readMatrix(grads, batchSize, opts.groups);
-  const flat = positiveFinite('maxNorm', maxNorm);
-  let maxNorms: Float64Array;
-  if (opts.maxNorms === undefined) {
-    maxNorms = new Float64Array(m.groupCount).fill(flat);
-  } else {
-    if (m.ends === null) throw invalidArgument('options.maxNorms', 'given together with options.groups', opts.maxNorms);
-    if (!Array.isArray(opts.maxNorms) && !ArrayBuffer.isView(opts.maxNorms)) {
-      throw invalidType('options.maxNorms', 'an array of numbers', opts.maxNorms);
-    }
-    maxNorms = Float64Array.from(opts.maxNorms);
-    if (maxNorms.length !== m.groupCount) {
-      throw invalidArgument('options.maxNorms.length', `the number of groups (${m.groupCount})`, maxNorms.length);
-    }
-    maxNorms.forEach((c, g) => positiveFinite(`options.maxNorms[${g}]`, c));
-  }
+  const maxNorms = thresholds(maxNorm, opts.maxNorms, m.ends, m.groupCount);
   return {
     m,
     maxNorms,
@@ -118,8 +106,17 @@ function toResult(a: ClipArgs, stats: { clipped: number; nonFinite: number }): C
  * scale min(1, C / (norm + 1e-6)) — per group when options.groups is given — and sums the clipped
  * rows in float64. Rows holding NaN or Inf contribute zero and are counted in nonFinite.
  */
-export function clipAndSum(grads: Float32Array, batchSize: number, maxNorm: number, options?: ClipAndSumOptions): ClipAndSumResult {
-  const a = readClipArgs(grads, batchSize, maxNorm, options);
+export function clipAndSum(grads: Float32Array, batchSize: number, maxNorm: number, options?: ClipAndSumOptions): ClipAndSumResult;
+/** On the GPU: grads, the outputs and the result live in device memory (see DeviceArray). */
+export function clipAndSum(grads: DeviceArray, batchSize: number, maxNorm: number, options?: DeviceClipOptions): DeviceClipResult;
+export function clipAndSum(
+  grads: Float32Array | DeviceArray,
+  batchSize: number,
+  maxNorm: number,
+  options?: ClipAndSumOptions | DeviceClipOptions,
+): ClipAndSumResult | DeviceClipResult {
+  if (grads instanceof DeviceArray) return clipAndSumDevice(grads, batchSize, maxNorm, options as DeviceClipOptions);
+  const a = readClipArgs(grads, batchSize, maxNorm, options as ClipAndSumOptions);
   const stats = binding.clipAndSum(a.m.grads, a.m.batchSize, a.m.ends, a.maxNorms, a.out, a.norms, a.groupNorms);
   return toResult(a, stats);
 }
@@ -140,7 +137,8 @@ export async function clipAndSumAsync(
  * Scales x in place to L2 norm at most maxNorm (scale min(1, C / (norm + 1e-6))). Refuses x holding
  * NaN or Inf without modifying it. Returns the norm before clipping and the scale applied.
  */
-export function clipByNorm(x: Float32Array, maxNorm: number): { norm: number; scale: number } {
+export function clipByNorm(x: Float32Array | DeviceArray, maxNorm: number): { norm: number; scale: number } {
+  if (x instanceof DeviceArray) return clipByNormDevice(x, maxNorm);
   const v = float32Array('x', x);
   const c = positiveFinite('maxNorm', maxNorm);
   return binding.clipByNorm(v, c);

@@ -1,80 +1,29 @@
 // Gaussian noise added in place: thin typed wrappers over the native core.
 import { binding } from '../native/binding.js';
-import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, nonNegativeFinite, nonNegativeInteger, optionsObject } from './validate.js';
+import { DeviceArray } from './device.js';
+import { addGaussianNoiseDevice } from './device-kernels.js';
+import { readNoiseOptions, type GaussianNoiseOptions } from './noise-options.js';
 
-export interface GaussianNoiseOptions {
-  /**
-   * Reproducible mode: the 64-bit Philox4x32-10 key. The same (seed, stream, offset, length) gives
-   * bit-identical noise on every run, thread count and chunking. For experiments and tests: a seed
-   * that can be guessed gives no privacy.
-   */
-  seed?: number | bigint;
-  /** Independent stream under one seed (e.g. one per tensor or per round). Default 0. */
-  stream?: number | bigint;
-  /** Index of the first sample of the stream to use: x[i] gets sample offset + i. Default 0. */
-  offset?: number;
-  /**
-   * Secure mode: a fresh 256-bit ChaCha20 key from the OS CSPRNG on every call, and the
-   * Holohan-Braghin sampler against floating-point attacks. The default when no seed is given;
-   * refuses a seed.
-   */
-  secure?: boolean;
-}
-
-const U64_MAX = (1n << 64n) - 1n;
-
-function u64(name: string, value: unknown): bigint {
-  if (typeof value === 'bigint') {
-    if (value < 0n || value > U64_MAX) throw invalidArgument(name, 'an integer in [0, 2^64)', value);
-    return value;
-  }
-  if (typeof value === 'number') return BigInt(nonNegativeInteger(name, value));
-  throw invalidType(name, 'a non-negative integer or bigint', value);
-}
-
-interface NoiseArgs {
-  x: Float32Array;
-  std: number;
-  seed: bigint | null;
-  stream: bigint;
-  offset: number;
-}
-
-function readNoiseArgs(x: unknown, std: unknown, options: GaussianNoiseOptions | undefined): NoiseArgs {
-  const v = float32Array('x', x, false);
-  const s = nonNegativeFinite('std', std);
-  const opts = optionsObject('options', options);
-  if (opts.secure !== undefined && typeof opts.secure !== 'boolean') {
-    throw invalidType('options.secure', 'a boolean', opts.secure);
-  }
-  const secure = opts.secure ?? opts.seed === undefined;
-  if (secure && opts.seed !== undefined) {
-    throw invalidArgument('options.seed', 'absent in secure mode (secure keys come only from the OS CSPRNG)', opts.seed);
-  }
-  if (!secure && opts.seed === undefined) {
-    throw invalidArgument('options.seed', 'given when options.secure is false', undefined);
-  }
-  return {
-    x: v,
-    std: s,
-    seed: secure ? null : u64('options.seed', opts.seed),
-    stream: opts.stream === undefined ? 0n : u64('options.stream', opts.stream),
-    offset: opts.offset === undefined ? 0 : nonNegativeInteger('options.offset', opts.offset),
-  };
-}
+export type { GaussianNoiseOptions };
+import { float32Array } from './validate.js';
 
 /**
  * Adds N(0, std²) noise to every element of x in place and returns x. x must hold only finite
  * values (checked before anything is written). Without options.seed the secure mode is used.
  */
-export function addGaussianNoise(x: Float32Array, std: number, options?: GaussianNoiseOptions): Float32Array {
-  const a = readNoiseArgs(x, std, options);
-  return binding.addGaussianNoise(a.x, a.std, a.seed, a.stream, a.offset);
+export function addGaussianNoise(x: Float32Array, std: number, options?: GaussianNoiseOptions): Float32Array;
+/** On the GPU, in device memory; the same (seed, stream, offset) gives the same bits as on the CPU. */
+export function addGaussianNoise(x: DeviceArray, std: number, options?: GaussianNoiseOptions): DeviceArray;
+export function addGaussianNoise(x: Float32Array | DeviceArray, std: number, options?: GaussianNoiseOptions): Float32Array | DeviceArray {
+  if (x instanceof DeviceArray) return addGaussianNoiseDevice(x, std, options);
+  const v = float32Array('x', x, false);
+  const a = readNoiseOptions(std, options);
+  return binding.addGaussianNoise(v, a.std, a.seed, a.stream, a.offset);
 }
 
 /** addGaussianNoise off the JavaScript thread. Do not touch x until it settles. */
 export async function addGaussianNoiseAsync(x: Float32Array, std: number, options?: GaussianNoiseOptions): Promise<Float32Array> {
-  const a = readNoiseArgs(x, std, options);
-  return binding.addGaussianNoiseAsync(a.x, a.std, a.seed, a.stream, a.offset);
+  const v = float32Array('x', x, false);
+  const a = readNoiseOptions(std, options);
+  return binding.addGaussianNoiseAsync(v, a.std, a.seed, a.stream, a.offset);
 }

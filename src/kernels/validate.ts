@@ -90,3 +90,29 @@ export function groupEnds(name: string, value: unknown, dim: number): Float64Arr
   if (prev !== dim) throw invalidArgument(`${name}[${ends.length - 1}]`, `the row length ${dim}`, prev);
   return ends;
 }
+
+/** One clipping threshold per group: maxNorm for every group, or options.maxNorms. */
+export function thresholds(maxNorm: unknown, maxNormsOption: unknown, ends: Float64Array | null, groupCount: number): Float64Array {
+  const flat = positiveFinite('maxNorm', maxNorm);
+  if (maxNormsOption === undefined) return new Float64Array(groupCount).fill(flat);
+  if (ends === null) throw invalidArgument('options.maxNorms', 'given together with options.groups', maxNormsOption);
+  if (!Array.isArray(maxNormsOption) && !ArrayBuffer.isView(maxNormsOption)) {
+    throw invalidType('options.maxNorms', 'an array of numbers', maxNormsOption);
+  }
+  const maxNorms = Float64Array.from(maxNormsOption as ArrayLike<number>);
+  if (maxNorms.length !== groupCount) {
+    throw invalidArgument('options.maxNorms.length', `the number of groups (${groupCount})`, maxNorms.length);
+  }
+  maxNorms.forEach((c, g) => positiveFinite(`options.maxNorms[${g}]`, c));
+  return maxNorms;
+}
+
+/** Non-negative finite weights as a Float64Array, each checked by index. */
+export function weightsArray(weights: unknown): Float64Array {
+  if (!Array.isArray(weights) && !ArrayBuffer.isView(weights)) {
+    throw invalidType('weights', 'an array of non-negative numbers', weights);
+  }
+  const w = Float64Array.from(weights as ArrayLike<number>);
+  w.forEach((value, k) => nonNegativeFinite(`weights[${k}]`, value));
+  return w;
+}

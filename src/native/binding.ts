@@ -26,8 +26,35 @@ export interface NativeInfo {
   napiVersion: number;
 }
 
+/** A float32 array in device memory (native/addon/cuda_binding.cc). */
+export interface NativeDeviceArray {
+  upload(source: Float32Array): NativeDeviceArray;
+  download(out: Float32Array): Float32Array;
+  free(): void;
+  readonly length: number;
+  readonly freed: boolean;
+}
+
+/** The CUDA backend, loaded with dlopen on first use (native/addon/cuda_binding.cc). */
+export interface CudaBinding {
+  cudaInfo(): { available: boolean; device?: string; library?: string; reason?: string };
+  DeviceArray: new (length: number) => NativeDeviceArray;
+  cudaClipAndSum(
+    grads: NativeDeviceArray,
+    batchSize: number,
+    groups: Float64Array | null,
+    maxNorms: Float64Array,
+    out: NativeDeviceArray,
+    norms: NativeDeviceArray | null,
+    groupNorms: NativeDeviceArray | null,
+  ): ClipStatsNative;
+  cudaAddGaussianNoise(x: NativeDeviceArray, std: number, seed: bigint | null, stream: bigint, offset: number): NativeDeviceArray;
+  cudaWeightedSum(updates: NativeDeviceArray[], weights: Float64Array, normalize: boolean, out: NativeDeviceArray): NativeDeviceArray;
+  cudaClipByNorm(x: NativeDeviceArray, maxNorm: number): { norm: number; scale: number };
+}
+
 /** The addon's exports. Arguments are positional; the wrappers in src/kernels validate them. */
-export interface Binding {
+export interface Binding extends CudaBinding {
   info(): NativeInfo;
   perSampleNorms(
     grads: Float32Array,
