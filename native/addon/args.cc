@@ -117,4 +117,18 @@ std::vector<int64_t> GroupEnds(Napi::Env env, const Napi::Float64Array& ends, co
   return out;
 }
 
+Napi::Object ClipStatsObject(Napi::Env env, int64_t clipped, int64_t non_finite) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("clipped", Napi::Number::New(env, static_cast<double>(clipped)));
+  result.Set("nonFinite", Napi::Number::New(env, static_cast<double>(non_finite)));
+  return result;
+}
+
+Napi::Object NormScaleObject(Napi::Env env, double norm, double scale) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("norm", Napi::Number::New(env, norm));
+  result.Set("scale", Napi::Number::New(env, scale));
+  return result;
+}
+
 }  // namespace dpfl_addon

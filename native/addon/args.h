@@ -40,4 +40,8 @@ std::vector<int64_t> GroupEnds(Napi::Env env, const Napi::Float64Array& ends, co
 
 inline float* Data(Napi::Float32Array a) { return a.IsEmpty() ? nullptr : a.Data(); }
 
+// Result objects shared by the CPU and CUDA bindings.
+Napi::Object ClipStatsObject(Napi::Env env, int64_t clipped, int64_t non_finite);  // { clipped, nonFinite }
+Napi::Object NormScaleObject(Napi::Env env, double norm, double scale);             // { norm, scale }
+
 }  // namespace dpfl_addon

@@ -96,10 +96,7 @@ dpfl::Status RunClip(ClipCall* c) {
 }
 
 Napi::Value StatsObject(Napi::Env env, const dpfl::ClipStats& stats) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("clipped", Napi::Number::New(env, static_cast<double>(stats.clipped)));
-  result.Set("nonFinite", Napi::Number::New(env, static_cast<double>(stats.non_finite)));
-  return result;
+  return ClipStatsObject(env, stats.clipped, stats.non_finite);
 }
 
 Napi::Value ClipAndSum(const Napi::CallbackInfo& info) {
@@ -122,10 +119,7 @@ Napi::Value ClipByNorm(const Napi::CallbackInfo& info) {
   const double max_norm = NumberArg(info, 1, "maxNorm");
   double norm = 0.0, scale = 1.0;
   ThrowIfFailed(env, dpfl::clip_by_norm(x.Data(), static_cast<int64_t>(x.ElementLength()), max_norm, &norm, &scale));
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("norm", Napi::Number::New(env, norm));
-  result.Set("scale", Napi::Number::New(env, scale));
-  return result;
+  return NormScaleObject(env, norm, scale);
 }
 
 }  // namespace

@@ -275,10 +275,7 @@ Napi::Value CudaClipAndSum(const Napi::CallbackInfo& info) {
   dpfl_cuda_clip_stats stats{0, 0};
   check(env, a.clip_and_sum(g->data(), batch, dim, ends.data(), groups, max_norms.Data(), sum->data(),
                             norms ? norms->data() : nullptr, group_norms ? group_norms->data() : nullptr, &stats));
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("clipped", Napi::Number::New(env, static_cast<double>(stats.clipped)));
-  result.Set("nonFinite", Napi::Number::New(env, static_cast<double>(stats.non_finite)));
-  return result;
+  return ClipStatsObject(env, stats.clipped, stats.non_finite);
 }
 
 // (x, std, seed: bigint|null (null = secure: a ChaCha20 key from the OS CSPRNG), stream, offset)
@@ -328,10 +325,7 @@ Napi::Value CudaClipByNorm(const Napi::CallbackInfo& info) {
   const double max_norm = NumberArg(info, 1, "maxNorm");
   double norm = 0.0, scale = 1.0;
   check(env, a.clip_by_norm(x->data(), x->length(), max_norm, &norm, &scale));
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("norm", Napi::Number::New(env, norm));
-  result.Set("scale", Napi::Number::New(env, scale));
-  return result;
+  return NormScaleObject(env, norm, scale);
 }
 
 }  // namespace
