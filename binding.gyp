@@ -9,7 +9,9 @@
         "native/addon/clip_binding.cc",
         "native/addon/noise_binding.cc",
         "native/addon/aggregate_binding.cc",
-        "native/addon/cuda_binding.cc"
+        "native/addon/cuda_binding.cc",
+        "native/addon/nn_binding.cc",
+        "native/addon/fl_binding.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

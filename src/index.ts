@@ -12,3 +12,13 @@ export type { DeviceClipOptions, DeviceClipResult } from './kernels/device-kerne
 export type { DpflInfo } from './kernels/info.js';
 export type { DpflErrorCode } from './errors.js';
 export * from './accounting/index.js';
+export { coordinateMedian, coordinateMedianAsync, trimmedMean, trimmedMeanAsync, quantizeFixed, dequantizeFixed, applyMask, sumMod } from './kernels/fl.js';
+export * from './fl/index.js';
+export { DpOptimizer, makePrivate, PoissonSampler, FixedSizeSampler, Trainer, accuracy, createRun, saveRun, restoreRun, saveCheckpoint, loadCheckpoint, splitThreshold } from './dpsgd/index.js';
+export type { DpOptimizerOptions, MakePrivateOptions, PrivateSetup, Sampler, SamplerState, ClippingKind, ClippingRule, UpdateRule, StepReport, RunConfig } from './dpsgd/index.js';
+export { createModel, Sequential, Dense, Act, EmbeddingBag } from './models/index.js';
+export type { ModelSpec, ModelKind, ParamGroup, Batch } from './models/index.js';
+export { loadSpam, loadMnist, syntheticDense, syntheticBags, splitDataset, gatherBatch, hashNgrams, tokenize } from './data/index.js';
+export type { Dataset } from './data/index.js';
+export * as nn from './kernels/nn.js';
+export * from './audit/index.js';

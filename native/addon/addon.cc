@@ -23,6 +23,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpfl_addon::RegisterNoise(env, exports);
   dpfl_addon::RegisterAggregate(env, exports);
   dpfl_addon::RegisterCuda(env, exports);
+  dpfl_addon::RegisterFl(env, exports);
+  dpfl_addon::RegisterNn(env, exports);
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   return exports;
 }

@@ -26,6 +26,18 @@ export interface NativeInfo {
   napiVersion: number;
 }
 
+/** The federated-learning kernels (native/addon/fl_binding.cc). */
+export interface FlBinding {
+  coordinateMedian(updates: Float32Array[] | Float32Array, count: number, out: Float32Array): Float32Array;
+  coordinateMedianAsync(updates: Float32Array[] | Float32Array, count: number, out: Float32Array): Promise<Float32Array>;
+  trimmedMean(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Float32Array;
+  trimmedMeanAsync(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Promise<Float32Array>;
+  quantizeFixed(x: Float32Array, scale: number, out: Uint32Array): Uint32Array;
+  dequantizeFixed(q: Uint32Array, scale: number, out: Float32Array): Float32Array;
+  applyMask(x: Uint32Array, key: Uint32Array, stream: bigint, subtract: boolean): Uint32Array;
+  sumMod(vectors: Uint32Array[], out: Uint32Array): Uint32Array;
+}
+
 /** A float32 array in device memory (native/addon/cuda_binding.cc). */
 export interface NativeDeviceArray {
   upload(source: Float32Array): NativeDeviceArray;
@@ -54,7 +66,25 @@ export interface CudaBinding {
 }
 
 /** The addon's exports. Arguments are positional; the wrappers in src/kernels validate them. */
-export interface Binding extends CudaBinding {
+/** The neural-network kernels (native/include/dpfl/nn.h); wrapped by src/kernels/nn.ts. */
+export interface NnBinding {
+  nnDenseForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, batch: number, inDim: number, outDim: number): void;
+  nnDenseBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, batch: number, inDim: number, outDim: number): void;
+  nnDenseBackwardParams(x: Float32Array, dy: Float32Array, rowScale: Float32Array | null, dw: Float32Array, dbias: Float32Array | null, batch: number, inDim: number, outDim: number, accumulate: boolean): void;
+  nnDenseGhostSqnorms(x: Float32Array, dy: Float32Array, sqNorms: Float64Array, batch: number, inDim: number, outDim: number, withBias: boolean): void;
+  nnBiasBackward(dy: Float32Array, rowScale: Float32Array | null, dbias: Float32Array, batch: number, outDim: number, accumulate: boolean): void;
+  nnRowSqnorms(y: Float32Array, sqNorms: Float64Array, batch: number, dim: number): void;
+  nnActivationForward(kind: number, x: Float32Array, y: Float32Array): void;
+  nnActivationBackward(kind: number, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  nnSoftmaxCrossEntropy(logits: Float32Array, labels: Int32Array, loss: Float32Array | null, dlogits: Float32Array | null, batch: number, classes: number): void;
+  nnEmbeddingBagForward(table: Float32Array, rows: number, dim: number, indices: Int32Array, offsets: Int32Array, weights: Float32Array | null, batch: number, bias: Float32Array | null, out: Float32Array): void;
+  nnEmbeddingBagBackward(dout: Float32Array, rows: number, dim: number, indices: Int32Array, offsets: Int32Array, weights: Float32Array | null, batch: number, rowScale: Float32Array | null, dtable: Float32Array): void;
+  nnEmbeddingBagGhostSqnorms(dout: Float32Array, rows: number, dim: number, indices: Int32Array, offsets: Int32Array, weights: Float32Array | null, batch: number, sqNorms: Float64Array): void;
+  nnSgdUpdate(params: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, weightDecay: number, gradScale: number): void;
+  nnAdamUpdate(params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, gradScale: number, t: number): void;
+}
+
+export interface Binding extends FlBinding, NnBinding, CudaBinding {
   info(): NativeInfo;
   perSampleNorms(
     grads: Float32Array,

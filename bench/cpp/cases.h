@@ -1,0 +1,80 @@
+// The benchmark grid of issue 3 and one runner per kernel family. Each case allocates its inputs
+// once, times the dpfl kernel and then the scalar baseline on the same data, and frees them.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "dpfl/dispatch.h"
+#include "probe.h"
+#include "timer.h"
+
+namespace bench {
+
+struct Row {
+  std::string kernel;  // clip_flat, clip_grouped, noise_philox, noise_secure, weighted_sum, accumulator_add
+  std::string shape;   // "BxD", "D" or "KxD" with plain integers, e.g. "256x100000"
+  std::string impl;    // "dpfl" (the core, active ISA), "dpfl-<isa>" (--isa-sweep), "scalar" (baselines.h)
+  Timing t;
+  double bytes = 0;      // bytes the core's design moves per call (see bytes_* in cases.cpp)
+  double min_bytes = 0;  // bytes any implementation must move: inputs read once, outputs written
+  double items = 0;      // Gaussian samples per call (noise only)
+  double checksum = 0;   // folded from the outputs so no call can be optimised away
+  double local_probe_gbps = 0;  // the probe sampled just before this shape
+};
+
+struct Runner {
+  const Options& opt;
+  ReadProbe& probe;
+  std::vector<Row> rows;
+  std::vector<ProbeResult> probes;  // every probe sample of the run, in order
+  double local_probe_gbps = 0;
+
+  bool wanted(const std::string& kernel, const std::string& shape) const;
+  Budget budget(double bytes, bool baseline) const;
+  void progress(const std::string& what) const;
+  // Samples the probe (2 passes) before a shape; its rows record the result.
+  void sample_probe(const std::string& shape);
+  void add(Row row);
+
+  // Times a core kernel call (fn returns a checksum contribution) as impl "dpfl" and, with
+  // --isa-sweep, once more under every other ISA the CPU supports as "dpfl-<isa>".
+  template <class F>
+  void time_kernel(Row row, F&& fn) {
+    const dpfl::Isa active = dpfl::active_isa();
+    const dpfl::Isa order[] = {active, dpfl::Isa::kScalar, dpfl::Isa::kAvx2, dpfl::Isa::kAvx512};
+    for (int i = 0; i < 4; ++i) {
+      const dpfl::Isa isa = order[i];
+      const bool sweep = i > 0;
+      if (sweep && (isa == active || !opt.isa_sweep || !dpfl::isa_supported(isa))) continue;
+      if (sweep) dpfl::set_isa(isa);
+      Row v = row;
+      v.impl = sweep ? std::string("dpfl-") + dpfl::isa_name(isa) : "dpfl";
+      progress(v.kernel + " " + v.shape + " " + v.impl);
+      v.t = measure(budget(v.bytes, false), [&] { v.checksum += fn(); });
+      add(v);
+      if (sweep) dpfl::set_isa(active);
+    }
+  }
+
+  // Times a scalar baseline (fn returns a checksum contribution) as impl "scalar".
+  template <class F>
+  void time_baseline(Row row, F&& fn) {
+    if (opt.no_baseline) return;
+    row.impl = "scalar";
+    progress(row.kernel + " " + row.shape + " scalar");
+    row.t = measure(budget(row.bytes, true), [&] { row.checksum += fn(); });
+    add(row);
+  }
+};
+
+void run_clip_cases(Runner& r);
+void run_noise_cases(Runner& r);
+void run_aggregate_cases(Runner& r);
+
+// Per-layer groups used by clip_grouped: three weight/bias pairs, ends at fixed fractions of dim
+// (integer arithmetic, identical in src/bench/grid.ts).
+std::vector<int64_t> layer_group_ends(int64_t dim);
+
+}  // namespace bench

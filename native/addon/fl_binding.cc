@@ -1,0 +1,218 @@
+// N-API glue for the federated-learning kernels: coordinateMedian(Async), trimmedMean(Async),
+// quantizeFixed, dequantizeFixed, applyMask, sumMod. Conversion and cheap re-checks only.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "async_work.h"
+#include "bindings.h"
+#include "dpfl/fl.h"
+
+namespace dpfl_addon {
+namespace {
+
+Napi::Uint32Array Uint32Arg(const Napi::CallbackInfo& info, size_t index, const std::string& name) {
+  Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    ThrowType(info.Env(), name + " must be a Uint32Array");
+  }
+  Napi::Uint32Array a = v.As<Napi::Uint32Array>();
+  if (a.ArrayBuffer().IsDetached()) ThrowType(info.Env(), name + " must not be a detached (transferred) buffer");
+  return a;
+}
+
+Napi::Uint32Array Uint32Item(Napi::Env env, Napi::Value item, const std::string& name) {
+  if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    ThrowType(env, name + " must be a Uint32Array");
+  }
+  Napi::Uint32Array a = item.As<Napi::Uint32Array>();
+  if (a.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
+  return a;
+}
+
+struct RobustCall {
+  std::vector<const float*> updates;
+  int64_t dim = 0;
+  int64_t trim = 0;
+  bool median = true;
+  float* out = nullptr;
+  int64_t bad_update = -1;
+  dpfl::Status status;
+};
+
+// (updates: Float32Array[] | Float32Array (K x D), count K, trim (trimmed mean only), out)
+std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, bool median, std::vector<Napi::Value>* keep) {
+  Napi::Env env = info.Env();
+  auto call = std::make_shared<RobustCall>();
+  call->median = median;
+  const int64_t count = IndexArg(info, 1, "count");
+  if (count == 0) ThrowRange(env, "count must be positive");
+  size_t out_index = 2;
+  if (!median) {
+    call->trim = IndexArg(info, 2, "trim");
+    if (2 * call->trim >= count) ThrowRange(env, "trim must be less than count / 2");
+    out_index = 3;
+  }
+  Napi::Float32Array out = Float32Arg(info, out_index, "out");
+  call->out = out.Data();
+  call->dim = static_cast<int64_t>(out.ElementLength());
+  if (call->dim == 0) ThrowRange(env, "out must not be empty");
+  keep->push_back(out);
+  if (info[0].IsTypedArray()) {
+    Napi::Float32Array matrix = Float32Arg(info, 0, "updates");
+    if (static_cast<int64_t>(matrix.ElementLength()) != count * call->dim) {
+      ThrowRange(env, "updates.length must be count * out.length");
+    }
+    for (int64_t k = 0; k < count; ++k) call->updates.push_back(matrix.Data() + k * call->dim);
+    keep->push_back(matrix);
+  } else if (info[0].IsArray()) {
+    Napi::Array list = info[0].As<Napi::Array>();
+    if (static_cast<int64_t>(list.Length()) != count) ThrowRange(env, "updates.length must equal count");
+    for (uint32_t k = 0; k < list.Length(); ++k) {
+      Napi::Value item = list.Get(k);
+      const std::string name = "updates[" + std::to_string(k) + "]";
+      if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        ThrowType(env, name + " must be a Float32Array");
+      }
+      Napi::Float32Array u = item.As<Napi::Float32Array>();
+      if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
+      if (static_cast<int64_t>(u.ElementLength()) != call->dim) ThrowRange(env, name + ".length must equal out.length");
+      call->updates.push_back(u.Data());
+      keep->push_back(u);
+    }
+  } else {
+    ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");
+  }
+  return call;
+}
+
+dpfl::Status RunRobust(RobustCall* c) {
+  const int64_t k = static_cast<int64_t>(c->updates.size());
+  return c->median ? dpfl::coordinate_median(c->updates.data(), k, c->dim, c->out, &c->bad_update)
+                   : dpfl::trimmed_mean(c->updates.data(), k, c->dim, c->trim, c->out, &c->bad_update);
+}
+
+Napi::Error RobustError(Napi::Env env, const dpfl::Status& status, int64_t bad_update) {
+  if (bad_update >= 0) {
+    Napi::RangeError error =
+        Napi::RangeError::New(env, "updates[" + std::to_string(bad_update) + "] must contain only finite values");
+    error.Set("code", Napi::String::New(env, "ERR_DPFL_NON_FINITE"));
+    error.Set("index", Napi::Number::New(env, static_cast<double>(bad_update)));
+    return error;
+  }
+  return StatusError(env, status);
+}
+
+Napi::Value RobustSync(const Napi::CallbackInfo& info, bool median) {
+  std::vector<Napi::Value> keep;
+  std::shared_ptr<RobustCall> call = ReadRobust(info, median, &keep);
+  dpfl::Status status = RunRobust(call.get());
+  if (!status.ok()) throw RobustError(info.Env(), status, call->bad_update);
+  return keep.front();
+}
+
+Napi::Value RobustAsync(const Napi::CallbackInfo& info, bool median) {
+  std::vector<Napi::Value> keep;
+  std::shared_ptr<RobustCall> call = ReadRobust(info, median, &keep);
+  auto out = std::make_shared<Napi::ObjectReference>(Napi::Persistent(keep.front().As<Napi::Object>()));
+  return KernelWorker::Start(
+      info.Env(), keep,
+      [call] {
+        call->status = RunRobust(call.get());
+        return dpfl::Status::Ok();
+      },
+      [call, out](Napi::Env env) -> Napi::Value {
+        if (!call->status.ok()) throw RobustError(env, call->status, call->bad_update);
+        return out->Value();
+      });
+}
+
+Napi::Value CoordinateMedian(const Napi::CallbackInfo& info) { return RobustSync(info, true); }
+Napi::Value CoordinateMedianAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, true); }
+Napi::Value TrimmedMean(const Napi::CallbackInfo& info) { return RobustSync(info, false); }
+Napi::Value TrimmedMeanAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, false); }
+
+// (x: Float32Array, scale, out: Uint32Array) -> out; a bad element is named in the error.
+Napi::Value QuantizeFixed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = Float32Arg(info, 0, "x");
+  const double scale = NumberArg(info, 1, "scale");
+  Napi::Uint32Array out = Uint32Arg(info, 2, "out");
+  if (x.ElementLength() == 0) ThrowRange(env, "x must not be empty");
+  if (out.ElementLength() != x.ElementLength()) ThrowRange(env, "out.length must equal x.length");
+  int64_t bad = -1;
+  dpfl::Status s = dpfl::quantize_fixed(x.Data(), static_cast<int64_t>(x.ElementLength()), scale, out.Data(), &bad);
+  if (!s.ok() && bad >= 0) {
+    Napi::RangeError error = Napi::RangeError::New(
+        env, "x[" + std::to_string(bad) + "] must be finite with |round(x * scale)| < 2^31 (clip before quantising)");
+    error.Set("code", Napi::String::New(env, "ERR_DPFL_INVALID_ARGUMENT"));
+    error.Set("index", Napi::Number::New(env, static_cast<double>(bad)));
+    throw error;
+  }
+  ThrowIfFailed(env, s);
+  return out;
+}
+
+// (q: Uint32Array, scale, out: Float32Array) -> out
+Napi::Value DequantizeFixed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint32Array q = Uint32Arg(info, 0, "q");
+  const double scale = NumberArg(info, 1, "scale");
+  Napi::Float32Array out = Float32Arg(info, 2, "out");
+  if (q.ElementLength() == 0) ThrowRange(env, "q must not be empty");
+  if (out.ElementLength() != q.ElementLength()) ThrowRange(env, "out.length must equal q.length");
+  ThrowIfFailed(env, dpfl::dequantize_fixed(q.Data(), static_cast<int64_t>(q.ElementLength()), scale, out.Data()));
+  return out;
+}
+
+// (x: Uint32Array, key: Uint32Array(8), stream: bigint, subtract: boolean) -> x
+Napi::Value ApplyMask(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint32Array x = Uint32Arg(info, 0, "x");
+  Napi::Uint32Array key = Uint32Arg(info, 1, "key");
+  if (key.ElementLength() != 8) ThrowRange(env, "key.length must be 8 (256 bits)");
+  const uint64_t stream = Uint64Arg(info, 2, "stream");
+  const bool subtract = BoolArg(info, 3, "subtract");
+  if (x.ElementLength() == 0) ThrowRange(env, "x must not be empty");
+  dpfl::ChaChaKey k;
+  for (int i = 0; i < 8; ++i) k.k[i] = key[i];
+  ThrowIfFailed(env, dpfl::apply_mask(x.Data(), static_cast<int64_t>(x.ElementLength()), k, stream, subtract));
+  return x;
+}
+
+// (vectors: Uint32Array[], out: Uint32Array) -> out
+Napi::Value SumMod(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) ThrowType(env, "vectors must be an array of Uint32Array");
+  Napi::Array list = info[0].As<Napi::Array>();
+  Napi::Uint32Array out = Uint32Arg(info, 1, "out");
+  if (list.Length() == 0) ThrowRange(env, "vectors must hold at least one vector");
+  if (out.ElementLength() == 0) ThrowRange(env, "out must not be empty");
+  std::vector<const uint32_t*> ptrs;
+  for (uint32_t k = 0; k < list.Length(); ++k) {
+    const std::string name = "vectors[" + std::to_string(k) + "]";
+    Napi::Uint32Array v = Uint32Item(env, list.Get(k), name);
+    if (v.ElementLength() != out.ElementLength()) ThrowRange(env, name + ".length must equal out.length");
+    if (k > 0 && v.Data() == out.Data()) ThrowRange(env, name + " must not be out (only vectors[0] may alias it)");
+    ptrs.push_back(v.Data());
+  }
+  ThrowIfFailed(env, dpfl::sum_mod(ptrs.data(), static_cast<int64_t>(ptrs.size()),
+                                   static_cast<int64_t>(out.ElementLength()), out.Data()));
+  return out;
+}
+
+}  // namespace
+
+void RegisterFl(Napi::Env env, Napi::Object exports) {
+  exports.Set("coordinateMedian", Napi::Function::New(env, CoordinateMedian, "coordinateMedian"));
+  exports.Set("coordinateMedianAsync", Napi::Function::New(env, CoordinateMedianAsync, "coordinateMedianAsync"));
+  exports.Set("trimmedMean", Napi::Function::New(env, TrimmedMean, "trimmedMean"));
+  exports.Set("trimmedMeanAsync", Napi::Function::New(env, TrimmedMeanAsync, "trimmedMeanAsync"));
+  exports.Set("quantizeFixed", Napi::Function::New(env, QuantizeFixed, "quantizeFixed"));
+  exports.Set("dequantizeFixed", Napi::Function::New(env, DequantizeFixed, "dequantizeFixed"));
+  exports.Set("applyMask", Napi::Function::New(env, ApplyMask, "applyMask"));
+  exports.Set("sumMod", Napi::Function::New(env, SumMod, "sumMod"));
+}
+
+}  // namespace dpfl_addon

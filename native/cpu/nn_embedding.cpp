@@ -1,0 +1,154 @@
+// Embedding bags (weighted sum or mean of table rows per example) and their ghost norms. The
+// backward pass writes only the rows the tokens touch; the per-example gradient norm is computed
+// from the token list with duplicates merged, never from a dense per-example gradient.
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "dpfl/nn.h"
+#include "dpfl/parallel.h"
+
+namespace dpfl {
+namespace nn {
+namespace {
+
+Status check_bags(int64_t rows, int64_t dim, const Bags& bags) {
+  if (rows <= 0 || dim <= 0) return Status::Invalid("embedding table sizes must be positive");
+  if (bags.batch < 0 || bags.index_count < 0) return Status::Invalid("bags sizes must be non-negative");
+  if (bags.offsets == nullptr) return Status::Invalid("offsets must not be null");
+  if (bags.index_count > 0 && bags.indices == nullptr) return Status::Invalid("indices must not be null");
+  int32_t prev = bags.offsets[0];
+  if (prev < 0) return Status::Invalid("offsets must be non-negative");
+  for (int64_t r = 1; r <= bags.batch; ++r) {
+    const int32_t o = bags.offsets[r];
+    if (o < prev) return Status::Invalid("offsets must be non-decreasing");
+    prev = o;
+  }
+  if (prev > bags.index_count) return Status::Invalid("offsets must not exceed the number of indices");
+  for (int64_t t = bags.offsets[0]; t < prev; ++t) {
+    if (bags.indices[t] < 0 || bags.indices[t] >= rows) return Status::Invalid("indices must lie in [0, rows)");
+  }
+  return Status::Ok();
+}
+
+// Weight of token t of a bag holding n tokens.
+inline float token_weight(const Bags& bags, int64_t t, int64_t n) {
+  return bags.weights != nullptr ? bags.weights[t] : 1.0f / static_cast<float>(n);
+}
+
+}  // namespace
+
+Status embedding_bag_forward(const float* table, int64_t rows, int64_t dim, Bags bags, const float* bias, float* out) {
+  Status s = check_bags(rows, dim, bags);
+  if (!s.ok()) return s;
+  if (table == nullptr || (bags.batch > 0 && out == nullptr)) return Status::Invalid("embedding_bag_forward: null buffer");
+  parallel_for(bags.batch, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* o = out + r * dim;
+      if (bias != nullptr) {
+        std::memcpy(o, bias, static_cast<size_t>(dim) * sizeof(float));
+      } else {
+        std::memset(o, 0, static_cast<size_t>(dim) * sizeof(float));
+      }
+      const int64_t t0 = bags.offsets[r], t1 = bags.offsets[r + 1];
+      for (int64_t t = t0; t < t1; ++t) {
+        const float w = token_weight(bags, t, t1 - t0);
+        const float* e = table + static_cast<int64_t>(bags.indices[t]) * dim;
+        for (int64_t j = 0; j < dim; ++j) o[j] += w * e[j];
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+Status embedding_bag_backward(const float* dout, int64_t rows, int64_t dim, Bags bags, const float* row_scale,
+                              float* dtable) {
+  Status s = check_bags(rows, dim, bags);
+  if (!s.ok()) return s;
+  if (dtable == nullptr || (bags.batch > 0 && dout == nullptr)) return Status::Invalid("embedding_bag_backward: null buffer");
+  // Tokens are bucketed by table-row range with a stable counting sort (token order kept within
+  // a bucket); each bucket is then written by one chunk. No two chunks write one row, and each
+  // row sums its tokens in token order, so the result does not depend on the thread count.
+  constexpr int64_t kBuckets = 64;
+  const int64_t width = std::max<int64_t>(1, (rows + kBuckets - 1) / kBuckets);
+  const int64_t buckets = (rows + width - 1) / width;
+  const int64_t t_begin = bags.batch > 0 ? bags.offsets[0] : 0;
+  const int64_t t_end = bags.batch > 0 ? bags.offsets[bags.batch] : 0;
+  std::vector<int64_t> start(static_cast<size_t>(buckets + 1), 0);
+  std::vector<int32_t> order_t, order_r;
+  try {
+    order_t.resize(static_cast<size_t>(t_end - t_begin));
+    order_r.resize(static_cast<size_t>(t_end - t_begin));
+  } catch (...) {
+    return {StatusCode::kOutOfMemory, "embedding_bag_backward could not allocate its token buckets"};
+  }
+  for (int64_t t = t_begin; t < t_end; ++t) ++start[static_cast<size_t>(bags.indices[t] / width + 1)];
+  for (int64_t b = 0; b < buckets; ++b) start[static_cast<size_t>(b + 1)] += start[static_cast<size_t>(b)];
+  {
+    std::vector<int64_t> fill(start.begin(), start.end() - 1);
+    for (int64_t r = 0; r < bags.batch; ++r) {
+      for (int64_t t = bags.offsets[r]; t < bags.offsets[r + 1]; ++t) {
+        const int64_t pos = fill[static_cast<size_t>(bags.indices[t] / width)]++;
+        order_t[static_cast<size_t>(pos)] = static_cast<int32_t>(t);
+        order_r[static_cast<size_t>(pos)] = static_cast<int32_t>(r);
+      }
+    }
+  }
+  parallel_for(buckets, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t k = start[static_cast<size_t>(b0)]; k < start[static_cast<size_t>(b1)]; ++k) {
+      const int64_t t = order_t[static_cast<size_t>(k)];
+      const int64_t r = order_r[static_cast<size_t>(k)];
+      const int64_t n = bags.offsets[r + 1] - bags.offsets[r];
+      const float sc = row_scale != nullptr ? row_scale[r] : 1.0f;
+      const float w = sc * token_weight(bags, t, n);
+      const float* g = dout + r * dim;
+      float* d = dtable + static_cast<int64_t>(bags.indices[t]) * dim;
+      for (int64_t j = 0; j < dim; ++j) d[j] += w * g[j];
+    }
+  });
+  return Status::Ok();
+}
+
+Status embedding_bag_ghost_sqnorms(const float* dout, int64_t rows, int64_t dim, Bags bags, double* sq_norms) {
+  Status s = check_bags(rows, dim, bags);
+  if (!s.ok()) return s;
+  if (bags.batch > 0 && (dout == nullptr || sq_norms == nullptr)) {
+    return Status::Invalid("embedding_bag_ghost_sqnorms: null buffer");
+  }
+  // Per chunk, c (rows doubles) holds the summed weight of each row for the current example and
+  // stamp (rows ints) marks which example last touched it, so merging duplicates is O(tokens)
+  // with no sort: Σ_j c_j² is kept up to date as (c + w)² − c² = w·(2c + w) per token.
+  parallel_for(bags.batch, 32, [&](int64_t r0, int64_t r1) {
+    thread_local std::vector<double> c;
+    thread_local std::vector<int64_t> stamp;
+    thread_local int64_t epoch = 0;
+    if (static_cast<int64_t>(c.size()) < rows) {
+      c.assign(static_cast<size_t>(rows), 0.0);
+      stamp.assign(static_cast<size_t>(rows), -1);
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t t0 = bags.offsets[r], t1 = bags.offsets[r + 1];
+      const int64_t mark = ++epoch;
+      double coeff = 0.0;
+      for (int64_t t = t0; t < t1; ++t) {
+        const size_t j = static_cast<size_t>(bags.indices[t]);
+        const double w = bags.weights != nullptr ? static_cast<double>(bags.weights[t]) : 1.0 / static_cast<double>(t1 - t0);
+        if (stamp[j] != mark) {
+          stamp[j] = mark;
+          c[j] = 0.0;
+        }
+        coeff += w * (2.0 * c[j] + w);
+        c[j] += w;
+      }
+      double g = 0.0;
+      const float* row = dout + r * dim;
+      for (int64_t j = 0; j < dim; ++j) g += static_cast<double>(row[j]) * row[j];
+      sq_norms[r] = coeff * g;
+    }
+  });
+  return Status::Ok();
+}
+
+}  // namespace nn
+}  // namespace dpfl

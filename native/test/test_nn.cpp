@@ -1,0 +1,271 @@
+// Tests of the neural-network kernels against float64 references at awkward sizes, ghost norms
+// against materialised per-example gradients (a batch-of-one backward per example), and
+// bit-identity across thread counts.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "check.h"
+#include "dpfl/dispatch.h"
+#include "dpfl/nn.h"
+#include "dpfl/parallel.h"
+
+using namespace dpfl;
+using namespace dpfl::nn;
+
+namespace {
+
+// Float32 products summed in float32 over k terms: error grows like k·2^-24·Σ|a·b|; with k ≤ 300
+// and unit-scale data, 2e-5 relative to Σ|a·b| is a safe bound. We compare against the float64
+// result with atol scaled by the sum of magnitudes.
+constexpr double kGemmRel = 2e-5;
+
+void ref_gemm(const std::vector<float>& a, bool at, const std::vector<float>& b, bool bt, const float* scale,
+              std::vector<double>* c, std::vector<double>* mag, int64_t m, int64_t n, int64_t k) {
+  c->assign(static_cast<size_t>(m * n), 0.0);
+  mag->assign(static_cast<size_t>(m * n), 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p) {
+        const double av = at ? a[p * m + i] : a[i * k + p];
+        const double bv = bt ? b[j * k + p] : b[p * n + j];
+        const double s = scale ? scale[p] : 1.0;
+        (*c)[i * n + j] += s * av * bv;
+        (*mag)[i * n + j] += std::fabs(s * av * bv);
+      }
+}
+
+bool gemm_close(const std::vector<float>& got, const std::vector<double>& ref, const std::vector<double>& mag) {
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(std::fabs(got[i] - ref[i]) <= kGemmRel * (mag[i] + 1e-3))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST(gemm_forms_match_float64_reference) {
+  const int64_t sizes[][3] = {{1, 1, 1}, {19, 7, 5}, {5, 19, 111}, {111, 33, 19}, {4, 8, 300}, {37, 600, 9}};
+  for (const auto& s : sizes) {
+    const int64_t m = s[0], n = s[1], k = s[2];
+    auto a = check::random_floats(static_cast<size_t>(m * k), 1);
+    auto b = check::random_floats(static_cast<size_t>(k * n), 2);
+    auto scale = check::random_floats(static_cast<size_t>(k), 3);
+    std::vector<double> ref, mag;
+    std::vector<float> c(static_cast<size_t>(m * n), 7.0f);
+    CHECK_OK(gemm_nn(a.data(), b.data(), c.data(), m, n, k, false));
+    ref_gemm(a, false, b, false, nullptr, &ref, &mag, m, n, k);
+    CHECK(gemm_close(c, ref, mag));
+    // nt: B given as n x k.
+    CHECK_OK(gemm_nt(a.data(), b.data(), c.data(), m, n, k, false));
+    ref_gemm(a, false, b, true, nullptr, &ref, &mag, m, n, k);
+    CHECK(gemm_close(c, ref, mag));
+    // tn with a row scale: A given as k x m.
+    CHECK_OK(gemm_tn(a.data(), b.data(), scale.data(), c.data(), m, n, k, false));
+    ref_gemm(a, true, b, false, scale.data(), &ref, &mag, m, n, k);
+    CHECK(gemm_close(c, ref, mag));
+    // accumulate doubles it.
+    CHECK_OK(gemm_tn(a.data(), b.data(), scale.data(), c.data(), m, n, k, true));
+    for (double& v : ref) v *= 2;
+    for (double& v : mag) v *= 2;
+    CHECK(gemm_close(c, ref, mag));
+  }
+}
+
+TEST(gemm_bit_identical_across_thread_counts) {
+  const int64_t m = 77, n = 530, k = 270;
+  auto a = check::random_floats(static_cast<size_t>(m * k), 4);
+  auto b = check::random_floats(static_cast<size_t>(k * n), 5);
+  std::vector<float> c1(static_cast<size_t>(m * n)), c2(c1.size());
+  const int saved = thread_count();
+  set_thread_count(1);
+  CHECK_OK(gemm_nn(a.data(), b.data(), c1.data(), m, n, k, false));
+  set_thread_count(3);
+  CHECK_OK(gemm_nn(a.data(), b.data(), c2.data(), m, n, k, false));
+  set_thread_count(saved);
+  CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
+}
+
+TEST(gemm_bit_identical_across_isa_variants) {
+  const int64_t m = 45, n = 530, k = 300;
+  auto a = check::random_floats(static_cast<size_t>(m * k), 31);
+  auto b = check::random_floats(static_cast<size_t>(k * n), 32);
+  auto s = check::random_floats(static_cast<size_t>(m), 33);
+  const Isa saved = active_isa();
+  std::vector<float> ref_nn, ref_tn;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    CHECK_OK(set_isa(isa));
+    std::vector<float> c(static_cast<size_t>(m * n)), t(static_cast<size_t>(k * n));
+    CHECK_OK(gemm_nn(a.data(), b.data(), c.data(), m, n, k, false));
+    CHECK_OK(gemm_tn(a.data(), c.data(), s.data(), t.data(), k, n, m, false));
+    if (ref_nn.empty()) {
+      ref_nn = c;
+      ref_tn = t;
+    } else {
+      CHECK(std::memcmp(c.data(), ref_nn.data(), c.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(t.data(), ref_tn.data(), t.size() * sizeof(float)) == 0);
+    }
+  }
+  CHECK_OK(set_isa(saved));
+}
+
+TEST(dense_ghost_norms_match_materialised_per_example_gradients) {
+  const int64_t batch = 19, in = 23, out = 11;
+  auto x = check::random_floats(static_cast<size_t>(batch * in), 6);
+  auto dy = check::random_floats(static_cast<size_t>(batch * out), 7);
+  std::vector<double> ghost(batch);
+  CHECK_OK(dense_ghost_sqnorms(x.data(), dy.data(), ghost.data(), batch, in, out, true));
+  std::vector<float> dw(static_cast<size_t>(in * out)), db(static_cast<size_t>(out));
+  for (int64_t r = 0; r < batch; ++r) {
+    // The gradient of example r alone: a batch-of-one backward.
+    CHECK_OK(dense_backward_params(x.data() + r * in, dy.data() + r * out, nullptr, dw.data(), db.data(), 1, in, out,
+                                   false));
+    double sq = 0;
+    for (float v : dw) sq += static_cast<double>(v) * v;
+    for (float v : db) sq += static_cast<double>(v) * v;
+    CHECK_CLOSE(ghost[r], sq, 1e-9, 1e-6);
+  }
+}
+
+TEST(book_keeping_weighted_backward_equals_sum_of_scaled_per_example_gradients) {
+  const int64_t batch = 13, in = 9, out = 5;
+  auto x = check::random_floats(static_cast<size_t>(batch * in), 8);
+  auto dy = check::random_floats(static_cast<size_t>(batch * out), 9);
+  auto s = check::random_floats(static_cast<size_t>(batch), 10);
+  std::vector<float> dw(static_cast<size_t>(in * out)), db(static_cast<size_t>(out));
+  CHECK_OK(dense_backward_params(x.data(), dy.data(), s.data(), dw.data(), db.data(), batch, in, out, false));
+  for (int64_t i = 0; i < in; ++i)
+    for (int64_t j = 0; j < out; ++j) {
+      double ref = 0, mag = 0;
+      for (int64_t r = 0; r < batch; ++r) {
+        ref += static_cast<double>(s[r]) * x[r * in + i] * dy[r * out + j];
+        mag += std::fabs(static_cast<double>(s[r]) * x[r * in + i] * dy[r * out + j]);
+      }
+      CHECK(std::fabs(dw[i * out + j] - ref) <= kGemmRel * (mag + 1e-3));
+    }
+  for (int64_t j = 0; j < out; ++j) {
+    double ref = 0;
+    for (int64_t r = 0; r < batch; ++r) ref += static_cast<double>(s[r]) * dy[r * out + j];
+    CHECK_CLOSE(db[j], ref, 1e-6, 1e-6);
+  }
+}
+
+TEST(embedding_bag_forward_backward_and_ghost_norms) {
+  const int64_t rows = 50, dim = 7, batch = 4;
+  auto table = check::random_floats(static_cast<size_t>(rows * dim), 11);
+  // Bag 0 has duplicates, bag 1 is empty, bag 2 one token, bag 3 many repeats of one row.
+  std::vector<int32_t> indices = {3, 17, 3, 49, 3, 8, 0, 0, 0, 5};
+  std::vector<int32_t> offsets = {0, 5, 5, 6, 10};
+  for (int weighted = 0; weighted < 2; ++weighted) {
+    auto weights = check::random_floats(indices.size(), 12);
+    Bags bags{indices.data(), offsets.data(), weighted ? weights.data() : nullptr, batch,
+              static_cast<int64_t>(indices.size())};
+    std::vector<float> out(static_cast<size_t>(batch * dim));
+    CHECK_OK(embedding_bag_forward(table.data(), rows, dim, bags, nullptr, out.data()));
+    for (int64_t r = 0; r < batch; ++r) {
+      const int64_t n = offsets[r + 1] - offsets[r];
+      for (int64_t j = 0; j < dim; ++j) {
+        double ref = 0;
+        for (int64_t t = offsets[r]; t < offsets[r + 1]; ++t) {
+          const double w = weighted ? weights[t] : 1.0 / n;
+          ref += w * table[indices[t] * dim + j];
+        }
+        CHECK_CLOSE(out[r * dim + j], ref, 1e-6, 1e-5);
+      }
+    }
+    auto dout = check::random_floats(static_cast<size_t>(batch * dim), 13);
+    std::vector<double> ghost(batch);
+    CHECK_OK(embedding_bag_ghost_sqnorms(dout.data(), rows, dim, bags, ghost.data()));
+    std::vector<float> dtable(static_cast<size_t>(rows * dim));
+    for (int64_t r = 0; r < batch; ++r) {
+      std::fill(dtable.begin(), dtable.end(), 0.0f);
+      // Batch of one: bag r alone, offsets rebased.
+      std::vector<int32_t> one = {0, offsets[r + 1] - offsets[r]};
+      Bags single{indices.data() + offsets[r], one.data(), weighted ? weights.data() + offsets[r] : nullptr, 1,
+                  one[1]};
+      CHECK_OK(embedding_bag_backward(dout.data() + r * dim, rows, dim, single, nullptr, dtable.data()));
+      double sq = 0;
+      for (float v : dtable) sq += static_cast<double>(v) * v;
+      CHECK_CLOSE(ghost[r], sq, 1e-9, 1e-5);
+    }
+  }
+}
+
+TEST(softmax_cross_entropy_matches_reference_and_is_stable) {
+  const int64_t batch = 3, classes = 4;
+  std::vector<float> logits = {1, 2, 3, 4, 1000, -1000, 0, 1000, -5, -5, -5, -5};
+  std::vector<int32_t> labels = {3, 1, 0};
+  std::vector<float> loss(batch), d(static_cast<size_t>(batch * classes));
+  CHECK_OK(softmax_cross_entropy(logits.data(), labels.data(), loss.data(), d.data(), batch, classes));
+  const double lse0 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0) + std::exp(4.0));
+  CHECK_CLOSE(loss[0], lse0 - 4.0, 1e-6, 1e-6);
+  CHECK_CLOSE(loss[1], 2000.0 + std::log(2.0), 1e-3, 1e-6);
+  CHECK_CLOSE(loss[2], std::log(4.0), 1e-6, 1e-6);
+  CHECK_CLOSE(d[3], std::exp(4.0 - lse0) - 1.0, 1e-7, 1e-6);
+  CHECK_CLOSE(d[4], 0.5, 1e-7, 1e-6);
+  CHECK_CLOSE(d[5], -1.0, 1e-7, 1e-6);
+  std::vector<int32_t> bad = {0, 4, 0};
+  CHECK(!softmax_cross_entropy(logits.data(), bad.data(), loss.data(), d.data(), batch, classes).ok());
+}
+
+TEST(kernels_refuse_bad_arguments) {
+  float x[4] = {0, 0, 0, 0};
+  CHECK(!gemm_nn(x, x, x, -1, 1, 1, false).ok());
+  CHECK(!dense_forward(x, x, nullptr, x, 1, 0, 1).ok());
+  int32_t idx[2] = {0, 9};
+  int32_t off[2] = {0, 2};
+  Bags bags{idx, off, nullptr, 1, 2};
+  CHECK(!embedding_bag_forward(x, 4, 1, bags, nullptr, x).ok());  // index 9 >= rows 4
+  int32_t off_bad[2] = {0, 3};
+  Bags bags2{idx, off_bad, nullptr, 1, 2};
+  CHECK(!embedding_bag_ghost_sqnorms(x, 10, 1, bags2, nullptr).ok());  // offsets past the end
+  CHECK(!adam_update(x, x, x, x, 4, 0.1, 0.9, 0.999, 1e-8, 0, 1, 0).ok());  // t = 0
+  CHECK(!activation_forward(static_cast<Activation>(7), x, x, 4).ok());
+}
+
+TEST(sgd_and_adam_updates_match_reference) {
+  std::vector<float> p = {1, -2, 3}, g = {0.5f, 0.25f, -1}, vel = {0.1f, 0, 0};
+  CHECK_OK(sgd_update(p.data(), g.data(), vel.data(), 3, 0.1, 0.9, 0.0, 2.0));
+  CHECK_CLOSE(vel[0], 0.9 * 0.1 + 1.0, 1e-7, 1e-6);
+  CHECK_CLOSE(p[0], 1 - 0.1 * (0.09 + 1.0), 1e-6, 1e-6);
+  std::vector<float> q = {1, -2, 3}, m(3), v(3);
+  CHECK_OK(adam_update(q.data(), g.data(), m.data(), v.data(), 3, 0.01, 0.9, 0.999, 1e-8, 0, 1, 1));
+  // First Adam step moves each parameter by lr·sign(g) (bias-corrected m̂/sqrt(v̂) = ±1).
+  CHECK_CLOSE(q[0], 1 - 0.01, 1e-6, 1e-6);
+  CHECK_CLOSE(q[2], 3 + 0.01, 1e-6, 1e-6);
+}
+
+TEST(embedding_bag_backward_bit_identical_across_threads_and_rebased_offsets) {
+  const int64_t rows = 1000, dim = 5, batch = 37;
+  std::mt19937 gen(21);
+  std::vector<int32_t> indices;
+  std::vector<int32_t> offsets = {3};  // bags start at token 3: the first tokens are not used
+  for (int i = 0; i < 3; ++i) indices.push_back(999);
+  for (int64_t r = 0; r < batch; ++r) {
+    const int n = static_cast<int>(gen() % 40);
+    for (int t = 0; t < n; ++t) indices.push_back(static_cast<int32_t>(gen() % 50 == 0 ? 7 : gen() % rows));
+    offsets.push_back(static_cast<int32_t>(indices.size()));
+  }
+  auto dout = check::random_floats(static_cast<size_t>(batch * dim), 22);
+  auto scale = check::random_floats(static_cast<size_t>(batch), 23);
+  Bags bags{indices.data(), offsets.data(), nullptr, batch, static_cast<int64_t>(indices.size())};
+  std::vector<float> a(static_cast<size_t>(rows * dim)), b(a.size());
+  const int saved = thread_count();
+  set_thread_count(1);
+  CHECK_OK(embedding_bag_backward(dout.data(), rows, dim, bags, scale.data(), a.data()));
+  set_thread_count(3);
+  CHECK_OK(embedding_bag_backward(dout.data(), rows, dim, bags, scale.data(), b.data()));
+  set_thread_count(saved);
+  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  // Reference: Σ_r s_r Σ_t (1/n_r) dout_r into row indices_t; row 999 only gets real tokens.
+  std::vector<double> ref(a.size(), 0.0);
+  for (int64_t r = 0; r < batch; ++r) {
+    const int64_t n = offsets[r + 1] - offsets[r];
+    for (int64_t t = offsets[r]; t < offsets[r + 1]; ++t)
+      for (int64_t j = 0; j < dim; ++j) ref[indices[t] * dim + j] += scale[r] * (1.0 / n) * dout[r * dim + j];
+  }
+  for (size_t i = 0; i < a.size(); ++i) CHECK_CLOSE(a[i], ref[i], 1e-5, 1e-5);
+}
+
+CHECK_MAIN()

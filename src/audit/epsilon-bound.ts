@@ -1,0 +1,137 @@
+// Empirical lower bounds on ε from a distinguishing attack (Jagielski, Ullman and Oprea 2020,
+// "Auditing Differentially Private Machine Learning: How Private is Private SGD?", NeurIPS, §3;
+// Nasr, Song, Thakurta, Papernot and Carlini 2021, "Adversary Instantiation: Lower Bounds for
+// Differentially Private Machine Learning", S&P). An (ε, δ)-DP mechanism forces every test of
+// "member" vs "non-member" to satisfy (Kairouz, Oh and Viswanath 2015)
+//   TPR ≤ e^ε · FPR + δ   and   TNR ≤ e^ε · FNR + δ,
+// so an attack with measured rates certifies
+//   ε ≥ max( ln((TPR − δ) / FPR), ln((TNR − δ) / FNR) ).
+// The rates are replaced by Clopper–Pearson bounds (lower for the numerator, upper for the
+// denominator): each 95 % two-sided interval misses on its side with probability ≤ 2.5 %, so
+// both bounds of one direction hold together with probability ≥ 95 % (union bound) and the
+// reported ε is a lower bound at 95 % confidence. The threshold must not be chosen on the
+// trials it is evaluated on (multiple comparisons): `empiricalEpsilon` picks threshold and
+// direction on one half of the trials and evaluates on the other half, as Jagielski et al. do.
+import { invalidArgument } from '../errors.js';
+import { clopperPearson } from './clopper-pearson.js';
+import { checkScores, type Membership, type Scores } from './roc.js';
+
+export interface AttackCounts {
+  /** Members flagged as members, out of `members`. */
+  truePositives: number;
+  members: number;
+  /** Non-members flagged as members, out of `nonMembers`. */
+  falsePositives: number;
+  nonMembers: number;
+}
+
+export interface EpsilonBound {
+  /** The certified lower bound (0 when the attack certifies nothing). */
+  epsilon: number;
+  /** 'positive': ln((TPR − δ)/FPR); 'negative': ln((TNR − δ)/FNR). */
+  direction: 'positive' | 'negative';
+}
+
+function checkDelta(delta: number): void {
+  if (typeof delta !== 'number' || !(delta >= 0 && delta < 1)) throw invalidArgument('delta', 'in [0, 1)', delta);
+}
+
+function logRatio(numeratorLower: number, delta: number, denominatorUpper: number): number {
+  const num = numeratorLower - delta;
+  if (!(num > 0)) return 0;
+  return Math.max(0, Math.log(num / denominatorUpper));
+}
+
+/** The ε lower bound certified by one attack (one threshold) at the given confidence. */
+export function epsilonFromCounts(counts: AttackCounts, delta: number, confidence = 0.95): EpsilonBound {
+  checkDelta(delta);
+  const { truePositives: tp, members: p, falsePositives: fp, nonMembers: n } = counts;
+  const tpr = clopperPearson(tp, p, confidence);
+  const fpr = clopperPearson(fp, n, confidence);
+  const fnr = clopperPearson(p - tp, p, confidence);
+  const tnr = clopperPearson(n - fp, n, confidence);
+  const positive = logRatio(tpr.lower, delta, fpr.upper);
+  const negative = logRatio(tnr.lower, delta, fnr.upper);
+  return positive >= negative ? { epsilon: positive, direction: 'positive' } : { epsilon: negative, direction: 'negative' };
+}
+
+/** Counts of the attack "score ≥ threshold ⇒ member". */
+export function countsAt(scores: Scores, labels: Uint8Array, threshold: number, rows?: ArrayLike<number>): AttackCounts {
+  const c = { truePositives: 0, members: 0, falsePositives: 0, nonMembers: 0 };
+  const count = rows ? rows.length : labels.length;
+  for (let j = 0; j < count; j++) {
+    const i = rows ? rows[j]! : j;
+    const flagged = scores[i]! >= threshold;
+    if (labels[i] === 1) {
+      c.members++;
+      if (flagged) c.truePositives++;
+    } else {
+      c.nonMembers++;
+      if (flagged) c.falsePositives++;
+    }
+  }
+  return c;
+}
+
+/** The threshold (among the given rows' scores) whose counts certify the largest ε. */
+export function bestThreshold(scores: Scores, labels: Uint8Array, rows: ArrayLike<number>, delta: number, confidence: number): { threshold: number; bound: EpsilonBound } {
+  const order = Array.from(rows).sort((a, b) => scores[b]! - scores[a]!);
+  let members = 0;
+  for (const i of order) members += labels[i]!;
+  const nonMembers = order.length - members;
+  let best = { threshold: Infinity, bound: { epsilon: 0, direction: 'positive' } as EpsilonBound };
+  let tp = 0;
+  let fp = 0;
+  for (let j = 0; j < order.length; ) {
+    const s = scores[order[j]!]!;
+    while (j < order.length && scores[order[j]!]! === s) {
+      if (labels[order[j]!] === 1) tp++;
+      else fp++;
+      j++;
+    }
+    const bound = epsilonFromCounts({ truePositives: tp, members, falsePositives: fp, nonMembers }, delta, confidence);
+    if (bound.epsilon > best.bound.epsilon) best = { threshold: s, bound };
+  }
+  return best;
+}
+
+export interface EmpiricalEpsilon extends EpsilonBound {
+  /** The threshold chosen on the selection half. */
+  threshold: number;
+  /** Counts on the evaluation half at that threshold. */
+  counts: AttackCounts;
+  delta: number;
+  confidence: number;
+}
+
+/**
+ * ε lower bound from membership scores: threshold chosen on the even-indexed examples of each
+ * class, the bound computed on the odd-indexed ones (Jagielski et al. 2020). Order the trials
+ * randomly (they are, when membership was drawn at random).
+ */
+export function empiricalEpsilon(scores: Scores, labels: Membership, options: { delta: number; confidence?: number }): EmpiricalEpsilon {
+  const lab = checkScores(scores, labels);
+  const delta = options.delta;
+  checkDelta(delta);
+  const confidence = options.confidence ?? 0.95;
+  const select: number[] = [];
+  const evaluate: number[] = [];
+  const seen = [0, 0];
+  for (let i = 0; i < lab.length; i++) {
+    const c = lab[i]!;
+    (seen[c]! % 2 === 0 ? select : evaluate).push(i);
+    seen[c]!++;
+  }
+  if (seen[0]! < 2 || seen[1]! < 2) throw invalidArgument('labels', 'at least 2 members and 2 non-members', `${seen[1]} members, ${seen[0]} non-members`);
+  const { threshold, bound: chosen } = bestThreshold(scores, lab, select, delta, confidence);
+  const counts = countsAt(scores, lab, threshold, evaluate);
+  const evaluated = epsilonFromCounts(counts, delta, confidence);
+  // Evaluate only the direction chosen on the selection half (choosing again would reuse the data).
+  const dirBound = evaluated.direction === chosen.direction ? evaluated.epsilon : directionBound(counts, delta, confidence, chosen.direction);
+  return { epsilon: dirBound, direction: chosen.direction, threshold, counts, delta, confidence };
+}
+
+function directionBound(c: AttackCounts, delta: number, confidence: number, direction: 'positive' | 'negative'): number {
+  if (direction === 'positive') return logRatio(clopperPearson(c.truePositives, c.members, confidence).lower, delta, clopperPearson(c.falsePositives, c.nonMembers, confidence).upper);
+  return logRatio(clopperPearson(c.nonMembers - c.falsePositives, c.nonMembers, confidence).lower, delta, clopperPearson(c.members - c.truePositives, c.members, confidence).upper);
+}

@@ -1,0 +1,12 @@
+// Privacy auditing: membership inference, canary exposure, empirical ε lower bounds.
+export { betaCdf, betaQuantile, logGamma, logBeta } from './beta.js';
+export { clopperPearson, type ProportionInterval } from './clopper-pearson.js';
+export { rocCurve, auc, tprAtFpr, advantage, balancedAccuracy, attackMetrics, type RocCurve, type AttackMetrics } from './roc.js';
+export { epsilonFromCounts, empiricalEpsilon, type AttackCounts, type EpsilonBound, type EmpiricalEpsilon } from './epsilon-bound.js';
+export { rocSvg, type RocPlotCurve, type RocPlotOptions } from './roc-svg.js';
+export { lossThresholdScores } from './loss-attack.js';
+export { liraScores, type LiraOptions } from './lira.js';
+export { makeCanaries, canaryText, exposure, type Canary } from './canaries.js';
+export { auditGaussianMechanism, assertClaimHolds, gaussianSigma, PrivacyClaimViolated, type GaussianAudit, type GaussianAuditOptions } from './gaussian-audit.js';
+export { runAudit, type AuditConfig, type AuditResult, type RegimeResult, type AttackResult, type CanaryRow, type CanaryResult, type TrainingSettings, type CanarySettings } from './run-audit.js';
+export { auditSummary, auditTable } from './report.js';

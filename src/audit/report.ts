@@ -1,0 +1,112 @@
+// The audit result as one JSON-ready object and as a text table (private vs non-private side by
+// side). Pure formatting: no I/O.
+import type { AttackResult, AuditResult, RegimeResult } from './run-audit.js';
+
+export interface AttackSummary {
+  auc: number;
+  balancedAccuracy: number;
+  advantage: number;
+  tprAt1PctFpr: number;
+  tprAt01PctFpr: number;
+  epsilonLowerBound: number;
+  /** The threshold test that certified the bound, with its counts on the held-out half. */
+  bound: { direction: 'positive' | 'negative'; threshold: number | null; truePositives: number; members: number; falsePositives: number; nonMembers: number };
+}
+
+export interface RegimeSummary {
+  /** The headline attack's numbers (LiRA online with ≥ 2 shadow models, else the loss attack). */
+  auc: number;
+  tprAt1PctFpr: number;
+  tprAt01PctFpr: number;
+  epsilonLowerBound: number;
+  attack: string;
+  trainAccuracy: number;
+  testAccuracy: number;
+  attacks: Record<string, AttackSummary>;
+}
+
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+function attackSummary(a: AttackResult): AttackSummary {
+  return {
+    auc: a.auc,
+    balancedAccuracy: a.balancedAccuracy,
+    advantage: a.advantage,
+    tprAt1PctFpr: a.tprAt1PctFpr,
+    tprAt01PctFpr: a.tprAt01PctFpr,
+    epsilonLowerBound: a.epsilonLowerBound,
+    bound: { direction: a.bound.direction, threshold: finiteOrNull(a.bound.threshold), ...a.bound.counts },
+  };
+}
+
+function regimeSummary(r: RegimeResult): RegimeSummary {
+  const head = r.attacks[r.primaryAttack]!;
+  return {
+    auc: head.auc,
+    tprAt1PctFpr: head.tprAt1PctFpr,
+    tprAt01PctFpr: head.tprAt01PctFpr,
+    epsilonLowerBound: head.epsilonLowerBound,
+    attack: r.primaryAttack,
+    trainAccuracy: r.trainAccuracy,
+    testAccuracy: r.testAccuracy,
+    attacks: Object.fromEntries(Object.entries(r.attacks).map(([k, a]) => [k, attackSummary(a)])),
+  };
+}
+
+/** One JSON-ready object (no typed arrays, no Infinity). */
+export function auditSummary(result: AuditResult, meta: Record<string, unknown> = {}) {
+  const priv = regimeSummary(result.private);
+  return {
+    ...meta,
+    members: result.members,
+    nonMembers: result.nonMembers,
+    shadowModels: result.shadowModels,
+    delta: result.delta,
+    confidence: result.confidence,
+    nonPrivate: regimeSummary(result.nonPrivate),
+    private: { epsilon: result.private.epsilon, noiseMultiplier: result.private.noiseMultiplier, ...priv },
+    /** true when the headline attack certifies more leakage than the private model's ε allows. */
+    privacyClaimViolated: priv.epsilonLowerBound > result.private.epsilon,
+    ...(result.canaries ? { canaries: result.canaries } : {}),
+  };
+}
+
+const ATTACK_NAMES: Record<string, string> = { loss: 'loss threshold', 'lira-online': 'LiRA online', 'lira-offline': 'LiRA offline' };
+
+/** The side-by-side table. */
+export function auditTable(result: AuditResult, title: string): string {
+  const np = result.nonPrivate;
+  const p = result.private;
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  const num = (v: number, d = 3) => v.toFixed(d);
+  const rows: [string, string, string][] = [];
+  rows.push(['', 'non-private', `private (ε = ${num(p.epsilon, 2)})`]);
+  rows.push(['train / test accuracy', `${pct(np.trainAccuracy)} / ${pct(np.testAccuracy)}`, `${pct(p.trainAccuracy)} / ${pct(p.testAccuracy)}`]);
+  const conf = `${Math.round(result.confidence * 100)}%`;
+  for (const name of Object.keys(np.attacks)) {
+    const a = np.attacks[name]!;
+    const b = p.attacks[name]!;
+    rows.push([`${ATTACK_NAMES[name] ?? name}${name === np.primaryAttack ? ' (headline)' : ''}`, '', '']);
+    rows.push(['  AUC', num(a.auc), num(b.auc)]);
+    rows.push(['  balanced accuracy', num(a.balancedAccuracy), num(b.balancedAccuracy)]);
+    rows.push(['  TPR @ 1% FPR', pct(a.tprAt1PctFpr), pct(b.tprAt1PctFpr)]);
+    rows.push(['  TPR @ 0.1% FPR', pct(a.tprAt01PctFpr), pct(b.tprAt01PctFpr)]);
+    rows.push([`  ε lower bound (${conf})`, num(a.epsilonLowerBound), num(b.epsilonLowerBound)]);
+  }
+  if (result.canaries) {
+    const c0 = result.canaries[0]!;
+    rows.push([`canary exposure (max ${num(Math.log2(c0.candidates), 2)} bits)`, '', '']);
+    for (const c of result.canaries) {
+      rows.push([`  repeated ${c.repeats}×`, num(c.nonPrivateExposure, 2), num(c.exposure, 2)]);
+      if (c.calibratedExposure !== undefined) rows.push([`  repeated ${c.repeats}×, calibrated`, num(c.nonPrivateCalibratedExposure!, 2), num(c.calibratedExposure, 2)]);
+      rows.push([`  repeated ${c.repeats}×, extracted`, pct(c.nonPrivateExtraction), pct(c.extraction)]);
+    }
+  }
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const lines = [title, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd())];
+  const head = p.attacks[p.primaryAttack]!;
+  lines.push('');
+  lines.push(`theoretical ε = ${num(p.epsilon)}, audited lower bound = ${num(head.epsilonLowerBound)} at ${conf} confidence (${ATTACK_NAMES[p.primaryAttack] ?? p.primaryAttack})`);
+  return lines.join('\n');
+}

@@ -1,0 +1,254 @@
+// A complete audit (what `dpfl audit` runs): the target model trained on a random half of the
+// data — once without privacy, once with DP-SGD at the claimed ε — shadow models on other random
+// halves in the same regime, the loss-threshold attack and LiRA against each target (members:
+// the target's half; non-members: the other half), their ROC metrics and audited ε lower bounds,
+// and optionally canaries planted in the targets' training data with their exposure.
+import { invalidArgument } from '../errors.js';
+import { canaryText, exposure, makeCanaries, type Canary } from './canaries.js';
+import { empiricalEpsilon, type EmpiricalEpsilon } from './epsilon-bound.js';
+import { liraScores } from './lira.js';
+import { lossThresholdScores } from './loss-attack.js';
+import { attackMetrics, rocCurve, type AttackMetrics, type RocCurve } from './roc.js';
+import { appendBags, Random, subset, textFeatures, trainModel, type Dataset, type ModelKind, type TrainedModel, type TrainOptions } from './train-adapter.js';
+
+export interface TrainingSettings {
+  optimizer: 'sgd' | 'adam';
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  /** Clipping norm (private training). */
+  maxGradNorm: number;
+}
+
+export interface CanarySettings {
+  /** Canaries per repetition count. */
+  perRepeat: number;
+  repeats: number[];
+  /** Digits of the secret (candidate space 10^digits; default 4). */
+  digits?: number;
+}
+
+export interface AuditConfig {
+  data: Dataset;
+  model: ModelKind;
+  epsilon: number;
+  delta: number;
+  /** Shadow models per regime (LiRA needs ≥ 2; 0 runs only the loss-threshold attack). */
+  shadowModels: number;
+  nonPrivate: TrainingSettings;
+  private: TrainingSettings;
+  canaries?: CanarySettings;
+  seed: number;
+  /** Confidence of the ε lower bounds (default 0.95). */
+  confidence?: number;
+  onProgress?: (event: { phase: string; step: number; total: number }) => void;
+}
+
+export interface AttackResult extends AttackMetrics {
+  epsilonLowerBound: number;
+  bound: EmpiricalEpsilon;
+  roc: RocCurve;
+}
+
+export interface RegimeResult {
+  /** The theoretical ε of the training run (Infinity without privacy). */
+  epsilon: number;
+  noiseMultiplier: number;
+  trainAccuracy: number;
+  testAccuracy: number;
+  /** The attack the headline numbers come from ('lira-online' with ≥ 2 shadow models, else 'loss'). */
+  primaryAttack: string;
+  attacks: Record<string, AttackResult>;
+  canaries?: CanaryResult[];
+}
+
+export interface CanaryResult {
+  secret: number;
+  repeats: number;
+  /** Rank and exposure by the target's loss (Carlini et al. 2019). */
+  rank: number;
+  exposure: number;
+  /**
+   * Rank and exposure by the target's logit-scaled confidence in the canary's label minus the mean
+   * over the shadow models (which never saw a canary): difficulty calibration against reference models, as in Carlini et al. 2021
+   * ("Extracting Training Data from Large Language Models", §5.2) and Watson et al. 2022 ("On
+   * the Importance of Difficulty Calibration in Membership Inference Attacks", ICLR).
+   */
+  calibratedRank?: number;
+  calibratedExposure?: number;
+}
+
+export interface CanaryRow {
+  repeats: number;
+  /** Mean exposure of the canaries with this repetition count (private, then non-private). */
+  exposure: number;
+  nonPrivateExposure: number;
+  /** Fraction extracted (rank 1). */
+  extraction: number;
+  nonPrivateExtraction: number;
+  /** Mean reference-calibrated exposure (with shadow models; see CanaryResult). */
+  calibratedExposure?: number;
+  nonPrivateCalibratedExposure?: number;
+  candidates: number;
+}
+
+export interface AuditResult {
+  members: number;
+  nonMembers: number;
+  shadowModels: number;
+  delta: number;
+  confidence: number;
+  nonPrivate: RegimeResult;
+  private: RegimeResult;
+  canaries?: CanaryRow[];
+}
+
+/** A random half of 0..n−1 as 0/1 flags (exactly floor(n/2) ones). */
+function randomHalf(n: number, rng: Random): Uint8Array {
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.below(i + 1);
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  const flags = new Uint8Array(n);
+  for (let k = 0; k < Math.floor(n / 2); k++) flags[perm[k]!] = 1;
+  return flags;
+}
+
+function rowsWhere(flags: Uint8Array, value: number): Int32Array {
+  const rows: number[] = [];
+  flags.forEach((f, i) => {
+    if (f === value) rows.push(i);
+  });
+  return Int32Array.from(rows);
+}
+
+function checkConfig(c: AuditConfig): void {
+  if (!Number.isSafeInteger(c.shadowModels) || c.shadowModels < 0) throw invalidArgument('shadowModels', 'a non-negative integer', c.shadowModels);
+  if (typeof c.epsilon !== 'number' || !(c.epsilon > 0) || !Number.isFinite(c.epsilon)) throw invalidArgument('epsilon', 'a positive finite number', c.epsilon);
+  if (typeof c.delta !== 'number' || !(c.delta > 0 && c.delta < 1)) throw invalidArgument('delta', 'in (0, 1)', c.delta);
+  // Model seeds are derived as seed · 1000 + k, which must stay a safe integer.
+  if (!Number.isSafeInteger(c.seed) || c.seed < 0 || c.seed >= 2 ** 40) throw invalidArgument('seed', 'an integer in [0, 2^40)', c.seed);
+  if (c.data.size < 8) throw invalidArgument('data', 'a dataset of at least 8 examples', c.data.size);
+  if (c.canaries && c.data.kind !== 'bags') throw invalidArgument('canaries', 'used with a text (bags) dataset', c.data.kind);
+}
+
+export function runAudit(config: AuditConfig): AuditResult {
+  checkConfig(config);
+  const { data, delta } = config;
+  const confidence = config.confidence ?? 0.95;
+  const rng = new Random(config.seed);
+  const targetIn = randomHalf(data.size, rng);
+  const shadowIn = Array.from({ length: config.shadowModels }, () => randomHalf(data.size, rng));
+  const canaries: Canary[] = config.canaries
+    ? makeCanaries({ perRepeat: config.canaries.perRepeat, repeats: config.canaries.repeats, digits: config.canaries.digits ?? 4, seed: config.seed + 17, classes: data.classes })
+    : [];
+  const digits = config.canaries?.digits ?? 4;
+  const planted = canaries.flatMap((c) => Array.from({ length: c.repeats }, () => ({ tokens: textFeatures(c.text, data.featureDim), label: c.label })));
+  const members = subset(data, rowsWhere(targetIn, 1));
+  const targetData = planted.length > 0 ? appendBags(members, planted, `${data.name}+canaries`) : members;
+  const testData = subset(data, rowsWhere(targetIn, 0));
+  // Every candidate secret as a message, under every label a canary carries (for ranking).
+  const candidateData = new Map<number, Dataset>();
+  for (const label of new Set(canaries.map((c) => c.label))) {
+    const messages = Array.from({ length: 10 ** digits }, (_, s) => ({ tokens: textFeatures(canaryText(s, digits), data.featureDim), label }));
+    candidateData.set(label, appendBags(subset(data, new Int32Array(0)), messages, `canary-candidates-${label}`));
+  }
+  /** Per label: the candidates' losses and logit-scaled confidences under a model. */
+  const candidateStats = (model: TrainedModel) => new Map([...candidateData].map(([label, ds]) => [label, model.stats(ds)]));
+
+  const regime = (priv: boolean): RegimeResult => {
+    const settings = priv ? config.private : config.nonPrivate;
+    const name = priv ? `private (ε = ${config.epsilon})` : 'non-private';
+    const train = (ds: Dataset, seed: number, phase: string): TrainedModel => {
+      const options: TrainOptions = {
+        model: config.model,
+        private: priv,
+        epsilon: config.epsilon,
+        delta,
+        ...settings,
+        seed,
+        onStep: (step, total) => config.onProgress?.({ phase, step, total }),
+      };
+      return trainModel(ds, options);
+    };
+    const target = train(targetData, config.seed * 1000 + (priv ? 1 : 0), `${name}: target model`);
+    const stats = target.stats(data);
+    const shadowConf: Float64Array[] = [];
+    // Reference confidences of the candidate secrets: the mean over shadow models, which never saw a canary.
+    const reference = new Map([...candidateData].map(([label, ds]) => [label, new Float64Array(ds.size)]));
+    shadowIn.forEach((flags, m) => {
+      const shadow = train(subset(data, rowsWhere(flags, 1)), config.seed * 1000 + 2 * (m + 1) + (priv ? 1 : 0), `${name}: shadow model ${m + 1}/${shadowIn.length}`);
+      shadowConf.push(shadow.stats(data).confidence);
+      for (const [label, st] of candidateStats(shadow)) st.confidence.forEach((v, i) => (reference.get(label)![i]! += v / shadowIn.length));
+    });
+    const attack = (scores: Float64Array): AttackResult => {
+      const roc = rocCurve(scores, targetIn);
+      const bound = empiricalEpsilon(scores, targetIn, { delta, confidence });
+      return { ...attackMetrics(roc), epsilonLowerBound: bound.epsilon, bound, roc };
+    };
+    const attacks: Record<string, AttackResult> = { loss: attack(lossThresholdScores(stats.loss)) };
+    if (shadowIn.length >= 2) {
+      attacks['lira-online'] = attack(liraScores({ target: stats.confidence, shadow: shadowConf, shadowMembership: shadowIn, variant: 'online' }));
+      attacks['lira-offline'] = attack(liraScores({ target: stats.confidence, shadow: shadowConf, shadowMembership: shadowIn, variant: 'offline' }));
+    }
+    const result: RegimeResult = {
+      epsilon: priv ? target.epsilon : Infinity,
+      noiseMultiplier: target.noiseMultiplier,
+      trainAccuracy: target.accuracy(members),
+      testAccuracy: target.accuracy(testData),
+      primaryAttack: shadowIn.length >= 2 ? 'lira-online' : 'loss',
+      attacks,
+    };
+    if (canaries.length > 0) {
+      const own = candidateStats(target);
+      const secrets = canaries.map((c) => c.secret);
+      result.canaries = canaries.map((c) => {
+        const others = secrets.filter((s) => s !== c.secret);
+        const st = own.get(c.label)!;
+        const e = exposure(st.loss, c.secret, others);
+        const row: CanaryResult = { secret: c.secret, repeats: c.repeats, rank: e.rank, exposure: e.exposure };
+        if (shadowIn.length > 0) {
+          // Lower = more likely the secret: the target's confidence gain over the reference models.
+          const ref = reference.get(c.label)!;
+          const k = exposure(st.confidence.map((v, i) => ref[i]! - v), c.secret, others);
+          row.calibratedRank = k.rank;
+          row.calibratedExposure = k.exposure;
+        }
+        return row;
+      });
+    }
+    return result;
+  };
+
+  const nonPrivate = regime(false);
+  const priv = regime(true);
+  const result: AuditResult = {
+    members: members.size,
+    nonMembers: testData.size,
+    shadowModels: config.shadowModels,
+    delta,
+    confidence,
+    nonPrivate,
+    private: priv,
+  };
+  if (config.canaries) {
+    result.canaries = config.canaries.repeats.map((r) => {
+      const p = priv.canaries!.filter((c) => c.repeats === r);
+      const np = nonPrivate.canaries!.filter((c) => c.repeats === r);
+      const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
+      return {
+        repeats: r,
+        exposure: mean(p.map((c) => c.exposure)),
+        nonPrivateExposure: mean(np.map((c) => c.exposure)),
+        extraction: mean(p.map((c) => (c.rank === 1 ? 1 : 0))),
+        nonPrivateExtraction: mean(np.map((c) => (c.rank === 1 ? 1 : 0))),
+        ...(config.shadowModels > 0
+          ? { calibratedExposure: mean(p.map((c) => c.calibratedExposure!)), nonPrivateCalibratedExposure: mean(np.map((c) => c.calibratedExposure!)) }
+          : {}),
+        candidates: 10 ** digits - canaries.length + 1,
+      };
+    });
+  }
+  return result;
+}

@@ -1,0 +1,120 @@
+// Renders a bench document as the text table printed by `dpfl bench`, or as Markdown tables
+// (`dpfl bench --render FILE --markdown`, for docs/benchmarks.md).
+import type { BenchDocument } from './report.js';
+
+function fmt(x: number | null, digits = 3): string {
+  if (x === null || !Number.isFinite(x)) return '-';
+  if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(2);
+  return x.toPrecision(digits);
+}
+const pct = (x: number | null) => (x === null ? '-' : `${x.toFixed(0)}%`);
+const times = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)}x`);
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const line = (r: string[]) => `| ${r.join(' | ')} |`;
+  return [line(header), line(header.map((_, i) => (i < 2 ? '---' : '---:'))), ...rows.map(line)].join('\n');
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((s, i) => (i < 2 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** The results and the small-call overheads as Markdown tables (for docs/benchmarks.md). */
+export function renderMarkdown(doc: BenchDocument): string {
+  const header = ['kernel', 'shape', 'API ms', 'GB/s', '% probe', 'C++ ms', 'C++ % probe', 'probe@shape GB/s', 'samples/s', '× scalar C++', '× TS', ''];
+  const rows = doc.results.map((r) => [
+    r.kernel,
+    r.shape,
+    fmt(r.apiMs, 4),
+    fmt(r.apiGBps),
+    pct(r.apiPctProbe),
+    fmt(r.cppMs, 4),
+    pct(r.cppPctProbe),
+    fmt(r.localProbeGBps),
+    fmt(r.samplesPerSec),
+    times(r.speedupVsScalarCpp),
+    times(r.speedupVsTs),
+    r.fitsLlc ? '≤ LLC' : '',
+  ]);
+  const overhead = markdownTable(
+    ['kernel', 'shape', 'API µs', 'API µs, outputs allocated', 'async API µs', 'C++ µs', 'overhead µs'],
+    doc.callOverhead.map((o) => [o.kernel, o.shape, fmt(o.apiUs), fmt(o.apiAllocUs), fmt(o.apiAsyncUs), fmt(o.cppUs), fmt(o.overheadUs)]),
+  );
+  const sweep = (doc.isaSweep ?? []).length === 0 ? '' : `\n\n${markdownTable(
+    ['kernel', 'shape', 'isa', 'C++ ms', 'GB/s', '% probe', 'samples/s', '× active ISA time'],
+    doc.isaSweep.map((v) => [v.kernel, v.shape, v.isa, fmt(v.cppMs, 4), fmt(v.cppGBps), pct(v.cppPctProbe), fmt(v.samplesPerSec), times(v.vsActive)]),
+  )}`;
+  return `${markdownTable(header, rows)}\n\n${overhead}${sweep}`;
+}
+
+export function renderText(doc: BenchDocument): string {
+  const m = doc.machine;
+  const lines: string[] = [];
+  lines.push(`dpfl bench  ${doc.date}  ${m.cpuModel}, ${m.logicalCpus} CPUs, ${m.totalMemoryGiB} GiB  node ${m.node}`);
+  const h = m.harness ?? null; // absent in documents written before it was recorded
+  const harness = h === null || (h.isa === m.isa && h.threads === m.threads) ? '' : ` (C++ harness: ${h.isa}, ${h.threads} threads)`;
+  lines.push(`core: ${m.backend} ${m.isa}, ${m.threads} threads${harness}` + (m.llcBytes ? `, LLC ${(m.llcBytes / 2 ** 20).toFixed(0)} MiB` : ''));
+  const load = m.loadAverage; // absent in documents written before it was recorded
+  if (load !== undefined && load.start > 0.5) {
+    lines.push(`warning: load average ${load.start.toFixed(1)} at the start (${load.end.toFixed(1)} at the end): other processes competed for this machine`);
+  }
+  if (doc.probe !== null) {
+    const s = doc.probe.samples;
+    const first = s[0]?.bestGBps ?? 0;
+    const last = s[s.length - 1]?.bestGBps ?? 0;
+    const min = Math.min(...s.map((p) => p.bestGBps));
+    lines.push(
+      `read probe: best ${doc.probe.bestGBps.toFixed(1)} GB/s (start ${first.toFixed(1)}, end ${last.toFixed(1)}, lowest ${min.toFixed(1)}; ` +
+        `${s.length} samples of ${((s[0]?.bytes ?? 0) / 2 ** 20).toFixed(0)} MiB)`,
+    );
+  } else {
+    lines.push('read probe: not run (--no-cpp), so no % of probe');
+  }
+  lines.push('');
+  const header = ['kernel', 'shape', 'API ms', 'GB/s', '%probe', 'C++ ms', 'C++ GB/s', '%probe', 'probe@shape', 'samples/s', 'x scalar C++', 'x TS', 'note'];
+  const rows = doc.results.map((r) => [
+    r.kernel,
+    r.shape,
+    fmt(r.apiMs, 4),
+    fmt(r.apiGBps),
+    pct(r.apiPctProbe),
+    fmt(r.cppMs, 4),
+    fmt(r.cppGBps),
+    pct(r.cppPctProbe),
+    fmt(r.localProbeGBps),
+    fmt(r.samplesPerSec),
+    times(r.speedupVsScalarCpp),
+    times(r.speedupVsTs),
+    r.fitsLlc ? '<=LLC' : '',
+  ]);
+  lines.push(table(header, rows));
+  if (doc.callOverhead.length > 0) {
+    lines.push('', 'small-call overhead (median of one synchronous call, public API vs the same kernel from C++):');
+    lines.push(
+      table(
+        ['kernel', 'shape', 'API us', 'API us (outputs allocated)', 'async API us', 'C++ us', 'overhead us'],
+        doc.callOverhead.map((o) => [o.kernel, o.shape, fmt(o.apiUs), fmt(o.apiAllocUs), fmt(o.apiAsyncUs), fmt(o.cppUs), fmt(o.overheadUs)]),
+      ),
+    );
+  }
+  if ((doc.isaSweep ?? []).length > 0) {
+    lines.push('', 'ISA variants (C++ harness, --isa-sweep; x active = time / time with the active ISA):');
+    lines.push(
+      table(
+        ['kernel', 'shape', 'isa', 'C++ ms', 'GB/s', '%probe', 'samples/s', 'x active'],
+        doc.isaSweep.map((v) => [v.kernel, v.shape, v.isa, fmt(v.cppMs, 4), fmt(v.cppGBps), pct(v.cppPctProbe), fmt(v.samplesPerSec), times(v.vsActive)]),
+      ),
+    );
+  }
+  if (doc.accounting !== null) {
+    lines.push('', 'accounting:');
+    if ('error' in doc.accounting) {
+      lines.push(`  failed: ${doc.accounting.error}`);
+    } else {
+      lines.push(table(['name', '', 'median ms', 'detail'], doc.accounting.map((a) => [a.name, '', fmt(a.medianMs, 4), a.detail ?? ''])));
+    }
+  }
+  return lines.join('\n');
+}

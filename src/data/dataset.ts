@@ -1,0 +1,88 @@
+// In-memory datasets (dense rows or bags of hashed tokens), batch gathering, and a stable seeded
+// train/test split.
+import type { Batch } from '../models/batch.js';
+import { Random } from './random.js';
+import { invalidArgument, invalidType } from '../errors.js';
+
+export interface Dataset {
+  readonly name: string;
+  readonly size: number;
+  readonly classes: number;
+  readonly kind: 'dense' | 'bags';
+  /** dense: features per row; bags: number of hashed feature rows (the table size). */
+  readonly featureDim: number;
+  /** dense: size x featureDim. */
+  readonly x?: Float32Array;
+  /** bags: CSR tokens, example i holds indices[offsets[i] .. offsets[i + 1]). */
+  readonly indices?: Int32Array;
+  readonly offsets?: Int32Array;
+  readonly labels: Int32Array;
+}
+
+/** The examples `rows` of ds as a batch (copies: the batch owns its buffers). */
+export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
+  if (!(rows instanceof Int32Array)) throw invalidType('rows', 'an Int32Array of example indices', rows);
+  const b = rows.length;
+  for (let r = 0; r < b; r++) {
+    if (!(rows[r]! >= 0 && rows[r]! < ds.size)) throw invalidArgument(`rows[${r}]`, `an example index in [0, ${ds.size})`, rows[r]);
+  }
+  const labels = new Int32Array(b);
+  for (let r = 0; r < b; r++) labels[r] = ds.labels[rows[r]!]!;
+  if (ds.kind === 'dense') {
+    const d = ds.featureDim;
+    const x = new Float32Array(b * d);
+    for (let r = 0; r < b; r++) x.set(ds.x!.subarray(rows[r]! * d, (rows[r]! + 1) * d), r * d);
+    return { size: b, x, labels };
+  }
+  const off = ds.offsets!;
+  const offsets = new Int32Array(b + 1);
+  for (let r = 0; r < b; r++) offsets[r + 1] = offsets[r]! + (off[rows[r]! + 1]! - off[rows[r]!]!);
+  const indices = new Int32Array(offsets[b]!);
+  for (let r = 0; r < b; r++) indices.set(ds.indices!.subarray(off[rows[r]!]!, off[rows[r]! + 1]!), offsets[r]!);
+  return { size: b, bags: { indices, offsets }, labels };
+}
+
+/** A subset of ds (copied). */
+export function subset(ds: Dataset, rows: Int32Array, name = ds.name): Dataset {
+  const batch = gatherBatch(ds, rows);
+  return {
+    name,
+    size: rows.length,
+    classes: ds.classes,
+    kind: ds.kind,
+    featureDim: ds.featureDim,
+    labels: batch.labels,
+    ...(batch.x ? { x: batch.x } : {}),
+    ...(batch.bags ? { indices: batch.bags.indices, offsets: batch.bags.offsets } : {}),
+  };
+}
+
+/** A stable split: the same seed and dataset give the same train/test examples on every run. */
+export function splitDataset(ds: Dataset, testFraction: number, seed: number): { train: Dataset; test: Dataset } {
+  if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1)) throw invalidArgument('testFraction', 'in (0, 1)', testFraction);
+  if (ds.size < 2) throw invalidArgument('ds.size', 'at least 2 to split', ds.size);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('seed', 'a non-negative integer', seed);
+  const perm = new Int32Array(ds.size);
+  for (let i = 0; i < ds.size; i++) perm[i] = i;
+  const rng = new Random(seed);
+  for (let i = ds.size - 1; i > 0; i--) {
+    const j = rng.below(i + 1);
+    const t = perm[i]!;
+    perm[i] = perm[j]!;
+    perm[j] = t;
+  }
+  const nTest = Math.min(ds.size - 1, Math.max(1, Math.round(ds.size * testFraction)));
+  return {
+    test: subset(ds, perm.slice(0, nTest).sort(), `${ds.name}-test`),
+    train: subset(ds, perm.slice(nTest).sort(), `${ds.name}-train`),
+  };
+}
+
+/** Batches of consecutive examples (evaluation). */
+export function* batches(ds: Dataset, size: number): Generator<Batch> {
+  for (let start = 0; start < ds.size; start += size) {
+    const rows = new Int32Array(Math.min(size, ds.size - start));
+    for (let i = 0; i < rows.length; i++) rows[i] = start + i;
+    yield gatherBatch(ds, rows);
+  }
+}

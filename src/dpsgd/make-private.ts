@@ -1,0 +1,127 @@
+// One entry point (as Opacus's make_private): from a target (ε, δ) and a training length, the
+// sampler, the calibrated noise multiplier, a budget-guarded accountant and the DP optimizer.
+import { Accountant, calibrateNoiseMultiplier, computeEpsilon, type AccountantKind } from '../accounting/index.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import type { ClippingKind, ClippingRule } from './clipping.js';
+import { DpOptimizer, type UpdateRule } from './optimizer.js';
+import { FixedSizeSampler, PoissonSampler, type Sampler } from './sampler.js';
+
+export interface MakePrivateOptions {
+  params: Float32Array;
+  groupEnds?: readonly number[];
+  datasetSize: number;
+  /** Poisson sampling rate q; or give batchSize (q = batchSize / datasetSize). */
+  sampleRate?: number;
+  batchSize?: number;
+  /** 'poisson' (default) or 'fixed-size' (uniform batches of exactly batchSize). */
+  sampling?: 'poisson' | 'fixed-size';
+  /** Target ε: σ is calibrated so that the whole run spends at most it. Or give noiseMultiplier. */
+  targetEpsilon?: number;
+  noiseMultiplier?: number;
+  delta: number;
+  /** Training length: epochs (steps = epochs / q, rounded) or steps. */
+  epochs?: number;
+  steps?: number;
+  maxGradNorm: number;
+  clipping?: ClippingRule | ClippingKind;
+  update: UpdateRule;
+  accountant?: AccountantKind;
+  /** Seeds the sampler and the noise (reproducible, not private against an adversary who knows it). */
+  seed?: number;
+}
+
+export interface PrivateSetup {
+  optimizer: DpOptimizer;
+  sampler: Sampler;
+  noiseMultiplier: number;
+  steps: number;
+  accountant: Accountant;
+  delta: number;
+}
+
+function positive(name: string, v: unknown): number {
+  if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
+  if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
+  return v;
+}
+
+/** Smallest σ (to 0.1 %) whose ε over `steps` steps of eventOf(σ) is ≤ target: geometric bisection. */
+function searchSigma(epsOf: (sigma: number) => number, target: number): number {
+  let lo = 0.05;
+  let hi = 1;
+  while (epsOf(hi) > target) {
+    lo = hi;
+    hi *= 2;
+    if (hi > 1e6) throw invalidArgument('targetEpsilon', 'reachable with a noise multiplier below 1e6', target);
+  }
+  if (epsOf(lo) <= target) return lo;
+  while (hi / lo > 1.001) {
+    const mid = Math.sqrt(lo * hi);
+    if (epsOf(mid) <= target) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+export function makePrivate(options: MakePrivateOptions): PrivateSetup {
+  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
+  const n = options.datasetSize;
+  if (!Number.isSafeInteger(n) || n <= 0) throw invalidArgument('datasetSize', 'a positive integer', n);
+  const delta = options.delta;
+  if (typeof delta !== 'number' || !(delta > 0 && delta < 1)) throw invalidArgument('delta', 'in (0, 1)', delta);
+  const sampling = options.sampling ?? 'poisson';
+  if (sampling !== 'poisson' && sampling !== 'fixed-size') throw invalidArgument('sampling', '"poisson" or "fixed-size"', sampling);
+  let q: number;
+  if (options.sampleRate !== undefined) {
+    q = options.sampleRate;
+    if (typeof q !== 'number' || !(q > 0 && q <= 1)) throw invalidArgument('sampleRate', 'in (0, 1]', q);
+  } else {
+    const b = options.batchSize;
+    if (!Number.isSafeInteger(b) || (b as number) <= 0 || (b as number) > n) throw invalidArgument('batchSize', `an integer in [1, datasetSize = ${n}] (or give sampleRate)`, b);
+    q = (b as number) / n;
+  }
+  let steps: number;
+  if (options.steps !== undefined) {
+    steps = options.steps;
+    if (!Number.isSafeInteger(steps) || steps <= 0) throw invalidArgument('steps', 'a positive integer', steps);
+  } else {
+    const epochs = positive('epochs', options.epochs);
+    steps = Math.max(1, Math.round(epochs / q));
+  }
+  const sampler: Sampler =
+    sampling === 'poisson'
+      ? new PoissonSampler({ datasetSize: n, sampleRate: q, ...(options.seed !== undefined ? { seed: options.seed } : {}) })
+      : new FixedSizeSampler({ datasetSize: n, batchSize: Math.max(1, Math.round(q * n)), ...(options.seed !== undefined ? { seed: options.seed + 1 } : {}) });
+  const kind = options.accountant ?? 'rdp';
+  const base = {
+    params: options.params,
+    maxGradNorm: options.maxGradNorm,
+    expectedBatchSize: sampler.expectedBatchSize,
+    event: (s: number) => sampler.event(s),
+    update: options.update,
+    ...(options.groupEnds ? { groupEnds: options.groupEnds } : {}),
+    ...(options.clipping ? { clipping: options.clipping } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+  };
+  let sigma: number;
+  let budget: { epsilon: number; delta: number } | undefined;
+  if (options.noiseMultiplier !== undefined) {
+    if (options.targetEpsilon !== undefined) throw invalidArgument('noiseMultiplier', 'absent when targetEpsilon is given', options.noiseMultiplier);
+    sigma = positive('noiseMultiplier', options.noiseMultiplier);
+  } else {
+    const target = positive('targetEpsilon', options.targetEpsilon);
+    budget = { epsilon: target, delta };
+    const adaptive = options.clipping === 'adaptive' || (typeof options.clipping === 'object' && options.clipping?.kind === 'adaptive');
+    // The event of one step at σ (under adaptive clipping: gradient and count query composed).
+    const epsOf = (s: number) => {
+      const probe = new DpOptimizer({ ...base, noiseMultiplier: s, params: new Float32Array(1), groupEnds: [1], clipping: adaptive ? options.clipping! : 'flat' });
+      return computeEpsilon([{ event: probe.stepEvent(0), count: steps }], delta, { accountant: kind }).epsilon;
+    };
+    const simple = sampling === 'poisson' && !adaptive;
+    sigma = simple ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier : searchSigma(epsOf, target);
+  }
+  // The guard lives in the optimizer: the calibrated steps are known to fit, later ones are checked.
+  const accountant = new Accountant({ accountant: kind });
+  const optimizer = new DpOptimizer({ ...base, noiseMultiplier: sigma, accountant, ...(budget ? { budget: { ...budget, guaranteedSteps: steps } } : {}) });
+  return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta };
+}

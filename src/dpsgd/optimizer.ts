@@ -1,0 +1,438 @@
+// The DP optimizer: clip → sum → noise (std σ·C) → ÷ expected batch size → SGD (momentum) or Adam
+// → accountant step, in that order. Clipped sums come either from per-example gradients (any
+// framework: a B x D matrix) or from a built-in model by ghost clipping and book-keeping. Several
+// accumulate calls before one step() form a virtual (logical) batch: one noise draw per step.
+import { Accountant, BudgetExceededError, composed, computeEpsilon, type DpEvent, type PrivacyAccountant, type PrivacyBudget } from '../accounting/index.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
+import { addGaussianNoise } from '../kernels/noise.js';
+import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
+import { weightedSum } from '../kernels/aggregate.js';
+import { clipScales, normaliseRule, splitThreshold, type ClippingKind, type ClippingRule } from './clipping.js';
+
+export type UpdateRule =
+  | { kind: 'sgd'; lr: number; momentum?: number; weightDecay?: number }
+  | { kind: 'adam'; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+
+/** A model the optimizer can clip by ghost norms (the built-in Sequential models). */
+export interface GhostClippable {
+  readonly groups: readonly { offset: number; length: number }[];
+  ghostSqNorms(out: Float64Array, scratch: Float64Array): void;
+  backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void;
+  dropExamples(rows: readonly number[]): void;
+}
+
+export interface DpOptimizerOptions {
+  /** The flat parameter vector, updated in place. */
+  params: Float32Array;
+  /** Parameter group end offsets (per-layer clipping); default one group. */
+  groupEnds?: readonly number[];
+  /**
+   * Clipping norm C (the initial C for adaptive clipping). A function of the 0-based step gives a
+   * clip schedule (not with adaptive clipping); per-layer thresholds scale with it.
+   */
+  maxGradNorm: number | ((step: number) => number);
+  /** σ: noise std is σ·C. A function of the 0-based step gives a schedule (each step accounted with its own σ). */
+  noiseMultiplier: number | ((step: number) => number);
+  /** Divisor of the noisy sum: q·N for Poisson sampling, b for fixed-size batches. */
+  expectedBatchSize: number;
+  /** The privacy event of one step for a given σ (from the sampler: sampler.event.bind(sampler)). */
+  event: (noiseMultiplier: number) => DpEvent;
+  clipping?: ClippingRule | ClippingKind;
+  update: UpdateRule;
+  accountant?: PrivacyAccountant;
+  /** Reproducible noise (Philox, for experiments); omitted: secure noise from the OS CSPRNG. */
+  seed?: number | bigint;
+  /**
+   * Budget guard: step() refuses (BudgetExceededError, nothing changed) a step after which ε at
+   * budget.delta would exceed budget.epsilon. With a constant σ, the first `guaranteedSteps` steps
+   * are known to fit (σ was calibrated for them) and are not re-checked, so the guard costs nothing
+   * in a calibrated run; every later step is checked exactly.
+   */
+  budget?: PrivacyBudget & { guaranteedSteps?: number };
+}
+
+export interface StepReport {
+  step: number;
+  /** Examples in the logical batch. */
+  examples: number;
+  clipped: number;
+  nonFinite: number;
+  maxGradNorm: number;
+  noiseMultiplier: number;
+}
+
+/** Everything a checkpoint needs to continue bit-identically. */
+export interface OptimizerState {
+  step: number;
+  maxGradNorm: number;
+  buffers: Record<string, Float32Array>;
+}
+
+function positiveNumber(name: string, v: unknown): number {
+  if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
+  if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
+  return v;
+}
+
+function checkUpdate(u: unknown): UpdateRule {
+  if (typeof u !== 'object' || u === null) throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
+  const r = u as UpdateRule;
+  const kind = (u as { kind?: unknown }).kind;
+  if (kind !== 'sgd' && kind !== 'adam') throw invalidArgument('update.kind', '"sgd" or "adam"', kind);
+  positiveNumber('update.lr', r.lr);
+  if (r.kind === 'sgd' && r.momentum !== undefined && (typeof r.momentum !== 'number' || !(r.momentum >= 0 && r.momentum < 1))) {
+    throw invalidArgument('update.momentum', 'in [0, 1)', r.momentum);
+  }
+  return r;
+}
+
+export class DpOptimizer {
+  readonly params: Float32Array;
+  readonly groupEnds: readonly number[];
+  readonly accountant: PrivacyAccountant;
+  readonly clipping: ClippingKind;
+  readonly expectedBatchSize: number;
+  private readonly rule: ReturnType<typeof normaliseRule>;
+  private readonly update: UpdateRule;
+  private readonly sigma: (step: number) => number;
+  private readonly eventOf: (noiseMultiplier: number) => DpEvent;
+  private readonly seed: bigint | undefined;
+  private readonly budget: (PrivacyBudget & { guaranteedSteps?: number }) | undefined;
+  private readonly constantSigma: boolean;
+  private readonly sum: Float32Array;
+  private readonly velocity: Float32Array | null;
+  private readonly m: Float32Array | null;
+  private readonly v: Float32Array | null;
+  private groupMaxNorms: number[];
+  private baseGroupMaxNorms: number[] = [];
+  private c: number;
+  private readonly clipSchedule: ((step: number) => number) | undefined;
+  private stepCount = 0;
+  private pendingExamples = 0;
+  private pendingClipped = 0;
+  private pendingNonFinite = 0;
+  private pendingBelow = 0;
+  private sqBuf = new Float64Array(0);
+  private externalSumPending = false;
+  /** True until something is written into sum in the current logical batch. */
+  private sumFresh = true;
+  private scratch = new Float64Array(0);
+  private scaleBufs: Float32Array[] = [];
+
+  constructor(options: DpOptimizerOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
+    if (!(options.params instanceof Float32Array) || options.params.length === 0) throw invalidType('params', 'a non-empty Float32Array', options.params);
+    this.params = options.params;
+    const ends = options.groupEnds ?? [this.params.length];
+    const increasing = Array.isArray(ends) && ends.every((e, i) => Number.isSafeInteger(e) && e > (i === 0 ? 0 : (ends[i - 1] as number)));
+    if (!increasing || ends.length === 0 || ends[ends.length - 1] !== this.params.length) {
+      throw invalidArgument('groupEnds', `increasing end offsets ending at params.length (${this.params.length})`, ends);
+    }
+    this.groupEnds = [...ends];
+    if (typeof options.maxGradNorm === 'function') {
+      const f = options.maxGradNorm;
+      this.clipSchedule = (st) => positiveNumber(`maxGradNorm(${st})`, f(st));
+      this.c = this.clipSchedule(0);
+    } else {
+      this.c = positiveNumber('maxGradNorm', options.maxGradNorm);
+    }
+    this.constantSigma = typeof options.noiseMultiplier !== 'function';
+    if (options.budget !== undefined) {
+      const b = options.budget;
+      if (typeof b !== 'object' || b === null) throw invalidType('budget', 'an object { epsilon, delta, guaranteedSteps? }', b);
+      positiveNumber('budget.epsilon', b.epsilon);
+      if (typeof b.delta !== 'number' || !(b.delta > 0 && b.delta < 1)) throw invalidArgument('budget.delta', 'in (0, 1)', b.delta);
+      if (b.guaranteedSteps !== undefined && (!Number.isSafeInteger(b.guaranteedSteps) || b.guaranteedSteps < 0)) {
+        throw invalidArgument('budget.guaranteedSteps', 'a non-negative integer', b.guaranteedSteps);
+      }
+      this.budget = { ...b };
+    }
+    if (typeof options.noiseMultiplier === 'function') {
+      const f = options.noiseMultiplier;
+      this.sigma = (s) => positiveNumber(`noiseMultiplier(${s})`, f(s));
+    } else {
+      const s = positiveNumber('noiseMultiplier', options.noiseMultiplier);
+      this.sigma = () => s;
+    }
+    this.expectedBatchSize = positiveNumber('expectedBatchSize', options.expectedBatchSize);
+    if (typeof options.event !== 'function') throw invalidType('event', 'a function (noiseMultiplier) => DpEvent', options.event);
+    this.eventOf = options.event;
+    const sizes = this.groupEnds.map((e, i) => e - (i === 0 ? 0 : this.groupEnds[i - 1]!));
+    this.rule = normaliseRule(options.clipping, sizes);
+    this.clipping = this.rule.kind;
+    this.groupMaxNorms =
+      this.rule.kind === 'per-layer' ? [...((this.rule as { maxNorms?: readonly number[] }).maxNorms ?? splitThreshold(this.c, sizes))] : [this.c];
+    if (this.rule.kind === 'per-layer') this.c = Math.hypot(...this.groupMaxNorms);
+    this.baseGroupMaxNorms = [...this.groupMaxNorms];
+    if (this.clipSchedule !== undefined && this.rule.kind === 'adaptive') {
+      throw invalidArgument('maxGradNorm', 'a number under adaptive clipping (C is then learned)', 'a function');
+    }
+    this.update = checkUpdate(options.update);
+    this.accountant = options.accountant ?? new Accountant();
+    if (options.seed !== undefined && typeof options.seed !== 'bigint' && (typeof options.seed !== 'number' || !Number.isSafeInteger(options.seed) || options.seed < 0)) {
+      throw invalidArgument('seed', 'a non-negative safe integer or bigint', options.seed);
+    }
+    this.seed = options.seed === undefined ? undefined : BigInt(options.seed);
+    const n = this.params.length;
+    this.sum = new Float32Array(n);
+    this.velocity = this.update.kind === 'sgd' && (this.update.momentum ?? 0) > 0 ? new Float32Array(n) : null;
+    this.m = this.update.kind === 'adam' ? new Float32Array(n) : null;
+    this.v = this.update.kind === 'adam' ? new Float32Array(n) : null;
+  }
+
+  /** Steps taken. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** The current clipping norm C (moves under adaptive clipping). */
+  get maxGradNorm(): number {
+    return this.c;
+  }
+
+  /** σ of the count query of adaptive clipping (Andrew et al.: expected batch / 20 by default). */
+  private countSigma(): number {
+    const z = (this.rule as { countNoiseMultiplier?: number }).countNoiseMultiplier;
+    return z ?? this.expectedBatchSize / 20;
+  }
+
+  /**
+   * The noise multiplier the gradient gets at a step: σ, or under adaptive clipping the σ_Δ of
+   * Andrew et al. (σ_Δ⁻² = σ⁻² − (2σ_b)⁻²), so gradient and count together cost about what σ alone would.
+   */
+  gradientNoiseMultiplier(step = this.stepCount): number {
+    const s = this.sigma(step);
+    if (this.rule.kind !== 'adaptive') return s;
+    const inv = s ** -2 - (2 * this.countSigma()) ** -2;
+    if (!(inv > 0)) throw invalidArgument('clipping.countNoiseMultiplier', `large enough that σ_b > σ/2 (σ = ${s})`, this.countSigma());
+    return inv ** -0.5;
+  }
+
+  /** The event one step releases (gradient, and the count query under adaptive clipping). */
+  stepEvent(step = this.stepCount): DpEvent {
+    const grad = this.eventOf(this.gradientNoiseMultiplier(step));
+    if (this.rule.kind !== 'adaptive') return grad;
+    // The centred count Σ(1[‖g‖ ≤ C] − ½) has add/remove sensitivity ½: multiplier 2σ_b.
+    return composed([grad, this.eventOf(2 * this.countSigma())]);
+  }
+
+  private ensure(batch: number): void {
+    const g = this.groupEnds.length;
+    if (this.sqBuf.length < batch * g) this.sqBuf = new Float64Array(batch * g * 2);
+    if (this.scratch.length < batch) this.scratch = new Float64Array(batch * 2);
+    if ((this.scaleBufs[0]?.length ?? 0) < batch) this.scaleBufs = Array.from({ length: g }, () => new Float32Array(batch * 2));
+  }
+
+  /** Clips a built-in model's per-example gradients by ghost norms and adds their sum (book-keeping). */
+  accumulateModel(model: GhostClippable, batchSize: number): void {
+    const first = this.sumFresh;
+    if (batchSize === 0) return;
+    this.ensure(batchSize);
+    const g = this.groupEnds.length;
+    const sq = this.sqBuf.subarray(0, batchSize * g);
+    model.ghostSqNorms(sq, this.scratch);
+    const views = this.scaleBufs.map((s) => s.subarray(0, batchSize));
+    const res = clipScales(sq, batchSize, g, this.rule.kind, this.groupMaxNorms, (this.rule as { gamma?: number }).gamma ?? 0, views);
+    if (res.nonFinite.length > 0) model.dropExamples(res.nonFinite);
+    const rowScales = this.rule.kind === 'per-layer' ? res.scales : Array.from({ length: g }, () => res.scales[0]!);
+    model.backwardParams(this.sum, rowScales, !first);
+    this.sumFresh = false;
+    this.note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
+  }
+
+  /**
+   * For trainers that compute ghost norms themselves: the clipping factors of a batch from its
+   * squared per-example norms (batchSize x groups, row-major; groups = groupEnds.length), under
+   * this optimizer's rule. Scale each example's output gradient by its factor, backpropagate once
+   * and pass the resulting clipped sum to addClippedSum. Returns one factor vector per group
+   * (per-layer) or one shared vector; examples with non-finite norms get 0.
+   */
+  clipFactors(sqNorms: Float64Array, batchSize: number): Float32Array[] {
+    const g = this.groupEnds.length;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    if (!(sqNorms instanceof Float64Array)) throw invalidType('sqNorms', 'a Float64Array', sqNorms);
+    if (sqNorms.length !== batchSize * g) throw invalidArgument('sqNorms.length', `batchSize x groups (${batchSize * g})`, sqNorms.length);
+    const out = Array.from({ length: g }, () => new Float32Array(batchSize));
+    const res = clipScales(sqNorms, batchSize, g, this.rule.kind, this.groupMaxNorms, (this.rule as { gamma?: number }).gamma ?? 0, out);
+    this.note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
+    this.externalSumPending = true;
+    return res.scales;
+  }
+
+  /** Adds a clipped sum computed with the factors of clipFactors (params.length floats). */
+  addClippedSum(sum: Float32Array): void {
+    if (!(sum instanceof Float32Array)) throw invalidType('sum', 'a Float32Array', sum);
+    if (sum.length !== this.params.length) throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
+    if (!this.externalSumPending) throw invalidArgument('addClippedSum', 'called after clipFactors for the same batch', 'no pending clipFactors call');
+    if (this.sumFresh) this.sum.set(sum);
+    else for (let i = 0; i < sum.length; i++) this.sum[i]! += sum[i]!;
+    this.sumFresh = false;
+    this.externalSumPending = false;
+  }
+
+  /** Clips per-example gradients (batchSize x D, from any framework) and adds their sum. */
+  accumulatePerSampleGrads(grads: Float32Array, batchSize: number): void {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    if (batchSize === 0) return;
+    const first = this.sumFresh;
+    const d = this.params.length;
+    if (!(grads instanceof Float32Array)) throw invalidType('grads', 'a Float32Array', grads);
+    if (grads.length !== batchSize * d) throw invalidArgument('grads.length', `batchSize x params.length (${batchSize * d})`, grads.length);
+    const out = first ? this.sum : new Float32Array(d);
+    let clipped = 0;
+    let nonFinite = 0;
+    let below = 0;
+    if (this.rule.kind === 'automatic' || this.rule.kind === 'adaptive') {
+      const norms = perSampleNorms(grads, batchSize);
+      const sq = Float64Array.from(norms, (x) => x * x);
+      this.ensure(batchSize);
+      const res = clipScales(sq, batchSize, 1, this.rule.kind, [this.c], (this.rule as { gamma?: number }).gamma ?? 0, [this.scaleBufs[0]!.subarray(0, batchSize)]);
+      // Rows with NaN/Inf get weight 0, but a 0·NaN product is NaN: sum the finite rows only.
+      const keep = [...Array(batchSize).keys()].filter((r) => !res.nonFinite.includes(r));
+      const w = Float64Array.from(keep, (r) => res.scales[0]![r]!);
+      if (keep.length === batchSize) weightedSum(grads, w, { out });
+      else if (keep.length > 0) weightedSum(keep.map((r) => grads.subarray(r * d, (r + 1) * d)), w, { out });
+      else out.fill(0);
+      clipped = res.clipped;
+      nonFinite = res.nonFinite.length;
+      below = res.belowThreshold;
+    } else {
+      const perLayer = this.rule.kind === 'per-layer';
+      const r = clipAndSum(grads, batchSize, this.c, perLayer ? { groups: this.groupEnds, maxNorms: this.groupMaxNorms, out } : { out });
+      clipped = r.clipped;
+      nonFinite = r.nonFinite;
+    }
+    if (!first) for (let i = 0; i < d; i++) this.sum[i]! += out[i]!;
+    this.sumFresh = false;
+    this.note(batchSize, clipped, nonFinite, below);
+  }
+
+  private note(examples: number, clipped: number, nonFinite: number, below: number): void {
+    this.pendingExamples += examples;
+    this.pendingClipped += clipped;
+    this.pendingNonFinite += nonFinite;
+    this.pendingBelow += below;
+  }
+
+  /**
+   * Ends the logical batch: records the step's event with the accountant (a budget guard refuses
+   * it, throwing BudgetExceededError, before anything is changed), adds noise to the clipped sum,
+   * divides by the expected batch size and updates the parameters. An empty batch still takes a
+   * step: the noise alone is released, as the analysis of Poisson sampling assumes.
+   */
+  step(): StepReport {
+    const step = this.stepCount;
+    const sigma = this.gradientNoiseMultiplier(step);
+    const event = this.stepEvent(step);
+    this.checkBudget(step, event);
+    this.accountant.step(event);
+    if (this.externalSumPending) throw invalidArgument('step', 'preceded by addClippedSum after clipFactors', 'a clipFactors call without its clipped sum');
+    if (this.sumFresh) this.sum.fill(0);
+    const d = this.params.length;
+    const noise = this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: step * d };
+    addGaussianNoise(this.sum, sigma * this.c, noise);
+    const report: StepReport = {
+      step,
+      examples: this.pendingExamples,
+      clipped: this.pendingClipped,
+      nonFinite: this.pendingNonFinite,
+      maxGradNorm: this.c,
+      noiseMultiplier: sigma,
+    };
+    this.applyUpdate(step);
+    if (this.rule.kind === 'adaptive') this.adaptThreshold(step);
+    this.stepCount++;
+    this.applyClipSchedule();
+    this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
+    this.sumFresh = true;
+    return report;
+  }
+
+  /** Sets C (and the per-layer thresholds, scaled alike) for the coming step from the clip schedule. */
+  private applyClipSchedule(): void {
+    if (this.clipSchedule === undefined) return;
+    const first = this.baseGroupMaxNorms;
+    const c0 = this.rule.kind === 'per-layer' ? Math.hypot(...first) : first[0]!;
+    const c = this.clipSchedule(this.stepCount);
+    const k = this.rule.kind === 'per-layer' ? c / this.clipSchedule(0) : 1;
+    this.groupMaxNorms = this.rule.kind === 'per-layer' ? first.map((x) => x * k) : [c];
+    this.c = this.rule.kind === 'per-layer' ? c0 * k : c;
+  }
+
+  private checkBudget(step: number, event: DpEvent): void {
+    const b = this.budget;
+    if (b === undefined) return;
+    if (this.constantSigma && step < (b.guaranteedSteps ?? 0)) return;
+    const kind = this.accountant.accountant;
+    const history = [...this.accountant.history, { event, count: 1 }];
+    const attempted = computeEpsilon(history, b.delta, { accountant: kind }).epsilon;
+    if (!(attempted <= b.epsilon)) {
+      const spent = this.accountant.history.length === 0 ? 0 : computeEpsilon(this.accountant.history, b.delta, { accountant: kind }).epsilon;
+      throw new BudgetExceededError(spent, attempted, { epsilon: b.epsilon, delta: b.delta }, kind);
+    }
+  }
+
+  /** Non-private step (baselines): the plain mean gradient, no clipping, no noise, no accounting. */
+  stepNonPrivate(gradSum: Float32Array, batchSize: number): void {
+    if (batchSize > 0) this.sum.set(gradSum);
+    else this.sum.fill(0);
+    this.applyUpdate(this.stepCount, batchSize > 0 ? 1 / batchSize : 0);
+    this.stepCount++;
+  }
+
+  private applyUpdate(step: number, scale = 1 / this.expectedBatchSize): void {
+    const u = this.update;
+    if (u.kind === 'sgd') {
+      sgdUpdate(this.params, this.sum, {
+        lr: u.lr,
+        momentum: u.momentum ?? 0,
+        weightDecay: u.weightDecay ?? 0,
+        gradScale: scale,
+        ...(this.velocity ? { velocity: this.velocity } : {}),
+      });
+    } else {
+      adamUpdate(this.params, this.sum, this.m!, this.v!, {
+        lr: u.lr,
+        beta1: u.beta1 ?? 0.9,
+        beta2: u.beta2 ?? 0.999,
+        eps: u.eps ?? 1e-8,
+        weightDecay: u.weightDecay ?? 0,
+        gradScale: scale,
+        step: step + 1,
+      });
+    }
+  }
+
+  /** Andrew et al.: C ← C·exp(−η(b̃ − γ)) with b̃ the noised fraction of examples with ‖g‖ ≤ C. */
+  private adaptThreshold(step: number): void {
+    const rule = this.rule as { targetQuantile: number; learningRate: number };
+    const centred = this.pendingBelow - this.pendingExamples / 2;
+    const noise = new Float32Array([0]);
+    addGaussianNoise(noise, this.countSigma(), this.seed === undefined ? {} : { seed: this.seed, stream: 1, offset: step });
+    const frac = (centred + noise[0]!) / this.expectedBatchSize + 0.5;
+    this.c = this.c * Math.exp(-rule.learningRate * (frac - rule.targetQuantile));
+    this.groupMaxNorms = [this.c];
+  }
+
+  getState(): OptimizerState {
+    const buffers: Record<string, Float32Array> = {};
+    if (this.velocity) buffers.velocity = this.velocity;
+    if (this.m) buffers.m = this.m;
+    if (this.v) buffers.v = this.v;
+    return { step: this.stepCount, maxGradNorm: this.c, buffers };
+  }
+
+  setState(state: OptimizerState): void {
+    for (const [name, buf] of Object.entries(state.buffers)) {
+      const own = (this as unknown as Record<string, Float32Array | null>)[name];
+      if (!(own instanceof Float32Array) || own.length !== buf.length) throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${this.params.length}`, buf);
+    }
+    for (const [name, buf] of Object.entries(state.buffers)) (this as unknown as Record<string, Float32Array>)[name]!.set(buf);
+    this.stepCount = state.step;
+    this.c = state.maxGradNorm;
+    if (this.rule.kind !== 'per-layer') this.groupMaxNorms = [this.c];
+    this.applyClipSchedule();
+  }
+}
+

@@ -1,0 +1,159 @@
+// A complete training run from plain options (what `dpfl train` parses): dataset, split, model,
+// sampler, calibrated DP optimizer, trainer; saved to and resumed from checkpoints bit-identically.
+import { Accountant } from '../accounting/index.js';
+import { splitDataset, type Dataset } from '../data/dataset.js';
+import { loadMnist } from '../data/mnist.js';
+import { loadSpam } from '../data/spam.js';
+import { syntheticBags, syntheticDense } from '../data/synthetic.js';
+import { invalidArgument } from '../errors.js';
+import { createModel, type ModelKind, type ModelSpec } from '../models/zoo.js';
+import type { Sequential } from '../models/sequential.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { ClippingKind } from './clipping.js';
+import { makePrivate } from './make-private.js';
+import { DpOptimizer, type UpdateRule } from './optimizer.js';
+import { FixedSizeSampler, type Sampler } from './sampler.js';
+import { Trainer } from './trainer.js';
+
+export type DatasetName = 'spam' | 'mnist' | 'synthetic';
+
+export interface RunConfig {
+  dataset: DatasetName;
+  model: ModelKind;
+  epsilon: number;
+  delta: number;
+  epochs: number;
+  batchSize: number;
+  clipping: ClippingKind;
+  maxGradNorm: number;
+  nonPrivate: boolean;
+  /** Reproducible run (sampler, noise, initialisation); absent: secure noise and sampling. */
+  seed?: number;
+  optimizer: 'sgd' | 'adam';
+  lr: number;
+  momentum: number;
+  maxPhysicalBatch: number;
+}
+
+export interface Run {
+  config: RunConfig;
+  train: Dataset;
+  test: Dataset;
+  model: Sequential;
+  spec: ModelSpec;
+  sampler: Sampler;
+  optimizer: DpOptimizer;
+  trainer: Trainer;
+  totalSteps: number;
+  noiseMultiplier: number;
+}
+
+/** Split seed: fixed, so the test set is the same for every run of a dataset. */
+const SPLIT_SEED = 20240601;
+
+export function loadNamedDataset(name: DatasetName, modelKind: ModelKind): Dataset {
+  switch (name) {
+    case 'spam':
+      return loadSpam();
+    case 'mnist':
+      return loadMnist();
+    case 'synthetic':
+      return modelKind === 'text' ? syntheticBags({ size: 4000, rows: 4096, classes: 2, tokensPerExample: 32, seed: 7 }) : syntheticDense({ size: 4000, dim: 32, classes: 4, seed: 7 });
+    default:
+      throw invalidArgument('dataset', '"spam", "mnist" or "synthetic"', name);
+  }
+}
+
+function specFor(config: RunConfig, data: Dataset): ModelSpec {
+  const spec: ModelSpec = { kind: config.model, inputDim: data.featureDim, input: data.kind, classes: data.classes };
+  if (config.model === 'mlp' && data.kind === 'dense' && data.featureDim < 256) spec.hidden = [64, 32];
+  if (config.model === 'mlp' && data.kind === 'bags') spec.hidden = [64, 32];
+  return spec;
+}
+
+export function createRun(config: RunConfig, data?: Dataset): Run {
+  const all = data ?? loadNamedDataset(config.dataset, config.model);
+  if (config.model === 'text' && all.kind !== 'bags') throw invalidArgument('model', `"linear" or "mlp" for the ${config.dataset} dataset (dense features)`, config.model);
+  const { train, test } = splitDataset(all, 0.2, SPLIT_SEED);
+  const spec = specFor(config, train);
+  const model = createModel(spec, config.seed ?? 0);
+  if (config.batchSize > train.size) throw invalidArgument('batchSize', `at most the training set size (${train.size})`, config.batchSize);
+  const update: UpdateRule = config.optimizer === 'adam' ? { kind: 'adam', lr: config.lr } : { kind: 'sgd', lr: config.lr, momentum: config.momentum };
+  let sampler: Sampler;
+  let optimizer: DpOptimizer;
+  let totalSteps: number;
+  let noiseMultiplier = 0;
+  if (config.nonPrivate) {
+    sampler = new FixedSizeSampler({ datasetSize: train.size, batchSize: config.batchSize, ...(config.seed !== undefined ? { seed: config.seed } : {}) });
+    totalSteps = Math.max(1, Math.round((config.epochs * train.size) / config.batchSize));
+    optimizer = new DpOptimizer({
+      params: model.params,
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: config.batchSize,
+      event: (s) => sampler.event(s),
+      update,
+    });
+  } else {
+    const setup = makePrivate({
+      params: model.params,
+      groupEnds: model.groupEnds,
+      datasetSize: train.size,
+      batchSize: config.batchSize,
+      targetEpsilon: config.epsilon,
+      delta: config.delta,
+      epochs: config.epochs,
+      maxGradNorm: config.maxGradNorm,
+      clipping: config.clipping,
+      update,
+      ...(config.seed !== undefined ? { seed: config.seed } : {}),
+    });
+    ({ sampler, optimizer, steps: totalSteps, noiseMultiplier } = setup);
+  }
+  const trainer = new Trainer({ model, data: train, sampler, optimizer, private: !config.nonPrivate, maxPhysicalBatch: config.maxPhysicalBatch });
+  return { config, train, test, model, spec, sampler, optimizer, trainer, totalSteps, noiseMultiplier };
+}
+
+function checkpointConfig(run: Run): unknown {
+  return { run: run.config, spec: run.spec, trainSize: run.train.size, paramCount: run.model.paramCount };
+}
+
+export function saveRun(run: Run, file: string): void {
+  const opt = run.optimizer.getState();
+  const buffers: Record<string, Float32Array> = { params: run.model.params };
+  for (const [k, v] of Object.entries(opt.buffers)) buffers[`optimizer.${k}`] = v;
+  saveCheckpoint(file, {
+    config: checkpointConfig(run),
+    state: {
+      step: opt.step,
+      maxGradNorm: opt.maxGradNorm,
+      noiseMultiplier: run.noiseMultiplier,
+      sampler: run.sampler.getState(),
+      accountant: run.optimizer.accountant.toJSON(),
+    },
+    buffers,
+  });
+}
+
+/** Restores a run saved by saveRun into a freshly created run of the same configuration. */
+export function restoreRun(run: Run, file: string): void {
+  const ck = loadCheckpoint(file, checkpointConfig(run));
+  const st = ck.state as {
+    step: number;
+    maxGradNorm: number;
+    noiseMultiplier: number;
+    sampler: ReturnType<Sampler['getState']>;
+    accountant: unknown;
+  };
+  const params = ck.buffers.params;
+  if (!params || params.length !== run.model.paramCount) throw invalidArgument('checkpoint params', `${run.model.paramCount} floats`, params?.length);
+  const optBuffers: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(ck.buffers)) if (k.startsWith('optimizer.')) optBuffers[k.slice('optimizer.'.length)] = v;
+  // Validate everything before changing anything.
+  const accountant = Accountant.fromJSON(st.accountant);
+  run.sampler.setState(st.sampler);
+  run.optimizer.setState({ step: st.step, maxGradNorm: st.maxGradNorm, buffers: optBuffers });
+  run.model.params.set(params);
+  const acc = run.optimizer.accountant as Accountant;
+  for (const h of accountant.history) acc.step(h.event, h.count);
+}

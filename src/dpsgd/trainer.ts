@@ -1,0 +1,108 @@
+// The training loop over a built-in model: sample a logical batch, process it in physical chunks
+// of bounded size (virtual batches), clip by ghost norms with book-keeping, one noisy step. The
+// same loop runs non-privately (plain mean gradient) for baselines.
+import { BudgetExceededError } from '../accounting/index.js';
+import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
+import type { Sequential } from '../models/sequential.js';
+import type { DpOptimizer, StepReport } from './optimizer.js';
+import type { Sampler } from './sampler.js';
+
+export interface TrainerOptions {
+  model: Sequential;
+  data: Dataset;
+  sampler: Sampler;
+  optimizer: DpOptimizer;
+  /** false: no clipping, no noise, no accounting (the non-private baseline). */
+  private: boolean;
+  /** Largest physical batch; larger logical batches are split (default 1024). */
+  maxPhysicalBatch?: number;
+}
+
+export interface StepResult {
+  step: number;
+  examples: number;
+  /** Mean loss over the logical batch (NaN for an empty batch). */
+  loss: number;
+  report?: StepReport;
+}
+
+export class Trainer {
+  private readonly grad: Float32Array;
+  readonly maxPhysicalBatch: number;
+
+  constructor(readonly options: TrainerOptions) {
+    this.grad = new Float32Array(options.model.paramCount);
+    this.maxPhysicalBatch = options.maxPhysicalBatch ?? 1024;
+  }
+
+  /** One logical step. Throws BudgetExceededError (nothing changed) when the budget forbids it. */
+  step(): StepResult {
+    const { model, data, sampler, optimizer } = this.options;
+    const rows = sampler.next();
+    let loss = 0;
+    for (let start = 0; start < rows.length; start += this.maxPhysicalBatch) {
+      const chunk = rows.subarray(start, Math.min(rows.length, start + this.maxPhysicalBatch));
+      const batch = gatherBatch(data, chunk);
+      loss += model.forwardBackward(batch);
+      if (this.options.private) {
+        optimizer.accumulateModel(model, batch.size);
+      } else {
+        model.backwardParams(this.grad, model.groups.map(() => null), start > 0);
+      }
+    }
+    const step = optimizer.steps;
+    if (!this.options.private) {
+      optimizer.stepNonPrivate(this.grad, rows.length);
+      return { step, examples: rows.length, loss: loss / rows.length };
+    }
+    const report = optimizer.step();
+    return { step, examples: rows.length, loss: loss / rows.length, report };
+  }
+
+  /** Runs until `steps` steps have been taken in total or the budget stops training. */
+  run(steps: number, onStep?: (r: StepResult) => void): { stoppedByBudget: boolean } {
+    while (this.options.optimizer.steps < steps) {
+      try {
+        const r = this.step();
+        onStep?.(r);
+      } catch (e) {
+        if (e instanceof BudgetExceededError) return { stoppedByBudget: true };
+        throw e;
+      }
+    }
+    return { stoppedByBudget: false };
+  }
+
+  /**
+   * run() that yields to the event loop after every step (progress output, signals), and stops
+   * early when shouldStop() returns true (e.g. on SIGINT, so a checkpoint can be saved).
+   */
+  async runAsync(
+    steps: number,
+    onStep?: (r: StepResult) => void,
+    shouldStop?: () => boolean,
+  ): Promise<{ stoppedByBudget: boolean; interrupted: boolean }> {
+    while (this.options.optimizer.steps < steps) {
+      if (shouldStop?.()) return { stoppedByBudget: false, interrupted: true };
+      try {
+        const r = this.step(); // not inside onStep?.(…): an absent callback would skip the step
+        onStep?.(r);
+      } catch (e) {
+        if (e instanceof BudgetExceededError) return { stoppedByBudget: true, interrupted: false };
+        throw e;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return { stoppedByBudget: false, interrupted: false };
+  }
+}
+
+/** Fraction of `ds` the model classifies correctly. */
+export function accuracy(model: Sequential, ds: Dataset, batchSize = 1024): number {
+  let correct = 0;
+  for (const b of batches(ds, batchSize)) {
+    const pred = model.predict(b);
+    for (let i = 0; i < b.size; i++) if (pred[i] === b.labels[i]) correct++;
+  }
+  return ds.size === 0 ? NaN : correct / ds.size;
+}

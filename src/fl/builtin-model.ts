@@ -1,0 +1,69 @@
+// The built-in models of src/models (softmax regression, MLP, hashed-n-gram text classifier) as
+// FL client models: local minibatch SGD on the mean cross-entropy, with the FedProx proximal term
+// μ/2‖w − w_t‖² (Li et al., MLSys 2020) when μ > 0. Trains on data.source (a src/data Dataset).
+import { batches, gatherBatch } from '../data/dataset.js';
+import { invalidArgument } from '../errors.js';
+import { createModel, type ModelSpec } from '../models/zoo.js';
+import type { Sequential } from '../models/sequential.js';
+import type { LabelledData } from './data.js';
+import type { FlModel, LocalTrainingOptions } from './model.js';
+import type { Rng } from './rng.js';
+
+export class BuiltinModel implements FlModel {
+  readonly #model: Sequential;
+  readonly #grad: Float32Array;
+  readonly dim: number;
+
+  constructor(
+    readonly spec: ModelSpec,
+    readonly seed = 0,
+  ) {
+    this.#model = createModel(spec, seed);
+    this.dim = this.#model.paramCount;
+    this.#grad = new Float32Array(this.dim);
+  }
+
+  init(): Float32Array {
+    this.#model.init(this.seed);
+    return Float32Array.from(this.#model.params);
+  }
+
+  #source(data: LabelledData) {
+    if (!data.source) throw invalidArgument('data.source', `a src/data Dataset for the built-in ${this.spec.kind} model`, data.source);
+    return data.source;
+  }
+
+  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Rng): void {
+    const source = this.#source(data);
+    const w = this.#model.params;
+    w.set(params);
+    const order = Int32Array.from(indices);
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      rng.shuffle(order);
+      for (let start = 0; start < order.length; start += options.batchSize) {
+        const rows = order.slice(start, start + options.batchSize);
+        this.#model.forwardBackward(gatherBatch(source, rows));
+        this.#model.backwardParams(this.#grad, [], false); // Σ of the examples' gradients
+        const scale = options.lr / rows.length;
+        for (let j = 0; j < this.dim; j++) {
+          const prox = options.mu > 0 ? options.mu * (w[j]! - global[j]!) : 0;
+          w[j] = w[j]! - scale * this.#grad[j]! - options.lr * prox;
+        }
+      }
+    }
+    params.set(w);
+  }
+
+  accuracy(params: Float32Array, data: LabelledData): number {
+    const source = this.#source(data);
+    this.#model.params.set(params);
+    let correct = 0;
+    let seen = 0;
+    for (const batch of batches(source, 512)) {
+      const predicted = this.#model.predict(batch);
+      for (let r = 0; r < batch.size; r++) if (predicted[r] === batch.labels[r]) correct++;
+      seen += batch.size;
+    }
+    return seen === 0 ? 0 : correct / seen;
+  }
+}

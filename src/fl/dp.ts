@@ -1,0 +1,168 @@
+// DP-FedAvg with user-level privacy: McMahan, Ramage, Talwar and Zhang, "Learning Differentially
+// Private Recurrent Language Models", ICLR 2018 (Algorithm 1, the fixed-denominator estimator f̃_f),
+// with adaptive clipping from Andrew, Thakkar, McMahan and Ramaswamy, "Differentially Private
+// Learning with Adaptive Clipping", NeurIPS 2021.
+//
+// Per round, with M clients, K selected (q = K/M), user weights w_k = min(n_k / ŵ, 1) (w_k = 1
+// without a cap ŵ) and W = Σ_{all k} w_k:
+//   Δ_k ← Δ_k · min(1, S / ‖Δ_k‖)                    (clip each client update to norm S)
+//   Δ   = (Σ_{k∈S} w_k Δ_k + N(0, σ² I)) / (q W),    σ = z_Δ · S
+// The denominator q·W is fixed (it does not depend on who was sampled), so one user changes the
+// numerator by at most S (add/remove) or 2S (replace-one) and nothing else: the sensitivity stays
+// bounded whatever the weighting by activity, because w_k ≤ 1.
+//
+// Adaptive clipping (Andrew et al., Algorithm 1 with the geometric update): each selected client
+// also reports b_k = 1[‖Δ_k‖ ≤ S]; the server forms b̃ = (Σ (b_k − ½) + N(0, σ_b²)) / K + ½ and sets
+// S ← S · exp(−η_C (b̃ − γ)), so S tracks the γ-quantile of update norms. Defaults γ = 0.5,
+// η_C = 0.2, σ_b = K / 20 (the paper's). The noise on the sum is raised so the pair of releases
+// is as private as one Gaussian mechanism of multiplier z (their Theorem 1):
+//   z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2),  which needs σ_b > z / 2.
+//
+// Accounting: one event per round, for the whole (sum, count) release of multiplier z:
+//   selection 'poisson' (each client independently with probability q, add/remove-one users):
+//     poissonSampledGaussian({ noiseMultiplier: z, sampleRate: q })
+//   selection 'uniform' (exactly K of M without replacement, replace-one users; sensitivity 2S, so
+//     the multiplier relative to it is z/2):
+//     sampledWithoutReplacementGaussian({ noiseMultiplier: z / 2, sampleSize: K, datasetSize: M })
+// Activity-based or top-K selection is refused with DP: their inclusion probabilities depend on
+// the users' data sizes and no accountant here covers non-uniform sampling.
+import {
+  createAccountant,
+  poissonSampledGaussian,
+  sampledWithoutReplacementGaussian,
+  type AccountantKind,
+  type DpEvent,
+  type PrivacyAccountant,
+} from '../accounting/index.js';
+import { invalidArgument } from '../errors.js';
+import { addGaussianNoise } from '../kernels/noise.js';
+
+export interface AdaptiveClipOptions {
+  /** Target quantile γ of update norms. Default 0.5. */
+  targetQuantile?: number;
+  /** Geometric learning rate η_C. Default 0.2. */
+  learningRate?: number;
+  /** Noise std σ_b on the clipped-count. Default perRound / 20. */
+  countNoise?: number;
+}
+
+export interface DpFedAvgOptions {
+  /** Noise multiplier z (of the whole round's release). */
+  noiseMultiplier: number;
+  /** Clipping norm S (the initial S with adaptive clipping). */
+  clipNorm: number;
+  /** Adaptive clipping (Andrew et al. 2021); false or undefined: fixed S. */
+  adaptiveClip?: AdaptiveClipOptions | boolean;
+  /** Weight cap ŵ: w_k = min(n_k / ŵ, 1). Undefined: every user weighs 1. */
+  weightCap?: number;
+  delta: number;
+  accountant?: AccountantKind;
+  /** Reproducible noise (experiments only: a known seed gives no privacy). Undefined: secure noise. */
+  noiseSeed?: bigint;
+}
+
+export interface DpRoundResult {
+  /** The noised, fixed-denominator mean update. */
+  delta: Float32Array;
+  /** S used this round, and S for the next round. */
+  clipNorm: number;
+  nextClipNorm: number;
+  /** Reports whose norm exceeded S. */
+  clipped: number;
+  epsilon: number;
+}
+
+export class DpFedAvg {
+  readonly noiseMultiplier: number;
+  readonly accountant: PrivacyAccountant;
+  readonly event: DpEvent;
+  readonly sumNoiseMultiplier: number;
+  readonly delta: number;
+  #clip: number;
+  readonly #adaptive: { gamma: number; eta: number; sigmaB: number } | undefined;
+  readonly #denominator: number;
+  #round = 0;
+
+  constructor(
+    readonly population: number[],
+    readonly perRound: number,
+    readonly sampling: 'uniform' | 'poisson',
+    readonly options: DpFedAvgOptions,
+  ) {
+    const z = options.noiseMultiplier;
+    if (!(z > 0) || !Number.isFinite(z)) throw invalidArgument('noiseMultiplier', 'a positive finite number', z);
+    if (!(options.clipNorm > 0) || !Number.isFinite(options.clipNorm)) throw invalidArgument('clipNorm', 'a positive finite number', options.clipNorm);
+    if (sampling !== 'uniform' && sampling !== 'poisson') {
+      throw invalidArgument('selection', "'uniform' or 'poisson' with DP (activity-based sampling is not covered by the accountant)", sampling);
+    }
+    const m = population.length;
+    if (!Number.isSafeInteger(perRound) || perRound < 1 || perRound > m) throw invalidArgument('perRound', `an integer in [1, ${m}]`, perRound);
+    this.noiseMultiplier = z;
+    this.delta = options.delta;
+    this.#clip = options.clipNorm;
+    const cap = options.weightCap;
+    if (cap !== undefined && (!(cap > 0) || !Number.isFinite(cap))) throw invalidArgument('weightCap', 'a positive finite number', cap);
+    const q = perRound / m;
+    const totalWeight = population.reduce((s, n) => s + this.userWeight(n), 0);
+    if (!(totalWeight > 0)) throw invalidArgument('population', 'of positive total weight', totalWeight);
+    this.#denominator = q * totalWeight;
+    if (options.adaptiveClip) {
+      const a = typeof options.adaptiveClip === 'object' ? options.adaptiveClip : {};
+      const gamma = a.targetQuantile ?? 0.5;
+      const eta = a.learningRate ?? 0.2;
+      const sigmaB = a.countNoise ?? perRound / 20;
+      if (!(gamma > 0 && gamma < 1)) throw invalidArgument('adaptiveClip.targetQuantile', 'in (0, 1)', gamma);
+      if (!(eta > 0) || !Number.isFinite(eta)) throw invalidArgument('adaptiveClip.learningRate', 'a positive finite number', eta);
+      if (!(sigmaB > z / 2)) throw invalidArgument('adaptiveClip.countNoise', `greater than noiseMultiplier / 2 (${z / 2}); raise perRound or countNoise`, sigmaB);
+      this.#adaptive = { gamma, eta, sigmaB };
+      this.sumNoiseMultiplier = 1 / Math.sqrt(z ** -2 - (2 * sigmaB) ** -2);
+    } else {
+      this.#adaptive = undefined;
+      this.sumNoiseMultiplier = z;
+    }
+    this.event =
+      sampling === 'poisson'
+        ? poissonSampledGaussian({ noiseMultiplier: z, sampleRate: q })
+        : sampledWithoutReplacementGaussian({ noiseMultiplier: z / 2, sampleSize: perRound, datasetSize: m });
+    this.accountant = createAccountant({ accountant: options.accountant ?? 'rdp' });
+  }
+
+  /** w_k = min(n_k / ŵ, 1), or 1 without a cap. */
+  userWeight(samples: number): number {
+    const cap = this.options.weightCap;
+    return cap === undefined ? 1 : Math.min(samples / cap, 1);
+  }
+
+  /** The clipping norm S of the current round. */
+  get clipNorm(): number {
+    return this.#clip;
+  }
+
+  /** The aggregation coefficient of a report with this norm: w_k · min(1, S / ‖Δ_k‖). */
+  coefficient(norm: number, samples: number): number {
+    return this.userWeight(samples) * Math.min(1, this.#clip / Math.max(norm, 1e-30));
+  }
+
+  /**
+   * Finishes the round from the weighted clipped sum Σ w_k clip(Δ_k) and the number of reports
+   * whose norm was at most S: adds noise, divides by the fixed denominator, updates S, accounts.
+   */
+  finish(sum: Float32Array, unclipped: number, reports: number): DpRoundResult {
+    const s = this.#clip;
+    const noise = this.options.noiseSeed === undefined ? {} : { seed: this.options.noiseSeed, stream: BigInt(2 * this.#round) };
+    addGaussianNoise(sum, this.sumNoiseMultiplier * s, noise);
+    const inv = 1 / this.#denominator;
+    for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! * inv;
+    if (this.#adaptive) {
+      const { gamma, eta, sigmaB } = this.#adaptive;
+      const count = new Float32Array([unclipped - reports / 2]);
+      const countNoise = this.options.noiseSeed === undefined ? {} : { seed: this.options.noiseSeed, stream: BigInt(2 * this.#round + 1) };
+      addGaussianNoise(count, sigmaB, countNoise);
+      const bTilde = count[0]! / this.perRound + 0.5;
+      this.#clip = s * Math.exp(-eta * (bTilde - gamma));
+    }
+    this.accountant.step(this.event);
+    this.#round += 1;
+    return { delta: sum, clipNorm: s, nextClipNorm: this.#clip, clipped: reports - unclipped, epsilon: this.accountant.epsilon(this.delta) };
+  }
+}

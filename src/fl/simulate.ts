@@ -1,0 +1,170 @@
+// The simulation runner: N in-process clients driven round by round through a FederatedServer,
+// reproducibly from one seed, with simulated dropouts (a selected client that never reports),
+// stragglers (a report whose simulated latency exceeds the round's deadline arrives late and is
+// rejected) and the static or continual data setting.
+//
+// Simulated time: each round opens at t; a reporting client's latency is
+// work · exp(σ·N(0,1)) seconds with work = local epochs × stored examples / 1000 (a log-normal
+// device speed; Bonawitz et al., "Towards Federated Learning at Scale", SysML 2019, describe the
+// heavy tail of device round-trip times). Reports are submitted in arrival order at t + latency;
+// the next round opens at t + deadline (or after the last arrival without a deadline).
+import type { LabelledData } from './data.js';
+import { FederatedClient } from './client.js';
+import type { AdaptiveClipOptions } from './dp.js';
+import type { FlModel, LocalTrainingOptions } from './model.js';
+import type { AggregationRule } from './aggregation.js';
+import type { ServerOptimizerName, ServerOptimizerOptions } from './optimizers.js';
+import type { Partition } from './partition.js';
+import { Rng } from './rng.js';
+import type { SelectionOptions } from './selection.js';
+import { FederatedServer, type RoundReport } from './server.js';
+import { ContinualStreams, type EvictionPolicy } from './store.js';
+import type { AccountantKind } from '../accounting/index.js';
+
+export type Algorithm = ServerOptimizerName | 'fedprox';
+
+export interface SimulationOptions {
+  train: LabelledData;
+  test: LabelledData;
+  partition: Partition;
+  model: FlModel;
+  rounds: number;
+  selection: SelectionOptions;
+  estimator?: 'unbiased' | 'self-normalized';
+  /** Server optimizer; 'fedprox' is FedAvg on the server with the proximal term μ on clients. */
+  algorithm?: Algorithm;
+  serverOptimizer?: ServerOptimizerOptions;
+  /** FedProx μ. Default 0.01 with 'fedprox', else 0. */
+  mu?: number;
+  local?: Partial<Omit<LocalTrainingOptions, 'mu'>>;
+  aggregation?: AggregationRule;
+  trim?: number;
+  normBound?: number;
+  minReports?: number;
+  dp?: {
+    noiseMultiplier: number;
+    clipNorm: number;
+    adaptiveClip?: AdaptiveClipOptions | boolean;
+    weightCap?: number;
+    delta?: number;
+    accountant?: AccountantKind;
+  };
+  continual?: { capacity: number; policy?: EvictionPolicy; initial?: number; perRound?: number };
+  /** Probability that a selected client drops out (never reports). Default 0. */
+  dropout?: number;
+  /** Round deadline in simulated seconds (stragglers beyond it are late). Default none. */
+  deadline?: number;
+  /** σ of the log-normal device speed. Default 0.5. */
+  latencySpread?: number;
+  seed?: number;
+  onRound?: (round: RoundSummary) => void;
+}
+
+export interface RoundSummary extends RoundReport {
+  accuracy: number;
+  /** Examples stored on all devices (continual) or held (static). */
+  storedExamples: number;
+}
+
+export interface SimulationResult {
+  accuracy: number;
+  rounds: RoundSummary[];
+  clients: number;
+  params: Float32Array;
+  epsilon?: number;
+  delta?: number;
+}
+
+export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  const seed = options.seed ?? 0;
+  const algorithm = options.algorithm ?? 'fedavg';
+  const local: LocalTrainingOptions = {
+    epochs: options.local?.epochs ?? 1,
+    batchSize: options.local?.batchSize ?? 16,
+    lr: options.local?.lr ?? 0.1,
+    mu: options.mu ?? (algorithm === 'fedprox' ? 0.01 : 0),
+  };
+  const parts = options.partition.clients;
+  const streams = options.continual
+    ? new ContinualStreams(
+        parts,
+        {
+          capacity: options.continual.capacity,
+          policy: options.continual.policy ?? 'fifo',
+          initial: options.continual.initial ?? Math.min(options.continual.capacity, 10),
+          perRound: options.continual.perRound ?? 5,
+        },
+        (k, purpose) => Rng.derive(seed, 7, k, purpose === 'store' ? 1 : 2),
+      )
+    : undefined;
+  const clients = parts.map(
+    (idx, k) =>
+      new FederatedClient(k, options.model, options.train, streams ? () => streams.stores[k]!.items : () => idx, local),
+  );
+  const activity = () => (streams ? streams.sizes() : parts.map((p) => p.length));
+  const server = new FederatedServer({
+    params: options.model.init(Rng.derive(seed, 1)),
+    activity: activity(),
+    selection: options.selection,
+    ...(options.estimator ? { estimator: options.estimator } : {}),
+    optimizer: algorithm === 'fedprox' ? 'fedavg' : algorithm,
+    ...(options.serverOptimizer ? { optimizerOptions: options.serverOptimizer } : {}),
+    ...(options.aggregation ? { aggregation: options.aggregation } : {}),
+    ...(options.trim !== undefined ? { trim: options.trim } : {}),
+    ...(options.normBound !== undefined ? { normBound: options.normBound } : {}),
+    ...(options.minReports !== undefined ? { minReports: options.minReports } : {}),
+    ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+    ...(options.dp
+      ? {
+          dp: {
+            noiseMultiplier: options.dp.noiseMultiplier,
+            clipNorm: options.dp.clipNorm,
+            delta: options.dp.delta ?? 1 / parts.length ** 1.1,
+            noiseSeed: BigInt(seed) + 1n,
+            ...(options.dp.adaptiveClip ? { adaptiveClip: options.dp.adaptiveClip } : {}),
+            ...(options.dp.weightCap !== undefined ? { weightCap: options.dp.weightCap } : {}),
+            ...(options.dp.accountant ? { accountant: options.dp.accountant } : {}),
+          },
+        }
+      : {}),
+    seed,
+  });
+  const dropout = options.dropout ?? 0;
+  const spread = options.latencySpread ?? 0.5;
+  const rounds: RoundSummary[] = [];
+  let now = 0;
+  for (let t = 0; t < options.rounds; t++) {
+    if (streams && t > 0) {
+      streams.advance();
+      server.setActivity(streams.sizes());
+    }
+    const plan = server.beginRound(now);
+    const arrivals: Array<{ at: number; report: ReturnType<FederatedClient['train']> }> = [];
+    for (const k of plan.clients) {
+      const rng = Rng.derive(seed, 3, t, k);
+      if (rng.next() < dropout) continue;
+      const report = clients[k]!.train(plan.params, plan.round, rng);
+      const work = (local.epochs * Math.max(report.samples, 1)) / 1000;
+      arrivals.push({ at: now + work * Math.exp(spread * rng.normal()), report });
+    }
+    arrivals.sort((a, b) => a.at - b.at);
+    for (const a of arrivals) server.submit(a.report, a.at);
+    const report = await server.endRound();
+    now = options.deadline !== undefined ? now + options.deadline : Math.max(now, ...arrivals.map((a) => a.at));
+    const summary: RoundSummary = {
+      ...report,
+      accuracy: options.model.accuracy(server.params, options.test),
+      storedExamples: activity().reduce((a, b) => a + b, 0),
+    };
+    rounds.push(summary);
+    options.onRound?.(summary);
+  }
+  const last = rounds[rounds.length - 1];
+  return {
+    accuracy: last?.accuracy ?? options.model.accuracy(server.params, options.test),
+    rounds,
+    clients: parts.length,
+    params: server.params,
+    ...(server.dp ? { epsilon: server.dp.accountant.epsilon(server.dp.delta), delta: server.dp.delta } : {}),
+  };
+}

@@ -1,0 +1,173 @@
+// Federated-learning kernels: robust aggregation and secure-aggregation arithmetic. Thin typed
+// wrappers over the native core (native/include/dpfl/fl.h): validate, then call the binding.
+import { binding } from '../native/binding.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { float32Array, nonNegativeInteger, optionsObject, outputArray, positiveFinite } from './validate.js';
+
+export interface RobustOptions {
+  /** Output buffer of length D. */
+  out?: Float32Array;
+}
+
+export interface TrimmedMeanOptions extends RobustOptions {
+  /** Values dropped at each end of every coordinate: a count (integer ≥ 1) or a fraction in [0, 0.5). Default 0.1. */
+  trim?: number;
+}
+
+interface RobustArgs {
+  updates: Float32Array[] | Float32Array;
+  count: number;
+  out: Float32Array;
+}
+
+function readRobust(updates: unknown, count: number | undefined, out: unknown): RobustArgs {
+  let dim: number;
+  let k: number;
+  if (updates instanceof Float32Array) {
+    float32Array('updates', updates);
+    if (count === undefined) throw invalidArgument('count', 'given when updates is one K x D matrix', count);
+    k = count;
+    if (!Number.isSafeInteger(k) || k <= 0) throw invalidArgument('count', 'a positive integer', k);
+    if (updates.length % k !== 0) throw invalidArgument('updates.length', `a multiple of count (${k}) for a K x D matrix`, updates.length);
+    dim = updates.length / k;
+  } else if (Array.isArray(updates)) {
+    if (updates.length === 0) throw invalidArgument('updates.length', 'positive', 0);
+    k = updates.length;
+    dim = float32Array('updates[0]', updates[0]).length;
+    updates.forEach((u, i) => {
+      const v = float32Array(`updates[${i}]`, u);
+      if (v.length !== dim) throw invalidArgument(`updates[${i}].length`, `${dim} like updates[0]`, v.length);
+    });
+  } else {
+    throw invalidType('updates', 'an array of Float32Array or a K x D Float32Array', updates);
+  }
+  return { updates: updates as Float32Array[] | Float32Array, count: k, out: outputArray('options.out', out, dim) };
+}
+
+/** The number of values trimmed at each end for K updates: a count, or floor(fraction · K). */
+export function trimCount(trim: unknown, count: number): number {
+  if (typeof trim !== 'number') throw invalidType('options.trim', 'a number', trim);
+  let t: number;
+  if (trim >= 1) {
+    if (!Number.isSafeInteger(trim)) throw invalidArgument('options.trim', 'an integer count or a fraction in [0, 0.5)', trim);
+    t = trim;
+  } else {
+    if (!(trim >= 0 && trim < 0.5)) throw invalidArgument('options.trim', 'an integer count or a fraction in [0, 0.5)', trim);
+    t = Math.floor(trim * count);
+  }
+  if (2 * t >= count) throw invalidArgument('options.trim', `less than half the updates (${count})`, trim);
+  return t;
+}
+
+function matrixCount(updates: unknown, options: { count?: number } | undefined): number | undefined {
+  return updates instanceof Float32Array ? options?.count : undefined;
+}
+
+/**
+ * Coordinate-wise median of K updates (Yin et al., ICML 2018): out[d] = median of the K values of
+ * coordinate d (mean of the two middle ones for even K). Unweighted. updates is K Float32Arrays of
+ * length D, or one K×D Float32Array with options.count = K. A NaN/Inf update is refused with an
+ * error naming it (code ERR_DPFL_NON_FINITE).
+ */
+export function coordinateMedian(updates: Float32Array[] | Float32Array, options?: RobustOptions & { count?: number }): Float32Array {
+  const opts = optionsObject('options', options);
+  const a = readRobust(updates, matrixCount(updates, opts), opts.out);
+  return binding.coordinateMedian(a.updates, a.count, a.out);
+}
+
+/** coordinateMedian off the JavaScript thread. Do not modify the updates or out until it settles. */
+export async function coordinateMedianAsync(
+  updates: Float32Array[] | Float32Array,
+  options?: RobustOptions & { count?: number },
+): Promise<Float32Array> {
+  const opts = optionsObject('options', options);
+  const a = readRobust(updates, matrixCount(updates, opts), opts.out);
+  return binding.coordinateMedianAsync(a.updates, a.count, a.out);
+}
+
+/**
+ * Coordinate-wise trimmed mean (Yin et al., ICML 2018): for each coordinate drop the `trim`
+ * smallest and `trim` largest of the K values and average the rest (float64 sum). Unweighted.
+ */
+export function trimmedMean(updates: Float32Array[] | Float32Array, options?: TrimmedMeanOptions & { count?: number }): Float32Array {
+  const opts = optionsObject('options', options);
+  const a = readRobust(updates, matrixCount(updates, opts), opts.out);
+  return binding.trimmedMean(a.updates, a.count, trimCount(opts.trim ?? 0.1, a.count), a.out);
+}
+
+/** trimmedMean off the JavaScript thread. Do not modify the updates or out until it settles. */
+export async function trimmedMeanAsync(
+  updates: Float32Array[] | Float32Array,
+  options?: TrimmedMeanOptions & { count?: number },
+): Promise<Float32Array> {
+  const opts = optionsObject('options', options);
+  const a = readRobust(updates, matrixCount(updates, opts), opts.out);
+  return binding.trimmedMeanAsync(a.updates, a.count, trimCount(opts.trim ?? 0.1, a.count), a.out);
+}
+
+function uint32Array(name: string, value: unknown): Uint32Array {
+  if (!(value instanceof Uint32Array)) throw invalidType(name, 'a Uint32Array', value);
+  if (value.length === 0) throw invalidArgument(`${name}.length`, 'positive', 0);
+  return value;
+}
+
+/**
+ * Fixed-point quantisation into Z_{2^32}: out[i] = round(x[i] · scale) mod 2^32 (round half to
+ * even, two's complement). Refuses, without writing, an x[i] that is NaN/Inf or has
+ * |round(x[i] · scale)| ≥ 2^31: clip first and choose scale so that K clients' values still sum below 2^31.
+ */
+export function quantizeFixed(x: Float32Array, scale: number, options?: { out?: Uint32Array }): Uint32Array {
+  const v = float32Array('x', x);
+  const s = positiveFinite('scale', scale);
+  const opts = optionsObject('options', options);
+  const out = opts.out === undefined ? new Uint32Array(v.length) : uint32Array('options.out', opts.out);
+  if (out.length !== v.length) throw invalidArgument('options.out.length', `${v.length}`, out.length);
+  return binding.quantizeFixed(v, s, out);
+}
+
+/** out[i] = int32(q[i]) / scale: the inverse of quantizeFixed for a sum that did not overflow. */
+export function dequantizeFixed(q: Uint32Array, scale: number, options?: { out?: Float32Array }): Float32Array {
+  const v = uint32Array('q', q);
+  const s = positiveFinite('scale', scale);
+  const opts = optionsObject('options', options);
+  return binding.dequantizeFixed(v, s, outputArray('options.out', opts.out, v.length));
+}
+
+/**
+ * Adds (or with subtract, removes) the pseudorandom mask expanded from a 256-bit seed, in place,
+ * modulo 2^32: word i is word i mod 16 of ChaCha20 (RFC 8439) block i / 16 under (key, stream).
+ */
+export function applyMask(x: Uint32Array, key: Uint32Array, options?: { stream?: bigint | number; subtract?: boolean }): Uint32Array {
+  const v = uint32Array('x', x);
+  const k = uint32Array('key', key);
+  if (k.length !== 8) throw invalidArgument('key.length', '8 (a 256-bit seed)', k.length);
+  const opts = optionsObject('options', options);
+  const raw = opts.stream ?? 0n;
+  let stream: bigint;
+  if (typeof raw === 'bigint') {
+    if (raw < 0n || raw >= 1n << 64n) throw invalidArgument('options.stream', 'in [0, 2^64)', raw);
+    stream = raw;
+  } else {
+    stream = BigInt(nonNegativeInteger('options.stream', raw));
+  }
+  const subtract = opts.subtract ?? false;
+  if (typeof subtract !== 'boolean') throw invalidType('options.subtract', 'a boolean', subtract);
+  return binding.applyMask(v, k, stream, subtract);
+}
+
+/** out[i] = Σ_k vectors[k][i] mod 2^32 (out may be vectors[0], no other vector). */
+export function sumMod(vectors: Uint32Array[], options?: { out?: Uint32Array }): Uint32Array {
+  if (!Array.isArray(vectors)) throw invalidType('vectors', 'an array of Uint32Array', vectors);
+  if (vectors.length === 0) throw invalidArgument('vectors.length', 'positive', 0);
+  const n = uint32Array('vectors[0]', vectors[0]).length;
+  vectors.forEach((v, k) => {
+    if (uint32Array(`vectors[${k}]`, v).length !== n) throw invalidArgument(`vectors[${k}].length`, `${n} like vectors[0]`, v.length);
+  });
+  const opts = optionsObject('options', options);
+  const out = opts.out === undefined ? new Uint32Array(n) : uint32Array('options.out', opts.out);
+  if (out.length !== n) throw invalidArgument('options.out.length', `${n}`, out.length);
+  vectors.forEach((v, k) => {
+    if (k > 0 && v === out) throw invalidArgument(`vectors[${k}]`, 'a different array from options.out (only vectors[0] may be out)', v);
+  });
+  return binding.sumMod(vectors, out);
+}

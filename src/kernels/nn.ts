@@ -1,0 +1,325 @@
+// Neural-network kernels for the built-in models: thin typed wrappers over the native core
+// (native/include/dpfl/nn.h). Checks are O(1) per call (types and lengths); index ranges and
+// labels are checked natively before any memory is touched. Dense weights are stored in x out.
+import { binding } from '../native/binding.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { float32Array, nonNegativeInteger, outputArray, positiveInteger } from './validate.js';
+
+export type ActivationKind = 'relu' | 'tanh';
+
+/** A batch of bags in CSR form: bag r holds indices[offsets[r] .. offsets[r + 1]). */
+export interface Bags {
+  indices: Int32Array;
+  /** batch + 1 non-decreasing offsets into indices. */
+  offsets: Int32Array;
+  /** Per-token weights (weighted sum); absent: the mean of the bag's rows. */
+  weights?: Float32Array;
+}
+
+function sized(name: string, value: unknown, length: number): Float32Array {
+  const a = float32Array(name, value, false);
+  if (a.length !== length) throw invalidArgument(`${name}.length`, `${length}`, a.length);
+  return a;
+}
+
+function optionalSized(name: string, value: unknown, length: number): Float32Array | null {
+  return value === undefined || value === null ? null : sized(name, value, length);
+}
+
+function float64Out(name: string, value: unknown, length: number): Float64Array {
+  if (value === undefined) return new Float64Array(length);
+  if (!(value instanceof Float64Array)) throw invalidType(name, 'a Float64Array', value);
+  if (value.length !== length) throw invalidArgument(`${name}.length`, `${length}`, value.length);
+  return value;
+}
+
+function int32(name: string, value: unknown): Int32Array {
+  if (!(value instanceof Int32Array)) throw invalidType(name, 'an Int32Array', value);
+  return value;
+}
+
+function dims(batch: unknown, inDim: unknown, outDim: unknown): [number, number, number] {
+  return [nonNegativeInteger('batch', batch), positiveInteger('inDim', inDim), positiveInteger('outDim', outDim)];
+}
+
+function activationCode(kind: unknown): number {
+  if (kind === 'relu') return 0;
+  if (kind === 'tanh') return 1;
+  throw invalidArgument('activation', '"relu" or "tanh"', kind);
+}
+
+function readBags(bags: unknown, batch: number): Bags {
+  if (typeof bags !== 'object' || bags === null) throw invalidType('bags', 'an object { indices, offsets, weights? }', bags);
+  const b = bags as Partial<Bags>;
+  const indices = int32('bags.indices', b.indices);
+  const offsets = int32('bags.offsets', b.offsets);
+  if (offsets.length !== batch + 1) throw invalidArgument('bags.offsets.length', `batch + 1 (${batch + 1})`, offsets.length);
+  const weights = optionalSized('bags.weights', b.weights, indices.length);
+  return weights === null ? { indices, offsets } : { indices, offsets, weights };
+}
+
+/** y (batch x outDim) = x (batch x inDim) · w (inDim x outDim) + bias. */
+export function denseForward(
+  x: Float32Array,
+  w: Float32Array,
+  bias: Float32Array | null,
+  batch: number,
+  inDim: number,
+  outDim: number,
+  out?: Float32Array,
+): Float32Array {
+  const [b, i, o] = dims(batch, inDim, outDim);
+  const y = outputArray('out', out, b * o);
+  binding.nnDenseForward(sized('x', x, b * i), sized('w', w, i * o), optionalSized('bias', bias, o), y, b, i, o);
+  return y;
+}
+
+/** dx (batch x inDim) = dy (batch x outDim) · wᵀ. */
+export function denseBackwardInput(
+  dy: Float32Array,
+  w: Float32Array,
+  batch: number,
+  inDim: number,
+  outDim: number,
+  out?: Float32Array,
+): Float32Array {
+  const [b, i, o] = dims(batch, inDim, outDim);
+  const dx = outputArray('out', out, b * i);
+  binding.nnDenseBackwardInput(sized('dy', dy, b * o), sized('w', w, i * o), dx, b, i, o);
+  return dx;
+}
+
+export interface DenseParamGradOptions {
+  /** Per-example factors (batch floats): the clipping factors of book-keeping. Default: ones. */
+  rowScale?: Float32Array;
+  /** Output for the bias gradient (outDim floats); omitted: no bias gradient. */
+  dbias?: Float32Array;
+  /** Add into dw/dbias instead of overwriting them. */
+  accumulate?: boolean;
+}
+
+/** dw (inDim x outDim) (+)= xᵀ·diag(rowScale)·dy, and dbias (+)= Σ_r rowScale_r dy_r. */
+export function denseBackwardParams(
+  x: Float32Array,
+  dy: Float32Array,
+  batch: number,
+  inDim: number,
+  outDim: number,
+  dw: Float32Array,
+  options: DenseParamGradOptions = {},
+): void {
+  const [b, i, o] = dims(batch, inDim, outDim);
+  binding.nnDenseBackwardParams(
+    sized('x', x, b * i),
+    sized('dy', dy, b * o),
+    optionalSized('options.rowScale', options.rowScale, b),
+    sized('dw', dw, i * o),
+    optionalSized('options.dbias', options.dbias, o),
+    b,
+    i,
+    o,
+    options.accumulate === true,
+  );
+}
+
+/** dbias (outDim) (+)= Σ_r rowScale_r dy_r (float64 sums). */
+export function biasBackward(
+  dy: Float32Array,
+  batch: number,
+  outDim: number,
+  dbias: Float32Array,
+  options: { rowScale?: Float32Array; accumulate?: boolean } = {},
+): void {
+  const b = nonNegativeInteger('batch', batch);
+  const o = positiveInteger('outDim', outDim);
+  binding.nnBiasBackward(sized('dy', dy, b * o), optionalSized('options.rowScale', options.rowScale, b), sized('dbias', dbias, o), b, o, options.accumulate === true);
+}
+
+/**
+ * Ghost norms of a dense layer: the squared norm of each example's weight gradient x_r ⊗ dy_r is
+ * ‖x_r‖²·‖dy_r‖² (plus ‖dy_r‖² for the bias with withBias), without forming it. Float64 output.
+ */
+export function denseGhostSqNorms(
+  x: Float32Array,
+  dy: Float32Array,
+  batch: number,
+  inDim: number,
+  outDim: number,
+  options: { withBias?: boolean; out?: Float64Array } = {},
+): Float64Array {
+  const [b, i, o] = dims(batch, inDim, outDim);
+  const sq = float64Out('options.out', options.out, b);
+  binding.nnDenseGhostSqnorms(sized('x', x, b * i), sized('dy', dy, b * o), sq, b, i, o, options.withBias === true);
+  return sq;
+}
+
+/** ‖y_r‖² of each of the batch rows of y (float64). */
+export function rowSqNorms(y: Float32Array, batch: number, dim: number, out?: Float64Array): Float64Array {
+  const b = nonNegativeInteger('batch', batch);
+  const d = positiveInteger('dim', dim);
+  const sq = float64Out('out', out, b);
+  binding.nnRowSqnorms(sized('y', y, b * d), sq, b, d);
+  return sq;
+}
+
+/** y = f(x) elementwise (out may be x). */
+export function activationForward(kind: ActivationKind, x: Float32Array, out?: Float32Array): Float32Array {
+  const code = activationCode(kind);
+  const v = float32Array('x', x, false);
+  const y = outputArray('out', out, v.length);
+  binding.nnActivationForward(code, v, y);
+  return y;
+}
+
+/** dx = dy · f'(x), with f' expressed through y = f(x) (out may be dy). */
+export function activationBackward(kind: ActivationKind, y: Float32Array, dy: Float32Array, out?: Float32Array): Float32Array {
+  const code = activationCode(kind);
+  const yv = float32Array('y', y, false);
+  const dx = outputArray('out', out, yv.length);
+  binding.nnActivationBackward(code, yv, sized('dy', dy, yv.length), dx);
+  return dx;
+}
+
+/**
+ * Per-example softmax cross-entropy of logits (batch x classes) against labels in [0, classes):
+ * writes the losses and, with options.dlogits, softmax − onehot (the per-example loss gradient).
+ */
+export function softmaxCrossEntropy(
+  logits: Float32Array,
+  labels: Int32Array,
+  batch: number,
+  classes: number,
+  options: { loss?: Float32Array; dlogits?: Float32Array } = {},
+): Float32Array {
+  const b = nonNegativeInteger('batch', batch);
+  const c = positiveInteger('classes', classes);
+  const lab = int32('labels', labels);
+  if (lab.length !== b) throw invalidArgument('labels.length', `batch (${b})`, lab.length);
+  const loss = outputArray('options.loss', options.loss, b);
+  binding.nnSoftmaxCrossEntropy(sized('logits', logits, b * c), lab, loss, optionalSized('options.dlogits', options.dlogits, b * c), b, c);
+  return loss;
+}
+
+/** out (batch x dim) = Σ_t w_t · table[indices_t] per bag (mean without weights) + bias. */
+export function embeddingBagForward(
+  table: Float32Array,
+  rows: number,
+  dim: number,
+  bags: Bags,
+  batch: number,
+  options: { bias?: Float32Array; out?: Float32Array } = {},
+): Float32Array {
+  const r = positiveInteger('rows', rows);
+  const d = positiveInteger('dim', dim);
+  const b = nonNegativeInteger('batch', batch);
+  const bg = readBags(bags, b);
+  const out = outputArray('options.out', options.out, b * d);
+  binding.nnEmbeddingBagForward(sized('table', table, r * d), r, d, bg.indices, bg.offsets, bg.weights ?? null, b, optionalSized('options.bias', options.bias, d), out);
+  return out;
+}
+
+/** dtable += Σ_r rowScale_r Σ_{t in bag r} w_t · dout_r, writing only the rows the tokens touch. */
+export function embeddingBagBackward(
+  dout: Float32Array,
+  rows: number,
+  dim: number,
+  bags: Bags,
+  batch: number,
+  dtable: Float32Array,
+  options: { rowScale?: Float32Array } = {},
+): void {
+  const r = positiveInteger('rows', rows);
+  const d = positiveInteger('dim', dim);
+  const b = nonNegativeInteger('batch', batch);
+  const bg = readBags(bags, b);
+  binding.nnEmbeddingBagBackward(sized('dout', dout, b * d), r, d, bg.indices, bg.offsets, bg.weights ?? null, b, optionalSized('options.rowScale', options.rowScale, b), sized('dtable', dtable, r * d));
+}
+
+/**
+ * Ghost norms of an embedding bag: ‖dout_r‖² · Σ_j c_j², where c_j is the summed weight of the
+ * tokens of bag r hitting row j (duplicates merged) — the exact squared norm of the example's
+ * sparse table gradient, never materialised.
+ */
+export function embeddingBagGhostSqNorms(
+  dout: Float32Array,
+  rows: number,
+  dim: number,
+  bags: Bags,
+  batch: number,
+  out?: Float64Array,
+): Float64Array {
+  const r = positiveInteger('rows', rows);
+  const d = positiveInteger('dim', dim);
+  const b = nonNegativeInteger('batch', batch);
+  const bg = readBags(bags, b);
+  const sq = float64Out('out', out, b);
+  binding.nnEmbeddingBagGhostSqnorms(sized('dout', dout, b * d), r, d, bg.indices, bg.offsets, bg.weights ?? null, b, sq);
+  return sq;
+}
+
+function finite(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidType(name, 'a finite number', value);
+  if (!Number.isFinite(value)) throw invalidArgument(name, 'a finite number', value);
+  return value;
+}
+
+function requiredFinite(name: string, value: unknown): number {
+  if (value === undefined) throw invalidType(name, 'a finite number', value);
+  return finite(name, value, 0);
+}
+
+export interface SgdUpdateOptions {
+  lr: number;
+  momentum?: number;
+  /** Momentum buffer (params.length floats); required when momentum > 0. */
+  velocity?: Float32Array;
+  weightDecay?: number;
+  /** Multiplies grad first (e.g. 1 / expected batch size). Default 1. */
+  gradScale?: number;
+}
+
+/** params −= lr · (momentum ? v : g) with g = gradScale·grad + weightDecay·params, v = momentum·v + g. */
+export function sgdUpdate(params: Float32Array, grad: Float32Array, options: SgdUpdateOptions): void {
+  const p = float32Array('params', params, false);
+  const momentum = finite('options.momentum', options.momentum, 0);
+  if (momentum < 0 || momentum >= 1) throw invalidArgument('options.momentum', 'in [0, 1)', momentum);
+  const velocity = optionalSized('options.velocity', options.velocity, p.length);
+  if (momentum > 0 && velocity === null) throw invalidArgument('options.velocity', 'given when options.momentum > 0', undefined);
+  binding.nnSgdUpdate(p, sized('grad', grad, p.length), velocity, requiredFinite('options.lr', options.lr), momentum, finite('options.weightDecay', options.weightDecay, 0), finite('options.gradScale', options.gradScale, 1));
+}
+
+export interface AdamUpdateOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  gradScale?: number;
+  /** The 1-based step number (bias correction). */
+  step: number;
+}
+
+/** One Adam step with bias correction; m and v are the moment buffers (params.length floats). */
+export function adamUpdate(params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, options: AdamUpdateOptions): void {
+  const p = float32Array('params', params, false);
+  const beta1 = finite('options.beta1', options.beta1, 0.9);
+  const beta2 = finite('options.beta2', options.beta2, 0.999);
+  const eps = finite('options.eps', options.eps, 1e-8);
+  if (beta1 < 0 || beta1 >= 1) throw invalidArgument('options.beta1', 'in [0, 1)', beta1);
+  if (beta2 < 0 || beta2 >= 1) throw invalidArgument('options.beta2', 'in [0, 1)', beta2);
+  if (!(eps > 0)) throw invalidArgument('options.eps', 'positive', eps);
+  binding.nnAdamUpdate(
+    p,
+    sized('grad', grad, p.length),
+    sized('m', m, p.length),
+    sized('v', v, p.length),
+    requiredFinite('options.lr', options.lr),
+    beta1,
+    beta2,
+    eps,
+    finite('options.weightDecay', options.weightDecay, 0),
+    finite('options.gradScale', options.gradScale, 1),
+    positiveInteger('options.step', options.step),
+  );
+}

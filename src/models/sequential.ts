@@ -1,0 +1,158 @@
+// A model as a sequence of layers over one flat Float32Array of parameters, with one named
+// group per layer that has parameters (group end offsets are what clipAndSum's `groups` takes).
+// One pass gives everything a private step needs: the per-example loss gradients are propagated
+// back to every layer's output once; ghost norms and the re-weighted parameter gradient
+// (book-keeping) are then computed from the stored activations and output gradients.
+import { softmaxCrossEntropy } from '../kernels/nn.js';
+import { Random } from '../data/random.js';
+import type { Batch, LayerInput } from './batch.js';
+import { Workspace, zeroRows, type Layer } from './layers.js';
+
+export interface ParamGroup {
+  readonly name: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export class Sequential {
+  readonly params: Float32Array;
+  readonly groups: readonly ParamGroup[];
+  /** End offset of each group within params (for clipAndSum's groups option). */
+  readonly groupEnds: readonly number[];
+  private readonly paramLayers: number[] = [];
+  private readonly dOuts: Float32Array[] = [];
+  private readonly logitsWs = new Workspace();
+  private readonly dlogitsWs = new Workspace();
+  private readonly lossWs = new Workspace();
+  private batchSize = 0;
+
+  constructor(
+    readonly layers: readonly Layer[],
+    readonly inputKind: 'dense' | 'bags',
+    readonly classes: number,
+    seed: number,
+  ) {
+    const count = layers.reduce((s, l) => s + l.paramCount, 0);
+    this.params = new Float32Array(count);
+    const groups: ParamGroup[] = [];
+    let offset = 0;
+    layers.forEach((layer, i) => {
+      if (layer.paramCount === 0) return;
+      groups.push({ name: layer.name, offset, length: layer.paramCount });
+      this.paramLayers.push(i);
+      offset += layer.paramCount;
+    });
+    this.groups = groups;
+    this.groupEnds = groups.map((g) => g.offset + g.length);
+    const last = layers[layers.length - 1];
+    if (last === undefined || last.outDim !== classes) throw new RangeError('the last layer must output one logit per class');
+    this.init(seed);
+  }
+
+  get paramCount(): number {
+    return this.params.length;
+  }
+
+  /** Re-initialises the parameters from a seed. */
+  init(seed: number): void {
+    const rng = new Random(seed);
+    for (const [k, i] of this.paramLayers.entries()) {
+      const g = this.groups[k]!;
+      this.layers[i]!.init(this.params.subarray(g.offset, g.offset + g.length), rng);
+    }
+  }
+
+  private view(i: number, params: Float32Array): Float32Array {
+    const k = this.paramLayers.indexOf(i);
+    if (k < 0) return params.subarray(0, 0);
+    const g = this.groups[k]!;
+    return params.subarray(g.offset, g.offset + g.length);
+  }
+
+  private input(batch: Batch): LayerInput {
+    if (this.inputKind === 'bags') {
+      if (batch.bags === undefined) throw new TypeError('this model takes bags of tokens (batch.bags)');
+      return { kind: 'bags', bags: batch.bags };
+    }
+    if (batch.x === undefined) throw new TypeError('this model takes dense features (batch.x)');
+    return { kind: 'dense', x: batch.x };
+  }
+
+  /** Logits (batch.size x classes). */
+  forward(batch: Batch): Float32Array {
+    let h: LayerInput = this.input(batch);
+    let out = this.logitsWs.view(0);
+    this.layers.forEach((layer, i) => {
+      out = layer.forward(h, batch.size, this.view(i, this.params));
+      h = { kind: 'dense', x: out };
+    });
+    return out;
+  }
+
+  /**
+   * Forward, per-example softmax cross-entropy, and the backward pass to every layer's output
+   * gradient (of each example's own loss, not averaged). Returns the summed loss.
+   */
+  forwardBackward(batch: Batch): number {
+    const b = batch.size;
+    this.batchSize = b;
+    const logits = this.forward(batch);
+    const dlogits = this.dlogitsWs.view(b * this.classes);
+    const loss = softmaxCrossEntropy(logits, batch.labels, b, this.classes, { dlogits, loss: this.lossWs.view(b) });
+    let d = dlogits;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      this.dOuts[i] = d;
+      if (i > 0) d = this.layers[i]!.backwardInput(d, b, this.view(i, this.params));
+    }
+    let sum = 0;
+    for (let r = 0; r < b; r++) sum += loss[r]!;
+    return sum;
+  }
+
+  /** Per-example squared gradient norm of each group: out is batch x groups, row-major. */
+  ghostSqNorms(out: Float64Array, scratch: Float64Array): void {
+    const b = this.batchSize;
+    const gCount = this.groups.length;
+    this.paramLayers.forEach((i, k) => {
+      const col = scratch.subarray(0, b);
+      this.layers[i]!.ghostSqNorms(this.dOuts[i]!, b, col);
+      for (let r = 0; r < b; r++) out[r * gCount + k] = col[r]!;
+    });
+  }
+
+  /**
+   * grad (+)= Σ_r s_r · (example r's gradient), per group: rowScales[k] scales group k (null =
+   * ones). One re-weighted backward over the stored activations: the clipped sum of book-keeping.
+   */
+  backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void {
+    const b = this.batchSize;
+    this.paramLayers.forEach((i, k) => {
+      const g = this.groups[k]!;
+      this.layers[i]!.backwardParams(this.dOuts[i]!, b, grad.subarray(g.offset, g.offset + g.length), rowScales[k] ?? null, accumulate);
+    });
+  }
+
+  /**
+   * Drops examples from the parameter gradient (NaN/Inf policy): zeroes their rows in every stored
+   * output gradient and dense layer input, so the re-weighted backward adds exactly nothing for them.
+   */
+  dropExamples(rows: readonly number[]): void {
+    if (rows.length === 0) return;
+    this.layers.forEach((layer, i) => {
+      zeroRows(this.dOuts[i]!, layer.outDim, rows);
+      layer.zeroInputRows?.(rows);
+    });
+  }
+
+  /** Predicted class of each example. */
+  predict(batch: Batch): Int32Array {
+    const logits = this.forward(batch);
+    const out = new Int32Array(batch.size);
+    for (let r = 0; r < batch.size; r++) {
+      let best = 0;
+      for (let c = 1; c < this.classes; c++) if (logits[r * this.classes + c]! > logits[r * this.classes + best]!) best = c;
+      out[r] = best;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,64 @@
+// The built-in models: softmax regression, an MLP, and a hashed-n-gram text classifier.
+import { Act, Dense, EmbeddingBag, type Layer } from './layers.js';
+import { Sequential } from './sequential.js';
+import { invalidArgument, invalidType } from '../errors.js';
+
+export type ModelKind = 'linear' | 'mlp' | 'text';
+
+/** Everything needed to rebuild a model's shape (saved in checkpoints). */
+export interface ModelSpec {
+  kind: ModelKind;
+  /** dense: feature dimension; bags: number of hashed feature rows. */
+  inputDim: number;
+  input: 'dense' | 'bags';
+  classes: number;
+  /** mlp: hidden widths (default [512, 256]); text: [embedding width, hidden] (default [64, 64]). */
+  hidden?: number[];
+  activation?: 'relu' | 'tanh';
+}
+
+function positive(name: string, v: unknown): number {
+  if (typeof v !== 'number') throw invalidType(name, 'a positive integer', v);
+  if (!Number.isSafeInteger(v) || v <= 0) throw invalidArgument(name, 'a positive integer', v);
+  return v;
+}
+
+/** Builds a model from its spec, parameters initialised from seed. */
+export function createModel(spec: ModelSpec, seed = 0): Sequential {
+  if (typeof spec !== 'object' || spec === null) throw invalidType('spec', 'a model spec object', spec);
+  const inputDim = positive('spec.inputDim', spec.inputDim);
+  const classes = positive('spec.classes', spec.classes);
+  if (classes < 2) throw invalidArgument('spec.classes', 'at least 2', classes);
+  if (spec.input !== 'dense' && spec.input !== 'bags') throw invalidArgument('spec.input', '"dense" or "bags"', spec.input);
+  const act = spec.activation ?? 'relu';
+  if (act !== 'relu' && act !== 'tanh') throw invalidArgument('spec.activation', '"relu" or "tanh"', act);
+  const hidden = spec.hidden?.map((h, i) => positive(`spec.hidden[${i}]`, h));
+  const layers: Layer[] = [];
+  switch (spec.kind) {
+    case 'linear':
+      layers.push(spec.input === 'dense' ? new Dense('linear', inputDim, classes) : new EmbeddingBag('linear', inputDim, classes, true, 0));
+      break;
+    case 'mlp': {
+      const widths = hidden ?? [512, 256];
+      let prev = inputDim;
+      widths.forEach((w, i) => {
+        layers.push(
+          i === 0 && spec.input === 'bags' ? new EmbeddingBag(`fc${i + 1}`, inputDim, w, true, Math.sqrt(6 / (inputDim + w))) : new Dense(`fc${i + 1}`, prev, w),
+          new Act(`${act}${i + 1}`, act, w),
+        );
+        prev = w;
+      });
+      layers.push(new Dense(`fc${widths.length + 1}`, prev, classes));
+      break;
+    }
+    case 'text': {
+      if (spec.input !== 'bags') throw invalidArgument('spec.input', '"bags" for the text model', spec.input);
+      const [emb = 64, h = 64] = hidden ?? [];
+      layers.push(new EmbeddingBag('embedding', inputDim, emb, false, 0.1), new Dense('fc1', emb, h), new Act(act, act, h), new Dense('fc2', h, classes));
+      break;
+    }
+    default:
+      throw invalidArgument('spec.kind', '"linear", "mlp" or "text"', spec.kind);
+  }
+  return new Sequential(layers, spec.input, classes, seed);
+}

