@@ -31,7 +31,7 @@ describe('dpfl bench', () => {
     expect(doc.machine).toMatchObject({ node: process.version, backend: expect.any(String), isa: expect.any(String) });
     expect(doc.machine.threads).toBeGreaterThan(0);
     expect(doc.machine.cpuModel).toEqual(expect.any(String));
-    expect(doc.accounting).toBeNull(); // filtered out
+    expect(doc.sections).toEqual({}); // accounting, dpsgd and fl filtered out
     expect(doc.isaSweep).toEqual([]); // only with --isa-sweep
     expect(doc.raw.ts.length).toBeGreaterThanOrEqual(6); // api and ts for each shape, plus api-alloc and api-async
 
@@ -83,5 +83,14 @@ describe('dpfl bench', () => {
 
   it('refuses a bad --filter before doing any work', () => {
     expect(() => execFileSync('node', [main, 'bench', '--filter', '(', '--no-cpp'], { stdio: 'pipe' })).toThrow(/regular expression/i);
+  });
+  it('bench dpsgd --json reports private and non-private step times and their ratio', () => {
+    const r = JSON.parse(
+      execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'mlp', '--batch-size', '8', '--steps', '2', '--json'], { encoding: 'utf8' }),
+    );
+    expect(r.msPerStepPrivate).toBeGreaterThan(0);
+    expect(r.msPerStepNonPrivate).toBeGreaterThan(0);
+    expect(r.ratio).toBeCloseTo(r.msPerStepPrivate / r.msPerStepNonPrivate, 6);
+    expect(() => execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'cnn'], { stdio: 'pipe' })).toThrow(/--model must be linear, mlp or text/);
   });
 });

@@ -108,12 +108,12 @@ export function renderText(doc: BenchDocument): string {
       ),
     );
   }
-  if (doc.accounting !== null) {
-    lines.push('', 'accounting:');
-    if ('error' in doc.accounting) {
-      lines.push(`  failed: ${doc.accounting.error}`);
+  for (const [name, rows] of Object.entries(doc.sections ?? {})) {
+    lines.push('', `${name}:`);
+    if ('error' in rows) {
+      lines.push(`  failed: ${rows.error}`);
     } else {
-      lines.push(table(['name', '', 'median ms', 'detail'], doc.accounting.map((a) => [a.name, '', fmt(a.medianMs, 4), a.detail ?? ''])));
+      lines.push(table(['name', '', 'median ms', 'detail'], rows.map((a) => [a.name, '', fmt(a.medianMs, 4), a.detail ?? ''])));
     }
   }
   return lines.join('\n');

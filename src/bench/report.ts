@@ -5,7 +5,7 @@ import type { MachineInfo } from './machine.js';
 import { SMALL_CALL_SHAPES } from './grid.js';
 import type { TsRow } from './suite.js';
 
-export interface AccountingRow {
+export interface SectionRow {
   name: string;
   medianMs: number;
   detail?: string;
@@ -79,7 +79,8 @@ export interface BenchDocument {
   results: KernelResult[];
   callOverhead: CallOverhead[];
   isaSweep: IsaVariant[];
-  accounting: AccountingRow[] | { error: string } | null;
+  /** accounting, dpsgd and fl rows (absent when filtered out). */
+  sections: Partial<Record<'accounting' | 'dpsgd' | 'fl', SectionRow[] | { error: string }>>;
   checksum: number;
   /** Every timing as measured (median, min, reps) on both sides, for re-analysis. */
   raw: { ts: TsRow[]; cpp: HarnessRow[] };

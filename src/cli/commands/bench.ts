@@ -3,7 +3,7 @@
 // TypeScript baseline measured in the same run. See docs/benchmarks.md.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { accountingRows } from '../../bench/accounting.js';
+import { SECTIONS, sectionRows } from '../../bench/sections.js';
 import { buildHarness, exactFilter, HarnessUnavailable, mergeReports, packageRoot, runHarness, type HarnessReport } from '../../bench/harness.js';
 import { loadAtStart, machineInfo } from '../../bench/machine.js';
 import { Progress } from '../../bench/progress.js';
@@ -12,10 +12,12 @@ import { renderMarkdown, renderText } from '../../bench/render.js';
 import { runTsSuite } from '../../bench/suite.js';
 import { wanted } from '../../bench/grid.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { runBenchDpsgd } from './bench-dpsgd.js';
 
 const HELP = `usage: dpfl bench [--quick] [--json] [--filter RE] [--no-cpp] [--no-baseline] [--isa-sweep]
                   [--build-dir DIR] [--no-build] [--out DIR] [--time-ms MS] [--probe-mib MIB]
        dpfl bench --render FILE [--markdown]
+       dpfl bench dpsgd [--model linear|mlp|text] [--batch-size B] [--steps N] [--json]
 
 Times every kernel (clipping flat and per layer, Philox and secure noise, weighted sum, streaming
 aggregator) over the shape grid of issue 3 through the public API, beside the C++ harness's
@@ -41,6 +43,7 @@ TypeScript baselines, all in this run. DPFL_THREADS and DPFL_ISA apply to both s
 export const bench: Command = {
   summary: 'kernel benchmarks: GB/s against the measured bandwidth, baselines',
   async run(argv) {
+    if (argv[0] === 'dpsgd') return runBenchDpsgd(argv.slice(1));
     const { values } = parseCommandArgs(argv, {
       quick: { type: 'boolean', default: false },
       filter: { type: 'string' },
@@ -117,10 +120,11 @@ export const bench: Command = {
     };
     const { rows: ts, checksum } = await runTsSuite({ quick, filter, baselines, timeMs, progress: (m) => progress.update(m), beforeShape });
     const cpp = mergeReports(reports);
-    let accounting = null;
-    if (wanted(filter, 'accounting', '')) {
-      progress.update('accounting');
-      accounting = await accountingRows(quick);
+    const sections: BenchDocument['sections'] = {};
+    for (const name of SECTIONS) {
+      if (!wanted(filter, name, '')) continue;
+      progress.update(name);
+      sections[name] = await sectionRows(name, quick);
     }
     progress.done();
 
@@ -133,7 +137,7 @@ export const bench: Command = {
       results: mergeResults(ts, cpp),
       callOverhead: callOverheads(ts, cpp),
       isaSweep: isaVariants(cpp),
-      accounting,
+      sections,
       checksum: checksum + (cpp?.results.reduce((s, r) => s + r.checksum, 0) ?? 0),
       raw: { ts, cpp: cpp?.results ?? [] },
     };

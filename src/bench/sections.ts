@@ -1,0 +1,34 @@
+// The sections of the bench beyond the kernel grid: privacy accounting (issue 5), DP-SGD step
+// times private vs non-private (issue 6) and federated aggregation (issue 7). Each section is
+// timed by its own module; a failure is recorded in the document, not thrown.
+import { benchAccounting } from '../accounting/bench.js';
+import { benchDpsgd } from '../dpsgd/bench.js';
+import { benchFl } from '../fl/bench.js';
+import type { SectionRow } from './report.js';
+
+export type SectionName = 'accounting' | 'dpsgd' | 'fl';
+export const SECTIONS: readonly SectionName[] = ['accounting', 'dpsgd', 'fl'];
+
+async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
+  const rows: SectionRow[] = [];
+  for (const model of ['linear', 'mlp', 'text'] as const) {
+    const r = await benchDpsgd({ model, batchSize: 256, steps: quick ? 5 : 20 });
+    rows.push({
+      name: `dpsgd ${model} batch 256 (${r.params} params) private step`,
+      medianMs: r.msPerStepPrivate,
+      detail: `non-private ${r.msPerStepNonPrivate.toFixed(2)} ms, ratio ${r.ratio.toFixed(2)}`,
+    });
+  }
+  return rows;
+}
+
+/** The rows of one section, or { error } when its measurement failed. */
+export async function sectionRows(name: SectionName, quick: boolean): Promise<SectionRow[] | { error: string }> {
+  try {
+    if (name === 'accounting') return await benchAccounting({ quick });
+    if (name === 'dpsgd') return await dpsgdRows(quick);
+    return await benchFl({ quick });
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}

@@ -1,0 +1,38 @@
+// `dpfl bench dpsgd`: private vs non-private step time of a built-in model, in one process, on
+// synthetic data of the model's shape.
+import { benchDpsgd } from '../../dpsgd/bench.js';
+import { invalidArgument } from '../../errors.js';
+import { numberOption, parseCommandArgs } from '../command.js';
+
+const HELP = `usage: dpfl bench dpsgd [--model linear|mlp|text] [--batch-size 256] [--steps 20] [--json]
+
+Times private steps (ghost clipping, secure noise, accounting) and non-private steps of the same
+model and batch size in this process and prints both and their ratio.`;
+
+export async function runBenchDpsgd(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    model: { type: 'string', default: 'mlp' },
+    'batch-size': { type: 'string' },
+    steps: { type: 'string' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const model = values.model ?? 'mlp';
+  if (model !== 'linear' && model !== 'mlp' && model !== 'text') throw invalidArgument('--model', 'linear, mlp or text', model);
+  const batchSize = numberOption('batch-size', values['batch-size'], 256);
+  const steps = numberOption('steps', values.steps, 20);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw invalidArgument('--batch-size', 'a positive integer', batchSize);
+  if (!Number.isSafeInteger(steps) || steps < 1) throw invalidArgument('--steps', 'a positive integer', steps);
+  const r = await benchDpsgd({ model, batchSize, steps });
+  if (values.json) {
+    console.log(JSON.stringify(r));
+  } else {
+    console.log(`${model}, batch ${batchSize}, ${r.params} parameters, ${steps} steps each`);
+    console.log(`  private     ${r.msPerStepPrivate.toFixed(2)} ms/step`);
+    console.log(`  non-private ${r.msPerStepNonPrivate.toFixed(2)} ms/step`);
+    console.log(`  ratio       ${r.ratio.toFixed(2)}`);
+  }
+  return 0;
+}
