@@ -21,38 +21,6 @@ struct SumCall {
   dpfl::Status status;
 };
 
-// info[index]: K updates of length dim, as Float32Array[] or one K x D Float32Array. Appends their
-// data pointers to ptrs and the arrays to keep.
-void ReadUpdates(const Napi::CallbackInfo& info, size_t index, size_t count, int64_t dim,
-                 std::vector<const float*>* ptrs, std::vector<Napi::Value>* keep) {
-  Napi::Env env = info.Env();
-  if (info[index].IsTypedArray()) {
-    Napi::Float32Array matrix = Float32Arg(info, index, "updates");
-    if (matrix.ElementLength() != count * static_cast<size_t>(dim)) {
-      ThrowRange(env, "updates.length must be weights.length * " + std::to_string(dim));
-    }
-    for (size_t k = 0; k < count; ++k) ptrs->push_back(matrix.Data() + k * dim);
-    keep->push_back(matrix);
-  } else if (info[index].IsArray()) {
-    Napi::Array list = info[index].As<Napi::Array>();
-    if (list.Length() != count) ThrowRange(env, "updates.length must equal weights.length");
-    for (uint32_t k = 0; k < list.Length(); ++k) {
-      Napi::Value item = list.Get(k);
-      const std::string name = "updates[" + std::to_string(k) + "]";
-      if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-        ThrowType(env, name + " must be a Float32Array");
-      }
-      Napi::Float32Array u = item.As<Napi::Float32Array>();
-      if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
-      if (static_cast<int64_t>(u.ElementLength()) != dim) ThrowRange(env, name + ".length must be " + std::to_string(dim));
-      ptrs->push_back(u.Data());
-      keep->push_back(u);
-    }
-  } else {
-    ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");
-  }
-}
-
 // (updates: Float32Array[] | Float32Array (K x D, K = weights.length), weights: Float64Array,
 //  normalize, out)
 std::shared_ptr<SumCall> ReadSumCall(const Napi::CallbackInfo& info, std::vector<Napi::Value>* keep) {
@@ -77,22 +45,11 @@ dpfl::Status RunSum(SumCall* c) {
                             c->normalize, c->out, &c->bad_update);
 }
 
-Napi::Error SumError(Napi::Env env, const dpfl::Status& status, int64_t bad_update) {
-  if (bad_update >= 0) {
-    Napi::RangeError error =
-        Napi::RangeError::New(env, "updates[" + std::to_string(bad_update) + "] must contain only finite values");
-    error.Set("code", Napi::String::New(env, "ERR_DPFL_NON_FINITE"));
-    error.Set("index", Napi::Number::New(env, static_cast<double>(bad_update)));
-    return error;
-  }
-  return StatusError(env, status);
-}
-
 Napi::Value WeightedSum(const Napi::CallbackInfo& info) {
   std::vector<Napi::Value> keep;
   std::shared_ptr<SumCall> call = ReadSumCall(info, &keep);
   dpfl::Status status = RunSum(call.get());
-  if (!status.ok()) throw SumError(info.Env(), status, call->bad_update);
+  if (!status.ok()) throw UpdateError(info.Env(), status, call->bad_update);
   return info[3];
 }
 
@@ -108,7 +65,7 @@ Napi::Value WeightedSumAsync(const Napi::CallbackInfo& info) {
         return dpfl::Status::Ok();
       },
       [call, out](Napi::Env env) -> Napi::Value {
-        if (!call->status.ok()) throw SumError(env, call->status, call->bad_update);
+        if (!call->status.ok()) throw UpdateError(env, call->status, call->bad_update);
         return out->Value();
       });
 }
@@ -151,7 +108,7 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
     ReadUpdates(info, 0, weights.ElementLength(), acc_->dim(), &ptrs, &keep);
     int64_t bad = -1;
     const dpfl::Status status = acc_->add_many(ptrs.data(), weights.Data(), static_cast<int64_t>(ptrs.size()), &bad);
-    if (!status.ok()) throw SumError(info.Env(), status, bad);
+    if (!status.ok()) throw UpdateError(info.Env(), status, bad);
     return info.Env().Undefined();
   }
   // (normalize, out)

@@ -117,6 +117,47 @@ std::vector<int64_t> GroupEnds(Napi::Env env, const Napi::Float64Array& ends, co
   return out;
 }
 
+void ReadUpdates(const Napi::CallbackInfo& info, size_t index, size_t count, int64_t dim,
+                 std::vector<const float*>* ptrs, std::vector<Napi::Value>* keep) {
+  Napi::Env env = info.Env();
+  if (info[index].IsTypedArray()) {
+    Napi::Float32Array matrix = Float32Arg(info, index, "updates");
+    if (matrix.ElementLength() != count * static_cast<size_t>(dim)) {
+      ThrowRange(env, "updates.length must be " + std::to_string(count) + " * " + std::to_string(dim));
+    }
+    for (size_t k = 0; k < count; ++k) ptrs->push_back(matrix.Data() + k * dim);
+    keep->push_back(matrix);
+  } else if (info[index].IsArray()) {
+    Napi::Array list = info[index].As<Napi::Array>();
+    if (list.Length() != count) ThrowRange(env, "updates.length must be " + std::to_string(count));
+    for (uint32_t k = 0; k < list.Length(); ++k) {
+      Napi::Value item = list.Get(k);
+      const std::string name = "updates[" + std::to_string(k) + "]";
+      if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        ThrowType(env, name + " must be a Float32Array");
+      }
+      Napi::Float32Array u = item.As<Napi::Float32Array>();
+      if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
+      if (static_cast<int64_t>(u.ElementLength()) != dim) ThrowRange(env, name + ".length must be " + std::to_string(dim));
+      ptrs->push_back(u.Data());
+      keep->push_back(u);
+    }
+  } else {
+    ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");
+  }
+}
+
+Napi::Error UpdateError(Napi::Env env, const dpfl::Status& status, int64_t bad_update) {
+  if (bad_update >= 0) {
+    Napi::RangeError error =
+        Napi::RangeError::New(env, "updates[" + std::to_string(bad_update) + "] must contain only finite values");
+    error.Set("code", Napi::String::New(env, "ERR_DPFL_NON_FINITE"));
+    error.Set("index", Napi::Number::New(env, static_cast<double>(bad_update)));
+    return error;
+  }
+  return StatusError(env, status);
+}
+
 Napi::Object ClipStatsObject(Napi::Env env, int64_t clipped, int64_t non_finite) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("clipped", Napi::Number::New(env, static_cast<double>(clipped)));

@@ -40,6 +40,14 @@ std::vector<int64_t> GroupEnds(Napi::Env env, const Napi::Float64Array& ends, co
 
 inline float* Data(Napi::Float32Array a) { return a.IsEmpty() ? nullptr : a.Data(); }
 
+// info[index]: count updates of length dim, given as Float32Array[] or one count x dim
+// Float32Array. Appends their data pointers to ptrs and the arrays to keep (alive while async
+// work runs).
+void ReadUpdates(const Napi::CallbackInfo& info, size_t index, size_t count, int64_t dim,
+                 std::vector<const float*>* ptrs, std::vector<Napi::Value>* keep);
+// The error of a kernel over K updates: names the update holding NaN/Inf when bad_update >= 0.
+Napi::Error UpdateError(Napi::Env env, const dpfl::Status& status, int64_t bad_update);
+
 // Result objects shared by the CPU and CUDA bindings.
 Napi::Object ClipStatsObject(Napi::Env env, int64_t clipped, int64_t non_finite);  // { clipped, nonFinite }
 Napi::Object NormScaleObject(Napi::Env env, double norm, double scale);             // { norm, scale }

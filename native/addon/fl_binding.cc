@@ -59,31 +59,7 @@ std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, bool medi
   call->dim = static_cast<int64_t>(out.ElementLength());
   if (call->dim == 0) ThrowRange(env, "out must not be empty");
   keep->push_back(out);
-  if (info[0].IsTypedArray()) {
-    Napi::Float32Array matrix = Float32Arg(info, 0, "updates");
-    if (static_cast<int64_t>(matrix.ElementLength()) != count * call->dim) {
-      ThrowRange(env, "updates.length must be count * out.length");
-    }
-    for (int64_t k = 0; k < count; ++k) call->updates.push_back(matrix.Data() + k * call->dim);
-    keep->push_back(matrix);
-  } else if (info[0].IsArray()) {
-    Napi::Array list = info[0].As<Napi::Array>();
-    if (static_cast<int64_t>(list.Length()) != count) ThrowRange(env, "updates.length must equal count");
-    for (uint32_t k = 0; k < list.Length(); ++k) {
-      Napi::Value item = list.Get(k);
-      const std::string name = "updates[" + std::to_string(k) + "]";
-      if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-        ThrowType(env, name + " must be a Float32Array");
-      }
-      Napi::Float32Array u = item.As<Napi::Float32Array>();
-      if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
-      if (static_cast<int64_t>(u.ElementLength()) != call->dim) ThrowRange(env, name + ".length must equal out.length");
-      call->updates.push_back(u.Data());
-      keep->push_back(u);
-    }
-  } else {
-    ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");
-  }
+  ReadUpdates(info, 0, static_cast<size_t>(count), call->dim, &call->updates, keep);
   return call;
 }
 
@@ -93,22 +69,11 @@ dpfl::Status RunRobust(RobustCall* c) {
                    : dpfl::trimmed_mean(c->updates.data(), k, c->dim, c->trim, c->out, &c->bad_update);
 }
 
-Napi::Error RobustError(Napi::Env env, const dpfl::Status& status, int64_t bad_update) {
-  if (bad_update >= 0) {
-    Napi::RangeError error =
-        Napi::RangeError::New(env, "updates[" + std::to_string(bad_update) + "] must contain only finite values");
-    error.Set("code", Napi::String::New(env, "ERR_DPFL_NON_FINITE"));
-    error.Set("index", Napi::Number::New(env, static_cast<double>(bad_update)));
-    return error;
-  }
-  return StatusError(env, status);
-}
-
 Napi::Value RobustSync(const Napi::CallbackInfo& info, bool median) {
   std::vector<Napi::Value> keep;
   std::shared_ptr<RobustCall> call = ReadRobust(info, median, &keep);
   dpfl::Status status = RunRobust(call.get());
-  if (!status.ok()) throw RobustError(info.Env(), status, call->bad_update);
+  if (!status.ok()) throw UpdateError(info.Env(), status, call->bad_update);
   return keep.front();
 }
 
@@ -123,7 +88,7 @@ Napi::Value RobustAsync(const Napi::CallbackInfo& info, bool median) {
         return dpfl::Status::Ok();
       },
       [call, out](Napi::Env env) -> Napi::Value {
-        if (!call->status.ok()) throw RobustError(env, call->status, call->bad_update);
+        if (!call->status.ok()) throw UpdateError(env, call->status, call->bad_update);
         return out->Value();
       });
 }
