@@ -1,6 +1,8 @@
 // Weighted sums of client updates: one-shot over K vectors, and streaming.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
+#include <new>
 #include <cmath>
 
 #include "dpfl/kernels.h"
@@ -14,6 +16,17 @@ namespace {
 // Tiles are independent, so the pool runs them in any order with identical results.
 constexpr int64_t kColumnTile = 2048;
 constexpr int64_t kChunk = 1 << 16;  // elements per work item of the streaming accumulator
+
+// True when no element is NaN or Inf (exponent bits all ones); integer ops keep it vectorisable.
+bool all_finite_f64(const double* x, int64_t n) {
+  uint64_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    bad |= static_cast<uint64_t>((b & 0x7ff0000000000000ull) == 0x7ff0000000000000ull);
+  }
+  return bad == 0;
+}
 
 Status check_weights(const double* weights, int64_t count, bool normalize, double* total) {
   double sum = 0.0;
@@ -52,7 +65,7 @@ Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, con
         const int m = static_cast<int>(std::min<int64_t>(kMaxRows, count - c));
         const float* rows[kMaxRows];
         for (int r = 0; r < m; ++r) rows[r] = updates[c + r] + c0;
-        k.axpy_rows(acc, rows, weights + c, m, width);
+        k.axpy_rows(acc, acc, rows, weights + c, m, width);
       }
       // A non-finite result means a NaN/Inf input (found below, on the slow path only) or a sum
       // too large for float32.
@@ -77,14 +90,11 @@ Accumulator::Accumulator(int64_t dim) : dim_(dim), sum_(static_cast<size_t>(dim 
 
 Status Accumulator::add(const float* update, int64_t n, double weight) {
   if (n != dim_) return Status::Invalid("update must have the aggregator's dimension");
-  if (!std::isfinite(weight) || weight < 0.0) return Status::Invalid("weight must be finite and non-negative");
-  // Check first so a rejected update leaves the state exactly as it was.
-  if (!all_finite(update, n)) return Status::Invalid("update must contain only finite values");
-  const IsaKernels& k = isa();
-  parallel_for(n, kChunk, [&](int64_t b, int64_t e) { k.axpy(sum_.data() + b, update + b, weight, e - b); });
-  total_weight_ += weight;
-  ++count_;
-  return Status::Ok();
+  int64_t bad = -1;
+  const Status s = add_many(&update, &weight, 1, &bad);
+  if (bad >= 0) return Status::Invalid("update must contain only finite values");
+  if (!s.ok() && s.code == StatusCode::kInvalidArgument) return Status::Invalid("weight must be finite and non-negative");
+  return s;
 }
 
 Status Accumulator::add_many(const float* const* updates, const double* weights, int64_t count, int64_t* bad_update) {
@@ -93,21 +103,39 @@ Status Accumulator::add_many(const float* const* updates, const double* weights,
   for (int64_t c = 0; c < count; ++c) {
     if (!std::isfinite(weights[c]) || weights[c] < 0.0) return Status::Invalid("weights must be finite and non-negative");
   }
-  for (int64_t c = 0; c < count; ++c) {
-    if (!all_finite(updates[c], dim_)) {
-      *bad_update = c;
-      return Status::Invalid("updates must contain only finite values");
-    }
+  if (count == 0) return Status::Ok();
+  try {
+    spare_.resize(sum_.size());
+  } catch (const std::bad_alloc&) {
+    return {StatusCode::kOutOfMemory, "out of memory for the aggregator's second buffer"};
   }
+  // spare = sum + sum_c w_c u_c, each update read once. The state is replaced only when every
+  // chunk came out finite (a NaN/Inf update makes its columns non-finite), so a rejected batch
+  // leaves it exactly as it was without a separate checking pass over the updates.
   const IsaKernels& k = isa();
+  std::atomic<bool> non_finite{false};
   parallel_for(dim_, kChunk, [&](int64_t b, int64_t e) {
+    const double* in = sum_.data() + b;
+    double* out = spare_.data() + b;
     for (int64_t c = 0; c < count; c += kMaxRows) {
       const int m = static_cast<int>(std::min<int64_t>(kMaxRows, count - c));
       const float* rows[kMaxRows];
       for (int r = 0; r < m; ++r) rows[r] = updates[c + r] + b;
-      k.axpy_rows(sum_.data() + b, rows, weights + c, m, e - b);
+      k.axpy_rows(out, in, rows, weights + c, m, e - b);
+      in = out;
     }
+    if (!all_finite_f64(out, e - b)) non_finite.store(true, std::memory_order_relaxed);
   });
+  if (non_finite.load()) {
+    for (int64_t c = 0; c < count; ++c) {
+      if (!all_finite(updates[c], dim_)) {
+        *bad_update = c;
+        return Status::Invalid("updates must contain only finite values");
+      }
+    }
+    return Status::Invalid("weights must be small enough that the weighted sum stays finite");
+  }
+  sum_.swap(spare_);
   for (int64_t c = 0; c < count; ++c) total_weight_ += weights[c];
   count_ += count;
   return Status::Ok();

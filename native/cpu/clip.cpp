@@ -151,11 +151,11 @@ Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups group
             rows[m] = grads + b * dim + c;
             a[m++] = f;
             if (m == kMaxRows) {
-              k.axpy_rows(acc + (c - c0), rows, a, m, end - c);
+              k.axpy_rows(acc + (c - c0), acc + (c - c0), rows, a, m, end - c);
               m = 0;
             }
           }
-          if (m > 0) k.axpy_rows(acc + (c - c0), rows, a, m, end - c);
+          if (m > 0) k.axpy_rows(acc + (c - c0), acc + (c - c0), rows, a, m, end - c);
           c = end;
         }
         k.store_scaled(sum + c0, acc, 1.0, c1 - c0);

@@ -17,11 +17,10 @@ struct IsaKernels {
   // Σ x[i]² in float64: lane j sums i ≡ j (mod 16) in order, then lanes are added as a fixed tree
   // (j + 8, then + 4, + 2, + 1).
   double (*sum_squares)(const float* x, int64_t n);
-  // acc[i] += a * x[i] in float64 (no fused multiply-add).
-  void (*axpy)(double* acc, const float* x, double a, int64_t n);
-  // acc[i] = (..((acc[i] + a[0] rows[0][i]) + a[1] rows[1][i]) ..) + a[k-1] rows[k-1][i], k <= 8:
-  // the same bits as k calls of axpy, with acc read and written once and k streams read at once.
-  void (*axpy_rows)(double* acc, const float* const* rows, const double* a, int k, int64_t n);
+  // out[i] = (..((in[i] + a[0] rows[0][i]) + a[1] rows[1][i]) ..) + a[k-1] rows[k-1][i], k <= 8,
+  // in float64 without fused multiply-add: the same bits as adding the rows one at a time, with
+  // the accumulator read and written once and k streams read at once. out may equal in.
+  void (*axpy_rows)(double* out, const double* in, const float* const* rows, const double* a, int k, int64_t n);
   // out[i] = (float)(acc[i] * scale).
   void (*store_scaled)(float* out, const double* acc, double scale, int64_t n);
   // x[i] = (float)(x[i] * scale) computed in float64.

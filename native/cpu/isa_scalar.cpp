@@ -21,15 +21,11 @@ double sum_squares(const float* x, int64_t n) {
   return lanes[0];
 }
 
-void axpy(double* acc, const float* x, double a, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] += a * x[i];
-}
-
-void axpy_rows(double* acc, const float* const* rows, const double* a, int k, int64_t n) {
+void axpy_rows(double* out, const double* in, const float* const* rows, const double* a, int k, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    double v = acc[i];
+    double v = in[i];
     for (int r = 0; r < k; ++r) v += a[r] * rows[r][i];
-    acc[i] = v;
+    out[i] = v;
   }
 }
 
@@ -81,7 +77,7 @@ void noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, uint64_
                                      [&](uint64_t b, double* z) { secure_normals(key, stream, b, z); });
 }
 
-const IsaKernels kScalar = {sum_squares, axpy, axpy_rows, store_scaled, scale_inplace, all_finite, noise_philox, noise_chacha};
+const IsaKernels kScalar = {sum_squares, axpy_rows, store_scaled, scale_inplace, all_finite, noise_philox, noise_chacha};
 
 }  // namespace
 

@@ -41,14 +41,7 @@ double simd_sum_squares(const float* x, int64_t n) {
   return lanes[0];
 }
 
-void simd_axpy(double* acc, const float* x, double a, int64_t n) {
-  const typename S::VD va = S::dup(a);
-  int64_t i = 0;
-  for (; i + kL <= n; i += kL) S::store_d(acc + i, S::load_d(acc + i) + va * S::load_f32(x + i));
-  for (; i < n; ++i) acc[i] += a * x[i];
-}
-
-void simd_axpy_rows(double* acc, const float* const* rows, const double* a, int k, int64_t n) {
+void simd_axpy_rows(double* out, const double* in, const float* const* rows, const double* a, int k, int64_t n) {
   typename S::VD va[kMaxRows];
   for (int r = 0; r < k; ++r) va[r] = S::dup(a[r]);
   int64_t i = 0;
@@ -56,14 +49,14 @@ void simd_axpy_rows(double* acc, const float* const* rows, const double* a, int 
     if (i % 16 == 0) {  // once per cache line of each row: 512 bytes ahead
       for (int r = 0; r < k; ++r) _mm_prefetch(reinterpret_cast<const char*>(rows[r] + i) + 512, _MM_HINT_T0);
     }
-    typename S::VD v = S::load_d(acc + i);
+    typename S::VD v = S::load_d(in + i);
     for (int r = 0; r < k; ++r) v = v + va[r] * S::load_f32(rows[r] + i);
-    S::store_d(acc + i, v);
+    S::store_d(out + i, v);
   }
   for (; i < n; ++i) {
-    double v = acc[i];
+    double v = in[i];
     for (int r = 0; r < k; ++r) v += a[r] * rows[r][i];
-    acc[i] = v;
+    out[i] = v;
   }
 }
 
@@ -238,5 +231,5 @@ void simd_noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, ui
   scalar_kernels().noise_chacha(x + i, n - i, std, key, stream, first + i);
 }
 
-const IsaKernels kTable = {simd_sum_squares, simd_axpy, simd_axpy_rows, simd_store_scaled, simd_scale_inplace,
+const IsaKernels kTable = {simd_sum_squares, simd_axpy_rows, simd_store_scaled, simd_scale_inplace,
                            simd_all_finite,  simd_noise_philox, simd_noise_chacha};

@@ -60,10 +60,17 @@ TEST(simd_loops_match_scalar_bits) {
       std::vector<float> x = check::random_floats(static_cast<size_t>(n) + 1, static_cast<uint32_t>(n) + 3);
       const double a = ref.sum_squares(x.data() + 1, n), b = k->sum_squares(x.data() + 1, n);
       CHECK(same_bits(&a, &b, sizeof a));
-      std::vector<double> acc1(n + 1, 0.25), acc2(n + 1, 0.25);
-      ref.axpy(acc1.data(), x.data() + 1, 0.3, n);
-      k->axpy(acc2.data(), x.data() + 1, 0.3, n);
-      CHECK(same_bits(acc1.data(), acc2.data(), n * sizeof(double)));
+      std::vector<double> acc1(n + 1, 0.25), acc2(n + 1, 0.25), acc3(n + 1);
+      const float* rows[3] = {x.data() + 1, x.data(), x.data() + 1};
+      const double coef[3] = {0.3, -1.7, 2.5};
+      for (int m = 1; m <= 3; ++m) {
+        ref.axpy_rows(acc1.data(), acc1.data(), rows, coef, m, n);
+        k->axpy_rows(acc2.data(), acc2.data(), rows, coef, m, n);
+        CHECK(same_bits(acc1.data(), acc2.data(), n * sizeof(double)));
+      }
+      k->axpy_rows(acc3.data(), acc2.data(), rows, coef, 3, n);  // separate input and output
+      ref.axpy_rows(acc1.data(), acc1.data(), rows, coef, 3, n);
+      CHECK(same_bits(acc1.data(), acc3.data(), n * sizeof(double)));
       std::vector<float> o1(n + 1), o2(n + 1);
       ref.store_scaled(o1.data(), acc1.data(), 1.7, n);
       k->store_scaled(o2.data(), acc1.data(), 1.7, n);

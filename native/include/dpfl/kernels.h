@@ -91,8 +91,9 @@ class Accumulator {
   // Adds weight * update. A non-finite update or weight is refused and leaves the state unchanged.
   Status add(const float* update, int64_t n, double weight);
   // Adds count updates (each dim floats) in one pass over the state: the same bits as count calls
-  // of add, with the float64 state read and written once per 8 updates. All-or-nothing: a bad
-  // update (its index in bad_update) or weight leaves the state unchanged.
+  // of add, each update read once and the float64 state read and written once per 8 updates.
+  // All-or-nothing: a bad update (its index in bad_update) or weight leaves the state unchanged
+  // (the sum is formed in a second buffer and swapped in only when it is finite).
   Status add_many(const float* const* updates, const double* weights, int64_t count, int64_t* bad_update);
   // Writes the sum (divided by the total weight when normalize) to out (dim floats).
   Status result(bool normalize, float* out) const;
@@ -105,6 +106,7 @@ class Accumulator {
  private:
   int64_t dim_;
   std::vector<double> sum_;
+  std::vector<double> spare_;  // where add_many forms the next state (allocated on first use)
   int64_t count_ = 0;
   double total_weight_ = 0.0;
 };
