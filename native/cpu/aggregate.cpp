@@ -90,11 +90,10 @@ Accumulator::Accumulator(int64_t dim) : dim_(dim), sum_(static_cast<size_t>(dim 
 
 Status Accumulator::add(const float* update, int64_t n, double weight) {
   if (n != dim_) return Status::Invalid("update must have the aggregator's dimension");
+  if (!std::isfinite(weight) || weight < 0.0) return Status::Invalid("weight must be finite and non-negative");
   int64_t bad = -1;
   const Status s = add_many(&update, &weight, 1, &bad);
-  if (bad >= 0) return Status::Invalid("update must contain only finite values");
-  if (!s.ok() && s.code == StatusCode::kInvalidArgument) return Status::Invalid("weight must be finite and non-negative");
-  return s;
+  return bad >= 0 ? Status::Invalid("update must contain only finite values") : s;
 }
 
 Status Accumulator::add_many(const float* const* updates, const double* weights, int64_t count, int64_t* bad_update) {
