@@ -1,8 +1,8 @@
 // Aggregation rules of a round, over the native kernels.
 //
 // - 'mean': Σ c_k u_k (÷ Σ c_k when normalised), streamed: accepted updates are held (not
-//   copied) until 8 have arrived and then folded into the native float64 Aggregator in one pass
-//   (Aggregator.addMany reads and writes the float64 state once per 8 updates instead of once per
+//   copied) until 16 have arrived and then folded into the native float64 Aggregator in one pass
+//   (Aggregator.addMany reads and writes the float64 state once per 16 updates instead of once per
 //   update), so memory is O(D) whatever K. Callers must not modify an update after adding it.
 // - 'median', 'trimmed-mean': coordinate-wise robust rules (Yin et al., ICML 2018). They need all
 //   K updates at once (O(K·D) memory), are unweighted (every accepted report counts once, which
@@ -29,7 +29,7 @@ export function boundScale(norm: number, bound: number | undefined): number {
   return bound === undefined || norm <= bound ? 1 : bound / norm;
 }
 
-const FOLD = 8; // updates folded per pass over the float64 state
+const FOLD = 16; // updates folded per pass over the float64 state (measured best of 8, 16, 32)
 
 class MeanAggregator implements RoundAggregator {
   readonly #agg: Aggregator;

@@ -83,7 +83,7 @@ export async function benchFl(options: { quick?: boolean } = {}): Promise<FlBenc
 
   const count = quick ? 100 : 1000;
   const buffers = Array.from({ length: 16 }, (_, i) => randomMatrix(1, d, 100 + i));
-  // The server's streaming path: the 'mean' round aggregator folds 8 arrivals per pass.
+  // The server's streaming path: the 'mean' round aggregator folds 16 arrivals per pass.
   const streamTimes: number[] = [];
   for (let r = 0; r < 3; r++) {
     const agg = createRoundAggregator('mean', d);
@@ -97,7 +97,7 @@ export async function benchFl(options: { quick?: boolean } = {}): Promise<FlBenc
   rows.push({
     name: `fl streaming aggregation ${count}×${d.toExponential(0).replace('+', '')}`,
     medianMs: stream,
-    detail: `${(bytes / (stream / 1000) / 1e9).toFixed(2)} GB/s of updates read (float64 state of D, 8 updates folded per pass)`,
+    detail: `${(bytes / (stream / 1000) / 1e9).toFixed(2)} GB/s of updates read (float64 state of D, 16 updates folded per pass)`,
   });
   return rows;
 }
