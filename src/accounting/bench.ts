@@ -7,18 +7,12 @@ import { calibrateNoiseMultiplier } from './calibrate.js';
 import { poissonSampledGaussian } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION, pldEpsilon } from './pld-accountant.js';
 import { rdpEpsilon } from './rdp-accountant.js';
+import { median } from '../bench/median.js';
+import type { SectionRow } from '../bench/report.js';
 
-export interface BenchRow {
-  name: string;
-  medianMs: number;
-  detail?: string;
-}
+/** One row of the bench's section table. */
+export type BenchRow = SectionRow;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : 0.5 * ((s[m - 1] as number) + (s[m] as number));
-}
 
 function time(reps: number, fn: (i: number) => unknown): { ms: number; last: unknown } {
   const ts: number[] = [];

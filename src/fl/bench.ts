@@ -4,18 +4,12 @@
 import { createRoundAggregator } from './aggregation.js';
 import { coordinateMedian, trimmedMean } from '../kernels/fl.js';
 import { Rng } from './rng.js';
+import { median } from '../bench/median.js';
+import type { SectionRow } from '../bench/report.js';
 
-export interface FlBenchRow {
-  name: string;
-  medianMs: number;
-  detail?: string;
-}
+/** One row of the bench's section table. */
+export type FlBenchRow = SectionRow;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function time(runs: number, fn: () => void): number {
   const t: number[] = [];
