@@ -1,12 +1,11 @@
 // The one place the audit touches dpfl's training stack (src/dpsgd, src/models, src/data): train a
 // built-in model on exactly the examples given, privately or not, and read per-example losses and
 // logit-scaled confidences back. Everything else in src/audit works on plain arrays.
-import { loadMnist } from '../data/mnist.js';
-import { loadSpam } from '../data/spam.js';
 import { hashNgrams, tokenize } from '../data/hashing.js';
 import { syntheticBags, syntheticDense } from '../data/synthetic.js';
 import { batches, subset, type Dataset } from '../data/dataset.js';
 import { makePrivate } from '../dpsgd/make-private.js';
+import { loadNamedDataset } from '../dpsgd/run.js';
 import { DpOptimizer, type UpdateRule } from '../dpsgd/optimizer.js';
 import { FixedSizeSampler } from '../dpsgd/sampler.js';
 import { Trainer } from '../dpsgd/trainer.js';
@@ -19,19 +18,13 @@ export { subset, type Dataset, type ModelKind };
 
 export type AuditDatasetName = 'spam' | 'mnist' | 'synthetic';
 
+/** The datasets of `dpfl train`, except a smaller synthetic set (sparse bags for linear too). */
 export function loadAuditDataset(name: AuditDatasetName, model: ModelKind): Dataset {
-  switch (name) {
-    case 'spam':
-      return loadSpam();
-    case 'mnist':
-      return loadMnist();
-    case 'synthetic':
-      return model === 'text' || model === 'linear'
-        ? syntheticBags({ size: 2000, rows: 65536, classes: 2, tokensPerExample: 16, seed: 7 })
-        : syntheticDense({ size: 2000, dim: 32, classes: 4, seed: 7 });
-    default:
-      throw invalidArgument('dataset', '"spam", "mnist" or "synthetic"', name);
-  }
+  if (name === 'spam' || name === 'mnist') return loadNamedDataset(name, model);
+  if (name !== 'synthetic') throw invalidArgument('dataset', '"spam", "mnist" or "synthetic"', name);
+  return model === 'text' || model === 'linear'
+    ? syntheticBags({ size: 2000, rows: 65536, classes: 2, tokensPerExample: 16, seed: 7 })
+    : syntheticDense({ size: 2000, dim: 32, classes: 4, seed: 7 });
 }
 
 /** The hashed unigram and bigram ids of a text, as the spam dataset featurises its messages. */
