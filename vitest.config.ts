@@ -6,5 +6,8 @@ export default defineConfig({
     pool: 'forks',
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
+    // The JSON report feeds CI's closing summary line (scripts/test-summary.mjs).
+    reporters: ['default', 'json'],
+    outputFile: { json: 'build-cmake/vitest-report.json' },
   },
 });

@@ -7,4 +7,4 @@ const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
 run('cmake', ['-S', '.', '-B', 'build-cmake', '-DCMAKE_BUILD_TYPE=Release']);
 run('cmake', ['--build', 'build-cmake', '-j', jobs]);
-run('ctest', ['--test-dir', 'build-cmake', '--output-on-failure', '-j', jobs]);
+run('ctest', ['--test-dir', 'build-cmake', '--output-on-failure', '--output-junit', 'ctest-junit.xml', '-j', jobs]);
