@@ -9,6 +9,8 @@ export interface SectionRow {
   name: string;
   medianMs: number;
   detail?: string;
+  /** The section's own measurements behind detail, for scripts reading the JSON. */
+  values?: Record<string, number>;
 }
 
 export interface KernelResult {

@@ -1,12 +1,15 @@
 // Private vs non-private step time of a built-in model, measured in one process on synthetic data
 // of the model's shape: the same forward and backward, plus (private) ghost norms, clipping
 // factors, the re-weighted backward, secure Gaussian noise over every parameter and the
-// accountant. Steps of the two kinds are interleaved so machine noise hits both alike.
+// accountant. The noise draw is also timed alone, and a private step with reproducible (Philox)
+// noise, so the report says how much of the gap is noise and how much is per-example work.
 import { performance } from 'node:perf_hooks';
 import { Accountant, poissonSampledGaussian } from '../accounting/index.js';
 import { gatherBatch, syntheticBags, syntheticDense, type Dataset } from '../data/index.js';
 import { invalidArgument } from '../errors.js';
 import { createModel, type ModelSpec } from '../models/zoo.js';
+import { median } from '../bench/median.js';
+import { addGaussianNoise } from '../kernels/noise.js';
 import { DpOptimizer } from './optimizer.js';
 
 export interface BenchDpsgdOptions {
@@ -16,9 +19,18 @@ export interface BenchDpsgdOptions {
 }
 
 export interface BenchDpsgdResult {
+  /** Median private step: ghost norms, clipping, re-weighted backward, secure noise, update, accountant. */
   msPerStepPrivate: number;
+  /** Median non-private step: the same forward, backward and update; no clipping, noise or accounting. */
   msPerStepNonPrivate: number;
   ratio: number;
+  /** Median private step with reproducible (seeded Philox) noise instead of secure noise. */
+  msPerStepPrivateReproducible: number;
+  ratioReproducible: number;
+  /** Median time of the step's secure noise draw alone (addGaussianNoise over every parameter). */
+  msNoise: number;
+  /** (private − noise) / non-private: what the per-example work (ghost clipping) costs. */
+  ratioWithoutNoise: number;
   model: string;
   params: number;
   batchSize: number;
@@ -40,11 +52,6 @@ function shape(model: BenchDpsgdOptions['model'], batch: number): { spec: ModelS
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdResult> {
   const { batchSize, steps } = opts;
   if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw invalidArgument('batchSize', 'a positive integer', batchSize);
@@ -52,49 +59,70 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   const { spec, data } = shape(opts.model, batchSize);
   const rows = Int32Array.from({ length: batchSize }, (_, i) => i);
   const batch = gatherBatch(data, rows);
-  const privModel = createModel(spec, 1);
-  const plainModel = createModel(spec, 1);
   const update = { kind: 'sgd' as const, lr: 0.05, momentum: 0.9 };
   const q = 0.01;
-  // Secure noise (no seed), Poisson event, accountant recording every step: a production step.
-  const dp = new DpOptimizer({
-    params: privModel.params,
-    groupEnds: privModel.groupEnds,
-    maxGradNorm: 1,
-    noiseMultiplier: 1,
-    expectedBatchSize: batchSize,
-    event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }),
-    update,
-    accountant: new Accountant(),
-  });
-  const plain = new DpOptimizer({ params: plainModel.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: batchSize, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), update });
-  const grad = new Float32Array(plainModel.paramCount);
-  const privateStep = () => {
-    privModel.forwardBackward(batch);
-    dp.accumulateModel(privModel, batch.size);
-    dp.step();
+  const event = (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q });
+  // A production step: secure noise (no seed), Poisson event, the accountant recording every step.
+  const privateRun = (seed?: number) => {
+    const model = createModel(spec, 1);
+    const dp = new DpOptimizer({
+      params: model.params,
+      groupEnds: model.groupEnds,
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: batchSize,
+      event,
+      update,
+      accountant: new Accountant(),
+      ...(seed === undefined ? {} : { seed }),
+    });
+    return () => {
+      model.forwardBackward(batch);
+      dp.accumulateModel(model, batch.size);
+      dp.step();
+    };
   };
-  const plainStep = () => {
-    plainModel.forwardBackward(batch);
-    plainModel.backwardParams(grad, plainModel.groups.map(() => null), false);
-    plain.stepNonPrivate(grad, batch.size);
+  const plainModel = createModel(spec, 1);
+  const plain = new DpOptimizer({ params: plainModel.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: batchSize, event, update });
+  const kinds = {
+    private: privateRun(),
+    reproducible: privateRun(1),
+    plain: () => {
+      plainModel.forwardBackward(batch);
+      plain.accumulateModelPlain(plainModel, batch.size);
+      plain.stepPlain();
+    },
+    noise: (() => {
+      const buf = new Float32Array(plainModel.paramCount);
+      return () => void addGaussianNoise(buf, 1);
+    })(),
   };
-  for (let i = 0; i < 2; i++) {
-    privateStep();
-    plainStep();
-  }
-  const tp: number[] = [];
-  const tn: number[] = [];
+  const times: Record<keyof typeof kinds, number[]> = { private: [], reproducible: [], plain: [], noise: [] };
+  for (let i = 0; i < 2; i++) for (const run of Object.values(kinds)) run();
+  // Interleaved, so machine noise hits every kind alike.
   for (let i = 0; i < steps; i++) {
-    let t = performance.now();
-    plainStep();
-    tn.push(performance.now() - t);
-    t = performance.now();
-    privateStep();
-    tp.push(performance.now() - t);
+    for (const [name, run] of Object.entries(kinds) as [keyof typeof kinds, () => void][]) {
+      const t = performance.now();
+      run();
+      times[name].push(performance.now() - t);
+    }
     await new Promise((r) => setImmediate(r));
   }
-  const msPerStepPrivate = median(tp);
-  const msPerStepNonPrivate = median(tn);
-  return { msPerStepPrivate, msPerStepNonPrivate, ratio: msPerStepPrivate / msPerStepNonPrivate, model: opts.model, params: privModel.paramCount, batchSize, steps };
+  const msPerStepPrivate = median(times.private);
+  const msPerStepNonPrivate = median(times.plain);
+  const msPerStepPrivateReproducible = median(times.reproducible);
+  const msNoise = median(times.noise);
+  return {
+    msPerStepPrivate,
+    msPerStepNonPrivate,
+    ratio: msPerStepPrivate / msPerStepNonPrivate,
+    msPerStepPrivateReproducible,
+    ratioReproducible: msPerStepPrivateReproducible / msPerStepNonPrivate,
+    msNoise,
+    ratioWithoutNoise: (msPerStepPrivate - msNoise) / msPerStepNonPrivate,
+    model: opts.model,
+    params: plainModel.paramCount,
+    batchSize,
+    steps,
+  };
 }

@@ -373,12 +373,40 @@ export class DpOptimizer {
     }
   }
 
-  /** Non-private step (baselines): the plain mean gradient, no clipping, no noise, no accounting. */
-  stepNonPrivate(gradSum: Float32Array, batchSize: number): void {
-    if (batchSize > 0) this.sum.set(gradSum);
-    else this.sum.fill(0);
-    this.applyUpdate(this.stepCount, batchSize > 0 ? 1 / batchSize : 0);
+  /**
+   * Non-private baseline for a built-in model: adds the plain (unclipped) gradient sum of its last
+   * forwardBackward straight into the optimizer's sum, as a non-private trainer would. Take the
+   * step with stepPlain().
+   */
+  accumulateModelPlain(model: GhostClippable, batchSize: number): void {
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    if (batchSize === 0) return;
+    model.backwardParams(this.sum, model.groups.map(() => null), !this.sumFresh);
+    this.sumFresh = false;
+    this.pendingExamples += batchSize;
+  }
+
+  /** Non-private step (baselines): the plain mean of the gathered gradients; no clipping, noise or accounting. */
+  stepPlain(): void {
+    const examples = this.pendingExamples;
+    if (this.sumFresh) this.sum.fill(0);
+    this.applyUpdate(this.stepCount, examples > 0 ? 1 / examples : 0);
     this.stepCount++;
+    this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
+    this.sumFresh = true;
+  }
+
+  /** Non-private step from a gradient sum computed elsewhere (batchSize examples). */
+  stepNonPrivate(gradSum: Float32Array, batchSize: number): void {
+    if (!(gradSum instanceof Float32Array)) throw invalidType('gradSum', 'a Float32Array', gradSum);
+    if (gradSum.length !== this.params.length) throw invalidArgument('gradSum.length', `params.length (${this.params.length})`, gradSum.length);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    if (batchSize > 0) {
+      this.sum.set(gradSum);
+      this.sumFresh = false;
+    }
+    this.pendingExamples = batchSize;
+    this.stepPlain();
   }
 
   private applyUpdate(step: number, scale = 1 / this.expectedBatchSize): void {

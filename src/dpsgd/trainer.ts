@@ -27,11 +27,9 @@ export interface StepResult {
 }
 
 export class Trainer {
-  private readonly grad: Float32Array;
   readonly maxPhysicalBatch: number;
 
   constructor(readonly options: TrainerOptions) {
-    this.grad = new Float32Array(options.model.paramCount);
     this.maxPhysicalBatch = options.maxPhysicalBatch ?? 1024;
   }
 
@@ -47,12 +45,12 @@ export class Trainer {
       if (this.options.private) {
         optimizer.accumulateModel(model, batch.size);
       } else {
-        model.backwardParams(this.grad, model.groups.map(() => null), start > 0);
+        optimizer.accumulateModelPlain(model, batch.size);
       }
     }
     const step = optimizer.steps;
     if (!this.options.private) {
-      optimizer.stepNonPrivate(this.grad, rows.length);
+      optimizer.stepPlain();
       return { step, examples: rows.length, loss: loss / rows.length };
     }
     const report = optimizer.step();

@@ -9,6 +9,11 @@ describe('benchDpsgd', () => {
     expect(r.msPerStepNonPrivate).toBeGreaterThan(0);
     expect(r.ratio).toBeCloseTo(r.msPerStepPrivate / r.msPerStepNonPrivate, 12);
     expect(r.params).toBe(2 ** 18 * 2 + 2);
+    // The gap split: the secure noise draw alone, and the ratio of everything else.
+    expect(r.msNoise).toBeGreaterThan(0);
+    expect(r.ratioWithoutNoise).toBeCloseTo((r.msPerStepPrivate - r.msNoise) / r.msPerStepNonPrivate, 12);
+    expect(r.msPerStepPrivateReproducible).toBeGreaterThan(0);
+    expect(r.ratioReproducible).toBeCloseTo(r.msPerStepPrivateReproducible / r.msPerStepNonPrivate, 12);
   });
 
   it('refuses bad arguments', async () => {
