@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "dpfl/chacha20.h"
+#include "optim_loops.h"
 
 namespace dpfl {
 
@@ -31,6 +32,9 @@ struct IsaKernels {
   void (*noise_philox)(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first);
   // The same for the secure ChaCha20 stream with the Holohan-Braghin sampler.
   void (*noise_chacha)(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first);
+  // The optimizer updates of optim_loops.h over one range.
+  void (*sgd_range)(float* params, const float* grad, float* velocity, int64_t n, const nn::SgdHyper& h);
+  void (*adam_range)(float* params, const float* grad, float* m, float* v, int64_t n, const nn::AdamHyper& h);
 };
 
 const IsaKernels& scalar_kernels();

@@ -77,7 +77,13 @@ void noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, uint64_
                                      [&](uint64_t b, double* z) { secure_normals(key, stream, b, z); });
 }
 
-const IsaKernels kScalar = {sum_squares, axpy_rows, store_scaled, scale_inplace, all_finite, noise_philox, noise_chacha};
+void sgd_range(float* p, const float* g, float* v, int64_t n, const nn::SgdHyper& h) { nn::sgd_range(p, g, v, n, h); }
+void adam_range(float* p, const float* g, float* m, float* v, int64_t n, const nn::AdamHyper& h) {
+  nn::adam_range(p, g, m, v, n, h);
+}
+
+const IsaKernels kScalar = {sum_squares,  axpy_rows,    store_scaled, scale_inplace, all_finite,
+                            noise_philox, noise_chacha, sgd_range,    adam_range};
 
 }  // namespace
 

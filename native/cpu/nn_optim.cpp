@@ -1,16 +1,13 @@
 // Optimizer updates over the flat parameter vector: SGD with momentum, and Adam. Elementwise, so
 // any chunking gives the same bits; float64 intermediate arithmetic, float32 state.
-#include <cmath>
-
 #include "dpfl/nn.h"
 #include "dpfl/parallel.h"
+#include "isa.h"
 
 namespace dpfl {
 namespace nn {
 namespace {
 constexpr int64_t kGrain = 1 << 16;
-
-bool finite_hyper(double v) { return std::isfinite(v); }
 }  // namespace
 
 Status sgd_update(float* params, const float* grad, float* velocity, int64_t n, double lr, double momentum,
@@ -20,19 +17,10 @@ Status sgd_update(float* params, const float* grad, float* velocity, int64_t n, 
   if (!finite_hyper(lr) || !finite_hyper(momentum) || !finite_hyper(weight_decay) || !finite_hyper(grad_scale)) {
     return Status::Invalid("sgd_update: hyper-parameters must be finite");
   }
+  const SgdHyper h{lr, momentum, weight_decay, grad_scale};
+  const IsaKernels& k = isa();
   parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
-    if (velocity != nullptr) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const float g = static_cast<float>(grad_scale * grad[i] + weight_decay * params[i]);
-        velocity[i] = static_cast<float>(momentum * velocity[i] + g);
-        params[i] = static_cast<float>(params[i] - lr * velocity[i]);
-      }
-    } else {
-      for (int64_t i = i0; i < i1; ++i) {
-        const double g = grad_scale * grad[i] + weight_decay * params[i];
-        params[i] = static_cast<float>(params[i] - lr * g);
-      }
-    }
+    k.sgd_range(params + i0, grad + i0, velocity == nullptr ? nullptr : velocity + i0, i1 - i0, h);
   });
   return Status::Ok();
 }
@@ -43,22 +31,12 @@ Status adam_update(float* params, const float* grad, float* m, float* v, int64_t
   if (n > 0 && (params == nullptr || grad == nullptr || m == nullptr || v == nullptr)) {
     return Status::Invalid("adam_update: null buffer");
   }
-  if (!finite_hyper(lr) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) ||
-      !finite_hyper(weight_decay) || !finite_hyper(grad_scale)) {
+  if (!adam_hyper_ok(lr, beta1, beta2, eps, weight_decay, grad_scale)) {
     return Status::Invalid("adam_update: hyper-parameters out of range");
   }
-  const double c1 = 1.0 - std::pow(beta1, static_cast<double>(t));
-  const double c2 = 1.0 - std::pow(beta2, static_cast<double>(t));
-  parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const double g = grad_scale * grad[i] + weight_decay * params[i];
-      const float mi = static_cast<float>(beta1 * m[i] + (1.0 - beta1) * g);
-      const float vi = static_cast<float>(beta2 * v[i] + (1.0 - beta2) * g * g);
-      m[i] = mi;
-      v[i] = vi;
-      params[i] = static_cast<float>(params[i] - lr * (mi / c1) / (std::sqrt(vi / c2) + eps));
-    }
-  });
+  const AdamHyper h = adam_hyper(lr, beta1, beta2, eps, weight_decay, grad_scale, t);
+  const IsaKernels& k = isa();
+  parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) { k.adam_range(params + i0, grad + i0, m + i0, v + i0, i1 - i0, h); });
   return Status::Ok();
 }
 
