@@ -93,4 +93,8 @@ describe('dpfl bench', () => {
     expect(r.ratio).toBeCloseTo(r.msPerStepPrivate / r.msPerStepNonPrivate, 6);
     expect(() => execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'cnn'], { stdio: 'pipe' })).toThrow(/--model must be linear, mlp or text/);
   });
+  it('bench utility refuses bad --seeds and --dataset before training anything', () => {
+    expect(() => execFileSync('node', [main, 'bench', 'utility', '--seeds', '1,x'], { stdio: 'pipe' })).toThrow(/--seeds must be comma-separated non-negative integers, received "1,x"/);
+    expect(() => execFileSync('node', [main, 'bench', 'utility', '--dataset', 'cifar'], { stdio: 'pipe' })).toThrow(/--dataset must be one of spam, mnist, received "cifar"/);
+  });
 });

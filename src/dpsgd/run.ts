@@ -33,6 +33,8 @@ export interface RunConfig {
   lr: number;
   momentum: number;
   maxPhysicalBatch: number;
+  /** Hidden activation of the mlp and text models (default relu). */
+  activation?: 'relu' | 'tanh';
 }
 
 export interface Run {
@@ -68,6 +70,7 @@ function specFor(config: RunConfig, data: Dataset): ModelSpec {
   const spec: ModelSpec = { kind: config.model, inputDim: data.featureDim, input: data.kind, classes: data.classes };
   if (config.model === 'mlp' && data.kind === 'dense' && data.featureDim < 256) spec.hidden = [64, 32];
   if (config.model === 'mlp' && data.kind === 'bags') spec.hidden = [64, 32];
+  if (config.activation !== undefined) spec.activation = config.activation;
   return spec;
 }
 

@@ -25,6 +25,7 @@ describe('dpfl train arguments', () => {
     [['--seed=-3'], /--seed must be a non-negative integer/],
     [['--optimizer', 'lion'], /--optimizer must be one of sgd, adam/],
     [['--resume', '/nonexistent/ck'], /--resume must name an existing checkpoint/],
+    [['--activation', 'gelu'], /--activation must be one of relu, tanh, received "gelu"/],
     [['--bogus'], /Unknown option '--bogus'/],
   ];
   for (const [argv, message] of bad) {
@@ -35,6 +36,7 @@ describe('dpfl train arguments', () => {
     const { config } = parseTrainArgs([]);
     expect(config).toMatchObject({ dataset: 'spam', model: 'text', epsilon: 3, delta: 1e-5, clipping: 'flat', nonPrivate: false });
     expect(parseTrainArgs(['--dataset', 'mnist']).config.model).toBe('mlp');
+    expect(parseTrainArgs(['--activation', 'tanh']).config.activation).toBe('tanh');
   });
 });
 

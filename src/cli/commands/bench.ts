@@ -13,11 +13,13 @@ import { runTsSuite } from '../../bench/suite.js';
 import { wanted } from '../../bench/grid.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
 import { runBenchDpsgd } from './bench-dpsgd.js';
+import { runBenchUtility } from './bench-utility.js';
 
 const HELP = `usage: dpfl bench [--quick] [--json] [--filter RE] [--no-cpp] [--no-baseline] [--isa-sweep]
                   [--build-dir DIR] [--no-build] [--out DIR] [--time-ms MS] [--probe-mib MIB]
        dpfl bench --render FILE [--markdown]
        dpfl bench dpsgd [--model linear|mlp|text] [--batch-size B] [--steps N] [--json]
+       dpfl bench utility [--seeds 1,2,3] [--dataset spam|mnist] [--json]
 
 Times every kernel (clipping flat and per layer, Philox and secure noise, weighted sum, streaming
 aggregator) over the shape grid of issue 3 through the public API, beside the C++ harness's
@@ -44,6 +46,7 @@ export const bench: Command = {
   summary: 'kernel benchmarks: GB/s against the measured bandwidth, baselines',
   async run(argv) {
     if (argv[0] === 'dpsgd') return runBenchDpsgd(argv.slice(1));
+    if (argv[0] === 'utility') return runBenchUtility(argv.slice(1));
     const { values } = parseCommandArgs(argv, {
       quick: { type: 'boolean', default: false },
       filter: { type: 'string' },

@@ -11,7 +11,8 @@ import { numberOption, parseCommandArgs, type Command } from '../command.js';
 const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear|mlp|text] [--epsilon 3] [--delta 1e-5]
                   [--epochs N] [--batch-size B] [--clipping flat|per-layer|adaptive|automatic]
                   [--max-grad-norm C] [--optimizer sgd|adam] [--lr LR] [--momentum M] [--non-private]
-                  [--seed S] [--save FILE] [--resume FILE] [--max-physical-batch N] [--compare] [--json]
+                  [--activation relu|tanh] [--seed S] [--save FILE] [--resume FILE]
+                  [--max-physical-batch N] [--compare] [--json]
 
 Trains a built-in model with DP-SGD: Poisson sampling, per-example clipping by ghost norms, noise
 calibrated so the whole run spends at most ε at δ, and a budget guard. Without arguments: the text
@@ -61,6 +62,7 @@ export function parseTrainArgs(argv: string[]): { config: RunConfig; save?: stri
     resume: { type: 'string' },
     'max-physical-batch': { type: 'string' },
     compare: { type: 'boolean' },
+    activation: { type: 'string' },
   });
   const dataset = choice<DatasetName>('dataset', values.dataset, ['spam', 'mnist', 'synthetic'], 'spam');
   const model = choice<ModelKind>('model', values.model, ['linear', 'mlp', 'text'], dataset === 'mnist' ? 'mlp' : 'text');
@@ -88,6 +90,7 @@ export function parseTrainArgs(argv: string[]): { config: RunConfig; save?: stri
     lr: positiveOption('lr', values.lr, d.lr!),
     momentum,
     maxPhysicalBatch: positiveOption('max-physical-batch', values['max-physical-batch'], 1024, true),
+    activation: choice('activation', values.activation, ['relu', 'tanh'] as const, d.activation ?? 'relu'),
     ...(seed !== undefined ? { seed } : {}),
   };
   if (values.resume !== undefined && !existsSync(values.resume)) throw new RangeError(`--resume must name an existing checkpoint, received "${values.resume}"`);
@@ -176,6 +179,7 @@ export const train: Command = {
       maxGradNorm: config.maxGradNorm,
       optimizer: config.optimizer,
       lr: config.lr,
+      activation: config.activation ?? 'relu',
       seed: config.seed ?? null,
     };
     if (parsed.json) {
