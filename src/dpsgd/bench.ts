@@ -2,7 +2,8 @@
 // of the model's shape: the same forward and backward, plus (private) ghost norms, clipping
 // factors, the re-weighted backward, secure Gaussian noise over every parameter and the
 // accountant. The noise draw is also timed alone, and a private step with reproducible (Philox)
-// noise, so the report says how much of the gap is noise and how much is per-example work.
+// noise, so the report says how much of the gap is noise and how much is per-example work; and a
+// naive private step that materialises per-example gradients, which ghost clipping replaces.
 import { performance } from 'node:perf_hooks';
 import { Accountant, poissonSampledGaussian } from '../accounting/index.js';
 import { gatherBatch, syntheticBags, syntheticDense, type Dataset } from '../data/index.js';
@@ -31,6 +32,15 @@ export interface BenchDpsgdResult {
   msNoise: number;
   /** (private − noise) / non-private: what the per-example work (ghost clipping) costs. */
   ratioWithoutNoise: number;
+  /**
+   * Median naive private step: every example's gradient materialised by its own forward and
+   * backward into a batch × params matrix, then clipped, summed, noised and applied by the same
+   * optimizer. null when that matrix would exceed 1 GiB (materialisedSkipped says so).
+   */
+  msPerStepMaterialised: number | null;
+  /** msPerStepMaterialised / msPerStepPrivate: what ghost clipping saves. */
+  speedupVsMaterialised: number | null;
+  materialisedSkipped?: string;
   model: string;
   params: number;
   batchSize: number;
@@ -38,6 +48,10 @@ export interface BenchDpsgdResult {
 }
 
 const HASH_ROWS = 2 ** 18;
+/** Largest per-example gradient matrix the naive baseline may allocate. */
+const MATERIALISE_LIMIT_BYTES = 2 ** 30;
+/** Naive steps timed (each is tens to hundreds of private steps long). */
+const MATERIALISED_STEPS = 5;
 
 function shape(model: BenchDpsgdOptions['model'], batch: number): { spec: ModelSpec; data: Dataset } {
   switch (model) {
@@ -82,7 +96,27 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
       dp.step();
     };
   };
+  // Naive DP-SGD (per-example gradients materialised, as per-sample hooks or microbatches of one
+  // do), through the optimizer's per-example path: the baseline ghost clipping is measured against.
+  const materialisedRun = () => {
+    const model = createModel(spec, 1);
+    const dp = new DpOptimizer({ params: model.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: batchSize, event, update, accountant: new Accountant() });
+    const d = model.paramCount;
+    const grads = new Float32Array(batchSize * d);
+    const singles = Array.from(rows, (r) => gatherBatch(data, Int32Array.of(r)));
+    const ones = model.groups.map(() => null);
+    return () => {
+      singles.forEach((one, r) => {
+        model.forwardBackward(one);
+        model.backwardParams(grads.subarray(r * d, (r + 1) * d), ones, false);
+      });
+      dp.accumulatePerSampleGrads(grads, batchSize);
+      dp.step();
+    };
+  };
   const plainModel = createModel(spec, 1);
+  const materialisedBytes = batchSize * plainModel.paramCount * 4;
+  const materialised = materialisedBytes <= MATERIALISE_LIMIT_BYTES ? materialisedRun() : null;
   const plain = new DpOptimizer({ params: plainModel.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: batchSize, event, update });
   const kinds = {
     private: privateRun(),
@@ -108,10 +142,21 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     }
     await new Promise((r) => setImmediate(r));
   }
+  // After the others: its gigabyte of per-example gradients would evict their working sets.
+  const materialisedTimes: number[] = [];
+  if (materialised !== null) {
+    materialised();
+    for (let i = 0; i < MATERIALISED_STEPS; i++) {
+      const t = performance.now();
+      materialised();
+      materialisedTimes.push(performance.now() - t);
+    }
+  }
   const msPerStepPrivate = median(times.private);
   const msPerStepNonPrivate = median(times.plain);
   const msPerStepPrivateReproducible = median(times.reproducible);
   const msNoise = median(times.noise);
+  const msPerStepMaterialised = materialised === null ? null : median(materialisedTimes);
   return {
     msPerStepPrivate,
     msPerStepNonPrivate,
@@ -120,6 +165,11 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     ratioReproducible: msPerStepPrivateReproducible / msPerStepNonPrivate,
     msNoise,
     ratioWithoutNoise: (msPerStepPrivate - msNoise) / msPerStepNonPrivate,
+    msPerStepMaterialised,
+    speedupVsMaterialised: msPerStepMaterialised === null ? null : msPerStepMaterialised / msPerStepPrivate,
+    ...(materialised === null
+      ? { materialisedSkipped: `per-example gradients would take ${(materialisedBytes / 2 ** 30).toFixed(2)} GiB (limit 1 GiB)` }
+      : {}),
     model: opts.model,
     params: plainModel.paramCount,
     batchSize,

@@ -14,6 +14,19 @@ describe('benchDpsgd', () => {
     expect(r.ratioWithoutNoise).toBeCloseTo((r.msPerStepPrivate - r.msNoise) / r.msPerStepNonPrivate, 12);
     expect(r.msPerStepPrivateReproducible).toBeGreaterThan(0);
     expect(r.ratioReproducible).toBeCloseTo(r.msPerStepPrivateReproducible / r.msPerStepNonPrivate, 12);
+    // The naive baseline: per-example gradients materialised (16 × 524 290 floats fit).
+    expect(r.msPerStepMaterialised!).toBeGreaterThan(0);
+    expect(r.speedupVsMaterialised).toBeCloseTo(r.msPerStepMaterialised! / r.msPerStepPrivate, 12);
+    expect(r.materialisedSkipped).toBeUndefined();
+  });
+
+  it('skips the naive baseline, saying why, when per-example gradients would not fit in 1 GiB', async () => {
+    // 16 × 16 781 506 floats = 1.0002 GiB.
+    const r = await benchDpsgd({ model: 'text', batchSize: 16, steps: 1 });
+    expect(r.msPerStepMaterialised).toBeNull();
+    expect(r.speedupVsMaterialised).toBeNull();
+    expect(r.materialisedSkipped).toBe('per-example gradients would take 1.00 GiB (limit 1 GiB)');
+    expect(r.msPerStepPrivate).toBeGreaterThan(0);
   });
 
   it('refuses bad arguments', async () => {
