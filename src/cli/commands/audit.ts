@@ -9,6 +9,7 @@ import { rocSvg } from '../../audit/roc-svg.js';
 import { runAudit, type TrainingSettings } from '../../audit/run-audit.js';
 import { loadAuditDataset, type AuditDatasetName, type ModelKind } from '../../audit/train-adapter.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { ProgressLine } from '../progress.js';
 
 const HELP = `usage: dpfl audit [--dataset spam|mnist|synthetic] [--model linear|mlp|text] [--epsilon 1] [--delta 1e-5]
                   [--shadow-models 16] [--canaries K --repeats 1,4,16] [--epochs N] [--batch-size B]
@@ -87,17 +88,16 @@ const OPTIONS = {
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
 
 function progressReporter(): (e: { phase: string; step: number; total: number }) => void {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
+  let line: ProgressLine | undefined;
   let lastPhase = '';
   return ({ phase, step, total }) => {
-    const now = Date.now();
-    const done = step === total;
-    if (phase === lastPhase && !done && now - last < (tty ? 200 : 2000)) return;
-    last = now;
-    lastPhase = phase;
-    const line = `${phase}: step ${step}/${total}`;
-    process.stderr.write(tty ? `\r${line}\x1b[K${done ? '\n' : ''}` : `${line}\n`);
+    if (phase !== lastPhase) {
+      line?.finish();
+      line = new ProgressLine();
+      lastPhase = phase;
+    }
+    line!.update(step, total, `${phase}: step ${step}/${total}`);
+    if (step >= total) line!.finish();
   };
 }
 

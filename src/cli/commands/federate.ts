@@ -9,6 +9,7 @@ import type { SelectionMethod } from '../../fl/selection.js';
 import { simulate, type Algorithm, type RoundSummary, type SimulationOptions } from '../../fl/simulate.js';
 import type { AggregationRule } from '../../fl/aggregation.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { bar } from '../progress.js';
 
 const HELP = `usage: dpfl federate [--dataset synthetic|spam|mnist] [--partition iid|label|quantity|natural]
          [--alpha A] [--beta B] [--clients N] [--per-round K] [--rounds R]
@@ -94,13 +95,10 @@ function positive(flag: string, raw: string | undefined, fallback?: number): num
 }
 
 function progress(r: RoundSummary, total: number): string {
-  const width = 20;
-  const done = Math.round(((r.round + 1) / total) * width);
-  const bar = `[${'#'.repeat(done)}${'.'.repeat(width - done)}]`;
   const eps = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)}` : '';
   const rejected = Object.values(r.rejected).reduce((a, b) => a + b, 0);
   const extra = `${r.dropped ? `  dropped ${r.dropped}` : ''}${rejected ? `  rejected ${rejected}` : ''}${r.applied ? '' : '  (skipped)'}`;
-  return `${bar} round ${String(r.round + 1).padStart(String(total).length)}/${total}  selected ${r.selected}  accepted ${r.accepted}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
+  return `${bar((r.round + 1) / total)} round ${String(r.round + 1).padStart(String(total).length)}/${total}  selected ${r.selected}  accepted ${r.accepted}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
 }
 
 export const federate: Command = {

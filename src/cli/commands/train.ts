@@ -7,6 +7,7 @@ import { createRun, restoreRun, saveRun, type DatasetName, type RunConfig } from
 import type { ClippingKind } from '../../dpsgd/clipping.js';
 import type { ModelKind } from '../../models/zoo.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { ProgressLine } from '../progress.js';
 
 const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear|mlp|text] [--epsilon 3] [--delta 1e-5]
                   [--epochs N] [--batch-size B] [--clipping flat|per-layer|adaptive|automatic]
@@ -121,12 +122,11 @@ export const train: Command = {
     const { config } = parsed;
     const run = createRun(config);
     if (parsed.resume !== undefined) restoreRun(run, parsed.resume);
-    const tty = process.stderr.isTTY === true;
     const t0 = performance.now();
     const startStep = run.optimizer.steps;
     let examples = 0;
-    let lastPrint = 0;
     const delta = config.delta;
+    const progress = new ProgressLine();
     // Ctrl-C finishes the current step, then stops cleanly (and saves with --save).
     let interruptRequested = false;
     const onSigint = () => {
@@ -135,15 +135,14 @@ export const train: Command = {
     process.once('SIGINT', onSigint);
     const { stoppedByBudget, interrupted } = await run.trainer.runAsync(run.totalSteps, (r) => {
       examples += r.examples;
-      const now = performance.now();
-      if (now - lastPrint < (tty ? 200 : 2000) && r.step + 1 < run.totalSteps) return;
-      lastPrint = now;
-      const eps = config.nonPrivate ? 0 : run.optimizer.accountant.epsilon(delta);
-      const line = `step ${r.step + 1}/${run.totalSteps}  loss ${r.loss.toFixed(4)}  ε ${config.nonPrivate ? '∞ (non-private)' : eps.toFixed(3)}  ${((examples * 1000) / (now - t0)).toFixed(0)} examples/s`;
-      process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+      progress.update(r.step + 1, run.totalSteps, () => {
+        const eps = config.nonPrivate ? '∞ (non-private)' : run.optimizer.accountant.epsilon(delta).toFixed(3);
+        const rate = (examples * 1000) / (performance.now() - t0);
+        return `step ${r.step + 1}/${run.totalSteps}  loss ${r.loss.toFixed(4)}  ε ${eps}  ${rate.toFixed(0)} examples/s`;
+      });
     }, () => interruptRequested);
     process.removeListener('SIGINT', onSigint);
-    if (tty) process.stderr.write('\n');
+    progress.finish();
     const elapsed = performance.now() - t0;
     const stepsTaken = run.optimizer.steps - startStep;
     if (parsed.save !== undefined) saveRun(run, parsed.save);
