@@ -58,9 +58,9 @@ function shape(model: BenchDpsgdOptions['model'], batch: number): { spec: ModelS
     case 'mlp':
       return { spec: { kind: 'mlp', input: 'dense', inputDim: 784, classes: 10, hidden: [512, 256] }, data: syntheticDense({ size: batch, dim: 784, classes: 10, seed: 1 }) };
     case 'text':
-      return { spec: { kind: 'text', input: 'bags', inputDim: HASH_ROWS, classes: 2, hidden: [64, 64] }, data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }) };
+      return { spec: { kind: 'text', input: 'bags', inputDim: HASH_ROWS, classes: 2, hidden: [64, 64], combiner: 'sqrtn' }, data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }) };
     case 'linear':
-      return { spec: { kind: 'linear', input: 'bags', inputDim: HASH_ROWS, classes: 2 }, data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }) };
+      return { spec: { kind: 'linear', input: 'bags', inputDim: HASH_ROWS, classes: 2, combiner: 'sqrtn' }, data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }) };
     default:
       throw invalidArgument('model', '"linear", "mlp" or "text"', model);
   }

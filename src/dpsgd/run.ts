@@ -8,6 +8,7 @@ import { syntheticBags, syntheticDense } from '../data/synthetic.js';
 import { invalidArgument } from '../errors.js';
 import { createModel, type ModelKind, type ModelSpec } from '../models/zoo.js';
 import type { Sequential } from '../models/sequential.js';
+import type { BagCombiner } from '../models/layers.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { ClippingKind } from './clipping.js';
 import { makePrivate } from './make-private.js';
@@ -35,6 +36,8 @@ export interface RunConfig {
   maxPhysicalBatch: number;
   /** Hidden activation of the mlp and text models (default relu). */
   activation?: 'relu' | 'tanh';
+  /** How token bags combine their rows (bags datasets; default mean). */
+  combiner?: BagCombiner;
 }
 
 export interface Run {
@@ -71,6 +74,7 @@ function specFor(config: RunConfig, data: Dataset): ModelSpec {
   if (config.model === 'mlp' && data.kind === 'dense' && data.featureDim < 256) spec.hidden = [64, 32];
   if (config.model === 'mlp' && data.kind === 'bags') spec.hidden = [64, 32];
   if (config.activation !== undefined) spec.activation = config.activation;
+  if (config.combiner !== undefined && data.kind === 'bags') spec.combiner = config.combiner;
   return spec;
 }
 

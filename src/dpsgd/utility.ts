@@ -5,7 +5,7 @@
 // the usual optimism of the DP literature, and the privacy cost of the search itself is not
 // accounted; Papernot and Steinke, "Hyperparameter tuning with Renyi differential privacy", 2022).
 import { invalidArgument } from '../errors.js';
-import { createRun, type DatasetName, type RunConfig } from './run.js';
+import { createRun, loadNamedDataset, type DatasetName, type RunConfig } from './run.js';
 import { accuracy } from './trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelKind } from '../models/zoo.js';
@@ -14,7 +14,7 @@ export type UtilityColumn = 1 | 3 | 8 | 'non-private';
 export const UTILITY_COLUMNS: readonly UtilityColumn[] = [1, 3, 8, 'non-private'];
 export const UTILITY_DELTA = 1e-5;
 
-type CellSettings = Pick<RunConfig, 'batchSize' | 'epochs' | 'lr' | 'maxGradNorm'> & { activation?: 'relu' | 'tanh' };
+type CellSettings = Pick<RunConfig, 'batchSize' | 'epochs' | 'lr' | 'maxGradNorm'> & Pick<Partial<RunConfig>, 'activation' | 'combiner'>;
 
 export interface UtilityRow {
   dataset: DatasetName;
@@ -28,12 +28,23 @@ export const UTILITY_ROWS: readonly UtilityRow[] = [
   {
     dataset: 'spam',
     model: 'text',
-    label: 'SpamAssassin / text (2^18 × 64 embedding bag + MLP)',
+    label: 'SpamAssassin / text (2^18 × 64 embedding bag, sqrtn, + MLP)',
     cells: {
-      '1': { batchSize: 256, epochs: 20, lr: 0.25, maxGradNorm: 1 },
-      '3': { batchSize: 256, epochs: 20, lr: 0.25, maxGradNorm: 1 },
-      '8': { batchSize: 1024, epochs: 40, lr: 1, maxGradNorm: 1 },
-      'non-private': { batchSize: 256, epochs: 20, lr: 1, maxGradNorm: 1 },
+      '1': { batchSize: 256, epochs: 20, lr: 0.05, maxGradNorm: 1, combiner: 'sqrtn' },
+      '3': { batchSize: 256, epochs: 20, lr: 0.1, maxGradNorm: 1, combiner: 'sqrtn' },
+      '8': { batchSize: 256, epochs: 20, lr: 0.1, maxGradNorm: 1, combiner: 'sqrtn' },
+      'non-private': { batchSize: 256, epochs: 20, lr: 0.25, maxGradNorm: 1, combiner: 'sqrtn' },
+    },
+  },
+  {
+    dataset: 'spam',
+    model: 'linear',
+    label: 'SpamAssassin / softmax regression (2^18 hashed n-grams, sqrtn)',
+    cells: {
+      '1': { batchSize: 256, epochs: 20, lr: 0.25, maxGradNorm: 1, combiner: 'sqrtn' },
+      '3': { batchSize: 256, epochs: 20, lr: 0.5, maxGradNorm: 1, combiner: 'sqrtn' },
+      '8': { batchSize: 256, epochs: 20, lr: 1, maxGradNorm: 1, combiner: 'sqrtn' },
+      'non-private': { batchSize: 256, epochs: 20, lr: 8, maxGradNorm: 1, combiner: 'sqrtn' },
     },
   },
   {
@@ -97,6 +108,7 @@ export function configFor(row: UtilityRow, column: UtilityColumn, seed: number):
     momentum: 0.9,
     maxPhysicalBatch: 1024,
     ...(s.activation !== undefined ? { activation: s.activation } : {}),
+    ...(s.combiner !== undefined ? { combiner: s.combiner } : {}),
   };
 }
 
@@ -121,12 +133,19 @@ export function runUtilityTable(options: UtilityOptions): UtilityTable {
   const seeds = [...options.seeds];
   if (seeds.length === 0 || !seeds.every((s) => Number.isSafeInteger(s) && s >= 0)) throw invalidArgument('seeds', 'a non-empty list of non-negative integers', options.seeds);
   const rows = UTILITY_ROWS.filter((r) => options.datasets === undefined || options.datasets.includes(r.dataset));
-  if (rows.length === 0) throw invalidArgument('datasets', `some of ${UTILITY_ROWS.map((r) => r.dataset).join(', ')}`, options.datasets);
+  if (rows.length === 0) throw invalidArgument('datasets', `some of ${[...new Set(UTILITY_ROWS.map((r) => r.dataset))].join(', ')}`, options.datasets);
   const total = rows.length * UTILITY_COLUMNS.length * seeds.length;
   const runs: UtilityRun[] = [];
   const out: UtilityTable['rows'] = [];
+  const loaded = new Map<DatasetName, Dataset>();
+  const dataFor = (row: UtilityRow): Dataset => {
+    const given = options.load?.(row);
+    if (given !== undefined) return given;
+    if (!loaded.has(row.dataset)) loaded.set(row.dataset, loadNamedDataset(row.dataset, row.model));
+    return loaded.get(row.dataset)!;
+  };
   for (const row of rows) {
-    const data = options.load?.(row);
+    const data = dataFor(row);
     const cells: UtilityCell[] = [];
     for (const column of UTILITY_COLUMNS) {
       const accuracies: number[] = [];

@@ -150,13 +150,21 @@ export class Act implements Layer {
 }
 
 /**
- * An embedding bag over hashed token ids: out_r = Σ_t w_t·E[token_t] (the mean when the bags have
- * no weights) (+ bias). With `bias` and rows = features, dim = classes it is softmax regression on
- * sparse features. Its gradient touches only the rows of the batch's tokens.
+ * How an embedding bag without per-token weights combines its rows: the mean (w_t = 1/n), the sum
+ * scaled by 1/sqrt(n) ('sqrtn', TensorFlow's combiner of that name: a long message does not drown
+ * its tokens' gradients as under the mean) or the plain sum.
+ */
+export type BagCombiner = 'mean' | 'sqrtn' | 'sum';
+
+/**
+ * An embedding bag over hashed token ids: out_r = Σ_t w_t·E[token_t] (weights from the bags, or
+ * the combiner's) (+ bias). With `bias` and rows = features, dim = classes it is softmax
+ * regression on sparse features. Its gradient touches only the rows of the batch's tokens.
  */
 export class EmbeddingBag implements Layer {
   readonly paramCount: number;
   private readonly ws = new Workspace();
+  private readonly weightsWs = new Workspace();
   private input: LayerInput = { kind: 'dense', x: new Float32Array(0) };
 
   constructor(
@@ -165,8 +173,21 @@ export class EmbeddingBag implements Layer {
     readonly outDim: number,
     readonly bias: boolean,
     readonly initScale: number,
+    readonly combiner: BagCombiner = 'mean',
   ) {
     this.paramCount = rows * outDim + (bias ? outDim : 0);
+  }
+
+  /** The bags with the combiner's per-token weights (unchanged under 'mean' or given weights). */
+  private weighted(input: LayerInput): LayerInput {
+    if (input.kind !== 'bags' || this.combiner === 'mean' || input.bags.weights !== undefined) return input;
+    const { indices, offsets } = input.bags;
+    const weights = this.weightsWs.view(indices.length);
+    for (let r = 0; r + 1 < offsets.length; r++) {
+      const n = offsets[r + 1]! - offsets[r]!;
+      weights.fill(this.combiner === 'sum' ? 1 : 1 / Math.sqrt(n), offsets[r]!, offsets[r + 1]!);
+    }
+    return { kind: 'bags', bags: { indices, offsets, weights } };
   }
 
   init(params: Float32Array, rng: Random): void {
@@ -188,7 +209,7 @@ export class EmbeddingBag implements Layer {
   }
 
   forward(input: LayerInput, batch: number, params: Float32Array): Float32Array {
-    this.input = input;
+    this.input = this.weighted(input);
     const out = this.ws.view(batch * this.outDim);
     const opts = this.bias ? { bias: params.subarray(this.rows * this.outDim, this.paramCount), out } : { out };
     return embeddingBagForward(this.table(params), this.rows, this.outDim, this.bags(), batch, opts);

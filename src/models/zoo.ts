@@ -1,5 +1,5 @@
 // The built-in models: softmax regression, an MLP, and a hashed-n-gram text classifier.
-import { Act, Dense, EmbeddingBag, type Layer } from './layers.js';
+import { Act, Dense, EmbeddingBag, type BagCombiner, type Layer } from './layers.js';
 import { Sequential } from './sequential.js';
 import { invalidArgument, invalidType } from '../errors.js';
 
@@ -15,6 +15,8 @@ export interface ModelSpec {
   /** mlp: hidden widths (default [512, 256]); text: [embedding width, hidden] (default [64, 64]). */
   hidden?: number[];
   activation?: 'relu' | 'tanh';
+  /** bags input: how a bag without weights combines its rows (default 'mean'). */
+  combiner?: BagCombiner;
 }
 
 function positive(name: string, v: unknown): number {
@@ -33,17 +35,19 @@ export function createModel(spec: ModelSpec, seed = 0): Sequential {
   const act = spec.activation ?? 'relu';
   if (act !== 'relu' && act !== 'tanh') throw invalidArgument('spec.activation', '"relu" or "tanh"', act);
   const hidden = spec.hidden?.map((h, i) => positive(`spec.hidden[${i}]`, h));
+  const combiner = spec.combiner ?? 'mean';
+  if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') throw invalidArgument('spec.combiner', '"mean", "sqrtn" or "sum"', combiner);
   const layers: Layer[] = [];
   switch (spec.kind) {
     case 'linear':
-      layers.push(spec.input === 'dense' ? new Dense('linear', inputDim, classes) : new EmbeddingBag('linear', inputDim, classes, true, 0));
+      layers.push(spec.input === 'dense' ? new Dense('linear', inputDim, classes) : new EmbeddingBag('linear', inputDim, classes, true, 0, combiner));
       break;
     case 'mlp': {
       const widths = hidden ?? [512, 256];
       let prev = inputDim;
       widths.forEach((w, i) => {
         layers.push(
-          i === 0 && spec.input === 'bags' ? new EmbeddingBag(`fc${i + 1}`, inputDim, w, true, Math.sqrt(6 / (inputDim + w))) : new Dense(`fc${i + 1}`, prev, w),
+          i === 0 && spec.input === 'bags' ? new EmbeddingBag(`fc${i + 1}`, inputDim, w, true, Math.sqrt(6 / (inputDim + w)), combiner) : new Dense(`fc${i + 1}`, prev, w),
           new Act(`${act}${i + 1}`, act, w),
         );
         prev = w;
@@ -54,7 +58,7 @@ export function createModel(spec: ModelSpec, seed = 0): Sequential {
     case 'text': {
       if (spec.input !== 'bags') throw invalidArgument('spec.input', '"bags" for the text model', spec.input);
       const [emb = 64, h = 64] = hidden ?? [];
-      layers.push(new EmbeddingBag('embedding', inputDim, emb, false, 0.1), new Dense('fc1', emb, h), new Act(act, act, h), new Dense('fc2', h, classes));
+      layers.push(new EmbeddingBag('embedding', inputDim, emb, false, 0.1, combiner), new Dense('fc1', emb, h), new Act(act, act, h), new Dense('fc2', h, classes));
       break;
     }
     default:

@@ -26,6 +26,7 @@ describe('dpfl train arguments', () => {
     [['--optimizer', 'lion'], /--optimizer must be one of sgd, adam/],
     [['--resume', '/nonexistent/ck'], /--resume must name an existing checkpoint/],
     [['--activation', 'gelu'], /--activation must be one of relu, tanh, received "gelu"/],
+    [['--combiner', 'max'], /--combiner must be one of mean, sqrtn, sum, received "max"/],
     [['--bogus'], /Unknown option '--bogus'/],
   ];
   for (const [argv, message] of bad) {

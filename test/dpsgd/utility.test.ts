@@ -28,7 +28,7 @@ describe('privacy–utility table', () => {
     }
     for (const row of table.rows) {
       for (const cell of row.cells) {
-        const accs = table.runs.filter((r) => r.dataset === row.dataset && r.column === cell.column).map((r) => r.accuracy);
+        const accs = table.runs.filter((r) => r.dataset === row.dataset && r.model === row.model && r.column === cell.column).map((r) => r.accuracy);
         expect(cell.accuracies).toEqual(accs);
         const mean = (accs[0]! + accs[1]!) / 2;
         expect(cell.mean).toBeCloseTo(mean, 12);

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createModel, type ModelSpec } from '../../src/models/index.js';
 import { gatherBatch, syntheticBags, syntheticDense, type Dataset } from '../../src/data/index.js';
 import type { Sequential } from '../../src/models/sequential.js';
+import { EmbeddingBag } from '../../src/models/layers.js';
+import { Random } from '../../src/data/random.js';
 
 function perExampleGrads(model: Sequential, data: Dataset, rows: Int32Array): Float32Array[] {
   return Array.from(rows, (r) => {
@@ -28,6 +30,8 @@ const cases: Array<[string, ModelSpec, Dataset]> = [
   ['linear (dense)', { kind: 'linear', input: 'dense', inputDim: 19, classes: 4 }, syntheticDense({ size: 40, dim: 19, classes: 4, seed: 5 })],
   ['text (bags with duplicate tokens)', { kind: 'text', input: 'bags', inputDim: 37, classes: 2, hidden: [8, 6] }, syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 6 })],
   ['linear (bags + bias)', { kind: 'linear', input: 'bags', inputDim: 37, classes: 3 }, syntheticBags({ size: 40, rows: 37, classes: 3, tokensPerExample: 5, seed: 7 })],
+  ['text (bags, sqrtn combiner)', { kind: 'text', input: 'bags', inputDim: 37, classes: 2, hidden: [8, 6], combiner: 'sqrtn' }, syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 8 })],
+  ['linear (bags, sum combiner)', { kind: 'linear', input: 'bags', inputDim: 37, classes: 3, combiner: 'sum' }, syntheticBags({ size: 40, rows: 37, classes: 3, tokensPerExample: 5, seed: 9 })],
 ];
 
 describe('ghost norms', () => {
@@ -59,6 +63,28 @@ describe('ghost norms', () => {
       }
     });
   }
+
+  it('bag combiners weight a bag of n tokens by 1/n (mean), 1/sqrt(n) (sqrtn) or 1 (sum)', () => {
+    const bags = { indices: Int32Array.of(3, 1, 3, 0, 2), offsets: Int32Array.of(0, 3, 3, 5) };
+    const rows = 4;
+    const dim = 2;
+    for (const [combiner, w] of [['mean', (n: number) => 1 / n], ['sqrtn', (n: number) => 1 / Math.sqrt(n)], ['sum', () => 1]] as const) {
+      const layer = new EmbeddingBag('e', rows, dim, false, 0.5, combiner);
+      const params = new Float32Array(layer.paramCount);
+      layer.init(params, new Random(3));
+      const out = layer.forward({ kind: 'bags', bags }, 3, params);
+      for (let r = 0; r < 3; r++) {
+        const a = bags.offsets[r]!;
+        const b = bags.offsets[r + 1]!;
+        for (let j = 0; j < dim; j++) {
+          let ref = 0;
+          for (let t = a; t < b; t++) ref += w(b - a) * params[bags.indices[t]! * dim + j]!;
+          expect(out[r * dim + j]!).toBeCloseTo(ref, 6);
+        }
+      }
+    }
+    expect(() => createModel({ kind: 'linear', input: 'bags', inputDim: 3, classes: 2, combiner: 'max' as never })).toThrow(/spec.combiner must be "mean", "sqrtn" or "sum", received "max"/);
+  });
 
   it('an empty batch gives no norms and a zero gradient', () => {
     const data = syntheticDense({ size: 4, dim: 3, classes: 2 });

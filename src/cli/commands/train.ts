@@ -12,7 +12,7 @@ import { ProgressLine } from '../progress.js';
 const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear|mlp|text] [--epsilon 3] [--delta 1e-5]
                   [--epochs N] [--batch-size B] [--clipping flat|per-layer|adaptive|automatic]
                   [--max-grad-norm C] [--optimizer sgd|adam] [--lr LR] [--momentum M] [--non-private]
-                  [--activation relu|tanh] [--seed S] [--save FILE] [--resume FILE]
+                  [--activation relu|tanh] [--combiner mean|sqrtn|sum] [--seed S] [--save FILE] [--resume FILE]
                   [--max-physical-batch N] [--compare] [--json]
 
 Trains a built-in model with DP-SGD: Poisson sampling, per-example clipping by ghost norms, noise
@@ -37,8 +37,8 @@ function positiveOption(name: string, value: string | undefined, fallback: numbe
 // Per dataset/model defaults, tuned at ε = 3 (δ = 1e-5, seed 1; see docs/dpsgd.md and the settings
 // per ε in src/dpsgd/utility.ts): batch 256, 20 epochs, C = 1, SGD with momentum 0.9.
 const DEFAULTS: Record<string, Partial<RunConfig>> = {
-  'spam/text': { epochs: 20, batchSize: 256, lr: 0.25, maxGradNorm: 1 },
-  'spam/linear': { epochs: 20, batchSize: 256, lr: 8, maxGradNorm: 1 },
+  'spam/text': { epochs: 20, batchSize: 256, lr: 0.1, maxGradNorm: 1, combiner: 'sqrtn' },
+  'spam/linear': { epochs: 20, batchSize: 256, lr: 0.5, maxGradNorm: 1, combiner: 'sqrtn' },
   'spam/mlp': { epochs: 20, batchSize: 256, lr: 0.25, maxGradNorm: 1 },
   'mnist/linear': { epochs: 20, batchSize: 256, lr: 0.1, maxGradNorm: 1 },
   'mnist/mlp': { epochs: 20, batchSize: 256, lr: 0.05, maxGradNorm: 1, activation: 'tanh' },
@@ -64,6 +64,7 @@ export function parseTrainArgs(argv: string[]): { config: RunConfig; save?: stri
     'max-physical-batch': { type: 'string' },
     compare: { type: 'boolean' },
     activation: { type: 'string' },
+    combiner: { type: 'string' },
   });
   const dataset = choice<DatasetName>('dataset', values.dataset, ['spam', 'mnist', 'synthetic'], 'spam');
   const model = choice<ModelKind>('model', values.model, ['linear', 'mlp', 'text'], dataset === 'mnist' ? 'mlp' : 'text');
@@ -92,6 +93,7 @@ export function parseTrainArgs(argv: string[]): { config: RunConfig; save?: stri
     momentum,
     maxPhysicalBatch: positiveOption('max-physical-batch', values['max-physical-batch'], 1024, true),
     activation: choice('activation', values.activation, ['relu', 'tanh'] as const, d.activation ?? 'relu'),
+    combiner: choice('combiner', values.combiner, ['mean', 'sqrtn', 'sum'] as const, d.combiner ?? 'mean'),
     ...(seed !== undefined ? { seed } : {}),
   };
   if (values.resume !== undefined && !existsSync(values.resume)) throw new RangeError(`--resume must name an existing checkpoint, received "${values.resume}"`);
@@ -179,6 +181,7 @@ export const train: Command = {
       optimizer: config.optimizer,
       lr: config.lr,
       activation: config.activation ?? 'relu',
+      combiner: config.combiner ?? 'mean',
       seed: config.seed ?? null,
     };
     if (parsed.json) {
