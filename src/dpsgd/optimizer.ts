@@ -5,7 +5,7 @@
 import { Accountant, BudgetExceededError, composed, computeEpsilon, type DpEvent, type PrivacyAccountant, type PrivacyBudget } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
-import { addGaussianNoise } from '../kernels/noise.js';
+import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
 import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
 import { weightedSum } from '../kernels/aggregate.js';
 import { clipScales, normaliseRule, splitThreshold, type ClippingKind, type ClippingRule } from './clipping.js';
@@ -119,6 +119,8 @@ export class DpOptimizer {
   private sumFresh = true;
   private scratch = new Float64Array(0);
   private scaleBufs: Float32Array[] = [];
+  /** True while stepAsync() draws noise into sum on a worker thread. */
+  private inFlight = false;
 
   constructor(options: DpOptimizerOptions) {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
@@ -226,6 +228,7 @@ export class DpOptimizer {
 
   /** Clips a built-in model's per-example gradients by ghost norms and adds their sum (book-keeping). */
   accumulateModel(model: GhostClippable, batchSize: number): void {
+    this.assertIdle('accumulateModel');
     const first = this.sumFresh;
     if (batchSize === 0) return;
     this.ensure(batchSize);
@@ -249,6 +252,7 @@ export class DpOptimizer {
    * (per-layer) or one shared vector; examples with non-finite norms get 0.
    */
   clipFactors(sqNorms: Float64Array, batchSize: number): Float32Array[] {
+    this.assertIdle('clipFactors');
     const g = this.groupEnds.length;
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (!(sqNorms instanceof Float64Array)) throw invalidType('sqNorms', 'a Float64Array', sqNorms);
@@ -262,6 +266,7 @@ export class DpOptimizer {
 
   /** Adds a clipped sum computed with the factors of clipFactors (params.length floats). */
   addClippedSum(sum: Float32Array): void {
+    this.assertIdle('addClippedSum');
     if (!(sum instanceof Float32Array)) throw invalidType('sum', 'a Float32Array', sum);
     if (sum.length !== this.params.length) throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
     if (!this.externalSumPending) throw invalidArgument('addClippedSum', 'called after clipFactors for the same batch', 'no pending clipFactors call');
@@ -273,6 +278,7 @@ export class DpOptimizer {
 
   /** Clips per-example gradients (batchSize x D, from any framework) and adds their sum. */
   accumulatePerSampleGrads(grads: Float32Array, batchSize: number): void {
+    this.assertIdle('accumulatePerSampleGrads');
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize === 0) return;
     const first = this.sumFresh;
@@ -322,16 +328,48 @@ export class DpOptimizer {
    * step: the noise alone is released, as the analysis of Poisson sampling assumes.
    */
   step(): StepReport {
+    const s = this.beginStep();
+    addGaussianNoise(this.sum, s.std, s.noise);
+    return this.finishStep(s);
+  }
+
+  /**
+   * step() with the noise drawn off the JavaScript thread (the same bits). Until it settles the
+   * optimizer refuses every other call that would touch its buffers; the parameters change only
+   * when it settles.
+   */
+  async stepAsync(): Promise<StepReport> {
+    const s = this.beginStep();
+    this.inFlight = true;
+    try {
+      await addGaussianNoiseAsync(this.sum, s.std, s.noise);
+    } finally {
+      this.inFlight = false;
+    }
+    return this.finishStep(s);
+  }
+
+  private assertIdle(method: string): void {
+    if (this.inFlight) throw invalidArgument(method, 'called after the pending stepAsync() settles', 'a call while stepAsync() is in flight');
+  }
+
+  /** Budget guard, accounting and the noise parameters of the step about to be taken. */
+  private beginStep(): { step: number; sigma: number; std: number; noise: { seed?: bigint; stream?: number; offset?: number } } {
+    this.assertIdle('step');
+    if (this.externalSumPending) throw invalidArgument('step', 'preceded by addClippedSum after clipFactors', 'a clipFactors call without its clipped sum');
     const step = this.stepCount;
     const sigma = this.gradientNoiseMultiplier(step);
     const event = this.stepEvent(step);
     this.checkBudget(step, event);
     this.accountant.step(event);
-    if (this.externalSumPending) throw invalidArgument('step', 'preceded by addClippedSum after clipFactors', 'a clipFactors call without its clipped sum');
     if (this.sumFresh) this.sum.fill(0);
     const d = this.params.length;
     const noise = this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: step * d };
-    addGaussianNoise(this.sum, sigma * this.c, noise);
+    return { step, sigma, std: sigma * this.c, noise };
+  }
+
+  /** The update from the noisy sum, adaptive C, schedules and counters. */
+  private finishStep({ step, sigma }: { step: number; sigma: number }): StepReport {
     const report: StepReport = {
       step,
       examples: this.pendingExamples,
@@ -379,6 +417,7 @@ export class DpOptimizer {
    * step with stepPlain().
    */
   accumulateModelPlain(model: GhostClippable, batchSize: number): void {
+    this.assertIdle('accumulateModelPlain');
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize === 0) return;
     model.backwardParams(this.sum, model.groups.map(() => null), !this.sumFresh);
@@ -388,6 +427,7 @@ export class DpOptimizer {
 
   /** Non-private step (baselines): the plain mean of the gathered gradients; no clipping, noise or accounting. */
   stepPlain(): void {
+    this.assertIdle('stepPlain');
     const examples = this.pendingExamples;
     if (this.sumFresh) this.sum.fill(0);
     this.applyUpdate(this.stepCount, examples > 0 ? 1 / examples : 0);
@@ -444,6 +484,7 @@ export class DpOptimizer {
   }
 
   getState(): OptimizerState {
+    this.assertIdle('getState');
     const buffers: Record<string, Float32Array> = {};
     if (this.velocity) buffers.velocity = this.velocity;
     if (this.m) buffers.m = this.m;
@@ -452,6 +493,7 @@ export class DpOptimizer {
   }
 
   setState(state: OptimizerState): void {
+    this.assertIdle('setState');
     for (const [name, buf] of Object.entries(state.buffers)) {
       const own = (this as unknown as Record<string, Float32Array | null>)[name];
       if (!(own instanceof Float32Array) || own.length !== buf.length) throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${this.params.length}`, buf);

@@ -35,6 +35,27 @@ export class Trainer {
 
   /** One logical step. Throws BudgetExceededError (nothing changed) when the budget forbids it. */
   step(): StepResult {
+    const { rows, loss } = this.gather();
+    const step = this.options.optimizer.steps;
+    if (!this.options.private) {
+      this.options.optimizer.stepPlain();
+      return { step, examples: rows, loss: loss / rows };
+    }
+    const report = this.options.optimizer.step();
+    return { step, examples: rows, loss: loss / rows, report };
+  }
+
+  /** step() with the noise drawn off the JavaScript thread (the same bits). */
+  async stepAsync(): Promise<StepResult> {
+    if (!this.options.private) return this.step();
+    const { rows, loss } = this.gather();
+    const step = this.options.optimizer.steps;
+    const report = await this.options.optimizer.stepAsync();
+    return { step, examples: rows, loss: loss / rows, report };
+  }
+
+  /** Samples the logical batch and gathers its (clipped, or plain) gradient sum, chunk by chunk. */
+  private gather(): { rows: number; loss: number } {
     const { model, data, sampler, optimizer } = this.options;
     const rows = sampler.next();
     let loss = 0;
@@ -48,13 +69,7 @@ export class Trainer {
         optimizer.accumulateModelPlain(model, batch.size);
       }
     }
-    const step = optimizer.steps;
-    if (!this.options.private) {
-      optimizer.stepPlain();
-      return { step, examples: rows.length, loss: loss / rows.length };
-    }
-    const report = optimizer.step();
-    return { step, examples: rows.length, loss: loss / rows.length, report };
+    return { rows: rows.length, loss };
   }
 
   /** Runs until `steps` steps have been taken in total or the budget stops training. */
@@ -72,8 +87,9 @@ export class Trainer {
   }
 
   /**
-   * run() that yields to the event loop after every step (progress output, signals), and stops
-   * early when shouldStop() returns true (e.g. on SIGINT, so a checkpoint can be saved).
+   * run() that keeps the event loop free: the noise of each step is drawn off the JavaScript
+   * thread and the loop yields after every step (progress output, signals); stops early when
+   * shouldStop() returns true (e.g. on SIGINT, so a checkpoint can be saved).
    */
   async runAsync(
     steps: number,
@@ -83,7 +99,7 @@ export class Trainer {
     while (this.options.optimizer.steps < steps) {
       if (shouldStop?.()) return { stoppedByBudget: false, interrupted: true };
       try {
-        const r = this.step(); // not inside onStep?.(…): an absent callback would skip the step
+        const r = await this.stepAsync(); // not inside onStep?.(…): an absent callback would skip the step
         onStep?.(r);
       } catch (e) {
         if (e instanceof BudgetExceededError) return { stoppedByBudget: true, interrupted: false };

@@ -179,6 +179,34 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
     expect(() => o2.clipFactors(new Float64Array(2), B)).toThrow('sqNorms.length must be batchSize x groups (21), received 2');
   });
 
+  it('stepAsync equals step bit for bit, and refuses other calls while its noise is drawn', async () => {
+    const make = () =>
+      new DpOptimizer({
+        params: Float32Array.from({ length: D }, (_, i) => i / D),
+        groupEnds: ends,
+        maxGradNorm: 1.5,
+        noiseMultiplier: 0.8,
+        expectedBatchSize: 6.5,
+        event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }),
+        update: { kind: 'sgd', lr: 0.1, momentum: 0.9 },
+        seed: 11,
+      });
+    const a = make();
+    const b = make();
+    for (let t = 0; t < 3; t++) {
+      a.accumulatePerSampleGrads(grads(20 + t), B);
+      b.accumulatePerSampleGrads(grads(20 + t), B);
+      const ra = a.step();
+      const pending = b.stepAsync();
+      expect(() => b.accumulatePerSampleGrads(grads(1), B)).toThrow('accumulatePerSampleGrads must be called after the pending stepAsync() settles, received "a call while stepAsync() is in flight"');
+      expect(() => b.step()).toThrow(/step must be called after the pending stepAsync\(\) settles/);
+      expect(() => b.getState()).toThrow(/getState must be called after/);
+      expect(await pending).toEqual(ra);
+      expect(b.params).toEqual(a.params);
+    }
+    expect(b.accountant.history).toEqual(a.accountant.history);
+  });
+
   it('refuses bad arguments with clear errors', () => {
     const base = { params: new Float32Array(4), maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 2, event: (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }), update: { kind: 'sgd' as const, lr: 0.1 } };
     expect(() => new DpOptimizer({ ...base, maxGradNorm: -1 })).toThrow('maxGradNorm must be a positive finite number, received -1');
