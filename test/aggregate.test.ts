@@ -88,6 +88,15 @@ describe('weightedSum against the float64 reference', () => {
     const viaAsync = await weightedSumAsync(u, [2, 3]);
     expect(viaAsync).toEqual(out);
   });
+
+  it('out may be one of the updates: an in-place sum over several column tiles', () => {
+    const d = 70_001;
+    const a = randomFloats(d, 5);
+    const b = randomFloats(d, 6);
+    const ref = weightedSum([a, b], [1, 0.5]);
+    expect(weightedSum([a, b], [1, 0.5], { out: a })).toBe(a);
+    expect(a).toEqual(ref);
+  });
 });
 
 describe('Aggregator (streaming, float64 state)', () => {

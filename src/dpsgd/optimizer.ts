@@ -119,6 +119,7 @@ export class DpOptimizer {
   private sumFresh = true;
   private scratch = new Float64Array(0);
   private scaleBufs: Float32Array[] = [];
+  private chunk: Float32Array | null = null;
   /** True while stepAsync() draws noise into sum on a worker thread. */
   private inFlight = false;
 
@@ -271,7 +272,7 @@ export class DpOptimizer {
     if (sum.length !== this.params.length) throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
     if (!this.externalSumPending) throw invalidArgument('addClippedSum', 'called after clipFactors for the same batch', 'no pending clipFactors call');
     if (this.sumFresh) this.sum.set(sum);
-    else for (let i = 0; i < sum.length; i++) this.sum[i]! += sum[i]!;
+    else this.addToSum(sum);
     this.sumFresh = false;
     this.externalSumPending = false;
   }
@@ -285,7 +286,7 @@ export class DpOptimizer {
     const d = this.params.length;
     if (!(grads instanceof Float32Array)) throw invalidType('grads', 'a Float32Array', grads);
     if (grads.length !== batchSize * d) throw invalidArgument('grads.length', `batchSize x params.length (${batchSize * d})`, grads.length);
-    const out = first ? this.sum : new Float32Array(d);
+    const out = first ? this.sum : this.chunkSum();
     let clipped = 0;
     let nonFinite = 0;
     let below = 0;
@@ -309,9 +310,20 @@ export class DpOptimizer {
       clipped = r.clipped;
       nonFinite = r.nonFinite;
     }
-    if (!first) for (let i = 0; i < d; i++) this.sum[i]! += out[i]!;
+    if (!first) this.addToSum(out);
     this.sumFresh = false;
     this.note(batchSize, clipped, nonFinite, below);
+  }
+
+  /** Scratch for the clipped sum of a later physical batch of a virtual batch. */
+  private chunkSum(): Float32Array {
+    if (this.chunk === null) this.chunk = new Float32Array(this.params.length);
+    return this.chunk;
+  }
+
+  /** sum += x in place, natively (the same float64-add-then-round bits as a loop). */
+  private addToSum(x: Float32Array): void {
+    weightedSum([this.sum, x], [1, 1], { out: this.sum });
   }
 
   private note(examples: number, clipped: number, nonFinite: number, below: number): void {

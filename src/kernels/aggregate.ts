@@ -8,7 +8,10 @@ import { float32Array, nonNegativeFinite, optionsObject, outputArray, positiveIn
 export interface WeightedSumOptions {
   /** Divide by the sum of the weights (a weighted mean). Default false. */
   normalize?: boolean;
-  /** Output buffer of length D. */
+  /**
+   * Output buffer of length D. It may be one of the updates (e.g. out = updates[0] for an in-place
+   * sum): each column tile is read in full before it is written.
+   */
   out?: Float32Array;
 }
 

@@ -78,7 +78,8 @@ double gaussian_sample(const NoiseKey& key, uint64_t j);
 // out[d] = sum_k w_k u_k[d] (divided by sum_k w_k when normalize), accumulated in float64 over
 // column tiles so each update is read once. Weights must be finite and >= 0 (and sum > 0 when
 // normalizing). An update holding NaN or Inf makes the call fail (bad_update = its index); out
-// is then unspecified.
+// is then unspecified. out may be one of the updates: each column tile of every update is read
+// before that tile of out is written.
 Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights,
                     bool normalize, float* out, int64_t* bad_update);
 
