@@ -116,34 +116,39 @@ Status embedding_bag_ghost_sqnorms(const float* dout, int64_t rows, int64_t dim,
   if (bags.batch > 0 && (dout == nullptr || sq_norms == nullptr)) {
     return Status::Invalid("embedding_bag_ghost_sqnorms: null buffer");
   }
-  // Per chunk, c (rows doubles) holds the summed weight of each row for the current example and
-  // stamp (rows ints) marks which example last touched it, so merging duplicates is O(tokens)
-  // with no sort: Σ_j c_j² is kept up to date as (c + w)² − c² = w·(2c + w) per token.
+  // Per example, a small open-addressing table (sized to the bag, so it stays in L1) maps each
+  // distinct row to its summed weight c, so merging duplicates is O(tokens) with no sort and no
+  // random access into a table of `rows` entries: Σ_j c_j² is kept up to date as
+  // (c + w)² − c² = w·(2c + w) per token, in token order.
   parallel_for(bags.batch, 32, [&](int64_t r0, int64_t r1) {
-    thread_local std::vector<double> c;
-    thread_local std::vector<int64_t> stamp;
-    thread_local int64_t epoch = 0;
-    if (static_cast<int64_t>(c.size()) < rows) {
-      c.assign(static_cast<size_t>(rows), 0.0);
-      stamp.assign(static_cast<size_t>(rows), -1);
-    }
+    thread_local std::vector<int32_t> keys;
+    thread_local std::vector<double> sums;
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t t0 = bags.offsets[r], t1 = bags.offsets[r + 1];
-      const int64_t mark = ++epoch;
+      size_t cap = 16;
+      while (cap < 2 * static_cast<size_t>(t1 - t0)) cap *= 2;
+      if (keys.size() < cap) {
+        keys.resize(cap);
+        sums.resize(cap);
+      }
+      std::fill(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(cap), -1);
+      const uint32_t mask = static_cast<uint32_t>(cap - 1);
       double coeff = 0.0;
       for (int64_t t = t0; t < t1; ++t) {
-        const size_t j = static_cast<size_t>(bags.indices[t]);
+        const int32_t j = bags.indices[t];
         const double w = bags.weights != nullptr ? static_cast<double>(bags.weights[t]) : 1.0 / static_cast<double>(t1 - t0);
-        if (stamp[j] != mark) {
-          stamp[j] = mark;
-          c[j] = 0.0;
+        uint32_t h = (static_cast<uint32_t>(j) * 0x9E3779B1u) & mask;
+        while (keys[h] != -1 && keys[h] != j) h = (h + 1) & mask;
+        if (keys[h] == -1) {
+          keys[h] = j;
+          sums[h] = 0.0;
         }
-        coeff += w * (2.0 * c[j] + w);
-        c[j] += w;
+        coeff += w * (2.0 * sums[h] + w);
+        sums[h] += w;
       }
       double g = 0.0;
       const float* row = dout + r * dim;
-      for (int64_t j = 0; j < dim; ++j) g += static_cast<double>(row[j]) * row[j];
+      for (int64_t k = 0; k < dim; ++k) g += static_cast<double>(row[k]) * row[k];
       sq_norms[r] = coeff * g;
     }
   });
