@@ -1,5 +1,7 @@
 // Optimizer updates over the flat parameter vector: SGD with momentum, and Adam. Elementwise, so
 // any chunking gives the same bits; float64 intermediate arithmetic, float32 state.
+#include <cmath>
+
 #include "dpfl/nn.h"
 #include "dpfl/parallel.h"
 #include "isa.h"
@@ -8,6 +10,19 @@ namespace dpfl {
 namespace nn {
 namespace {
 constexpr int64_t kGrain = 1 << 16;
+
+AdamHyper adam_hyper(double lr, double beta1, double beta2, double eps, double weight_decay,
+                     double grad_scale, int64_t t) {
+  return {lr, beta1, beta2, eps, weight_decay, grad_scale, 1.0 - std::pow(beta1, static_cast<double>(t)),
+          1.0 - std::pow(beta2, static_cast<double>(t))};
+}
+
+bool finite_hyper(double v) { return std::isfinite(v); }
+
+bool adam_hyper_ok(double lr, double beta1, double beta2, double eps, double weight_decay, double grad_scale) {
+  return finite_hyper(lr) && beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0 &&
+         finite_hyper(weight_decay) && finite_hyper(grad_scale);
+}
 }  // namespace
 
 Status sgd_update(float* params, const float* grad, float* velocity, int64_t n, double lr, double momentum,

@@ -34,12 +34,6 @@ struct AdamHyper {
   double c1, c2;  // bias corrections 1 − β1^t and 1 − β2^t
 };
 
-static inline AdamHyper adam_hyper(double lr, double beta1, double beta2, double eps, double weight_decay,
-                            double grad_scale, int64_t t) {
-  return {lr, beta1, beta2, eps, weight_decay, grad_scale, 1.0 - std::pow(beta1, static_cast<double>(t)),
-          1.0 - std::pow(beta2, static_cast<double>(t))};
-}
-
 static inline void adam_range(float* params, const float* grad, float* m, float* v, int64_t n, const AdamHyper& h) {
   for (int64_t i = 0; i < n; ++i) {
     const double g = h.grad_scale * grad[i] + h.weight_decay * params[i];
@@ -49,13 +43,6 @@ static inline void adam_range(float* params, const float* grad, float* m, float*
     v[i] = vi;
     params[i] = static_cast<float>(params[i] - h.lr * (mi / h.c1) / (std::sqrt(vi / h.c2) + h.eps));
   }
-}
-
-static inline bool finite_hyper(double v) { return std::isfinite(v); }
-
-static inline bool adam_hyper_ok(double lr, double beta1, double beta2, double eps, double weight_decay, double grad_scale) {
-  return finite_hyper(lr) && beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0 &&
-         finite_hyper(weight_decay) && finite_hyper(grad_scale);
 }
 
 }  // namespace nn

@@ -7,7 +7,6 @@
 
 #include "check.h"
 #include "dpfl/dispatch.h"
-#include "dpfl/kernels.h"
 #include "dpfl/nn.h"
 #include "dpfl/parallel.h"
 
