@@ -19,7 +19,7 @@ describe('progress line', () => {
 
   it('plain lines when not a terminal: the first, then throttled, the last always; text only when written', () => {
     const { writes, stream } = fakeStream(false);
-    const p = new ProgressLine(stream);
+    const p = new ProgressLine({ stream });
     let calls = 0;
     for (let i = 1; i <= 50; i++) p.update(i, 50, () => `step ${i} (${++calls})`);
     p.finish();
@@ -31,12 +31,20 @@ describe('progress line', () => {
 
   it('one line rewritten in place on a terminal, ended by finish()', () => {
     const { writes, stream } = fakeStream(true);
-    const p = new ProgressLine(stream);
+    const p = new ProgressLine({ stream });
     p.update(1, 4, 'a');
     p.update(4, 4, 'b');
     p.finish();
     expect(writes[0]!.startsWith('\r\x1b[2K[#####...............]  25% a')).toBe(true);
     expect(writes[1]!.startsWith('\r\x1b[2K[####################] 100% b')).toBe(true);
     expect(writes[2]).toBe('\n');
+  });
+
+  it('status lines carry the label and the seconds elapsed, unthrottled', () => {
+    const { writes, stream } = fakeStream(false);
+    const p = new ProgressLine({ stream, label: 'dpfl bench' });
+    p.status('probe');
+    p.status('clip');
+    expect(writes).toEqual(['dpfl bench [0 s] probe\n', 'dpfl bench [0 s] clip\n']);
   });
 });

@@ -1,6 +1,7 @@
-// Progress on stderr for the long commands (train, audit, federate): on a terminal one line with a
-// bar, rewritten in place at most every 100 ms; otherwise (CI logs, pipes) a plain line every few
-// seconds and at the end. stdout stays clean for --json.
+// Progress on stderr for the long commands (train, audit, bench): on a terminal one line,
+// rewritten in place; otherwise (CI logs, pipes) plain lines. stdout stays clean for --json.
+// update() draws a bar with an ETA for work of known length (throttled to every 100 ms on a
+// terminal, every few seconds otherwise); status() reports a step of work of unknown length.
 
 /** A text bar: [#####.....] for a fraction in [0, 1]. */
 export function bar(fraction: number, width = 20): string {
@@ -16,13 +17,16 @@ function duration(ms: number): string {
 export class ProgressLine {
   readonly #stream: NodeJS.WriteStream;
   readonly #tty: boolean;
+  readonly #label: string;
   readonly #start = Date.now();
   #last = 0;
   #open = false;
 
-  constructor(stream: NodeJS.WriteStream = process.stderr) {
-    this.#stream = stream;
-    this.#tty = stream.isTTY === true;
+  /** label prefixes status lines (e.g. "dpfl bench"). */
+  constructor(options: { stream?: NodeJS.WriteStream; label?: string } = {}) {
+    this.#stream = options.stream ?? process.stderr;
+    this.#tty = this.#stream.isTTY === true;
+    this.#label = options.label === undefined ? '' : `${options.label} `;
   }
 
   /**
@@ -37,18 +41,26 @@ export class ProgressLine {
     const elapsed = now - this.#start;
     const eta = done > 0 && !last ? `  ETA ${duration((elapsed / done) * (total - done))}` : `  ${duration(elapsed)}`;
     const pct = `${Math.floor((100 * done) / Math.max(total, 1))}%`.padStart(4);
-    const line = `${bar(done / Math.max(total, 1))} ${pct} ${typeof text === 'function' ? text() : text}${eta}`;
-    if (this.#tty) {
-      this.#stream.write(`\r\x1b[2K${line.slice(0, (this.#stream.columns || 120) - 1)}`);
-      this.#open = true;
-    } else {
-      this.#stream.write(`${line}\n`);
-    }
+    this.#write(`${bar(done / Math.max(total, 1))} ${pct} ${typeof text === 'function' ? text() : text}${eta}`);
+  }
+
+  /** One step of work of unknown length: the label, the seconds elapsed and the text, never throttled. */
+  status(text: string): void {
+    this.#write(`${this.#label}[${((Date.now() - this.#start) / 1000).toFixed(0)} s] ${text}`);
   }
 
   /** Ends the line on a terminal (before the report is printed). */
   finish(): void {
     if (this.#tty && this.#open) this.#stream.write('\n');
     this.#open = false;
+  }
+
+  #write(line: string): void {
+    if (this.#tty) {
+      this.#stream.write(`\r\x1b[2K${line.slice(0, (this.#stream.columns || 120) - 1)}`);
+      this.#open = true;
+    } else {
+      this.#stream.write(`${line}\n`);
+    }
   }
 }

@@ -2,10 +2,10 @@
 // privacy), every cell trained once per seed with the settings in src/dpsgd/utility.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Progress } from '../../bench/progress.js';
 import { renderUtilityMarkdown, runUtilityTable, UTILITY_ROWS } from '../../dpsgd/utility.js';
 import type { DatasetName } from '../../dpsgd/run.js';
 import { parseCommandArgs } from '../command.js';
+import { ProgressLine } from '../progress.js';
 
 const HELP = `usage: dpfl bench utility [--seeds 1,2,3] [--dataset spam|mnist] [--out DIR] [--json]
 
@@ -39,17 +39,19 @@ export async function runBenchUtility(argv: string[]): Promise<number> {
   if (values.dataset !== undefined && !names.includes(values.dataset as DatasetName)) {
     throw new RangeError(`--dataset must be one of ${names.join(', ')}, received "${values.dataset}"`);
   }
-  const progress = new Progress();
+  const progress = new ProgressLine();
   const table = runUtilityTable({
     seeds,
     ...(values.dataset !== undefined ? { datasets: [values.dataset as DatasetName] } : {}),
     onRun: (r, done, total) =>
       progress.update(
+        done,
+        total,
         `${done}/${total} ${r.dataset}/${r.model} ${r.column === 'non-private' ? 'non-private' : `ε=${r.column}`} seed ${r.seed}: ` +
           `${(r.accuracy * 100).toFixed(2)} % (${r.seconds.toFixed(1)} s)`,
       ),
   });
-  progress.done();
+  progress.finish();
   if (values.json) {
     const doc = { date: new Date().toISOString(), ...table };
     console.log(JSON.stringify(doc));

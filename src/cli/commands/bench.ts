@@ -6,12 +6,12 @@ import { join, resolve } from 'node:path';
 import { SECTIONS, sectionRows } from '../../bench/sections.js';
 import { buildHarness, exactFilter, HarnessUnavailable, mergeReports, packageRoot, runHarness, type HarnessReport } from '../../bench/harness.js';
 import { loadAtStart, machineInfo } from '../../bench/machine.js';
-import { Progress } from '../../bench/progress.js';
 import { callOverheads, isaVariants, mergeResults, type BenchDocument } from '../../bench/report.js';
 import { renderMarkdown, renderText } from '../../bench/render.js';
 import { runTsSuite } from '../../bench/suite.js';
 import { wanted } from '../../bench/grid.js';
 import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { ProgressLine } from '../progress.js';
 import { runBenchDpsgd } from './bench-dpsgd.js';
 import { runBenchUtility } from './bench-utility.js';
 
@@ -78,7 +78,7 @@ export const bench: Command = {
     const probeMib = values['probe-mib'] === undefined ? undefined : numberOption('probe-mib', values['probe-mib']);
     if (filter !== undefined) new RegExp(filter); // a bad pattern fails here, before minutes of work
     const started = new Date();
-    const progress = new Progress();
+    const progress = new ProgressLine({ label: 'dpfl bench' });
     let exitCode = 0;
     if (loadAtStart > 0.5) {
       console.error(`dpfl bench: load average ${loadAtStart.toFixed(1)}: other processes are running, results will be noisy`);
@@ -94,7 +94,7 @@ export const bench: Command = {
     const beforeShape = async (ids: string[]) => {
       if (!harness) return;
       try {
-        if (!built && values['no-build'] !== true) buildHarness(buildDir, (line) => progress.update(line));
+        if (!built && values['no-build'] !== true) buildHarness(buildDir, (line) => progress.status(line));
         built = true;
         reports.push(
           await runHarness({
@@ -106,12 +106,12 @@ export const bench: Command = {
             probeReps: 2, // start and end of each per-shape run; the shape gets its own sample too
             timeMs,
             buildDir,
-            onProgress: (line) => progress.update(line),
+            onProgress: (line) => progress.status(line),
           }),
         );
       } catch (err) {
         harness = false;
-        progress.done();
+        progress.finish();
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof HarnessUnavailable) {
           console.error(`dpfl bench: ${message}; continuing without the probe and the C++ columns`);
@@ -121,15 +121,15 @@ export const bench: Command = {
         }
       }
     };
-    const { rows: ts, checksum } = await runTsSuite({ quick, filter, baselines, timeMs, progress: (m) => progress.update(m), beforeShape });
+    const { rows: ts, checksum } = await runTsSuite({ quick, filter, baselines, timeMs, progress: (m) => progress.status(m), beforeShape });
     const cpp = mergeReports(reports);
     const sections: BenchDocument['sections'] = {};
     for (const name of SECTIONS) {
       if (!wanted(filter, name, '')) continue;
-      progress.update(name);
+      progress.status(name);
       sections[name] = await sectionRows(name, quick);
     }
-    progress.done();
+    progress.finish();
 
     const doc: BenchDocument = {
       schema: 1,
