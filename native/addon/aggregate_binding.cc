@@ -89,7 +89,8 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
     try {
       acc_ = std::make_unique<dpfl::Accumulator>(dim);
     } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(info.Env(), "out of memory for an Aggregator of dim " + std::to_string(dim));
+      const std::string message = "out of memory for an Aggregator of dim " + std::to_string(dim);
+      throw StatusError(info.Env(), {dpfl::StatusCode::kOutOfMemory, message.c_str()});
     }
   }
 

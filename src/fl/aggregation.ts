@@ -1,26 +1,42 @@
 // Aggregation rules of a round, over the native kernels.
 //
-// - 'mean': Σ c_k u_k (÷ Σ c_k when normalised), streamed: accepted updates are held (not
-//   copied) until 16 have arrived and then folded into the native float64 Aggregator in one pass
-//   (Aggregator.addMany reads and writes the float64 state once per 16 updates instead of once per
-//   update), so memory is O(D) whatever K. Callers must not modify an update after adding it.
+// Every rule copies an update into its own storage when it is staged (`stage`), computes the norm
+// of that copy, and aggregates exactly that copy: the caller may reuse or overwrite its array as
+// soon as the call returns (a transport's receive buffer). Aggregating the caller's array later
+// would let a vector other than the one that was measured and clipped into the sum.
+// - 'mean': Σ c_k u_k (÷ Σ c_k when normalised), streamed: staged copies go into a pending K×D
+//   matrix of up to 16 rows (fewer for large D, ≤ 64 MiB) that is folded into the native float64
+//   Aggregator in one pass (Aggregator.addMany reads and writes the float64 state once per 16
+//   updates instead of once per update), so memory is O(D) whatever K.
 // - 'median', 'trimmed-mean': coordinate-wise robust rules (Yin et al., ICML 2018). They need all
 //   K updates at once (O(K·D) memory), are unweighted (every accepted report counts once, which
 //   is what bounds the influence of a Byzantine minority) and run off the JS thread.
 // Norm bounding (Sun et al., "Can You Really Backdoor Federated Learning?", 2019): with a bound
-// B each update is scaled by min(1, B / ‖u‖) — for 'mean' through its coefficient (the caller's
-// array is not modified), for the robust rules on a copy.
+// B each update is scaled by min(1, B / ‖u‖) — for 'mean' through its coefficient, for the
+// robust rules on the copy.
 import { Aggregator } from '../kernels/aggregate.js';
-import { clipByNorm } from '../kernels/clip.js';
+import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
+import { invalidArgument } from '../errors.js';
 import { coordinateMedianAsync, trimCount, trimmedMeanAsync } from '../kernels/fl.js';
 
 export type AggregationRule = 'mean' | 'median' | 'trimmed-mean';
 
 export interface RoundAggregator {
   readonly count: number;
-  /** Folds in an update (finite, of the right length) with its coefficient and L2 norm. */
-  add(update: Float32Array, coefficient: number, norm: number): void;
-  /** The aggregate, or undefined when nothing usable was added. */
+  /**
+   * Copies an update of the round's dimension into the aggregator's own storage and returns the
+   * L2 norm of the copy (Infinity when a value is NaN/Inf or the norm overflows float32). The
+   * copy counts only once committed; the next stage replaces an uncommitted one.
+   */
+  stage(update: Float32Array): number;
+  /** Counts the staged copy with its coefficient (scaled by the norm bound, if any). */
+  commit(coefficient: number): void;
+  /** stage + commit, for callers that need no norm first. */
+  add(update: Float32Array, coefficient: number): void;
+  /**
+   * The aggregate, or undefined when nothing usable was added. Rejects with code
+   * ERR_DPFL_NON_FINITE when it does not fit in float32.
+   */
   result(normalize: boolean): Promise<Float32Array | undefined>;
 }
 
@@ -30,36 +46,61 @@ export function boundScale(norm: number, bound: number | undefined): number {
 }
 
 const FOLD = 16; // updates folded per pass over the float64 state (measured best of 8, 16, 32)
+const PENDING_BYTES = 64 * 2 ** 20; // cap on the pending matrix: fewer rows per fold for large D
+
+function normOf(row: Float32Array): number {
+  const norm = perSampleNorms(row, 1)[0]!;
+  return Number.isFinite(norm) ? norm : Infinity;
+}
 
 class MeanAggregator implements RoundAggregator {
   readonly #agg: Aggregator;
-  readonly #pending: Float32Array[] = [];
+  readonly #fold: number;
+  #pending: Float32Array | undefined; // #fold rows of dim, allocated on the first stage
+  #rows = 0;
+  #staged: number | undefined; // the staged row's norm
   readonly #pendingWeights: number[] = [];
   // Σ c_k without the bounding scales: normalising by the scaled total would undo the bound.
   #coefficients = 0;
   constructor(
-    dim: number,
+    readonly dim: number,
     readonly bound: number | undefined,
   ) {
     this.#agg = new Aggregator(dim);
+    this.#fold = Math.max(1, Math.min(FOLD, Math.floor(PENDING_BYTES / (4 * dim))));
   }
   get count(): number {
-    return this.#agg.count + this.#pending.length;
+    return this.#agg.count + this.#rows;
   }
-  add(update: Float32Array, coefficient: number, norm: number): void {
-    this.#pending.push(update);
+  stage(update: Float32Array): number {
+    this.#pending ??= new Float32Array(this.#fold * this.dim);
+    const row = this.#pending.subarray(this.#rows * this.dim, (this.#rows + 1) * this.dim);
+    row.set(update);
+    this.#staged = normOf(row);
+    return this.#staged;
+  }
+  commit(coefficient: number): void {
+    const norm = this.#staged;
+    if (norm === undefined) throw invalidArgument('stage', 'called before commit', undefined);
+    this.#staged = undefined;
     this.#pendingWeights.push(coefficient * boundScale(norm, this.bound));
     this.#coefficients += coefficient;
-    if (this.#pending.length === FOLD) this.#flush();
+    this.#rows += 1;
+    if (this.#rows === this.#fold) this.#flush();
+  }
+  add(update: Float32Array, coefficient: number): void {
+    this.stage(update);
+    this.commit(coefficient);
   }
   #flush(): void {
-    if (this.#pending.length === 0) return;
-    this.#agg.addMany(this.#pending, this.#pendingWeights);
-    this.#pending.length = 0;
+    if (this.#rows === 0) return;
+    this.#agg.addMany(this.#pending!.subarray(0, this.#rows * this.dim), this.#pendingWeights);
+    this.#rows = 0;
     this.#pendingWeights.length = 0;
   }
   async result(normalize: boolean): Promise<Float32Array | undefined> {
     this.#flush();
+    this.#pending = undefined;
     if (this.#agg.count === 0 || (normalize && !(this.#coefficients > 0))) return undefined;
     if (!normalize || this.bound === undefined) return this.#agg.result({ normalize });
     const out = this.#agg.result({ normalize: false });
@@ -71,6 +112,7 @@ class MeanAggregator implements RoundAggregator {
 
 class RobustAggregator implements RoundAggregator {
   readonly #rows: Float32Array[] = [];
+  #staged: { row: Float32Array; norm: number } | undefined;
   constructor(
     readonly rule: 'median' | 'trimmed-mean',
     readonly trim: number,
@@ -79,10 +121,21 @@ class RobustAggregator implements RoundAggregator {
   get count(): number {
     return this.#rows.length;
   }
-  add(update: Float32Array, _coefficient: number, norm: number): void {
-    const copy = Float32Array.from(update);
-    if (this.bound !== undefined && norm > this.bound) clipByNorm(copy, this.bound);
-    this.#rows.push(copy);
+  stage(update: Float32Array): number {
+    const row = Float32Array.from(update);
+    this.#staged = { row, norm: normOf(row) };
+    return this.#staged.norm;
+  }
+  commit(_coefficient: number): void {
+    const s = this.#staged;
+    if (s === undefined) throw invalidArgument('stage', 'called before commit', undefined);
+    this.#staged = undefined;
+    if (this.bound !== undefined && s.norm > this.bound) clipByNorm(s.row, this.bound);
+    this.#rows.push(s.row);
+  }
+  add(update: Float32Array, coefficient: number): void {
+    this.stage(update);
+    this.commit(coefficient);
   }
   async result(): Promise<Float32Array | undefined> {
     if (this.#rows.length === 0) return undefined;

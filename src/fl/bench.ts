@@ -82,7 +82,7 @@ export async function benchFl(options: { quick?: boolean } = {}): Promise<FlBenc
   for (let r = 0; r < 3; r++) {
     const agg = createRoundAggregator('mean', d);
     const t0 = performance.now();
-    for (let i = 0; i < count; i++) agg.add(buffers[i % buffers.length]!, 1 + (i % 7), 0);
+    for (let i = 0; i < count; i++) agg.add(buffers[i % buffers.length]!, 1 + (i % 7));
     await agg.result(true);
     streamTimes.push(performance.now() - t0);
   }

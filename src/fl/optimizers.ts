@@ -37,8 +37,12 @@ export interface ServerOptimizerOptions {
 export interface ServerOptimizer {
   readonly name: ServerOptimizerName;
   readonly lr: number;
-  /** Applies one server step in place: params += f(delta). */
-  step(params: Float32Array, delta: Float32Array): void;
+  /**
+   * Applies one server step in place: params += f(delta). All or nothing: when a new parameter
+   * (or optimizer state) would be non-finite — a finite but huge delta can overflow float32 —
+   * params and the state are left unchanged and it returns false.
+   */
+  step(params: Float32Array, delta: Float32Array): boolean;
 }
 
 function inUnit(name: string, v: number): number {
@@ -57,17 +61,36 @@ export function createServerOptimizer(name: ServerOptimizerName, options: Server
   const beta1 = inUnit('beta1', options.beta1 ?? 0.9);
   const beta2 = inUnit('beta2', options.beta2 ?? 0.99);
   const tau = positive('tau', options.tau ?? 1e-3);
+  // The step is formed in a second set of buffers and swapped in only when every value is finite.
   let m: Float64Array | undefined;
   let v: Float64Array | undefined;
+  let m2: Float64Array | undefined;
+  let v2: Float64Array | undefined;
+  let next: Float32Array | undefined;
   const init = (d: number) => {
-    if (m === undefined || m.length !== d) {
-      m = new Float64Array(d);
-      v = new Float64Array(d).fill(tau * tau);
+    if (next === undefined || next.length !== d) {
+      next = new Float32Array(d);
+      m = m2 = v = v2 = undefined;
     }
-    return { m, v: v! };
+    if (name !== 'fedavg' && m === undefined) {
+      m = new Float64Array(d);
+      m2 = new Float64Array(d);
+      if (adaptive) {
+        v = new Float64Array(d).fill(tau * tau);
+        v2 = new Float64Array(d);
+      }
+    }
+    return next;
   };
   const check = (params: Float32Array, delta: Float32Array) => {
     if (params.length !== delta.length) throw invalidArgument('delta.length', `params.length (${params.length})`, delta.length);
+  };
+  const commit = (params: Float32Array, p: Float32Array): boolean => {
+    for (let i = 0; i < p.length; i++) if (!Number.isFinite(p[i]!)) return false;
+    params.set(p);
+    [m, m2] = [m2, m];
+    [v, v2] = [v2, v];
+    return true;
   };
   switch (name) {
     case 'fedavg':
@@ -76,7 +99,9 @@ export function createServerOptimizer(name: ServerOptimizerName, options: Server
         lr,
         step(params, delta) {
           check(params, delta);
-          for (let i = 0; i < params.length; i++) params[i] = params[i]! + lr * delta[i]!;
+          const p = init(params.length);
+          for (let i = 0; i < params.length; i++) p[i] = params[i]! + lr * delta[i]!;
+          return commit(params, p);
         },
       };
     case 'fedavgm':
@@ -85,11 +110,13 @@ export function createServerOptimizer(name: ServerOptimizerName, options: Server
         lr,
         step(params, delta) {
           check(params, delta);
-          const s = init(params.length);
+          const p = init(params.length);
+          const [mo, mn] = [m!, m2!];
           for (let i = 0; i < params.length; i++) {
-            s.m[i] = beta1 * s.m[i]! + delta[i]!;
-            params[i] = params[i]! + lr * s.m[i]!;
+            mn[i] = beta1 * mo[i]! + delta[i]!;
+            p[i] = params[i]! + lr * mn[i]!;
           }
+          return commit(params, p);
         },
       };
     case 'fedadagrad':
@@ -100,17 +127,19 @@ export function createServerOptimizer(name: ServerOptimizerName, options: Server
         lr,
         step(params, delta) {
           check(params, delta);
-          const s = init(params.length);
+          const p = init(params.length);
+          const [mo, mn, vo, vn] = [m!, m2!, v!, v2!];
           for (let i = 0; i < params.length; i++) {
             const d = delta[i]!;
             const d2 = d * d;
-            s.m[i] = beta1 * s.m[i]! + (1 - beta1) * d;
-            const vp = s.v[i]!;
-            if (name === 'fedadagrad') s.v[i] = vp + d2;
-            else if (name === 'fedadam') s.v[i] = beta2 * vp + (1 - beta2) * d2;
-            else s.v[i] = vp - (1 - beta2) * d2 * Math.sign(vp - d2);
-            params[i] = params[i]! + (lr * s.m[i]!) / (Math.sqrt(s.v[i]!) + tau);
+            mn[i] = beta1 * mo[i]! + (1 - beta1) * d;
+            const vp = vo[i]!;
+            if (name === 'fedadagrad') vn[i] = vp + d2;
+            else if (name === 'fedadam') vn[i] = beta2 * vp + (1 - beta2) * d2;
+            else vn[i] = vp - (1 - beta2) * d2 * Math.sign(vp - d2);
+            p[i] = params[i]! + (lr * mn[i]!) / (Math.sqrt(vn[i]!) + tau);
           }
+          return commit(params, p);
         },
       };
     default:

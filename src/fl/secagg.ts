@@ -20,7 +20,7 @@
 // protection against a malicious server or clients. It shows the arithmetic is exact, not that a
 // deployment is secure.
 import { createHash, randomBytes } from 'node:crypto';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import { clipByNorm } from '../kernels/clip.js';
 import { applyMask, dequantizeFixed, quantizeFixed, sumMod } from '../kernels/fl.js';
 
@@ -51,7 +51,15 @@ export class SecureAggregation {
     readonly bound: number,
     seed?: string,
   ) {
+    // Ids are compared with < to orient each pairwise mask: they must be numbers (strings would
+    // compare lexicographically against numbers and leave masks uncancelled).
+    if (!Array.isArray(clients)) throw invalidType('clients', 'an array of client ids', clients);
+    clients.forEach((u, i) => {
+      if (!Number.isSafeInteger(u) || u < 0) throw invalidType(`clients[${i}]`, 'a non-negative safe integer id', u);
+    });
     if (new Set(clients).size !== clients.length || clients.length < 2) throw invalidArgument('clients', 'at least two distinct ids', clients);
+    if (!Number.isSafeInteger(dim) || dim < 1) throw invalidArgument('dim', 'a positive integer', dim);
+    if (seed !== undefined && typeof seed !== 'string') throw invalidType('seed', 'a string or undefined', seed);
     this.scale = fixedPointScale(clients.length, bound);
     const draw = (label: string) =>
       seedWords(seed === undefined ? randomBytes(32) : createHash('sha256').update(`${seed}/${label}`).digest());
@@ -68,6 +76,7 @@ export class SecureAggregation {
   /** Client u's message: its input clipped to the bound, encoded, and masked. x is not modified. */
   mask(u: number, x: Float32Array): Uint32Array {
     if (!this.#self.has(u)) throw invalidArgument('client', 'a participant of this round', u);
+    if (!(x instanceof Float32Array)) throw invalidType('x', 'a Float32Array', x);
     if (x.length !== this.dim) throw invalidArgument('x.length', `${this.dim}`, x.length);
     const clipped = Float32Array.from(x);
     clipByNorm(clipped, this.bound);

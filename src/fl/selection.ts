@@ -29,7 +29,38 @@
 // never selected by 'activity' and contributes nothing under 'samples' weighting. Every method
 // needs at least K clients with n_k > 0 ('uniform' and 'poisson' need only K ≤ M).
 import { invalidArgument, invalidType } from '../errors.js';
-import type { Rng } from './rng.js';
+
+/**
+ * The uniform source of a selection: the seeded Rng (experiments) or SecureRandom (the OS CSPRNG,
+ * src/data/random.ts), which a DP server needs for amplification by sampling to hold.
+ */
+export interface SelectionRng {
+  /** Uniform in [0, 1). */
+  next(): number;
+}
+
+const below = (rng: SelectionRng, n: number) => Math.floor(rng.next() * n);
+
+/** Fisher–Yates shuffle in place (the same draws as Rng.shuffle). */
+function shuffle(a: number[], rng: SelectionRng): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = below(rng, i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+}
+
+/** An index drawn with probability proportional to weights[i] (the same draws as Rng.categorical). */
+function categorical(weights: ArrayLike<number>, rng: SelectionRng): number {
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i]!;
+  let u = rng.next() * total;
+  for (let i = 0; i < weights.length; i++) {
+    u -= weights[i]!;
+    if (u < 0) return i;
+  }
+  for (let i = weights.length - 1; i >= 0; i--) if (weights[i]! > 0) return i;
+  return weights.length - 1;
+}
 
 export type SelectionMethod = 'uniform' | 'poisson' | 'activity' | 'top';
 export type Weighting = 'samples' | 'uniform';
@@ -102,9 +133,9 @@ export function ppsInclusion(x: Float64Array, k: number): Float64Array {
   }
 }
 
-function systematic(pi: Float64Array, k: number, rng: Rng): number[] {
+function systematic(pi: Float64Array, k: number, rng: SelectionRng): number[] {
   const order = Array.from({ length: pi.length }, (_, i) => i);
-  rng.shuffle(order);
+  shuffle(order, rng);
   const u = rng.next();
   const chosen: number[] = [];
   let cum = 0;
@@ -121,8 +152,8 @@ function systematic(pi: Float64Array, k: number, rng: Rng): number[] {
   return chosen;
 }
 
-/** Selects this round's clients from their activity (sample counts n_k). Seeded through rng. */
-export function selectClients(activity: ArrayLike<number>, options: SelectionOptions, rng: Rng): Selection {
+/** Selects this round's clients from their activity (sample counts n_k), drawing from rng. */
+export function selectClients(activity: ArrayLike<number>, options: SelectionOptions, rng: SelectionRng): Selection {
   const n = checkActivity(activity);
   const m = n.length;
   const k = options.perRound;
@@ -149,7 +180,7 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
       const order = Array.from({ length: m }, (_, i) => i);
       // Partial Fisher–Yates: the first K positions are a uniform K-subset.
       for (let i = 0; i < k; i++) {
-        const j = i + rng.int(m - i);
+        const j = i + below(rng, m - i);
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
       const pi = k / m;
@@ -168,7 +199,7 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
         if (!(total > 0)) throw invalidArgument('activity', 'positive for some client', total);
         const mult = new Map<number, number>();
         for (let j = 0; j < k; j++) {
-          const i = rng.categorical(x);
+          const i = categorical(x, rng);
           mult.set(i, (mult.get(i) ?? 0) + 1);
         }
         const p = (i: number) => x[i]! / total;

@@ -8,23 +8,49 @@
 //   unselected  the client was not selected this round
 //   duplicate   the client already reported this round (the first report is the one that counts,
 //               whether it was accepted or rejected: one report per client per round)
-//   wrongLength the update is not a Float32Array of the model's dimension
+//   wrongType   the update is not a Float32Array
+//   wrongLength the update is not of the model's dimension
 //   badWeight   the sample count is negative, non-finite or not an integer
 //   nonFinite   the update holds NaN or Inf
+//   normOverflow every value is finite but the L2 norm exceeds float32
+// A report that is not an object at all (null, a number) is a programming error of the caller's
+// transport, not a client's misbehaviour: submit throws (code ERR_DPFL_INVALID_TYPE).
+//
+// Client input is untrusted and never reaches the model unchecked: the update is copied when it is
+// submitted (the copy is measured, clipped and aggregated, so the caller may reuse its buffer), a
+// claimed sample count is capped server-side (maxSamples), and a round whose aggregate or next
+// model would not be finite in float32 is refused whole (nothing applied, reason 'nonFinite').
 // A round with fewer accepted reports than minReports is skipped: the model is left unchanged and
 // the report says applied: false. With DP there is no skipping (minReports must stay 1): every
 // round releases a noised update, even from zero reports, and is accounted (see endRound).
-import { invalidArgument } from '../errors.js';
-import { perSampleNorms } from '../kernels/clip.js';
+import { SecureRandom } from '../data/random.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import { createRoundAggregator, type AggregationRule, type RoundAggregator } from './aggregation.js';
 import type { ClientReport } from './client.js';
 import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
 import { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
 import { Rng } from './rng.js';
-import { selectClients, type Selection, type SelectionOptions } from './selection.js';
+import { selectClients, type Selection, type SelectionOptions, type SelectionRng } from './selection.js';
 
-export type RejectReason = 'late' | 'unselected' | 'duplicate' | 'wrongLength' | 'badWeight' | 'nonFinite';
-export const REJECT_REASONS: readonly RejectReason[] = ['late', 'unselected', 'duplicate', 'wrongLength', 'badWeight', 'nonFinite'];
+export type RejectReason =
+  | 'late'
+  | 'unselected'
+  | 'duplicate'
+  | 'wrongType'
+  | 'wrongLength'
+  | 'badWeight'
+  | 'nonFinite'
+  | 'normOverflow';
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'late',
+  'unselected',
+  'duplicate',
+  'wrongType',
+  'wrongLength',
+  'badWeight',
+  'nonFinite',
+  'normOverflow',
+];
 
 export interface ServerOptions {
   /** Initial global parameters (copied). */
@@ -50,6 +76,24 @@ export interface ServerOptions {
   /** Seconds after beginRound after which reports are late. Default: no deadline. */
   deadline?: number;
   dp?: DpFedAvgOptions;
+  /**
+   * Cap on a report's claimed sample count (it counts as min(samples, cap)): 'activity' (default)
+   * caps client k at the server's own n_k (activity[k], as setActivity last set it), a number caps
+   * every client at it. A client's weight is untrusted input: without a cap one report claiming
+   * 2^53 samples would set the mean alone.
+   */
+  maxSamples?: 'activity' | number;
+  /**
+   * 'exact' (default): round reports carry the exact counts (selected, accepted, dropped,
+   * rejected, clipped, capped). 'withheld': those fields are absent — with DP they are not
+   * noised and lie outside ε (the realised cohort size even reveals the secret sample's size).
+   */
+  statistics?: 'exact' | 'withheld';
+  /**
+   * Seed of the client selection: reproducible, for experiments only (the sample is then
+   * predictable and privacy amplification by sampling does not hold). Undefined (default): the
+   * selection draws from the OS CSPRNG.
+   */
   seed?: number;
 }
 
@@ -62,15 +106,30 @@ export interface RoundPlan {
 
 export interface RoundReport {
   round: number;
-  selected: number;
-  accepted: number;
-  /** Selected clients that never reported (dropouts; stragglers count as late, not here). */
-  dropped: number;
-  rejected: Record<RejectReason, number>;
+  /**
+   * True when the selection (or, with DP, the noise) came from a seed: reproducible, for
+   * experiments only — a known seed reveals the sample and the noise, so ε does not hold.
+   */
+  seeded: boolean;
+  /**
+   * Exact counts (absent with statistics: 'withheld'; outside ε with DP): clients selected,
+   * reports accepted, selected clients that never reported (dropouts; stragglers count as late,
+   * not here), rejections by rule, accepted reports whose sample count was capped.
+   */
+  selected?: number;
+  accepted?: number;
+  dropped?: number;
+  rejected?: Record<RejectReason, number>;
+  samplesCapped?: number;
   applied: boolean;
+  /**
+   * Why nothing was applied: 'minReports' (fewer accepted reports than minReports) or
+   * 'nonFinite' (the aggregate or the next model would not be finite in float32; refused whole).
+   */
+  reason?: 'minReports' | 'nonFinite';
   /** L2 norm of the applied aggregate delta (before the server optimizer). */
   deltaNorm?: number;
-  /** DP only: clipping norm of the round, reports clipped, ε spent so far at δ. */
+  /** DP only: clipping norm of the round, ε spent so far at δ; clipped: exact count (see above). */
   clipNorm?: number;
   clipped?: number;
   epsilon?: number;
@@ -78,7 +137,7 @@ export interface RoundReport {
 }
 
 function emptyRejected(): Record<RejectReason, number> {
-  return { late: 0, unselected: 0, duplicate: 0, wrongLength: 0, badWeight: 0, nonFinite: 0 };
+  return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
 }
 
 export class FederatedServer {
@@ -86,7 +145,7 @@ export class FederatedServer {
   readonly optimizer: ServerOptimizer;
   readonly dp: DpFedAvg | undefined;
   #activity: number[];
-  readonly #rng: Rng;
+  readonly #rng: SelectionRng;
   #round = 0;
   #open:
     | {
@@ -98,6 +157,7 @@ export class FederatedServer {
         aggregator: RoundAggregator;
         rejected: Record<RejectReason, number>;
         unclipped: number;
+        capped: number;
         opensAt: number;
       }
     | undefined;
@@ -106,7 +166,17 @@ export class FederatedServer {
     this.params = Float32Array.from(options.params);
     this.#activity = [...options.activity];
     this.optimizer = createServerOptimizer(options.optimizer ?? 'fedavg', options.optimizerOptions);
-    this.#rng = new Rng(options.seed ?? 0);
+    const seed = options.seed;
+    if (seed !== undefined && !Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer or undefined', seed);
+    // Amplification by sampling needs a random sample secret from the adversary: only a seed the
+    // caller chose on purpose makes it reproducible (Rng, xoshiro, is not for privacy).
+    this.#rng = seed === undefined ? new SecureRandom() : new Rng(seed);
+    const cap = options.maxSamples ?? 'activity';
+    if (cap !== 'activity' && !(typeof cap === 'number' && cap >= 0 && Number.isFinite(cap))) {
+      throw invalidArgument('maxSamples', "'activity' or a non-negative finite number", cap);
+    }
+    const stats = options.statistics ?? 'exact';
+    if (stats !== 'exact' && stats !== 'withheld') throw invalidArgument('statistics', "'exact' or 'withheld'", stats);
     const min = options.minReports ?? 1;
     if (!Number.isSafeInteger(min) || min < 1) throw invalidArgument('minReports', 'a positive integer', min);
     if (options.dp && min !== 1) throw invalidArgument('minReports', '1 with DP (a DP round always releases a noised update)', min);
@@ -121,6 +191,11 @@ export class FederatedServer {
 
   get round(): number {
     return this.#round;
+  }
+
+  /** Whether selection or DP noise is reproducible from a seed (experiments only). */
+  get seeded(): boolean {
+    return this.options.seed !== undefined || (this.dp !== undefined && this.options.dp?.noiseSeed !== undefined);
   }
 
   /** Updates the population's activity (continual setting: what each device stores now). */
@@ -156,6 +231,7 @@ export class FederatedServer {
       }),
       rejected: emptyRejected(),
       unclipped: 0,
+      capped: 0,
       opensAt: now,
     };
     return plan;
@@ -163,11 +239,13 @@ export class FederatedServer {
 
   /**
    * Takes one client report; returns 'accepted' or the rule that rejected it. The update array is
-   * read, never modified, and not kept after the call for the 'mean' rule.
+   * read once (copied into the round's aggregator), never modified and never kept: the caller may
+   * reuse it as soon as submit returns.
    */
   submit(report: ClientReport, now = performance.now() / 1000): 'accepted' | RejectReason {
     const r = this.#open;
     if (!r) throw invalidArgument('round', 'open (call beginRound first)', this.#round);
+    if (typeof report !== 'object' || report === null) throw invalidType('report', 'a client report object', report);
     const reject = (why: RejectReason) => {
       r.rejected[why] += 1;
       return why;
@@ -183,55 +261,81 @@ export class FederatedServer {
     if (r.reported.has(report.client)) return reject('duplicate');
     r.reported.add(report.client);
     const u = report.update;
-    if (!(u instanceof Float32Array) || u.length !== this.params.length) return reject('wrongLength');
-    const n = report.samples;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return reject('badWeight');
-    // One native pass: the norm is finite exactly when every value is.
-    const norm = perSampleNorms(u, 1)[0]!;
-    if (!Number.isFinite(norm)) return reject('nonFinite');
+    if (!(u instanceof Float32Array)) return reject('wrongType');
+    if (u.length !== this.params.length) return reject('wrongLength');
+    const claimed = report.samples;
+    if (typeof claimed !== 'number' || !Number.isSafeInteger(claimed) || claimed < 0) return reject('badWeight');
+    // The copy is what gets measured, clipped and summed; the caller's array is not read again.
+    const norm = r.aggregator.stage(u);
+    if (!Number.isFinite(norm)) return reject(u.every(Number.isFinite) ? 'normOverflow' : 'nonFinite');
+    const cap = this.options.maxSamples ?? 'activity';
+    const n = Math.min(claimed, cap === 'activity' ? this.#activity[report.client]! : cap);
+    if (n < claimed) r.capped += 1;
     if (this.dp) {
-      r.aggregator.add(u, this.dp.coefficient(norm, n), norm);
+      r.aggregator.commit(this.dp.coefficient(norm, n));
       if (norm <= this.dp.clipNorm) r.unclipped += 1;
     } else {
       const c = r.coefficient.get(report.client)!;
-      const coef = (this.options.selection.weighting ?? 'samples') === 'samples' ? c * n : c;
-      r.aggregator.add(u, coef, norm);
+      r.aggregator.commit((this.options.selection.weighting ?? 'samples') === 'samples' ? c * n : c);
     }
     return 'accepted';
   }
 
-  /** Closes the round: aggregates, applies DP and the server optimizer, reports. */
+  /**
+   * Closes the round: aggregates, applies DP and the server optimizer, reports. All or nothing: a
+   * round whose aggregate or next model is not finite changes nothing (reason 'nonFinite').
+   */
   async endRound(): Promise<RoundReport> {
     const r = this.#open;
     if (!r) throw invalidArgument('round', 'open (call beginRound first)', this.#round);
     this.#open = undefined;
     this.#round += 1;
     const accepted = r.aggregator.count;
-    const report: RoundReport = {
-      round: r.plan.round,
-      selected: r.selection.clients.length,
-      accepted,
-      dropped: r.selection.clients.filter((k) => !r.reported.has(k)).length,
-      rejected: r.rejected,
-      applied: false,
-    };
+    const exact = (this.options.statistics ?? 'exact') === 'exact';
+    const report: RoundReport = { round: r.plan.round, seeded: this.seeded, applied: false };
+    if (exact) {
+      Object.assign(report, {
+        selected: r.selection.clients.length,
+        accepted,
+        dropped: r.selection.clients.filter((k) => !r.reported.has(k)).length,
+        rejected: r.rejected,
+        samplesCapped: r.capped,
+      });
+    }
     let delta: Float32Array | undefined;
     if (this.dp) {
       // Every DP round releases a noised update, even with no reports: skipping only when few
       // users were sampled would itself reveal the sample size, which the accounting does not cover.
-      const sum = (await r.aggregator.result(false)) ?? new Float32Array(this.params.length);
-      const out = this.dp.finish(sum, r.unclipped, accepted);
+      // The clipped sum has norm ≤ K·S, so it overflows only for an absurd S; then the round is
+      // still noised and accounted (conservative) but not applied.
+      const sum = await finiteOrUndefined(r.aggregator.result(false));
+      const out = this.dp.finish(sum ?? new Float32Array(this.params.length), r.unclipped, accepted);
+      Object.assign(report, { clipNorm: out.clipNorm, epsilon: out.epsilon, delta: this.dp.delta });
+      if (exact) report.clipped = out.clipped;
+      if (sum === null) return { ...report, reason: 'nonFinite' };
       delta = out.delta;
-      Object.assign(report, { clipNorm: out.clipNorm, clipped: out.clipped, epsilon: out.epsilon, delta: this.dp.delta });
     } else {
-      if (accepted < (this.options.minReports ?? 1)) return report;
+      if (accepted < (this.options.minReports ?? 1)) return { ...report, reason: 'minReports' };
       const normalize = r.selection.normalize || this.options.estimator === 'self-normalized';
-      delta = await r.aggregator.result(normalize);
+      const result = await finiteOrUndefined(r.aggregator.result(normalize));
+      if (result === null) return { ...report, reason: 'nonFinite' };
+      delta = result;
     }
     if (!delta) return report;
     let sq = 0;
     for (let i = 0; i < delta.length; i++) sq += delta[i]! * delta[i]!;
-    this.optimizer.step(this.params, delta);
+    if (!this.optimizer.step(this.params, delta)) return { ...report, reason: 'nonFinite' };
     return { ...report, applied: true, deltaNorm: Math.sqrt(sq) };
+  }
+}
+
+/** The aggregate, undefined when empty, or null when it does not fit in float32. */
+async function finiteOrUndefined(result: Promise<Float32Array | undefined>): Promise<Float32Array | undefined | null> {
+  try {
+    const out = await result;
+    return out && out.every(Number.isFinite) ? out : out === undefined ? undefined : null;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_DPFL_NON_FINITE') return null;
+    throw e;
   }
 }

@@ -141,7 +141,12 @@ export class Aggregator {
     return this;
   }
 
-  /** The weighted sum so far (divided by totalWeight with normalize). */
+  /**
+   * The weighted sum so far (divided by totalWeight with normalize). The float64 state always
+   * holds a finite sum (addMany refuses what would not), but it can exceed float32: then this
+   * throws (code ERR_DPFL_NON_FINITE) and writes nothing to options.out — as weightedSum refuses
+   * the same input — instead of returning ±Infinity.
+   */
   result(options?: WeightedSumOptions): Float32Array {
     const opts = optionsObject('options', options);
     const normalize = opts.normalize ?? false;
@@ -149,7 +154,22 @@ export class Aggregator {
     if (normalize && !(this.totalWeight > 0)) {
       throw invalidArgument('totalWeight', 'positive to normalize (add an update with a positive weight first)', this.totalWeight);
     }
-    return this.#native.result(normalize, outputArray('options.out', opts.out, this.dim));
+    const out = outputArray('options.out', opts.out, this.dim);
+    // The caller's buffer is written only once the result is known to be finite.
+    const target = opts.out === undefined ? out : new Float32Array(this.dim);
+    this.#native.result(normalize, target);
+    for (let i = 0; i < target.length; i++) {
+      if (!Number.isFinite(target[i]!)) {
+        throw invalidArgument(
+          `the aggregate (coordinate ${i})`,
+          'within float32 range (±3.4e38): lower the weights or the updates',
+          target[i],
+          'ERR_DPFL_NON_FINITE',
+        );
+      }
+    }
+    if (target !== out) out.set(target);
+    return out;
   }
 
   /** Clears the state for the next round. */

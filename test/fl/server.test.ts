@@ -35,7 +35,7 @@ describe('FederatedServer: bad reports are rejected by rule and counted', () => 
     expect(s.submit({ client: d, round: -1, update: good, samples: 5 }, 1)).toBe('late');
     const r = await s.endRound();
     expect(r.accepted).toBe(1);
-    expect(r.rejected).toEqual({ late: 1, unselected: 1, duplicate: 2, wrongLength: 1, badWeight: 1, nonFinite: 1 });
+    expect(r.rejected).toEqual({ late: 1, unselected: 1, duplicate: 2, wrongType: 0, wrongLength: 1, badWeight: 1, nonFinite: 1, normOverflow: 0 });
     expect(r.dropped).toBe(0);
     expect(r.applied).toBe(true);
     // The one accepted update, with its Horvitz–Thompson coefficient n_a / (N · K/M).
@@ -50,7 +50,7 @@ describe('FederatedServer: bad reports are rejected by rule and counted', () => 
     expect(s.submit({ client: plan.clients[0]!, round: 0, update: update(3), samples: 10 }, 106)).toBe('late');
     const r = await s.endRound();
     expect(r).toMatchObject({ accepted: 0, dropped: 3, applied: false }); // the straggler reported, late
-    expect(r.rejected.late).toBe(1);
+    expect(r.rejected!.late).toBe(1);
   });
   it('skips a round with fewer reports than minReports, leaving the model unchanged', async () => {
     const s = new FederatedServer(base({ minReports: 3 }));

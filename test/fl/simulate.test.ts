@@ -36,9 +36,9 @@ describe('simulation runner', () => {
   });
   it('counts dropouts and stragglers past the deadline in the round reports', async () => {
     const r = await simulate({ ...base, rounds: 6, dropout: 0.3, deadline: 0.05, latencySpread: 1 });
-    const dropped = r.rounds.reduce((s, x) => s + x.dropped, 0);
-    const late = r.rounds.reduce((s, x) => s + x.rejected.late, 0);
-    const accepted = r.rounds.reduce((s, x) => s + x.accepted, 0);
+    const dropped = r.rounds.reduce((s, x) => s + x.dropped!, 0);
+    const late = r.rounds.reduce((s, x) => s + x.rejected!.late, 0);
+    const accepted = r.rounds.reduce((s, x) => s + x.accepted!, 0);
     expect(dropped).toBeGreaterThan(0);
     expect(late).toBeGreaterThan(0);
     expect(dropped + late + accepted).toBe(6 * 6);

