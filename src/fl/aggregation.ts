@@ -16,7 +16,7 @@
 // robust rules on the copy.
 import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import { coordinateMedianAsync, trimCount, trimmedMeanAsync } from '../kernels/fl.js';
 
 export type AggregationRule = 'mean' | 'median' | 'trimmed-mean';
@@ -48,6 +48,12 @@ export function boundScale(norm: number, bound: number | undefined): number {
 const FOLD = 16; // updates folded per pass over the float64 state (measured best of 8, 16, 32)
 const PENDING_BYTES = 64 * 2 ** 20; // cap on the pending matrix: fewer rows per fold for large D
 
+function checkUpdate(update: unknown, dim: number): Float32Array {
+  if (!(update instanceof Float32Array)) throw invalidType('update', 'a Float32Array', update);
+  if (update.length !== dim) throw invalidArgument('update.length', `the round's dimension (${dim})`, update.length);
+  return update;
+}
+
 function normOf(row: Float32Array): number {
   const norm = perSampleNorms(row, 1)[0]!;
   return Number.isFinite(norm) ? norm : Infinity;
@@ -75,7 +81,7 @@ class MeanAggregator implements RoundAggregator {
   stage(update: Float32Array): number {
     this.#pending ??= new Float32Array(this.#fold * this.dim);
     const row = this.#pending.subarray(this.#rows * this.dim, (this.#rows + 1) * this.dim);
-    row.set(update);
+    row.set(checkUpdate(update, this.dim));
     this.#staged = normOf(row);
     return this.#staged;
   }
@@ -114,6 +120,7 @@ class RobustAggregator implements RoundAggregator {
   readonly #rows: Float32Array[] = [];
   #staged: { row: Float32Array; norm: number } | undefined;
   constructor(
+    readonly dim: number,
     readonly rule: 'median' | 'trimmed-mean',
     readonly trim: number,
     readonly bound: number | undefined,
@@ -122,7 +129,7 @@ class RobustAggregator implements RoundAggregator {
     return this.#rows.length;
   }
   stage(update: Float32Array): number {
-    const row = Float32Array.from(update);
+    const row = Float32Array.from(checkUpdate(update, this.dim));
     this.#staged = { row, norm: normOf(row) };
     return this.#staged.norm;
   }
@@ -150,5 +157,5 @@ class RobustAggregator implements RoundAggregator {
 /** trim: a count or a fraction of the reports dropped at each end ('trimmed-mean' only). */
 export function createRoundAggregator(rule: AggregationRule, dim: number, options: { trim?: number; normBound?: number } = {}): RoundAggregator {
   if (rule === 'mean') return new MeanAggregator(dim, options.normBound);
-  return new RobustAggregator(rule, options.trim ?? 0.1, options.normBound);
+  return new RobustAggregator(dim, rule, options.trim ?? 0.1, options.normBound);
 }

@@ -56,6 +56,8 @@ export interface SimulationOptions {
   deadline?: number;
   /** σ of the log-normal device speed. Default 0.5. */
   latencySpread?: number;
+  /** 'withheld': round summaries leave out the exact counts (see ServerOptions.statistics). */
+  statistics?: 'exact' | 'withheld';
   seed?: number;
   onRound?: (round: RoundSummary) => void;
 }
@@ -114,6 +116,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     ...(options.normBound !== undefined ? { normBound: options.normBound } : {}),
     ...(options.minReports !== undefined ? { minReports: options.minReports } : {}),
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+    ...(options.statistics !== undefined ? { statistics: options.statistics } : {}),
     ...(options.dp
       ? {
           dp: {

