@@ -176,6 +176,14 @@ describe('typed errors at the edges', () => {
     const sa = new SecureAggregation([1, 2], 4, 1, 'x');
     expect(() => sa.mask(1, [1, 2, 3, 4] as unknown as Float32Array)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
   });
+  it('round aggregators refuse what they cannot copy, with typed errors', () => {
+    for (const rule of ['mean', 'median'] as const) {
+      const r = createRoundAggregator(rule, 4);
+      expect(() => r.stage(new Float32Array(5))).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
+      expect(() => r.stage([1, 2, 3, 4] as unknown as Float32Array)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
+      expect(() => r.commit(1)).toThrow(/stage must be called before commit/);
+    }
+  });
   it('an Aggregator too large to allocate throws ERR_DPFL_OUT_OF_MEMORY', () => {
     expect(() => new Aggregator(2 ** 50)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_OUT_OF_MEMORY' }));
   });
