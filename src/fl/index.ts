@@ -3,7 +3,15 @@
 export { FederatedServer, REJECT_REASONS, type RejectReason, type RoundPlan, type RoundReport, type ServerOptions } from './server.js';
 export { FederatedClient, type ClientReport } from './client.js';
 export { simulate, type Algorithm, type RoundSummary, type SimulationOptions, type SimulationResult } from './simulate.js';
-export { selectClients, ppsInclusion, type Selection, type SelectionMethod, type SelectionRng, type SelectionOptions, type Weighting } from './selection.js';
+export {
+  selectClients,
+  ppsInclusion,
+  type Selection,
+  type SelectionMethod,
+  type SelectionRng,
+  type SelectionOptions,
+  type Weighting,
+} from './selection.js';
 export { partitionData, type Partition, type PartitionKind, type PartitionOptions } from './partition.js';
 export { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
 export { DpFedAvg, type AdaptiveClipOptions, type DpFedAvgOptions, type DpRoundResult } from './dp.js';

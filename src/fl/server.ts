@@ -167,7 +167,9 @@ export class FederatedServer {
     this.#activity = [...options.activity];
     this.optimizer = createServerOptimizer(options.optimizer ?? 'fedavg', options.optimizerOptions);
     const seed = options.seed;
-    if (seed !== undefined && !Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer or undefined', seed);
+    if (seed !== undefined && !Number.isSafeInteger(seed)) {
+      throw invalidArgument('seed', 'a safe integer or undefined', seed);
+    }
     // Amplification by sampling needs a random sample secret from the adversary: only a seed the
     // caller chose on purpose makes it reproducible (Rng, xoshiro, is not for privacy).
     this.#rng = seed === undefined ? new SecureRandom() : new Rng(seed);

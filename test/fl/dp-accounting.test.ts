@@ -21,7 +21,13 @@ async function measure(sampling: 'poisson' | 'uniform', adaptive: boolean) {
     params: new Float32Array(D),
     activity: new Array(M).fill(10),
     selection: { method: sampling, perRound: K },
-    dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, noiseSeed: 11n, ...(adaptive ? { adaptiveClip: { learningRate: eta } } : {}) },
+    dp: {
+      noiseMultiplier: 1,
+      clipNorm: 1,
+      delta: 1e-5,
+      noiseSeed: 11n,
+      ...(adaptive ? { adaptiveClip: { learningRate: eta } } : {}),
+    },
     seed: 5,
   });
   const qW = (K / M) * M; // W = M: every user weighs 1 without a cap
@@ -47,12 +53,14 @@ async function measure(sampling: 'poisson' | 'uniform', adaptive: boolean) {
       countNoise.push((bTilde - 0.5) * K - r.accepted! / 2);
     }
   }
-  return { event: s.dp!.event, sigmaSum: std(sumNoise), sigmaCount: adaptive ? std(countNoise) : Infinity, sizes, inclusions };
+  const sigmaCount = adaptive ? std(countNoise) : Infinity;
+  return { event: s.dp!.event, sigmaSum: std(sumNoise), sigmaCount, sizes, inclusions };
 }
 
 describe('DP-FedAvg: the accounted event is the mechanism that runs', () => {
   for (const adaptive of [false, true]) {
-    it(`poisson selection${adaptive ? ', adaptive clipping' : ''}: Poisson sampling at q = K/M, multiplier of (sum, count)`, async () => {
+    const clip = adaptive ? ', adaptive clipping' : '';
+    it(`poisson selection${clip}: Poisson sampling at q = K/M, multiplier of (sum, count)`, async () => {
       const m = await measure('poisson', adaptive);
       const q = K / M;
       expect(m.event).toMatchObject({ kind: 'poisson-sampled-gaussian', sampleRate: q });
@@ -67,7 +75,7 @@ describe('DP-FedAvg: the accounted event is the mechanism that runs', () => {
       expect(zEff / (m.event as { noiseMultiplier: number }).noiseMultiplier).toBeCloseTo(1, 1);
       expect(Math.abs(zEff - 1)).toBeLessThan(0.04);
     });
-    it(`uniform selection${adaptive ? ', adaptive clipping' : ''}: exactly K of M, replace-one sensitivities 2S and 1`, async () => {
+    it(`uniform selection${clip}: exactly K of M, replace-one sensitivities 2S and 1`, async () => {
       const m = await measure('uniform', adaptive);
       expect(m.event).toMatchObject({ kind: 'sampled-without-replacement-gaussian', sampleSize: K, datasetSize: M });
       expect(m.sizes.every((n) => n === K)).toBe(true);

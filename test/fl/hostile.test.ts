@@ -138,8 +138,9 @@ describe('hostile clients (property, fixed seed)', () => {
           expect(s.params.every(Number.isFinite)).toBe(true);
           let moved = 0;
           for (let i = 0; i < D; i++) moved += (s.params[i]! - before[i]!) ** 2;
-          // Each accepted report contributes w_k·clip(Δ_k) of norm ≤ S; the noise has std
-          // z_Δ·S per coordinate (z_Δ ≤ 2z here), so its norm is below 8·2z·S·√D with overwhelming probability.
+          // Each accepted report contributes w_k·clip(Δ_k) of norm ≤ S; the noise has std z_Δ·S
+          // per coordinate (z_Δ ≤ 2z here), so its norm is below 8·2z·S·√D with overwhelming
+          // probability.
           const S = r.clipNorm!;
           const bound = (r.accepted! * S + 16e-3 * S * Math.sqrt(D)) / qW;
           expect(Math.sqrt(moved)).toBeLessThanOrEqual(bound * (1 + 1e-5));

@@ -35,7 +35,16 @@ describe('FederatedServer: bad reports are rejected by rule and counted', () => 
     expect(s.submit({ client: d, round: -1, update: good, samples: 5 }, 1)).toBe('late');
     const r = await s.endRound();
     expect(r.accepted).toBe(1);
-    expect(r.rejected).toEqual({ late: 1, unselected: 1, duplicate: 2, wrongType: 0, wrongLength: 1, badWeight: 1, nonFinite: 1, normOverflow: 0 });
+    expect(r.rejected).toEqual({
+      late: 1,
+      unselected: 1,
+      duplicate: 2,
+      wrongType: 0,
+      wrongLength: 1,
+      badWeight: 1,
+      nonFinite: 1,
+      normOverflow: 0,
+    });
     expect(r.dropped).toBe(0);
     expect(r.applied).toBe(true);
     // The one accepted update, with its Horvitz–Thompson coefficient n_a / (N · K/M).

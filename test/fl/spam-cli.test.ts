@@ -62,10 +62,15 @@ describe('dpfl federate', () => {
     // A seeded DP run says where ε is read that its sample and noise are reproducible.
     expect(r.err[0]).toMatch(/warning: seeded run \(--seed 1\): client selection and DP noise are reproducible/);
     expect(r.err.filter((l) => l.includes('round ')).length).toBe(4);
-    expect(r.err[4]).toMatch(/\[#{20}\] round 4\/4 {2}selected 10 {2}accepted 10 {2}accuracy 0\.\d{4} {2}ε \d+\.\d{3}/);
+    const line = /\[#{20}\] round 4\/4 {2}selected 10 {2}accepted 10 {2}accuracy 0\.\d{4} {2}ε \d+\.\d{3}/;
+    expect(r.err[4]).toMatch(line);
   });
   it('--withhold-stats leaves the exact per-round counts (outside ε) out of the lines and the report', async () => {
-    const r = await run(['--examples', '1500', '--clients', '20', '--per-round', '10', '--rounds', '2', '--dp', '--noise', '0.8', '--adaptive-clip', '--withhold-stats', '--json']);
+    const r = await run(
+      ['--examples', '1500', '--clients', '20', '--per-round', '10', '--rounds', '2', '--dp', '--noise', '0.8'].concat(
+        ['--adaptive-clip', '--withhold-stats', '--json'],
+      ),
+    );
     expect(r.code).toBe(0);
     const o = JSON.parse(r.out[0]!);
     for (const key of ['accepted', 'dropped', 'rejected']) expect(o).not.toHaveProperty(key);

@@ -66,7 +66,8 @@ describe('client selection is unpredictable without a seed', () => {
     expect(a.beginRound(0).clients).toEqual(b.beginRound(0).clients);
     expect((await a.endRound()).seeded).toBe(true);
     // Seeded DP noise alone also marks the run.
-    const c = new FederatedServer({ ...options(), dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-6, noiseSeed: 1n } });
+    const dp = { noiseMultiplier: 1, clipNorm: 1, delta: 1e-6, noiseSeed: 1n };
+    const c = new FederatedServer({ ...options(), dp });
     c.beginRound(0);
     expect((await c.endRound()).seeded).toBe(true);
   });
@@ -94,7 +95,8 @@ describe('one client cannot poison a round', () => {
     const s = new FederatedServer(base({ maxSamples: Number.MAX_SAFE_INTEGER }));
     const plan = s.beginRound(0);
     const [evil, ...good] = plan.clients as [number, ...number[]];
-    expect(s.submit({ client: evil, round: 0, update: new Float32Array(D).fill(1e30), samples: 1e12 })).toBe('accepted');
+    const bomb = new Float32Array(D).fill(1e30);
+    expect(s.submit({ client: evil, round: 0, update: bomb, samples: 1e12 })).toBe('accepted');
     for (const k of good) s.submit({ client: k, round: 0, update: new Float32Array(D).fill(0.1), samples: 20 });
     const r = await s.endRound();
     // Old code: applied, and all 1000 parameters +Infinity for good.
@@ -116,7 +118,9 @@ describe('one client cannot poison a round', () => {
     // Capped at its activity (20), the attacker weighs as much as each honest client: (4 − 1)/5.
     // Old code: −1 + 4·20/2^53 ≈ −1.
     s.params.forEach((v) => expect(v).toBeCloseTo(3 / 5, 5));
-    expect(() => new FederatedServer(base({ maxSamples: -1 }))).toThrow(/maxSamples must be 'activity' or a non-negative/);
+    expect(() => new FederatedServer(base({ maxSamples: -1 }))).toThrow(
+      /maxSamples must be 'activity' or a non-negative/,
+    );
   });
   it('the server optimizer steps all or nothing', () => {
     for (const name of ['fedavg', 'fedavgm', 'fedadam'] as const) {
@@ -150,7 +154,12 @@ describe('one client cannot poison a round', () => {
     expect(s.submit({ client: b, round: 0, update: inf, samples: 1 })).toBe('nonFinite');
     expect(s.submit({ client: c, round: 0, update: null as unknown as Float32Array, samples: 1 })).toBe('wrongType');
     // Old code: a raw "Cannot read properties of null" TypeError without a code.
-    expect(() => s.submit(null as never)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE', message: 'report must be a client report object, received null' }));
+    expect(() => s.submit(null as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_DPFL_INVALID_TYPE',
+        message: 'report must be a client report object, received null',
+      }),
+    );
   });
   it("statistics: 'withheld' leaves the exact counts out of the round report (absent, not zero)", async () => {
     const s = new FederatedServer({
@@ -161,7 +170,9 @@ describe('one client cannot poison a round', () => {
     const plan = s.beginRound(0);
     for (const k of plan.clients) s.submit({ client: k, round: 0, update: new Float32Array(D).fill(0.1), samples: 20 });
     const r = await s.endRound();
-    for (const key of ['selected', 'accepted', 'dropped', 'rejected', 'samplesCapped', 'clipped']) expect(r).not.toHaveProperty(key);
+    for (const key of ['selected', 'accepted', 'dropped', 'rejected', 'samplesCapped', 'clipped']) {
+      expect(r).not.toHaveProperty(key);
+    }
     expect(r).toMatchObject({ round: 0, applied: true, clipNorm: 1 });
     expect(r.epsilon).toBeGreaterThan(0);
   });
@@ -169,18 +180,23 @@ describe('one client cannot poison a round', () => {
 
 describe('typed errors at the edges', () => {
   it('SecureAggregation validates ids, dim and seed (old code: dim −5 and string ids accepted)', () => {
-    expect(() => new SecureAggregation([1, 2], -5, 1)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT', message: 'dim must be a positive integer, received -5' }));
-    expect(() => new SecureAggregation(['1', '2'] as unknown as number[], 4, 1)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
+    const invalidType = expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' });
+    expect(() => new SecureAggregation([1, 2], -5, 1)).toThrow(
+      expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT', message: 'dim must be a positive integer, received -5' }),
+    );
+    expect(() => new SecureAggregation(['1', '2'] as unknown as number[], 4, 1)).toThrow(invalidType);
     expect(() => new SecureAggregation([1, 1.5], 4, 1)).toThrow(/clients\[1\] must be a non-negative safe integer id/);
     expect(() => new SecureAggregation([1, 2], 4, 1, 5 as unknown as string)).toThrow(/seed must be a string/);
     const sa = new SecureAggregation([1, 2], 4, 1, 'x');
-    expect(() => sa.mask(1, [1, 2, 3, 4] as unknown as Float32Array)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
+    expect(() => sa.mask(1, [1, 2, 3, 4] as unknown as Float32Array)).toThrow(invalidType);
   });
   it('round aggregators refuse what they cannot copy, with typed errors', () => {
     for (const rule of ['mean', 'median'] as const) {
       const r = createRoundAggregator(rule, 4);
-      expect(() => r.stage(new Float32Array(5))).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
-      expect(() => r.stage([1, 2, 3, 4] as unknown as Float32Array)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
+      const wrong = new Float32Array(5);
+      expect(() => r.stage(wrong)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
+      const list = [1, 2, 3, 4] as unknown as Float32Array;
+      expect(() => r.stage(list)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
       expect(() => r.commit(1)).toThrow(/stage must be called before commit/);
     }
   });

