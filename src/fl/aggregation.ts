@@ -25,8 +25,9 @@ export interface RoundAggregator {
   readonly count: number;
   /**
    * Copies an update of the round's dimension into the aggregator's own storage and returns the
-   * L2 norm of the copy (Infinity when a value is NaN/Inf or the norm overflows float32). The
-   * copy counts only once committed; the next stage replaces an uncommitted one.
+   * L2 norm of the copy: NaN when a value is NaN or ±Inf, Infinity when every value is finite but
+   * the norm overflows float32. The copy counts only once committed; the next stage replaces an
+   * uncommitted one.
    */
   stage(update: Float32Array): number;
   /** Counts the staged copy with its coefficient (scaled by the norm bound, if any). */
@@ -55,8 +56,10 @@ function checkUpdate(update: unknown, dim: number): Float32Array {
 }
 
 function normOf(row: Float32Array): number {
+  // One native pass; only a non-finite norm needs the second pass that tells the two cases apart.
   const norm = perSampleNorms(row, 1)[0]!;
-  return Number.isFinite(norm) ? norm : Infinity;
+  if (Number.isFinite(norm)) return norm;
+  return row.every(Number.isFinite) ? Infinity : NaN;
 }
 
 class MeanAggregator implements RoundAggregator {
@@ -88,6 +91,7 @@ class MeanAggregator implements RoundAggregator {
   commit(coefficient: number): void {
     const norm = this.#staged;
     if (norm === undefined) throw invalidArgument('stage', 'called before commit', undefined);
+    if (!Number.isFinite(norm)) throw invalidArgument('the staged update', 'of finite norm to be committed', norm);
     this.#staged = undefined;
     this.#pendingWeights.push(coefficient * boundScale(norm, this.bound));
     this.#coefficients += coefficient;
@@ -136,6 +140,7 @@ class RobustAggregator implements RoundAggregator {
   commit(_coefficient: number): void {
     const s = this.#staged;
     if (s === undefined) throw invalidArgument('stage', 'called before commit', undefined);
+    if (!Number.isFinite(s.norm)) throw invalidArgument('the staged update', 'of finite norm to be committed', s.norm);
     this.#staged = undefined;
     if (this.bound !== undefined && s.norm > this.bound) clipByNorm(s.row, this.bound);
     this.#rows.push(s.row);

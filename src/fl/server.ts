@@ -269,7 +269,8 @@ export class FederatedServer {
     if (typeof claimed !== 'number' || !Number.isSafeInteger(claimed) || claimed < 0) return reject('badWeight');
     // The copy is what gets measured, clipped and summed; the caller's array is not read again.
     const norm = r.aggregator.stage(u);
-    if (!Number.isFinite(norm)) return reject(u.every(Number.isFinite) ? 'normOverflow' : 'nonFinite');
+    if (Number.isNaN(norm)) return reject('nonFinite');
+    if (norm === Infinity) return reject('normOverflow');
     const cap = this.options.maxSamples ?? 'activity';
     const n = Math.min(claimed, cap === 'activity' ? this.#activity[report.client]! : cap);
     if (n < claimed) r.capped += 1;

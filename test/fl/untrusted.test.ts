@@ -206,6 +206,9 @@ describe('typed errors at the edges', () => {
   it('norms of the copies: normOverflow keeps the round usable', async () => {
     const r = createRoundAggregator('mean', 4);
     expect(r.stage(new Float32Array([3e38, 3e38, 0, 0]))).toBe(Infinity);
+    expect(r.stage(new Float32Array([1, NaN, 0, 0]))).toBeNaN();
+    expect(r.stage(new Float32Array([1, 0, -Infinity, 0]))).toBeNaN();
+    expect(() => r.commit(1)).toThrow(/the staged update must be of finite norm to be committed, received NaN/);
     expect(r.stage(new Float32Array([3, 4, 0, 0]))).toBeCloseTo(5, 6);
     r.commit(1);
     expect(r.count).toBe(1);
