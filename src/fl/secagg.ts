@@ -92,6 +92,7 @@ export class SecureAggregation {
    * pairwise masks are removed with the seeds the survivors reveal.
    */
   unmask(messages: Map<number, Uint32Array>): { sum: Float32Array; survivors: number[]; dropped: number[] } {
+    if (!(messages instanceof Map)) throw invalidType('messages', 'a Map from client id to its masked message', messages);
     const survivors = this.clients.filter((u) => messages.has(u));
     const dropped = this.clients.filter((u) => !messages.has(u));
     for (const u of messages.keys()) if (!this.#self.has(u)) throw invalidArgument('messages', 'from participants only', u);

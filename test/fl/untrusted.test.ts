@@ -189,6 +189,7 @@ describe('typed errors at the edges', () => {
     expect(() => new SecureAggregation([1, 2], 4, 1, 5 as unknown as string)).toThrow(/seed must be a string/);
     const sa = new SecureAggregation([1, 2], 4, 1, 'x');
     expect(() => sa.mask(1, [1, 2, 3, 4] as unknown as Float32Array)).toThrow(invalidType);
+    expect(() => sa.unmask({} as Map<number, Uint32Array>)).toThrow(invalidType);
   });
   it('round aggregators refuse what they cannot copy, with typed errors', () => {
     for (const rule of ['mean', 'median'] as const) {
