@@ -1,7 +1,8 @@
 // A small seeded generator for simulations (selection, partitions, dropout, local shuffling):
 // xoshiro128** (Blackman and Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS
 // 2021) seeded through splitmix32. Reproducible, fast, NOT for privacy: DP noise and secure-
-// aggregation masks come from the native core's generators.
+// aggregation masks come from the native core's generators, and an unseeded FederatedServer
+// selects clients from SecureRandom (src/data/random.ts, the OS CSPRNG).
 
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
