@@ -24,7 +24,7 @@ export class Sequential {
   private readonly logitsWs = new Workspace();
   private readonly dlogitsWs = new Workspace();
   private readonly lossWs = new Workspace();
-  private batchSize = 0;
+  private lastBatch = 0;
 
   constructor(
     readonly layers: readonly Layer[],
@@ -51,6 +51,11 @@ export class Sequential {
 
   get paramCount(): number {
     return this.params.length;
+  }
+
+  /** Examples in the last forwardBackward: the rows ghostSqNorms and backwardParams cover. */
+  get batchSize(): number {
+    return this.lastBatch;
   }
 
   /** Re-initialises the parameters from a seed. */
@@ -95,7 +100,7 @@ export class Sequential {
    */
   forwardBackward(batch: Batch): number {
     const b = batch.size;
-    this.batchSize = b;
+    this.lastBatch = b;
     const logits = this.forward(batch);
     const dlogits = this.dlogitsWs.view(b * this.classes);
     const loss = softmaxCrossEntropy(logits, batch.labels, b, this.classes, { dlogits, loss: this.lossWs.view(b) });
@@ -111,7 +116,7 @@ export class Sequential {
 
   /** Per-example squared gradient norm of each group: out is batch x groups, row-major. */
   ghostSqNorms(out: Float64Array, scratch: Float64Array): void {
-    const b = this.batchSize;
+    const b = this.lastBatch;
     const gCount = this.groups.length;
     this.paramLayers.forEach((i, k) => {
       const col = scratch.subarray(0, b);
@@ -125,7 +130,7 @@ export class Sequential {
    * ones). One re-weighted backward over the stored activations: the clipped sum of book-keeping.
    */
   backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void {
-    const b = this.batchSize;
+    const b = this.lastBatch;
     this.paramLayers.forEach((i, k) => {
       const g = this.groups[k]!;
       this.layers[i]!.backwardParams(this.dOuts[i]!, b, grad.subarray(g.offset, g.offset + g.length), rowScales[k] ?? null, accumulate);
