@@ -56,11 +56,16 @@ function positive(name: string, v: unknown): number {
 /** The model's params and groups, refusing params or groupEnds given beside it that are not the model's. */
 function layout(options: MakePrivateOptions): { params: Float32Array; groupEnds?: readonly number[] } {
   const model = options.model;
-  if (model === undefined) return { params: options.params as Float32Array, ...(options.groupEnds ? { groupEnds: options.groupEnds } : {}) };
-  if (typeof model !== 'object' || model === null || !(model.params instanceof Float32Array) || !Array.isArray(model.groupEnds)) {
+  if (model === undefined) {
+    return { params: options.params as Float32Array, ...(options.groupEnds ? { groupEnds: options.groupEnds } : {}) };
+  }
+  const shaped = typeof model === 'object' && model !== null && model.params instanceof Float32Array;
+  if (!shaped || !Array.isArray(model.groupEnds)) {
     throw invalidType('model', 'a model with params and groupEnds', model);
   }
-  if (options.params !== undefined && options.params !== model.params) throw invalidArgument('params', 'the model\'s params (or absent)', options.params);
+  if (options.params !== undefined && options.params !== model.params) {
+    throw invalidArgument('params', "the model's params (or absent)", options.params);
+  }
   const ends = options.groupEnds;
   if (ends !== undefined && (ends.length !== model.groupEnds.length || ends.some((e, i) => e !== model.groupEnds[i]))) {
     throw invalidArgument('groupEnds', `the model's groupEnds [${model.groupEnds.join(', ')}] (or absent)`, ends);
@@ -136,7 +141,8 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
     budget = { epsilon: target, delta };
     // One step is the sampler's event at σ under every clipping rule (adaptive clipping's sum and
     // count form one Gaussian mechanism of multiplier σ: DpOptimizer.stepEvent).
-    const epsOf = (s: number) => computeEpsilon([{ event: sampler.event(s), count: steps }], delta, { accountant: kind }).epsilon;
+    const epsOf = (s: number) =>
+      computeEpsilon([{ event: sampler.event(s), count: steps }], delta, { accountant: kind }).epsilon;
     sigma =
       sampling === 'poisson'
         ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier

@@ -238,7 +238,8 @@ export class DpOptimizer {
 
   /**
    * The noise multiplier the gradient gets at a step: σ, or under adaptive clipping the σ_Δ of
-   * Andrew et al. (σ_Δ⁻² = σ⁻² − (2σ_b)⁻²), so gradient and count together cost about what σ alone would.
+   * Andrew et al. (σ_Δ⁻² = σ⁻² − (2σ_b)⁻²), so gradient and count together cost exactly what σ alone
+   * would (stepEvent).
    */
   gradientNoiseMultiplier(step = this.stepCount): number {
     const s = this.sigma(step);
@@ -265,7 +266,8 @@ export class DpOptimizer {
   private ensure(batch: number, modelGroups = this.groupEnds.length): void {
     const g = Math.max(this.groupEnds.length, modelGroups);
     if (this.sqBuf.length < batch * g) this.sqBuf = new Float64Array(batch * g * 2);
-    if (this.groupSqBuf.length < batch * this.groupEnds.length) this.groupSqBuf = new Float64Array(batch * this.groupEnds.length * 2);
+    const perGroup = batch * this.groupEnds.length;
+    if (this.groupSqBuf.length < perGroup) this.groupSqBuf = new Float64Array(perGroup * 2);
     if (this.scratch.length < batch) this.scratch = new Float64Array(batch * 2);
     if ((this.scaleBufs[0]?.length ?? 0) < batch) this.scaleBufs = Array.from({ length: g }, () => new Float32Array(batch * 2));
   }
@@ -278,9 +280,13 @@ export class DpOptimizer {
    */
   accumulateModel(model: GhostClippable, batchSize: number): void {
     this.assertIdle('accumulateModel');
-    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0) {
+      throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    }
     const toGroup = this.modelLayout(model);
-    if (batchSize !== model.batchSize) throw invalidArgument('batchSize', `the batch of the model's last forwardBackward (${model.batchSize})`, batchSize);
+    if (batchSize !== model.batchSize) {
+      throw invalidArgument('batchSize', `the batch of the model's last forwardBackward (${model.batchSize})`, batchSize);
+    }
     const first = this.sumFresh;
     if (batchSize === 0) return;
     const gm = toGroup.length;
@@ -312,7 +318,9 @@ export class DpOptimizer {
    * params and, under per-layer clipping, that every optimizer group is a union of model groups.
    */
   private modelLayout(model: GhostClippable): number[] {
-    if (typeof model !== 'object' || model === null || !Array.isArray(model.groups)) throw invalidType('model', 'a model with parameter groups (GhostClippable)', model);
+    if (typeof model !== 'object' || model === null || !Array.isArray(model.groups)) {
+      throw invalidType('model', 'a model with parameter groups (GhostClippable)', model);
+    }
     const ends: number[] = [];
     let at = 0;
     for (const grp of model.groups) {
@@ -321,11 +329,13 @@ export class DpOptimizer {
       ends.push(at);
     }
     if (ends.length === 0 || ends.length !== model.groups.length || at !== this.params.length) {
-      throw invalidArgument('model.groups', `contiguous groups covering params.length (${this.params.length})`, model.groups);
+      const expected = `contiguous groups covering params.length (${this.params.length})`;
+      throw invalidArgument('model.groups', expected, model.groups);
     }
     if (this.rule.kind !== 'per-layer') return ends.map(() => 0);
     if (!this.groupEnds.every((e) => ends.includes(e))) {
-      throw invalidArgument('groupEnds', `the model's groupEnds [${ends.join(', ')}] or a coarsening of them (per-layer clipping)`, this.groupEnds);
+      const expected = `the model's groupEnds [${ends.join(', ')}] or a coarsening of them (per-layer clipping)`;
+      throw invalidArgument('groupEnds', expected, this.groupEnds);
     }
     let k = 0;
     return ends.map((e) => {
@@ -473,9 +483,10 @@ export class DpOptimizer {
 
   /** The update from the noisy sum, adaptive C, schedules and counters. */
   private finishStep({ step, sigma }: { step: number; sigma: number }): StepReport {
+    const counts = { examples: this.pendingExamples, clipped: this.pendingClipped, nonFinite: this.pendingNonFinite };
     const report: StepReport = this.withholdUnnoisedStats
       ? { step, maxGradNorm: this.c, noiseMultiplier: sigma }
-      : { step, examples: this.pendingExamples, clipped: this.pendingClipped, nonFinite: this.pendingNonFinite, maxGradNorm: this.c, noiseMultiplier: sigma };
+      : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
     this.applyUpdate(step);
     if (this.rule.kind === 'adaptive') this.adaptThreshold(step);
     this.stepCount++;

@@ -24,11 +24,16 @@ const specArb: fc.Arbitrary<ModelSpec> = fc.oneof(
     hidden: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 3 }),
     activation: fc.constantFrom('relu' as const, 'tanh' as const),
   }),
-  fc.record({ kind: fc.constant('linear' as const), input: fc.constantFrom('dense' as const, 'bags' as const), inputDim: fc.integer({ min: 8, max: 20 }), classes: fc.integer({ min: 2, max: 4 }) }),
+  fc.record({
+    kind: fc.constant('linear' as const),
+    input: fc.constantFrom('dense' as const, 'bags' as const),
+    inputDim: fc.integer({ min: 8, max: 20 }), // syntheticBags needs rows ≥ classes
+    classes: fc.integer({ min: 2, max: 4 }),
+  }),
   fc.record({
     kind: fc.constantFrom('mlp' as const, 'text' as const),
     input: fc.constant('bags' as const),
-    inputDim: fc.integer({ min: 8, max: 30 }), // syntheticBags needs rows ≥ classes
+    inputDim: fc.integer({ min: 8, max: 30 }),
     classes: fc.integer({ min: 2, max: 4 }),
     hidden: fc.tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 6 })).map(([a, b]) => [a, b]),
     combiner: fc.constantFrom('mean' as const, 'sqrtn' as const, 'sum' as const),
@@ -51,7 +56,9 @@ const caseArb = fc.record({
 });
 
 function dataFor(spec: ModelSpec, size: number, seed: number, scale: number): Dataset {
-  if (spec.input === 'bags') return syntheticBags({ size, rows: spec.inputDim, classes: spec.classes, tokensPerExample: 1 + (seed % 6), seed });
+  if (spec.input === 'bags') {
+    return syntheticBags({ size, rows: spec.inputDim, classes: spec.classes, tokensPerExample: 1 + (seed % 6), seed });
+  }
   const ds = syntheticDense({ size, dim: spec.inputDim, classes: spec.classes, seed });
   if (ds.x) for (let i = 0; i < ds.x.length; i++) ds.x[i]! *= scale;
   return ds;
@@ -81,15 +88,19 @@ interface Setup {
   bounds: number[];
 }
 
-function setupFor(c: fc.TypeOf<typeof caseArb>, model: Sequential, forPerSampleGrads: boolean): Setup {
+type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
+
+function setupFor(c: Case, model: Sequential, forPerSampleGrads: boolean): Setup {
   let groupEnds = layoutEnds(model, c.layout, c.pick);
   // The per-example path takes any layout: a foreign one is exactly what it must still bound.
   const n = model.paramCount;
-  if (forPerSampleGrads && c.layout === 'foreign' && groupEnds?.length === 1 && n > 1) groupEnds = [Math.floor(n / 2), n];
+  if (forPerSampleGrads && c.layout === 'foreign' && groupEnds?.length === 1 && n > 1) {
+    groupEnds = [Math.floor(n / 2), n];
+  }
   const ends = groupEnds ?? [model.paramCount];
   const sizes = ends.map((e, i) => e - (i === 0 ? 0 : ends[i - 1]!));
   let clipping: ClippingRule;
-  let bounds = [c.C];
+  let bounds: number[] = [c.C];
   if (c.rule === 'per-layer') {
     bounds = c.explicitNorms ? sizes.map((_, k) => c.C * (0.3 + ((k * 7) % 5) / 4)) : splitThreshold(c.C, sizes);
     clipping = c.explicitNorms ? { kind: 'per-layer', maxNorms: bounds } : { kind: 'per-layer' };
@@ -143,7 +154,9 @@ function checkBounds(contribs: Float64Array[], batchSum: Float64Array, s: Setup,
   for (const c of contribs) {
     expect(Math.sqrt(sqNorm(c, 0, d))).toBeLessThanOrEqual(total * (1 + RTOL));
     if (perLayer) {
-      ends.forEach((e, k) => expect(Math.sqrt(sqNorm(c, k === 0 ? 0 : ends[k - 1]!, e))).toBeLessThanOrEqual(s.bounds[k]! * (1 + RTOL)));
+      ends.forEach((e, k) => {
+        expect(Math.sqrt(sqNorm(c, k === 0 ? 0 : ends[k - 1]!, e))).toBeLessThanOrEqual(s.bounds[k]! * (1 + RTOL));
+      });
     }
     for (let i = 0; i < d; i++) sumAbs[i]! += Math.abs(c[i]!);
   }
@@ -155,7 +168,7 @@ function checkBounds(contribs: Float64Array[], batchSum: Float64Array, s: Setup,
 }
 
 describe('every example contributes at most C (random models, layouts and clipping rules)', () => {
-  it('ghost clipping (accumulateModel): bounded per example, batch = Σ examples; a non-coarsening per-layer layout is refused', () => {
+  it('ghost clipping: bounded per example, batch = Σ examples; a non-coarsening per-layer layout is refused', () => {
     tight = 0;
     let refused = 0;
     fc.assert(
@@ -171,7 +184,9 @@ describe('every example contributes at most C (random models, layouts and clippi
           });
         const all = Int32Array.from({ length: c.batch }, (_, i) => i);
         if (c.rule === 'per-layer' && !isCoarsening(s.groupEnds, model)) {
-          expect(() => run(all)).toThrow(/^groupEnds must be the model's groupEnds \[[0-9, ]+\] or a coarsening of them \(per-layer clipping\)/);
+          expect(() => run(all)).toThrow(
+            /^groupEnds must be the model's groupEnds \[[0-9, ]+\] or a coarsening of them \(per-layer clipping\)/,
+          );
           refused++;
           return;
         }
@@ -184,7 +199,7 @@ describe('every example contributes at most C (random models, layouts and clippi
     expect(refused).toBeGreaterThan(5);
   });
 
-  it('per-example gradients (accumulatePerSampleGrads): bounded per example under any layout, batch = Σ examples', () => {
+  it('per-example gradients: bounded per example under any layout, batch = Σ examples', () => {
     tight = 0;
     fc.assert(
       fc.property(caseArb, (c) => {
@@ -198,7 +213,9 @@ describe('every example contributes at most C (random models, layouts and clippi
           model.forwardBackward(gatherBatch(data, Int32Array.of(r)));
           model.backwardParams(grads.subarray(r * d, (r + 1) * d), model.groups.map(() => null), false);
         }
-        const contribs = Array.from({ length: c.batch }, (_, r) => stepOnce(s, d, (opt) => opt.accumulatePerSampleGrads(grads.slice(r * d, (r + 1) * d), 1)));
+        const row = (r: number) => grads.slice(r * d, (r + 1) * d);
+        const one = (r: number) => stepOnce(s, d, (opt) => opt.accumulatePerSampleGrads(row(r), 1));
+        const contribs = Array.from({ length: c.batch }, (_, r) => one(r));
         checkBounds(contribs, stepOnce(s, d, (opt) => opt.accumulatePerSampleGrads(grads, c.batch)), s, d);
       }),
       { seed: 20261202, numRuns: 200 },

@@ -10,6 +10,12 @@ import { createModel } from '../../src/models/index.js';
 import { syntheticDense } from '../../src/data/index.js';
 
 const event = (s: number): DpEvent => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.01 });
+/** Options every optimizer here shares (σ = 1, divisor 1, plain SGD at lr 1). */
+const sgd = { kind: 'sgd' as const, lr: 1 };
+const plain = { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 1, event, update: sgd };
+/** makePrivate's options for a short run at σ = 1. */
+const shortRun = (datasetSize: number, batchSize: number, steps: number) =>
+  ({ datasetSize, batchSize, noiseMultiplier: 1, delta: 1e-5, steps, maxGradNorm: 1, update: sgd });
 
 /** The reproduction: MLP 16-8-4 and one example whose gradient is far above C. */
 function mlp16() {
@@ -22,7 +28,7 @@ function mlp16() {
 function contribution(opts: { groupEnds?: readonly number[]; clipping?: ClippingRule }, C: number): Float64Array {
   const { model, batch } = mlp16();
   const params = new Float32Array(model.paramCount); // the update lands here: params = −(sum + noise)
-  const opt = new DpOptimizer({ params, ...opts, maxGradNorm: C, noiseMultiplier: 1e-9, expectedBatchSize: 1, event, update: { kind: 'sgd', lr: 1 }, seed: 1 });
+  const opt = new DpOptimizer({ ...plain, params, ...opts, maxGradNorm: C, noiseMultiplier: 1e-9, seed: 1 });
   model.forwardBackward(batch);
   opt.accumulateModel(model, 1);
   opt.step();
@@ -38,13 +44,15 @@ const norm = (v: ArrayLike<number>, from = 0, to = v.length) => {
 describe('ghost clipping bounds every layer whatever the optimizer groups', () => {
   const C = 0.01;
 
-  it('flat clipping without groupEnds clips the whole gradient to C (was 1.22 and 3.59: layers left unscaled)', () => {
+  it('flat clipping without groupEnds clips the whole gradient to C (was 3.59 = 359·C: layers left unscaled)', () => {
     const { model } = mlp16();
     expect(norm(contribution({ groupEnds: model.groupEnds }, C))).toBeLessThanOrEqual(C * (1 + 1e-5));
     const c = contribution({}, C);
     expect(norm(c)).toBeLessThanOrEqual(C * (1 + 1e-5));
     expect(norm(c)).toBeGreaterThan(C * 0.999); // clipped, not dropped
-    for (const rule of ['adaptive', 'automatic'] as const) expect(norm(contribution({ clipping: { kind: rule } }, C))).toBeLessThanOrEqual(C * (1 + 1e-5));
+    for (const kind of ['adaptive', 'automatic'] as const) {
+      expect(norm(contribution({ clipping: { kind } }, C))).toBeLessThanOrEqual(C * (1 + 1e-5));
+    }
   });
 
   it('per-layer clipping takes the model groups or a coarsening of them, and refuses any other layout', () => {
@@ -66,20 +74,27 @@ describe('ghost clipping bounds every layer whatever the optimizer groups', () =
     })();
     expect(err).toBeInstanceOf(RangeError);
     expect(err?.code).toBe('ERR_DPFL_INVALID_ARGUMENT');
-    expect(err?.message).toBe("groupEnds must be the model's groupEnds [136, 172] or a coarsening of them (per-layer clipping), received Array(2)");
+    expect(err?.message).toBe(
+      "groupEnds must be the model's groupEnds [136, 172] or a coarsening of them (per-layer clipping), " +
+        'received Array(2)',
+    );
   });
 
   it("refuses a batch size other than the model's last forwardBackward, and a model that does not tile params", () => {
     const { model, batch } = mlp16();
-    const opt = new DpOptimizer({ params: new Float32Array(model.paramCount), maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 1, event, update: { kind: 'sgd', lr: 1 } });
+    const opt = new DpOptimizer({ ...plain, params: new Float32Array(model.paramCount) });
     model.forwardBackward(batch);
-    expect(() => opt.accumulateModel(model, 2)).toThrow("batchSize must be the batch of the model's last forwardBackward (1), received 2");
-    const small = new DpOptimizer({ params: new Float32Array(10), maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 1, event, update: { kind: 'sgd', lr: 1 } });
-    expect(() => small.accumulateModel(model, 1)).toThrow('model.groups must be contiguous groups covering params.length (10)');
+    expect(() => opt.accumulateModel(model, 2)).toThrow(
+      "batchSize must be the batch of the model's last forwardBackward (1), received 2",
+    );
+    const small = new DpOptimizer({ ...plain, params: new Float32Array(10) });
+    expect(() => small.accumulateModel(model, 1)).toThrow(
+      'model.groups must be contiguous groups covering params.length (10)',
+    );
   });
 
   it('clipFactors gives every group a factor vector under flat clipping (none indexes to undefined)', () => {
-    const opt = new DpOptimizer({ params: new Float32Array(6), groupEnds: [2, 4, 6], maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 1, event, update: { kind: 'sgd', lr: 1 } });
+    const opt = new DpOptimizer({ ...plain, params: new Float32Array(6), groupEnds: [2, 4, 6] });
     const f = opt.clipFactors(Float64Array.of(4, 4, 1, 0, 0, 0), 2);
     expect(f).toHaveLength(3);
     for (const v of f) expect(Array.from(v)).toEqual([floorF32(1 / (3 + 1e-6)), 1]);
@@ -87,17 +102,33 @@ describe('ghost clipping bounds every layer whatever the optimizer groups', () =
 
   it('makePrivate derives the groups from a model and refuses groups or params that are not its', () => {
     const { model } = mlp16();
-    const base = { datasetSize: 100, batchSize: 10, noiseMultiplier: 1, delta: 1e-5, steps: 5, maxGradNorm: 1, update: { kind: 'sgd' as const, lr: 0.1 } };
+    const base = shortRun(100, 10, 5);
     const setup = makePrivate({ ...base, model, clipping: 'per-layer' });
     expect(setup.optimizer.groupEnds).toEqual(model.groupEnds);
     expect(setup.optimizer.params).toBe(model.params);
-    expect(() => makePrivate({ ...base, model, groupEnds: [172] })).toThrow("groupEnds must be the model's groupEnds [136, 172] (or absent), received Array(1)");
-    expect(() => makePrivate({ ...base, model, params: new Float32Array(172) })).toThrow("params must be the model's params (or absent), received Float32Array(172)");
+    expect(() => makePrivate({ ...base, model, groupEnds: [172] })).toThrow(
+      "groupEnds must be the model's groupEnds [136, 172] (or absent), received Array(1)",
+    );
+    expect(() => makePrivate({ ...base, model, params: new Float32Array(172) })).toThrow(
+      "params must be the model's params (or absent), received Float32Array(172)",
+    );
   });
 });
 
 describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
-  const epsilon = (e: DpEvent, steps: number) => computeEpsilon([{ event: e, count: steps }], 1e-5, { accountant: 'rdp' }).epsilon;
+  const epsilon = (e: DpEvent, steps: number) =>
+    computeEpsilon([{ event: e, count: steps }], 1e-5, { accountant: 'rdp' }).epsilon;
+  const mnistLike = (countNoiseMultiplier: number) => ({
+    params: new Float32Array(4),
+    datasetSize: 60000,
+    batchSize: 256,
+    targetEpsilon: 3,
+    delta: 1e-5,
+    epochs: 5,
+    maxGradNorm: 1,
+    clipping: { kind: 'adaptive' as const, countNoiseMultiplier },
+    update: { kind: 'sgd' as const, lr: 0.1 },
+  });
 
   it('q = 256/60000, σ = 0.8, σ_b = 0.6, 1172 steps: charged as the mechanism run, ε ≈ 2.04 (was 1.09)', () => {
     const q = 256 / 60000;
@@ -121,13 +152,16 @@ describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
   });
 
   it('makePrivate at target ε = 3 with countNoiseMultiplier 2 spends at most 3 (was 3.14)', () => {
-    const setup = makePrivate({ params: new Float32Array(4), datasetSize: 60000, batchSize: 256, targetEpsilon: 3, delta: 1e-5, epochs: 5, maxGradNorm: 1, clipping: { kind: 'adaptive', countNoiseMultiplier: 2 }, update: { kind: 'sgd', lr: 0.1 } });
+    const setup = makePrivate(mnistLike(2));
     const sd = setup.optimizer.gradientNoiseMultiplier();
     const joint = (sd ** -2 + (2 * 2) ** -2) ** -0.5;
     const spent = epsilon(poissonSampledGaussian({ noiseMultiplier: joint, sampleRate: 256 / 60000 }), setup.steps);
     expect(spent).toBeLessThanOrEqual(3);
     expect(spent).toBeGreaterThan(2.97); // calibrated, not wasteful
-    expect(() => makePrivate({ params: new Float32Array(4), datasetSize: 60000, batchSize: 256, targetEpsilon: 3, delta: 1e-5, epochs: 5, maxGradNorm: 1, clipping: { kind: 'adaptive', countNoiseMultiplier: 0.1 }, update: { kind: 'sgd', lr: 0.1 } })).toThrow(/clipping.countNoiseMultiplier must be large enough that σ_b > σ\/2/);
+    // σ_b ≤ σ/2 leaves no σ_Δ: refused at setup, not at the first step.
+    expect(() => makePrivate(mnistLike(0.1))).toThrow(
+      /clipping.countNoiseMultiplier must be large enough that σ_b > σ\/2/,
+    );
   });
 });
 
@@ -136,7 +170,16 @@ describe('statistics outside ε', () => {
   const setup = (withhold?: boolean) => {
     const model = createModel({ kind: 'mlp', input: 'dense', inputDim: 5, classes: 2, hidden: [4] }, 2);
     const sampler = new PoissonSampler({ datasetSize: 60, sampleRate: 0.2, seed: 4 });
-    const optimizer = new DpOptimizer({ params: model.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 12, event: (s) => sampler.event(s), update: { kind: 'sgd', lr: 0.1 }, seed: 5, ...(withhold === undefined ? {} : { withholdUnnoisedStats: withhold }) });
+    const optimizer = new DpOptimizer({
+      params: model.params,
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: 12,
+      event: (s) => sampler.event(s),
+      update: { kind: 'sgd', lr: 0.1 },
+      seed: 5,
+      ...(withhold === undefined ? {} : { withholdUnnoisedStats: withhold }),
+    });
     return { model, sampler, optimizer };
   };
 
@@ -144,17 +187,24 @@ describe('statistics outside ε', () => {
     const { model, sampler, optimizer } = setup();
     const r = new Trainer({ model, data, sampler, optimizer, private: true }).step();
     expect(Object.keys(r).sort()).toEqual(['examples', 'loss', 'report', 'step']);
-    expect(Object.keys(r.report!).sort()).toEqual(['clipped', 'examples', 'maxGradNorm', 'noiseMultiplier', 'nonFinite', 'step']);
+    expect(Object.keys(r.report!).sort()).toEqual([
+      'clipped',
+      'examples',
+      'maxGradNorm',
+      'noiseMultiplier',
+      'nonFinite',
+      'step',
+    ]);
   });
 
-  it('withholdUnnoisedStats (optimizer or trainer) leaves them out: absent, not zero; the parameters are the same', async () => {
+  it('withholdUnnoisedStats (optimizer or trainer) leaves them out, absent not zero; same parameters', async () => {
     const plain = setup();
     new Trainer({ model: plain.model, data, sampler: plain.sampler, optimizer: plain.optimizer, private: true }).step();
     const a = setup(true);
     const ta = new Trainer({ model: a.model, data, sampler: a.sampler, optimizer: a.optimizer, private: true });
     expect(ta.withholdUnnoisedStats).toBe(true);
     const b = setup();
-    const tb = new Trainer({ model: b.model, data, sampler: b.sampler, optimizer: b.optimizer, private: true, withholdUnnoisedStats: true });
+    const tb = new Trainer({ ...b, data, private: true, withholdUnnoisedStats: true });
     for (const r of [ta.step(), tb.step(), await ta.stepAsync(), await tb.stepAsync()]) {
       expect(Object.keys(r).sort()).toEqual(['report', 'step']);
       expect(Object.keys(r.report!).sort()).toEqual(['maxGradNorm', 'noiseMultiplier', 'step']);
@@ -168,7 +218,7 @@ describe('statistics outside ε', () => {
   it('dpfl train --withhold-unnoised-stats sets the mode; makePrivate passes it to the optimizer', () => {
     expect(parseTrainArgs(['--withhold-unnoised-stats']).withholdUnnoisedStats).toBe(true);
     expect(parseTrainArgs([]).withholdUnnoisedStats).toBe(false);
-    const p = makePrivate({ params: new Float32Array(3), datasetSize: 10, batchSize: 2, noiseMultiplier: 1, delta: 1e-5, steps: 1, maxGradNorm: 1, update: { kind: 'sgd', lr: 1 }, withholdUnnoisedStats: true });
+    const p = makePrivate({ ...shortRun(10, 2, 1), params: new Float32Array(3), withholdUnnoisedStats: true });
     p.optimizer.accumulatePerSampleGrads(Float32Array.of(5, 0, 0), 1);
     expect(Object.keys(p.optimizer.step()).sort()).toEqual(['maxGradNorm', 'noiseMultiplier', 'step']);
   });

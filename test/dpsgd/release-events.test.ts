@@ -7,7 +7,8 @@
 // the released pre-noise values), at the sampler's rate.
 import { describe, expect, it, vi } from 'vitest';
 import { Accountant, type DpEvent } from '../../src/accounting/index.js';
-import { DpOptimizer, FixedSizeSampler, PoissonSampler, makePrivate, type ClippingRule, type Sampler } from '../../src/dpsgd/index.js';
+import { DpOptimizer, FixedSizeSampler, PoissonSampler, makePrivate } from '../../src/dpsgd/index.js';
+import type { ClippingRule, Sampler } from '../../src/dpsgd/index.js';
 
 interface NoiseCall {
   std: number;
@@ -44,7 +45,9 @@ type RuleKind = ClippingRule['kind'];
 type Schedule = 'constant' | 'schedule' | 'impure';
 
 function rule(kind: RuleKind): ClippingRule {
-  if (kind === 'adaptive') return { kind, targetQuantile: TARGET_QUANTILE, learningRate: ADAPT_RATE, countNoiseMultiplier: 2 };
+  if (kind === 'adaptive') {
+    return { kind, targetQuantile: TARGET_QUANTILE, learningRate: ADAPT_RATE, countNoiseMultiplier: 2 };
+  }
   if (kind === 'automatic') return { kind, gamma: 0.01 };
   return { kind };
 }
@@ -64,12 +67,32 @@ interface Built {
   accountant: Accountant;
 }
 
-function build(sampling: 'poisson' | 'fixed-size', kind: RuleKind, sigma: number | ((t: number) => number), viaMakePrivate: boolean): Built {
+type Sampling = 'poisson' | 'fixed-size';
+
+type Sigma = number | ((t: number) => number);
+
+function build(sampling: Sampling, kind: RuleKind, sigma: Sigma, viaMakePrivate: boolean): Built {
   if (viaMakePrivate) {
-    const s = makePrivate({ params: new Float32Array(D), groupEnds: [2, D], datasetSize: N, batchSize: 5, sampling, noiseMultiplier: sigma as number, delta: 1e-5, steps: STEPS, maxGradNorm: 1.5, clipping: rule(kind), update: { kind: 'sgd', lr: 1 }, seed: 9 });
+    const s = makePrivate({
+      params: new Float32Array(D),
+      groupEnds: [2, D],
+      datasetSize: N,
+      batchSize: 5,
+      sampling,
+      noiseMultiplier: sigma as number,
+      delta: 1e-5,
+      steps: STEPS,
+      maxGradNorm: 1.5,
+      clipping: rule(kind),
+      update: { kind: 'sgd', lr: 1 },
+      seed: 9,
+    });
     return { opt: s.optimizer, sampler: s.sampler, accountant: s.accountant };
   }
-  const sampler: Sampler = sampling === 'poisson' ? new PoissonSampler({ datasetSize: N, sampleRate: 0.1, seed: 1 }) : new FixedSizeSampler({ datasetSize: N, batchSize: 5, seed: 1 });
+  const sampler: Sampler =
+    sampling === 'poisson'
+      ? new PoissonSampler({ datasetSize: N, sampleRate: 0.1, seed: 1 })
+      : new FixedSizeSampler({ datasetSize: N, batchSize: 5, seed: 1 });
   const accountant = new Accountant();
   const opt = new DpOptimizer({
     params: new Float32Array(D),
@@ -95,7 +118,12 @@ const uNorm = Math.hypot(...u);
  * count's noise std, recovered from C's update C' = C·exp(−η(b̃ − γ)) with b̃ = centred/b + ½
  * (the noise adds nothing here). The empty batch releases 0 and 0.
  */
-async function whitened(b: Built, kind: RuleKind, scale: (c: number) => number, async: boolean): Promise<{ w: number; event: DpEvent }> {
+async function whitened(
+  b: Built,
+  kind: RuleKind,
+  scale: (c: number) => number,
+  async: boolean,
+): Promise<{ w: number; event: DpEvent }> {
   const c = b.opt.maxGradNorm;
   const g = u.map((v) => (v * scale(c)) / uNorm);
   const before = rec.calls.length;
@@ -117,7 +145,7 @@ async function whitened(b: Built, kind: RuleKind, scale: (c: number) => number, 
 }
 
 describe('the event charged at each step is the mechanism the step runs', () => {
-  const cases: Array<[('poisson' | 'fixed-size'), RuleKind, Schedule, boolean, boolean]> = [];
+  const cases: Array<[Sampling, RuleKind, Schedule, boolean, boolean]> = [];
   for (const sampling of ['poisson', 'fixed-size'] as const) {
     for (const kind of ['flat', 'per-layer', 'adaptive', 'automatic'] as const) {
       for (const schedule of ['constant', 'schedule', 'impure'] as const) {
@@ -128,7 +156,9 @@ describe('the event charged at each step is the mechanism the step runs', () => 
   }
 
   for (const [sampling, kind, schedule, async, viaMakePrivate] of cases) {
-    it(`${sampling}, ${kind}, σ ${schedule}, ${async ? 'stepAsync' : 'step'}${viaMakePrivate ? ', makePrivate' : ''}`, async () => {
+    const via = viaMakePrivate ? ', makePrivate' : '';
+    const name = `${sampling}, ${kind}, σ ${schedule}, ${async ? 'stepAsync' : 'step'}${via}`;
+    it(name, async () => {
       // Two runs in lockstep: an example far above C (norm 10⁴·C) and one just inside it (0.999·C):
       // together they reach the sum's and (adaptive) the count's sensitivity.
       const noises = [noiseOf(schedule), noiseOf(schedule)];

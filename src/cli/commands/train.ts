@@ -149,14 +149,19 @@ export const train: Command = {
     };
     process.once('SIGINT', onSigint);
     // The same trainer, told to return only what ε covers (no loss, no realised batch size).
-    const trainer = parsed.withholdUnnoisedStats ? new Trainer({ ...run.trainer.options, withholdUnnoisedStats: true }) : run.trainer;
+    const trainer = parsed.withholdUnnoisedStats
+      ? new Trainer({ ...run.trainer.options, withholdUnnoisedStats: true })
+      : run.trainer;
     const { stoppedByBudget, interrupted } = await trainer.runAsync(run.totalSteps, (r) => {
       examples += r.examples ?? 0;
       progress.update(r.step + 1, run.totalSteps, () => {
         const eps = config.nonPrivate ? '∞ (non-private)' : run.optimizer.accountant.epsilon(delta).toFixed(3);
         const seconds = (performance.now() - t0) / 1000;
         const loss = r.loss === undefined ? '' : `  loss ${r.loss.toFixed(4)}`;
-        const rate = r.examples === undefined ? `${((r.step + 1 - startStep) / seconds).toFixed(1)} steps/s` : `${(examples / seconds).toFixed(0)} examples/s`;
+        const rate =
+          r.examples === undefined
+            ? `${((r.step + 1 - startStep) / seconds).toFixed(1)} steps/s`
+            : `${(examples / seconds).toFixed(0)} examples/s`;
         return `step ${r.step + 1}/${run.totalSteps}${loss}  ε ${eps}  ${rate}`;
       });
     }, () => interruptRequested);
