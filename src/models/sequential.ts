@@ -5,6 +5,7 @@
 // (book-keeping) are then computed from the stored activations and output gradients.
 import { softmaxCrossEntropy } from '../kernels/nn.js';
 import { Random } from '../data/random.js';
+import { invalidArgument } from '../errors.js';
 import type { Batch, LayerInput } from './batch.js';
 import { Workspace, zeroRows, type Layer } from './layers.js';
 
@@ -118,6 +119,13 @@ export class Sequential {
   ghostSqNorms(out: Float64Array, scratch: Float64Array): void {
     const b = this.lastBatch;
     const gCount = this.groups.length;
+    // A short out would drop norms silently (typed-array writes past the end are ignored).
+    if (!(out instanceof Float64Array) || out.length !== b * gCount) {
+      throw invalidArgument('out', `a Float64Array of batch x groups (${b * gCount})`, out);
+    }
+    if (!(scratch instanceof Float64Array) || scratch.length < b) {
+      throw invalidArgument('scratch', `a Float64Array of at least ${b}`, scratch);
+    }
     this.paramLayers.forEach((i, k) => {
       const col = scratch.subarray(0, b);
       this.layers[i]!.ghostSqNorms(this.dOuts[i]!, b, col);
@@ -127,10 +135,15 @@ export class Sequential {
 
   /**
    * grad (+)= Σ_r s_r · (example r's gradient), per group: rowScales[k] scales group k (null =
-   * ones). One re-weighted backward over the stored activations: the clipped sum of book-keeping.
+   * ones; an empty array: no group scaled, the plain gradient). One re-weighted backward over the
+   * stored activations: the clipped sum of book-keeping.
    */
   backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void {
     const b = this.lastBatch;
+    // Every group or none: a partial list would leave the groups past its end unclipped.
+    if (rowScales.length !== 0 && rowScales.length !== this.groups.length) {
+      throw invalidArgument('rowScales.length', `0 or the number of groups (${this.groups.length})`, rowScales.length);
+    }
     this.paramLayers.forEach((i, k) => {
       const g = this.groups[k]!;
       this.layers[i]!.backwardParams(this.dOuts[i]!, b, grad.subarray(g.offset, g.offset + g.length), rowScales[k] ?? null, accumulate);

@@ -93,6 +93,18 @@ describe('ghost clipping bounds every layer whatever the optimizer groups', () =
     );
   });
 
+  it('a model refuses a partial rowScales list and a norms buffer of the wrong size', () => {
+    const { model, batch } = mlp16();
+    model.forwardBackward(batch);
+    const grad = new Float32Array(model.paramCount);
+    expect(() => model.backwardParams(grad, [Float32Array.of(0.5)], false)).toThrow(
+      'rowScales.length must be 0 or the number of groups (2), received 1',
+    );
+    expect(() => model.ghostSqNorms(new Float64Array(1), new Float64Array(1))).toThrow(
+      'out must be a Float64Array of batch x groups (2), received Float64Array(1)',
+    );
+  });
+
   it('clipFactors gives every group a factor vector under flat clipping (none indexes to undefined)', () => {
     const opt = new DpOptimizer({ ...plain, params: new Float32Array(6), groupEnds: [2, 4, 6] });
     const f = opt.clipFactors(Float64Array.of(4, 4, 1, 0, 0, 0), 2);
