@@ -1,6 +1,9 @@
 // Regressions for the false privacy claims of DP-SGD (issue 12, section 1): ghost clipping that
 // left layers unclipped when the optimizer's groups were not the model's, adaptive clipping
 // accounted as two independent releases, and the statistics outside ε (withheld on request).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeEpsilon, poissonSampledGaussian, type DpEvent } from '../../src/accounting/index.js';
 import { DpOptimizer, PoissonSampler, Trainer, makePrivate, type ClippingRule } from '../../src/dpsgd/index.js';
@@ -233,5 +236,17 @@ describe('statistics outside ε', () => {
     const p = makePrivate({ ...shortRun(10, 2, 1), params: new Float32Array(3), withholdUnnoisedStats: true });
     p.optimizer.accumulatePerSampleGrads(Float32Array.of(5, 0, 0), 1);
     expect(Object.keys(p.optimizer.step()).sort()).toEqual(['maxGradNorm', 'noiseMultiplier', 'step']);
+  });
+
+  const main = join(process.cwd(), 'dist', 'cli', 'main.js');
+  it.skipIf(!existsSync(main))('dpfl train --withhold-unnoised-stats prints no loss and no examples/s (built CLI)', () => {
+    const args = [main, 'train', '--dataset', 'synthetic', '--model', 'linear', '--epochs', '1', '--batch-size', '64', '--seed', '3'];
+    const withheld = spawnSync(process.execPath, [...args, '--json', '--withhold-unnoised-stats'], { encoding: 'utf8' });
+    expect(withheld.status).toBe(0);
+    expect(withheld.stderr).toMatch(/step 50\/50 {2}ε [0-9.]+ {2}[0-9.]+ steps\/s/);
+    expect(withheld.stderr).not.toMatch(/loss|examples\/s/);
+    expect(JSON.parse(withheld.stdout).withholdUnnoisedStats).toBe(true);
+    const shown = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    expect(shown.stderr).toMatch(/step 50\/50 {2}loss [0-9.]+ {2}ε [0-9.]+ {2}[0-9]+ examples\/s/);
   });
 });

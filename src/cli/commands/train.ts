@@ -205,6 +205,7 @@ export const train: Command = {
       activation: config.activation ?? 'relu',
       combiner: config.combiner ?? 'mean',
       seed: config.seed ?? null,
+      withholdUnnoisedStats: parsed.withholdUnnoisedStats,
     };
     if (parsed.json) {
       console.log(JSON.stringify(report));
