@@ -280,12 +280,14 @@ export class DpOptimizer {
    */
   accumulateModel(model: GhostClippable, batchSize: number): void {
     this.assertIdle('accumulateModel');
+    this.assertNoiseCoversThresholds();
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) {
       throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     }
     const toGroup = this.modelLayout(model);
     if (batchSize !== model.batchSize) {
-      throw invalidArgument('batchSize', `the batch of the model's last forwardBackward (${model.batchSize})`, batchSize);
+      const expected = `the batch of the model's last forwardBackward (${model.batchSize})`;
+      throw invalidArgument('batchSize', expected, batchSize);
     }
     const first = this.sumFresh;
     if (batchSize === 0) return;
@@ -311,6 +313,19 @@ export class DpOptimizer {
     model.backwardParams(this.sum, rowScales, !first);
     this.sumFresh = false;
     this.note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
+  }
+
+  /**
+   * Per-layer clipping bounds a contribution by √Σ C_k² and the noise std is σ·C: C must cover the
+   * thresholds, whatever last set it (a restored state's maxGradNorm, a schedule).
+   */
+  private assertNoiseCoversThresholds(): void {
+    if (this.rule.kind !== 'per-layer') return;
+    const bound = Math.hypot(...this.groupMaxNorms);
+    if (!(bound <= this.c * (1 + 1e-9))) {
+      const expected = `at least √Σ C_k² = ${Number(bound.toPrecision(12))} under per-layer clipping (noise std σ·C)`;
+      throw invalidArgument('maxGradNorm', expected, this.c);
+    }
   }
 
   /**
@@ -354,6 +369,7 @@ export class DpOptimizer {
    */
   clipFactors(sqNorms: Float64Array, batchSize: number): Float32Array[] {
     this.assertIdle('clipFactors');
+    this.assertNoiseCoversThresholds();
     const g = this.groupEnds.length;
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (!(sqNorms instanceof Float64Array)) throw invalidType('sqNorms', 'a Float64Array', sqNorms);
@@ -381,6 +397,7 @@ export class DpOptimizer {
   /** Clips per-example gradients (batchSize x D, from any framework) and adds their sum. */
   accumulatePerSampleGrads(grads: Float32Array, batchSize: number): void {
     this.assertIdle('accumulatePerSampleGrads');
+    this.assertNoiseCoversThresholds();
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize === 0) return;
     const first = this.sumFresh;

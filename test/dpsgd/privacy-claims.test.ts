@@ -108,6 +108,15 @@ describe('ghost clipping bounds every layer whatever the optimizer groups', () =
     );
   });
 
+  it('per-layer clipping refuses to clip once C (the noise basis) no longer covers the thresholds', () => {
+    const opt = new DpOptimizer({ ...plain, params: new Float32Array(4), groupEnds: [2, 4], clipping: 'per-layer' });
+    opt.setState({ ...opt.getState(), maxGradNorm: 1e-3 }); // e.g. a restored checkpoint's C
+    expect(() => opt.accumulatePerSampleGrads(Float32Array.of(9, 9, 9, 9), 1)).toThrow(
+      /^maxGradNorm must be at least √Σ C_k² = 1 under per-layer clipping \(noise std σ·C\), received 0.001$/,
+    );
+    expect(() => opt.clipFactors(new Float64Array(2), 1)).toThrow(/^maxGradNorm must be at least/);
+  });
+
   it('clipFactors gives every group a factor vector under flat clipping (none indexes to undefined)', () => {
     const opt = new DpOptimizer({ ...plain, params: new Float32Array(6), groupEnds: [2, 4, 6] });
     const f = opt.clipFactors(Float64Array.of(4, 4, 1, 0, 0, 0), 2);
