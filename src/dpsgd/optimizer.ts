@@ -180,8 +180,7 @@ export class DpOptimizer {
     }
     if (typeof options.noiseMultiplier === 'function') {
       const f = options.noiseMultiplier;
-      // The schedule is called once per step: the σ that draws the noise is the σ the accountant
-      // is charged for, even for a schedule that is not a pure function of the step.
+      // The schedule is called once per step: the noise and the accounted event read the same σ.
       let memo: { step: number; sigma: number } | undefined;
       this.sigma = (s) => {
         if (memo?.step !== s) memo = { step: s, sigma: positiveNumber(`noiseMultiplier(${s})`, f(s)) };
