@@ -7,7 +7,13 @@ import { DpOptimizer, type UpdateRule } from './optimizer.js';
 import { FixedSizeSampler, PoissonSampler, type Sampler } from './sampler.js';
 
 export interface MakePrivateOptions {
-  params: Float32Array;
+  /**
+   * A built-in model: params and groupEnds are then the model's (per-layer clipping follows its
+   * layers). Given with params or groupEnds, those must be the model's.
+   */
+  model?: { readonly params: Float32Array; readonly groupEnds: readonly number[] };
+  params?: Float32Array;
+  /** Per-layer clipping groups; with accumulateModel, the model's groupEnds (or a coarsening). */
   groupEnds?: readonly number[];
   datasetSize: number;
   /** Poisson sampling rate q; or give batchSize (q = batchSize / datasetSize). */
@@ -28,6 +34,8 @@ export interface MakePrivateOptions {
   accountant?: AccountantKind;
   /** Seeds the sampler and the noise (reproducible, not private against an adversary who knows it). */
   seed?: number;
+  /** The optimizer's step reports leave out the un-noised counts (outside ε); see StepReport. */
+  withholdUnnoisedStats?: boolean;
 }
 
 export interface PrivateSetup {
@@ -43,6 +51,26 @@ function positive(name: string, v: unknown): number {
   if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
   if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
   return v;
+}
+
+/** The model's params and groups, refusing params or groupEnds given beside it that are not the model's. */
+function layout(options: MakePrivateOptions): { params: Float32Array; groupEnds?: readonly number[] } {
+  const model = options.model;
+  if (model === undefined) {
+    return { params: options.params as Float32Array, ...(options.groupEnds ? { groupEnds: options.groupEnds } : {}) };
+  }
+  const shaped = typeof model === 'object' && model !== null && model.params instanceof Float32Array;
+  if (!shaped || !Array.isArray(model.groupEnds)) {
+    throw invalidType('model', 'a model with params and groupEnds', model);
+  }
+  if (options.params !== undefined && options.params !== model.params) {
+    throw invalidArgument('params', "the model's params (or absent)", options.params);
+  }
+  const ends = options.groupEnds;
+  if (ends !== undefined && (ends.length !== model.groupEnds.length || ends.some((e, i) => e !== model.groupEnds[i]))) {
+    throw invalidArgument('groupEnds', `the model's groupEnds [${model.groupEnds.join(', ')}] (or absent)`, ends);
+  }
+  return { params: model.params, groupEnds: model.groupEnds };
 }
 
 /** Smallest σ (to 0.1 %) whose ε over `steps` steps of eventOf(σ) is ≤ target: geometric bisection. */
@@ -94,13 +122,13 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
       : new FixedSizeSampler({ datasetSize: n, batchSize: Math.max(1, Math.round(q * n)), ...(options.seed !== undefined ? { seed: options.seed + 1 } : {}) });
   const kind = options.accountant ?? 'rdp';
   const base = {
-    params: options.params,
+    ...layout(options),
     maxGradNorm: options.maxGradNorm,
     expectedBatchSize: sampler.expectedBatchSize,
     event: (s: number) => sampler.event(s),
     update: options.update,
-    ...(options.groupEnds ? { groupEnds: options.groupEnds } : {}),
     ...(options.clipping ? { clipping: options.clipping } : {}),
+    ...(options.withholdUnnoisedStats !== undefined ? { withholdUnnoisedStats: options.withholdUnnoisedStats } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
   };
   let sigma: number;
@@ -111,17 +139,19 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   } else {
     const target = positive('targetEpsilon', options.targetEpsilon);
     budget = { epsilon: target, delta };
-    const adaptive = options.clipping === 'adaptive' || (typeof options.clipping === 'object' && options.clipping?.kind === 'adaptive');
-    // The event of one step at σ (under adaptive clipping: gradient and count query composed).
-    const epsOf = (s: number) => {
-      const probe = new DpOptimizer({ ...base, noiseMultiplier: s, params: new Float32Array(1), groupEnds: [1], clipping: adaptive ? options.clipping! : 'flat' });
-      return computeEpsilon([{ event: probe.stepEvent(0), count: steps }], delta, { accountant: kind }).epsilon;
-    };
-    const simple = sampling === 'poisson' && !adaptive;
-    sigma = simple ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier : searchSigma(epsOf, target);
+    // One step is the sampler's event at σ under every clipping rule (adaptive clipping's sum and
+    // count form one Gaussian mechanism of multiplier σ: DpOptimizer.stepEvent).
+    const epsOf = (s: number) =>
+      computeEpsilon([{ event: sampler.event(s), count: steps }], delta, { accountant: kind }).epsilon;
+    sigma =
+      sampling === 'poisson'
+        ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier
+        : searchSigma(epsOf, target);
   }
   // The guard lives in the optimizer: the calibrated steps are known to fit, later ones are checked.
   const accountant = new Accountant({ accountant: kind });
   const optimizer = new DpOptimizer({ ...base, noiseMultiplier: sigma, accountant, ...(budget ? { budget: { ...budget, guaranteedSteps: steps } } : {}) });
+  // A count noise too small for σ (adaptive clipping, σ_b ≤ σ/2) is refused here, not at step 1.
+  optimizer.gradientNoiseMultiplier(0);
   return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta };
 }

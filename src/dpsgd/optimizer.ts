@@ -2,7 +2,7 @@
 // → accountant step, in that order. Clipped sums come either from per-example gradients (any
 // framework: a B x D matrix) or from a built-in model by ghost clipping and book-keeping. Several
 // accumulate calls before one step() form a virtual (logical) batch: one noise draw per step.
-import { Accountant, BudgetExceededError, composed, computeEpsilon, type DpEvent, type PrivacyAccountant, type PrivacyBudget } from '../accounting/index.js';
+import { Accountant, BudgetExceededError, computeEpsilon, type DpEvent, type PrivacyAccountant, type PrivacyBudget } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
 import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
@@ -14,9 +14,15 @@ export type UpdateRule =
   | { kind: 'sgd'; lr: number; momentum?: number; weightDecay?: number }
   | { kind: 'adam'; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
 
-/** A model the optimizer can clip by ghost norms (the built-in Sequential models). */
+/**
+ * A model the optimizer can clip by ghost norms (the built-in Sequential models). Its groups tile
+ * the parameter vector; ghostSqNorms writes batchSize x groups.length squared norms (row-major),
+ * always at the model's own layout: the optimizer reduces them to its clipping rule's groups.
+ */
 export interface GhostClippable {
   readonly groups: readonly { offset: number; length: number }[];
+  /** Examples in the last forwardBackward (the rows ghostSqNorms and backwardParams cover). */
+  readonly batchSize: number;
   ghostSqNorms(out: Float64Array, scratch: Float64Array): void;
   backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void;
   dropExamples(rows: readonly number[]): void;
@@ -25,7 +31,11 @@ export interface GhostClippable {
 export interface DpOptimizerOptions {
   /** The flat parameter vector, updated in place. */
   params: Float32Array;
-  /** Parameter group end offsets (per-layer clipping); default one group. */
+  /**
+   * Parameter group end offsets (per-layer clipping); default one group. With accumulateModel and
+   * per-layer clipping they must be the model's groupEnds or a coarsening of them (every end here
+   * is one of the model's); other rules clip one norm per example and ignore them.
+   */
   groupEnds?: readonly number[];
   /**
    * Clipping norm C (the initial C for adaptive clipping). A function of the 0-based step gives a
@@ -50,14 +60,28 @@ export interface DpOptimizerOptions {
    * in a calibrated run; every later step is checked exactly.
    */
   budget?: PrivacyBudget & { guaranteedSteps?: number };
+  /**
+   * true: step() reports nothing computed from the data without noise — StepReport then has no
+   * `examples`, `clipped` or `nonFinite` (absent, not zero). Those counts are outside ε (see
+   * StepReport); withhold them when the report can reach anyone the guarantee protects against.
+   */
+  withholdUnnoisedStats?: boolean;
 }
 
+/**
+ * What a step did. `step`, `maxGradNorm` and `noiseMultiplier` are public or functions of earlier
+ * noised releases (inside ε). `examples` (the realised batch size), `clipped` and `nonFinite` are
+ * exact counts over the private batch, not covered by ε — `clipped` is nearly the very count
+ * adaptive clipping noises. They are absent when the optimizer withholds un-noised statistics.
+ */
 export interface StepReport {
   step: number;
-  /** Examples in the logical batch. */
-  examples: number;
-  clipped: number;
-  nonFinite: number;
+  /** Examples in the logical batch (outside ε). */
+  examples?: number;
+  /** Examples scaled down by clipping (outside ε). */
+  clipped?: number;
+  /** Examples dropped for a non-finite gradient norm (outside ε). */
+  nonFinite?: number;
   maxGradNorm: number;
   noiseMultiplier: number;
 }
@@ -93,6 +117,8 @@ export class DpOptimizer {
   readonly accountant: PrivacyAccountant;
   readonly clipping: ClippingKind;
   readonly expectedBatchSize: number;
+  /** Whether step() leaves the un-noised counts (outside ε) out of its report. */
+  readonly withholdUnnoisedStats: boolean;
   private readonly rule: ReturnType<typeof normaliseRule>;
   private readonly update: UpdateRule;
   private readonly sigma: (step: number) => number;
@@ -114,6 +140,7 @@ export class DpOptimizer {
   private pendingNonFinite = 0;
   private pendingBelow = 0;
   private sqBuf = new Float64Array(0);
+  private groupSqBuf = new Float64Array(0);
   private externalSumPending = false;
   /** True until something is written into sum in the current logical batch. */
   private sumFresh = true;
@@ -153,7 +180,12 @@ export class DpOptimizer {
     }
     if (typeof options.noiseMultiplier === 'function') {
       const f = options.noiseMultiplier;
-      this.sigma = (s) => positiveNumber(`noiseMultiplier(${s})`, f(s));
+      // The schedule is called once per step: the noise and the accounted event read the same σ.
+      let memo: { step: number; sigma: number } | undefined;
+      this.sigma = (s) => {
+        if (memo?.step !== s) memo = { step: s, sigma: positiveNumber(`noiseMultiplier(${s})`, f(s)) };
+        return memo.sigma;
+      };
     } else {
       const s = positiveNumber('noiseMultiplier', options.noiseMultiplier);
       this.sigma = () => s;
@@ -172,6 +204,9 @@ export class DpOptimizer {
       throw invalidArgument('maxGradNorm', 'a number under adaptive clipping (C is then learned)', 'a function');
     }
     this.update = checkUpdate(options.update);
+    const withhold = options.withholdUnnoisedStats ?? false;
+    if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
+    this.withholdUnnoisedStats = withhold;
     this.accountant = options.accountant ?? new Accountant();
     if (options.seed !== undefined && typeof options.seed !== 'bigint' && (typeof options.seed !== 'number' || !Number.isSafeInteger(options.seed) || options.seed < 0)) {
       throw invalidArgument('seed', 'a non-negative safe integer or bigint', options.seed);
@@ -202,7 +237,8 @@ export class DpOptimizer {
 
   /**
    * The noise multiplier the gradient gets at a step: σ, or under adaptive clipping the σ_Δ of
-   * Andrew et al. (σ_Δ⁻² = σ⁻² − (2σ_b)⁻²), so gradient and count together cost about what σ alone would.
+   * Andrew et al. (σ_Δ⁻² = σ⁻² − (2σ_b)⁻²), so gradient and count together cost exactly what σ alone
+   * would (stepEvent).
    */
   gradientNoiseMultiplier(step = this.stepCount): number {
     const s = this.sigma(step);
@@ -212,48 +248,127 @@ export class DpOptimizer {
     return inv ** -0.5;
   }
 
-  /** The event one step releases (gradient, and the count query under adaptive clipping). */
+  /**
+   * The event one step releases: the sampler's event at σ, under every clipping rule. Under
+   * adaptive clipping the noised sum (std σ_Δ·C, sensitivity C) and the noised centred count
+   * Σ(1[‖g‖ ≤ C] − ½) (std σ_b, add/remove sensitivity ½) are computed on the same sample: one
+   * Gaussian mechanism on the pair, whose sensitivity after whitening is √(σ_Δ⁻² + (2σ_b)⁻²) = 1/σ,
+   * subsampled once (Andrew et al. 2021, Theorem 1) — not two independently subsampled releases.
+   * Replace-one neighbours (fixed-size batches) double both sensitivities (sum 2C, count 1), so
+   * the whitened sensitivity doubles too and the sampler's event (multiplier σ/2) covers the pair.
+   */
   stepEvent(step = this.stepCount): DpEvent {
-    const grad = this.eventOf(this.gradientNoiseMultiplier(step));
-    if (this.rule.kind !== 'adaptive') return grad;
-    // The centred count Σ(1[‖g‖ ≤ C] − ½) has add/remove sensitivity ½: multiplier 2σ_b.
-    return composed([grad, this.eventOf(2 * this.countSigma())]);
+    if (this.rule.kind === 'adaptive') this.gradientNoiseMultiplier(step); // refuses σ_b ≤ σ/2
+    return this.eventOf(this.sigma(step));
   }
 
-  private ensure(batch: number): void {
-    const g = this.groupEnds.length;
+  private ensure(batch: number, modelGroups = this.groupEnds.length): void {
+    const g = Math.max(this.groupEnds.length, modelGroups);
     if (this.sqBuf.length < batch * g) this.sqBuf = new Float64Array(batch * g * 2);
+    const perGroup = batch * this.groupEnds.length;
+    if (this.groupSqBuf.length < perGroup) this.groupSqBuf = new Float64Array(perGroup * 2);
     if (this.scratch.length < batch) this.scratch = new Float64Array(batch * 2);
     if ((this.scaleBufs[0]?.length ?? 0) < batch) this.scaleBufs = Array.from({ length: g }, () => new Float32Array(batch * 2));
   }
 
-  /** Clips a built-in model's per-example gradients by ghost norms and adds their sum (book-keeping). */
+  /**
+   * Clips a built-in model's per-example gradients by ghost norms and adds their sum (book-keeping).
+   * batchSize must be the batch of the model's last forwardBackward. The ghost norms are taken at
+   * the model's own group layout and reduced to the rule's: one norm per example (flat, adaptive,
+   * automatic), or one per optimizer group (per-layer; groupEnds must coarsen the model's).
+   */
   accumulateModel(model: GhostClippable, batchSize: number): void {
     this.assertIdle('accumulateModel');
+    this.assertNoiseCoversThresholds();
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0) {
+      throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    }
+    const toGroup = this.modelLayout(model);
+    if (batchSize !== model.batchSize) {
+      const expected = `the batch of the model's last forwardBackward (${model.batchSize})`;
+      throw invalidArgument('batchSize', expected, batchSize);
+    }
     const first = this.sumFresh;
     if (batchSize === 0) return;
-    this.ensure(batchSize);
-    const g = this.groupEnds.length;
-    const sq = this.sqBuf.subarray(0, batchSize * g);
-    model.ghostSqNorms(sq, this.scratch);
+    const gm = toGroup.length;
+    const perLayer = this.rule.kind === 'per-layer';
+    const g = perLayer ? this.groupEnds.length : 1;
+    this.ensure(batchSize, gm);
+    const sqModel = this.sqBuf.subarray(0, batchSize * gm);
+    model.ghostSqNorms(sqModel, this.scratch);
+    // Each example's squared norms summed into its clipping groups (Σ over a group's layers).
+    let sq = sqModel;
+    if (gm !== g) {
+      sq = this.groupSqBuf.subarray(0, batchSize * g).fill(0);
+      for (let r = 0; r < batchSize; r++) {
+        for (let k = 0; k < gm; k++) sq[r * g + (perLayer ? toGroup[k]! : 0)]! += sqModel[r * gm + k]!;
+      }
+    }
     const views = this.scaleBufs.map((s) => s.subarray(0, batchSize));
     const res = clipScales(sq, batchSize, g, this.rule.kind, this.groupMaxNorms, (this.rule as { gamma?: number }).gamma ?? 0, views);
     if (res.nonFinite.length > 0) model.dropExamples(res.nonFinite);
-    const rowScales = this.rule.kind === 'per-layer' ? res.scales : Array.from({ length: g }, () => res.scales[0]!);
+    // Every model group gets the factor of its clipping group: none is left unscaled.
+    const rowScales = toGroup.map((k) => res.scales[perLayer ? k : 0]!);
     model.backwardParams(this.sum, rowScales, !first);
     this.sumFresh = false;
     this.note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
   }
 
   /**
+   * Per-layer clipping bounds a contribution by √Σ C_k² and the noise std is σ·C: C must cover the
+   * thresholds, whatever last set it (a restored state's maxGradNorm, a schedule).
+   */
+  private assertNoiseCoversThresholds(): void {
+    if (this.rule.kind !== 'per-layer') return;
+    const bound = Math.hypot(...this.groupMaxNorms);
+    if (!(bound <= this.c * (1 + 1e-9))) {
+      const expected = `at least √Σ C_k² = ${Number(bound.toPrecision(12))} under per-layer clipping (noise std σ·C)`;
+      throw invalidArgument('maxGradNorm', expected, this.c);
+    }
+  }
+
+  /**
+   * The clipping group of each of the model's groups, after checking that the model's groups tile
+   * params and, under per-layer clipping, that every optimizer group is a union of model groups.
+   */
+  private modelLayout(model: GhostClippable): number[] {
+    if (typeof model !== 'object' || model === null || !Array.isArray(model.groups)) {
+      throw invalidType('model', 'a model with parameter groups (GhostClippable)', model);
+    }
+    const ends: number[] = [];
+    let at = 0;
+    for (const grp of model.groups) {
+      if (grp?.offset !== at || !Number.isSafeInteger(grp.length) || grp.length <= 0) break;
+      at += grp.length;
+      ends.push(at);
+    }
+    if (ends.length === 0 || ends.length !== model.groups.length || at !== this.params.length) {
+      const expected = `contiguous groups covering params.length (${this.params.length})`;
+      throw invalidArgument('model.groups', expected, model.groups);
+    }
+    if (this.rule.kind !== 'per-layer') return ends.map(() => 0);
+    if (!this.groupEnds.every((e) => ends.includes(e))) {
+      const expected = `the model's groupEnds [${ends.join(', ')}] or a coarsening of them (per-layer clipping)`;
+      throw invalidArgument('groupEnds', expected, this.groupEnds);
+    }
+    let k = 0;
+    return ends.map((e) => {
+      const group = k;
+      if (e === this.groupEnds[k]) k++;
+      return group;
+    });
+  }
+
+  /**
    * For trainers that compute ghost norms themselves: the clipping factors of a batch from its
    * squared per-example norms (batchSize x groups, row-major; groups = groupEnds.length), under
    * this optimizer's rule. Scale each example's output gradient by its factor, backpropagate once
-   * and pass the resulting clipped sum to addClippedSum. Returns one factor vector per group
-   * (per-layer) or one shared vector; examples with non-finite norms get 0.
+   * and pass the resulting clipped sum to addClippedSum. Returns one factor vector per group (the
+   * same vector for every group unless per-layer); examples with non-finite norms get 0.
    */
   clipFactors(sqNorms: Float64Array, batchSize: number): Float32Array[] {
     this.assertIdle('clipFactors');
+    this.assertNoiseCoversThresholds();
     const g = this.groupEnds.length;
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (!(sqNorms instanceof Float64Array)) throw invalidType('sqNorms', 'a Float64Array', sqNorms);
@@ -262,7 +377,8 @@ export class DpOptimizer {
     const res = clipScales(sqNorms, batchSize, g, this.rule.kind, this.groupMaxNorms, (this.rule as { gamma?: number }).gamma ?? 0, out);
     this.note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
     this.externalSumPending = true;
-    return res.scales;
+    // A vector for every group: a caller indexing factors[k] never finds a group without one.
+    return this.rule.kind === 'per-layer' ? res.scales : out.map(() => res.scales[0]!);
   }
 
   /** Adds a clipped sum computed with the factors of clipFactors (params.length floats). */
@@ -280,6 +396,7 @@ export class DpOptimizer {
   /** Clips per-example gradients (batchSize x D, from any framework) and adds their sum. */
   accumulatePerSampleGrads(grads: Float32Array, batchSize: number): void {
     this.assertIdle('accumulatePerSampleGrads');
+    this.assertNoiseCoversThresholds();
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize === 0) return;
     const first = this.sumFresh;
@@ -382,14 +499,10 @@ export class DpOptimizer {
 
   /** The update from the noisy sum, adaptive C, schedules and counters. */
   private finishStep({ step, sigma }: { step: number; sigma: number }): StepReport {
-    const report: StepReport = {
-      step,
-      examples: this.pendingExamples,
-      clipped: this.pendingClipped,
-      nonFinite: this.pendingNonFinite,
-      maxGradNorm: this.c,
-      noiseMultiplier: sigma,
-    };
+    const counts = { examples: this.pendingExamples, clipped: this.pendingClipped, nonFinite: this.pendingNonFinite };
+    const report: StepReport = this.withholdUnnoisedStats
+      ? { step, maxGradNorm: this.c, noiseMultiplier: sigma }
+      : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
     this.applyUpdate(step);
     if (this.rule.kind === 'adaptive') this.adaptThreshold(step);
     this.stepCount++;

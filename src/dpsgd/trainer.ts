@@ -4,6 +4,7 @@
 import { BudgetExceededError } from '../accounting/index.js';
 import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
 import type { Sequential } from '../models/sequential.js';
+import { invalidType } from '../errors.js';
 import type { DpOptimizer, StepReport } from './optimizer.js';
 import type { Sampler } from './sampler.js';
 
@@ -16,21 +17,45 @@ export interface TrainerOptions {
   private: boolean;
   /** Largest physical batch; larger logical batches are split (default 1024). */
   maxPhysicalBatch?: number;
+  /**
+   * true: a private step returns nothing computed from the data without noise — no `examples`,
+   * no `loss`, and a report without its counts (absent, not zero). Default: the optimizer's
+   * withholdUnnoisedStats.
+   */
+  withholdUnnoisedStats?: boolean;
 }
 
+/**
+ * One step's outcome. `examples` (the realised batch size) and `loss` (the un-noised mean loss of
+ * the batch) are exact functions of the private batch: they are outside ε, as are the counts of
+ * the report (StepReport). A private trainer that withholds un-noised statistics leaves them out.
+ */
 export interface StepResult {
   step: number;
-  examples: number;
-  /** Mean loss over the logical batch (NaN for an empty batch). */
-  loss: number;
+  /** Examples in the logical batch (outside ε). */
+  examples?: number;
+  /** Mean loss over the logical batch, NaN for an empty batch (outside ε). */
+  loss?: number;
   report?: StepReport;
 }
 
 export class Trainer {
   readonly maxPhysicalBatch: number;
+  /** Whether private steps leave the statistics outside ε out of their results. */
+  readonly withholdUnnoisedStats: boolean;
 
   constructor(readonly options: TrainerOptions) {
     this.maxPhysicalBatch = options.maxPhysicalBatch ?? 1024;
+    const withhold = options.withholdUnnoisedStats ?? options.optimizer.withholdUnnoisedStats;
+    if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
+    this.withholdUnnoisedStats = withhold;
+  }
+
+  /** A private step's result: only what ε covers when un-noised statistics are withheld. */
+  private privateResult(step: number, rows: number, loss: number, report: StepReport): StepResult {
+    if (!this.withholdUnnoisedStats) return { step, examples: rows, loss: loss / rows, report };
+    const { step: s, maxGradNorm, noiseMultiplier } = report;
+    return { step, report: { step: s, maxGradNorm, noiseMultiplier } };
   }
 
   /** One logical step. Throws BudgetExceededError (nothing changed) when the budget forbids it. */
@@ -41,8 +66,7 @@ export class Trainer {
       this.options.optimizer.stepPlain();
       return { step, examples: rows, loss: loss / rows };
     }
-    const report = this.options.optimizer.step();
-    return { step, examples: rows, loss: loss / rows, report };
+    return this.privateResult(step, rows, loss, this.options.optimizer.step());
   }
 
   /** step() with the noise drawn off the JavaScript thread (the same bits). */
@@ -50,8 +74,7 @@ export class Trainer {
     if (!this.options.private) return this.step();
     const { rows, loss } = this.gather();
     const step = this.options.optimizer.steps;
-    const report = await this.options.optimizer.stepAsync();
-    return { step, examples: rows, loss: loss / rows, report };
+    return this.privateResult(step, rows, loss, await this.options.optimizer.stepAsync());
   }
 
   /** Samples the logical batch and gathers its (clipped, or plain) gradient sum, chunk by chunk. */

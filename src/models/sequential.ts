@@ -5,6 +5,7 @@
 // (book-keeping) are then computed from the stored activations and output gradients.
 import { softmaxCrossEntropy } from '../kernels/nn.js';
 import { Random } from '../data/random.js';
+import { invalidArgument } from '../errors.js';
 import type { Batch, LayerInput } from './batch.js';
 import { Workspace, zeroRows, type Layer } from './layers.js';
 
@@ -24,7 +25,7 @@ export class Sequential {
   private readonly logitsWs = new Workspace();
   private readonly dlogitsWs = new Workspace();
   private readonly lossWs = new Workspace();
-  private batchSize = 0;
+  private lastBatch = 0;
 
   constructor(
     readonly layers: readonly Layer[],
@@ -51,6 +52,11 @@ export class Sequential {
 
   get paramCount(): number {
     return this.params.length;
+  }
+
+  /** Examples in the last forwardBackward: the rows ghostSqNorms and backwardParams cover. */
+  get batchSize(): number {
+    return this.lastBatch;
   }
 
   /** Re-initialises the parameters from a seed. */
@@ -95,7 +101,7 @@ export class Sequential {
    */
   forwardBackward(batch: Batch): number {
     const b = batch.size;
-    this.batchSize = b;
+    this.lastBatch = b;
     const logits = this.forward(batch);
     const dlogits = this.dlogitsWs.view(b * this.classes);
     const loss = softmaxCrossEntropy(logits, batch.labels, b, this.classes, { dlogits, loss: this.lossWs.view(b) });
@@ -111,8 +117,15 @@ export class Sequential {
 
   /** Per-example squared gradient norm of each group: out is batch x groups, row-major. */
   ghostSqNorms(out: Float64Array, scratch: Float64Array): void {
-    const b = this.batchSize;
+    const b = this.lastBatch;
     const gCount = this.groups.length;
+    // A short out would drop norms silently (typed-array writes past the end are ignored).
+    if (!(out instanceof Float64Array) || out.length !== b * gCount) {
+      throw invalidArgument('out', `a Float64Array of batch x groups (${b * gCount})`, out);
+    }
+    if (!(scratch instanceof Float64Array) || scratch.length < b) {
+      throw invalidArgument('scratch', `a Float64Array of at least ${b}`, scratch);
+    }
     this.paramLayers.forEach((i, k) => {
       const col = scratch.subarray(0, b);
       this.layers[i]!.ghostSqNorms(this.dOuts[i]!, b, col);
@@ -122,10 +135,15 @@ export class Sequential {
 
   /**
    * grad (+)= Σ_r s_r · (example r's gradient), per group: rowScales[k] scales group k (null =
-   * ones). One re-weighted backward over the stored activations: the clipped sum of book-keeping.
+   * ones; an empty array: no group scaled, the plain gradient). One re-weighted backward over the
+   * stored activations: the clipped sum of book-keeping.
    */
   backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void {
-    const b = this.batchSize;
+    const b = this.lastBatch;
+    // Every group or none: a partial list would leave the groups past its end unclipped.
+    if (rowScales.length !== 0 && rowScales.length !== this.groups.length) {
+      throw invalidArgument('rowScales.length', `0 or the number of groups (${this.groups.length})`, rowScales.length);
+    }
     this.paramLayers.forEach((i, k) => {
       const g = this.groups[k]!;
       this.layers[i]!.backwardParams(this.dOuts[i]!, b, grad.subarray(g.offset, g.offset + g.length), rowScales[k] ?? null, accumulate);

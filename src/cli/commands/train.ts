@@ -2,7 +2,7 @@
 // noise, budget guard), report test accuracy, ε and δ spent, steps and time per step.
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { accuracy } from '../../dpsgd/trainer.js';
+import { accuracy, Trainer } from '../../dpsgd/trainer.js';
 import { createRun, restoreRun, saveRun, type DatasetName, type RunConfig } from '../../dpsgd/run.js';
 import type { ClippingKind } from '../../dpsgd/clipping.js';
 import type { ModelKind } from '../../models/zoo.js';
@@ -13,14 +13,17 @@ const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear
                   [--epochs N] [--batch-size B] [--clipping flat|per-layer|adaptive|automatic]
                   [--max-grad-norm C] [--optimizer sgd|adam] [--lr LR] [--momentum M] [--non-private]
                   [--activation relu|tanh] [--combiner mean|sqrtn|sum] [--seed S] [--save FILE] [--resume FILE]
-                  [--max-physical-batch N] [--compare] [--json]
+                  [--max-physical-batch N] [--compare] [--withhold-unnoised-stats] [--json]
 
 Trains a built-in model with DP-SGD: Poisson sampling, per-example clipping by ghost norms, noise
 calibrated so the whole run spends at most ε at δ, and a budget guard. Without arguments: the text
 classifier on the SpamAssassin corpus at ε = 3, δ = 1e-5. --seed makes the run reproducible (seeded
 sampler and noise: for experiments, not deployment); without it noise and sampling are secure.
 --compare also times non-private steps of the same model and batch size in the same process and
-reports the private/non-private time ratio.`;
+reports the private/non-private time ratio.
+The progress line's loss and examples/s are exact functions of the private batches, outside ε;
+--withhold-unnoised-stats leaves them out (progress shows steps/s), so everything printed during
+training is covered by ε. The final test accuracy reads the held-out split, not the training set.`;
 
 function choice<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
@@ -44,7 +47,15 @@ const DEFAULTS: Record<string, Partial<RunConfig>> = {
   'mnist/mlp': { epochs: 20, batchSize: 256, lr: 0.05, maxGradNorm: 1, activation: 'tanh' },
 };
 
-export function parseTrainArgs(argv: string[]): { config: RunConfig; save?: string; resume?: string; json: boolean; help: boolean; compare: boolean } {
+export function parseTrainArgs(argv: string[]): {
+  config: RunConfig;
+  save?: string;
+  resume?: string;
+  json: boolean;
+  help: boolean;
+  compare: boolean;
+  withholdUnnoisedStats: boolean;
+} {
   const { values } = parseCommandArgs(argv, {
     dataset: { type: 'string' },
     model: { type: 'string' },
@@ -63,6 +74,7 @@ export function parseTrainArgs(argv: string[]): { config: RunConfig; save?: stri
     resume: { type: 'string' },
     'max-physical-batch': { type: 'string' },
     compare: { type: 'boolean' },
+    'withhold-unnoised-stats': { type: 'boolean' },
     activation: { type: 'string' },
     combiner: { type: 'string' },
   });
@@ -102,6 +114,7 @@ export function parseTrainArgs(argv: string[]): { config: RunConfig; save?: stri
     json: values.json,
     help: values.help,
     compare: values.compare === true,
+    withholdUnnoisedStats: values['withhold-unnoised-stats'] === true,
     ...(values.save !== undefined ? { save: values.save } : {}),
     ...(values.resume !== undefined ? { resume: values.resume } : {}),
   };
@@ -135,12 +148,21 @@ export const train: Command = {
       interruptRequested = true;
     };
     process.once('SIGINT', onSigint);
-    const { stoppedByBudget, interrupted } = await run.trainer.runAsync(run.totalSteps, (r) => {
-      examples += r.examples;
+    // The same trainer, told to return only what ε covers (no loss, no realised batch size).
+    const trainer = parsed.withholdUnnoisedStats
+      ? new Trainer({ ...run.trainer.options, withholdUnnoisedStats: true })
+      : run.trainer;
+    const { stoppedByBudget, interrupted } = await trainer.runAsync(run.totalSteps, (r) => {
+      examples += r.examples ?? 0;
       progress.update(r.step + 1, run.totalSteps, () => {
         const eps = config.nonPrivate ? '∞ (non-private)' : run.optimizer.accountant.epsilon(delta).toFixed(3);
-        const rate = (examples * 1000) / (performance.now() - t0);
-        return `step ${r.step + 1}/${run.totalSteps}  loss ${r.loss.toFixed(4)}  ε ${eps}  ${rate.toFixed(0)} examples/s`;
+        const seconds = (performance.now() - t0) / 1000;
+        const loss = r.loss === undefined ? '' : `  loss ${r.loss.toFixed(4)}`;
+        const rate =
+          r.examples === undefined
+            ? `${((r.step + 1 - startStep) / seconds).toFixed(1)} steps/s`
+            : `${(examples / seconds).toFixed(0)} examples/s`;
+        return `step ${r.step + 1}/${run.totalSteps}${loss}  ε ${eps}  ${rate}`;
       });
     }, () => interruptRequested);
     process.removeListener('SIGINT', onSigint);
@@ -183,6 +205,7 @@ export const train: Command = {
       activation: config.activation ?? 'relu',
       combiner: config.combiner ?? 'mean',
       seed: config.seed ?? null,
+      withholdUnnoisedStats: parsed.withholdUnnoisedStats,
     };
     if (parsed.json) {
       console.log(JSON.stringify(report));
