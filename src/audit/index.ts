@@ -2,7 +2,27 @@
 export { betaCdf, betaQuantile, logGamma, logBeta } from './beta.js';
 export { clopperPearson, type ProportionInterval } from './clopper-pearson.js';
 export { rocCurve, auc, tprAtFpr, advantage, balancedAccuracy, attackMetrics, type RocCurve, type AttackMetrics } from './roc.js';
-export { epsilonFromCounts, empiricalEpsilon, type AttackCounts, type EpsilonBound, type EmpiricalEpsilon } from './epsilon-bound.js';
+export {
+  epsilonFromCounts,
+  independentTrialsEpsilon,
+  empiricalEpsilon,
+  INDEPENDENT_TRIALS_ASSUMPTIONS,
+  type AttackCounts,
+  type EpsilonBound,
+  type EmpiricalEpsilon,
+} from './epsilon-bound.js';
+export {
+  oneRunPValue,
+  oneRunEpsilon,
+  oneRunAudit,
+  defaultGuessRules,
+  drawMembership,
+  ONE_RUN_ASSUMPTIONS,
+  type OneRunCounts,
+  type OneRunEpsilon,
+  type OneRunAudit,
+  type GuessCounts,
+} from './one-run.js';
 export { rocSvg, type RocPlotCurve, type RocPlotOptions } from './roc-svg.js';
 export { lossThresholdScores } from './loss-attack.js';
 export { liraScores, type LiraOptions } from './lira.js';
