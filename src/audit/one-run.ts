@@ -11,6 +11,7 @@
 // The ε lower bound at confidence c is the largest ε whose p-value stays below 1 − c. No
 // independence between the canaries' outcomes is assumed: the randomness is the auditor's
 // coin flips, and the bound holds for any (adaptive) attacker that guesses from the output.
+import { Random, SecureRandom } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { binomialLogPmf } from './binomial.js';
 import type { Membership, Scores } from './roc.js';
@@ -296,12 +297,19 @@ export function oneRunAudit(
 }
 
 /**
- * Independent Bernoulli(½) inclusion flags for m canaries, as the one-run analysis requires,
- * from the given generator (a seeded `Random` for reproducible experiments or `SecureRandom`);
- * record which one was used.
+ * Independent Bernoulli(½) inclusion flags for m canaries, as the one-run analysis requires.
+ * `source`: a seed (xoshiro128**, reproducible: experiments), a generator (`Random`,
+ * `SecureRandom`), or nothing for the OS CSPRNG; record which one was used.
  */
-export function drawMembership(m: number, rng: { nextUint32(): number }): Uint8Array {
+export function drawMembership(m: number, source?: number | { nextUint32(): number }): Uint8Array {
   checkInteger('m', m, 1, 2 ** 32, 'a positive integer');
+  let rng: { nextUint32(): number };
+  if (source === undefined) rng = new SecureRandom();
+  else if (typeof source === 'number') {
+    if (!Number.isSafeInteger(source) || source < 0) throw invalidArgument('source', 'a non-negative integer seed or a generator', source);
+    rng = new Random(source);
+  } else if (typeof source === 'object' && source !== null && typeof source.nextUint32 === 'function') rng = source;
+  else throw invalidType('source', 'a seed, a generator with nextUint32() or undefined', source);
   const flags = new Uint8Array(m);
   for (let i = 0; i < m; i++) flags[i] = rng.nextUint32() >>> 31;
   return flags;

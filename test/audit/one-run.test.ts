@@ -235,9 +235,14 @@ describe('drawMembership', () => {
     let agree = 0;
     for (let i = 1; i < a.length; i++) agree += a[i] === a[i - 1] ? 1 : 0;
     expect(Math.abs(agree - 49999.5)).toBeLessThan(5 * Math.sqrt(25000));
-    const s = drawMembership(1000, new SecureRandom());
-    expect(s.every((f) => f === 0 || f === 1)).toBe(true);
+    expect(drawMembership(1000, 9)).toEqual(drawMembership(1000, new Random(9))); // a seed is a seeded xoshiro128**
+    for (const s of [drawMembership(1000, new SecureRandom()), drawMembership(1000)]) {
+      expect(s.every((f) => f === 0 || f === 1)).toBe(true);
+      expect(Math.abs(s.reduce((a, f) => a + f, 0) - 500)).toBeLessThan(5 * Math.sqrt(250));
+    }
     expect(() => drawMembership(0, new Random(1))).toThrow('m must be a positive integer, received 0');
+    expect(() => drawMembership(10, -1)).toThrow('source must be a non-negative integer seed or a generator, received -1');
+    expect(() => drawMembership(10, 'x' as never)).toThrow('source must be a seed, a generator with nextUint32() or undefined');
   });
 });
 
