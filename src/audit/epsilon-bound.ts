@@ -103,9 +103,9 @@ export function bestThreshold(scores: Scores, labels: Uint8Array, rows: ArrayLik
 
 /** What the independent-trials bound assumes (carried into reports and --json). */
 export const INDEPENDENT_TRIALS_ASSUMPTIONS =
-  'Clopper–Pearson on TPR/FPR (Jagielski et al. 2020): every trial is an independent run of the mechanism on one of ' +
-  'two neighbouring inputs, chosen at random; the threshold is chosen on half of the trials. Not valid for the ' +
-  'examples of one training run.';
+  'Clopper–Pearson on TPR/FPR (Jagielski et al. 2020): every trial is an independent run of the mechanism on ' +
+  'one of two neighbouring inputs, chosen at random; the threshold is chosen on half of the trials. Not valid ' +
+  'for the examples of one training run.';
 
 export interface EmpiricalEpsilon extends EpsilonBound {
   analysis: 'independent-trials';
@@ -124,7 +124,11 @@ export interface EmpiricalEpsilon extends EpsilonBound {
  * odd-indexed ones (Jagielski et al. 2020). Valid only when the trials are independent runs (see
  * INDEPENDENT_TRIALS_ASSUMPTIONS); the examples of one training run are not: use oneRunAudit.
  */
-export function independentTrialsEpsilon(scores: Scores, labels: Membership, options: { delta: number; confidence?: number }): EmpiricalEpsilon {
+export function independentTrialsEpsilon(
+  scores: Scores,
+  labels: Membership,
+  options: { delta: number; confidence?: number },
+): EmpiricalEpsilon {
   const lab = checkScores(scores, labels);
   const delta = options.delta;
   checkDelta(delta);
@@ -143,7 +147,8 @@ export function independentTrialsEpsilon(scores: Scores, labels: Membership, opt
   const evaluated = epsilonFromCounts(counts, delta, confidence);
   // Evaluate only the direction chosen on the selection half (choosing again would reuse the data).
   const dirBound = evaluated.direction === chosen.direction ? evaluated.epsilon : directionBound(counts, delta, confidence, chosen.direction);
-  return { analysis: 'independent-trials', epsilon: dirBound, direction: chosen.direction, threshold, counts, delta, confidence };
+  const direction = chosen.direction;
+  return { analysis: 'independent-trials', epsilon: dirBound, direction, threshold, counts, delta, confidence };
 }
 
 /**

@@ -72,7 +72,8 @@ export function auditGaussianMechanism(options: GaussianAuditOptions): GaussianA
   }
   addGaussianNoise(releases, sigma, { seed: BigInt(seed), stream: 0, offset: 0 });
   // The likelihood-ratio test of N(1, σ²) against N(0, σ²) thresholds the release itself.
-  const audit = independentTrialsEpsilon(releases, labels, { delta, ...(options.confidence !== undefined ? { confidence: options.confidence } : {}) });
+  const confidence = options.confidence !== undefined ? { confidence: options.confidence } : {};
+  const audit = independentTrialsEpsilon(releases, labels, { delta, ...confidence });
   return {
     claimedEpsilon: epsilon,
     delta,

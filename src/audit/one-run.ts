@@ -18,9 +18,10 @@ import type { Membership, Scores } from './roc.js';
 
 /** What the one-run bound assumes (carried into reports and --json). */
 export const ONE_RUN_ASSUMPTIONS =
-  'Steinke, Nasr and Jagielski 2023 (one run; Thm 3.1, Thm 5.2): each of the m canaries was included independently ' +
-  'with probability 1/2 by the auditor\'s own random draw; the guesses depend only on the trained output (and on ' +
-  'randomness independent of that draw); the claim tested is (ε, δ)-DP with respect to adding or removing one canary.';
+  'Steinke, Nasr and Jagielski 2023 (one run; Thm 3.1, Thm 5.2): each of the m canaries was included ' +
+  "independently with probability 1/2 by the auditor's own random draw; the guesses depend only on the trained " +
+  'output (and on randomness independent of that draw); the claim tested is (ε, δ)-DP with respect to adding ' +
+  'or removing one canary.';
 
 export interface OneRunCounts {
   /** m: canaries, each included independently with probability ½. */
@@ -38,7 +39,9 @@ function checkInteger(name: string, value: unknown, min: number, max: number, ex
 }
 
 function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number } {
-  if (typeof counts !== 'object' || counts === null) throw invalidType('counts', 'an object { canaries, guesses, correct }', counts);
+  if (typeof counts !== 'object' || counts === null) {
+    throw invalidType('counts', 'an object { canaries, guesses, correct }', counts);
+  }
   const m = checkInteger('canaries', counts.canaries, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
   const r = checkInteger('guesses', counts.guesses, 0, m, `an integer in [0, canaries = ${m}]`);
   const v = checkInteger('correct', counts.correct, 0, r, `an integer in [0, guesses = ${r}]`);
@@ -166,7 +169,9 @@ export interface OneRunEpsilon extends OneRunCounts {
  */
 export function oneRunEpsilon(counts: OneRunCounts, options: { delta: number; confidence?: number }): OneRunEpsilon {
   const { m, r, v } = checkCounts(counts);
-  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object { delta, confidence? }', options);
+  if (typeof options !== 'object' || options === null) {
+    throw invalidType('options', 'an object { delta, confidence? }', options);
+  }
   const delta = checkDelta(options.delta);
   const confidence = checkConfidence(options.confidence ?? 0.95);
   const level = 1 - confidence;
@@ -219,16 +224,22 @@ export interface OneRunAudit extends OneRunEpsilon {
 
 /** Scores and 0/1 labels of equal length; unlike ROC metrics, one class may be empty (a fair draw can give that). */
 function checkMembership(scores: Scores, labels: Membership): Uint8Array {
-  if (scores === null || typeof scores !== 'object' || typeof scores.length !== 'number') throw invalidType('scores', 'an array of numbers', scores);
-  if (labels === null || typeof labels !== 'object' || typeof labels.length !== 'number') throw invalidType('membership', 'an array of 0/1 labels', labels);
-  if (labels.length !== scores.length) throw invalidArgument('membership', `of the same length as scores (${scores.length})`, labels.length);
+  const isArrayLike = (x: unknown) =>
+    x !== null && typeof x === 'object' && typeof (x as { length?: unknown }).length === 'number';
+  if (!isArrayLike(scores)) throw invalidType('scores', 'an array of numbers', scores);
+  if (!isArrayLike(labels)) throw invalidType('membership', 'an array of 0/1 labels', labels);
+  if (labels.length !== scores.length) {
+    throw invalidArgument('membership', `of the same length as scores (${scores.length})`, labels.length);
+  }
   if (labels.length === 0) throw invalidArgument('scores', 'a non-empty array (one score per canary)', scores);
   const out = new Uint8Array(labels.length);
   for (let i = 0; i < labels.length; i++) {
     const s = scores[i];
     if (typeof s !== 'number' || Number.isNaN(s)) throw invalidArgument(`scores[${i}]`, 'a number (not NaN)', s);
     const l = labels[i];
-    if (l !== 0 && l !== 1 && l !== true && l !== false) throw invalidArgument(`membership[${i}]`, '0, 1, true or false', l);
+    if (l !== 0 && l !== 1 && l !== true && l !== false) {
+      throw invalidArgument(`membership[${i}]`, '0, 1, true or false', l);
+    }
     out[i] = l === 1 || l === true ? 1 : 0;
   }
   return out;
@@ -266,17 +277,25 @@ export function oneRunAudit(
   options: { delta: number; confidence?: number; rules?: readonly GuessCounts[] },
 ): OneRunAudit {
   const labels = checkMembership(scores, membership);
-  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object { delta, confidence?, rules? }', options);
+  if (typeof options !== 'object' || options === null) {
+    throw invalidType('options', 'an object { delta, confidence?, rules? }', options);
+  }
   const delta = checkDelta(options.delta);
   const confidence = checkConfidence(options.confidence ?? 0.95);
   const m = labels.length;
   const rules = options.rules ?? defaultGuessRules(m);
-  if (!Array.isArray(rules) || rules.length === 0) throw invalidArgument('rules', 'a non-empty list of { positive, negative }', rules);
+  if (!Array.isArray(rules) || rules.length === 0) {
+    throw invalidArgument('rules', 'a non-empty list of { positive, negative }', rules);
+  }
   rules.forEach((rule, i) => {
-    if (typeof rule !== 'object' || rule === null) throw invalidType(`rules[${i}]`, 'an object { positive, negative }', rule);
+    if (typeof rule !== 'object' || rule === null) {
+      throw invalidType(`rules[${i}]`, 'an object { positive, negative }', rule);
+    }
     checkInteger(`rules[${i}].positive`, rule.positive, 0, m, `an integer in [0, ${m}]`);
     checkInteger(`rules[${i}].negative`, rule.negative, 0, m, `an integer in [0, ${m}]`);
-    if (rule.positive + rule.negative > m) throw invalidArgument(`rules[${i}]`, `at most ${m} guesses in all`, rule.positive + rule.negative);
+    if (rule.positive + rule.negative > m) {
+      throw invalidArgument(`rules[${i}]`, `at most ${m} guesses in all`, rule.positive + rule.negative);
+    }
   });
   const order = Int32Array.from({ length: m }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
   // membersInTop[k]: members among the k highest scores.
@@ -290,7 +309,14 @@ export function oneRunAudit(
     const counts = { canaries: m, guesses: positive + negative, correct: membersInTop[positive]! + nonMembersInBottom };
     const bound = oneRunEpsilon(counts, { delta, confidence: perRule });
     if (best === undefined || bound.epsilon > best.epsilon) {
-      best = { ...bound, confidence, positiveGuesses: positive, negativeGuesses: negative, rules: rules.length, assumptions: ONE_RUN_ASSUMPTIONS };
+      best = {
+        ...bound,
+        confidence,
+        positiveGuesses: positive,
+        negativeGuesses: negative,
+        rules: rules.length,
+        assumptions: ONE_RUN_ASSUMPTIONS,
+      };
     }
   }
   return best!;
@@ -306,7 +332,9 @@ export function drawMembership(m: number, source?: number | { nextUint32(): numb
   let rng: { nextUint32(): number };
   if (source === undefined) rng = new SecureRandom();
   else if (typeof source === 'number') {
-    if (!Number.isSafeInteger(source) || source < 0) throw invalidArgument('source', 'a non-negative integer seed or a generator', source);
+    if (!Number.isSafeInteger(source) || source < 0) {
+      throw invalidArgument('source', 'a non-negative integer seed or a generator', source);
+    }
     rng = new Random(source);
   } else if (typeof source === 'object' && source !== null && typeof source.nextUint32 === 'function') rng = source;
   else throw invalidType('source', 'a seed, a generator with nextUint32() or undefined', source);

@@ -87,7 +87,11 @@ export function auditSummary(result: AuditResult, meta: Record<string, unknown> 
     confidence: result.confidence,
     membership: result.membership,
     /** Every epsilonLowerBound below comes from this analysis, valid under these assumptions. */
-    epsilonLowerBoundAnalysis: { analysis: 'one-run', reference: 'Steinke, Nasr and Jagielski 2023, NeurIPS', assumptions: ONE_RUN_ASSUMPTIONS },
+    epsilonLowerBoundAnalysis: {
+      analysis: 'one-run',
+      reference: 'Steinke, Nasr and Jagielski 2023, NeurIPS',
+      assumptions: ONE_RUN_ASSUMPTIONS,
+    },
     nonPrivate: regimeSummary(result.nonPrivate),
     private: { epsilon: result.private.epsilon, noiseMultiplier: result.private.noiseMultiplier, ...priv },
     /** true when the headline attack certifies more leakage than the private model's ε allows. */
@@ -117,7 +121,8 @@ export function auditTable(result: AuditResult, title: string): string {
     rows.push(['  TPR @ 1% FPR', pct(a.tprAt1PctFpr), pct(b.tprAt1PctFpr)]);
     rows.push(['  TPR @ 0.1% FPR', pct(a.tprAt01PctFpr), pct(b.tprAt01PctFpr)]);
     rows.push([`  ε lower bound, one run (${conf})`, num(a.epsilonLowerBound), num(b.epsilonLowerBound)]);
-    rows.push(['    correct / guesses', `${a.bound.correct} / ${a.bound.guesses}`, `${b.bound.correct} / ${b.bound.guesses}`]);
+    const guesses = (x: AttackResult) => `${x.bound.correct} / ${x.bound.guesses}`;
+    rows.push(['    correct / guesses', guesses(a), guesses(b)]);
   }
   if (result.canaries) {
     const c0 = result.canaries[0]!;
@@ -134,6 +139,9 @@ export function auditTable(result: AuditResult, title: string): string {
   const head = p.attacks[p.primaryAttack]!;
   lines.push('');
   lines.push(`theoretical ε = ${num(p.epsilon)}, audited lower bound = ${num(head.epsilonLowerBound)} at ${conf} confidence (${ATTACK_NAMES[p.primaryAttack] ?? p.primaryAttack})`);
-  lines.push(`ε lower bounds: one-run analysis (Steinke, Nasr and Jagielski 2023) over ${result.members + result.nonMembers} examples, each a member with probability 1/2 (seeded draw, seed ${result.membership.seed})`);
+  lines.push(
+    `ε lower bounds: one-run analysis (Steinke, Nasr and Jagielski 2023) over ${result.members + result.nonMembers} ` +
+      `examples, each a member with probability 1/2 (seeded draw, seed ${result.membership.seed})`,
+  );
   return lines.join('\n');
 }

@@ -155,7 +155,8 @@ export function runAudit(config: AuditConfig): AuditResult {
   const targetIn = drawMembership(data.size, rng);
   const inCount = targetIn.reduce((s, f) => s + f, 0);
   if (inCount < 2 || data.size - inCount < 2) {
-    throw invalidArgument('seed', 'a seed whose membership draw gives at least 2 members and 2 non-members', `${inCount} members of ${data.size}`);
+    const expected = 'a seed whose membership draw gives at least 2 members and 2 non-members';
+    throw invalidArgument('seed', expected, `${inCount} members of ${data.size}`);
   }
   const shadowIn = Array.from({ length: config.shadowModels }, () => randomHalf(data.size, rng));
   const canaries: Canary[] = config.canaries
@@ -244,7 +245,11 @@ export function runAudit(config: AuditConfig): AuditResult {
   const result: AuditResult = {
     members: members.size,
     nonMembers: testData.size,
-    membership: { draw: 'independent Bernoulli(1/2) per example', generator: 'xoshiro128** (src/data/random.ts), seeded', seed: config.seed },
+    membership: {
+      draw: 'independent Bernoulli(1/2) per example',
+      generator: 'xoshiro128** (src/data/random.ts), seeded',
+      seed: config.seed,
+    },
     shadowModels: config.shadowModels,
     delta,
     confidence,

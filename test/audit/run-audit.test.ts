@@ -23,7 +23,11 @@ describe('runAudit (synthetic text, fixed seed)', () => {
     expect(result.members + result.nonMembers).toBe(2000);
     expect(result.members).not.toBe(1000); // a fixed-size half is not what the one-run analysis needs
     expect(Math.abs(result.members - 1000)).toBeLessThan(5 * Math.sqrt(500));
-    expect(result.membership).toEqual({ draw: 'independent Bernoulli(1/2) per example', generator: 'xoshiro128** (src/data/random.ts), seeded', seed: 3 });
+    expect(result.membership).toEqual({
+      draw: 'independent Bernoulli(1/2) per example',
+      generator: 'xoshiro128** (src/data/random.ts), seeded',
+      seed: 3,
+    });
   });
 
   it('every ε lower bound is the one-run bound over all 2000 examples (Steinke, Nasr and Jagielski 2023)', () => {

@@ -139,7 +139,11 @@ function mechanismAudit(options: GaussianAuditOptions, json: boolean): number {
       JSON.stringify({
         ...rest,
         epsilonLowerBound: audit.epsilon,
-        epsilonLowerBoundAnalysis: { analysis: audit.analysis, reference: 'Jagielski, Ullman and Oprea 2020', assumptions: INDEPENDENT_TRIALS_ASSUMPTIONS },
+        epsilonLowerBoundAnalysis: {
+          analysis: audit.analysis,
+          reference: 'Jagielski, Ullman and Oprea 2020',
+          assumptions: INDEPENDENT_TRIALS_ASSUMPTIONS,
+        },
         direction: audit.direction,
         counts: audit.counts,
       }),
@@ -147,7 +151,11 @@ function mechanismAudit(options: GaussianAuditOptions, json: boolean): number {
   } else {
     console.log(`Gaussian mechanism, sensitivity 1: claims ε = ${epsilon} at δ = ${delta} (needs σ ≥ ${r.calibratedSigma.toPrecision(4)}), runs with σ = ${r.sigma.toPrecision(4)}`);
     console.log(`  exact ε of the mechanism as run: ${r.trueEpsilon.toFixed(3)}`);
-    console.log(`  audited lower bound: ε ≥ ${r.audit.epsilon.toFixed(3)} at ${(r.audit.confidence * 100).toFixed(0)}% confidence (${r.audit.counts.members + r.audit.counts.nonMembers} held-out trials, each an independent run)`);
+    const trials = r.audit.counts.members + r.audit.counts.nonMembers;
+    console.log(
+      `  audited lower bound: ε ≥ ${r.audit.epsilon.toFixed(3)} at ${(r.audit.confidence * 100).toFixed(0)}% ` +
+        `confidence (${trials} held-out trials, each an independent run)`,
+    );
   }
   try {
     assertClaimHolds(r);
