@@ -43,7 +43,10 @@ function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number } 
     throw invalidType('counts', 'an object { canaries, guesses, correct }', counts);
   }
   const m = checkInteger('canaries', counts.canaries, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
-  const r = checkInteger('guesses', counts.guesses, 0, m, `an integer in [0, canaries = ${m}]`);
+  // Beyond 2^32 guesses the exact binomial sums (O(√r) terms per p-value) would take minutes.
+  const maxGuesses = Math.min(m, 2 ** 32);
+  const upTo = m <= 2 ** 32 ? `canaries = ${m}` : '2^32';
+  const r = checkInteger('guesses', counts.guesses, 0, maxGuesses, `an integer in [0, ${upTo}]`);
   const v = checkInteger('correct', counts.correct, 0, r, `an integer in [0, guesses = ${r}]`);
   return { m, r, v };
 }
@@ -114,10 +117,25 @@ function alphaTerm(v: number, r: number, logQ: number, log1mQ: number): number {
   if (v <= 0) return 0;
   const logOdds = logQ - log1mQ;
   const modeBound = (r + 1) * Math.exp(logQ);
-  let lt = binomialLogPmf(v - 1, r, logQ, log1mQ);
+  // Above the mode the terms grow as k falls; those with ln pmf < −746 are exactly 0 in float64
+  // and add nothing, so the loop starts at the first term that is not (found by bisection:
+  // ln pmf is monotone between the mode and v − 1). Same result, O(√r) terms instead of O(r).
+  let first = 1;
+  const zero = -746;
+  if (binomialLogPmf(v - 1, r, logQ, log1mQ) < zero && v - 1 > modeBound) {
+    let hi = v - 1; // ln pmf(hi) < zero
+    let lo = Math.max(0, Math.floor(modeBound)); // ln pmf at the mode ≥ −ln(r + 1) > zero
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (binomialLogPmf(mid, r, logQ, log1mQ) < zero) hi = mid;
+      else lo = mid;
+    }
+    first = v - hi;
+  }
+  let lt = binomialLogPmf(v - first, r, logQ, log1mQ);
   let sum = 0;
   let alpha = 0;
-  for (let i = 1; i <= v; i++) {
+  for (let i = first; i <= v; i++) {
     const k = v - i;
     const term = Math.exp(lt);
     sum += term;

@@ -166,6 +166,10 @@ describe('oneRunEpsilon: monotonicity and edge cases', () => {
     const c = oneRunEpsilon(counts(2e6, 2e6, 1.1e6), { delta: 1e-9 });
     expect(c.epsilon).toBeGreaterThan(0.19);
     expect(c.epsilon).toBeLessThan(logit(0.55));
+    // r = 10^9 at 50.1% right: the p-value sums only the terms float64 can hold (under a second).
+    const d = oneRunEpsilon(counts(1e9, 1e9, 5.01e8), { delta: 1e-12 });
+    expect(d.epsilon).toBeGreaterThan(0.003);
+    expect(d.epsilon).toBeLessThan(logit(0.501));
   });
 
   it('bad input fails with typed errors naming the argument', () => {
@@ -174,6 +178,7 @@ describe('oneRunEpsilon: monotonicity and edge cases', () => {
       [pure(0, 0, 0), 'canaries must be a positive integer, received 0'],
       [pure(10, 11, 0), 'guesses must be an integer in [0, canaries = 10], received 11'],
       [pure(10, 5, 6), 'correct must be an integer in [0, guesses = 5], received 6'],
+      [pure(2 ** 40, 2 ** 33, 0), 'guesses must be an integer in [0, 2^32], received 8589934592'],
       [pure(10, 5, 2.5), 'correct must be an integer in [0, guesses = 5], received 2.5'],
       [() => oneRunEpsilon(counts(10, 5, 2), { delta: 1.5 }), 'delta must be in [0, 1], received 1.5'],
       [() => oneRunEpsilon(counts(10, 5, 2), { delta: 0, confidence: 1 }), 'confidence must be in (0, 1), received 1'],
