@@ -28,5 +28,16 @@ export { lossThresholdScores } from './loss-attack.js';
 export { liraScores, type LiraOptions } from './lira.js';
 export { makeCanaries, canaryText, exposure, type Canary } from './canaries.js';
 export { auditGaussianMechanism, assertClaimHolds, gaussianSigma, PrivacyClaimViolated, type GaussianAudit, type GaussianAuditOptions } from './gaussian-audit.js';
-export { runAudit, type AuditConfig, type AuditResult, type RegimeResult, type AttackResult, type CanaryRow, type CanaryResult, type TrainingSettings, type CanarySettings } from './run-audit.js';
+export {
+  runAudit,
+  type AuditConfig,
+  type AuditResult,
+  type RegimeResult,
+  type AttackResult,
+  type MembershipDraw,
+  type CanaryRow,
+  type CanaryResult,
+  type TrainingSettings,
+  type CanarySettings,
+} from './run-audit.js';
 export { auditSummary, auditTable } from './report.js';
