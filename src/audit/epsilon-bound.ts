@@ -1,4 +1,4 @@
-// Empirical lower bounds on ε from a distinguishing attack (Jagielski, Ullman and Oprea 2020,
+// Empirical lower bounds on ε from INDEPENDENT TRIALS of a distinguishing attack (Jagielski, Ullman and Oprea 2020,
 // "Auditing Differentially Private Machine Learning: How Private is Private SGD?", NeurIPS, §3;
 // Nasr, Song, Thakurta, Papernot and Carlini 2021, "Adversary Instantiation: Lower Bounds for
 // Differentially Private Machine Learning", S&P). An (ε, δ)-DP mechanism forces every test of
@@ -12,6 +12,12 @@
 // reported ε is a lower bound at 95 % confidence. The threshold must not be chosen on the
 // trials it is evaluated on (multiple comparisons): `empiricalEpsilon` picks threshold and
 // direction on one half of the trials and evaluates on the other half, as Jagielski et al. do.
+// What this assumes: every trial is an independent run of the mechanism on one of two
+// neighbouring inputs (a fresh coin for membership, fresh noise) — the many-runs / shadow-model
+// setting, or a mechanism cheap enough to run thousands of times (gaussian-audit.ts). The
+// examples of ONE training run are not such trials (their outcomes share one run's noise, and a
+// δ-event can expose all of them at once): for one run use one-run.ts (Steinke, Nasr and
+// Jagielski 2023), which runAudit reports.
 import { invalidArgument } from '../errors.js';
 import { clopperPearson } from './clopper-pearson.js';
 import { checkScores, type Membership, type Scores } from './roc.js';
@@ -95,7 +101,14 @@ export function bestThreshold(scores: Scores, labels: Uint8Array, rows: ArrayLik
   return best;
 }
 
+/** What the independent-trials bound assumes (carried into reports and --json). */
+export const INDEPENDENT_TRIALS_ASSUMPTIONS =
+  'Clopper–Pearson on TPR/FPR (Jagielski et al. 2020): every trial is an independent run of the mechanism on ' +
+  'one of two neighbouring inputs, chosen at random; the threshold is chosen on half of the trials. Not valid ' +
+  'for the examples of one training run.';
+
 export interface EmpiricalEpsilon extends EpsilonBound {
+  analysis: 'independent-trials';
   /** The threshold chosen on the selection half. */
   threshold: number;
   /** Counts on the evaluation half at that threshold. */
@@ -105,11 +118,17 @@ export interface EmpiricalEpsilon extends EpsilonBound {
 }
 
 /**
- * ε lower bound from membership scores: threshold chosen on the even-indexed examples of each
- * class, the bound computed on the odd-indexed ones (Jagielski et al. 2020). Order the trials
- * randomly (they are, when membership was drawn at random).
+ * ε lower bound from independent trials: trial i is one run of the mechanism with input
+ * `labels[i]` (1 = with the audited record, 0 = without) and attack score `scores[i]`. The
+ * threshold is chosen on the even-indexed trials of each class, the bound computed on the
+ * odd-indexed ones (Jagielski et al. 2020). Valid only when the trials are independent runs (see
+ * INDEPENDENT_TRIALS_ASSUMPTIONS); the examples of one training run are not: use oneRunAudit.
  */
-export function empiricalEpsilon(scores: Scores, labels: Membership, options: { delta: number; confidence?: number }): EmpiricalEpsilon {
+export function independentTrialsEpsilon(
+  scores: Scores,
+  labels: Membership,
+  options: { delta: number; confidence?: number },
+): EmpiricalEpsilon {
   const lab = checkScores(scores, labels);
   const delta = options.delta;
   checkDelta(delta);
@@ -128,8 +147,15 @@ export function empiricalEpsilon(scores: Scores, labels: Membership, options: { 
   const evaluated = epsilonFromCounts(counts, delta, confidence);
   // Evaluate only the direction chosen on the selection half (choosing again would reuse the data).
   const dirBound = evaluated.direction === chosen.direction ? evaluated.epsilon : directionBound(counts, delta, confidence, chosen.direction);
-  return { epsilon: dirBound, direction: chosen.direction, threshold, counts, delta, confidence };
+  const direction = chosen.direction;
+  return { analysis: 'independent-trials', epsilon: dirBound, direction, threshold, counts, delta, confidence };
 }
+
+/**
+ * @deprecated The same function as `independentTrialsEpsilon` under its old name: a bound for
+ * independent runs of a mechanism, not for the examples of one training run (use `oneRunAudit`).
+ */
+export const empiricalEpsilon = independentTrialsEpsilon;
 
 function directionBound(c: AttackCounts, delta: number, confidence: number, direction: 'positive' | 'negative'): number {
   if (direction === 'positive') return logRatio(clopperPearson(c.truePositives, c.members, confidence).lower, delta, clopperPearson(c.falsePositives, c.nonMembers, confidence).upper);

@@ -1,5 +1,6 @@
 // The audit result as one JSON-ready object and as a text table (private vs non-private side by
-// side). Pure formatting: no I/O.
+// side). Pure formatting: no I/O. Every ε lower bound names the analysis that produced it.
+import { ONE_RUN_ASSUMPTIONS } from './one-run.js';
 import type { AttackResult, AuditResult, RegimeResult } from './run-audit.js';
 
 export interface AttackSummary {
@@ -8,9 +9,20 @@ export interface AttackSummary {
   advantage: number;
   tprAt1PctFpr: number;
   tprAt01PctFpr: number;
+  /** The one-run ε lower bound (Steinke, Nasr and Jagielski 2023). */
   epsilonLowerBound: number;
-  /** The threshold test that certified the bound, with its counts on the held-out half. */
-  bound: { direction: 'positive' | 'negative'; threshold: number | null; truePositives: number; members: number; falsePositives: number; nonMembers: number };
+  /** How it was certified: m canaries, r guesses (k₊ "member" + k₋ "non-member"), v correct. */
+  bound: {
+    analysis: 'one-run';
+    canaries: number;
+    guesses: number;
+    correct: number;
+    positiveGuesses: number;
+    negativeGuesses: number;
+    /** Guessing rules tried, each at (1 − confidence)/rules (Bonferroni). */
+    rules: number;
+    pValue: number;
+  };
 }
 
 export interface RegimeSummary {
@@ -19,13 +31,13 @@ export interface RegimeSummary {
   tprAt1PctFpr: number;
   tprAt01PctFpr: number;
   epsilonLowerBound: number;
+  /** Which analysis produced epsilonLowerBound. */
+  epsilonLowerBoundAnalysis: 'one-run';
   attack: string;
   trainAccuracy: number;
   testAccuracy: number;
   attacks: Record<string, AttackSummary>;
 }
-
-const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 function attackSummary(a: AttackResult): AttackSummary {
   return {
@@ -35,7 +47,16 @@ function attackSummary(a: AttackResult): AttackSummary {
     tprAt1PctFpr: a.tprAt1PctFpr,
     tprAt01PctFpr: a.tprAt01PctFpr,
     epsilonLowerBound: a.epsilonLowerBound,
-    bound: { direction: a.bound.direction, threshold: finiteOrNull(a.bound.threshold), ...a.bound.counts },
+    bound: {
+      analysis: a.bound.analysis,
+      canaries: a.bound.canaries,
+      guesses: a.bound.guesses,
+      correct: a.bound.correct,
+      positiveGuesses: a.bound.positiveGuesses,
+      negativeGuesses: a.bound.negativeGuesses,
+      rules: a.bound.rules,
+      pValue: a.bound.pValue,
+    },
   };
 }
 
@@ -46,6 +67,7 @@ function regimeSummary(r: RegimeResult): RegimeSummary {
     tprAt1PctFpr: head.tprAt1PctFpr,
     tprAt01PctFpr: head.tprAt01PctFpr,
     epsilonLowerBound: head.epsilonLowerBound,
+    epsilonLowerBoundAnalysis: head.bound.analysis,
     attack: r.primaryAttack,
     trainAccuracy: r.trainAccuracy,
     testAccuracy: r.testAccuracy,
@@ -63,6 +85,13 @@ export function auditSummary(result: AuditResult, meta: Record<string, unknown> 
     shadowModels: result.shadowModels,
     delta: result.delta,
     confidence: result.confidence,
+    membership: result.membership,
+    /** Every epsilonLowerBound below comes from this analysis, valid under these assumptions. */
+    epsilonLowerBoundAnalysis: {
+      analysis: 'one-run',
+      reference: 'Steinke, Nasr and Jagielski 2023, NeurIPS',
+      assumptions: ONE_RUN_ASSUMPTIONS,
+    },
     nonPrivate: regimeSummary(result.nonPrivate),
     private: { epsilon: result.private.epsilon, noiseMultiplier: result.private.noiseMultiplier, ...priv },
     /** true when the headline attack certifies more leakage than the private model's ε allows. */
@@ -91,7 +120,9 @@ export function auditTable(result: AuditResult, title: string): string {
     rows.push(['  balanced accuracy', num(a.balancedAccuracy), num(b.balancedAccuracy)]);
     rows.push(['  TPR @ 1% FPR', pct(a.tprAt1PctFpr), pct(b.tprAt1PctFpr)]);
     rows.push(['  TPR @ 0.1% FPR', pct(a.tprAt01PctFpr), pct(b.tprAt01PctFpr)]);
-    rows.push([`  ε lower bound (${conf})`, num(a.epsilonLowerBound), num(b.epsilonLowerBound)]);
+    rows.push([`  ε lower bound, one run (${conf})`, num(a.epsilonLowerBound), num(b.epsilonLowerBound)]);
+    const guesses = (x: AttackResult) => `${x.bound.correct} / ${x.bound.guesses}`;
+    rows.push(['    correct / guesses', guesses(a), guesses(b)]);
   }
   if (result.canaries) {
     const c0 = result.canaries[0]!;
@@ -108,5 +139,9 @@ export function auditTable(result: AuditResult, title: string): string {
   const head = p.attacks[p.primaryAttack]!;
   lines.push('');
   lines.push(`theoretical ε = ${num(p.epsilon)}, audited lower bound = ${num(head.epsilonLowerBound)} at ${conf} confidence (${ATTACK_NAMES[p.primaryAttack] ?? p.primaryAttack})`);
+  lines.push(
+    `ε lower bounds: one-run analysis (Steinke, Nasr and Jagielski 2023) over ${result.members + result.nonMembers} ` +
+      `examples, each a member with probability 1/2 (seeded draw, seed ${result.membership.seed})`,
+  );
   return lines.join('\n');
 }

@@ -1,13 +1,15 @@
-// A complete audit (what `dpfl audit` runs): the target model trained on a random half of the
-// data — once without privacy, once with DP-SGD at the claimed ε — shadow models on other random
-// halves in the same regime, the loss-threshold attack and LiRA against each target (members:
-// the target's half; non-members: the other half), their ROC metrics and audited ε lower bounds,
-// and optionally canaries planted in the targets' training data with their exposure.
+// A complete audit (what `dpfl audit` runs): every example of the data is a canary, included in
+// the target's training set independently with probability ½ by the audit's own seeded draw
+// (what the one-run analysis of Steinke, Nasr and Jagielski 2023 requires); the target model is
+// trained once without privacy and once with DP-SGD at the claimed ε, shadow models on other
+// random halves in the same regime; the loss-threshold attack and LiRA score every example, and
+// their ROC metrics and one-run ε lower bounds (one-run.ts) are reported; optionally secret
+// canaries are planted in the targets' training data and their exposure measured.
 import { invalidArgument } from '../errors.js';
 import { canaryText, exposure, makeCanaries, type Canary } from './canaries.js';
-import { empiricalEpsilon, type EmpiricalEpsilon } from './epsilon-bound.js';
 import { liraScores } from './lira.js';
 import { lossThresholdScores } from './loss-attack.js';
+import { drawMembership, oneRunAudit, type OneRunAudit } from './one-run.js';
 import { attackMetrics, rocCurve, type AttackMetrics, type RocCurve } from './roc.js';
 import { appendBags, Random, subset, textFeatures, trainModel, type Dataset, type ModelKind, type TrainedModel, type TrainOptions } from './train-adapter.js';
 
@@ -45,9 +47,18 @@ export interface AuditConfig {
 }
 
 export interface AttackResult extends AttackMetrics {
+  /** The one-run ε lower bound (= bound.epsilon). */
   epsilonLowerBound: number;
-  bound: EmpiricalEpsilon;
+  /** How it was certified: the one-run analysis, its counts, guessing rule and assumptions. */
+  bound: OneRunAudit;
   roc: RocCurve;
+}
+
+/** How the target's membership was drawn (the one-run bound is valid only for this draw). */
+export interface MembershipDraw {
+  draw: 'independent Bernoulli(1/2) per example';
+  generator: 'xoshiro128** (src/data/random.ts), seeded';
+  seed: number;
 }
 
 export interface RegimeResult {
@@ -95,6 +106,7 @@ export interface CanaryRow {
 export interface AuditResult {
   members: number;
   nonMembers: number;
+  membership: MembershipDraw;
   shadowModels: number;
   delta: number;
   confidence: number;
@@ -103,7 +115,7 @@ export interface AuditResult {
   canaries?: CanaryRow[];
 }
 
-/** A random half of 0..n−1 as 0/1 flags (exactly floor(n/2) ones). */
+/** A random half of 0..n−1 as 0/1 flags (exactly floor(n/2) ones): the shadow models' training sets. */
 function randomHalf(n: number, rng: Random): Uint8Array {
   const perm = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
@@ -138,7 +150,14 @@ export function runAudit(config: AuditConfig): AuditResult {
   const { data, delta } = config;
   const confidence = config.confidence ?? 0.95;
   const rng = new Random(config.seed);
-  const targetIn = randomHalf(data.size, rng);
+  // Independent coin flips, not a fixed-size half: the one-run analysis needs each example's
+  // inclusion independent of every other's. Drawn first from the seeded generator (recorded).
+  const targetIn = drawMembership(data.size, rng);
+  const inCount = targetIn.reduce((s, f) => s + f, 0);
+  if (inCount < 2 || data.size - inCount < 2) {
+    const expected = 'a seed whose membership draw gives at least 2 members and 2 non-members';
+    throw invalidArgument('seed', expected, `${inCount} members of ${data.size}`);
+  }
   const shadowIn = Array.from({ length: config.shadowModels }, () => randomHalf(data.size, rng));
   const canaries: Canary[] = config.canaries
     ? makeCanaries({ perRepeat: config.canaries.perRepeat, repeats: config.canaries.repeats, digits: config.canaries.digits ?? 4, seed: config.seed + 17, classes: data.classes })
@@ -184,7 +203,7 @@ export function runAudit(config: AuditConfig): AuditResult {
     });
     const attack = (scores: Float64Array): AttackResult => {
       const roc = rocCurve(scores, targetIn);
-      const bound = empiricalEpsilon(scores, targetIn, { delta, confidence });
+      const bound = oneRunAudit(scores, targetIn, { delta, confidence });
       return { ...attackMetrics(roc), epsilonLowerBound: bound.epsilon, bound, roc };
     };
     const attacks: Record<string, AttackResult> = { loss: attack(lossThresholdScores(stats.loss)) };
@@ -226,6 +245,11 @@ export function runAudit(config: AuditConfig): AuditResult {
   const result: AuditResult = {
     members: members.size,
     nonMembers: testData.size,
+    membership: {
+      draw: 'independent Bernoulli(1/2) per example',
+      generator: 'xoshiro128** (src/data/random.ts), seeded',
+      seed: config.seed,
+    },
     shadowModels: config.shadowModels,
     delta,
     confidence,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { empiricalEpsilon, epsilonFromCounts } from '../../src/audit/epsilon-bound.js';
+import { empiricalEpsilon, epsilonFromCounts, independentTrialsEpsilon } from '../../src/audit/epsilon-bound.js';
 import { assertClaimHolds, auditGaussianMechanism, gaussianSigma, PrivacyClaimViolated } from '../../src/audit/gaussian-audit.js';
 import { gaussianEpsilon } from '../../src/accounting/index.js';
 
@@ -37,7 +37,12 @@ describe('epsilonFromCounts', () => {
   });
 });
 
-describe('empiricalEpsilon', () => {
+describe('independentTrialsEpsilon', () => {
+  it('names what it assumes; the old name is a deprecated alias of the same function', () => {
+    expect(empiricalEpsilon).toBe(independentTrialsEpsilon);
+    expect(independentTrialsEpsilon([1, 0, 1, 0], [1, 0, 1, 0], { delta: 0 }).analysis).toBe('independent-trials');
+  });
+
   it('chooses the threshold on one half and certifies on the other', () => {
     const scores = [];
     const labels = [];
@@ -45,7 +50,7 @@ describe('empiricalEpsilon', () => {
       scores.push(i % 2 === 0 ? 1 : 0);
       labels.push(i % 2 === 0 ? 1 : 0);
     }
-    const r = empiricalEpsilon(scores, labels, { delta: 0 });
+    const r = independentTrialsEpsilon(scores, labels, { delta: 0 });
     expect(r.counts).toEqual({ truePositives: 100, members: 100, falsePositives: 0, nonMembers: 100 });
     const lower = 0.025 ** (1 / 100);
     expect(r.epsilon).toBeCloseTo(Math.log(lower / (1 - lower)), 9);

@@ -19,8 +19,31 @@ describe('runAudit (synthetic text, fixed seed)', () => {
     seed: 3,
   });
 
+  it('membership is an independent fair coin per example, drawn and recorded by the audit', () => {
+    expect(result.members + result.nonMembers).toBe(2000);
+    expect(result.members).not.toBe(1000); // a fixed-size half is not what the one-run analysis needs
+    expect(Math.abs(result.members - 1000)).toBeLessThan(5 * Math.sqrt(500));
+    expect(result.membership).toEqual({
+      draw: 'independent Bernoulli(1/2) per example',
+      generator: 'xoshiro128** (src/data/random.ts), seeded',
+      seed: 3,
+    });
+  });
+
+  it('every ε lower bound is the one-run bound over all 2000 examples (Steinke, Nasr and Jagielski 2023)', () => {
+    for (const regime of [result.nonPrivate, result.private]) {
+      for (const a of Object.values(regime.attacks)) {
+        expect(a.bound.analysis).toBe('one-run');
+        expect(a.bound.canaries).toBe(2000);
+        expect(a.epsilonLowerBound).toBe(a.bound.epsilon);
+        expect(a.bound.rules).toBe(21);
+        expect(a.bound.assumptions).toMatch(/independently with probability 1\/2/);
+        if (a.epsilonLowerBound > 0) expect(a.bound.pValue).toBeLessThan(0.05 / 21);
+      }
+    }
+  });
+
   it('the non-private model leaks; the ε = 1 model stays below its ε', () => {
-    expect(result.members).toBe(1000);
     expect(result.nonPrivate.attacks['lira-online']!.auc).toBeGreaterThan(0.7);
     expect(result.nonPrivate.attacks.loss!.epsilonLowerBound).toBeGreaterThan(0.5);
     expect(result.private.epsilon).toBeLessThanOrEqual(1 + 1e-9);
@@ -43,10 +66,17 @@ describe('runAudit (synthetic text, fixed seed)', () => {
     expect(round.nonPrivate.auc).toBe(result.nonPrivate.attacks['lira-online']!.auc);
     expect(round.private.epsilon).toBe(result.private.epsilon);
     expect(round.privacyClaimViolated).toBe(false);
+    expect(round.epsilonLowerBoundAnalysis.analysis).toBe('one-run');
+    expect(round.epsilonLowerBoundAnalysis.assumptions).toMatch(/Steinke, Nasr and Jagielski 2023/);
+    expect(round.private.epsilonLowerBoundAnalysis).toBe('one-run');
+    expect(round.nonPrivate.attacks.loss.bound).toMatchObject({ analysis: 'one-run', canaries: 2000 });
+    expect(round.membership.seed).toBe(3);
     expect(round.canaries).toHaveLength(2);
     const table = auditTable(result, 'title');
     expect(table).toContain('LiRA online (headline)');
     expect(table).toMatch(/theoretical ε = 0\.\d+, audited lower bound = \d\.\d{3} at 95% confidence/);
+    expect(table).toContain('ε lower bound, one run (95%)');
+    expect(table).toContain('one-run analysis (Steinke, Nasr and Jagielski 2023) over 2000 examples');
   });
 
   it('rejects bad configurations', () => {
@@ -77,6 +107,17 @@ describe('dpfl audit', () => {
     for (const k of ['auc', 'tprAt1PctFpr', 'epsilonLowerBound']) expect(typeof j.nonPrivate[k]).toBe('number');
     for (const k of ['epsilon', 'auc', 'tprAt1PctFpr', 'epsilonLowerBound']) expect(typeof j.private[k]).toBe('number');
     expect(j.private.attack).toBe('loss');
+    expect(j.epsilonLowerBoundAnalysis.analysis).toBe('one-run');
+    expect(j.nonPrivate.epsilonLowerBoundAnalysis).toBe('one-run');
+    expect(j.membership.draw).toBe('independent Bernoulli(1/2) per example');
+  });
+
+  it('--mechanism gaussian --json names its analysis: independent trials (each trial a fresh run)', async () => {
+    const { code, out } = await capture(['--mechanism', 'gaussian', '--trials', '4000', '--json']);
+    expect(code).toBe(0);
+    const j = JSON.parse(out);
+    expect(j.epsilonLowerBoundAnalysis.analysis).toBe('independent-trials');
+    expect(j.epsilonLowerBoundAnalysis.assumptions).toMatch(/independent run/);
   });
 
   it('--mechanism gaussian: exit 0 for the sound mechanism, 3 and a loud message for the broken one', async () => {
