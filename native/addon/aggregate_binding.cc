@@ -1,5 +1,7 @@
 // N-API glue for aggregation: weightedSum(Async) and the streaming Aggregator class.
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -87,7 +89,9 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
     try {
       acc_ = std::make_unique<dpfl::Accumulator>(dim);
     } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(info.Env(), "out of memory for an Aggregator of dim " + std::to_string(dim));
+      ThrowOutOfMemory(info.Env(), "an Aggregator of dim " + std::to_string(dim));
+    } catch (const std::length_error&) {
+      ThrowOutOfMemory(info.Env(), "an Aggregator of dim " + std::to_string(dim));
     }
   }
 
