@@ -50,12 +50,18 @@ class HeldArrays {
   bool CopyBack(napi_env env) noexcept;
 
  private:
+  struct BlockDeleter {  // returns a copy block to the reuse cache (async_work.cc)
+    BlockDeleter() : capacity(0) {}
+    explicit BlockDeleter(size_t c) : capacity(c) {}
+    size_t capacity;
+    void operator()(uint8_t* block) const noexcept;
+  };
   struct Held {
     napi_ref ref = nullptr;
     size_t byte_length = 0;
     Role role = Role::kIn;
     void* data = nullptr;             // what the work uses
-    std::unique_ptr<uint8_t[]> copy;  // null for SharedArrayBuffer-backed arrays (used in place)
+    std::unique_ptr<uint8_t, BlockDeleter> copy;  // null for SharedArrayBuffer-backed arrays (used in place)
   };
   struct RefDeleter {
     napi_env env = nullptr;
