@@ -161,7 +161,8 @@ void ReadUpdates(const Napi::CallbackInfo& info, size_t index, int64_t count, in
   } else if (info[index].IsArray()) {
     Napi::Array list = info[index].As<Napi::Array>();
     if (static_cast<int64_t>(list.Length()) != count) {
-      ThrowRange(env, "updates.length must be " + std::to_string(count) + ", received " + std::to_string(list.Length()));
+      ThrowRange(env,
+                 "updates.length must be " + std::to_string(count) + ", received " + std::to_string(list.Length()));
     }
     for (uint32_t k = 0; k < list.Length(); ++k) {
       Napi::Value item = list.Get(k);

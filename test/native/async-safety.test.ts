@@ -123,8 +123,8 @@ describe('the addon in several environments at once', () => {
         agg.add(new Float32Array([1, 2, 3]), workerData.id + 1);
         agg.addMany([new Float32Array([1, 1, 1]), new Float32Array([2, 2, 2])], new Float64Array([1, 1]));
         const out = agg.result(false, new Float32Array(3));
-        const sum = await binding.weightedSumAsync(new Float32Array([1, 2, 3, 4, 5, 6]), new Float64Array([1, 1]), false,
-          new Float32Array(3));
+        const updates = new Float32Array([1, 2, 3, 4, 5, 6]);
+        const sum = await binding.weightedSumAsync(updates, new Float64Array([1, 1]), false, new Float32Array(3));
         let device;
         try {
           const d = new binding.DeviceArray(3);
@@ -159,8 +159,9 @@ describe('the addon in several environments at once', () => {
     const agg = new binding.Aggregator(2);
     agg.add(new Float32Array([1, 2]), 2);
     expect(Array.from(agg.result(false, new Float32Array(2)))).toEqual([2, 4]);
+    const code = binding.cudaInfo().available ? 'ERR_DPFL_INVALID_TYPE' : 'ERR_DPFL_CUDA_UNAVAILABLE';
     expect(() => binding.cudaWeightedSum([{} as never], new Float64Array(1), false, {} as never)).toThrow(
-      expect.objectContaining({ code: binding.cudaInfo().available ? 'ERR_DPFL_INVALID_TYPE' : 'ERR_DPFL_CUDA_UNAVAILABLE' }),
+      expect.objectContaining({ code }),
     );
   }, 120_000);
 });

@@ -38,7 +38,8 @@ const raw = binding as unknown as Record<string, (...args: unknown[]) => unknown
 const Agg = binding.Aggregator as unknown as new (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
 const Dev = binding.DeviceArray as unknown as new (...args: unknown[]) => unknown;
 const noiseArgs = (x: unknown, offset: unknown = 0) => [x, 1, 1n, 0n, offset];
-const dense = (batch: number, inDim: number, outDim: number, x = z, w = z, y = z) => [x, w, null, y, batch, inDim, outDim];
+const dense = (batch: number, inDim: number, outDim: number, x = z, w = z, y = z) =>
+  [x, w, null, y, batch, inDim, outDim];
 const bags = (rows: number, dim: number, batch: number, view = z, offsets = i32(1)) =>
   [view, rows, dim, i32(0), offsets, null, batch, null, view];
 
@@ -102,12 +103,22 @@ const cases: Record<string, Case[]> = {
     ['non-integer length', () => new Dev(0.5), DEVICE],
     ['length 2^53', () => new Dev(2 ** 53), DEVICE],
   ],
-  cudaClipAndSum: [['host arrays', () => raw.cudaClipAndSum!(z, 2 ** 32, null, f64(1), z, null, null), cuda ? TYPE : DEVICE]],
+  cudaClipAndSum: [
+    [
+      'host arrays',
+      () => raw.cudaClipAndSum!(z, 2 ** 32, null, f64(1), z, null, null),
+      cuda ? TYPE : DEVICE,
+    ],
+  ],
   cudaAddGaussianNoise: [['host array', () => raw.cudaAddGaussianNoise!(z, 1, 1n, 0n, -1), cuda ? TYPE : DEVICE]],
   cudaWeightedSum: [['host arrays', () => raw.cudaWeightedSum!([z], f64(2), false, z), cuda ? TYPE : DEVICE]],
   cudaClipByNorm: [['host array', () => raw.cudaClipByNorm!(z, 1), cuda ? TYPE : DEVICE]],
   nnDenseForward: [
-    ['batch * in = 2^64 over zero-length views', () => raw.nnDenseForward!(...dense(2 ** 32, 2 ** 32, 2 ** 32)), INVALID],
+    [
+      'batch * in = 2^64 over zero-length views',
+      () => raw.nnDenseForward!(...dense(2 ** 32, 2 ** 32, 2 ** 32)),
+      INVALID,
+    ],
     ['in * out past 2^53', () => raw.nnDenseForward!(...dense(0, 2 ** 30, 2 ** 30)), INVALID],
     ['zero in', () => raw.nnDenseForward!(...dense(1, 0, 1)), INVALID],
     ['negative batch', () => raw.nnDenseForward!(...dense(-1, 1, 1)), INVALID],
@@ -121,8 +132,16 @@ const cases: Record<string, Case[]> = {
     ['non-integer in', () => raw.nnDenseBackwardInput!(z, z, z, 0, 0.5, 1), INVALID],
   ],
   nnDenseBackwardParams: [
-    ['batch * in = 2^64', () => raw.nnDenseBackwardParams!(z, z, null, z, null, 2 ** 32, 2 ** 32, 2 ** 32, false), INVALID],
-    ['rowScale too short', () => raw.nnDenseBackwardParams!(f32(2), f32(2), f32(1), f32(1), null, 2, 1, 1, false), INVALID],
+    [
+      'batch * in = 2^64',
+      () => raw.nnDenseBackwardParams!(z, z, null, z, null, 2 ** 32, 2 ** 32, 2 ** 32, false),
+      INVALID,
+    ],
+    [
+      'rowScale too short',
+      () => raw.nnDenseBackwardParams!(f32(2), f32(2), f32(1), f32(1), null, 2, 1, 1, false),
+      INVALID,
+    ],
     ['negative out', () => raw.nnDenseBackwardParams!(z, z, null, z, null, 0, 1, -1, false), INVALID],
   ],
   nnDenseGhostSqnorms: [
@@ -156,21 +175,57 @@ const cases: Record<string, Case[]> = {
     ['labels a Float32Array', () => raw.nnSoftmaxCrossEntropy!(f32(4), f32(2), null, null, 2, 2), TYPE],
   ],
   nnEmbeddingBagForward: [
-    ['rows * dim = 2^64', () => raw.nnEmbeddingBagForward!(z, 2 ** 52, 2 ** 12, i32(0), i32(1), null, 0, null, z), INVALID],
-    ['batch + 1 past 2^53', () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, i32(0), i32(1), null, 2 ** 53 - 1, null, z), INVALID],
-    ['offsets too short', () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, i32(0), i32(1), null, 1, null, f32(1)), INVALID],
-    ['index out of range', () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, new Int32Array([1]), new Int32Array([0, 1]), null, 1, null, f32(1)), INVALID],
-    ['offsets past the indices', () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, i32(0), new Int32Array([0, 4]), null, 1, null, f32(1)), INVALID],
+    [
+      'rows * dim = 2^64',
+      () => raw.nnEmbeddingBagForward!(z, 2 ** 52, 2 ** 12, i32(0), i32(1), null, 0, null, z),
+      INVALID,
+    ],
+    [
+      'batch + 1 past 2^53',
+      () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, i32(0), i32(1), null, 2 ** 53 - 1, null, z),
+      INVALID,
+    ],
+    [
+      'offsets too short',
+      () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, i32(0), i32(1), null, 1, null, f32(1)),
+      INVALID,
+    ],
+    [
+      'index out of range',
+      () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, i32(1).fill(1), new Int32Array([0, 1]), null, 1, null, f32(1)),
+      INVALID,
+    ],
+    [
+      'offsets past the indices',
+      () => raw.nnEmbeddingBagForward!(f32(1), 1, 1, i32(0), new Int32Array([0, 4]), null, 1, null, f32(1)),
+      INVALID,
+    ],
   ],
   nnEmbeddingBagBackward: [
-    ['rows * dim = 2^64 (4096 floats into a zero-length view)', () => raw.nnEmbeddingBagBackward!(...bags(2 ** 52, 2 ** 12, 0)), INVALID],
+    [
+      'rows * dim = 2^64 (4096 floats into a zero-length view)',
+      () => raw.nnEmbeddingBagBackward!(...bags(2 ** 52, 2 ** 12, 0)),
+      INVALID,
+    ],
     ['zero rows', () => raw.nnEmbeddingBagBackward!(...bags(0, 1, 0)), INVALID],
     ['non-integer batch', () => raw.nnEmbeddingBagBackward!(...bags(1, 1, 0.5)), INVALID],
-    ['dtable too short', () => raw.nnEmbeddingBagBackward!(f32(1), 2, 1, i32(1), new Int32Array([0, 1]), null, 1, null, f32(1)), INVALID],
+    [
+      'dtable too short',
+      () => raw.nnEmbeddingBagBackward!(f32(1), 2, 1, i32(1), new Int32Array([0, 1]), null, 1, null, f32(1)),
+      INVALID,
+    ],
   ],
   nnEmbeddingBagGhostSqnorms: [
-    ['batch * dim past 2^53', () => raw.nnEmbeddingBagGhostSqnorms!(z, 1, 2 ** 30, i32(0), i32(2 ** 23 + 1), null, 2 ** 23, f64(2 ** 23)), INVALID],
-    ['sqNorms too short', () => raw.nnEmbeddingBagGhostSqnorms!(f32(1), 1, 1, i32(0), i32(2), null, 1, f64(0)), INVALID],
+    [
+      'batch * dim past 2^53',
+      () => raw.nnEmbeddingBagGhostSqnorms!(z, 1, 2 ** 30, i32(0), i32(2 ** 23 + 1), null, 2 ** 23, f64(2 ** 23)),
+      INVALID,
+    ],
+    [
+      'sqNorms too short',
+      () => raw.nnEmbeddingBagGhostSqnorms!(f32(1), 1, 1, i32(0), i32(2), null, 1, f64(0)),
+      INVALID,
+    ],
     ['negative dim', () => raw.nnEmbeddingBagGhostSqnorms!(z, 1, -1, i32(0), i32(1), null, 0, f64(0)), INVALID],
   ],
   nnSgdUpdate: [
@@ -180,15 +235,23 @@ const cases: Record<string, Case[]> = {
   ],
   nnAdamUpdate: [
     ['m too short', () => raw.nnAdamUpdate!(f32(3), f32(3), f32(2), f32(3), 1e-3, 0.9, 0.999, 1e-8, 0, 1, 1), INVALID],
-    ['non-integer step', () => raw.nnAdamUpdate!(f32(3), f32(3), f32(3), f32(3), 1e-3, 0.9, 0.999, 1e-8, 0, 1, 1.5), INVALID],
-    ['negative step', () => raw.nnAdamUpdate!(f32(3), f32(3), f32(3), f32(3), 1e-3, 0.9, 0.999, 1e-8, 0, 1, -1), INVALID],
+    [
+      'non-integer step',
+      () => raw.nnAdamUpdate!(f32(3), f32(3), f32(3), f32(3), 1e-3, 0.9, 0.999, 1e-8, 0, 1, 1.5),
+      INVALID,
+    ],
+    [
+      'negative step',
+      () => raw.nnAdamUpdate!(f32(3), f32(3), f32(3), f32(3), 1e-3, 0.9, 0.999, 1e-8, 0, 1, -1),
+      INVALID,
+    ],
   ],
 };
 
 // The kernels with an async form: each case runs against both forms (the async form re-checks
 // exactly like the sync one, synchronously, before anything is queued).
 type ArgCase = [what: string, args: unknown[], code: string];
-const clipArgs = (grads: Float32Array, batch: number, out = f32(2), norms = f32(2), groupNorms: Float32Array | null = null) =>
+const clipArgs = (grads: Float32Array, batch: number, out = f32(2), norms = f32(2), groupNorms: unknown = null) =>
   [grads, batch, null, f64(1).fill(1), out, norms, groupNorms];
 const kernelCases: Record<string, ArgCase[]> = {
   clipAndSum: [
