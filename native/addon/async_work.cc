@@ -136,29 +136,35 @@ void* HeldArrays::Hold(Napi::Env env, const Napi::TypedArray& array, Role role) 
   return data;
 }
 
-bool HeldArrays::CopyBack(napi_env env) noexcept {
-  std::vector<void*> targets(held_.size(), nullptr);
-  for (size_t i = 0; i < held_.size(); ++i) {
-    const Held& h = *held_[i];
-    napi_value value = nullptr, buffer = nullptr;
-    napi_typedarray_type type;
-    size_t length = 0, offset = 0;
-    void* data = nullptr;
-    bool detached = true;
-    if (napi_get_reference_value(env, h.ref, &value) != napi_ok || value == nullptr ||
-        napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok ||
-        napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok || detached) {
-      return false;
-    }
-    // A resizable buffer may have shrunk (or a length-tracking view changed) while the work ran.
-    if (length * ElementSize(type) != h.byte_length) return false;
-    targets[i] = data;  // re-read: never the pointer seen at the call
+namespace {
+
+// The current memory of a held array when it is still attached with byte_length bytes; else null.
+void* CurrentData(napi_env env, napi_ref ref, size_t byte_length) noexcept {
+  napi_value value = nullptr, buffer = nullptr;
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  bool detached = true;
+  if (napi_get_reference_value(env, ref, &value) != napi_ok || value == nullptr ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok || detached) {
+    return nullptr;
   }
-  for (size_t i = 0; i < held_.size(); ++i) {
-    const Held& h = *held_[i];
-    if (h.copy != nullptr && h.role != Role::kIn && h.byte_length > 0) {
-      std::memcpy(targets[i], h.copy.get(), h.byte_length);
-    }
+  // A resizable buffer may have shrunk (or a length-tracking view changed) while the work ran.
+  if (length * ElementSize(type) != byte_length) return nullptr;
+  return data != nullptr || byte_length == 0 ? data : nullptr;
+}
+
+}  // namespace
+
+bool HeldArrays::CopyBack(napi_env env) noexcept {
+  for (const auto& h : held_) {
+    if (h->byte_length > 0 && CurrentData(env, h->ref, h->byte_length) == nullptr) return false;
+  }
+  for (const auto& h : held_) {
+    if (h->copy == nullptr || h->role == Role::kIn || h->byte_length == 0) continue;
+    // Re-read: the memory may have moved since the call (never write through the old pointer).
+    std::memcpy(CurrentData(env, h->ref, h->byte_length), h->copy.get(), h->byte_length);
   }
   return true;
 }
