@@ -199,7 +199,9 @@ class DeviceArrayWrap : public Napi::ObjectWrap<DeviceArrayWrap> {
     const CudaApi& a = api(info.Env());
     length_ = IndexArg(info, 0, "length");
     size_t bytes = 0;
-    if (!CheckedBytes(length_, sizeof(float), &bytes)) ThrowRange(info.Env(), "length * 4 must fit in memory");
+    if (!CheckedBytes(length_, sizeof(float), &bytes)) {
+      ThrowRange(info.Env(), "length must be at most 2^51 (bytes in a size_t), received " + std::to_string(length_));
+    }
     check(info.Env(), a.malloc_(&ptr_, bytes));
   }
   ~DeviceArrayWrap() override {
