@@ -6,6 +6,7 @@
         "<!@(node native/list-sources.cjs native/)",
         "native/addon/addon.cc",
         "native/addon/args.cc",
+        "native/addon/async_work.cc",
         "native/addon/clip_binding.cc",
         "native/addon/noise_binding.cc",
         "native/addon/aggregate_binding.cc",

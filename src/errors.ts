@@ -10,7 +10,8 @@ export type DpflErrorCode =
   | 'ERR_DPFL_BUDGET_EXCEEDED'
   | 'ERR_DPFL_OUT_OF_MEMORY'
   | 'ERR_DPFL_CUDA_UNAVAILABLE'
-  | 'ERR_DPFL_CUDA';
+  | 'ERR_DPFL_CUDA'
+  | 'ERR_DPFL_DETACHED';
 
 /** Describes a value for an error message without dumping its contents. */
 export function describe(value: unknown): string {

@@ -2,6 +2,7 @@
 // core (native/include/dpfl) and turns a failed Status into a JS error. No math lives here.
 #include <napi.h>
 
+#include "addon_data.h"
 #include "bindings.h"
 #include "dpfl/dispatch.h"
 #include "dpfl/parallel.h"
@@ -18,7 +19,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
+void MarkClosing(void* data) { static_cast<dpfl_addon::AddonData*>(data)->closing = true; }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  dpfl_addon::InitAddonData(env);
   dpfl_addon::RegisterClip(env, exports);
   dpfl_addon::RegisterNoise(env, exports);
   dpfl_addon::RegisterAggregate(env, exports);
@@ -30,5 +34,24 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace
+
+namespace dpfl_addon {
+
+void InitAddonData(Napi::Env env) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);  // deleted by the environment when it is torn down
+  // Registered after N-API's own hook, so it runs first (hooks run in reverse): data is still alive.
+  if (napi_add_env_cleanup_hook(env, MarkClosing, data) != napi_ok) {
+    throw Napi::Error::New(env, "dpfl: cannot register the environment cleanup hook");
+  }
+}
+
+AddonData* GetAddonData(napi_env env) {
+  void* data = nullptr;
+  if (napi_get_instance_data(env, &data) != napi_ok) return nullptr;
+  return static_cast<AddonData*>(data);
+}
+
+}  // namespace dpfl_addon
 
 NODE_API_MODULE(dpfl, Init)

@@ -1,5 +1,7 @@
 // N-API glue for aggregation: weightedSum(Async) and the streaming Aggregator class.
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,8 +24,8 @@ struct SumCall {
 };
 
 // (updates: Float32Array[] | Float32Array (K x D, K = weights.length), weights: Float64Array,
-//  normalize, out)
-std::shared_ptr<SumCall> ReadSumCall(const Napi::CallbackInfo& info, std::vector<Napi::Value>* keep) {
+//  normalize, out). held: null for the sync kernel (pointers into JS memory).
+std::shared_ptr<SumCall> ReadSumCall(const Napi::CallbackInfo& info, HeldArrays* held) {
   Napi::Env env = info.Env();
   auto call = std::make_shared<SumCall>();
   Napi::Float64Array weights = Float64Arg(info, 1, "weights");
@@ -32,11 +34,10 @@ std::shared_ptr<SumCall> ReadSumCall(const Napi::CallbackInfo& info, std::vector
   call->weights.assign(weights.Data(), weights.Data() + count);
   call->normalize = BoolArg(info, 2, "normalize");
   Napi::Float32Array out = Float32Arg(info, 3, "out");
-  call->out = out.Data();
   call->dim = static_cast<int64_t>(out.ElementLength());
   if (call->dim == 0) ThrowRange(env, "out must not be empty");
-  keep->push_back(out);
-  ReadUpdates(info, 0, count, call->dim, &call->updates, keep);
+  ReadUpdates(info, 0, static_cast<int64_t>(count), call->dim, &call->updates, held);
+  call->out = held == nullptr ? out.Data() : held->Hold<float>(env, out, HeldArrays::Role::kOut);
   return call;
 }
 
@@ -46,20 +47,19 @@ dpfl::Status RunSum(SumCall* c) {
 }
 
 Napi::Value WeightedSum(const Napi::CallbackInfo& info) {
-  std::vector<Napi::Value> keep;
-  std::shared_ptr<SumCall> call = ReadSumCall(info, &keep);
+  std::shared_ptr<SumCall> call = ReadSumCall(info, nullptr);
   dpfl::Status status = RunSum(call.get());
   if (!status.ok()) throw UpdateError(info.Env(), status, call->bad_update);
   return info[3];
 }
 
 Napi::Value WeightedSumAsync(const Napi::CallbackInfo& info) {
-  std::vector<Napi::Value> keep;
-  std::shared_ptr<SumCall> call = ReadSumCall(info, &keep);
+  HeldArrays held;
+  std::shared_ptr<SumCall> call = ReadSumCall(info, &held);
   auto out = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[3].As<Napi::Object>()));
   // Failures are reported by the result step so the error can name the bad update.
   return KernelWorker::Start(
-      info.Env(), keep,
+      info.Env(), std::move(held),
       [call] {
         call->status = RunSum(call.get());
         return dpfl::Status::Ok();
@@ -89,8 +89,9 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
     try {
       acc_ = std::make_unique<dpfl::Accumulator>(dim);
     } catch (const std::bad_alloc&) {
-      const std::string message = "out of memory for an Aggregator of dim " + std::to_string(dim);
-      throw StatusError(info.Env(), {dpfl::StatusCode::kOutOfMemory, message.c_str()});
+      ThrowOutOfMemory(info.Env(), "an Aggregator of dim " + std::to_string(dim));
+    } catch (const std::length_error&) {
+      ThrowOutOfMemory(info.Env(), "an Aggregator of dim " + std::to_string(dim));
     }
   }
 
@@ -98,6 +99,7 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
   Napi::Value Add(const Napi::CallbackInfo& info) {
     Napi::Float32Array update = Float32Arg(info, 0, "update");
     const double weight = NumberArg(info, 1, "weight");
+    CheckLength(info.Env(), update.ElementLength(), acc_->dim(), "update");
     ThrowIfFailed(info.Env(), acc_->add(update.Data(), static_cast<int64_t>(update.ElementLength()), weight));
     return info.Env().Undefined();
   }
@@ -105,8 +107,7 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
   Napi::Value AddMany(const Napi::CallbackInfo& info) {
     Napi::Float64Array weights = Float64Arg(info, 1, "weights");
     std::vector<const float*> ptrs;
-    std::vector<Napi::Value> keep;
-    ReadUpdates(info, 0, weights.ElementLength(), acc_->dim(), &ptrs, &keep);
+    ReadUpdates(info, 0, static_cast<int64_t>(weights.ElementLength()), acc_->dim(), &ptrs, nullptr);
     int64_t bad = -1;
     const dpfl::Status status = acc_->add_many(ptrs.data(), weights.Data(), static_cast<int64_t>(ptrs.size()), &bad);
     if (!status.ok()) throw UpdateError(info.Env(), status, bad);
@@ -116,7 +117,7 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
   Napi::Value Result(const Napi::CallbackInfo& info) {
     const bool normalize = BoolArg(info, 0, "normalize");
     Napi::Float32Array out = Float32Arg(info, 1, "out");
-    if (static_cast<int64_t>(out.ElementLength()) != acc_->dim()) ThrowRange(info.Env(), "out.length must equal dim");
+    CheckLength(info.Env(), out.ElementLength(), acc_->dim(), "out");
     ThrowIfFailed(info.Env(), acc_->result(normalize, out.Data()));
     return out;
   }

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "async_work.h"
+
 namespace dpfl_addon {
 namespace {
 
@@ -42,6 +44,36 @@ Napi::Error StatusError(Napi::Env env, const dpfl::Status& status) {
       error.Set("code", Napi::String::New(env, "ERR_DPFL_OUT_OF_MEMORY"));
       return error;
     }
+  }
+}
+
+void ThrowOutOfMemory(Napi::Env env, const std::string& what) {
+  Napi::Error error = Napi::Error::New(env, "out of memory for " + what);
+  error.Set("code", Napi::String::New(env, "ERR_DPFL_OUT_OF_MEMORY"));
+  throw error;
+}
+
+int64_t Product(Napi::Env env, int64_t a, int64_t b, const char* what) {
+  int64_t out = 0;
+  if (!CheckedMul(a, b, &out)) {
+    ThrowRange(env, std::string(what) + " must be at most 2^53 - 1, received " + std::to_string(a) + " * " +
+                        std::to_string(b));
+  }
+  return out;
+}
+
+int64_t Sum(Napi::Env env, int64_t a, int64_t b, const char* what) {
+  int64_t out = 0;
+  if (!CheckedAdd(a, b, &out)) {
+    ThrowRange(env, std::string(what) + " must be at most 2^53 - 1, received " + std::to_string(a) + " + " +
+                        std::to_string(b));
+  }
+  return out;
+}
+
+void CheckLength(Napi::Env env, size_t view_length, int64_t expected, const std::string& name) {
+  if (expected < 0 || static_cast<uint64_t>(view_length) != static_cast<uint64_t>(expected)) {
+    ThrowRange(env, name + ".length must be " + std::to_string(expected) + ", received " + std::to_string(view_length));
   }
 }
 
@@ -117,19 +149,21 @@ std::vector<int64_t> GroupEnds(Napi::Env env, const Napi::Float64Array& ends, co
   return out;
 }
 
-void ReadUpdates(const Napi::CallbackInfo& info, size_t index, size_t count, int64_t dim,
-                 std::vector<const float*>* ptrs, std::vector<Napi::Value>* keep) {
+void ReadUpdates(const Napi::CallbackInfo& info, size_t index, int64_t count, int64_t dim,
+                 std::vector<const float*>* ptrs, HeldArrays* held) {
   Napi::Env env = info.Env();
+  if (dim <= 0) ThrowRange(env, "dim must be positive, received " + std::to_string(dim));
   if (info[index].IsTypedArray()) {
     Napi::Float32Array matrix = Float32Arg(info, index, "updates");
-    if (matrix.ElementLength() != count * static_cast<size_t>(dim)) {
-      ThrowRange(env, "updates.length must be " + std::to_string(count) + " * " + std::to_string(dim));
-    }
-    for (size_t k = 0; k < count; ++k) ptrs->push_back(matrix.Data() + k * dim);
-    keep->push_back(matrix);
+    CheckLength(env, matrix.ElementLength(), Product(env, count, dim, "count * dim"), "updates");
+    const float* base = held == nullptr ? matrix.Data() : held->Hold<const float>(env, matrix, HeldArrays::Role::kIn);
+    for (int64_t k = 0; k < count; ++k) ptrs->push_back(base + k * dim);
   } else if (info[index].IsArray()) {
     Napi::Array list = info[index].As<Napi::Array>();
-    if (list.Length() != count) ThrowRange(env, "updates.length must be " + std::to_string(count));
+    if (static_cast<int64_t>(list.Length()) != count) {
+      ThrowRange(env,
+                 "updates.length must be " + std::to_string(count) + ", received " + std::to_string(list.Length()));
+    }
     for (uint32_t k = 0; k < list.Length(); ++k) {
       Napi::Value item = list.Get(k);
       const std::string name = "updates[" + std::to_string(k) + "]";
@@ -138,9 +172,8 @@ void ReadUpdates(const Napi::CallbackInfo& info, size_t index, size_t count, int
       }
       Napi::Float32Array u = item.As<Napi::Float32Array>();
       if (u.ArrayBuffer().IsDetached()) ThrowType(env, name + " must not be a detached (transferred) buffer");
-      if (static_cast<int64_t>(u.ElementLength()) != dim) ThrowRange(env, name + ".length must be " + std::to_string(dim));
-      ptrs->push_back(u.Data());
-      keep->push_back(u);
+      CheckLength(env, u.ElementLength(), dim, name);
+      ptrs->push_back(held == nullptr ? u.Data() : held->Hold<const float>(env, u, HeldArrays::Role::kIn));
     }
   } else {
     ThrowType(env, "updates must be an array of Float32Array or a Float32Array matrix");

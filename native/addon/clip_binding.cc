@@ -45,9 +45,7 @@ void ReadMatrix(const Napi::CallbackInfo& info, ClipCall* call, Napi::Float32Arr
 }
 
 void CheckOutput(Napi::Env env, const Napi::Float32Array& a, int64_t expected, const char* name) {
-  if (!a.IsEmpty() && static_cast<int64_t>(a.ElementLength()) != expected) {
-    ThrowRange(env, std::string(name) + ".length must be " + std::to_string(expected));
-  }
+  if (!a.IsEmpty()) CheckLength(env, a.ElementLength(), expected, name);
 }
 
 Napi::Value PerSampleNorms(const Napi::CallbackInfo& info) {
@@ -59,34 +57,40 @@ Napi::Value PerSampleNorms(const Napi::CallbackInfo& info) {
   Napi::Float32Array group_norms = OptionalFloat32Arg(info, 4, "groupNorms");
   const int64_t groups = static_cast<int64_t>(call.ends.size());
   CheckOutput(env, norms, call.batch, "norms");
-  CheckOutput(env, group_norms, call.batch * groups, "groupNorms");
+  CheckOutput(env, group_norms, Product(env, call.batch, groups, "batchSize * groups"), "groupNorms");
   ThrowIfFailed(env, dpfl::per_sample_norms(call.grads, call.batch, call.dim, {call.ends.data(), groups},
                                             norms.Data(), Data(group_norms)));
   return env.Undefined();
 }
 
-// (grads, batchSize, groups|null, maxNorms: Float64Array, sum, norms, groupNorms|null)
-std::shared_ptr<ClipCall> ReadClipCall(const Napi::CallbackInfo& info, std::vector<Napi::Value>* keep) {
+// (grads, batchSize, groups|null, maxNorms: Float64Array, sum, norms, groupNorms|null).
+// held: null for the sync kernel (pointers into JS memory).
+std::shared_ptr<ClipCall> ReadClipCall(const Napi::CallbackInfo& info, HeldArrays* held) {
   Napi::Env env = info.Env();
   auto call = std::make_shared<ClipCall>();
   Napi::Float32Array grads;
   ReadMatrix(info, call.get(), &grads);
   const int64_t groups = static_cast<int64_t>(call->ends.size());
   Napi::Float64Array max_norms = Float64Arg(info, 3, "maxNorms");
-  if (static_cast<int64_t>(max_norms.ElementLength()) != groups) {
-    ThrowRange(env, "maxNorms.length must equal the number of groups (" + std::to_string(groups) + ")");
-  }
+  CheckLength(env, max_norms.ElementLength(), groups, "maxNorms");
   call->max_norms.assign(max_norms.Data(), max_norms.Data() + groups);
   Napi::Float32Array sum = Float32Arg(info, 4, "out");
   Napi::Float32Array norms = Float32Arg(info, 5, "norms");
   Napi::Float32Array group_norms = OptionalFloat32Arg(info, 6, "groupNorms");
   CheckOutput(env, sum, call->dim, "out");
   CheckOutput(env, norms, call->batch, "norms");
-  CheckOutput(env, group_norms, call->batch * groups, "groupNorms");
-  call->sum = sum.Data();
-  call->norms = norms.Data();
-  call->group_norms = Data(group_norms);
-  if (keep != nullptr) *keep = {grads, sum, norms, group_norms};
+  CheckOutput(env, group_norms, Product(env, call->batch, groups, "batchSize * groups"), "groupNorms");
+  if (held == nullptr) {
+    call->sum = sum.Data();
+    call->norms = norms.Data();
+    call->group_norms = Data(group_norms);
+  } else {
+    using Role = HeldArrays::Role;
+    call->grads = held->Hold<const float>(env, grads, Role::kIn);
+    call->sum = held->Hold<float>(env, sum, Role::kOut);
+    call->norms = held->Hold<float>(env, norms, Role::kOut);
+    call->group_norms = group_norms.IsEmpty() ? nullptr : held->Hold<float>(env, group_norms, Role::kOut);
+  }
   return call;
 }
 
@@ -106,10 +110,10 @@ Napi::Value ClipAndSum(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ClipAndSumAsync(const Napi::CallbackInfo& info) {
-  std::vector<Napi::Value> keep;
-  std::shared_ptr<ClipCall> call = ReadClipCall(info, &keep);
+  HeldArrays held;
+  std::shared_ptr<ClipCall> call = ReadClipCall(info, &held);
   return KernelWorker::Start(
-      info.Env(), keep, [call] { return RunClip(call.get()); },
+      info.Env(), std::move(held), [call] { return RunClip(call.get()); },
       [call](Napi::Env env) { return StatsObject(env, call->stats); });
 }
 

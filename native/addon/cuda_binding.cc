@@ -2,9 +2,11 @@
 // CPU addon never links the CUDA runtime), device arrays, and the kernels on device memory. Every
 // failure to load says which paths were tried and why; no math here.
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "addon_data.h"
 #include "args.h"
 #include "bindings.h"
 #include "dpfl/kernels.h"
@@ -51,6 +53,8 @@ struct CudaState {
   CudaApi api{};
 };
 
+// Process-wide on purpose: it holds the dlopen'd library (one per process) and no N-API value;
+// load() fills it once under std::call_once, whichever environment (thread) asks first.
 CudaState& state() {
   static CudaState s;
   return s;
@@ -96,9 +100,8 @@ bool bind(void* lib, const char* name, F* out) {
 
 // Tries DPFL_CUDA_LIBRARY, next to the addon (prebuilds/<platform>/ or build/Release/), then the
 // CMake build directory of a source checkout (build-cuda/).
-void load() {
+void load_once() {
   CudaState& s = state();
-  if (s.tried) return;
   s.tried = true;
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("DPFL_CUDA_LIBRARY")) candidates.push_back(env);
@@ -146,6 +149,12 @@ void load() {
   s.available = true;
 }
 
+// Loads the library on first use; every later caller, on any thread, sees the finished state.
+void load() {
+  static std::once_flag once;
+  std::call_once(once, load_once);
+}
+
 const CudaApi& api(Napi::Env env) {
   load();
   if (!state().available) {
@@ -174,8 +183,7 @@ void check(Napi::Env env, int rc, int64_t bad_update = -1) {
 // A float32 array in device memory, freed by free() or when garbage-collected.
 class DeviceArrayWrap : public Napi::ObjectWrap<DeviceArrayWrap> {
  public:
-  static Napi::FunctionReference* constructor;
-
+  // Keeps the constructor in this environment's AddonData (instanceof checks in From).
   static Napi::Function Define(Napi::Env env) {
     Napi::Function f = DefineClass(env, "DeviceArray",
                                    {InstanceMethod<&DeviceArrayWrap::Upload>("upload"),
@@ -183,21 +191,27 @@ class DeviceArrayWrap : public Napi::ObjectWrap<DeviceArrayWrap> {
                                     InstanceMethod<&DeviceArrayWrap::Free>("free"),
                                     InstanceAccessor<&DeviceArrayWrap::Length>("length"),
                                     InstanceAccessor<&DeviceArrayWrap::Freed>("freed")});
-    constructor = new Napi::FunctionReference(Napi::Persistent(f));
+    GetAddonData(env)->device_array = Napi::Persistent(f);
     return f;
   }
 
   explicit DeviceArrayWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceArrayWrap>(info) {
     const CudaApi& a = api(info.Env());
     length_ = IndexArg(info, 0, "length");
-    check(info.Env(), a.malloc_(&ptr_, static_cast<size_t>(length_) * sizeof(float)));
+    size_t bytes = 0;
+    if (!CheckedBytes(length_, sizeof(float), &bytes)) {
+      ThrowRange(info.Env(), "length must be at most 2^51 (bytes in a size_t), received " + std::to_string(length_));
+    }
+    check(info.Env(), a.malloc_(&ptr_, bytes));
   }
   ~DeviceArrayWrap() override {
     if (ptr_ != nullptr) state().api.free_(ptr_);
   }
 
   static DeviceArrayWrap* From(Napi::Env env, Napi::Value v, const std::string& name) {
-    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(constructor->Value())) {
+    AddonData* data = GetAddonData(env);
+    if (data == nullptr || data->device_array.IsEmpty() || !v.IsObject() ||
+        !v.As<Napi::Object>().InstanceOf(data->device_array.Value())) {
       ThrowType(env, name + " must be a DeviceArray (mixing host and device arrays is not supported)");
     }
     DeviceArrayWrap* d = Unwrap(v.As<Napi::Object>());
@@ -215,14 +229,14 @@ class DeviceArrayWrap : public Napi::ObjectWrap<DeviceArrayWrap> {
   Napi::Value Upload(const Napi::CallbackInfo& info) {
     Napi::Float32Array src = Float32Arg(info, 0, "source");
     if (ptr_ == nullptr) ThrowType(info.Env(), "the DeviceArray was freed");
-    if (static_cast<int64_t>(src.ElementLength()) != length_) ThrowRange(info.Env(), "source.length must equal the DeviceArray's length");
+    CheckLength(info.Env(), src.ElementLength(), length_, "source");
     check(info.Env(), state().api.upload(ptr_, src.Data(), static_cast<size_t>(length_) * sizeof(float)));
     return info.This();
   }
   Napi::Value Download(const Napi::CallbackInfo& info) {
     Napi::Float32Array dst = Float32Arg(info, 0, "out");
     if (ptr_ == nullptr) ThrowType(info.Env(), "the DeviceArray was freed");
-    if (static_cast<int64_t>(dst.ElementLength()) != length_) ThrowRange(info.Env(), "out.length must equal the DeviceArray's length");
+    CheckLength(info.Env(), dst.ElementLength(), length_, "out");
     check(info.Env(), state().api.download(dst.Data(), ptr_, static_cast<size_t>(length_) * sizeof(float)));
     return dst;
   }
@@ -237,7 +251,6 @@ class DeviceArrayWrap : public Napi::ObjectWrap<DeviceArrayWrap> {
   void* ptr_ = nullptr;
   int64_t length_ = 0;
 };
-Napi::FunctionReference* DeviceArrayWrap::constructor = nullptr;
 
 Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
   load();
@@ -265,13 +278,16 @@ Napi::Value CudaClipAndSum(const Napi::CallbackInfo& info) {
   std::vector<int64_t> ends = ends_arg.IsEmpty() ? std::vector<int64_t>{dim} : GroupEnds(env, ends_arg, "groups");
   const int64_t groups = static_cast<int64_t>(ends.size());
   Napi::Float64Array max_norms = Float64Arg(info, 3, "maxNorms");
-  if (static_cast<int64_t>(max_norms.ElementLength()) != groups) ThrowRange(env, "maxNorms.length must equal the number of groups");
+  CheckLength(env, max_norms.ElementLength(), groups, "maxNorms");
   DeviceArrayWrap* sum = DeviceArrayWrap::From(env, info[4], "out");
   DeviceArrayWrap* norms = DeviceArrayWrap::FromOptional(env, info[5], "norms");
   DeviceArrayWrap* group_norms = DeviceArrayWrap::FromOptional(env, info[6], "groupNorms");
   if (sum->length() != dim) ThrowRange(env, "out.length must be " + std::to_string(dim));
   if (norms != nullptr && norms->length() != batch) ThrowRange(env, "norms.length must be " + std::to_string(batch));
-  if (group_norms != nullptr && group_norms->length() != batch * groups) ThrowRange(env, "groupNorms.length must be batchSize * groups");
+  const int64_t group_norms_length = Product(env, batch, groups, "batchSize * groups");
+  if (group_norms != nullptr && group_norms->length() != group_norms_length) {
+    ThrowRange(env, "groupNorms.length must be " + std::to_string(group_norms_length));
+  }
   dpfl_cuda_clip_stats stats{0, 0};
   check(env, a.clip_and_sum(g->data(), batch, dim, ends.data(), groups, max_norms.Data(), sum->data(),
                             norms ? norms->data() : nullptr, group_norms ? group_norms->data() : nullptr, &stats));

@@ -41,8 +41,9 @@ struct RobustCall {
   dpfl::Status status;
 };
 
-// (updates: Float32Array[] | Float32Array (K x D), count K, trim (trimmed mean only), out)
-std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, bool median, std::vector<Napi::Value>* keep) {
+// (updates: Float32Array[] | Float32Array (K x D), count K, trim (trimmed mean only), out).
+// held: null for the sync kernels (pointers into JS memory).
+std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, bool median, HeldArrays* held) {
   Napi::Env env = info.Env();
   auto call = std::make_shared<RobustCall>();
   call->median = median;
@@ -51,15 +52,14 @@ std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, bool medi
   size_t out_index = 2;
   if (!median) {
     call->trim = IndexArg(info, 2, "trim");
-    if (2 * call->trim >= count) ThrowRange(env, "trim must be less than count / 2");
+    if (call->trim >= count - call->trim) ThrowRange(env, "trim must be less than count / 2");
     out_index = 3;
   }
   Napi::Float32Array out = Float32Arg(info, out_index, "out");
-  call->out = out.Data();
   call->dim = static_cast<int64_t>(out.ElementLength());
   if (call->dim == 0) ThrowRange(env, "out must not be empty");
-  keep->push_back(out);
-  ReadUpdates(info, 0, static_cast<size_t>(count), call->dim, &call->updates, keep);
+  ReadUpdates(info, 0, count, call->dim, &call->updates, held);
+  call->out = held == nullptr ? out.Data() : held->Hold<float>(env, out, HeldArrays::Role::kOut);
   return call;
 }
 
@@ -70,19 +70,18 @@ dpfl::Status RunRobust(RobustCall* c) {
 }
 
 Napi::Value RobustSync(const Napi::CallbackInfo& info, bool median) {
-  std::vector<Napi::Value> keep;
-  std::shared_ptr<RobustCall> call = ReadRobust(info, median, &keep);
+  std::shared_ptr<RobustCall> call = ReadRobust(info, median, nullptr);
   dpfl::Status status = RunRobust(call.get());
   if (!status.ok()) throw UpdateError(info.Env(), status, call->bad_update);
-  return keep.front();
+  return info[median ? 2 : 3];
 }
 
 Napi::Value RobustAsync(const Napi::CallbackInfo& info, bool median) {
-  std::vector<Napi::Value> keep;
-  std::shared_ptr<RobustCall> call = ReadRobust(info, median, &keep);
-  auto out = std::make_shared<Napi::ObjectReference>(Napi::Persistent(keep.front().As<Napi::Object>()));
+  HeldArrays held;
+  std::shared_ptr<RobustCall> call = ReadRobust(info, median, &held);
+  auto out = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[median ? 2 : 3].As<Napi::Object>()));
   return KernelWorker::Start(
-      info.Env(), keep,
+      info.Env(), std::move(held),
       [call] {
         call->status = RunRobust(call.get());
         return dpfl::Status::Ok();
@@ -105,7 +104,7 @@ Napi::Value QuantizeFixed(const Napi::CallbackInfo& info) {
   const double scale = NumberArg(info, 1, "scale");
   Napi::Uint32Array out = Uint32Arg(info, 2, "out");
   if (x.ElementLength() == 0) ThrowRange(env, "x must not be empty");
-  if (out.ElementLength() != x.ElementLength()) ThrowRange(env, "out.length must equal x.length");
+  CheckLength(env, out.ElementLength(), static_cast<int64_t>(x.ElementLength()), "out");
   int64_t bad = -1;
   dpfl::Status s = dpfl::quantize_fixed(x.Data(), static_cast<int64_t>(x.ElementLength()), scale, out.Data(), &bad);
   if (!s.ok() && bad >= 0) {
@@ -126,7 +125,7 @@ Napi::Value DequantizeFixed(const Napi::CallbackInfo& info) {
   const double scale = NumberArg(info, 1, "scale");
   Napi::Float32Array out = Float32Arg(info, 2, "out");
   if (q.ElementLength() == 0) ThrowRange(env, "q must not be empty");
-  if (out.ElementLength() != q.ElementLength()) ThrowRange(env, "out.length must equal q.length");
+  CheckLength(env, out.ElementLength(), static_cast<int64_t>(q.ElementLength()), "out");
   ThrowIfFailed(env, dpfl::dequantize_fixed(q.Data(), static_cast<int64_t>(q.ElementLength()), scale, out.Data()));
   return out;
 }
@@ -136,7 +135,7 @@ Napi::Value ApplyMask(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint32Array x = Uint32Arg(info, 0, "x");
   Napi::Uint32Array key = Uint32Arg(info, 1, "key");
-  if (key.ElementLength() != 8) ThrowRange(env, "key.length must be 8 (256 bits)");
+  CheckLength(env, key.ElementLength(), 8, "key");
   const uint64_t stream = Uint64Arg(info, 2, "stream");
   const bool subtract = BoolArg(info, 3, "subtract");
   if (x.ElementLength() == 0) ThrowRange(env, "x must not be empty");
@@ -158,7 +157,7 @@ Napi::Value SumMod(const Napi::CallbackInfo& info) {
   for (uint32_t k = 0; k < list.Length(); ++k) {
     const std::string name = "vectors[" + std::to_string(k) + "]";
     Napi::Uint32Array v = Uint32Item(env, list.Get(k), name);
-    if (v.ElementLength() != out.ElementLength()) ThrowRange(env, name + ".length must equal out.length");
+    CheckLength(env, v.ElementLength(), static_cast<int64_t>(out.ElementLength()), name);
     if (k > 0 && v.Data() == out.Data()) ThrowRange(env, name + " must not be out (only vectors[0] may alias it)");
     ptrs.push_back(v.Data());
   }

@@ -17,18 +17,13 @@ using dpfl::nn::Bags;
 float* F32(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t expected, bool optional = false) {
   Napi::Float32Array a = optional ? OptionalFloat32Arg(info, i, name) : Float32Arg(info, i, name);
   if (a.IsEmpty()) return nullptr;
-  if (static_cast<int64_t>(a.ElementLength()) != expected) {
-    ThrowRange(info.Env(), std::string(name) + ".length must be " + std::to_string(expected) + ", received " +
-                               std::to_string(a.ElementLength()));
-  }
+  CheckLength(info.Env(), a.ElementLength(), expected, name);
   return a.Data();
 }
 
 double* F64(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t expected) {
   Napi::Float64Array a = Float64Arg(info, i, name);
-  if (static_cast<int64_t>(a.ElementLength()) != expected) {
-    ThrowRange(info.Env(), std::string(name) + ".length must be " + std::to_string(expected));
-  }
+  CheckLength(info.Env(), a.ElementLength(), expected, name);
   return a.Data();
 }
 
@@ -42,6 +37,11 @@ Napi::Int32Array I32(const Napi::CallbackInfo& info, size_t i, const char* name)
   return a;
 }
 
+// a * b, refused unless a safe integer: a wrapped product could match a zero-length view.
+int64_t Mul(const Napi::CallbackInfo& info, int64_t a, int64_t b, const char* what) {
+  return Product(info.Env(), a, b, what);
+}
+
 int64_t Positive(const Napi::CallbackInfo& info, size_t i, const char* name) {
   const int64_t v = IndexArg(info, i, name);
   if (v <= 0) ThrowRange(info.Env(), std::string(name) + " must be positive");
@@ -51,10 +51,10 @@ int64_t Positive(const Napi::CallbackInfo& info, size_t i, const char* name) {
 // (x, w, bias|null, y, batch, in, out)
 Napi::Value DenseForward(const Napi::CallbackInfo& info) {
   const int64_t batch = IndexArg(info, 4, "batch"), in = Positive(info, 5, "in"), out = Positive(info, 6, "out");
-  const float* x = F32(info, 0, "x", batch * in);
-  const float* w = F32(info, 1, "w", in * out);
+  const float* x = F32(info, 0, "x", Mul(info, batch, in, "batch * in"));
+  const float* w = F32(info, 1, "w", Mul(info, in, out, "in * out"));
   const float* b = F32(info, 2, "bias", out, true);
-  float* y = F32(info, 3, "y", batch * out);
+  float* y = F32(info, 3, "y", Mul(info, batch, out, "batch * out"));
   ThrowIfFailed(info.Env(), dpfl::nn::dense_forward(x, w, b, y, batch, in, out));
   return info.Env().Undefined();
 }
@@ -62,9 +62,9 @@ Napi::Value DenseForward(const Napi::CallbackInfo& info) {
 // (dy, w, dx, batch, in, out)
 Napi::Value DenseBackwardInput(const Napi::CallbackInfo& info) {
   const int64_t batch = IndexArg(info, 3, "batch"), in = Positive(info, 4, "in"), out = Positive(info, 5, "out");
-  const float* dy = F32(info, 0, "dy", batch * out);
-  const float* w = F32(info, 1, "w", in * out);
-  float* dx = F32(info, 2, "dx", batch * in);
+  const float* dy = F32(info, 0, "dy", Mul(info, batch, out, "batch * out"));
+  const float* w = F32(info, 1, "w", Mul(info, in, out, "in * out"));
+  float* dx = F32(info, 2, "dx", Mul(info, batch, in, "batch * in"));
   ThrowIfFailed(info.Env(), dpfl::nn::dense_backward_input(dy, w, dx, batch, in, out));
   return info.Env().Undefined();
 }
@@ -73,10 +73,10 @@ Napi::Value DenseBackwardInput(const Napi::CallbackInfo& info) {
 Napi::Value DenseBackwardParams(const Napi::CallbackInfo& info) {
   const int64_t batch = IndexArg(info, 5, "batch"), in = Positive(info, 6, "in"), out = Positive(info, 7, "out");
   const bool acc = BoolArg(info, 8, "accumulate");
-  const float* x = F32(info, 0, "x", batch * in);
-  const float* dy = F32(info, 1, "dy", batch * out);
+  const float* x = F32(info, 0, "x", Mul(info, batch, in, "batch * in"));
+  const float* dy = F32(info, 1, "dy", Mul(info, batch, out, "batch * out"));
   const float* s = F32(info, 2, "rowScale", batch, true);
-  float* dw = F32(info, 3, "dw", in * out);
+  float* dw = F32(info, 3, "dw", Mul(info, in, out, "in * out"));
   float* db = F32(info, 4, "dbias", out, true);
   ThrowIfFailed(info.Env(), dpfl::nn::dense_backward_params(x, dy, s, dw, db, batch, in, out, acc));
   return info.Env().Undefined();
@@ -86,8 +86,8 @@ Napi::Value DenseBackwardParams(const Napi::CallbackInfo& info) {
 Napi::Value DenseGhostSqnorms(const Napi::CallbackInfo& info) {
   const int64_t batch = IndexArg(info, 3, "batch"), in = Positive(info, 4, "in"), out = Positive(info, 5, "out");
   const bool with_bias = BoolArg(info, 6, "withBias");
-  const float* x = F32(info, 0, "x", batch * in);
-  const float* dy = F32(info, 1, "dy", batch * out);
+  const float* x = F32(info, 0, "x", Mul(info, batch, in, "batch * in"));
+  const float* dy = F32(info, 1, "dy", Mul(info, batch, out, "batch * out"));
   double* sq = F64(info, 2, "sqNorms", batch);
   ThrowIfFailed(info.Env(), dpfl::nn::dense_ghost_sqnorms(x, dy, sq, batch, in, out, with_bias));
   return info.Env().Undefined();
@@ -97,7 +97,7 @@ Napi::Value DenseGhostSqnorms(const Napi::CallbackInfo& info) {
 Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
   const int64_t batch = IndexArg(info, 3, "batch"), out = Positive(info, 4, "out");
   const bool acc = BoolArg(info, 5, "accumulate");
-  const float* dy = F32(info, 0, "dy", batch * out);
+  const float* dy = F32(info, 0, "dy", Mul(info, batch, out, "batch * out"));
   const float* s = F32(info, 1, "rowScale", batch, true);
   float* db = F32(info, 2, "dbias", out);
   ThrowIfFailed(info.Env(), dpfl::nn::bias_backward(dy, s, db, batch, out, acc));
@@ -107,7 +107,7 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
 // (y, sqNorms: Float64Array, batch, dim)
 Napi::Value RowSqnorms(const Napi::CallbackInfo& info) {
   const int64_t batch = IndexArg(info, 2, "batch"), dim = Positive(info, 3, "dim");
-  const float* y = F32(info, 0, "y", batch * dim);
+  const float* y = F32(info, 0, "y", Mul(info, batch, dim, "batch * dim"));
   double* sq = F64(info, 1, "sqNorms", batch);
   ThrowIfFailed(info.Env(), dpfl::nn::row_sqnorms(y, sq, batch, dim));
   return info.Env().Undefined();
@@ -143,11 +143,11 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
 // (logits, labels: Int32Array, loss|null, dlogits|null, batch, classes)
 Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   const int64_t batch = IndexArg(info, 4, "batch"), classes = Positive(info, 5, "classes");
-  const float* z = F32(info, 0, "logits", batch * classes);
+  const float* z = F32(info, 0, "logits", Mul(info, batch, classes, "batch * classes"));
   Napi::Int32Array labels = I32(info, 1, "labels");
-  if (static_cast<int64_t>(labels.ElementLength()) != batch) ThrowRange(info.Env(), "labels.length must equal batch");
+  CheckLength(info.Env(), labels.ElementLength(), batch, "labels");
   float* loss = F32(info, 2, "loss", batch, true);
-  float* d = F32(info, 3, "dlogits", batch * classes, true);
+  float* d = F32(info, 3, "dlogits", Mul(info, batch, classes, "batch * classes"), true);
   ThrowIfFailed(info.Env(), dpfl::nn::softmax_cross_entropy(z, labels.Data(), loss, d, batch, classes));
   return info.Env().Undefined();
 }
@@ -156,9 +156,7 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
 Bags ReadBags(const Napi::CallbackInfo& info, size_t i, int64_t batch) {
   Napi::Int32Array indices = I32(info, i, "indices");
   Napi::Int32Array offsets = I32(info, i + 1, "offsets");
-  if (static_cast<int64_t>(offsets.ElementLength()) != batch + 1) {
-    ThrowRange(info.Env(), "offsets.length must be batch + 1 (" + std::to_string(batch + 1) + ")");
-  }
+  CheckLength(info.Env(), offsets.ElementLength(), Sum(info.Env(), batch, 1, "batch + 1"), "offsets");
   const int64_t count = static_cast<int64_t>(indices.ElementLength());
   const float* weights = F32(info, i + 2, "weights", count, true);
   return Bags{count > 0 ? indices.Data() : nullptr, offsets.Data(), weights, batch, count};
@@ -167,10 +165,10 @@ Bags ReadBags(const Napi::CallbackInfo& info, size_t i, int64_t batch) {
 // (table, rows, dim, indices, offsets, weights|null, batch, bias|null, out)
 Napi::Value EmbeddingBagForward(const Napi::CallbackInfo& info) {
   const int64_t rows = Positive(info, 1, "rows"), dim = Positive(info, 2, "dim"), batch = IndexArg(info, 6, "batch");
-  const float* table = F32(info, 0, "table", rows * dim);
+  const float* table = F32(info, 0, "table", Mul(info, rows, dim, "rows * dim"));
   Bags bags = ReadBags(info, 3, batch);
   const float* bias = F32(info, 7, "bias", dim, true);
-  float* out = F32(info, 8, "out", batch * dim);
+  float* out = F32(info, 8, "out", Mul(info, batch, dim, "batch * dim"));
   ThrowIfFailed(info.Env(), dpfl::nn::embedding_bag_forward(table, rows, dim, bags, bias, out));
   return info.Env().Undefined();
 }
@@ -178,10 +176,10 @@ Napi::Value EmbeddingBagForward(const Napi::CallbackInfo& info) {
 // (dout, rows, dim, indices, offsets, weights|null, batch, rowScale|null, dtable)
 Napi::Value EmbeddingBagBackward(const Napi::CallbackInfo& info) {
   const int64_t rows = Positive(info, 1, "rows"), dim = Positive(info, 2, "dim"), batch = IndexArg(info, 6, "batch");
-  const float* dout = F32(info, 0, "dout", batch * dim);
+  const float* dout = F32(info, 0, "dout", Mul(info, batch, dim, "batch * dim"));
   Bags bags = ReadBags(info, 3, batch);
   const float* s = F32(info, 7, "rowScale", batch, true);
-  float* dtable = F32(info, 8, "dtable", rows * dim);
+  float* dtable = F32(info, 8, "dtable", Mul(info, rows, dim, "rows * dim"));
   ThrowIfFailed(info.Env(), dpfl::nn::embedding_bag_backward(dout, rows, dim, bags, s, dtable));
   return info.Env().Undefined();
 }
@@ -189,7 +187,7 @@ Napi::Value EmbeddingBagBackward(const Napi::CallbackInfo& info) {
 // (dout, rows, dim, indices, offsets, weights|null, batch, sqNorms: Float64Array)
 Napi::Value EmbeddingBagGhostSqnorms(const Napi::CallbackInfo& info) {
   const int64_t rows = Positive(info, 1, "rows"), dim = Positive(info, 2, "dim"), batch = IndexArg(info, 6, "batch");
-  const float* dout = F32(info, 0, "dout", batch * dim);
+  const float* dout = F32(info, 0, "dout", Mul(info, batch, dim, "batch * dim"));
   Bags bags = ReadBags(info, 3, batch);
   double* sq = F64(info, 7, "sqNorms", batch);
   ThrowIfFailed(info.Env(), dpfl::nn::embedding_bag_ghost_sqnorms(dout, rows, dim, bags, sq));

@@ -17,12 +17,12 @@ struct NoiseCall {
   uint64_t offset = 0;
 };
 
-// (x, std, seed: bigint|null (null = secure mode, key from the OS CSPRNG), stream, offset)
-std::shared_ptr<NoiseCall> ReadNoiseCall(const Napi::CallbackInfo& info, Napi::Float32Array* x) {
+// (x, std, seed: bigint|null (null = secure mode, key from the OS CSPRNG), stream, offset).
+// held: null for the sync kernel (x used in place).
+std::shared_ptr<NoiseCall> ReadNoiseCall(const Napi::CallbackInfo& info, Napi::Float32Array* x, HeldArrays* held) {
   Napi::Env env = info.Env();
   auto call = std::make_shared<NoiseCall>();
   *x = Float32Arg(info, 0, "x");
-  call->x = x->Data();
   call->n = static_cast<int64_t>(x->ElementLength());
   call->stddev = NumberArg(info, 1, "std");
   if (info[2].IsNull() || info[2].IsUndefined()) {
@@ -32,6 +32,7 @@ std::shared_ptr<NoiseCall> ReadNoiseCall(const Napi::CallbackInfo& info, Napi::F
   }
   call->key.stream = Uint64Arg(info, 3, "stream");
   call->offset = Uint64Arg(info, 4, "offset");
+  call->x = held == nullptr ? x->Data() : held->Hold<float>(env, *x, HeldArrays::Role::kInOut);
   return call;
 }
 
@@ -39,17 +40,18 @@ dpfl::Status RunNoise(NoiseCall* c) { return dpfl::add_gaussian_noise(c->x, c->n
 
 Napi::Value AddGaussianNoise(const Napi::CallbackInfo& info) {
   Napi::Float32Array x;
-  std::shared_ptr<NoiseCall> call = ReadNoiseCall(info, &x);
+  std::shared_ptr<NoiseCall> call = ReadNoiseCall(info, &x, nullptr);
   ThrowIfFailed(info.Env(), RunNoise(call.get()));
   return x;
 }
 
 Napi::Value AddGaussianNoiseAsync(const Napi::CallbackInfo& info) {
   Napi::Float32Array x;
-  std::shared_ptr<NoiseCall> call = ReadNoiseCall(info, &x);
+  HeldArrays held;
+  std::shared_ptr<NoiseCall> call = ReadNoiseCall(info, &x, &held);
   auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(x.As<Napi::Object>()));
   return KernelWorker::Start(
-      info.Env(), {x}, [call] { return RunNoise(call.get()); },
+      info.Env(), std::move(held), [call] { return RunNoise(call.get()); },
       [ref](Napi::Env) { return ref->Value(); });
 }
 

@@ -73,7 +73,13 @@ export function weightedSum(
   return binding.weightedSum(a.updates, a.weights, a.normalize, a.out);
 }
 
-/** weightedSum off the JavaScript thread. Do not modify the updates or out until it settles. */
+/**
+ * weightedSum off the JavaScript thread. Do not modify the updates or out until it settles.
+ * Buffers (README, "Buffers and async kernels"): the arrays are copied at the call, unless backed by a
+ * SharedArrayBuffer (then used in place, no copy), and the outputs written when the work completes;
+ * detaching (transferring) or resizing any of their buffers before then rejects with ERR_DPFL_DETACHED
+ * and writes nothing.
+ */
 export async function weightedSumAsync(
   updates: Float32Array[] | Float32Array,
   weights: ArrayLike<number>,

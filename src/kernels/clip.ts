@@ -121,7 +121,13 @@ export function clipAndSum(
   return toResult(a, stats);
 }
 
-/** clipAndSum off the JavaScript thread. Do not modify grads or the outputs until it settles. */
+/**
+ * clipAndSum off the JavaScript thread. Do not modify grads or the outputs until it settles.
+ * Buffers (README, "Buffers and async kernels"): the arrays are copied at the call, unless backed by a
+ * SharedArrayBuffer (then used in place, no copy), and the outputs written when the work completes;
+ * detaching (transferring) or resizing any of their buffers before then rejects with ERR_DPFL_DETACHED
+ * and writes nothing.
+ */
 export async function clipAndSumAsync(
   grads: Float32Array,
   batchSize: number,

@@ -75,7 +75,13 @@ export function coordinateMedian(updates: Float32Array[] | Float32Array, options
   return binding.coordinateMedian(a.updates, a.count, a.out);
 }
 
-/** coordinateMedian off the JavaScript thread. Do not modify the updates or out until it settles. */
+/**
+ * coordinateMedian off the JavaScript thread. Do not modify the updates or out until it settles.
+ * Buffers (README, "Buffers and async kernels"): the arrays are copied at the call, unless backed by a
+ * SharedArrayBuffer (then used in place, no copy), and the outputs written when the work completes;
+ * detaching (transferring) or resizing any of their buffers before then rejects with ERR_DPFL_DETACHED
+ * and writes nothing.
+ */
 export async function coordinateMedianAsync(
   updates: Float32Array[] | Float32Array,
   options?: RobustOptions & { count?: number },
@@ -95,7 +101,13 @@ export function trimmedMean(updates: Float32Array[] | Float32Array, options?: Tr
   return binding.trimmedMean(a.updates, a.count, trimCount(opts.trim ?? 0.1, a.count), a.out);
 }
 
-/** trimmedMean off the JavaScript thread. Do not modify the updates or out until it settles. */
+/**
+ * trimmedMean off the JavaScript thread. Do not modify the updates or out until it settles.
+ * Buffers (README, "Buffers and async kernels"): the arrays are copied at the call, unless backed by a
+ * SharedArrayBuffer (then used in place, no copy), and the outputs written when the work completes;
+ * detaching (transferring) or resizing any of their buffers before then rejects with ERR_DPFL_DETACHED
+ * and writes nothing.
+ */
 export async function trimmedMeanAsync(
   updates: Float32Array[] | Float32Array,
   options?: TrimmedMeanOptions & { count?: number },

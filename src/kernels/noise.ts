@@ -21,7 +21,13 @@ export function addGaussianNoise(x: Float32Array | DeviceArray, std: number, opt
   return binding.addGaussianNoise(v, a.std, a.seed, a.stream, a.offset);
 }
 
-/** addGaussianNoise off the JavaScript thread. Do not touch x until it settles. */
+/**
+ * addGaussianNoise off the JavaScript thread. Do not touch x until it settles.
+ * Buffers (README, "Buffers and async kernels"): the arrays are copied at the call, unless backed by a
+ * SharedArrayBuffer (then used in place, no copy), and the outputs written when the work completes;
+ * detaching (transferring) or resizing any of their buffers before then rejects with ERR_DPFL_DETACHED
+ * and writes nothing.
+ */
 export async function addGaussianNoiseAsync(x: Float32Array, std: number, options?: GaussianNoiseOptions): Promise<Float32Array> {
   const v = float32Array('x', x, false);
   const a = readNoiseOptions(std, options);

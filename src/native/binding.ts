@@ -65,7 +65,6 @@ export interface CudaBinding {
   cudaClipByNorm(x: NativeDeviceArray, maxNorm: number): { norm: number; scale: number };
 }
 
-/** The addon's exports. Arguments are positional; the wrappers in src/kernels validate them. */
 /** The neural-network kernels (native/include/dpfl/nn.h); wrapped by src/kernels/nn.ts. */
 export interface NnBinding {
   nnDenseForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, batch: number, inDim: number, outDim: number): void;
@@ -84,6 +83,12 @@ export interface NnBinding {
   nnAdamUpdate(params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, gradScale: number, t: number): void;
 }
 
+/**
+ * The addon's exports. Arguments are positional; the wrappers in src/kernels validate them, and the
+ * addon re-checks types and every size product (test/native/raw-binding.test.ts). The `...Async`
+ * kernels work on private copies of non-shared buffers and reject with ERR_DPFL_DETACHED when a
+ * buffer is detached or resized before they settle (README, "Buffers and async kernels").
+ */
 export interface Binding extends FlBinding, NnBinding, CudaBinding {
   info(): NativeInfo;
   perSampleNorms(
