@@ -120,8 +120,11 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
     const simple = sampling === 'poisson' && !adaptive;
     sigma = simple ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier : searchSigma(epsOf, target);
   }
-  // The guard lives in the optimizer: the calibrated steps are known to fit, later ones are checked.
-  const accountant = new Accountant({ accountant: kind });
-  const optimizer = new DpOptimizer({ ...base, noiseMultiplier: sigma, accountant, ...(budget ? { budget: { ...budget, guaranteedSteps: steps } } : {}) });
+  // The guard is the accountant's: certifying the calibrated plan once lets every step of the run
+  // that stays within it pass without recomputing ε; anything beyond (other events, more steps) is
+  // checked exactly against the ledger.
+  const accountant = new Accountant({ accountant: kind, ...(budget ? { budget } : {}) });
+  const optimizer = new DpOptimizer({ ...base, noiseMultiplier: sigma, accountant });
+  if (budget) accountant.certify([{ event: optimizer.stepEvent(0), count: steps }]);
   return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta };
 }
