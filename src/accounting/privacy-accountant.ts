@@ -174,6 +174,9 @@ export class Accountant implements PrivacyAccountant {
       if (typeof b !== 'object' || b === null) throw invalidType('budget', 'an object { epsilon, delta }', b);
       this.budget = Object.freeze({ epsilon: checkPositive('budget.epsilon', b.epsilon), delta: checkDelta('budget.delta', b.delta) });
     }
+    // `readonly` binds only TypeScript: an assignment must not raise the budget or swap the accountant.
+    Object.defineProperty(this, 'budget', { writable: false, configurable: false });
+    Object.defineProperty(this, 'accountant', { writable: false, configurable: false });
   }
 
   /** The ledger (a frozen copy: the accountant's own ledger cannot be edited through it). */

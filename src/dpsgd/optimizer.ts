@@ -183,6 +183,8 @@ export class DpOptimizer {
     }
     this.update = checkUpdate(options.update);
     this.accountant = options.accountant ?? new Accountant();
+    // Not replaceable at run time (`readonly` binds only TypeScript): the ledger charged is the one given.
+    Object.defineProperty(this, 'accountant', { writable: false, configurable: false });
     if (options.seed !== undefined && typeof options.seed !== 'bigint' && (typeof options.seed !== 'number' || !Number.isSafeInteger(options.seed) || options.seed < 0)) {
       throw invalidArgument('seed', 'a non-negative safe integer or bigint', options.seed);
     }

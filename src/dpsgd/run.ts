@@ -172,7 +172,8 @@ export function restoreRun(run: Run, file: string): void {
       maxGradNorm: st.maxGradNorm,
       buffers: optBuffers,
       ...(st.accountant !== undefined ? { accountant: st.accountant } : {}),
-      ...(st.plainSteps !== undefined ? { plainSteps: st.plainSteps } : {}),
+      // Checkpoints from before plainSteps existed: a non-private run's steps were all plain.
+      plainSteps: st.plainSteps ?? (run.config.nonPrivate ? st.step : 0),
     });
   } catch (e) {
     run.sampler.setState(samplerBefore);

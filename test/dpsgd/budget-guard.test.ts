@@ -50,6 +50,16 @@ describe('samplers are immutable: the charged event is the drawn batch’s', () 
       (p.sampler as unknown as { sampleRate: number }).sampleRate = 0.5;
     }).toThrow(TypeError);
     expect((p.sampler as PoissonSampler).sampleRate).toBe(0.01);
+    // Nor can the ledger be swapped or the budget raised by assignment.
+    expect(() => {
+      (p.optimizer as unknown as { accountant: Accountant }).accountant = new Accountant();
+    }).toThrow(TypeError);
+    expect(() => {
+      (p.accountant as unknown as { budget: unknown }).budget = { epsilon: 1e9, delta: DELTA };
+    }).toThrow(TypeError);
+    expect(() => {
+      (p.accountant as unknown as { accountant: string }).accountant = 'pld';
+    }).toThrow(TypeError);
     expect(train(p, 200)).toEqual({ taken: 200, refused: false });
     expect(p.accountant.epsilon(DELTA)).toBeLessThanOrEqual(1);
     expect(train(p, 1).refused).toBe(true);

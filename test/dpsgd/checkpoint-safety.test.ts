@@ -97,6 +97,20 @@ describe('a restored checkpoint: the ledger is the truth', () => {
     expect(run.trainer.run(total + 5).stoppedByBudget).toBe(true);
   });
 
+  it('a non-private run saves and resumes its plain steps (they release nothing: not in the ledger)', () => {
+    const dir = tempDir();
+    const file = join(dir, 'ck');
+    const plain = { ...config, nonPrivate: true };
+    const a = createRun(plain);
+    a.trainer.run(7);
+    saveRun(a, file);
+    const b = createRun(plain);
+    restoreRun(b, file);
+    expect(b.optimizer.steps).toBe(7);
+    expect(b.optimizer.getState().plainSteps).toBe(7);
+    expect(b.optimizer.accountant.releases).toBe(0);
+  });
+
   it('a header that is not JSON (digest recomputed) is a typed checkpoint error', () => {
     const dir = tempDir();
     const file = join(dir, 'ck');
