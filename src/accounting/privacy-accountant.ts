@@ -247,7 +247,9 @@ export class Accountant implements PrivacyAccountant {
    */
   certify(plan: readonly HistoryEntry[]): number {
     const b = this.budget;
-    if (b === undefined) throw invalidArgument('budget', 'set on the accountant to certify a ledger against it', undefined);
+    if (b === undefined) {
+      throw invalidArgument('budget', 'set on the accountant to certify a ledger against it', undefined);
+    }
     const history = validateHistory(plan, 'plan', this.accountant);
     if (history.length === 0) return 0;
     const eps = this.compute(history, b.delta, false).epsilon;

@@ -4,7 +4,17 @@
 // checkpoint; a corrupted file or one from a different configuration is refused. The file and its
 // directory are fsync'ed around the rename, so a power loss cannot leave an empty or missing file.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { invalidArgument, withCode } from '../errors.js';
 
@@ -108,9 +118,15 @@ function removeStaleTemporaries(file: string): void {
  * (code ERR_DPFL_INVALID_ARGUMENT) naming the path and the reason.
  */
 export function assertCheckpointWritable(file: string): void {
-  if (typeof file !== 'string' || file.length === 0) throw invalidArgument('checkpoint path', 'a non-empty string', file);
+  if (typeof file !== 'string' || file.length === 0) {
+    throw invalidArgument('checkpoint path', 'a non-empty string', file);
+  }
   const dir = dirname(file);
-  const fail = (why: string) => withCode(new RangeError(`checkpoint path must be writable, received ${JSON.stringify(file)} (${why})`), 'ERR_DPFL_INVALID_ARGUMENT');
+  const fail = (why: string) =>
+    withCode(
+      new RangeError(`checkpoint path must be writable, received ${JSON.stringify(file)} (${why})`),
+      'ERR_DPFL_INVALID_ARGUMENT',
+    );
   let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
@@ -152,14 +168,18 @@ export function loadCheckpoint(file: string, expectedConfig?: unknown): Checkpoi
   } catch {
     throw corrupt(file, 'the header is not JSON');
   }
-  if (typeof header !== 'object' || header === null || !Array.isArray(header.buffers)) throw corrupt(file, 'the header has no buffer list');
+  if (typeof header !== 'object' || header === null || !Array.isArray(header.buffers)) {
+    throw corrupt(file, 'the header has no buffer list');
+  }
   if (expectedConfig !== undefined && JSON.stringify(header.config) !== JSON.stringify(expectedConfig)) {
     throw invalidArgument('checkpoint configuration', `the run's configuration ${JSON.stringify(expectedConfig)}`, JSON.stringify(header.config));
   }
   const buffers: Record<string, Float32Array> = {};
   let at = 4 + headerLength;
   for (const { name, length } of header.buffers) {
-    if (typeof name !== 'string' || !Number.isSafeInteger(length) || length < 0) throw corrupt(file, 'a buffer entry is malformed');
+    if (typeof name !== 'string' || !Number.isSafeInteger(length) || length < 0) {
+      throw corrupt(file, 'a buffer entry is malformed');
+    }
     const bytes = body.subarray(at, at + length * 4);
     if (bytes.length !== length * 4) throw corrupt(file, `buffer ${name} is truncated`);
     buffers[name] = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));

@@ -2,7 +2,14 @@
 // → accountant step, in that order. Clipped sums come either from per-example gradients (any
 // framework: a B x D matrix) or from a built-in model by ghost clipping and book-keeping. Several
 // accumulate calls before one step() form a virtual (logical) batch: one noise draw per step.
-import { Accountant, composed, type AccountantState, type DpEvent, type HistoryEntry, type PrivacyAccountant } from '../accounting/index.js';
+import {
+  Accountant,
+  composed,
+  type AccountantState,
+  type DpEvent,
+  type HistoryEntry,
+  type PrivacyAccountant,
+} from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
 import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
@@ -153,8 +160,9 @@ export class DpOptimizer {
       this.c = positiveNumber('maxGradNorm', options.maxGradNorm);
     }
     // One guard, in the accountant: an optimizer-level budget would be a second, bypassable copy.
-    if ((options as { budget?: unknown }).budget !== undefined) {
-      throw invalidArgument('budget', 'absent (give the accountant the budget: new Accountant({ budget }))', (options as { budget?: unknown }).budget);
+    const budget = (options as { budget?: unknown }).budget;
+    if (budget !== undefined) {
+      throw invalidArgument('budget', 'absent (give the accountant the budget: new Accountant({ budget }))', budget);
     }
     if (typeof options.noiseMultiplier === 'function') {
       const f = options.noiseMultiplier;
@@ -292,7 +300,9 @@ export class DpOptimizer {
     if (sum.length !== this.params.length) throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
     if (!this.externalSumPending) throw invalidArgument('addClippedSum', 'called after clipFactors for the same batch', 'no pending clipFactors call');
     // Refused here, not by the noise kernel after the step was charged.
-    if (!sum.every(Number.isFinite)) throw invalidArgument('sum', 'finite (a clipped sum)', 'a sum with NaN or ±Infinity');
+    if (!sum.every(Number.isFinite)) {
+      throw invalidArgument('sum', 'finite (a clipped sum)', 'a sum with NaN or ±Infinity');
+    }
     if (this.sumFresh) this.sum.set(sum);
     else this.addToSum(sum);
     this.sumFresh = false;
@@ -404,7 +414,8 @@ export class DpOptimizer {
     // stays a finite float32 (and the noise kernel accepts it) whenever this bound does.
     const bound = this.pendingExamples * this.c + NOISE_TAIL * std;
     if (!(bound <= FLOAT32_MAX)) {
-      throw invalidArgument('maxGradNorm', `small enough that examples·C + 40·σ·C ≤ ${FLOAT32_MAX} (float32 maximum)`, this.c);
+      const expected = `small enough that examples·C + 40·σ·C ≤ ${FLOAT32_MAX} (float32 maximum)`;
+      throw invalidArgument('maxGradNorm', expected, this.c);
     }
     const d = this.params.length;
     const noise = this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: step * d };
@@ -521,7 +532,8 @@ export class DpOptimizer {
     if (this.velocity) buffers.velocity = this.velocity;
     if (this.m) buffers.m = this.m;
     if (this.v) buffers.v = this.v;
-    return { step: this.stepCount, maxGradNorm: this.c, buffers, accountant: this.accountant.toJSON(), plainSteps: this.plainSteps };
+    const accountant = this.accountant.toJSON();
+    return { step: this.stepCount, maxGradNorm: this.c, buffers, accountant, plainSteps: this.plainSteps };
   }
 
   /**
@@ -533,7 +545,9 @@ export class DpOptimizer {
     this.assertIdle('setState');
     if (typeof state !== 'object' || state === null) throw invalidType('state', 'an optimizer state object', state);
     const plain = state.plainSteps ?? 0;
-    if (typeof plain !== 'number' || !Number.isSafeInteger(plain) || plain < 0) throw invalidArgument('state.plainSteps', 'a non-negative integer', plain);
+    if (typeof plain !== 'number' || !Number.isSafeInteger(plain) || plain < 0) {
+      throw invalidArgument('state.plainSteps', 'a non-negative integer', plain);
+    }
     if (typeof state.step !== 'number' || !Number.isSafeInteger(state.step) || state.step < 0) {
       throw invalidArgument('state.step', 'a non-negative integer', state.step);
     }
@@ -542,21 +556,30 @@ export class DpOptimizer {
     if (state.accountant !== undefined) {
       const restored = Accountant.fromJSON(state.accountant);
       if (restored.accountant !== this.accountant.accountant) {
-        throw invalidArgument('state.accountant.accountant', `"${this.accountant.accountant}" (this optimizer's accountant)`, restored.accountant);
+        const kind = `"${this.accountant.accountant}" (this optimizer's accountant)`;
+        throw invalidArgument('state.accountant.accountant', kind, restored.accountant);
       }
       ledger = restored.history;
     }
     const releases = ledger === undefined ? this.accountant.releases : ledger.reduce((n, h) => n + h.count, 0);
     if (state.step !== releases + plain) {
-      throw invalidArgument('state.step', `the ledger's step count (${releases} private + ${plain} non-private steps = ${releases + plain})`, state.step);
+      const derived = `the ledger's step count (${releases} private + ${plain} non-private steps = ${releases + plain})`;
+      throw invalidArgument('state.step', derived, state.step);
     }
-    if (typeof state.buffers !== 'object' || state.buffers === null) throw invalidType('state.buffers', 'an object of Float32Arrays', state.buffers);
+    if (typeof state.buffers !== 'object' || state.buffers === null) {
+      throw invalidType('state.buffers', 'an object of Float32Arrays', state.buffers);
+    }
     const own: Record<string, Float32Array | null> = { velocity: this.velocity, m: this.m, v: this.v };
     const copies: Array<[Float32Array, Float32Array]> = [];
     for (const [name, buf] of Object.entries(state.buffers)) {
       const target = own[name];
-      if (!(target instanceof Float32Array)) throw invalidArgument(`state.buffers.${name}`, `absent (this optimizer has ${Object.keys(own).filter((k) => own[k]).join(', ') || 'no buffers'})`, buf);
-      if (!(buf instanceof Float32Array) || buf.length !== target.length) throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${target.length}`, buf);
+      if (!(target instanceof Float32Array)) {
+        const has = Object.keys(own).filter((k) => own[k]).join(', ') || 'no buffers';
+        throw invalidArgument(`state.buffers.${name}`, `absent (this optimizer has ${has})`, buf);
+      }
+      if (!(buf instanceof Float32Array) || buf.length !== target.length) {
+        throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${target.length}`, buf);
+      }
       copies.push([target, buf]);
     }
     if (ledger !== undefined) this.accountant.restore(ledger);

@@ -150,7 +150,9 @@ export function saveRun(run: Run, file: string): void {
  */
 export function restoreRun(run: Run, file: string): void {
   const ck = loadCheckpoint(file, checkpointConfig(run));
-  if (typeof ck.state !== 'object' || ck.state === null) throw invalidArgument('checkpoint state', 'an object', ck.state);
+  if (typeof ck.state !== 'object' || ck.state === null) {
+    throw invalidArgument('checkpoint state', 'an object', ck.state);
+  }
   const st = ck.state as {
     step: number;
     plainSteps?: number;
@@ -158,7 +160,9 @@ export function restoreRun(run: Run, file: string): void {
     sampler: ReturnType<Sampler['getState']>;
     accountant: AccountantState;
   };
-  if (st.accountant === undefined && !run.config.nonPrivate) throw invalidArgument('checkpoint state.accountant', 'the ledger of the run', undefined);
+  if (st.accountant === undefined && !run.config.nonPrivate) {
+    throw invalidArgument('checkpoint state.accountant', 'the ledger of the run', undefined);
+  }
   const params = ck.buffers.params;
   if (!params || params.length !== run.model.paramCount) throw invalidArgument('checkpoint params', `${run.model.paramCount} floats`, params?.length);
   const optBuffers: Record<string, Float32Array> = {};

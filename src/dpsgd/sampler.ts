@@ -140,7 +140,9 @@ export class FixedSizeSampler implements Sampler {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
     this.#datasetSize = sizeArg('datasetSize', options.datasetSize);
     this.#batchSize = sizeArg('batchSize', options.batchSize);
-    if (this.#batchSize > this.#datasetSize) throw invalidArgument('batchSize', `at most datasetSize (${this.#datasetSize})`, this.#batchSize);
+    if (this.#batchSize > this.#datasetSize) {
+      throw invalidArgument('batchSize', `at most datasetSize (${this.#datasetSize})`, this.#batchSize);
+    }
     this.#rng = generator(options.seed);
     this.#perm = new Int32Array(this.#datasetSize);
     for (let i = 0; i < this.#datasetSize; i++) this.#perm[i] = i;
@@ -179,7 +181,11 @@ export class FixedSizeSampler implements Sampler {
   }
 
   event(noiseMultiplier: number): DpEvent {
-    return sampledWithoutReplacementGaussian({ noiseMultiplier: noiseMultiplier / 2, sampleSize: this.#batchSize, datasetSize: this.#datasetSize });
+    return sampledWithoutReplacementGaussian({
+      noiseMultiplier: noiseMultiplier / 2,
+      sampleSize: this.#batchSize,
+      datasetSize: this.#datasetSize,
+    });
   }
 
   getState(): SamplerState & { perm?: number[] } {
@@ -188,11 +194,15 @@ export class FixedSizeSampler implements Sampler {
 
   setState(state: SamplerState & { perm?: number[] }): void {
     const s = restore(this.kind, state);
-    if (!Array.isArray(state.perm) || state.perm.length !== this.#datasetSize) throw invalidArgument('state.perm', `an array of ${this.#datasetSize} indices`, state.perm);
+    if (!Array.isArray(state.perm) || state.perm.length !== this.#datasetSize) {
+      throw invalidArgument('state.perm', `an array of ${this.#datasetSize} indices`, state.perm);
+    }
     // A permutation of 0..N-1 (a repeated index would make batches with duplicates).
     const seen = new Uint8Array(this.#datasetSize);
     for (const [i, v] of state.perm.entries()) {
-      if (!Number.isInteger(v) || v < 0 || v >= this.#datasetSize || seen[v] === 1) throw invalidArgument(`state.perm[${i}]`, 'a permutation of 0..datasetSize-1', v);
+      if (!Number.isInteger(v) || v < 0 || v >= this.#datasetSize || seen[v] === 1) {
+        throw invalidArgument(`state.perm[${i}]`, 'a permutation of 0..datasetSize-1', v);
+      }
       seen[v] = 1;
     }
     this.#rng.setState(s.rng);

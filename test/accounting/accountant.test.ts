@@ -143,7 +143,9 @@ describe('the budget guard: certified plans and restored ledgers', () => {
     const acc = new Accountant({ accountant: 'rdp', budget: { epsilon: 1, delta } });
     expect(() => acc.certify([{ event: psg(0.5, 0.1), count: 1000 }])).toThrow(BudgetExceededError);
     expect(() => acc.step(psg(0.5, 0.1), 1000)).toThrow(BudgetExceededError);
-    expect(() => new Accountant().certify([{ event: psg(1, 0.1), count: 1 }])).toThrow(/budget must be set on the accountant/);
+    expect(() => new Accountant().certify([{ event: psg(1, 0.1), count: 1 }])).toThrow(
+      /budget must be set on the accountant/,
+    );
     expect(() => acc.certify([{ event: psg(1, 0.1), count: 1.5 }])).toThrow(/plan\[0\]\.count must be an integer >= 1/);
   });
 
@@ -153,8 +155,13 @@ describe('the budget guard: certified plans and restored ledgers', () => {
     acc.restore([{ event: psg(1, 0.01), count: 3 }, { event: gaussian({ noiseMultiplier: 9 }), count: 2 }]);
     expect(acc.releases).toBe(5);
     const before = JSON.stringify(acc);
-    expect(() => acc.restore([{ event: psg(1, 0.01), count: 3 }, { event: { kind: 'poisson-sampled-gaussian', noiseMultiplier: -1, sampleRate: 0.01 } as DpEvent, count: 1 }])).toThrow(/history\[1\]\.event\.noiseMultiplier/);
-    expect(() => acc.restore([{ event: psg(1, 0.01), count: 0 }])).toThrow(/history\[0\]\.count must be an integer >= 1/);
+    const negative = { kind: 'poisson-sampled-gaussian', noiseMultiplier: -1, sampleRate: 0.01 } as DpEvent;
+    expect(() => acc.restore([{ event: psg(1, 0.01), count: 3 }, { event: negative, count: 1 }])).toThrow(
+      /history\[1\]\.event\.noiseMultiplier/,
+    );
+    expect(() => acc.restore([{ event: psg(1, 0.01), count: 0 }])).toThrow(
+      /history\[0\]\.count must be an integer >= 1/,
+    );
     expect(JSON.stringify(acc)).toBe(before);
     const h = acc.history as HistoryEntry[];
     expect(() => h.push({ event: psg(1, 0.01), count: 1 })).toThrow(TypeError);

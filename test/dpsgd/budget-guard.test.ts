@@ -4,7 +4,8 @@
 // for a step that then failed, and a noise schedule called twice per step.
 import { describe, expect, it, vi } from 'vitest';
 import { Accountant, BudgetExceededError, poissonSampledGaussian, type DpEvent } from '../../src/accounting/index.js';
-import { DpOptimizer, FixedSizeSampler, PoissonSampler, makePrivate, type PrivateSetup } from '../../src/dpsgd/index.js';
+import { DpOptimizer, FixedSizeSampler, PoissonSampler, makePrivate } from '../../src/dpsgd/index.js';
+import type { PrivateSetup } from '../../src/dpsgd/index.js';
 
 const DELTA = 1e-5;
 const D = 4;
@@ -104,11 +105,15 @@ describe('the guard reads the ledger, whatever the counters say', () => {
     }
     expect(caught).toBeInstanceOf(RangeError);
     expect((caught as { code?: string }).code).toBe('ERR_DPFL_INVALID_ARGUMENT');
-    expect((caught as Error).message).toMatch(/state\.step must be the ledger's step count \(200 private \+ 0 non-private steps = 200\), received 0/);
+    expect((caught as Error).message).toMatch(
+      /state\.step must be the ledger's step count \(200 private \+ 0 non-private steps = 200\), received 0/,
+    );
     for (const bad of [1.5, -1, Number.NaN, 200.5, '200']) {
       expect(() => p.optimizer.setState({ ...state, step: bad as number })).toThrow(/state\.step must be/);
     }
-    expect(() => p.optimizer.setState({ ...state, plainSteps: -1 })).toThrow(/state\.plainSteps must be a non-negative integer/);
+    expect(() => p.optimizer.setState({ ...state, plainSteps: -1 })).toThrow(
+      /state\.plainSteps must be a non-negative integer/,
+    );
     expect(JSON.stringify(p.accountant.toJSON())).toBe(ledger);
     expect(p.optimizer.steps).toBe(200);
     expect(Array.from(p.optimizer.getState().buffers.velocity!)).toEqual(Array.from(velocity));
@@ -127,16 +132,21 @@ describe('the guard reads the ledger, whatever the counters say', () => {
     expect(b.accountant.toJSON()).toEqual(a.accountant.toJSON());
     // A ledger that disagrees with step, or of another accountant kind, is refused and changes nothing.
     const c = setup();
-    expect(() => c.optimizer.setState({ ...state, buffers: {}, step: 29 })).toThrow(/state\.step must be the ledger's step count \(30 private/);
-    expect(() => c.optimizer.setState({ ...state, buffers: {}, accountant: { ...state.accountant!, accountant: 'pld' } })).toThrow(
+    expect(() => c.optimizer.setState({ ...state, buffers: {}, step: 29 })).toThrow(
+      /state\.step must be the ledger's step count \(30 private/,
+    );
+    const pld = { ...state, buffers: {}, accountant: { ...state.accountant!, accountant: 'pld' as const } };
+    expect(() => c.optimizer.setState(pld)).toThrow(
       /state\.accountant\.accountant must be "rdp"/,
     );
-    expect(() => c.optimizer.setState({ ...state, buffers: { params: new Float32Array(D) } })).toThrow(/state\.buffers\.params must be absent/);
+    expect(() => c.optimizer.setState({ ...state, buffers: { params: new Float32Array(D) } })).toThrow(
+      /state\.buffers\.params must be absent/,
+    );
     expect(c.optimizer.steps).toBe(0);
     expect(c.accountant.history).toHaveLength(0);
   });
 
-  it('a step whose event differs from the certified plan is checked exactly and refused before ε exceeds the budget', () => {
+  it('a step whose event is not in the certified plan is checked exactly, refused before ε exceeds the budget', () => {
     const accountant = new Accountant({ budget: { epsilon: 1, delta: DELTA } });
     let q = 0.01;
     const opt = new DpOptimizer({
@@ -198,7 +208,17 @@ describe('the guard reads the ledger, whatever the counters say', () => {
 
 describe('nothing is charged for work that is then refused', () => {
   it('maxGradNorm 3e38: the step is refused before it is charged (the noisy sum would overflow float32)', () => {
-    const p = makePrivate({ params: new Float32Array(D), datasetSize: 1000, batchSize: 10, targetEpsilon: 1, delta: DELTA, steps: 5, maxGradNorm: 3e38, update: { kind: 'sgd', lr: 0.1 }, seed: 1 });
+    const p = makePrivate({
+      params: new Float32Array(D),
+      datasetSize: 1000,
+      batchSize: 10,
+      targetEpsilon: 1,
+      delta: DELTA,
+      steps: 5,
+      maxGradNorm: 3e38,
+      update: { kind: 'sgd', lr: 0.1 },
+      seed: 1,
+    });
     p.optimizer.accumulatePerSampleGrads(new Float32Array(2 * D).fill(0.5), 2);
     // Before: charged, then the parameters became ±Infinity (or "x must contain only finite values").
     let caught: unknown;
@@ -263,7 +283,18 @@ describe('the guard is cheap in a calibrated run', () => {
   }
 
   it('adaptive clipping: the composed event of each step stays within the certified plan', () => {
-    const p = makePrivate({ params: new Float32Array(D), datasetSize: 1000, batchSize: 100, targetEpsilon: 3, delta: DELTA, steps: 10, maxGradNorm: 1, clipping: 'adaptive', update: { kind: 'sgd', lr: 0.1 }, seed: 2 });
+    const p = makePrivate({
+      params: new Float32Array(D),
+      datasetSize: 1000,
+      batchSize: 100,
+      targetEpsilon: 3,
+      delta: DELTA,
+      steps: 10,
+      maxGradNorm: 1,
+      clipping: 'adaptive',
+      update: { kind: 'sgd', lr: 0.1 },
+      seed: 2,
+    });
     const compute = vi.spyOn(Accountant.prototype as unknown as { compute: () => unknown }, 'compute');
     try {
       expect(train(p, 10).refused).toBe(false);

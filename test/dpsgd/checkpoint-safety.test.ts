@@ -30,7 +30,22 @@ const { createRun, loadCheckpoint, restoreRun, saveCheckpoint, saveRun } = await
 type RunConfig = import('../../src/dpsgd/index.js').RunConfig;
 
 const MAGIC = 'DPFL-CHECKPOINT 1\n';
-const config: RunConfig = { dataset: 'synthetic', model: 'linear', epsilon: 1, delta: 1e-5, epochs: 1, batchSize: 64, clipping: 'flat', maxGradNorm: 1, nonPrivate: false, seed: 4, optimizer: 'sgd', lr: 0.5, momentum: 0.9, maxPhysicalBatch: 64 };
+const config: RunConfig = {
+  dataset: 'synthetic',
+  model: 'linear',
+  epsilon: 1,
+  delta: 1e-5,
+  epochs: 1,
+  batchSize: 64,
+  clipping: 'flat',
+  maxGradNorm: 1,
+  nonPrivate: false,
+  seed: 4,
+  optimizer: 'sgd',
+  lr: 0.5,
+  momentum: 0.9,
+  maxPhysicalBatch: 64,
+};
 
 /** Rewrites a checkpoint's JSON state as an attacker with the file would: the SHA-256 is recomputed. */
 function editState(file: string, edit: (state: Record<string, unknown>) => void): void {
@@ -118,7 +133,9 @@ describe('a restored checkpoint: the ledger is the truth', () => {
     const body = Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('{{{')]);
     const digest = createHash('sha256').update(body).digest('hex');
     fs.writeFileSync(file, Buffer.concat([Buffer.from(MAGIC), Buffer.from(`${digest}\n`), body]));
-    expect(() => loadCheckpoint(file)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_BAD_CHECKPOINT', message: expect.stringMatching(/header is not JSON/) }));
+    expect(() => loadCheckpoint(file)).toThrow(
+      expect.objectContaining({ code: 'ERR_DPFL_BAD_CHECKPOINT', message: expect.stringMatching(/not JSON/) }),
+    );
   });
 });
 
@@ -135,7 +152,10 @@ describe('saving', () => {
     const dir = tempDir();
     const file = join(dir, 'ck');
     // A pid that is certainly gone: a child that has exited and been reaped.
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    const dead = child.stdout;
     fs.writeFileSync(`${file}.tmp-${dead}`, 'torn');
     fs.writeFileSync(`${file}.tmp-${process.ppid}`, 'a live save');
     fs.writeFileSync(`${file}.tmp-${process.pid}`, 'our own earlier failed save');
@@ -145,10 +165,13 @@ describe('saving', () => {
     expect(loadCheckpoint(file).config).toBe(1);
   });
 
-  it('assertCheckpointWritable: a missing directory, a directory as the file, or a read-only directory fail with a typed error', () => {
+  it('assertCheckpointWritable: a missing, read-only directory or a directory path fail with a typed error', () => {
     const dir = tempDir();
     expect(() => assertCheckpointWritable(join(dir, 'missing', 'ck'))).toThrow(
-      expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT', message: expect.stringMatching(/checkpoint path must be writable, received .*does not exist/) }),
+      expect.objectContaining({
+        code: 'ERR_DPFL_INVALID_ARGUMENT',
+        message: expect.stringMatching(/checkpoint path must be writable, received .*does not exist/),
+      }),
     );
     expect(() => assertCheckpointWritable(dir)).toThrow(/it is a directory/);
     assertCheckpointWritable(join(dir, 'ck'));
@@ -168,11 +191,14 @@ describe.skipIf(!hasDist)('dpfl train --save (built CLI)', () => {
   it('into a missing directory fails before the first step, spending nothing', () => {
     const dir = tempDir();
     const target = join(dir, 'no-such-dir', 'ck');
-    const args = ['train', '--dataset', 'synthetic', '--model', 'linear', '--epochs', '1', '--batch-size', '64', '--seed', '3', '--json', '--save', target];
+    const args = ['train', '--dataset', 'synthetic', '--model', 'linear', '--epochs', '1', '--batch-size', '64'];
+    args.push('--seed', '3', '--json', '--save', target);
     const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
     // Before: the whole run trained (and spent its ε), then the save failed with ENOENT.
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/dpfl train: --save: checkpoint path must be writable, received .*no-such-dir.*does not exist/);
+    expect(r.stderr).toMatch(
+      /dpfl train: --save: checkpoint path must be writable, received .*no-such-dir.*does not exist/,
+    );
     expect(r.stdout).toBe('');
   });
 });
