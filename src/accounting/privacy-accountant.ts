@@ -57,8 +57,18 @@ export interface PrivacyAccountant {
   readonly accountant: AccountantKind;
   readonly history: readonly HistoryEntry[];
   readonly budget: PrivacyBudget | undefined;
-  /** Records `count` (default 1) applications of `event`. With a budget, refuses a step that would exceed it. */
+  /**
+   * Records `count` (default 1) applications of `event`. With a budget, refuses (BudgetExceededError,
+   * nothing recorded) a step after which the ledger's ε at budget.delta would exceed budget.epsilon.
+   */
   step(event: DpEvent, count?: number): void;
+  /** Releases recorded: the sum of the ledger's counts (a DP optimizer's step count is derived from it). */
+  readonly releases: number;
+  /**
+   * Replaces the ledger with `history` (a restored checkpoint's), validated first; nothing changes if
+   * it is malformed. Not checked against the budget: what was spent was spent; later steps are.
+   */
+  restore(history: readonly HistoryEntry[]): void;
   /** An upper bound on ε at δ for everything recorded. */
   epsilon(delta: number): number;
   /** ε with the accountant's details (optimal order, PLD interval). */
@@ -86,10 +96,6 @@ export class BudgetExceededError extends Error {
   }
 }
 
-function sameEvent(a: DpEvent, b: DpEvent): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 function checkOrders(orders: unknown): readonly number[] {
   if (!Array.isArray(orders) || orders.length === 0) throw invalidType('orders', 'a non-empty array of numbers > 1', orders);
   orders.forEach((a, i) => {
@@ -114,13 +120,47 @@ export function computeEpsilon(
   return { epsilon: r.upper, delta, accountant: 'pld', epsilonLower: r.lower, epsilonUpper: r.upper, discretization: r.discretization };
 }
 
+/** A validated event, frozen all the way down, so the ledger cannot be edited through `history`. */
+function frozenEvent<T extends object>(e: T): T {
+  for (const v of Object.values(e)) if (typeof v === 'object' && v !== null) frozenEvent(v as object);
+  return Object.freeze(e);
+}
+
+/** A ledger given by a caller, validated entry by entry (frozen copies; nothing is kept on failure). */
+function validateHistory(history: unknown, name: string, kind: AccountantKind): HistoryEntry[] {
+  if (!Array.isArray(history)) throw invalidType(name, 'an array of { event, count }', history);
+  return history.map((h: unknown, i) => {
+    if (typeof h !== 'object' || h === null) throw invalidType(`${name}[${i}]`, 'an object { event, count }', h);
+    const entry = h as { event?: unknown; count?: unknown };
+    const event = validateEvent(entry.event, `${name}[${i}].event`);
+    const count = checkInteger(`${name}[${i}].count`, entry.count, 1);
+    if (kind === 'pld') checkPldSupports(event);
+    return Object.freeze({ event: frozenEvent(event), count });
+  });
+}
+
+/** Total count per distinct event (keyed by its canonical JSON: validated events have a fixed key order). */
+function totalsOf(history: readonly HistoryEntry[]): Map<string, number> {
+  const t = new Map<string, number>();
+  for (const h of history) {
+    const k = JSON.stringify(h.event);
+    t.set(k, (t.get(k) ?? 0) + h.count);
+  }
+  return t;
+}
+
 export class Accountant implements PrivacyAccountant {
   readonly accountant: AccountantKind;
   readonly budget: PrivacyBudget | undefined;
   private readonly orders: readonly number[] | undefined;
   private readonly discretization: number | undefined;
-  private readonly entries: HistoryEntry[] = [];
-  private spent = 0; // ε at budget.delta of the current history (only maintained with a budget)
+  private entries: HistoryEntry[] = [];
+  /** The ledger's count per distinct event, and the key of its last entry (kept with `entries`). */
+  private totals = new Map<string, number>();
+  private lastKey: string | undefined;
+  private releaseCount = 0;
+  /** Ledgers proven to fit the budget (certify), as counts per event. */
+  private readonly proven: Map<string, number>[] = [];
 
   constructor(options: AccountantOptions = {}) {
     const kind = options.accountant ?? 'rdp';
@@ -134,10 +174,18 @@ export class Accountant implements PrivacyAccountant {
       if (typeof b !== 'object' || b === null) throw invalidType('budget', 'an object { epsilon, delta }', b);
       this.budget = Object.freeze({ epsilon: checkPositive('budget.epsilon', b.epsilon), delta: checkDelta('budget.delta', b.delta) });
     }
+    // `readonly` binds only TypeScript: an assignment must not raise the budget or swap the accountant.
+    Object.defineProperty(this, 'budget', { writable: false, configurable: false });
+    Object.defineProperty(this, 'accountant', { writable: false, configurable: false });
   }
 
+  /** The ledger (a frozen copy: the accountant's own ledger cannot be edited through it). */
   get history(): readonly HistoryEntry[] {
-    return this.entries;
+    return Object.freeze([...this.entries]);
+  }
+
+  get releases(): number {
+    return this.releaseCount;
   }
 
   private compute(history: readonly HistoryEntry[], delta: number, lowerBound = true): EpsilonReport {
@@ -149,24 +197,74 @@ export class Accountant implements PrivacyAccountant {
     });
   }
 
+  /** ε at budget.delta of the current ledger (for the refusal message; computed only then). */
+  private spentEpsilon(budget: PrivacyBudget): number {
+    return this.entries.length === 0 ? 0 : this.compute(this.entries, budget.delta, false).epsilon;
+  }
+
+  /**
+   * Whether the ledger after adding `count` of the event `key` is dominated, event by event, by a
+   * proven ledger. ε of a composition is monotone in each count and does not depend on the order
+   * (an adversary can ignore releases), so a dominated ledger fits whatever the accountant.
+   */
+  private covered(key: string, count: number): boolean {
+    return this.proven.some((p) => {
+      if ((p.get(key) ?? 0) < (this.totals.get(key) ?? 0) + count) return false;
+      for (const [k, n] of this.totals) if ((p.get(k) ?? 0) < n) return false;
+      return true;
+    });
+  }
+
   step(event: DpEvent, count = 1): void {
     const e = validateEvent(event, 'event');
     const c = checkInteger('count', count, 0);
     if (this.accountant === 'pld') checkPldSupports(e);
     if (c === 0) return;
-    // The next history, built aside: nothing is applied until the guard has passed.
+    const key = JSON.stringify(e);
+    // The next ledger, built aside: nothing is applied until the guard has passed.
     const last = this.entries[this.entries.length - 1];
     const next: HistoryEntry[] =
-      last && sameEvent(last.event, e)
-        ? [...this.entries.slice(0, -1), { event: last.event, count: last.count + c }]
-        : [...this.entries, { event: e, count: c }];
-    if (this.budget) {
-      const attempted = this.compute(next, this.budget.delta, false).epsilon;
-      if (!(attempted <= this.budget.epsilon)) throw new BudgetExceededError(this.spent, attempted, this.budget, this.accountant);
-      this.spent = attempted;
+      last && this.lastKey === key
+        ? [...this.entries.slice(0, -1), Object.freeze({ event: last.event, count: last.count + c })]
+        : [...this.entries, Object.freeze({ event: frozenEvent(e), count: c })];
+    const b = this.budget;
+    if (b && !this.covered(key, c)) {
+      const attempted = this.compute(next, b.delta, false).epsilon;
+      if (!(attempted <= b.epsilon)) throw new BudgetExceededError(this.spentEpsilon(b), attempted, b, this.accountant);
     }
-    this.entries.length = 0;
-    this.entries.push(...next);
+    this.entries = next;
+    this.totals.set(key, (this.totals.get(key) ?? 0) + c);
+    this.lastKey = key;
+    this.releaseCount += c;
+  }
+
+  /**
+   * Proves once that the ledger `plan` fits the budget (one exact ε computation, returned) and
+   * remembers it: every later step whose ledger the plan dominates event by event (the same events,
+   * counts no larger) is then accepted without recomputing ε; any other step is checked exactly.
+   * makePrivate certifies [(the step's event, the calibrated steps)], so a calibrated run pays for
+   * its guard once. Throws BudgetExceededError (nothing remembered) when the plan does not fit.
+   */
+  certify(plan: readonly HistoryEntry[]): number {
+    const b = this.budget;
+    if (b === undefined) {
+      throw invalidArgument('budget', 'set on the accountant to certify a ledger against it', undefined);
+    }
+    const history = validateHistory(plan, 'plan', this.accountant);
+    if (history.length === 0) return 0;
+    const eps = this.compute(history, b.delta, false).epsilon;
+    if (!(eps <= b.epsilon)) throw new BudgetExceededError(this.spentEpsilon(b), eps, b, this.accountant);
+    this.proven.push(totalsOf(history));
+    return eps;
+  }
+
+  restore(history: readonly HistoryEntry[]): void {
+    const entries = validateHistory(history, 'history', this.accountant);
+    this.entries = entries;
+    this.totals = totalsOf(entries);
+    const last = entries[entries.length - 1];
+    this.lastKey = last === undefined ? undefined : JSON.stringify(last.event);
+    this.releaseCount = entries.reduce((n, h) => n + h.count, 0);
   }
 
   epsilon(delta: number): number {
@@ -203,14 +301,7 @@ export class Accountant implements PrivacyAccountant {
       ...(s.discretization !== undefined ? { discretization: s.discretization } : {}),
       ...(s.budget !== undefined ? { budget: s.budget } : {}),
     });
-    s.history.forEach((h, i) => {
-      if (typeof h !== 'object' || h === null) throw invalidType(`state.history[${i}]`, 'an object { event, count }', h);
-      const event = validateEvent(h.event, `state.history[${i}].event`);
-      const count = checkInteger(`state.history[${i}].count`, h.count, 1);
-      if (acc.accountant === 'pld') checkPldSupports(event);
-      acc.entries.push({ event, count });
-    });
-    if (acc.budget && acc.entries.length > 0) acc.spent = acc.compute(acc.entries, acc.budget.delta, false).epsilon;
+    acc.restore(validateHistory(s.history, 'state.history', acc.accountant));
     return acc;
   }
 }

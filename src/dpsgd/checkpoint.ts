@@ -1,10 +1,22 @@
 // Checkpoints: model parameters, optimizer buffers and step, accountant ledger, sampler state
 // and the run's configuration, in one file: a magic line, a SHA-256 of the rest, a JSON header and
 // the float32 buffers. Written to a temporary file and renamed, so a crash never leaves a torn
-// checkpoint; a corrupted file or one from a different configuration is refused.
+// checkpoint; a corrupted file or one from a different configuration is refused. The file and its
+// directory are fsync'ed around the rename, so a power loss cannot leave an empty or missing file.
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { invalidArgument } from '../errors.js';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { invalidArgument, withCode } from '../errors.js';
 
 const MAGIC = 'DPFL-CHECKPOINT 1\n';
 
@@ -30,9 +42,111 @@ export function saveCheckpoint(file: string, contents: CheckpointContents): void
   }
   const body = Buffer.concat(parts);
   const digest = createHash('sha256').update(body).digest('hex');
+  removeStaleTemporaries(file);
+  // This process's temporary name: a leftover of an earlier failed save of ours is truncated and reused.
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, Buffer.concat([Buffer.from(MAGIC), Buffer.from(`${digest}\n`), body]));
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    for (const part of [Buffer.from(MAGIC), Buffer.from(`${digest}\n`), body]) {
+      for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
+    }
+    fsyncSync(fd); // the bytes are on disk before the rename makes them the checkpoint
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
+  syncDirectory(dirname(file)); // the rename itself is durable
+}
+
+/** fsync of a directory (its entries); platforms that cannot open a directory (Windows) skip it. */
+function syncDirectory(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    // EINVAL/EISDIR/EPERM: the file system does not sync directories; the rename is still atomic.
+    if (!['EINVAL', 'EISDIR', 'EPERM', 'EBADF'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
+  }
+}
+
+/**
+ * Deletes `<file>.tmp-<pid>` files left by saves that were killed: only those whose process is
+ * gone (a live process may be writing its own), never this process's (reused by the caller).
+ */
+function removeStaleTemporaries(file: string): void {
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pidText = name.slice(prefix.length);
+    if (!/^[0-9]{1,10}$/.test(pidText)) continue;
+    const pid = Number(pidText);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // Already removed by another process cleaning up: nothing to do.
+    }
+  }
+}
+
+/**
+ * Checks, before a run spends any privacy budget, that a checkpoint can be saved at `file`: its
+ * directory exists and accepts a new file, and `file` is not a directory. Throws a typed error
+ * (code ERR_DPFL_INVALID_ARGUMENT) naming the path and the reason.
+ */
+export function assertCheckpointWritable(file: string): void {
+  if (typeof file !== 'string' || file.length === 0) {
+    throw invalidArgument('checkpoint path', 'a non-empty string', file);
+  }
+  const dir = dirname(file);
+  const fail = (why: string) =>
+    withCode(
+      new RangeError(`checkpoint path must be writable, received ${JSON.stringify(file)} (${why})`),
+      'ERR_DPFL_INVALID_ARGUMENT',
+    );
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw fail(`directory ${dir} does not exist`);
+  }
+  if (!isDir) throw fail(`${dir} is not a directory`);
+  try {
+    if (statSync(file).isDirectory()) throw fail('it is a directory');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  // Probe with the same temporary name and mode a save uses: what works now works at the end.
+  const probe = `${file}.tmp-${process.pid}`;
+  try {
+    closeSync(openSync(probe, 'w', 0o600));
+    unlinkSync(probe);
+  } catch (e) {
+    throw fail(`cannot create a file in ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
 }
 
 function corrupt(file: string, why: string): Error {
@@ -46,18 +160,26 @@ export function loadCheckpoint(file: string, expectedConfig?: unknown): Checkpoi
   const digest = data.subarray(MAGIC.length, MAGIC.length + 64).toString();
   const body = data.subarray(MAGIC.length + 65);
   if (createHash('sha256').update(body).digest('hex') !== digest) throw corrupt(file, 'checksum mismatch (the file is corrupted or truncated)');
+  if (body.length < 4 || body.readUInt32LE(0) > body.length - 4) throw corrupt(file, 'the header is truncated');
   const headerLength = body.readUInt32LE(0);
-  const header = JSON.parse(body.subarray(4, 4 + headerLength).toString()) as {
-    config: unknown;
-    state: unknown;
-    buffers: Array<{ name: string; length: number }>;
-  };
+  let header: { config: unknown; state: unknown; buffers: Array<{ name: string; length: number }> };
+  try {
+    header = JSON.parse(body.subarray(4, 4 + headerLength).toString()) as typeof header;
+  } catch {
+    throw corrupt(file, 'the header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null || !Array.isArray(header.buffers)) {
+    throw corrupt(file, 'the header has no buffer list');
+  }
   if (expectedConfig !== undefined && JSON.stringify(header.config) !== JSON.stringify(expectedConfig)) {
     throw invalidArgument('checkpoint configuration', `the run's configuration ${JSON.stringify(expectedConfig)}`, JSON.stringify(header.config));
   }
   const buffers: Record<string, Float32Array> = {};
   let at = 4 + headerLength;
   for (const { name, length } of header.buffers) {
+    if (typeof name !== 'string' || !Number.isSafeInteger(length) || length < 0) {
+      throw corrupt(file, 'a buffer entry is malformed');
+    }
     const bytes = body.subarray(at, at + length * 4);
     if (bytes.length !== length * 4) throw corrupt(file, `buffer ${name} is truncated`);
     buffers[name] = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));

@@ -148,10 +148,13 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
         ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier
         : searchSigma(epsOf, target);
   }
-  // The guard lives in the optimizer: the calibrated steps are known to fit, later ones are checked.
-  const accountant = new Accountant({ accountant: kind });
-  const optimizer = new DpOptimizer({ ...base, noiseMultiplier: sigma, accountant, ...(budget ? { budget: { ...budget, guaranteedSteps: steps } } : {}) });
+  // The guard is the accountant's: certifying the calibrated plan once lets every step of the run
+  // that stays within it pass without recomputing ε; anything beyond (other events, more steps) is
+  // checked exactly against the ledger.
+  const accountant = new Accountant({ accountant: kind, ...(budget ? { budget } : {}) });
+  const optimizer = new DpOptimizer({ ...base, noiseMultiplier: sigma, accountant });
   // A count noise too small for σ (adaptive clipping, σ_b ≤ σ/2) is refused here, not at step 1.
   optimizer.gradientNoiseMultiplier(0);
+  if (budget) accountant.certify([{ event: optimizer.stepEvent(0), count: steps }]);
   return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta };
 }

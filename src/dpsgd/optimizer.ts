@@ -2,7 +2,13 @@
 // → accountant step, in that order. Clipped sums come either from per-example gradients (any
 // framework: a B x D matrix) or from a built-in model by ghost clipping and book-keeping. Several
 // accumulate calls before one step() form a virtual (logical) batch: one noise draw per step.
-import { Accountant, BudgetExceededError, computeEpsilon, type DpEvent, type PrivacyAccountant, type PrivacyBudget } from '../accounting/index.js';
+import {
+  Accountant,
+  type AccountantState,
+  type DpEvent,
+  type HistoryEntry,
+  type PrivacyAccountant,
+} from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
 import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
@@ -50,16 +56,14 @@ export interface DpOptimizerOptions {
   event: (noiseMultiplier: number) => DpEvent;
   clipping?: ClippingRule | ClippingKind;
   update: UpdateRule;
+  /**
+   * The ledger every step is charged to before its noisy sum is used. The budget guard is the
+   * accountant's (new Accountant({ budget })): a step it refuses throws BudgetExceededError and
+   * changes nothing. The optimizer's step count is derived from it (accountant.releases).
+   */
   accountant?: PrivacyAccountant;
   /** Reproducible noise (Philox, for experiments); omitted: secure noise from the OS CSPRNG. */
   seed?: number | bigint;
-  /**
-   * Budget guard: step() refuses (BudgetExceededError, nothing changed) a step after which ε at
-   * budget.delta would exceed budget.epsilon. With a constant σ, the first `guaranteedSteps` steps
-   * are known to fit (σ was calibrated for them) and are not re-checked, so the guard costs nothing
-   * in a calibrated run; every later step is checked exactly.
-   */
-  budget?: PrivacyBudget & { guaranteedSteps?: number };
   /**
    * true: step() reports nothing computed from the data without noise — StepReport then has no
    * `examples`, `clipped` or `nonFinite` (absent, not zero). Those counts are outside ε (see
@@ -86,12 +90,27 @@ export interface StepReport {
   noiseMultiplier: number;
 }
 
-/** Everything a checkpoint needs to continue bit-identically. */
+/**
+ * Everything a checkpoint needs to continue bit-identically. The ledger is the truth: `step` must
+ * equal its release count plus `plainSteps`, and is only checked against it, never trusted.
+ */
 export interface OptimizerState {
   step: number;
   maxGradNorm: number;
   buffers: Record<string, Float32Array>;
+  /** The accountant's ledger (toJSON()); absent: the current ledger is kept and step is checked against it. */
+  accountant?: AccountantState;
+  /** Non-private steps (stepPlain, stepNonPrivate): they release nothing and are not in the ledger. Default 0. */
+  plainSteps?: number;
 }
+
+/** Largest finite float32: the noisy sum must stay below it. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+/**
+ * A Gaussian sample built from float64 uniforms cannot exceed sqrt(2·1074·ln 2) ≈ 38.6 standard
+ * deviations (the smallest positive double is 2^-1074): 40σ bounds every noise value.
+ */
+const NOISE_TAIL = 40;
 
 function positiveNumber(name: string, v: unknown): number {
   if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
@@ -124,8 +143,6 @@ export class DpOptimizer {
   private readonly sigma: (step: number) => number;
   private readonly eventOf: (noiseMultiplier: number) => DpEvent;
   private readonly seed: bigint | undefined;
-  private readonly budget: (PrivacyBudget & { guaranteedSteps?: number }) | undefined;
-  private readonly constantSigma: boolean;
   private readonly sum: Float32Array;
   private readonly velocity: Float32Array | null;
   private readonly m: Float32Array | null;
@@ -134,7 +151,8 @@ export class DpOptimizer {
   private baseGroupMaxNorms: number[] = [];
   private c: number;
   private readonly clipSchedule: ((step: number) => number) | undefined;
-  private stepCount = 0;
+  /** Non-private steps taken (they release nothing, so the ledger does not count them). */
+  private plainSteps = 0;
   private pendingExamples = 0;
   private pendingClipped = 0;
   private pendingNonFinite = 0;
@@ -167,16 +185,10 @@ export class DpOptimizer {
     } else {
       this.c = positiveNumber('maxGradNorm', options.maxGradNorm);
     }
-    this.constantSigma = typeof options.noiseMultiplier !== 'function';
-    if (options.budget !== undefined) {
-      const b = options.budget;
-      if (typeof b !== 'object' || b === null) throw invalidType('budget', 'an object { epsilon, delta, guaranteedSteps? }', b);
-      positiveNumber('budget.epsilon', b.epsilon);
-      if (typeof b.delta !== 'number' || !(b.delta > 0 && b.delta < 1)) throw invalidArgument('budget.delta', 'in (0, 1)', b.delta);
-      if (b.guaranteedSteps !== undefined && (!Number.isSafeInteger(b.guaranteedSteps) || b.guaranteedSteps < 0)) {
-        throw invalidArgument('budget.guaranteedSteps', 'a non-negative integer', b.guaranteedSteps);
-      }
-      this.budget = { ...b };
+    // One guard, in the accountant: an optimizer-level budget would be a second, bypassable copy.
+    const budget = (options as { budget?: unknown }).budget;
+    if (budget !== undefined) {
+      throw invalidArgument('budget', 'absent (give the accountant the budget: new Accountant({ budget }))', budget);
     }
     if (typeof options.noiseMultiplier === 'function') {
       const f = options.noiseMultiplier;
@@ -208,6 +220,8 @@ export class DpOptimizer {
     if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
     this.withholdUnnoisedStats = withhold;
     this.accountant = options.accountant ?? new Accountant();
+    // Not replaceable at run time (`readonly` binds only TypeScript): the ledger charged is the one given.
+    Object.defineProperty(this, 'accountant', { writable: false, configurable: false });
     if (options.seed !== undefined && typeof options.seed !== 'bigint' && (typeof options.seed !== 'number' || !Number.isSafeInteger(options.seed) || options.seed < 0)) {
       throw invalidArgument('seed', 'a non-negative safe integer or bigint', options.seed);
     }
@@ -222,6 +236,14 @@ export class DpOptimizer {
   /** Steps taken. */
   get steps(): number {
     return this.stepCount;
+  }
+
+  /**
+   * The step counter, derived from the ledger (the private steps are its releases) rather than
+   * kept beside it, so no edit of a counter can make a step look unaccounted.
+   */
+  private get stepCount(): number {
+    return this.accountant.releases + this.plainSteps;
   }
 
   /** The current clipping norm C (moves under adaptive clipping). */
@@ -387,6 +409,10 @@ export class DpOptimizer {
     if (!(sum instanceof Float32Array)) throw invalidType('sum', 'a Float32Array', sum);
     if (sum.length !== this.params.length) throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
     if (!this.externalSumPending) throw invalidArgument('addClippedSum', 'called after clipFactors for the same batch', 'no pending clipFactors call');
+    // Refused here, not by the noise kernel after the step was charged.
+    if (!sum.every(Number.isFinite)) {
+      throw invalidArgument('sum', 'finite (a clipped sum)', 'a sum with NaN or ±Infinity');
+    }
     if (this.sumFresh) this.sum.set(sum);
     else this.addToSum(sum);
     this.sumFresh = false;
@@ -482,19 +508,31 @@ export class DpOptimizer {
     if (this.inFlight) throw invalidArgument(method, 'called after the pending stepAsync() settles', 'a call while stepAsync() is in flight');
   }
 
-  /** Budget guard, accounting and the noise parameters of the step about to be taken. */
+  /**
+   * Checks everything the step needs, then charges it to the accountant (whose budget guard may
+   * refuse it: BudgetExceededError, nothing changed), then hands out the noise parameters. Nothing
+   * that can fail comes after the charge, so no budget is spent on a step that is then refused.
+   */
   private beginStep(): { step: number; sigma: number; std: number; noise: { seed?: bigint; stream?: number; offset?: number } } {
     this.assertIdle('step');
     if (this.externalSumPending) throw invalidArgument('step', 'preceded by addClippedSum after clipFactors', 'a clipFactors call without its clipped sum');
     const step = this.stepCount;
+    // σ(step) is memoised per step: the noise and the charged event read one call of a schedule.
     const sigma = this.gradientNoiseMultiplier(step);
     const event = this.stepEvent(step);
-    this.checkBudget(step, event);
-    this.accountant.step(event);
-    if (this.sumFresh) this.sum.fill(0);
+    const std = sigma * this.c;
+    // Each clipped example adds at most C to any coordinate, the noise at most 40·std: the noisy sum
+    // stays a finite float32 (and the noise kernel accepts it) whenever this bound does.
+    const bound = this.pendingExamples * this.c + NOISE_TAIL * std;
+    if (!(bound <= FLOAT32_MAX)) {
+      const expected = `small enough that examples·C + 40·σ·C ≤ ${FLOAT32_MAX} (float32 maximum)`;
+      throw invalidArgument('maxGradNorm', expected, this.c);
+    }
     const d = this.params.length;
     const noise = this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: step * d };
-    return { step, sigma, std: sigma * this.c, noise };
+    this.accountant.step(event);
+    if (this.sumFresh) this.sum.fill(0);
+    return { step, sigma, std, noise };
   }
 
   /** The update from the noisy sum, adaptive C, schedules and counters. */
@@ -505,8 +543,7 @@ export class DpOptimizer {
       : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
     this.applyUpdate(step);
     if (this.rule.kind === 'adaptive') this.adaptThreshold(step);
-    this.stepCount++;
-    this.applyClipSchedule();
+    this.applyClipSchedule(); // the step count already includes this step: the ledger was charged
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
     this.sumFresh = true;
     return report;
@@ -521,19 +558,6 @@ export class DpOptimizer {
     const k = this.rule.kind === 'per-layer' ? c / this.clipSchedule(0) : 1;
     this.groupMaxNorms = this.rule.kind === 'per-layer' ? first.map((x) => x * k) : [c];
     this.c = this.rule.kind === 'per-layer' ? c0 * k : c;
-  }
-
-  private checkBudget(step: number, event: DpEvent): void {
-    const b = this.budget;
-    if (b === undefined) return;
-    if (this.constantSigma && step < (b.guaranteedSteps ?? 0)) return;
-    const kind = this.accountant.accountant;
-    const history = [...this.accountant.history, { event, count: 1 }];
-    const attempted = computeEpsilon(history, b.delta, { accountant: kind }).epsilon;
-    if (!(attempted <= b.epsilon)) {
-      const spent = this.accountant.history.length === 0 ? 0 : computeEpsilon(this.accountant.history, b.delta, { accountant: kind }).epsilon;
-      throw new BudgetExceededError(spent, attempted, { epsilon: b.epsilon, delta: b.delta }, kind);
-    }
   }
 
   /**
@@ -556,7 +580,7 @@ export class DpOptimizer {
     const examples = this.pendingExamples;
     if (this.sumFresh) this.sum.fill(0);
     this.applyUpdate(this.stepCount, examples > 0 ? 1 / examples : 0);
-    this.stepCount++;
+    this.plainSteps++;
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
     this.sumFresh = true;
   }
@@ -608,26 +632,68 @@ export class DpOptimizer {
     this.groupMaxNorms = [this.c];
   }
 
+  /** The state to checkpoint: buffers, C, the ledger and the counters derived from it. */
   getState(): OptimizerState {
     this.assertIdle('getState');
     const buffers: Record<string, Float32Array> = {};
     if (this.velocity) buffers.velocity = this.velocity;
     if (this.m) buffers.m = this.m;
     if (this.v) buffers.v = this.v;
-    return { step: this.stepCount, maxGradNorm: this.c, buffers };
+    const accountant = this.accountant.toJSON();
+    return { step: this.stepCount, maxGradNorm: this.c, buffers, accountant, plainSteps: this.plainSteps };
   }
 
+  /**
+   * Restores getState() output: the ledger (when given) and the buffers. The step count is
+   * re-derived from the ledger; a state whose step disagrees with it (or is not a non-negative
+   * integer) is refused. Everything is validated before anything changes.
+   */
   setState(state: OptimizerState): void {
     this.assertIdle('setState');
-    for (const [name, buf] of Object.entries(state.buffers)) {
-      const own = (this as unknown as Record<string, Float32Array | null>)[name];
-      if (!(own instanceof Float32Array) || own.length !== buf.length) throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${this.params.length}`, buf);
+    if (typeof state !== 'object' || state === null) throw invalidType('state', 'an optimizer state object', state);
+    const plain = state.plainSteps ?? 0;
+    if (typeof plain !== 'number' || !Number.isSafeInteger(plain) || plain < 0) {
+      throw invalidArgument('state.plainSteps', 'a non-negative integer', plain);
     }
-    for (const [name, buf] of Object.entries(state.buffers)) (this as unknown as Record<string, Float32Array>)[name]!.set(buf);
-    this.stepCount = state.step;
-    this.c = state.maxGradNorm;
+    if (typeof state.step !== 'number' || !Number.isSafeInteger(state.step) || state.step < 0) {
+      throw invalidArgument('state.step', 'a non-negative integer', state.step);
+    }
+    const c = positiveNumber('state.maxGradNorm', state.maxGradNorm);
+    let ledger: readonly HistoryEntry[] | undefined;
+    if (state.accountant !== undefined) {
+      const restored = Accountant.fromJSON(state.accountant);
+      if (restored.accountant !== this.accountant.accountant) {
+        const kind = `"${this.accountant.accountant}" (this optimizer's accountant)`;
+        throw invalidArgument('state.accountant.accountant', kind, restored.accountant);
+      }
+      ledger = restored.history;
+    }
+    const releases = ledger === undefined ? this.accountant.releases : ledger.reduce((n, h) => n + h.count, 0);
+    if (state.step !== releases + plain) {
+      const derived = `the ledger's step count (${releases} private + ${plain} non-private steps = ${releases + plain})`;
+      throw invalidArgument('state.step', derived, state.step);
+    }
+    if (typeof state.buffers !== 'object' || state.buffers === null) {
+      throw invalidType('state.buffers', 'an object of Float32Arrays', state.buffers);
+    }
+    const own: Record<string, Float32Array | null> = { velocity: this.velocity, m: this.m, v: this.v };
+    const copies: Array<[Float32Array, Float32Array]> = [];
+    for (const [name, buf] of Object.entries(state.buffers)) {
+      const target = own[name];
+      if (!(target instanceof Float32Array)) {
+        const has = Object.keys(own).filter((k) => own[k]).join(', ') || 'no buffers';
+        throw invalidArgument(`state.buffers.${name}`, `absent (this optimizer has ${has})`, buf);
+      }
+      if (!(buf instanceof Float32Array) || buf.length !== target.length) {
+        throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${target.length}`, buf);
+      }
+      copies.push([target, buf]);
+    }
+    if (ledger !== undefined) this.accountant.restore(ledger);
+    this.plainSteps = plain;
+    for (const [target, buf] of copies) target.set(buf);
+    this.c = c;
     if (this.rule.kind !== 'per-layer') this.groupMaxNorms = [this.c];
     this.applyClipSchedule();
   }
 }
-

@@ -1,6 +1,6 @@
 // A complete training run from plain options (what `dpfl train` parses): dataset, split, model,
 // sampler, calibrated DP optimizer, trainer; saved to and resumed from checkpoints bit-identically.
-import { Accountant } from '../accounting/index.js';
+import type { AccountantState } from '../accounting/index.js';
 import { splitDataset, type Dataset } from '../data/dataset.js';
 import { loadMnist } from '../data/mnist.js';
 import { loadSpam } from '../data/spam.js';
@@ -133,34 +133,55 @@ export function saveRun(run: Run, file: string): void {
     config: checkpointConfig(run),
     state: {
       step: opt.step,
+      plainSteps: opt.plainSteps ?? 0,
       maxGradNorm: opt.maxGradNorm,
       noiseMultiplier: run.noiseMultiplier,
       sampler: run.sampler.getState(),
-      accountant: run.optimizer.accountant.toJSON(),
+      accountant: opt.accountant,
     },
     buffers,
   });
 }
 
-/** Restores a run saved by saveRun into a freshly created run of the same configuration. */
+/**
+ * Restores a run saved by saveRun into a freshly created run of the same configuration. The ledger
+ * is restored into the run's own (budget-guarded) accountant and the step count re-derived from it:
+ * a checkpoint whose step disagrees with its ledger is refused, and nothing is changed.
+ */
 export function restoreRun(run: Run, file: string): void {
   const ck = loadCheckpoint(file, checkpointConfig(run));
+  if (typeof ck.state !== 'object' || ck.state === null) {
+    throw invalidArgument('checkpoint state', 'an object', ck.state);
+  }
   const st = ck.state as {
     step: number;
+    plainSteps?: number;
     maxGradNorm: number;
-    noiseMultiplier: number;
     sampler: ReturnType<Sampler['getState']>;
-    accountant: unknown;
+    accountant: AccountantState;
   };
+  if (st.accountant === undefined && !run.config.nonPrivate) {
+    throw invalidArgument('checkpoint state.accountant', 'the ledger of the run', undefined);
+  }
   const params = ck.buffers.params;
   if (!params || params.length !== run.model.paramCount) throw invalidArgument('checkpoint params', `${run.model.paramCount} floats`, params?.length);
   const optBuffers: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(ck.buffers)) if (k.startsWith('optimizer.')) optBuffers[k.slice('optimizer.'.length)] = v;
-  // Validate everything before changing anything.
-  const accountant = Accountant.fromJSON(st.accountant);
+  // Each setState validates before it changes anything; the sampler is rolled back if the optimizer refuses.
+  const samplerBefore = run.sampler.getState();
   run.sampler.setState(st.sampler);
-  run.optimizer.setState({ step: st.step, maxGradNorm: st.maxGradNorm, buffers: optBuffers });
+  try {
+    run.optimizer.setState({
+      step: st.step,
+      maxGradNorm: st.maxGradNorm,
+      buffers: optBuffers,
+      ...(st.accountant !== undefined ? { accountant: st.accountant } : {}),
+      // Checkpoints from before plainSteps existed: a non-private run's steps were all plain.
+      plainSteps: st.plainSteps ?? (run.config.nonPrivate ? st.step : 0),
+    });
+  } catch (e) {
+    run.sampler.setState(samplerBefore);
+    throw e;
+  }
   run.model.params.set(params);
-  const acc = run.optimizer.accountant as Accountant;
-  for (const h of accountant.history) acc.step(h.event, h.count);
 }

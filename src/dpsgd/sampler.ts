@@ -56,119 +56,157 @@ function restore(kind: SamplerState['kind'], state: unknown): SamplerState {
   return s as SamplerState;
 }
 
+// Samplers are immutable after construction: the rate, sizes and methods live in private fields or
+// on a frozen instance, so the event charged for a step (event()) always describes the batch that
+// next() drew. (A writable sampleRate let a run draw at q = 1 while being charged at the calibrated q.)
+
 export class PoissonSampler implements Sampler {
   readonly kind = 'poisson' as const;
-  readonly datasetSize: number;
-  readonly sampleRate: number;
-  private readonly rng: Random | SecureRandom;
-  private steps = 0;
-  private buffer: Int32Array;
+  readonly #datasetSize: number;
+  readonly #sampleRate: number;
+  readonly #rng: Random | SecureRandom;
+  #steps = 0;
+  #buffer: Int32Array;
 
   /** Without a seed, inclusion is drawn from the OS CSPRNG. */
   constructor(options: { datasetSize: number; sampleRate: number; seed?: number | bigint }) {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
-    this.datasetSize = sizeArg('datasetSize', options.datasetSize);
+    this.#datasetSize = sizeArg('datasetSize', options.datasetSize);
     const q = options.sampleRate;
     if (typeof q !== 'number' || !(q > 0 && q <= 1)) throw invalidArgument('sampleRate', 'in (0, 1]', q);
-    this.sampleRate = q;
-    this.rng = generator(options.seed);
-    this.buffer = new Int32Array(Math.min(this.datasetSize, Math.ceil(q * this.datasetSize * 2) + 16));
+    this.#sampleRate = q;
+    this.#rng = generator(options.seed);
+    this.#buffer = new Int32Array(Math.min(this.#datasetSize, Math.ceil(q * this.#datasetSize * 2) + 16));
+    Object.freeze(this);
+  }
+
+  get datasetSize(): number {
+    return this.#datasetSize;
+  }
+
+  get sampleRate(): number {
+    return this.#sampleRate;
   }
 
   get expectedBatchSize(): number {
-    return this.sampleRate * this.datasetSize;
+    return this.#sampleRate * this.#datasetSize;
   }
 
   get stepsPerEpoch(): number {
-    return Math.max(1, Math.round(1 / this.sampleRate));
+    return Math.max(1, Math.round(1 / this.#sampleRate));
   }
 
   next(): Int32Array {
     let n = 0;
-    const q = this.sampleRate;
-    for (let i = 0; i < this.datasetSize; i++) {
-      if (this.rng.next() < q) {
-        if (n === this.buffer.length) {
-          const grown = new Int32Array(Math.min(this.datasetSize, this.buffer.length * 2));
-          grown.set(this.buffer);
-          this.buffer = grown;
+    const q = this.#sampleRate;
+    for (let i = 0; i < this.#datasetSize; i++) {
+      if (this.#rng.next() < q) {
+        if (n === this.#buffer.length) {
+          const grown = new Int32Array(Math.min(this.#datasetSize, this.#buffer.length * 2));
+          grown.set(this.#buffer);
+          this.#buffer = grown;
         }
-        this.buffer[n++] = i;
+        this.#buffer[n++] = i;
       }
     }
-    this.steps++;
-    return this.buffer.slice(0, n);
+    this.#steps++;
+    return this.#buffer.slice(0, n);
   }
 
   event(noiseMultiplier: number): DpEvent {
-    return poissonSampledGaussian({ noiseMultiplier, sampleRate: this.sampleRate });
+    return poissonSampledGaussian({ noiseMultiplier, sampleRate: this.#sampleRate });
   }
 
   getState(): SamplerState {
-    return { kind: this.kind, rng: this.rng.getState(), steps: this.steps };
+    return { kind: this.kind, rng: this.#rng.getState(), steps: this.#steps };
   }
 
   setState(state: SamplerState): void {
     const s = restore(this.kind, state);
-    this.rng.setState(s.rng);
-    this.steps = s.steps;
+    this.#rng.setState(s.rng);
+    this.#steps = s.steps;
   }
 }
 
 export class FixedSizeSampler implements Sampler {
   readonly kind = 'fixed-size' as const;
-  readonly datasetSize: number;
-  readonly batchSize: number;
-  private readonly rng: Random | SecureRandom;
-  private readonly perm: Int32Array;
-  private steps = 0;
+  readonly #datasetSize: number;
+  readonly #batchSize: number;
+  readonly #rng: Random | SecureRandom;
+  readonly #perm: Int32Array;
+  #steps = 0;
 
   constructor(options: { datasetSize: number; batchSize: number; seed?: number | bigint }) {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
-    this.datasetSize = sizeArg('datasetSize', options.datasetSize);
-    this.batchSize = sizeArg('batchSize', options.batchSize);
-    if (this.batchSize > this.datasetSize) throw invalidArgument('batchSize', `at most datasetSize (${this.datasetSize})`, this.batchSize);
-    this.rng = generator(options.seed);
-    this.perm = new Int32Array(this.datasetSize);
-    for (let i = 0; i < this.datasetSize; i++) this.perm[i] = i;
+    this.#datasetSize = sizeArg('datasetSize', options.datasetSize);
+    this.#batchSize = sizeArg('batchSize', options.batchSize);
+    if (this.#batchSize > this.#datasetSize) {
+      throw invalidArgument('batchSize', `at most datasetSize (${this.#datasetSize})`, this.#batchSize);
+    }
+    this.#rng = generator(options.seed);
+    this.#perm = new Int32Array(this.#datasetSize);
+    for (let i = 0; i < this.#datasetSize; i++) this.#perm[i] = i;
+    Object.freeze(this);
+  }
+
+  get datasetSize(): number {
+    return this.#datasetSize;
+  }
+
+  get batchSize(): number {
+    return this.#batchSize;
   }
 
   get expectedBatchSize(): number {
-    return this.batchSize;
+    return this.#batchSize;
   }
 
   get stepsPerEpoch(): number {
-    return Math.max(1, Math.round(this.datasetSize / this.batchSize));
+    return Math.max(1, Math.round(this.#datasetSize / this.#batchSize));
   }
 
   next(): Int32Array {
     // Partial Fisher–Yates over the running permutation: its first b entries are a uniform
     // b-subset whatever the permutation's starting order, so steps are independent.
-    const p = this.perm;
-    const n = this.datasetSize;
-    for (let i = 0; i < this.batchSize; i++) {
-      const j = i + this.rng.below(n - i);
+    const p = this.#perm;
+    const n = this.#datasetSize;
+    for (let i = 0; i < this.#batchSize; i++) {
+      const j = i + this.#rng.below(n - i);
       const t = p[i]!;
       p[i] = p[j]!;
       p[j] = t;
     }
-    this.steps++;
-    return p.slice(0, this.batchSize).sort();
+    this.#steps++;
+    return p.slice(0, this.#batchSize).sort();
   }
 
   event(noiseMultiplier: number): DpEvent {
-    return sampledWithoutReplacementGaussian({ noiseMultiplier: noiseMultiplier / 2, sampleSize: this.batchSize, datasetSize: this.datasetSize });
+    return sampledWithoutReplacementGaussian({
+      noiseMultiplier: noiseMultiplier / 2,
+      sampleSize: this.#batchSize,
+      datasetSize: this.#datasetSize,
+    });
   }
 
   getState(): SamplerState & { perm?: number[] } {
-    return { kind: this.kind, rng: this.rng.getState(), steps: this.steps, perm: Array.from(this.perm) };
+    return { kind: this.kind, rng: this.#rng.getState(), steps: this.#steps, perm: Array.from(this.#perm) };
   }
 
   setState(state: SamplerState & { perm?: number[] }): void {
     const s = restore(this.kind, state);
-    if (!Array.isArray(state.perm) || state.perm.length !== this.datasetSize) throw invalidArgument('state.perm', `an array of ${this.datasetSize} indices`, state.perm);
-    this.rng.setState(s.rng);
-    this.perm.set(state.perm);
-    this.steps = s.steps;
+    if (!Array.isArray(state.perm) || state.perm.length !== this.#datasetSize) {
+      throw invalidArgument('state.perm', `an array of ${this.#datasetSize} indices`, state.perm);
+    }
+    // A permutation of 0..N-1 (a repeated index would make batches with duplicates).
+    const seen = new Uint8Array(this.#datasetSize);
+    for (const [i, v] of state.perm.entries()) {
+      if (!Number.isInteger(v) || v < 0 || v >= this.#datasetSize || seen[v] === 1) {
+        throw invalidArgument(`state.perm[${i}]`, 'a permutation of 0..datasetSize-1', v);
+      }
+      seen[v] = 1;
+    }
+    this.#rng.setState(s.rng);
+    this.#perm.set(state.perm);
+    this.#steps = s.steps;
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   Accountant,
   BudgetExceededError,
@@ -13,6 +13,7 @@ import {
   sampledWithoutReplacementGaussian,
   selfComposed,
   type DpEvent,
+  type HistoryEntry,
 } from '../../src/accounting/index.js';
 
 const psg = (s: number, q: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q });
@@ -97,6 +98,80 @@ describe('PrivacyAccountant', () => {
     const acc = createAccountant({ accountant: 'rdp' });
     acc.step(wor, 1000);
     expect(acc.epsilon(1e-5)).toBeGreaterThan(0);
+  });
+});
+
+describe('the budget guard: certified plans and restored ledgers', () => {
+  const delta = 1e-5;
+
+  it('certify proves a plan once; dominated ledgers pass without ε, others are checked exactly', () => {
+    const acc = new Accountant({ accountant: 'rdp', budget: { epsilon: 1, delta } });
+    const e = psg(1.2, 0.01);
+    const limit = 50;
+    expect(acc.certify([{ event: e, count: limit }])).toBeLessThanOrEqual(1);
+    const compute = vi.spyOn(Accountant.prototype as unknown as { compute: () => unknown }, 'compute');
+    try {
+      for (let i = 0; i < limit; i++) acc.step(e);
+      expect(compute).not.toHaveBeenCalled();
+      acc.step(e); // beyond the plan: checked exactly (and it fits)
+      expect(compute).toHaveBeenCalledTimes(1);
+    } finally {
+      compute.mockRestore();
+    }
+    expect(acc.releases).toBe(limit + 1);
+    expect(acc.history).toEqual([{ event: e, count: limit + 1 }]);
+  });
+
+  it('a ledger with an event outside the plan is not dominated, whatever its counts', () => {
+    const acc = new Accountant({ accountant: 'rdp', budget: { epsilon: 1, delta } });
+    acc.certify([{ event: psg(1.2, 0.01), count: 100 }]);
+    // q = 1 at the same σ: each step costs far more; the exact check stops it at the budget.
+    let taken = 0;
+    for (; taken < 100; taken++) {
+      try {
+        acc.step(psg(1.2, 1));
+      } catch (err) {
+        expect(err).toBeInstanceOf(BudgetExceededError);
+        break;
+      }
+    }
+    expect(taken).toBeLessThan(100);
+    expect(acc.epsilon(delta)).toBeLessThanOrEqual(1);
+  });
+
+  it('certify refuses a plan over the budget (remembering nothing) and needs a budget', () => {
+    const acc = new Accountant({ accountant: 'rdp', budget: { epsilon: 1, delta } });
+    expect(() => acc.certify([{ event: psg(0.5, 0.1), count: 1000 }])).toThrow(BudgetExceededError);
+    expect(() => acc.step(psg(0.5, 0.1), 1000)).toThrow(BudgetExceededError);
+    expect(() => new Accountant().certify([{ event: psg(1, 0.1), count: 1 }])).toThrow(
+      /budget must be set on the accountant/,
+    );
+    expect(() => acc.certify([{ event: psg(1, 0.1), count: 1.5 }])).toThrow(/plan\[0\]\.count must be an integer >= 1/);
+  });
+
+  it('restore replaces the ledger atomically; releases counts it; history cannot edit it', () => {
+    const acc = new Accountant({ accountant: 'rdp', budget: { epsilon: 5, delta } });
+    acc.step(psg(1, 0.01), 10);
+    acc.restore([{ event: psg(1, 0.01), count: 3 }, { event: gaussian({ noiseMultiplier: 9 }), count: 2 }]);
+    expect(acc.releases).toBe(5);
+    const before = JSON.stringify(acc);
+    const negative = { kind: 'poisson-sampled-gaussian', noiseMultiplier: -1, sampleRate: 0.01 } as DpEvent;
+    expect(() => acc.restore([{ event: psg(1, 0.01), count: 3 }, { event: negative, count: 1 }])).toThrow(
+      /history\[1\]\.event\.noiseMultiplier/,
+    );
+    expect(() => acc.restore([{ event: psg(1, 0.01), count: 0 }])).toThrow(
+      /history\[0\]\.count must be an integer >= 1/,
+    );
+    expect(JSON.stringify(acc)).toBe(before);
+    const h = acc.history as HistoryEntry[];
+    expect(() => h.push({ event: psg(1, 0.01), count: 1 })).toThrow(TypeError);
+    expect(() => {
+      (h[0] as { count: number }).count = 0;
+    }).toThrow(TypeError);
+    expect(() => {
+      (h[0]!.event as { noiseMultiplier: number }).noiseMultiplier = 1e9;
+    }).toThrow(TypeError);
+    expect(JSON.stringify(acc)).toBe(before);
   });
 });
 

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { accuracy, Trainer } from '../../dpsgd/trainer.js';
+import { assertCheckpointWritable } from '../../dpsgd/checkpoint.js';
 import { createRun, restoreRun, saveRun, type DatasetName, type RunConfig } from '../../dpsgd/run.js';
 import type { ClippingKind } from '../../dpsgd/clipping.js';
 import type { ModelKind } from '../../models/zoo.js';
@@ -135,6 +136,15 @@ export const train: Command = {
       return 0;
     }
     const { config } = parsed;
+    if (parsed.save !== undefined) {
+      // Before the first step: a checkpoint that cannot be written must not cost a run and its ε.
+      try {
+        assertCheckpointWritable(parsed.save);
+      } catch (e) {
+        console.error(`dpfl train: --save: ${e instanceof Error ? e.message : String(e)}`);
+        return 2;
+      }
+    }
     const run = createRun(config);
     if (parsed.resume !== undefined) restoreRun(run, parsed.resume);
     const t0 = performance.now();
