@@ -1,17 +1,36 @@
 // The PLD accountant: ε as an interval [lower, upper] that contains the true ε of the composed
 // mechanism, from the optimistic and pessimistic discretisations of pld.ts.
 
+import { gaussianDelta, gaussianEpsilonBracket } from './analytic-gaussian.js';
 import { flattenEvent, type BaseEvent, type DpEvent } from './events.js';
-import { unsupportedEvent } from './errors.js';
-import { composePlds, discretize, epsilonForDelta, deltaForEpsilon, STEP_TAIL_MASS, type DiscretePld } from './pld.js';
+import { accountingPrecision, isAccountingPrecision, unsupportedEvent } from './errors.js';
+import {
+  compositionWidth,
+  composePlds,
+  discretize,
+  epsilonForDelta,
+  deltaForEpsilon,
+  MAX_GRID_POINTS,
+  STEP_TAIL_MASS,
+  type DiscretePld,
+} from './pld.js';
 import { laplaceLoss, subsampledGaussianLoss, type LossModel } from './pld-loss.js';
 
 /** dp_accounting's default value_discretization_interval (and JAX-Privacy's _DEFAULT_PLD_DISCRETIZATION). */
 export const DEFAULT_PLD_DISCRETIZATION = 1e-4;
 
+/**
+ * Default point budget of the composed grid. Δ is the requested one unless the composed support
+ * would need more points; then Δ grows to fit (time and memory stay bounded: ≤ 2^20 points, FFT
+ * arrays of 8 MiB). The hard cap of any grid is MAX_GRID_POINTS = 2^22.
+ */
+export const DEFAULT_PLD_GRID_BUDGET = 2 ** 20;
+
 export interface PldOptions {
-  /** Grid spacing Δ of the privacy loss (default 1e-4). Smaller is tighter and slower. */
+  /** Grid spacing Δ of the privacy loss (default 1e-4): the finest used; coarsened to fit the budget. */
   discretization?: number;
+  /** Most points of the composed grid (default 2^20, at most 2^22). */
+  gridBudget?: number;
 }
 
 export interface PldEpsilon {
@@ -19,7 +38,10 @@ export interface PldEpsilon {
   upper: number;
   /** Optimistic estimate: a lower bound on the true ε. */
   lower: number;
+  /** The grid spacing used (the largest over the two directions; ≥ the requested one). */
   discretization: number;
+  /** 'closed-form' when the ledger is a composition of Gaussians (q = 1): upper and lower bracket the exact ε. */
+  method: 'pld' | 'closed-form';
 }
 
 type Direction = 'remove' | 'add';
@@ -27,6 +49,8 @@ type Direction = 'remove' | 'add';
 interface Ledger {
   /** Distinct loss models per direction, with counts. */
   models: Array<{ key: string; remove: () => LossModel; add: () => LossModel; symmetric: boolean; count: number }>;
+  /** μ = sqrt(Σ count/σ²) of the Gaussian part (0 if none). */
+  gaussianMu: number;
 }
 
 /**
@@ -73,7 +97,7 @@ function ledgerOf(entries: ReadonlyArray<{ event: DpEvent; count: number }>): Le
     const m = () => subsampledGaussianLoss(1, s, 'remove');
     models.push({ key: `g:${s}`, remove: m, add: m, symmetric: true, count: 1 });
   }
-  return { models };
+  return { models, gaussianMu: Math.sqrt(gaussianPrecision) };
 }
 
 /** Throws the accountant's error if the event cannot be accounted by PLD. */
@@ -81,26 +105,100 @@ export function checkPldSupports(event: DpEvent): void {
   ledgerOf([{ event, count: 1 }]);
 }
 
+// Step pmfs by (model, direction, estimate, Δ); bounded by points held (≤ 2^23 doubles, 64 MiB).
 const cache = new Map<string, DiscretePld>();
+let cachedPoints = 0;
+const CACHE_POINTS = 2 ** 23;
 
 function cachedPmf(key: string, direction: Direction, pessimistic: boolean, d: number, model: () => LossModel): DiscretePld {
   const k = `${key}|${direction}|${pessimistic ? 'p' : 'o'}|${d}`;
   let pld = cache.get(k);
   if (!pld) {
     pld = discretize(model(), d, pessimistic, STEP_TAIL_MASS);
-    if (cache.size > 64) cache.clear();
+    if (cache.size > 64 || cachedPoints + pld.probs.length > CACHE_POINTS) {
+      cache.clear();
+      cachedPoints = 0;
+    }
     cache.set(k, pld);
+    cachedPoints += pld.probs.length;
   }
   return pld;
 }
 
+type LedgerModel = Ledger['models'][number];
+
+function modelFor(m: LedgerModel, direction: Direction): { dir: Direction; model: () => LossModel } {
+  return m.symmetric || direction === 'remove' ? { dir: 'remove', model: m.remove } : { dir: direction, model: m.add };
+}
+
+/**
+ * The interval [lo, hi] of losses outside which each tail of the model has mass ≤ tail (by
+ * galloping then bisection on the tails; no grid is allocated).
+ */
+function lossRange(model: LossModel, tail: number): { lo: number; hi: number } {
+  const edge = (above: boolean): number => {
+    const finite = above ? model.maxLoss : model.minLoss;
+    if (Number.isFinite(finite)) return finite;
+    const dir = above ? 1 : -1;
+    const out = (x: number) => (above ? model.tails(x).pAbove : model.tails(x).pBelow) > tail;
+    const from = above ? Math.max(0, model.minLoss) : Math.min(0, model.maxLoss);
+    let inside = from;
+    let step = 1;
+    let x = from + dir * step;
+    while (out(x)) {
+      inside = x;
+      step *= 2;
+      x = from + dir * step;
+      if (step > 1e12) throw accountingPrecision('pld', 'the privacy-loss support of one step is wider than 1e12');
+    }
+    for (let i = 0; i < 40; i++) {
+      const mid = 0.5 * (inside + x);
+      if (out(mid)) inside = mid;
+      else x = mid;
+    }
+    return x;
+  };
+  return { lo: edge(false), hi: edge(true) };
+}
+
+/**
+ * The grid spacing for one direction: the requested Δ, or the smallest Δ at which every step pmf and
+ * the composed support fit in `budget` points. The composed width is estimated from a coarse
+ * discretisation (≈ 4096 points per step); the fine composition re-checks it (composePlds throws
+ * rather than exceeding MAX_GRID_POINTS).
+ */
+function chooseDiscretization(ledger: Ledger, direction: Direction, requested: number, budget: number): number {
+  const ranges = ledger.models.map((m) => lossRange(modelFor(m, direction).model(), STEP_TAIL_MASS));
+  const stepWidth = Math.max(...ranges.map((r) => r.hi - r.lo));
+  const coarse = Math.max(stepWidth / 4096, 1e-9);
+  const items = ledger.models.map((m) => {
+    const f = modelFor(m, direction);
+    return { pld: cachedPmf(m.key, f.dir, true, coarse, f.model), count: m.count };
+  });
+  const width = Math.max(compositionWidth(items), stepWidth) + 4 * coarse;
+  return Math.max(requested, (1.05 * width) / (budget - 2));
+}
+
 function composeDirection(ledger: Ledger, direction: Direction, pessimistic: boolean, d: number): DiscretePld | null {
-  const items = ledger.models.map((m) => ({
-    pld: cachedPmf(m.symmetric ? m.key : `${m.key}`, m.symmetric ? 'remove' : direction, pessimistic, d, m.symmetric || direction === 'remove' ? m.remove : m.add),
-    count: m.count,
-  }));
+  const items = ledger.models.map((m) => {
+    const f = modelFor(m, direction);
+    return { pld: cachedPmf(m.key, f.dir, pessimistic, d, f.model), count: m.count };
+  });
   if (items.every((it) => it.count === 0)) return null;
   return composePlds(items);
+}
+
+/** Pessimistic composition at Δ, coarsening Δ (×2, a few times) if the fine support still overflows the cap. */
+function composeWithin(ledger: Ledger, direction: Direction, d0: number): { pess: DiscretePld | null; d: number } {
+  let d = d0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { pess: composeDirection(ledger, direction, true, d), d };
+    } catch (e) {
+      if (!isAccountingPrecision(e) || attempt >= 3 || !/grid points/.test(e.message)) throw e;
+      d *= 2;
+    }
+  }
 }
 
 /**
@@ -143,45 +241,59 @@ function concentrationLowerBound(pess: DiscretePld, delta: number, steps: number
   return best;
 }
 
-/** ε interval of a ledger at δ. */
+/**
+ * ε interval of a ledger at δ. Compositions of Gaussians (q = 1) are answered in closed form
+ * (Balle and Wang 2018, Thm. 8); everything else by the PLD on a grid whose size is bounded by
+ * `gridBudget`. Throws ERR_DPFL_ACCOUNTING_PRECISION when no bounded grid can represent the ledger.
+ */
 export function pldEpsilon(
   entries: ReadonlyArray<{ event: DpEvent; count: number }>,
   delta: number,
   options: PldOptions & { lowerBound?: boolean } = {},
 ): PldEpsilon {
-  const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  const requested = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  const budget = Math.min(options.gridBudget ?? DEFAULT_PLD_GRID_BUDGET, MAX_GRID_POINTS);
   const ledger = ledgerOf(entries);
-  if (ledger.models.length === 0) return { upper: 0, lower: 0, discretization: d };
+  if (ledger.models.length === 0) return { upper: 0, lower: 0, discretization: requested, method: 'pld' };
+  if (ledger.models.length === 1 && ledger.gaussianMu > 0) {
+    const { lower, upper } = gaussianEpsilonBracket(ledger.gaussianMu, delta);
+    return { upper, lower, discretization: 0, method: 'closed-form' };
+  }
   const symmetric = ledger.models.every((m) => m.symmetric);
   const directions: Direction[] = symmetric ? ['remove'] : ['remove', 'add'];
   const steps = ledger.models.reduce((s, m) => s + m.count, 0);
   let upper = 0;
   let lower = 0;
+  let used = requested;
   for (const dir of directions) {
-    const pess = composeDirection(ledger, dir, true, d);
+    const { pess, d } = composeWithin(ledger, dir, chooseDiscretization(ledger, dir, requested, budget));
+    used = Math.max(used, d);
     if (!pess) continue;
     upper = Math.max(upper, epsilonForDelta(pess, delta));
     if (options.lowerBound !== false) {
       // Mass cut from each step's grid (to +∞ above, moved up below): bounded by the step pmfs' tails.
       const cut = ledger.models.reduce((s, m) => {
-        const p = cachedPmf(m.key, m.symmetric ? 'remove' : dir, true, d, m.symmetric || dir === 'remove' ? m.remove : m.add);
+        const f = modelFor(m, dir);
+        const p = cachedPmf(m.key, f.dir, true, d, f.model);
         return s + m.count * (p.infinityMass + STEP_TAIL_MASS);
       }, 0);
       lower = Math.max(lower, concentrationLowerBound(pess, delta, steps, cut));
     }
   }
-  return { upper, lower: Math.min(lower, upper), discretization: d };
+  return { upper, lower: Math.min(lower, upper), discretization: used, method: 'pld' };
 }
 
 /** Upper bound on δ(ε) of a ledger (pessimistic PLD, max over directions). */
 export function pldDelta(entries: ReadonlyArray<{ event: DpEvent; count: number }>, epsilon: number, options: PldOptions = {}): number {
-  const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  const requested = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  const budget = Math.min(options.gridBudget ?? DEFAULT_PLD_GRID_BUDGET, MAX_GRID_POINTS);
   const ledger = ledgerOf(entries);
   if (ledger.models.length === 0) return 0;
+  if (ledger.models.length === 1 && ledger.gaussianMu > 0) return gaussianDelta(ledger.gaussianMu, epsilon);
   const directions: Direction[] = ledger.models.every((m) => m.symmetric) ? ['remove'] : ['remove', 'add'];
   let delta = 0;
   for (const dir of directions) {
-    const pess = composeDirection(ledger, dir, true, d);
+    const { pess } = composeWithin(ledger, dir, chooseDiscretization(ledger, dir, requested, budget));
     if (pess) delta = Math.max(delta, deltaForEpsilon(pess, epsilon));
   }
   return delta;

@@ -21,6 +21,7 @@
 // Chernoff bound P(S ∉ [l, u]) ≤ 2η, and the at most 2η of mass that may wrap is charged to δ
 // (added to the upper estimate, subtracted from the lower), as is the measured FFT round-off.
 
+import { accountingPrecision } from './errors.js';
 import { irfft, nextPowerOfTwo, rfft } from './fft.js';
 import type { LossModel } from './pld-loss.js';
 
@@ -40,6 +41,13 @@ export interface DiscretePld {
 /** Per-step mass left outside the grid on each side (to +∞ above; moved up to the grid below). */
 export const STEP_TAIL_MASS = 1e-24;
 
+/**
+ * Hard cap on the points of any grid (a step's pmf or the composed one; the FFT size is the next
+ * power of two, so ≤ 2^22 Float64 values, 32 MiB per array). Beyond it the functions throw
+ * ERR_DPFL_ACCOUNTING_PRECISION instead of allocating: the accountant then coarsens Δ or falls back.
+ */
+export const MAX_GRID_POINTS = 2 ** 22;
+
 /** Largest grid index i with pred(i) true, given pred monotone decreasing in i and pred(start) true. */
 function lastTrue(pred: (i: number) => boolean, start: number, direction: 1 | -1): number {
   // Gallop outward from start, then bisect.
@@ -50,7 +58,7 @@ function lastTrue(pred: (i: number) => boolean, start: number, direction: 1 | -1
     good = bad;
     stepSize *= 2;
     bad = start + direction * stepSize;
-    if (Math.abs(bad) > 1e9) throw new RangeError('PLD support is too wide for the discretization');
+    if (Math.abs(bad) > 1e12) throw accountingPrecision('pld', 'the privacy-loss support is too wide for the discretization');
   }
   while (Math.abs(bad - good) > 1) {
     const mid = good + direction * Math.floor(Math.abs(bad - good) / 2);
@@ -81,6 +89,9 @@ export function discretize(model: LossModel, discretization: number, pessimistic
   }
   if (iHi <= iLo) iHi = iLo + 1;
   const n = iHi - iLo + 1;
+  if (n > MAX_GRID_POINTS) {
+    throw accountingPrecision('pld', `one step needs ${n} grid points at discretization ${d} (at most ${MAX_GRID_POINTS})`);
+  }
   const pA = new Float64Array(n);
   const qA = new Float64Array(n);
   const pB = new Float64Array(n);
@@ -107,7 +118,8 @@ export function discretize(model: LossModel, discretization: number, pessimistic
     const qm = qa <= 0.5 ? qa - (qA[k + 1] as number) : (qB[k + 1] as number) - (qB[k] as number);
     const a = (iLo + k) * d;
     // Keep mass and E[e^{−L}]: w_a + w_b = P_m, w_a e^{−a} + w_b e^{−b} = Q_m.
-    let wb = (pm - Math.exp(a) * Math.max(qm, 0)) / oneMinusEmD;
+    // e^a·Q_m in log space: a can exceed 709 (Q_m then underflows, and all mass goes up to b).
+    let wb = (pm - (qm > 0 ? Math.exp(a + Math.log(qm)) : 0)) / oneMinusEmD;
     if (!(wb >= 0)) wb = 0;
     if (wb > pm) wb = pm;
     probs[k] = (probs[k] as number) + (pm - wb);
@@ -143,16 +155,19 @@ const CHERNOFF_LAMBDAS = (() => {
   return out;
 })();
 
-/**
- * Composes pmfs (each `count` times) by FFT. All must share the discretisation and estimate type.
- * `tailMass` bounds each of the two tails cut by the circular FFT.
- */
-export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15): DiscretePld {
-  const active = items.filter((it) => it.count > 0);
-  const first = active[0];
-  if (!first) throw new RangeError('composePlds: nothing to compose');
-  const d = first.pld.discretization;
-  const pessimistic = first.pld.pessimistic;
+interface CompositionRange {
+  /** Support of the sum in grid units, and its Chernoff bounds in grid units (P(S ∉ [il, iu]) ≤ 2η). */
+  minIdx: number;
+  maxIdx: number;
+  il: number;
+  iu: number;
+  shift: number;
+  logSurvive: number;
+  slack: number;
+}
+
+function compositionRange(active: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass: number): CompositionRange {
+  const d = (active[0] as { pld: DiscretePld }).pld.discretization;
   // Support bounds of the sum S (in grid units) and Chernoff tail bounds.
   let minIdx = 0;
   let maxIdx = 0;
@@ -189,12 +204,40 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
     lower = Math.max(lower, (logEta - down) / lambda);
   }
   let iu = Math.min(maxIdx, Math.ceil(upper / d));
-  let il = Math.max(minIdx, Math.floor(lower / d));
+  const il = Math.max(minIdx, Math.floor(lower / d));
   if (iu < il) iu = il;
+  return { minIdx, maxIdx, il, iu, shift, logSurvive, slack };
+}
+
+/**
+ * The width (in loss units) of the composition's support that composePlds would keep: what the
+ * accountant uses to choose Δ so that the composed grid stays within its point budget.
+ */
+export function compositionWidth(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15): number {
+  const active = items.filter((it) => it.count > 0);
+  if (active.length === 0) return 0;
+  const r = compositionRange(active, tailMass);
+  return (r.iu - r.il + 1) * (active[0] as { pld: DiscretePld }).pld.discretization;
+}
+
+/**
+ * Composes pmfs (each `count` times) by FFT. All must share the discretisation and estimate type.
+ * `tailMass` bounds each of the two tails cut by the circular FFT.
+ */
+export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15): DiscretePld {
+  const active = items.filter((it) => it.count > 0);
+  const first = active[0];
+  if (!first) throw new RangeError('composePlds: nothing to compose');
+  const d = first.pld.discretization;
+  const pessimistic = first.pld.pessimistic;
+  const { minIdx, maxIdx, il, iu, shift, logSurvive, slack } = compositionRange(active, tailMass);
   const truncated = (iu < maxIdx ? tailMass : 0) + (il > minIdx ? tailMass : 0);
   const width = iu - il + 1;
+  if (width > MAX_GRID_POINTS) {
+    throw accountingPrecision('pld', `the composition needs ${width} grid points at discretization ${d} (at most ${MAX_GRID_POINTS})`);
+  }
   const n = Math.max(2, nextPowerOfTwo(width));
-  const h = n >> 1;
+  const h = n / 2;
   const accRe = new Float64Array(h + 1).fill(1);
   const accIm = new Float64Array(h + 1);
   for (const { pld, count } of active) {
@@ -232,6 +275,12 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   // Round-off: every bin may be off by about the size of the largest negative value seen. Charged
   // to δ (pessimistic +, optimistic −) with a 10× margin over all bins.
   const roundOff = 10 * noise * width;
+  // A pmf that lost or gained mass is garbage (overflowed spectrum, NaN): never read an ε from it.
+  let total = -Math.expm1(logSurvive);
+  for (let a = 0; a < width; a++) total += probs[a] as number;
+  if (!(Math.abs(total - 1) <= 1e-6 + 2 * tailMass + roundOff)) {
+    throw accountingPrecision('pld', `the composed distribution has total mass ${total} instead of 1 (numerical failure)`);
+  }
   const sign = pessimistic ? 1 : -1;
   return {
     discretization: d,
@@ -259,23 +308,26 @@ export function deltaForEpsilon(pld: DiscretePld, epsilon: number): number {
 export function epsilonForDelta(pld: DiscretePld, delta: number): number {
   const target = delta - pld.deltaSlack;
   const { probs, offset, discretization: d } = pld;
+  if (Number.isNaN(target) || Number.isNaN(pld.infinityMass)) throw accountingPrecision('pld', 'δ slack is NaN');
   if (target <= pld.infinityMass) return Infinity;
-  // Walk down from the top: after processing index j, A = p∞ + Σ_{i≥j} p_i, B = Σ_{i≥j} p_i e^{−ℓ_i};
-  // for ε ∈ [ℓ_{j−1}, ℓ_j), δ(ε) = A − e^{ε}B.
+  // Walk down from the top: after processing index j, A = p∞ + Σ_{i≥j} p_i and
+  // C = Σ_{i≥j} p_i e^{ℓ_j − ℓ_i} (relative to ℓ_j, so nothing overflows when losses exceed 709);
+  // for ε ∈ [ℓ_{j−1}, ℓ_j], δ(ε) = A − e^{ε − ℓ_j}·C.
   let A = pld.infinityMass;
-  let B = 0;
+  let C = 0;
+  const decay = Math.exp(-d);
   for (let j = probs.length - 1; j >= 0; j--) {
     const loss = (offset + j) * d;
     const p = probs[j] as number;
     if (loss <= 0) break;
     A += p;
-    B += p * Math.exp(-loss);
+    C = C * decay + p;
     const below = Math.max(0, (offset + j - 1) * d);
     // δ at the lower end of the segment [below, loss)
-    const deltaBelow = A - Math.exp(below) * B;
+    const deltaBelow = A - Math.exp(below - loss) * C;
     if (deltaBelow > target) {
-      // Crossing inside (below, loss]: A − e^{ε}B = target.
-      const eps = Math.log((A - target) / B);
+      // Crossing inside (below, loss]: A − e^{ε − ℓ_j}·C = target.
+      const eps = loss + Math.log((A - target) / C);
       return Math.max(below, Math.min(loss, eps));
     }
   }
