@@ -15,6 +15,7 @@ import {
   type DiscretePld,
 } from './pld.js';
 import { laplaceLoss, subsampledGaussianLoss, type LossModel } from './pld-loss.js';
+import { rdpEpsilon } from './rdp-accountant.js';
 
 /** dp_accounting's default value_discretization_interval (and JAX-Privacy's _DEFAULT_PLD_DISCRETIZATION). */
 export const DEFAULT_PLD_DISCRETIZATION = 1e-4;
@@ -179,21 +180,21 @@ function chooseDiscretization(ledger: Ledger, direction: Direction, requested: n
   return Math.max(requested, (1.05 * width) / (budget - 2));
 }
 
-function composeDirection(ledger: Ledger, direction: Direction, pessimistic: boolean, d: number): DiscretePld | null {
+function composeDirection(ledger: Ledger, direction: Direction, pessimistic: boolean, d: number, tilt = 0): DiscretePld | null {
   const items = ledger.models.map((m) => {
     const f = modelFor(m, direction);
     return { pld: cachedPmf(m.key, f.dir, pessimistic, d, f.model), count: m.count };
   });
   if (items.every((it) => it.count === 0)) return null;
-  return composePlds(items);
+  return composePlds(items, 1e-15, tilt);
 }
 
 /** Pessimistic composition at Δ, coarsening Δ (×2, a few times) if the fine support still overflows the cap. */
-function composeWithin(ledger: Ledger, direction: Direction, d0: number): { pess: DiscretePld | null; d: number } {
+function composeWithin(ledger: Ledger, direction: Direction, d0: number, tilt = 0): { pess: DiscretePld | null; d: number } {
   let d = d0;
   for (let attempt = 0; ; attempt++) {
     try {
-      return { pess: composeDirection(ledger, direction, true, d), d };
+      return { pess: composeDirection(ledger, direction, true, d, tilt), d };
     } catch (e) {
       if (!isAccountingPrecision(e) || attempt >= 3 || !/grid points/.test(e.message)) throw e;
       d *= 2;
@@ -230,7 +231,11 @@ function concentrationLowerBound(pess: DiscretePld, delta: number, steps: number
   const d = pess.discretization;
   const beta = ctdBias(d);
   // Use the composition with its slack counted against us (the slack of a pessimistic pmf is ≥ 0).
-  const asLower: DiscretePld = { ...pess, deltaSlack: -Math.abs(pess.deltaSlack) };
+  const asLower: DiscretePld = {
+    ...pess,
+    deltaSlack: -Math.abs(pess.deltaSlack),
+    ...(pess.tiltError ? { tiltError: { ...pess.tiltError, coef: -Math.abs(pess.tiltError.coef) } } : {}),
+  };
   let best = 0;
   for (const f of [1e-3, 1e-2, 0.03, 0.1, 0.3, 1]) {
     const etaH = f * delta;
@@ -265,12 +270,26 @@ export function pldEpsilon(
   let upper = 0;
   let lower = 0;
   let used = requested;
+  let tilt: number | undefined;
   for (const dir of directions) {
-    const { pess, d } = composeWithin(ledger, dir, chooseDiscretization(ledger, dir, requested, budget));
-    used = Math.max(used, d);
-    if (!pess) continue;
-    upper = Math.max(upper, epsilonForDelta(pess, delta));
-    if (options.lowerBound !== false) {
+    const d0 = chooseDiscretization(ledger, dir, requested, budget);
+    const plain = composeWithin(ledger, dir, d0);
+    if (!plain.pess) continue;
+    const candidates = [plain as { pess: DiscretePld; d: number }];
+    let eps = epsilonForDelta(plain.pess, delta);
+    if (!(eps < Infinity) || Math.abs(plain.pess.deltaSlack) > 1e-3 * delta) {
+      // FFT round-off is material at this δ: compose again, tilted at the optimal RDP order's λ = α − 1.
+      tilt ??= Math.max(1e-3, rdpEpsilon(entries, delta).order - 1);
+      const tilted = composeWithin(ledger, dir, d0, tilt);
+      if (tilted.pess) {
+        candidates.push(tilted as { pess: DiscretePld; d: number });
+        eps = Math.min(eps, epsilonForDelta(tilted.pess, delta));
+      }
+    }
+    upper = Math.max(upper, eps);
+    for (const { pess, d } of candidates) {
+      used = Math.max(used, d);
+      if (options.lowerBound === false) continue;
       // Mass cut from each step's grid (to +∞ above, moved up below): bounded by the step pmfs' tails.
       const cut = ledger.models.reduce((s, m) => {
         const f = modelFor(m, dir);

@@ -36,6 +36,12 @@ export interface DiscretePld {
   /** Extra δ that must be charged to the δ(ε) of this pmf (+ for pessimistic, − for optimistic). */
   readonly deltaSlack: number;
   readonly pessimistic: boolean;
+  /**
+   * Error of an exponentially tilted composition (see composePlds): the δ(ε) read-out is off by at
+   * most coef·e^{logScale − λ·ℓ₀(ε)}, ℓ₀(ε) the first grid loss above ε; coef carries the sign
+   * (+ pessimistic, − optimistic).
+   */
+  readonly tiltError?: { readonly lambda: number; readonly logScale: number; readonly coef: number };
 }
 
 /** Per-step mass left outside the grid on each side (to +∞ above; moved up to the grid below). */
@@ -166,7 +172,7 @@ interface CompositionRange {
   slack: number;
 }
 
-function compositionRange(active: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass: number): CompositionRange {
+function compositionRange(active: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass: number, tilt = 0): CompositionRange {
   const d = (active[0] as { pld: DiscretePld }).pld.discretization;
   // Support bounds of the sum S (in grid units) and Chernoff tail bounds.
   let minIdx = 0;
@@ -203,6 +209,25 @@ function compositionRange(active: ReadonlyArray<{ pld: DiscretePld; count: numbe
     upper = Math.min(upper, (up - logEta) / lambda);
     lower = Math.max(lower, (logEta - down) / lambda);
   }
+  if (tilt > 0) {
+    // The tilted measure's mass must not wrap either: keep the union with its Chernoff range
+    // (its log MGF at λ' is Σ count·(log M(tilt + λ') − log M(tilt))).
+    const base = active.map(({ pld }) => logMgf(pld, tilt));
+    let tu = maxIdx * d;
+    let tl = minIdx * d;
+    for (const lambda of CHERNOFF_LAMBDAS) {
+      let up = 0;
+      let down = 0;
+      active.forEach(({ pld, count }, i) => {
+        up += count * (logMgf(pld, tilt + lambda) - (base[i] as number));
+        down += count * (logMgf(pld, tilt - lambda) - (base[i] as number));
+      });
+      tu = Math.min(tu, (up - logEta) / lambda);
+      tl = Math.max(tl, (logEta - down) / lambda);
+    }
+    upper = Math.max(upper, tu);
+    lower = Math.min(lower, tl);
+  }
   let iu = Math.min(maxIdx, Math.ceil(upper / d));
   const il = Math.max(minIdx, Math.floor(lower / d));
   if (iu < il) iu = il;
@@ -223,14 +248,23 @@ export function compositionWidth(items: ReadonlyArray<{ pld: DiscretePld; count:
 /**
  * Composes pmfs (each `count` times) by FFT. All must share the discretisation and estimate type.
  * `tailMass` bounds each of the two tails cut by the circular FFT.
+ *
+ * With tilt λ > 0 the FFT runs on the exponentially tilted pmfs p_j·e^{λℓ_j}/M(λ) (M the moment
+ * generating function), whose composition is the tilted composition; untilting multiplies bin s by
+ * e^{Σ count·log M(λ) − λs}. FFT round-off is relative to the largest tilted bin, so the tail near
+ * the tilt's saddle point (ε for δ ≈ e^{log M^T − λε}: λ = α − 1 of the optimal RDP order) keeps
+ * its relative precision instead of drowning in absolute errors of 1e-17. This is what makes
+ * δ = 1e-12 readable. (Exponential tilting / the Esscher transform; the same change of measure is
+ * behind the saddle-point accountant of Alghamdi et al. 2023.)
  */
-export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15): DiscretePld {
+export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15, tilt = 0): DiscretePld {
   const active = items.filter((it) => it.count > 0);
   const first = active[0];
   if (!first) throw new RangeError('composePlds: nothing to compose');
   const d = first.pld.discretization;
   const pessimistic = first.pld.pessimistic;
-  const { minIdx, maxIdx, il, iu, shift, logSurvive, slack } = compositionRange(active, tailMass);
+  const { minIdx, maxIdx, il, iu, shift, logSurvive, slack } = compositionRange(active, tailMass, tilt);
+  const logM = tilt > 0 ? active.map(({ pld }) => logMgf(pld, tilt)) : [];
   const truncated = (iu < maxIdx ? tailMass : 0) + (il > minIdx ? tailMass : 0);
   const width = iu - il + 1;
   if (width > MAX_GRID_POINTS) {
@@ -240,9 +274,14 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   const h = n / 2;
   const accRe = new Float64Array(h + 1).fill(1);
   const accIm = new Float64Array(h + 1);
-  for (const { pld, count } of active) {
+  active.forEach(({ pld, count }, i) => {
     const buf = new Float64Array(n);
-    for (let j = 0; j < pld.probs.length; j++) buf[j % n] = (buf[j % n] as number) + (pld.probs[j] as number);
+    const lm = logM[i] ?? 0;
+    for (let j = 0; j < pld.probs.length; j++) {
+      let v = pld.probs[j] as number;
+      if (tilt > 0 && v > 0) v = Math.exp(Math.log(v) + tilt * (pld.offset + j) * d - lm);
+      buf[j % n] = (buf[j % n] as number) + v;
+    }
     const { re, im } = rfft(buf);
     for (let k = 0; k <= h; k++) {
       const r = Math.hypot(re[k] as number, im[k] as number);
@@ -260,7 +299,7 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
       accRe[k] = ar * pr - ai * pi;
       accIm[k] = ar * pi + ai * pr;
     }
-  }
+  });
   const out = irfft(accRe, accIm, n);
   const probs = new Float64Array(width);
   const base = (((il - shift) % n) + n) % n;
@@ -272,6 +311,38 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
       probs[a] = 0;
     } else probs[a] = v;
   }
+  const sign = pessimistic ? 1 : -1;
+  if (tilt > 0) {
+    // Tilted values sum to 1. Per-bin error: the largest negative value seen (10× margin), at least
+    // a few ulps of log2(n) times the largest bin (the FFT's error scale).
+    let total = 0;
+    let peak = 0;
+    for (let a = 0; a < width; a++) {
+      total += probs[a] as number;
+      peak = Math.max(peak, probs[a] as number);
+    }
+    const binNoise = Math.max(10 * noise, 8 * Number.EPSILON * Math.log2(n) * peak);
+    if (!(Math.abs(total - 1) <= 1e-6 + 2 * tailMass + binNoise * width)) {
+      throw accountingPrecision('pld', `the tilted composition has total mass ${total} instead of 1 (numerical failure)`);
+    }
+    let logScale = 0;
+    active.forEach(({ count }, i) => (logScale += count * (logM[i] as number)));
+    for (let a = 0; a < width; a++) {
+      const v = probs[a] as number;
+      probs[a] = v > 0 ? Math.min(1, Math.exp(Math.log(v) + logScale - tilt * (il + a) * d)) : 0;
+    }
+    // δ error at ε: Σ_{s ≥ ℓ₀} binNoise·e^{logScale − λs} (a geometric series) + wrapped tilted mass 2η.
+    const coef = binNoise / -Math.expm1(-tilt * d) + 2 * tailMass;
+    return {
+      discretization: d,
+      offset: il,
+      probs,
+      infinityMass: -Math.expm1(logSurvive),
+      deltaSlack: slack + sign * truncated,
+      pessimistic,
+      tiltError: { lambda: tilt, logScale, coef: sign * coef },
+    };
+  }
   // Round-off: every bin may be off by about the size of the largest negative value seen. Charged
   // to δ (pessimistic +, optimistic −) with a 10× margin over all bins.
   const roundOff = 10 * noise * width;
@@ -281,7 +352,6 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   if (!(Math.abs(total - 1) <= 1e-6 + 2 * tailMass + roundOff)) {
     throw accountingPrecision('pld', `the composed distribution has total mass ${total} instead of 1 (numerical failure)`);
   }
-  const sign = pessimistic ? 1 : -1;
   return {
     discretization: d,
     offset: il,
@@ -292,16 +362,26 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   };
 }
 
+/** The tilt error charged to δ(ε) when the first grid loss above ε is ℓ₀ (0 without tilt). */
+function tiltSlack(pld: DiscretePld, firstLossAbove: number): number {
+  const t = pld.tiltError;
+  if (!t) return 0;
+  const e = t.coef * Math.exp(t.logScale - t.lambda * firstLossAbove);
+  return Number.isNaN(e) ? Infinity : e;
+}
+
 /** δ(ε) of a discrete PLD, including its slack. */
 export function deltaForEpsilon(pld: DiscretePld, epsilon: number): number {
   const { probs, offset, discretization: d } = pld;
   let s = pld.infinityMass;
+  let first = Math.floor(epsilon / d) + 1; // index (in grid units) of the first loss above ε
   for (let j = probs.length - 1; j >= 0; j--) {
     const loss = (offset + j) * d;
     if (loss <= epsilon) break;
+    first = offset + j;
     s += (probs[j] as number) * -Math.expm1(epsilon - loss);
   }
-  return Math.min(1, Math.max(0, s + pld.deltaSlack));
+  return Math.min(1, Math.max(0, s + pld.deltaSlack + tiltSlack(pld, Math.max(first, offset) * d)));
 }
 
 /** The smallest ε ≥ 0 with δ(ε) ≤ δ (Infinity if the mass at +∞ and the slack already exceed δ). */
@@ -315,6 +395,7 @@ export function epsilonForDelta(pld: DiscretePld, delta: number): number {
   // for ε ∈ [ℓ_{j−1}, ℓ_j], δ(ε) = A − e^{ε − ℓ_j}·C.
   let A = pld.infinityMass;
   let C = 0;
+  let lowest = Infinity; // the lowest positive loss processed
   const decay = Math.exp(-d);
   for (let j = probs.length - 1; j >= 0; j--) {
     const loss = (offset + j) * d;
@@ -322,14 +403,22 @@ export function epsilonForDelta(pld: DiscretePld, delta: number): number {
     if (loss <= 0) break;
     A += p;
     C = C * decay + p;
+    lowest = loss;
     const below = Math.max(0, (offset + j - 1) * d);
+    // On this segment the first loss above ε is ℓ_j: the tilt error is a constant.
+    const t = target - tiltSlack(pld, loss);
     // δ at the lower end of the segment [below, loss)
     const deltaBelow = A - Math.exp(below - loss) * C;
-    if (deltaBelow > target) {
-      // Crossing inside (below, loss]: A − e^{ε − ℓ_j}·C = target.
-      const eps = loss + Math.log((A - target) / C);
+    if (deltaBelow > t) {
+      // Crossing inside (below, loss]: A − e^{ε − ℓ_j}·C = t (clipped to ℓ_j when the error alone exceeds δ).
+      const eps = loss + Math.log((A - t) / C);
       return Math.max(below, Math.min(loss, eps));
     }
+  }
+  if (lowest < Infinity && C > 0) {
+    // Below the lowest grid loss (all losses positive) δ(ε) = A − e^{ε − ℓ_min}·C keeps rising as ε → 0.
+    const t = target - tiltSlack(pld, lowest);
+    if (A - Math.exp(-lowest) * C > t) return Math.max(0, lowest + Math.log((A - t) / C));
   }
   return 0;
 }
