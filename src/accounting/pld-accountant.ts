@@ -32,6 +32,11 @@ export interface PldOptions {
   discretization?: number;
   /** Most points of the composed grid (default 2^20, at most 2^22). */
   gridBudget?: number;
+  /**
+   * Answer compositions of Gaussians in closed form (default true). false composes them on the grid
+   * like any other event: how the tests and the bench measure the grid against the exact value.
+   */
+  closedForm?: boolean;
 }
 
 export interface PldEpsilon {
@@ -260,7 +265,7 @@ export function pldEpsilon(
   const budget = Math.min(options.gridBudget ?? DEFAULT_PLD_GRID_BUDGET, MAX_GRID_POINTS);
   const ledger = ledgerOf(entries);
   if (ledger.models.length === 0) return { upper: 0, lower: 0, discretization: requested, method: 'pld' };
-  if (ledger.models.length === 1 && ledger.gaussianMu > 0) {
+  if (ledger.models.length === 1 && ledger.gaussianMu > 0 && options.closedForm !== false) {
     const { lower, upper } = gaussianEpsilonBracket(ledger.gaussianMu, delta);
     return { upper, lower, discretization: 0, method: 'closed-form' };
   }
