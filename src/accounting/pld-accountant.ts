@@ -11,6 +11,7 @@ import {
   epsilonForDelta,
   deltaForEpsilon,
   MAX_GRID_POINTS,
+  saddlePointTilt,
   STEP_TAIL_MASS,
   type DiscretePld,
 } from './pld.js';
@@ -239,6 +240,7 @@ function concentrationLowerBound(pess: DiscretePld, delta: number, steps: number
   const asLower: DiscretePld = {
     ...pess,
     deltaSlack: -Math.abs(pess.deltaSlack),
+    ...(pess.roundOffPerBin !== undefined ? { roundOffPerBin: -Math.abs(pess.roundOffPerBin) } : {}),
     ...(pess.tiltError ? { tiltError: { ...pess.tiltError, coef: -Math.abs(pess.tiltError.coef) } } : {}),
   };
   let best = 0;
@@ -275,26 +277,29 @@ export function pldEpsilon(
   let upper = 0;
   let lower = 0;
   let used = requested;
-  let tilt: number | undefined;
   for (const dir of directions) {
     const d0 = chooseDiscretization(ledger, dir, requested, budget);
-    // FFT round-off (≈ 1e-17 per bin, absolute) is material at small δ: compose the pmfs tilted at
-    // the optimal RDP order's λ = α − 1 there (directly below 1e-9; otherwise when the plain
-    // composition's slack moves δ by more than 0.1 %).
-    const tiltAt = () => (tilt ??= Math.max(1e-3, rdpEpsilon(entries, delta).order - 1));
-    const candidates: Array<{ pess: DiscretePld; d: number }> = [];
-    let eps = Infinity;
-    if (delta > 1e-9) {
-      const plain = composeWithin(ledger, dir, d0);
-      if (!plain.pess) continue;
-      candidates.push(plain as { pess: DiscretePld; d: number });
-      eps = epsilonForDelta(plain.pess, delta);
-    }
-    if (candidates.length === 0 || !(eps < Infinity) || Math.abs((candidates[0] as { pess: DiscretePld }).pess.deltaSlack) > 1e-3 * delta) {
-      const tilted = composeWithin(ledger, dir, d0, tiltAt());
-      if (!tilted.pess) continue;
-      candidates.push(tilted as { pess: DiscretePld; d: number });
-      eps = Math.min(eps, epsilonForDelta(tilted.pess, delta));
+    // FFT round-off (≈ 1e-17 per bin, absolute) is material at small δ: when the plain composition's
+    // error moves δ by more than 0.1 %, compose the pmfs again, exponentially tilted at the saddle
+    // point of the ε found (or of the RDP ε when none was), and keep the smaller ε (both are upper
+    // bounds).
+    const plain = composeWithin(ledger, dir, d0);
+    if (!plain.pess) continue;
+    const candidates: Array<{ pess: DiscretePld; d: number }> = [plain as { pess: DiscretePld; d: number }];
+    let eps = epsilonForDelta(plain.pess, delta);
+    const roundOff = Math.abs(plain.pess.roundOffPerBin ?? 0) * plain.pess.probs.length;
+    if (!(eps < Infinity) || Math.abs(plain.pess.deltaSlack) + roundOff > 1e-3 * delta) {
+      const target = eps < Infinity ? eps : rdpEpsilon(entries, delta).epsilon;
+      const items = ledger.models.map((m) => {
+        const f = modelFor(m, dir);
+        return { pld: cachedPmf(m.key, f.dir, true, plain.d, f.model), count: m.count };
+      });
+      const tilt = saddlePointTilt(items, target);
+      const tilted = composeWithin(ledger, dir, plain.d, tilt);
+      if (tilted.pess) {
+        candidates.push(tilted as { pess: DiscretePld; d: number });
+        eps = Math.min(eps, epsilonForDelta(tilted.pess, delta));
+      }
     }
     upper = Math.max(upper, eps);
     for (const { pess, d } of candidates) {

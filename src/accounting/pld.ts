@@ -42,6 +42,11 @@ export interface DiscretePld {
    * (+ pessimistic, − optimistic).
    */
   readonly tiltError?: { readonly lambda: number; readonly logScale: number; readonly coef: number };
+  /**
+   * FFT round-off per bin (signed like tiltError.coef): δ(ε) is charged this times the number of
+   * bins above ε (only those enter δ(ε)), rather than times every bin.
+   */
+  readonly roundOffPerBin?: number;
 }
 
 /** Per-step mass left outside the grid on each side (to +∞ above; moved up to the grid below). */
@@ -144,15 +149,43 @@ export function discretize(model: LossModel, discretization: number, pessimistic
 /** log Σ_j p_j e^{λ ℓ_j}, the log moment generating function of the finite part. */
 function logMgf(pld: DiscretePld, lambda: number): number {
   const { probs, offset, discretization: d } = pld;
-  let max = -Infinity;
-  for (let j = 0; j < probs.length; j++) if ((probs[j] as number) > 0) max = Math.max(max, lambda * (offset + j) * d);
-  if (max === -Infinity) return -Infinity;
+  // The largest exponent is at the highest (λ > 0) or lowest (λ < 0) bin with mass: one pass.
+  let lo = 0;
+  let hi = probs.length - 1;
+  while (lo <= hi && !((probs[lo] as number) > 0)) lo++;
+  while (hi >= lo && !((probs[hi] as number) > 0)) hi--;
+  if (lo > hi) return -Infinity;
+  const max = lambda * (offset + (lambda >= 0 ? hi : lo)) * d;
   let s = 0;
-  for (let j = 0; j < probs.length; j++) {
+  for (let j = lo; j <= hi; j++) {
     const p = probs[j] as number;
     if (p > 0) s += p * Math.exp(lambda * (offset + j) * d - max);
   }
   return max + Math.log(s);
+}
+
+/**
+ * The tilt λ > 0 whose tilted composition has its mean at `loss`: Σ count·(log M)'(λ) = loss (the
+ * saddle point; (log M)' is increasing). Bisection in log λ on [1e-3, 1e4]; the derivative by central
+ * differences.
+ */
+export function saddlePointTilt(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, loss: number): number {
+  const slope = (l: number) => {
+    const h = 1e-4 * l;
+    let s = 0;
+    for (const { pld, count } of items) if (count > 0) s += (count * (logMgf(pld, l + h) - logMgf(pld, l - h))) / (2 * h);
+    return s;
+  };
+  let lo = Math.log(1e-3);
+  let hi = Math.log(1e4);
+  if (slope(Math.exp(lo)) >= loss) return Math.exp(lo);
+  if (!(slope(Math.exp(hi)) >= loss)) return Math.exp(hi);
+  for (let i = 0; i < 30; i++) {
+    const mid = 0.5 * (lo + hi);
+    if (slope(Math.exp(mid)) < loss) lo = mid;
+    else hi = mid;
+  }
+  return Math.exp(hi);
 }
 
 const CHERNOFF_LAMBDAS = (() => {
@@ -194,7 +227,10 @@ function compositionRange(active: ReadonlyArray<{ pld: DiscretePld; count: numbe
     maxIdx += count * (pld.offset + hi);
     shift += count * pld.offset;
     logSurvive += count * Math.log1p(-pld.infinityMass);
-    slack += count * pld.deltaSlack;
+    // An already composed input: its per-bin round-off counts in full (every bin); a tilted one has
+    // no such bound (its error grows without limit at low losses) and cannot be composed again.
+    if (pld.tiltError) throw new RangeError('composePlds: a tilted composition cannot be composed again');
+    slack += count * (pld.deltaSlack + (pld.roundOffPerBin ?? 0) * pld.probs.length);
   }
   const logEta = Math.log(tailMass);
   let upper = maxIdx * d;
@@ -261,6 +297,8 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   const active = items.filter((it) => it.count > 0);
   const first = active[0];
   if (!first) throw new RangeError('composePlds: nothing to compose');
+  // One step of one event: the pmf itself, exact (no FFT round-off to charge).
+  if (active.length === 1 && first.count === 1) return first.pld;
   const d = first.pld.discretization;
   const pessimistic = first.pld.pessimistic;
   const { minIdx, maxIdx, il, iu, shift, logSurvive, slack } = compositionRange(active, tailMass, tilt);
@@ -321,7 +359,7 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
       total += probs[a] as number;
       peak = Math.max(peak, probs[a] as number);
     }
-    const binNoise = Math.max(10 * noise, 8 * Number.EPSILON * Math.log2(n) * peak);
+    const binNoise = Math.max(10 * noise, 2 * Number.EPSILON * peak);
     if (!(Math.abs(total - 1) <= 1e-6 + 2 * tailMass + binNoise * width)) {
       throw accountingPrecision('pld', `the tilted composition has total mass ${total} instead of 1 (numerical failure)`);
     }
@@ -343,8 +381,8 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
       tiltError: { lambda: tilt, logScale, coef: sign * coef },
     };
   }
-  // Round-off: every bin may be off by about the size of the largest negative value seen. Charged
-  // to δ (pessimistic +, optimistic −) with a 10× margin over all bins.
+  // Round-off: every bin may be off by about the size of the largest negative value seen (10×
+  // margin); δ(ε) is charged that for each bin above ε (pessimistic +, optimistic −).
   const roundOff = 10 * noise * width;
   // A pmf that lost or gained mass is garbage (overflowed spectrum, NaN): never read an ε from it.
   let total = -Math.expm1(logSurvive);
@@ -357,8 +395,9 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
     offset: il,
     probs,
     infinityMass: -Math.expm1(logSurvive),
-    deltaSlack: slack + sign * (truncated + roundOff),
+    deltaSlack: slack + sign * truncated,
     pessimistic,
+    roundOffPerBin: sign * 10 * noise,
   };
 }
 
@@ -375,13 +414,16 @@ export function deltaForEpsilon(pld: DiscretePld, epsilon: number): number {
   const { probs, offset, discretization: d } = pld;
   let s = pld.infinityMass;
   let first = Math.floor(epsilon / d) + 1; // index (in grid units) of the first loss above ε
+  let above = 0;
   for (let j = probs.length - 1; j >= 0; j--) {
     const loss = (offset + j) * d;
     if (loss <= epsilon) break;
     first = offset + j;
+    above++;
     s += (probs[j] as number) * -Math.expm1(epsilon - loss);
   }
-  return Math.min(1, Math.max(0, s + pld.deltaSlack + tiltSlack(pld, Math.max(first, offset) * d)));
+  const roundOff = (pld.roundOffPerBin ?? 0) * above;
+  return Math.min(1, Math.max(0, s + pld.deltaSlack + roundOff + tiltSlack(pld, Math.max(first, offset) * d)));
 }
 
 /** The smallest ε ≥ 0 with δ(ε) ≤ δ (Infinity if the mass at +∞ and the slack already exceed δ). */
@@ -397,7 +439,11 @@ export function epsilonForDelta(pld: DiscretePld, delta: number): number {
   let C = 0;
   let lowest = Infinity; // the lowest positive loss processed
   const decay = Math.exp(-d);
-  for (let j = probs.length - 1; j >= 0; j--) {
+  // The tilt error at ℓ_j grows by e^{λΔ} per bin down: a recurrence, not an exp per bin.
+  const growth = pld.tiltError ? Math.exp(pld.tiltError.lambda * d) : 1;
+  let err = tiltSlack(pld, (offset + probs.length - 1) * d);
+  const perBin = pld.roundOffPerBin ?? 0;
+  for (let j = probs.length - 1; j >= 0; j--, err *= growth) {
     const loss = (offset + j) * d;
     const p = probs[j] as number;
     if (loss <= 0) break;
@@ -405,10 +451,10 @@ export function epsilonForDelta(pld: DiscretePld, delta: number): number {
     C = C * decay + p;
     lowest = loss;
     const below = Math.max(0, (offset + j - 1) * d);
-    // On this segment the first loss above ε is ℓ_j: the tilt error is a constant.
-    const t = target - tiltSlack(pld, loss);
+    // On this segment the first loss above ε is ℓ_j: the errors are constants.
+    const t = target - err - perBin * (probs.length - j);
     // δ at the lower end of the segment [below, loss)
-    const deltaBelow = A - Math.exp(below - loss) * C;
+    const deltaBelow = A - (below > 0 ? decay : Math.exp(below - loss)) * C;
     if (deltaBelow > t) {
       // Crossing inside (below, loss]: A − e^{ε − ℓ_j}·C = t (clipped to ℓ_j when the error alone exceeds δ).
       const eps = loss + Math.log((A - t) / C);
@@ -417,7 +463,7 @@ export function epsilonForDelta(pld: DiscretePld, delta: number): number {
   }
   if (lowest < Infinity && C > 0) {
     // Below the lowest grid loss (all losses positive) δ(ε) = A − e^{ε − ℓ_min}·C keeps rising as ε → 0.
-    const t = target - tiltSlack(pld, lowest);
+    const t = target - tiltSlack(pld, lowest) - perBin * probs.length;
     if (A - Math.exp(-lowest) * C > t) return Math.max(0, lowest + Math.log((A - t) / C));
   }
   return 0;

@@ -125,6 +125,15 @@ describe('PLD accountant at the edges (issue 12 §2)', () => {
     expect(r.epsilonLower).toBeGreaterThan(0.99 * r.epsilon);
   }, 30_000);
 
+  it('tiny q at δ = 1e-12: one step is exact (no FFT), ε grows with T (the sweep found ε(T=1) 0.188 > ε(T=100) 0.058)', () => {
+    const eps = [1, 10, 100].map((t) => computeEpsilon(dpsgd(1e-5, 0.8, t), 1e-12, { accountant: 'pld' }));
+    for (const r of eps) expect(r.method).toBe('pld');
+    expect(eps[0]!.epsilon).toBeLessThanOrEqual(eps[1]!.epsilon);
+    expect(eps[1]!.epsilon).toBeLessThanOrEqual(eps[2]!.epsilon);
+    // The lower end of each interval sits within 25% of its upper end (the round-off no longer dominates).
+    for (const r of eps) expect(r.epsilonLower!).toBeGreaterThan(0.75 * r.epsilon);
+  }, 30_000);
+
   it('falls back to the RDP bound, flagged, when it is tighter than a (deliberately coarse) PLD grid', () => {
     const h = dpsgd(0.01, 1, 1000);
     const r = computeEpsilon(h, 1e-5, { accountant: 'pld', gridBudget: 16, discretization: 0.1 });
