@@ -288,9 +288,9 @@ export function compositionWidth(items: ReadonlyArray<{ pld: DiscretePld; count:
  * With tilt λ > 0 the FFT runs on the exponentially tilted pmfs p_j·e^{λℓ_j}/M(λ) (M the moment
  * generating function), whose composition is the tilted composition; untilting multiplies bin s by
  * e^{Σ count·log M(λ) − λs}. FFT round-off is relative to the largest tilted bin, so the tail near
- * the tilt's saddle point (ε for δ ≈ e^{log M^T − λε}: λ = α − 1 of the optimal RDP order) keeps
- * its relative precision instead of drowning in absolute errors of 1e-17. This is what makes
- * δ = 1e-12 readable. (Exponential tilting / the Esscher transform; the same change of measure is
+ * the tilt's saddle point (the loss s with Σ count·(log M)'(λ) = s, see saddlePointTilt) keeps its
+ * relative precision instead of drowning in absolute errors of 1e-17. This is what makes δ = 1e-12
+ * readable. (Exponential tilting / the Esscher transform; the same change of measure is
  * behind the saddle-point accountant of Alghamdi et al. 2023.)
  */
 export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15, tilt = 0): DiscretePld {
