@@ -339,6 +339,12 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
     }
   });
   const out = irfft(accRe, accIm, n);
+  // A worst-case scale of the per-bin error: each coefficient of a probability vector (|X_k| ≤ 1)
+  // carries ≈ ε·log2(n) relative error, raising it to the power c multiplies that by c, and the
+  // inverse transform averages the coefficients' errors: ≤ 4ε·log2(n)·(1 + Σ counts).
+  let totalCount = 0;
+  for (const { count } of active) totalCount += count;
+  const errorFloor = 4 * Number.EPSILON * Math.log2(n) * (1 + totalCount);
   const probs = new Float64Array(width);
   const base = (((il - shift) % n) + n) % n;
   let noise = 0;
@@ -352,14 +358,14 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   const sign = pessimistic ? 1 : -1;
   if (tilt > 0) {
     // Tilted values sum to 1. Per-bin error: the largest negative value seen (10× margin), at least
-    // a few ulps of log2(n) times the largest bin (the FFT's error scale).
+    // the worst-case scale errorFloor.
     let total = 0;
     let peak = 0;
     for (let a = 0; a < width; a++) {
       total += probs[a] as number;
       peak = Math.max(peak, probs[a] as number);
     }
-    const binNoise = Math.max(10 * noise, 2 * Number.EPSILON * peak);
+    const binNoise = Math.max(10 * noise, errorFloor);
     if (!(Math.abs(total - 1) <= 1e-6 + 2 * tailMass + binNoise * width)) {
       throw accountingPrecision('pld', `the tilted composition has total mass ${total} instead of 1 (numerical failure)`);
     }
@@ -382,8 +388,9 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
     };
   }
   // Round-off: every bin may be off by about the size of the largest negative value seen (10×
-  // margin); δ(ε) is charged that for each bin above ε (pessimistic +, optimistic −).
-  const roundOff = 10 * noise * width;
+  // margin, at least errorFloor); δ(ε) is charged that for each bin above ε (pessimistic +,
+  // optimistic −).
+  const roundOff = Math.max(10 * noise, errorFloor) * width;
   // A pmf that lost or gained mass is garbage (overflowed spectrum, NaN): never read an ε from it.
   let total = -Math.expm1(logSurvive);
   for (let a = 0; a < width; a++) total += probs[a] as number;
@@ -397,7 +404,7 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
     infinityMass: -Math.expm1(logSurvive),
     deltaSlack: slack + sign * truncated,
     pessimistic,
-    roundOffPerBin: sign * 10 * noise,
+    roundOffPerBin: sign * Math.max(10 * noise, errorFloor),
   };
 }
 
