@@ -339,22 +339,28 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
     }
   });
   const out = irfft(accRe, accIm, n);
-  // A worst-case scale of the per-bin error: each coefficient of a probability vector (|X_k| ≤ 1)
-  // carries ≈ ε·log2(n) relative error, raising it to the power c multiplies that by c, and the
-  // inverse transform averages the coefficients' errors: ≤ 4ε·log2(n)·(1 + Σ counts).
+  // A worst-case scale of the per-bin error: each coefficient X_k (|X_k| ≤ 1) carries ≈ ε·log2(n)
+  // relative error, raising it to the power c multiplies that by c, and the inverse transform
+  // averages the coefficients' errors: ≤ 4ε·log2(n)·(1 + Σ counts)·(1/n)Σ_k |X_k^c|, plus the
+  // inverse transform's own error, 4ε·log2(n)·max bin (added below, once the bins are known).
   let totalCount = 0;
   for (const { count } of active) totalCount += count;
-  const errorFloor = 4 * Number.EPSILON * Math.log2(n) * (1 + totalCount);
+  let specSum = Math.hypot(accRe[0] as number, accIm[0] as number) + Math.hypot(accRe[h] as number, accIm[h] as number);
+  for (let k = 1; k < h; k++) specSum += 2 * Math.hypot(accRe[k] as number, accIm[k] as number);
+  let errorFloor = 4 * Number.EPSILON * Math.log2(n) * (1 + totalCount) * (specSum / n);
   const probs = new Float64Array(width);
   const base = (((il - shift) % n) + n) % n;
   let noise = 0;
+  let outPeak = 0;
   for (let a = 0; a < width; a++) {
     const v = out[(base + a) % n] as number;
     if (v < 0) {
       noise = Math.max(noise, -v);
       probs[a] = 0;
     } else probs[a] = v;
+    if (v > outPeak) outPeak = v;
   }
+  errorFloor += 4 * Number.EPSILON * Math.log2(n) * outPeak;
   const sign = pessimistic ? 1 : -1;
   if (tilt > 0) {
     // Tilted values sum to 1. Per-bin error: the largest negative value seen (10× margin), at least
