@@ -76,9 +76,11 @@ export async function benchAccounting(options: { quick?: boolean } = {}): Promis
     name: `accounting: sweep of ${sweep.queries} queries (${options.quick ? 'coarse' : 'full'} grid), worst query`,
     medianMs: sweep.worstMs,
     detail:
-      `worst at ${sweep.worstQuery}; worst calibrate ${sweep.worstCalibrateMs.toFixed(0)} ms; peak RSS ${sweep.maxRssMb.toFixed(0)} MB; ` +
-      `worst PLD-grid gap to the closed form ${(100 * sweep.worstClosedFormGap).toFixed(4)}%; ${sweep.fallbacks} fallbacks; ` +
-      `${sweep.violations.length} violations${sweep.violations.length ? `: ${sweep.violations.slice(0, 3).join('; ')}` : ''}; ` +
+      `worst at ${sweep.worstQuery}; worst calibrate ${sweep.worstCalibrateMs.toFixed(0)} ms; ` +
+      `peak RSS ${sweep.maxRssMb.toFixed(0)} MB; ` +
+      `worst PLD-grid gap to the closed form ${(100 * sweep.worstClosedFormGap).toFixed(4)}%; ` +
+      `${sweep.fallbacks} fallbacks; ${sweep.violations.length} violations` +
+      `${sweep.violations.length ? `: ${sweep.violations.slice(0, 3).join('; ')}` : ''}; ` +
       `sweep ${((performance.now() - t0) / 1000).toFixed(0)} s`,
     values: {
       queries: sweep.queries,

@@ -34,7 +34,10 @@ export interface CalibrateResult {
   /** ε(δ) at the returned σ (≤ the target). */
   epsilon: number;
   accountant: AccountantKind;
-  /** What produced `epsilon` (PLD: 'closed-form' at q = 1, or 'rdp' when that bound was smaller; see computeEpsilon). */
+  /**
+   * What produced `epsilon` (PLD: 'closed-form' at q = 1, or 'rdp' when that bound was smaller;
+   * see computeEpsilon).
+   */
   method: EpsilonMethod;
   /** Why `method` is not the accountant's own, when it is not. */
   fallback?: string;
@@ -223,7 +226,12 @@ export interface MaxStepsOptions {
 }
 
 /** The largest T with ε(δ) ≤ target (0 if even one step exceeds it). */
-export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: number; accountant: AccountantKind; method: EpsilonMethod } {
+export function maxSteps(options: MaxStepsOptions): {
+  steps: number;
+  epsilon: number;
+  accountant: AccountantKind;
+  method: EpsilonMethod;
+} {
   const sigma = checkPositive('noiseMultiplier', options.noiseMultiplier);
   const q = checkSampleRate('sampleRate', options.sampleRate);
   const target = checkPositive('epsilon', options.epsilon);
@@ -254,7 +262,11 @@ export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: nu
   const methods = new Map<number, EpsilonMethod>([[0, 'pld']]);
   const f = (t: number) => {
     if (t === 0) return 0;
-    const rep = computeEpsilon([{ event, count: t }], delta, { accountant: 'pld', discretization: d, lowerBound: false });
+    const rep = computeEpsilon([{ event, count: t }], delta, {
+      accountant: 'pld',
+      discretization: d,
+      lowerBound: false,
+    });
     methods.set(t, rep.method);
     return rep.epsilon;
   };

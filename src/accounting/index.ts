@@ -50,7 +50,16 @@ export {
   type PldEpsilon,
   type PldOptions,
 } from './pld-accountant.js';
-export { discretize, composePlds, compositionWidth, epsilonForDelta, deltaForEpsilon, MAX_GRID_POINTS, type DiscretePld } from './pld.js';
+export {
+  discretize,
+  composePlds,
+  compositionWidth,
+  epsilonForDelta,
+  deltaForEpsilon,
+  MAX_GRID_POINTS,
+  saddlePointTilt,
+  type DiscretePld,
+} from './pld.js';
 export { subsampledGaussianLoss, laplaceLoss, type LossModel, type Tails } from './pld-loss.js';
 export { calibrateNoiseMultiplier, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
 export { gaussianDelta, gaussianEpsilon, gaussianEpsilonBracket, gaussianMu } from './analytic-gaussian.js';

@@ -186,7 +186,13 @@ function chooseDiscretization(ledger: Ledger, direction: Direction, requested: n
   return Math.max(requested, (1.05 * width) / (budget - 2));
 }
 
-function composeDirection(ledger: Ledger, direction: Direction, pessimistic: boolean, d: number, tilt = 0): DiscretePld | null {
+function composeDirection(
+  ledger: Ledger,
+  direction: Direction,
+  pessimistic: boolean,
+  d: number,
+  tilt = 0,
+): DiscretePld | null {
   const items = ledger.models.map((m) => {
     const f = modelFor(m, direction);
     return { pld: cachedPmf(m.key, f.dir, pessimistic, d, f.model), count: m.count };
@@ -196,7 +202,12 @@ function composeDirection(ledger: Ledger, direction: Direction, pessimistic: boo
 }
 
 /** Pessimistic composition at Δ, coarsening Δ (×2, a few times) if the fine support still overflows the cap. */
-function composeWithin(ledger: Ledger, direction: Direction, d0: number, tilt = 0): { pess: DiscretePld | null; d: number } {
+function composeWithin(
+  ledger: Ledger,
+  direction: Direction,
+  d0: number,
+  tilt = 0,
+): { pess: DiscretePld | null; d: number } {
   let d = d0;
   for (let attempt = 0; ; attempt++) {
     try {

@@ -69,7 +69,9 @@ function lastTrue(pred: (i: number) => boolean, start: number, direction: 1 | -1
     good = bad;
     stepSize *= 2;
     bad = start + direction * stepSize;
-    if (Math.abs(bad) > 1e12) throw accountingPrecision('pld', 'the privacy-loss support is too wide for the discretization');
+    if (Math.abs(bad) > 1e12) {
+      throw accountingPrecision('pld', 'the privacy-loss support is too wide for the discretization');
+    }
   }
   while (Math.abs(bad - good) > 1) {
     const mid = good + direction * Math.floor(Math.abs(bad - good) / 2);
@@ -101,7 +103,8 @@ export function discretize(model: LossModel, discretization: number, pessimistic
   if (iHi <= iLo) iHi = iLo + 1;
   const n = iHi - iLo + 1;
   if (n > MAX_GRID_POINTS) {
-    throw accountingPrecision('pld', `one step needs ${n} grid points at discretization ${d} (at most ${MAX_GRID_POINTS})`);
+    const why = `one step needs ${n} grid points at discretization ${d} (at most ${MAX_GRID_POINTS})`;
+    throw accountingPrecision('pld', why);
   }
   const pA = new Float64Array(n);
   const qA = new Float64Array(n);
@@ -173,7 +176,9 @@ export function saddlePointTilt(items: ReadonlyArray<{ pld: DiscretePld; count: 
   const slope = (l: number) => {
     const h = 1e-4 * l;
     let s = 0;
-    for (const { pld, count } of items) if (count > 0) s += (count * (logMgf(pld, l + h) - logMgf(pld, l - h))) / (2 * h);
+    for (const { pld, count } of items) {
+      if (count > 0) s += (count * (logMgf(pld, l + h) - logMgf(pld, l - h))) / (2 * h);
+    }
     return s;
   };
   let lo = Math.log(1e-3);
@@ -205,7 +210,11 @@ interface CompositionRange {
   slack: number;
 }
 
-function compositionRange(active: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass: number, tilt = 0): CompositionRange {
+function compositionRange(
+  active: ReadonlyArray<{ pld: DiscretePld; count: number }>,
+  tailMass: number,
+  tilt = 0,
+): CompositionRange {
   const d = (active[0] as { pld: DiscretePld }).pld.discretization;
   // Support bounds of the sum S (in grid units) and Chernoff tail bounds.
   let minIdx = 0;
@@ -293,7 +302,11 @@ export function compositionWidth(items: ReadonlyArray<{ pld: DiscretePld; count:
  * readable. (Exponential tilting / the Esscher transform; the same change of measure is
  * behind the saddle-point accountant of Alghamdi et al. 2023.)
  */
-export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: number }>, tailMass = 1e-15, tilt = 0): DiscretePld {
+export function composePlds(
+  items: ReadonlyArray<{ pld: DiscretePld; count: number }>,
+  tailMass = 1e-15,
+  tilt = 0,
+): DiscretePld {
   const active = items.filter((it) => it.count > 0);
   const first = active[0];
   if (!first) throw new RangeError('composePlds: nothing to compose');
@@ -306,7 +319,8 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   const truncated = (iu < maxIdx ? tailMass : 0) + (il > minIdx ? tailMass : 0);
   const width = iu - il + 1;
   if (width > MAX_GRID_POINTS) {
-    throw accountingPrecision('pld', `the composition needs ${width} grid points at discretization ${d} (at most ${MAX_GRID_POINTS})`);
+    const why = `the composition needs ${width} grid points at discretization ${d} (at most ${MAX_GRID_POINTS})`;
+    throw accountingPrecision('pld', why);
   }
   const n = Math.max(2, nextPowerOfTwo(width));
   const h = n / 2;
@@ -373,7 +387,8 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
     }
     const binNoise = Math.max(10 * noise, errorFloor);
     if (!(Math.abs(total - 1) <= 1e-6 + 2 * tailMass + binNoise * width)) {
-      throw accountingPrecision('pld', `the tilted composition has total mass ${total} instead of 1 (numerical failure)`);
+      const why = `the tilted composition has total mass ${total} instead of 1 (numerical failure)`;
+      throw accountingPrecision('pld', why);
     }
     let logScale = 0;
     active.forEach(({ count }, i) => (logScale += count * (logM[i] as number)));
@@ -401,7 +416,8 @@ export function composePlds(items: ReadonlyArray<{ pld: DiscretePld; count: numb
   let total = -Math.expm1(logSurvive);
   for (let a = 0; a < width; a++) total += probs[a] as number;
   if (!(Math.abs(total - 1) <= 1e-6 + 2 * tailMass + roundOff)) {
-    throw accountingPrecision('pld', `the composed distribution has total mass ${total} instead of 1 (numerical failure)`);
+    const why = `the composed distribution has total mass ${total} instead of 1 (numerical failure)`;
+    throw accountingPrecision('pld', why);
   }
   return {
     discretization: d,
@@ -469,7 +485,8 @@ export function epsilonForDelta(pld: DiscretePld, delta: number): number {
     // δ at the lower end of the segment [below, loss)
     const deltaBelow = A - (below > 0 ? decay : Math.exp(below - loss)) * C;
     if (deltaBelow > t) {
-      // Crossing inside (below, loss]: A − e^{ε − ℓ_j}·C = t (clipped to ℓ_j when the error alone exceeds δ).
+      // Crossing inside (below, loss]: A − e^{ε − ℓ_j}·C = t (clipped to ℓ_j when the error alone
+      // exceeds δ).
       const eps = loss + Math.log((A - t) / C);
       return Math.max(below, Math.min(loss, eps));
     }

@@ -1,7 +1,15 @@
 // The stateful accountant used by the DP-SGD and FL loops: a ledger of (event, count), ε(δ) by RDP
 // or PLD, a budget guard, and an exact JSON checkpoint.
 
-import { accountingPrecision, checkDelta, checkInteger, checkPositive, invalidArgument, invalidType, isAccountingPrecision } from './errors.js';
+import {
+  accountingPrecision,
+  checkDelta,
+  checkInteger,
+  checkPositive,
+  invalidArgument,
+  invalidType,
+  isAccountingPrecision,
+} from './errors.js';
 import { validateEvent, type DpEvent } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION, checkPldSupports, pldEpsilon, type PldEpsilon } from './pld-accountant.js';
 import { rdpEpsilon } from './rdp-accountant.js';
@@ -158,7 +166,11 @@ export function computeEpsilon(
     failure = e.message;
   }
   if (pld?.method === 'closed-form') {
-    return { epsilon: pld.upper, delta, accountant: 'pld', method: 'closed-form', epsilonLower: pld.lower, epsilonUpper: pld.upper };
+    const { lower, upper } = pld;
+    return {
+      epsilon: upper, delta, accountant: 'pld', method: 'closed-form',
+      epsilonLower: lower, epsilonUpper: upper,
+    };
   }
   // RDP is a second proven upper bound: the smaller of the two is reported.
   const rdp = rdpEpsilon(history, delta, { orders });

@@ -88,6 +88,7 @@ export function accountingSweep(grid: SweepGrid): SweepSummary {
       for (const steps of grid.steps)
         for (const delta of grid.deltas) {
           const name = key(q, sigma, steps, delta);
+          const fail = (what: string) => violations.push(`${name}: ${what}`);
           const history = [{ event: poissonSampledGaussian({ noiseMultiplier: sigma, sampleRate: q }), count: steps }];
           const t0 = performance.now();
           const pld = computeEpsilon(history, delta, { accountant: 'pld' });
@@ -104,30 +105,32 @@ export function accountingSweep(grid: SweepGrid): SweepSummary {
             ['pld', pld.epsilon],
             ['rdp', rdp.epsilon],
           ] as const) {
-            if (Number.isNaN(v)) violations.push(`${name}: ${what} ε is NaN`);
+            if (Number.isNaN(v)) fail(`${what} ε is NaN`);
           }
-          if (pld.epsilon === Infinity && pld.fallback === undefined) violations.push(`${name}: PLD ε is Infinity without a flag`);
-          if (pld.epsilon === Infinity && rdp.epsilon < Infinity) violations.push(`${name}: PLD ε is Infinity where RDP is finite`);
-          if (!(lower <= pld.epsilon)) violations.push(`${name}: PLD lower ${lower} > upper ${pld.epsilon}`);
-          if (!(lower <= rdp.epsilon * (1 + 1e-9))) violations.push(`${name}: RDP ${rdp.epsilon} below the PLD lower bound ${lower}`);
-          if (!(pld.epsilon <= rdp.epsilon)) violations.push(`${name}: PLD ${pld.epsilon} above RDP ${rdp.epsilon}`);
-          if (delta < oneStepTv(q, sigma) && !(pld.epsilon > 0)) violations.push(`${name}: ε = 0 for a mechanism with δ(0) > δ`);
+          if (pld.epsilon === Infinity && pld.fallback === undefined) fail('PLD ε is Infinity without a flag');
+          if (pld.epsilon === Infinity && rdp.epsilon < Infinity) fail('PLD ε is Infinity where RDP is finite');
+          if (!(lower <= pld.epsilon)) fail(`PLD lower ${lower} > upper ${pld.epsilon}`);
+          if (!(lower <= rdp.epsilon * (1 + 1e-9))) fail(`RDP ${rdp.epsilon} below the PLD lower bound ${lower}`);
+          if (!(pld.epsilon <= rdp.epsilon)) fail(`PLD ${pld.epsilon} above RDP ${rdp.epsilon}`);
+          if (delta < oneStepTv(q, sigma) && !(pld.epsilon > 0)) fail('ε = 0 for a mechanism with δ(0) > δ');
           if (q === 1) {
             const exact = gaussianEpsilonBracket(Math.sqrt(steps) / sigma, delta);
-            if (!(pld.epsilon >= exact.lower)) violations.push(`${name}: ε ${pld.epsilon} below the closed form ${exact.lower}`);
+            if (!(pld.epsilon >= exact.lower)) fail(`ε ${pld.epsilon} below the closed form ${exact.lower}`);
             // The grid itself against the exact value (closed form off).
             const grid = pldEpsilon(history, delta, { closedForm: false, lowerBound: false });
-            if (!(grid.upper >= exact.lower)) violations.push(`${name}: PLD grid ε ${grid.upper} below the closed form ${exact.lower}`);
+            if (!(grid.upper >= exact.lower)) fail(`PLD grid ε ${grid.upper} below the closed form ${exact.lower}`);
             if (exact.upper > 0) worstGap = Math.max(worstGap, grid.upper / exact.upper - 1);
           }
-          if (grid.calibrateEvery > 0 && i++ % grid.calibrateEvery === 0 && pld.epsilon > 0 && pld.epsilon < Infinity) {
+          const calibrateHere = grid.calibrateEvery > 0 && i++ % grid.calibrateEvery === 0;
+          if (calibrateHere && pld.epsilon > 0 && pld.epsilon < Infinity) {
             // calibrate∘epsilon: asking for ε(σ) gives back σ (within the tolerance and the grids' play).
             const c0 = performance.now();
-            const c = calibrateNoiseMultiplier({ epsilon: pld.epsilon, delta, sampleRate: q, steps, accountant: 'pld' });
+            const target = pld.epsilon;
+            const c = calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: 'pld' });
             worstCalibrateMs = Math.max(worstCalibrateMs, performance.now() - c0);
-            if (!(c.epsilon <= pld.epsilon)) violations.push(`${name}: calibrate's ε ${c.epsilon} above the target ${pld.epsilon}`);
+            if (!(c.epsilon <= pld.epsilon)) fail(`calibrate's ε ${c.epsilon} above the target ${pld.epsilon}`);
             if (!(Math.abs(c.noiseMultiplier / sigma - 1) < 0.01)) {
-              violations.push(`${name}: calibrate returned σ ${c.noiseMultiplier} for the ε of σ ${sigma}`);
+              fail(`calibrate returned σ ${c.noiseMultiplier} for the ε of σ ${sigma}`);
             }
           }
         }
@@ -137,7 +140,8 @@ export function accountingSweep(grid: SweepGrid): SweepSummary {
     if (!a || !b) return;
     const la = a.pld.epsilonLower ?? 0;
     if (!(la <= b.pld.epsilon * (1 + 1e-9)) || !(a.pld.epsilon <= b.pld.epsilon * 1.001 + 1e-9)) {
-      violations.push(`not monotone in ${what}: ${key(a.q, a.sigma, a.steps, a.delta)} ε ${a.pld.epsilon} > ${key(b.q, b.sigma, b.steps, b.delta)} ε ${b.pld.epsilon}`);
+      const [ka, kb] = [key(a.q, a.sigma, a.steps, a.delta), key(b.q, b.sigma, b.steps, b.delta)];
+      violations.push(`not monotone in ${what}: ${ka} ε ${a.pld.epsilon} > ${kb} ε ${b.pld.epsilon}`);
     }
   };
   const at = (q: number, s: number, t: number, d: number) => results.get(key(q, s, t, d));
@@ -148,15 +152,21 @@ export function accountingSweep(grid: SweepGrid): SweepSummary {
   for (const q of qs)
     for (const s of ss)
       for (const d of grid.deltas)
-        for (let k = 1; k < ts.length; k++) check(at(q, s, ts[k - 1] as number, d), at(q, s, ts[k] as number, d), 'steps');
+        for (let k = 1; k < ts.length; k++) {
+          check(at(q, s, ts[k - 1] as number, d), at(q, s, ts[k] as number, d), 'steps');
+        }
   for (const s of ss)
     for (const t of ts)
       for (const d of grid.deltas)
-        for (let k = 1; k < qs.length; k++) check(at(qs[k - 1] as number, s, t, d), at(qs[k] as number, s, t, d), 'q');
+        for (let k = 1; k < qs.length; k++) {
+          check(at(qs[k - 1] as number, s, t, d), at(qs[k] as number, s, t, d), 'q');
+        }
   for (const q of qs)
     for (const t of ts)
       for (const d of grid.deltas)
-        for (let k = 1; k < ss.length; k++) check(at(q, ss[k] as number, t, d), at(q, ss[k - 1] as number, t, d), '1/σ');
+        for (let k = 1; k < ss.length; k++) {
+          check(at(q, ss[k] as number, t, d), at(q, ss[k - 1] as number, t, d), '1/σ');
+        }
   return {
     queries: results.size,
     worstMs,

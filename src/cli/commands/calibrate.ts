@@ -57,7 +57,8 @@ export const calibrate: Command = {
     console.log(
       `σ = ${r.noiseMultiplier.toPrecision(6)} gives ε = ${r.epsilon.toPrecision(6)} ≤ ${target} at δ = ${formatDelta(a.delta)} ` +
         `(${r.accountant.toUpperCase()}${r.method !== r.accountant ? ` by ${r.method}` : ''}, ${a.steps} steps, ` +
-        `q = ${a.sampleRate.toPrecision(6)}, tolerance ${tolerance}${r.fallback !== undefined ? `; ${r.fallback}` : ''})`,
+        `q = ${a.sampleRate.toPrecision(6)}, tolerance ${tolerance}` +
+        `${r.fallback !== undefined ? `; ${r.fallback}` : ''})`,
     );
     return 0;
   },

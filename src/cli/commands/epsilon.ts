@@ -118,7 +118,11 @@ export const epsilon: Command = {
       steps: a.steps,
       ...(r.optimalOrder !== undefined ? { optimalOrder: r.optimalOrder } : {}),
       ...(r.accountant === 'pld'
-        ? { epsilonLower: r.epsilonLower, epsilonUpper: r.epsilonUpper, ...(r.discretization !== undefined ? { discretization: r.discretization } : {}) }
+        ? {
+            epsilonLower: r.epsilonLower,
+            epsilonUpper: r.epsilonUpper,
+            ...(r.discretization !== undefined ? { discretization: r.discretization } : {}),
+          }
         : {}),
     };
     if (values.json) {
@@ -128,11 +132,16 @@ export const epsilon: Command = {
     const head = `ε = ${r.epsilon.toPrecision(6)} at δ = ${formatDelta(a.delta)}`;
     const what = `${a.steps} steps of the Poisson-subsampled Gaussian (q = ${a.sampleRate.toPrecision(6)}, σ = ${noiseMultiplier})`;
     const fallback = r.fallback !== undefined ? `; ${r.accountant.toUpperCase()} fell back: ${r.fallback}` : '';
-    if (r.method === 'rdp') console.log(`${head} (RDP, optimal order ${r.optimalOrder?.toPrecision(6)}${fallback}) for ${what}`);
-    else if (r.method === 'closed-form') console.log(`${head} (exact, closed form of the composed Gaussian) for ${what}`);
+    const order = r.optimalOrder?.toPrecision(6);
+    if (r.method === 'rdp') console.log(`${head} (RDP, optimal order ${order}${fallback}) for ${what}`);
+    else if (r.method === 'closed-form') {
+      console.log(`${head} (exact, closed form of the composed Gaussian) for ${what}`);
+    }
     else
       console.log(
-        `${head} (PLD upper bound; true ε in [${r.epsilonLower?.toPrecision(6)}, ${r.epsilonUpper?.toPrecision(6)}], discretization ${r.discretization?.toPrecision(4)}${fallback}) for ${what}`,
+        `${head} (PLD upper bound; ` +
+          `true ε in [${r.epsilonLower?.toPrecision(6)}, ${r.epsilonUpper?.toPrecision(6)}], ` +
+          `discretization ${r.discretization?.toPrecision(4)}${fallback}) for ${what}`,
       );
     return 0;
   },
