@@ -15,18 +15,30 @@ export function gaussianDelta(mu: number, epsilon: number): number {
   return Math.exp(a) * -Math.expm1(b - a);
 }
 
-/** The exact ε(δ) of the Gaussian mechanism with ratio μ, by bisection to 1e-12 relative. */
-export function gaussianEpsilon(mu: number, delta: number): number {
-  if (gaussianDelta(mu, 0) <= delta) return 0;
+/**
+ * The exact ε(δ) of the Gaussian mechanism with ratio μ, bracketed by bisection to 1e-12 relative:
+ * δ(lower) > δ ≥ δ(upper) (lower = upper = 0 when δ(0) ≤ δ).
+ */
+export function gaussianEpsilonBracket(mu: number, delta: number): { lower: number; upper: number } {
+  if (gaussianDelta(mu, 0) <= delta) return { lower: 0, upper: 0 };
   let lo = 0;
-  let hi = 1;
-  while (gaussianDelta(mu, hi) > delta) hi *= 2;
+  // ε lies below μ²/2 + μ·z with z = sqrt(2 log(1/δ)) (the loss is N(μ²/2, μ²)): start near it.
+  let hi = Math.max(1, 0.5 * mu * mu + mu * Math.sqrt(2 * Math.log(1 / delta)));
+  while (gaussianDelta(mu, hi) > delta) {
+    lo = hi;
+    hi *= 2;
+  }
   for (let i = 0; i < 200 && hi - lo > 1e-13 * hi; i++) {
     const mid = 0.5 * (lo + hi);
     if (gaussianDelta(mu, mid) > delta) lo = mid;
     else hi = mid;
   }
-  return hi;
+  return { lower: lo, upper: hi };
+}
+
+/** The exact ε(δ) of the Gaussian mechanism with ratio μ (the upper end of the bisection bracket). */
+export function gaussianEpsilon(mu: number, delta: number): number {
+  return gaussianEpsilonBracket(mu, delta).upper;
 }
 
 /** μ of T compositions of the Gaussian mechanism with noise multiplier σ. */

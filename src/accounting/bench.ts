@@ -1,12 +1,15 @@
 // Accounting benchmark: median wall time of ε for 1e5 steps (RDP, PLD at the default grid, which
 // meets the 1% accuracy bound — see docs/accounting.md) and of calibration. Plain performance.now()
-// loops, no dependency; caches are bypassed by changing σ slightly on every repetition.
+// loops, no dependency; caches are bypassed by changing σ slightly on every repetition. Then the
+// accountant sweep of issue 12 (sweep.ts): the coarse grid with --quick, the full one otherwise,
+// with its worst query time, peak memory and worst gap of the PLD grid to the closed form.
 
 import { performance } from 'node:perf_hooks';
 import { calibrateNoiseMultiplier } from './calibrate.js';
 import { poissonSampledGaussian } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION, pldEpsilon } from './pld-accountant.js';
 import { rdpEpsilon } from './rdp-accountant.js';
+import { accountingSweep, COARSE_SWEEP, FULL_SWEEP } from './sweep.js';
 import { median } from '../bench/median.js';
 import type { SectionRow } from '../bench/report.js';
 
@@ -66,6 +69,28 @@ export async function benchAccounting(options: { quick?: boolean } = {}): Promis
     name: 'accounting: pld calibrate σ, 1e5 steps',
     medianMs: calP.ms,
     detail: `${(calP.ms / pld.ms).toFixed(1)}× one pld ε; σ=${(calP.last as { noiseMultiplier: number }).noiseMultiplier.toFixed(4)}`,
+  });
+  const t0 = performance.now();
+  const sweep = accountingSweep(options.quick ? COARSE_SWEEP : FULL_SWEEP);
+  rows.push({
+    name: `accounting: sweep of ${sweep.queries} queries (${options.quick ? 'coarse' : 'full'} grid), worst query`,
+    medianMs: sweep.worstMs,
+    detail:
+      `worst at ${sweep.worstQuery}; worst calibrate ${sweep.worstCalibrateMs.toFixed(0)} ms; ` +
+      `peak RSS ${sweep.maxRssMb.toFixed(0)} MB; ` +
+      `worst PLD-grid gap to the closed form ${(100 * sweep.worstClosedFormGap).toFixed(4)}%; ` +
+      `${sweep.fallbacks} fallbacks; ${sweep.violations.length} violations` +
+      `${sweep.violations.length ? `: ${sweep.violations.slice(0, 3).join('; ')}` : ''}; ` +
+      `sweep ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    values: {
+      queries: sweep.queries,
+      worstMs: sweep.worstMs,
+      worstCalibrateMs: sweep.worstCalibrateMs,
+      maxRssMb: sweep.maxRssMb,
+      worstClosedFormGap: sweep.worstClosedFormGap,
+      fallbacks: sweep.fallbacks,
+      violations: sweep.violations.length,
+    },
   });
   return rows;
 }

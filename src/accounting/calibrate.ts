@@ -8,10 +8,10 @@
 
 import { checkDelta, checkInteger, checkPositive, checkSampleRate, invalidArgument } from './errors.js';
 import { poissonSampledGaussian, type DpEvent } from './events.js';
-import { DEFAULT_PLD_DISCRETIZATION, pldEpsilon } from './pld-accountant.js';
+import { DEFAULT_PLD_DISCRETIZATION } from './pld-accountant.js';
 import { rdpEpsilon, rdpMaxSteps } from './rdp-accountant.js';
 import { DEFAULT_RDP_ORDERS } from './rdp.js';
-import type { AccountantKind } from './privacy-accountant.js';
+import { computeEpsilon, type AccountantKind, type EpsilonMethod, type EpsilonReport } from './privacy-accountant.js';
 
 export interface CalibrateOptions {
   /** Target ε (> 0). */
@@ -34,6 +34,13 @@ export interface CalibrateResult {
   /** ε(δ) at the returned σ (≤ the target). */
   epsilon: number;
   accountant: AccountantKind;
+  /**
+   * What produced `epsilon` (PLD: 'closed-form' at q = 1, or 'rdp' when that bound was smaller;
+   * see computeEpsilon).
+   */
+  method: EpsilonMethod;
+  /** Why `method` is not the accountant's own, when it is not. */
+  fallback?: string;
   /** Number of ε evaluations the search used. */
   evaluations: number;
   tolerance: number;
@@ -173,15 +180,39 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
       evaluations += r.evaluations + 1;
     }
     const final = rdpEpsilon(history(r.sigma), delta, { orders: all });
-    return { noiseMultiplier: r.sigma, epsilon: Math.min(final.epsilon, r.epsilon), accountant: 'rdp', evaluations, tolerance: tol };
+    return {
+      noiseMultiplier: r.sigma,
+      epsilon: Math.min(final.epsilon, r.epsilon),
+      accountant: 'rdp',
+      method: 'rdp',
+      evaluations,
+      tolerance: tol,
+    };
   }
   const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
-  // Coarse grid first (10Δ: 10× cheaper, still an upper bound) to bracket σ, then the fine grid.
-  const coarse = (s: number) => pldEpsilon(history(s), delta, { discretization: Math.min(10 * d, 1e-2), lowerBound: false }).upper;
-  const fine = (s: number) => pldEpsilon(history(s), delta, { discretization: d, lowerBound: false }).upper;
-  const c = searchSigma(coarse, target, Math.max(tol, 1e-2), start);
-  const r = searchSigma(fine, target, tol, c.sigma, [c.sigma * 0.98, c.sigma]);
-  return { noiseMultiplier: r.sigma, epsilon: r.epsilon, accountant: 'pld', evaluations: c.evaluations + r.evaluations, tolerance: tol };
+  // Every evaluation is computeEpsilon's proven upper bound (PLD, closed form at q = 1, or RDP when
+  // smaller), so the returned σ meets the target whatever method answered.
+  const reports = new Map<number, EpsilonReport>();
+  const pldAt = (discretization: number, gridBudget: number) => (s: number) => {
+    const rep = computeEpsilon(history(s), delta, { accountant: 'pld', discretization, lowerBound: false, gridBudget });
+    reports.set(s, rep);
+    return rep.epsilon;
+  };
+  // Coarse grid first (10Δ and 2^15 points: cheaper, still an upper bound) to bracket σ, then the
+  // fine grid (Δ, at most 2^18 points: a quarter of computeEpsilon's default, to bound the ~10
+  // evaluations' time; the bound at the returned σ is proven all the same).
+  const c = searchSigma(pldAt(Math.min(10 * d, 1e-2), 2 ** 15), target, Math.max(tol, 1e-2), start);
+  const r = searchSigma(pldAt(d, 2 ** 18), target, tol, c.sigma, [c.sigma * 0.98, c.sigma]);
+  const rep = reports.get(r.sigma) as EpsilonReport;
+  return {
+    noiseMultiplier: r.sigma,
+    epsilon: r.epsilon,
+    accountant: 'pld',
+    method: rep.method,
+    ...(rep.fallback !== undefined ? { fallback: rep.fallback } : {}),
+    evaluations: c.evaluations + r.evaluations,
+    tolerance: tol,
+  };
 }
 
 export interface MaxStepsOptions {
@@ -195,7 +226,12 @@ export interface MaxStepsOptions {
 }
 
 /** The largest T with ε(δ) ≤ target (0 if even one step exceeds it). */
-export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: number; accountant: AccountantKind } {
+export function maxSteps(options: MaxStepsOptions): {
+  steps: number;
+  epsilon: number;
+  accountant: AccountantKind;
+  method: EpsilonMethod;
+} {
   const sigma = checkPositive('noiseMultiplier', options.noiseMultiplier);
   const q = checkSampleRate('sampleRate', options.sampleRate);
   const target = checkPositive('epsilon', options.epsilon);
@@ -220,10 +256,20 @@ export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: nu
       t += step;
       e = e2;
     }
-    return { steps: t, epsilon: e, accountant: 'rdp' };
+    return { steps: t, epsilon: e, accountant: 'rdp', method: 'rdp' };
   }
   const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
-  const f = (t: number) => (t === 0 ? 0 : pldEpsilon([{ event, count: t }], delta, { discretization: d, lowerBound: false }).upper);
+  const methods = new Map<number, EpsilonMethod>([[0, 'pld']]);
+  const f = (t: number) => {
+    if (t === 0) return 0;
+    const rep = computeEpsilon([{ event, count: t }], delta, {
+      accountant: 'pld',
+      discretization: d,
+      lowerBound: false,
+    });
+    methods.set(t, rep.method);
+    return rep.epsilon;
+  };
   // PLD is tighter than RDP, so the answer is usually ≥ rdpT: gallop up from there, then bisect.
   let lo = 0;
   let flo = 0;
@@ -255,5 +301,5 @@ export function maxSteps(options: MaxStepsOptions): { steps: number; epsilon: nu
       flo = fm;
     } else hi = mid;
   }
-  return { steps: lo, epsilon: flo, accountant: 'pld' };
+  return { steps: lo, epsilon: flo, accountant: 'pld', method: methods.get(lo) ?? 'pld' };
 }

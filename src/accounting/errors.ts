@@ -11,6 +11,21 @@ export function unsupportedEvent(accountant: string, kind: string, hint: string)
   );
 }
 
+/**
+ * An accountant could not compute ε to a proven bound within its resource limits (grid too wide for
+ * the point budget, round-off above δ, …). computeEpsilon catches it and falls back to another bound.
+ */
+type PrecisionError = RangeError & { code: 'ERR_DPFL_ACCOUNTING_PRECISION' };
+
+export function accountingPrecision(accountant: string, reason: string): PrecisionError {
+  const e = new RangeError(`the ${accountant} accountant cannot bound ε here: ${reason}`);
+  return withCode(e, 'ERR_DPFL_ACCOUNTING_PRECISION') as PrecisionError;
+}
+
+export function isAccountingPrecision(e: unknown): e is PrecisionError {
+  return e instanceof Error && (e as { code?: unknown }).code === 'ERR_DPFL_ACCOUNTING_PRECISION';
+}
+
 // Validators shared by events, accountants, calibration and the CLI.
 
 export function checkNumber(name: string, value: unknown): number {

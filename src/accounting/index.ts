@@ -25,6 +25,7 @@ export {
   type AccountantOptions,
   type AccountantState,
   type EpsilonReport,
+  type EpsilonMethod,
   type HistoryEntry,
   type PrivacyAccountant,
   type PrivacyBudget,
@@ -41,11 +42,27 @@ export {
   epsilonAtOrder,
   epsilonAtOrderClassic,
 } from './rdp.js';
-export { pldEpsilon, pldDelta, DEFAULT_PLD_DISCRETIZATION, type PldEpsilon, type PldOptions } from './pld-accountant.js';
-export { discretize, composePlds, epsilonForDelta, deltaForEpsilon, type DiscretePld } from './pld.js';
+export {
+  pldEpsilon,
+  pldDelta,
+  DEFAULT_PLD_DISCRETIZATION,
+  DEFAULT_PLD_GRID_BUDGET,
+  type PldEpsilon,
+  type PldOptions,
+} from './pld-accountant.js';
+export {
+  discretize,
+  composePlds,
+  compositionWidth,
+  epsilonForDelta,
+  deltaForEpsilon,
+  MAX_GRID_POINTS,
+  saddlePointTilt,
+  type DiscretePld,
+} from './pld.js';
 export { subsampledGaussianLoss, laplaceLoss, type LossModel, type Tails } from './pld-loss.js';
 export { calibrateNoiseMultiplier, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
-export { gaussianDelta, gaussianEpsilon, gaussianMu } from './analytic-gaussian.js';
+export { gaussianDelta, gaussianEpsilon, gaussianEpsilonBracket, gaussianMu } from './analytic-gaussian.js';
 export { fft, rfft, irfft } from './fft.js';
 export { erfc, logErfc, normalCdf, normalSf, logNormalCdf, logNormalSf, logAddExp, logSubExp, logSumExp } from './special.js';
 export { benchAccounting, type BenchRow } from './bench.js';

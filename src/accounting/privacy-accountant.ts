@@ -1,9 +1,17 @@
 // The stateful accountant used by the DP-SGD and FL loops: a ledger of (event, count), ε(δ) by RDP
 // or PLD, a budget guard, and an exact JSON checkpoint.
 
-import { checkDelta, checkInteger, checkPositive, invalidArgument, invalidType } from './errors.js';
+import {
+  accountingPrecision,
+  checkDelta,
+  checkInteger,
+  checkPositive,
+  invalidArgument,
+  invalidType,
+  isAccountingPrecision,
+} from './errors.js';
 import { validateEvent, type DpEvent } from './events.js';
-import { DEFAULT_PLD_DISCRETIZATION, checkPldSupports, pldEpsilon } from './pld-accountant.js';
+import { DEFAULT_PLD_DISCRETIZATION, checkPldSupports, pldEpsilon, type PldEpsilon } from './pld-accountant.js';
 import { rdpEpsilon } from './rdp-accountant.js';
 import { DEFAULT_RDP_ORDERS } from './rdp.js';
 
@@ -19,11 +27,26 @@ export interface HistoryEntry {
   readonly count: number;
 }
 
+/**
+ * What produced a reported ε: 'closed-form' (compositions of Gaussians, exact up to 1e-12
+ * relative), 'pld' (pessimistic PLD estimate), 'rdp' (Rényi DP conversion).
+ */
+export type EpsilonMethod = 'closed-form' | 'pld' | 'rdp';
+
 export interface EpsilonReport {
-  /** The ε to report: an upper bound on the true ε (PLD: the pessimistic estimate). */
+  /**
+   * The ε to report: a proven upper bound on the true ε (PLD: the pessimistic estimate, or the RDP
+   * bound when that is smaller or PLD cannot bound ε; see `method` and `fallback`). Infinity only
+   * when no finite bound is known, and then `fallback` says why.
+   */
   epsilon: number;
   delta: number;
+  /** The accountant asked for. */
   accountant: AccountantKind;
+  /** The method that produced `epsilon`. */
+  method: EpsilonMethod;
+  /** Set when `method` is not the asked accountant's own, or ε is Infinity: the reason. */
+  fallback?: string;
   /** RDP: the order achieving ε. */
   optimalOrder?: number;
   /** PLD: the interval that contains the true ε, and the grid used. */
@@ -104,20 +127,87 @@ function checkOrders(orders: unknown): readonly number[] {
   return [...(orders as number[])];
 }
 
-/** ε of a ledger by the chosen accountant. */
+/**
+ * ε of a ledger by the chosen accountant. Never below the truth, never NaN: the PLD accountant
+ * answers compositions of Gaussians in closed form, and reports the RDP bound (flagged in
+ * `fallback`) when the PLD cannot bound ε within its grid budget or gives a larger bound.
+ */
 export function computeEpsilon(
   history: readonly HistoryEntry[],
   delta: number,
-  options: { accountant?: AccountantKind; orders?: readonly number[]; discretization?: number; lowerBound?: boolean } = {},
+  options: {
+    accountant?: AccountantKind;
+    orders?: readonly number[];
+    discretization?: number;
+    lowerBound?: boolean;
+    /** PLD: most points of the composed grid (default 2^20). */
+    gridBudget?: number;
+  } = {},
 ): EpsilonReport {
   checkDelta('delta', delta);
   const kind = options.accountant ?? 'rdp';
+  const orders = options.orders ?? DEFAULT_RDP_ORDERS;
   if (kind === 'rdp') {
-    const r = rdpEpsilon(history, delta, { orders: options.orders ?? DEFAULT_RDP_ORDERS });
-    return { epsilon: r.epsilon, delta, accountant: 'rdp', optimalOrder: r.order };
+    const r = rdpEpsilon(history, delta, { orders });
+    if (Number.isNaN(r.epsilon)) throw accountingPrecision('rdp', 'ε is NaN at every order');
+    return {
+      epsilon: r.epsilon,
+      delta,
+      accountant: 'rdp',
+      method: 'rdp',
+      optimalOrder: r.order,
+      ...(r.epsilon === Infinity ? { fallback: 'no finite RDP bound at any order' } : {}),
+    };
   }
-  const r = pldEpsilon(history, delta, { discretization: options.discretization ?? DEFAULT_PLD_DISCRETIZATION, lowerBound: options.lowerBound ?? true });
-  return { epsilon: r.upper, delta, accountant: 'pld', epsilonLower: r.lower, epsilonUpper: r.upper, discretization: r.discretization };
+  let pld: PldEpsilon | undefined;
+  let failure: string | undefined;
+  try {
+    pld = pldEpsilon(history, delta, {
+      discretization: options.discretization ?? DEFAULT_PLD_DISCRETIZATION,
+      lowerBound: options.lowerBound ?? true,
+      ...(options.gridBudget !== undefined ? { gridBudget: options.gridBudget } : {}),
+    });
+  } catch (e) {
+    if (!isAccountingPrecision(e)) throw e;
+    failure = e.message;
+  }
+  if (pld?.method === 'closed-form') {
+    const { lower, upper } = pld;
+    return {
+      epsilon: upper, delta, accountant: 'pld', method: 'closed-form',
+      epsilonLower: lower, epsilonUpper: upper,
+    };
+  }
+  // RDP is a second proven upper bound: the smaller of the two is reported.
+  const rdp = rdpEpsilon(history, delta, { orders });
+  const rdpOk = rdp.epsilon >= 0;
+  if (pld && pld.upper >= 0 && (!rdpOk || pld.upper <= rdp.epsilon)) {
+    return {
+      epsilon: pld.upper,
+      delta,
+      accountant: 'pld',
+      method: 'pld',
+      ...(pld.upper === Infinity ? { fallback: 'neither PLD nor RDP gives a finite bound' } : {}),
+      epsilonLower: pld.lower,
+      epsilonUpper: pld.upper,
+      discretization: pld.discretization,
+    };
+  }
+  if (!rdpOk) throw accountingPrecision('pld', `${failure ?? 'PLD gave no value'}, and RDP gave NaN`);
+  const reason =
+    failure ??
+    (pld && pld.upper === Infinity
+      ? `the PLD slack (grid truncation and FFT round-off) exceeds δ = ${delta}`
+      : `the RDP bound is below the PLD upper bound ${pld?.upper}`);
+  return {
+    epsilon: rdp.epsilon,
+    delta,
+    accountant: 'pld',
+    method: 'rdp',
+    fallback: rdp.epsilon === Infinity ? `${reason}; no finite RDP bound either` : reason,
+    optimalOrder: rdp.order,
+    ...(pld ? { epsilonLower: pld.lower, epsilonUpper: rdp.epsilon, discretization: pld.discretization } : {}),
+  };
 }
 
 /** A validated event, frozen all the way down, so the ledger cannot be edited through `history`. */

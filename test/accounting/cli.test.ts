@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { epsilon } from '../../src/cli/commands/epsilon.js';
 import { calibrate } from '../../src/cli/commands/calibrate.js';
-import { pldEpsilon, poissonSampledGaussian, rdpEpsilon } from '../../src/accounting/index.js';
+import { gaussianEpsilonBracket, pldEpsilon, poissonSampledGaussian, rdpEpsilon } from '../../src/accounting/index.js';
 
 async function capture(run: () => Promise<number>): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -87,5 +87,49 @@ describe('dpfl calibrate', () => {
     await expect(calibrate.run(['--epsilon', '0', '--delta', '1e-5', '--sample-rate', '0.1', '--steps', '1'])).rejects.toThrow('--epsilon must be a number > 0');
     await expect(calibrate.run(['--epsilon', '1', '--delta', '2', '--sample-rate', '0.1', '--steps', '1'])).rejects.toThrow('--delta must be in (0, 1)');
     await expect(calibrate.run(['--epsilon', '1', '--delta', '1e-5', '--sample-rate', '0.1', '--steps', '0'])).rejects.toThrow('--steps must be an integer >= 1, received 0');
+  });
+});
+
+const PLD_JSON = ['--accountant', 'pld', '--json'];
+const REPRO1 = ['--sample-rate', '1', '--noise', '0.5', '--steps', '1000', '--delta', '1e-5', '--accountant', 'pld'];
+
+describe('dpfl epsilon / calibrate name the method (issue 12 §2)', () => {
+  it('q = 1, σ = 0.5, 1000 steps, PLD: the closed form ≈ 2269 (was "epsilon":0 after 51 s)', async () => {
+    const { code, out } = await capture(() =>
+      epsilon.run([...REPRO1, '--json']),
+    );
+    expect(code).toBe(0);
+    const j = JSON.parse(out);
+    expect(j.method).toBe('closed-form');
+    expect(j.epsilon).toBeGreaterThanOrEqual(gaussianEpsilonBracket(Math.sqrt(1000) / 0.5, 1e-5).lower);
+    expect(j.epsilonLower).toBeGreaterThan(2268);
+    const t = await capture(() => epsilon.run(REPRO1));
+    expect(t.out).toMatch(/^ε = 2268\.\d+ at δ = 1e-5 \(exact, closed form of the composed Gaussian\)/);
+  });
+
+  it('δ = 1e-12, PLD: a finite ε from the PLD, not null (was Infinity, exit 0)', async () => {
+    const { out } = await capture(() =>
+      epsilon.run(['--sample-rate', '0.01', '--noise', '0.8', '--steps', '1000', '--delta', '1e-12', ...PLD_JSON]),
+    );
+    const j = JSON.parse(out);
+    expect(j.method).toBe('pld');
+    expect(j.epsilon).toBeGreaterThan(0);
+    const event = poissonSampledGaussian({ noiseMultiplier: 0.8, sampleRate: 0.01 });
+    expect(j.epsilon).toBeLessThan(rdpEpsilon([{ event, count: 1000 }], 1e-12).epsilon);
+  }, 30_000);
+
+  it('RDP reports method rdp; calibrate --json reports the method at the returned σ', async () => {
+    const args = ['--sample-rate', '0.01', '--noise', '1', '--steps', '10', '--delta', '1e-5', '--json'];
+    const e = JSON.parse((await capture(() => epsilon.run(args))).out);
+    expect(e.method).toBe('rdp');
+    expect(e.fallback).toBeUndefined();
+    const c = JSON.parse(
+      (await capture(() => calibrate.run([
+        '--epsilon', '2', '--delta', '1e-5', '--sample-rate', '1', '--steps', '10',
+        ...PLD_JSON,
+      ]))).out,
+    );
+    expect(c.method).toBe('closed-form');
+    expect(c.epsilon).toBeLessThanOrEqual(2);
   });
 });

@@ -11,7 +11,8 @@ Poisson-subsampled Gaussian at rate Q are (E, D)-DP by the chosen accountant (de
 The returned σ meets the target (its ε ≤ E) and is within --tolerance (relative, default 1e-3)
 of the smallest σ that does.
   --json   one JSON object: { noiseMultiplier, epsilon, targetEpsilon, delta, sampleRate, steps,
-           accountant, tolerance }`;
+           accountant, method, fallback?, tolerance } (method: what gave ε at the returned σ —
+           'closed-form' at Q = 1, 'pld', or 'rdp'; fallback: why, when not the accountant's own)`;
 
 export const calibrate: Command = {
   summary: 'smallest noise multiplier reaching a target (ε, δ) for DP-SGD',
@@ -45,6 +46,8 @@ export const calibrate: Command = {
       sampleRate: a.sampleRate,
       steps: a.steps,
       accountant: r.accountant,
+      method: r.method,
+      ...(r.fallback !== undefined ? { fallback: r.fallback } : {}),
       tolerance,
     };
     if (values.json) {
@@ -53,7 +56,9 @@ export const calibrate: Command = {
     }
     console.log(
       `σ = ${r.noiseMultiplier.toPrecision(6)} gives ε = ${r.epsilon.toPrecision(6)} ≤ ${target} at δ = ${formatDelta(a.delta)} ` +
-        `(${r.accountant.toUpperCase()}, ${a.steps} steps, q = ${a.sampleRate.toPrecision(6)}, tolerance ${tolerance})`,
+        `(${r.accountant.toUpperCase()}${r.method !== r.accountant ? ` by ${r.method}` : ''}, ${a.steps} steps, ` +
+        `q = ${a.sampleRate.toPrecision(6)}, tolerance ${tolerance}` +
+        `${r.fallback !== undefined ? `; ${r.fallback}` : ''})`,
     );
     return 0;
   },

@@ -9,10 +9,14 @@ Prints ε such that T steps of the Poisson-subsampled Gaussian mechanism (sampli
 multiplier SIGMA = noise std / clipping norm) are (ε, δ)-DP under add/remove-one neighbours.
   --accountant rdp   Rényi DP, tightest conversion, reports the optimal order (default)
   --accountant pld   privacy loss distribution; reports the interval [lower, upper] containing the
-                     true ε and prints upper as ε; --discretization sets the grid (default 1e-4)
+                     true ε and prints upper as ε; --discretization sets the finest grid (default
+                     1e-4; coarsened so the grid keeps ≤ 2^20 points). Q = 1 is answered in closed
+                     form; where the RDP bound is smaller, or PLD cannot bound ε, ε is the RDP
+                     bound and the output says so ("method": "rdp", "fallback": reason)
   --epochs E --dataset-size N --batch-size B   instead of Q and T: Q = B/N, T = ceil(E·N/B)
-  --json             one JSON object: { epsilon, accountant, delta, sampleRate, noiseMultiplier,
-                     steps, optimalOrder | epsilonLower, epsilonUpper, discretization }`;
+  --json             one JSON object: { epsilon, accountant, method, fallback?, delta, sampleRate,
+                     noiseMultiplier, steps, optimalOrder | epsilonLower, epsilonUpper, discretization }
+                     (epsilon is null only when no finite bound is known; fallback then says why)`;
 
 /** Options shared by `dpfl epsilon` and `dpfl calibrate`. */
 export const DPSGD_OPTIONS = {
@@ -106,13 +110,20 @@ export const epsilon: Command = {
     const out = {
       epsilon: r.epsilon,
       accountant: r.accountant,
+      method: r.method,
+      ...(r.fallback !== undefined ? { fallback: r.fallback } : {}),
       delta: a.delta,
       sampleRate: a.sampleRate,
       noiseMultiplier,
       steps: a.steps,
-      ...(r.accountant === 'rdp'
-        ? { optimalOrder: r.optimalOrder }
-        : { epsilonLower: r.epsilonLower, epsilonUpper: r.epsilonUpper, discretization: r.discretization }),
+      ...(r.optimalOrder !== undefined ? { optimalOrder: r.optimalOrder } : {}),
+      ...(r.accountant === 'pld'
+        ? {
+            epsilonLower: r.epsilonLower,
+            epsilonUpper: r.epsilonUpper,
+            ...(r.discretization !== undefined ? { discretization: r.discretization } : {}),
+          }
+        : {}),
     };
     if (values.json) {
       console.log(JSON.stringify(out));
@@ -120,10 +131,17 @@ export const epsilon: Command = {
     }
     const head = `ε = ${r.epsilon.toPrecision(6)} at δ = ${formatDelta(a.delta)}`;
     const what = `${a.steps} steps of the Poisson-subsampled Gaussian (q = ${a.sampleRate.toPrecision(6)}, σ = ${noiseMultiplier})`;
-    if (r.accountant === 'rdp') console.log(`${head} (RDP, optimal order ${r.optimalOrder?.toPrecision(6)}) for ${what}`);
+    const fallback = r.fallback !== undefined ? `; ${r.accountant.toUpperCase()} fell back: ${r.fallback}` : '';
+    const order = r.optimalOrder?.toPrecision(6);
+    if (r.method === 'rdp') console.log(`${head} (RDP, optimal order ${order}${fallback}) for ${what}`);
+    else if (r.method === 'closed-form') {
+      console.log(`${head} (exact, closed form of the composed Gaussian) for ${what}`);
+    }
     else
       console.log(
-        `${head} (PLD upper bound; true ε in [${r.epsilonLower?.toPrecision(6)}, ${r.epsilonUpper?.toPrecision(6)}], discretization ${r.discretization}) for ${what}`,
+        `${head} (PLD upper bound; ` +
+          `true ε in [${r.epsilonLower?.toPrecision(6)}, ${r.epsilonUpper?.toPrecision(6)}], ` +
+          `discretization ${r.discretization?.toPrecision(4)}${fallback}) for ${what}`,
       );
     return 0;
   },
