@@ -246,15 +246,18 @@ export function maxSteps(options: MaxStepsOptions): {
     // Grid orders give rdpT exactly; refinement can only allow more steps.
     let t = rdpT;
     let e = rdpEps(t);
-    for (let step = 1; ; step *= 2) {
+    // Gallop: double the stride while it fits, restart at 1 from the new t when it does not.
+    let step = 1;
+    for (;;) {
       const e2 = rdpEps(t + step);
       if (e2 > target) {
         if (step === 1) break;
-        step = 0; // restart doubling from the new t
+        step = 1;
         continue;
       }
       t += step;
       e = e2;
+      step *= 2;
     }
     return { steps: t, epsilon: e, accountant: 'rdp', method: 'rdp' };
   }

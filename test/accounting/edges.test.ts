@@ -12,6 +12,7 @@ import {
   gaussian,
   gaussianEpsilon,
   gaussianEpsilonBracket,
+  maxSteps,
   laplace,
   pldEpsilon,
   poissonSampledGaussian,
@@ -180,4 +181,11 @@ describe('PLD accountant at the edges (issue 12 §2)', () => {
     expect(s.queries).toBe(16);
     expect(s.worstClosedFormGap).toBeLessThan(1e-2);
   }, 120_000);
+
+  it('maxSteps (RDP) returns the largest fitting step count (the gallop once hung at a stride of 0)', () => {
+    const r = maxSteps({ noiseMultiplier: 1.2, sampleRate: 0.01, epsilon: 1, delta: 1e-5 });
+    expect(r.epsilon).toBeLessThanOrEqual(1);
+    expect(rdpEpsilon(dpsgd(0.01, 1.2, r.steps), 1e-5).epsilon).toBeLessThanOrEqual(1);
+    expect(rdpEpsilon(dpsgd(0.01, 1.2, r.steps + 1), 1e-5).epsilon).toBeGreaterThan(1);
+  }, 60_000);
 });
