@@ -40,7 +40,8 @@ Status per_sample_norms(const float* grads, int64_t batch, int64_t dim, Groups g
 // Clips each row group-wise to max_norms[g] with scale min(1, C_g / (norm_g + kClipEpsilon)) and
 // writes the float64-accumulated sum of the clipped rows to sum (dim floats). Rows containing a
 // non-finite value contribute zero and are counted (the NaN/Inf policy of dpfl). norms and
-// group_norms (both optional) receive the pre-clipping norms.
+// group_norms (both optional) receive the pre-clipping norms. A sum beyond float32's range (only
+// possible with huge max_norms) is refused with kInvalidArgument; sum is then unspecified.
 // Reads grads twice: the scale of a row depends on its whole norm, so one pass computes norms and
 // a second, column-tiled pass accumulates with the float64 tile held in cache.
 Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups groups,
