@@ -66,9 +66,17 @@ struct NoiseKey {
 // Fills key with a fresh secure key from the OS CSPRNG (getrandom / getentropy / BCrypt).
 Status make_secure_key(NoiseKey* key);
 
+// No sample of either stream exceeds this in magnitude: uniforms are at least 2^-53 (gaussian.h),
+// so a Box-Muller draw is at most sqrt(-2 ln 2^-53) = 8.572, and a secure sample, the sum of two
+// such draws over sqrt(2), at most 12.13.
+constexpr double kMaxAbsNoiseSample = 12.2;
+
 // x[i] += stddev * N_(offset + i), where N_j is sample j of the key's stream. The value added to
 // each element depends only on (key, stream, offset + i): never on threads or chunking. The sum
-// is formed in float64 and rounded once. Refuses non-finite x without modifying it.
+// is formed in float64 and rounded once. Refuses non-finite x without modifying it, and refuses
+// (also before writing) when max|x| + kMaxAbsNoiseSample * stddev could round past float32's range,
+// so a successful call never makes an element infinite (the test depends on x and std only, never
+// on the noise drawn).
 Status add_gaussian_noise(float* x, int64_t n, double stddev, const NoiseKey& key, uint64_t offset);
 
 // Sample j of the key's stream as a float64 (for tests and references).

@@ -26,6 +26,10 @@
 
 namespace fuzz {
 
+// One pool thread by default: on a loaded CI machine, waking workers for tiny inputs costs more
+// than the kernel. same_everywhere switches to 3 threads for the inputs large enough to split.
+inline const bool kSingleThreaded = (dpfl::set_thread_count(1), true);
+
 // Reads the input front to back; past its end every read returns zeros, so any prefix of an
 // input is itself a valid input (libFuzzer's mutations stay meaningful).
 class Input {
@@ -153,6 +157,7 @@ auto same_everywhere(const char* what, bool threads, Fn fn) -> decltype(fn()) {
     }
   }
   dpfl::set_isa(before);
+  if (threads) dpfl::set_thread_count(1);
   return first;
 }
 
