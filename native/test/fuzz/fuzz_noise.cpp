@@ -18,8 +18,8 @@ namespace {
 
 void run(fuzz::Input& in) {
   // Rarely more than one 16 Ki-sample work item, to compare thread counts.
-  const bool large = in.byte() % 32 == 0;
-  const int64_t n = in.size(large ? 20000 : 300);
+  const bool large = in.byte() % 32 == 31;  // not 0: inputs that run out read zeros
+  const int64_t n = in.size(large ? 20000 : 100);
   const double stddev = in.real();
   dpfl::NoiseKey key;
   key.secure = in.flag();
@@ -65,7 +65,8 @@ void run(fuzz::Input& in) {
     FUZZ_CHECK(fuzz::same_bits(x, x0), "add_gaussian_noise modified x before refusing");
     return;
   }
-  for (size_t i = 0; i < len; ++i) {
+  // Every element of small inputs; a sample of large ones (the reference is slow under ASan).
+  for (size_t i = 0; i < len; i += large ? 1 + i / 4 : 1) {
     const double z = dpfl::gaussian_sample(key, offset + i);
     FUZZ_CHECK(std::fabs(z) <= dpfl::kMaxAbsNoiseSample, "sample %llu = %g beyond the documented bound",
                (unsigned long long)(offset + i), z);
