@@ -105,7 +105,8 @@ class Accumulator {
   // All-or-nothing: a bad update (its index in bad_update) or weight leaves the state unchanged
   // (the sum is formed in a second buffer and swapped in only when it is finite).
   Status add_many(const float* const* updates, const double* weights, int64_t count, int64_t* bad_update);
-  // Writes the sum (divided by the total weight when normalize) to out (dim floats).
+  // Writes the sum (divided by the total weight when normalize) to out (dim floats). A result
+  // beyond float32's range is refused (kInvalidArgument; out is then unspecified).
   Status result(bool normalize, float* out) const;
   void reset();
 
