@@ -7,7 +7,8 @@
 # CXX (default clang++). The corpus of each target persists in $FUZZ_BUILD/corpus/<target> (so a
 # later run starts where this one stopped) and crashing inputs land in $FUZZ_BUILD/crashes/<target>.
 # Prints per target: inputs executed, seconds, corpus entries added (new coverage) and crashes;
-# exits non-zero when any target crashed or failed a property.
+# exits non-zero when any target crashed or failed a property. $FUZZ_BUILD/logs/history.tsv keeps
+# one line per target run (time, target, inputs, seconds, new coverage, crashes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +42,9 @@ run_one() {
   printf '%-20s %12s execs %6ss %8s new %4s crashes%s\n' "$t" "${execs:-?}" "$((SECONDS - start))" "${added:-?}" \
     "$((after - before))" "$([ "$rc" -ne 0 ] && echo "   FAILED (exit $rc, log $build/logs/$t.log)")" \
     >"$build/logs/$t.summary"
+  # Every run appends to a history, so fuzz-hours and inputs tried add up across runs.
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "${execs:-0}" "$((SECONDS - start))" \
+    "${added:-0}" "$((after - before))" >>"$build/logs/history.tsv"
   if [ "$rc" -ne 0 ]; then
     grep -m 3 -E 'property failed|ERROR:|runtime error' "$build/logs/$t.log" >>"$build/logs/$t.summary" || true
   fi
