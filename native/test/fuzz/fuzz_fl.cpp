@@ -42,7 +42,9 @@ void robust(fuzz::Input& in, bool large) {
     std::vector<float> o(static_cast<size_t>(std::max<int64_t>(dim, 0)), 7.0f);
     s = median ? dpfl::coordinate_median(ptrs.empty() ? nullptr : ptrs.data(), count, dim, o.data(), &bad)
                : dpfl::trimmed_mean(ptrs.empty() ? nullptr : ptrs.data(), count, dim, trim, o.data(), &bad);
+    if (!s.ok()) o.clear();  // out is unspecified after a refusal (blocks stop early)
     o.push_back(static_cast<float>(s.code));
+    o.push_back(static_cast<float>(bad));
     return o;
   });
   if (!valid) {
