@@ -55,6 +55,7 @@ Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, con
   const IsaKernels& k = isa();
   const int64_t tiles = (dim + kColumnTile - 1) / kColumnTile;
   std::atomic<bool> non_finite{false};
+  std::atomic<int64_t> first_bad{-1};
   parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
     alignas(64) double acc[kColumnTile];
     for (int64_t t = t0; t < t1; ++t) {
@@ -67,22 +68,29 @@ Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, con
         for (int r = 0; r < m; ++r) rows[r] = updates[c + r] + c0;
         k.axpy_rows(acc, acc, rows, weights + c, m, width);
       }
-      // A non-finite result means a NaN/Inf input (found below, on the slow path only) or a sum
-      // too large for float32.
+      // A non-finite accumulator means a NaN/Inf input (any weight times NaN/Inf is non-finite).
+      // The culprit is looked up here (slow path only), before this tile of out is written: out
+      // may be one of the updates, and a scan after the store blamed that update instead.
+      if (!all_finite_f64(acc, width)) {
+        for (int64_t c = 0; c < count; ++c) {
+          if (!k.all_finite(updates[c] + c0, width)) {
+            int64_t cur = first_bad.load();
+            while ((cur < 0 || c < cur) && !first_bad.compare_exchange_weak(cur, c)) {
+            }
+            break;
+          }
+        }
+      }
+      // A non-finite result from finite inputs: a sum too large for float32.
       k.store_scaled(out + c0, acc, inv, width);
       if (!k.all_finite(out + c0, width)) non_finite.store(true, std::memory_order_relaxed);
     }
   });
-  if (non_finite.load()) {
-    for (int64_t c = 0; c < count; ++c) {
-      if (!all_finite(updates[c], dim)) {
-        *bad_update = c;
-        break;
-      }
-    }
-    if (*bad_update >= 0) return Status::Invalid("updates must contain only finite values");
-    return Status::Invalid("weights must be small enough that the weighted sum fits in float32");
+  if (first_bad.load() >= 0) {
+    *bad_update = first_bad.load();
+    return Status::Invalid("updates must contain only finite values");
   }
+  if (non_finite.load()) return Status::Invalid("weights must be small enough that the weighted sum fits in float32");
   return Status::Ok();
 }
 
@@ -145,7 +153,14 @@ Status Accumulator::result(bool normalize, float* out) const {
     return Status::Invalid("the aggregator must hold a positive total weight to normalize");
   const double inv = normalize ? 1.0 / total_weight_ : 1.0;
   const IsaKernels& k = isa();
-  parallel_for(dim_, kChunk, [&](int64_t b, int64_t e) { k.store_scaled(out + b, sum_.data() + b, inv, e - b); });
+  // The float64 state can exceed float32 (one report of 1e30 with weight 1e12): refuse rather
+  // than return +-Inf as the aggregate.
+  std::atomic<bool> overflow{false};
+  parallel_for(dim_, kChunk, [&](int64_t b, int64_t e) {
+    k.store_scaled(out + b, sum_.data() + b, inv, e - b);
+    if (!k.all_finite(out + b, e - b)) overflow.store(true, std::memory_order_relaxed);
+  });
+  if (overflow.load()) return Status::Invalid("the aggregate must fit in float32: weights or updates are too large");
   return Status::Ok();
 }
 

@@ -7,6 +7,7 @@
 // stream through it. Segment and tile boundaries do not depend on the thread count, and the
 // per-ISA loops are bit-identical, so results are identical for every thread count and ISA.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <new>
 #include <vector>
@@ -132,6 +133,7 @@ Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups group
     // Pass two: each tile of columns accumulates all rows in row order, in float64.
     const IsaKernels& k = isa();
     const int64_t tiles = (dim + kColumnTile - 1) / kColumnTile;
+    std::atomic<bool> overflow{false};
     parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
       alignas(64) double acc[kColumnTile];
       for (int64_t t = t0; t < t1; ++t) {
@@ -159,8 +161,12 @@ Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups group
           c = end;
         }
         k.store_scaled(sum + c0, acc, 1.0, c1 - c0);
+        // Finite rows with finite bounds can still sum past float32's range (B rows of norm near
+        // C = 3e38): refuse rather than hand an infinite sum to the noise and the release.
+        if (!k.all_finite(sum + c0, c1 - c0)) overflow.store(true, std::memory_order_relaxed);
       }
     });
+    if (overflow.load()) return Status::Invalid("maxNorm must be small enough that the clipped sum fits in float32");
     *stats = out_stats;
   } catch (const std::bad_alloc&) {
     return {StatusCode::kOutOfMemory, "out of memory for clipping scratch"};

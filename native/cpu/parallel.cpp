@@ -62,7 +62,12 @@ class Pool {
   void start(int threads) {
     threads_ = std::max(1, threads);
     quit_ = false;
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { loop(); });
+    // New workers start from the current generation. From 0 (as before), a worker started by a
+    // resize (generation_ > 0) ran one phantom round that decremented active_ once too often: a
+    // later region could return while another worker still ran one of its chunks (use after
+    // return), and the next one wait forever on active_ == -1. Found by the fuzz targets (hangs).
+    const uint64_t generation = generation_;
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, generation] { loop(generation); });
   }
 
   void stop() {
@@ -84,8 +89,7 @@ class Pool {
     }
   }
 
-  void loop() {
-    uint64_t seen = 0;
+  void loop(uint64_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mutex_);

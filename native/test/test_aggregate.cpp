@@ -99,6 +99,30 @@ TEST(accumulator_equals_weighted_sum) {
   CHECK(!acc.result(true, out.data()).ok());
 }
 
+// Found by native/test/fuzz/fuzz_aggregate: with out = updates[0] (allowed) and a NaN in update 1,
+// the culprit was searched after out had been written, so update 0 (overwritten with NaN) was
+// blamed: an honest client named as the one that sent NaN.
+TEST(weighted_sum_names_the_non_finite_update_when_out_aliases_an_update) {
+  const int64_t dim = 5000;  // three column tiles
+  Clients c = make_clients(3, dim, 4);
+  c.data[1][4321] = std::numeric_limits<float>::quiet_NaN();
+  int64_t bad = -2;
+  CHECK(!dpfl::weighted_sum(c.ptrs.data(), 3, dim, c.weights.data(), false, c.data[0].data(), &bad).ok());
+  CHECK_EQ(bad, int64_t(1));
+}
+
+// Found by native/test/fuzz/fuzz_aggregate (and issue 12, section 5): a float64 state beyond float32
+// came back as +Inf with an OK status.
+TEST(accumulator_result_beyond_float32_is_refused) {
+  dpfl::Accumulator acc(2);
+  const float big[2] = {1e30f, -1.0f};
+  CHECK_OK(acc.add(big, 2, 1e12));
+  std::vector<float> out(2);
+  CHECK(!acc.result(false, out.data()).ok());
+  CHECK_OK(acc.result(true, out.data()));  // the mean fits
+  CHECK_EQ(out[0], 1e30f);
+}
+
 TEST(accumulator_add_many_equals_adds) {
   const int64_t dim = 70003;
   Clients c = make_clients(19, dim, 31);

@@ -127,6 +127,21 @@ TEST(clip_rejects_bad_arguments) {
   CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {short_ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &s).ok());
 }
 
+// Found by native/test/fuzz/fuzz_clip: two finite rows of norm 3e38 under C = 3e38 summed to -inf
+// and the call returned OK, so an infinite "clipped" sum reached the caller.
+TEST(clipped_sum_beyond_float32_is_refused) {
+  const float big = 3e38f;
+  std::vector<float> g = {big, -big, big, -big};
+  std::vector<int64_t> ends = {2};
+  std::vector<double> c = {4e38};
+  std::vector<float> sum(2);
+  dpfl::ClipStats stats;
+  const dpfl::Status s = dpfl::clip_and_sum(g.data(), 2, 2, {ends.data(), 1}, c.data(), sum.data(), nullptr, nullptr,
+                                            &stats);
+  CHECK(!s.ok());
+  CHECK(s.code == dpfl::StatusCode::kInvalidArgument);
+}
+
 TEST(clip_by_norm_scales_to_the_bound) {
   std::vector<float> x = {3.0f, 4.0f};
   double norm = 0, scale = 0;

@@ -106,4 +106,20 @@ TEST(noise_refuses_bad_input_without_writing) {
   CHECK_OK(dpfl::add_gaussian_noise(nullptr, 0, 1.0, key, 0));
 }
 
+// Found by native/test/fuzz/fuzz_noise (and issue 12: addGaussianNoise(x, 1e308)): finite x and a
+// finite std returned OK with every element +-Inf. Now refused before writing, while the largest
+// std that cannot overflow still runs.
+TEST(noise_that_could_overflow_float32_is_refused_without_writing) {
+  for (const dpfl::NoiseKey& key : {philox_key(3, 1), secure_key()}) {
+    std::vector<float> x(64, 1.0f);
+    CHECK(!dpfl::add_gaussian_noise(x.data(), 64, 1e308, key, 0).ok());
+    CHECK(x == std::vector<float>(64, 1.0f));
+    std::vector<float> big(64, 3e38f);
+    CHECK(!dpfl::add_gaussian_noise(big.data(), 64, 1e37, key, 0).ok());
+    CHECK(big == std::vector<float>(64, 3e38f));
+    CHECK_OK(dpfl::add_gaussian_noise(x.data(), 64, 2.7e37, key, 0));
+    for (float v : x) CHECK(std::isfinite(v));
+  }
+}
+
 CHECK_MAIN()

@@ -40,7 +40,8 @@ Status per_sample_norms(const float* grads, int64_t batch, int64_t dim, Groups g
 // Clips each row group-wise to max_norms[g] with scale min(1, C_g / (norm_g + kClipEpsilon)) and
 // writes the float64-accumulated sum of the clipped rows to sum (dim floats). Rows containing a
 // non-finite value contribute zero and are counted (the NaN/Inf policy of dpfl). norms and
-// group_norms (both optional) receive the pre-clipping norms.
+// group_norms (both optional) receive the pre-clipping norms. A sum beyond float32's range (only
+// possible with huge max_norms) is refused with kInvalidArgument; sum is then unspecified.
 // Reads grads twice: the scale of a row depends on its whole norm, so one pass computes norms and
 // a second, column-tiled pass accumulates with the float64 tile held in cache.
 Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups groups,
@@ -65,9 +66,17 @@ struct NoiseKey {
 // Fills key with a fresh secure key from the OS CSPRNG (getrandom / getentropy / BCrypt).
 Status make_secure_key(NoiseKey* key);
 
+// No sample of either stream exceeds this in magnitude: uniforms are at least 2^-53 (gaussian.h),
+// so a Box-Muller draw is at most sqrt(-2 ln 2^-53) = 8.572, and a secure sample, the sum of two
+// such draws over sqrt(2), at most 12.13.
+constexpr double kMaxAbsNoiseSample = 12.2;
+
 // x[i] += stddev * N_(offset + i), where N_j is sample j of the key's stream. The value added to
 // each element depends only on (key, stream, offset + i): never on threads or chunking. The sum
-// is formed in float64 and rounded once. Refuses non-finite x without modifying it.
+// is formed in float64 and rounded once. Refuses non-finite x without modifying it, and refuses
+// (also before writing) when max|x| + kMaxAbsNoiseSample * stddev could round past float32's range,
+// so a successful call never makes an element infinite (the test depends on x and std only, never
+// on the noise drawn).
 Status add_gaussian_noise(float* x, int64_t n, double stddev, const NoiseKey& key, uint64_t offset);
 
 // Sample j of the key's stream as a float64 (for tests and references).
@@ -96,7 +105,8 @@ class Accumulator {
   // All-or-nothing: a bad update (its index in bad_update) or weight leaves the state unchanged
   // (the sum is formed in a second buffer and swapped in only when it is finite).
   Status add_many(const float* const* updates, const double* weights, int64_t count, int64_t* bad_update);
-  // Writes the sum (divided by the total weight when normalize) to out (dim floats).
+  // Writes the sum (divided by the total weight when normalize) to out (dim floats). A result
+  // beyond float32's range is refused (kInvalidArgument; out is then unspecified).
   Status result(bool normalize, float* out) const;
   void reset();
 
