@@ -163,16 +163,19 @@ export class Aggregator {
     const out = outputArray('options.out', opts.out, this.dim);
     // The caller's buffer is written only once the result is known to be finite.
     const target = opts.out === undefined ? out : new Float32Array(this.dim);
-    this.#native.result(normalize, target);
-    for (let i = 0; i < target.length; i++) {
-      if (!Number.isFinite(target[i]!)) {
-        throw invalidArgument(
-          `the aggregate (coordinate ${i})`,
-          'within float32 range (±3.4e38): lower the weights or the updates',
-          target[i],
-          'ERR_DPFL_NON_FINITE',
-        );
-      }
+    // The core refuses a result beyond float32 (after writing target, which is never the caller's
+    // out when one is given); name the first coordinate that overflowed.
+    try {
+      this.#native.result(normalize, target);
+    } catch (e) {
+      const i = target.findIndex((x) => !Number.isFinite(x));
+      if (i < 0) throw e;
+      throw invalidArgument(
+        `the aggregate (coordinate ${i})`,
+        'within float32 range (±3.4e38): lower the weights or the updates',
+        target[i],
+        'ERR_DPFL_NON_FINITE',
+      );
     }
     if (target !== out) out.set(target);
     return out;
