@@ -11,7 +11,9 @@ function checkDataset(ds: unknown): Dataset {
   const d = ds as Dataset;
   const size = nonNegativeInteger('ds.size', d.size);
   const featureDim = positiveInteger('ds.featureDim', d.featureDim);
-  if (typedArray('ds.labels', d.labels, 'Int32Array').length !== size) throw invalidArgument('ds.labels.length', `ds.size (${size})`, d.labels.length);
+  if (typedArray('ds.labels', d.labels, 'Int32Array').length !== size) {
+    throw invalidArgument('ds.labels.length', `ds.size (${size})`, d.labels.length);
+  }
   if (d.kind === 'dense') {
     const n = elementCount('ds.size × ds.featureDim', size, featureDim);
     const x = typedArray('ds.x', d.x, 'Float32Array');
@@ -19,7 +21,9 @@ function checkDataset(ds: unknown): Dataset {
   } else if (d.kind === 'bags') {
     typedArray('ds.indices', d.indices, 'Int32Array');
     const offsets = typedArray('ds.offsets', d.offsets, 'Int32Array');
-    if (offsets.length !== size + 1) throw invalidArgument('ds.offsets.length', `ds.size + 1 (${size + 1})`, offsets.length);
+    if (offsets.length !== size + 1) {
+      throw invalidArgument('ds.offsets.length', `ds.size + 1 (${size + 1})`, offsets.length);
+    }
   } else {
     throw invalidArgument('ds.kind', '"dense" or "bags"', d.kind);
   }

@@ -36,7 +36,9 @@ export class Random {
 
   /** Seeds from a safe integer (or bigint, taken modulo 2^64), mixing every bit into the state. */
   constructor(seed: number | bigint) {
-    if (typeof seed !== 'bigint' && !Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer or a bigint', seed);
+    if (typeof seed !== 'bigint' && !Number.isSafeInteger(seed)) {
+      throw invalidArgument('seed', 'a safe integer or a bigint', seed);
+    }
     const big = BigInt.asUintN(64, BigInt(seed));
     const st = { s: Number(big & 0xffffffffn) | 0 };
     const hi = Number(big >> 32n) >>> 0;

@@ -9,7 +9,9 @@ import { optionsObject } from '../kernels/validate.js';
 
 /** options.from: a directory to resolve the dataset package from. */
 export function fromOption(value: unknown): string | undefined {
-  if (value !== undefined && typeof value !== 'string') throw invalidType('options.from', 'a directory path (string)', value);
+  if (value !== undefined && typeof value !== 'string') {
+    throw invalidType('options.from', 'a directory path (string)', value);
+  }
   return value;
 }
 

@@ -3,7 +3,13 @@
 import type { Dataset } from './dataset.js';
 import { Random } from './random.js';
 import { invalidArgument } from '../errors.js';
-import { elementCount, nonNegativeFinite, nonNegativeInteger, positiveInteger, requiredObject } from '../kernels/validate.js';
+import {
+  elementCount,
+  nonNegativeFinite,
+  nonNegativeInteger,
+  positiveInteger,
+  requiredObject,
+} from '../kernels/validate.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -42,7 +48,9 @@ export function syntheticBags(options: { size: number; rows: number; classes: nu
   // Token ids and offsets are Int32Array entries.
   if (rows > INT32_MAX) throw invalidArgument('options.rows', `at most ${INT32_MAX}`, rows);
   const total = elementCount('options.size × options.tokensPerExample', size, tokensPerExample);
-  if (total > INT32_MAX) throw invalidArgument('options.size × options.tokensPerExample', `at most ${INT32_MAX}`, total);
+  if (total > INT32_MAX) {
+    throw invalidArgument('options.size × options.tokensPerExample', `at most ${INT32_MAX}`, total);
+  }
   const rng = new Random(seedOf(o.seed));
   const offsets = new Int32Array(size + 1);
   const indices = new Int32Array(size * tokensPerExample);

@@ -2,7 +2,14 @@
 // wrappers over the native core (native/include/dpfl/fl.h): validate, then call the binding.
 import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, nonNegativeInteger, optionsObject, outputArray, positiveFinite, typedArray } from './validate.js';
+import {
+  float32Array,
+  nonNegativeInteger,
+  optionsObject,
+  outputArray,
+  positiveFinite,
+  typedArray,
+} from './validate.js';
 
 export interface RobustOptions {
   /** Output buffer of length D. */

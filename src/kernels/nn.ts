@@ -44,7 +44,11 @@ function int32(name: string, value: unknown): Int32Array {
 
 /** batch, inDim, outDim, with every matrix they size (batch x in, in x out, batch x out) countable. */
 function dims(batch: unknown, inDim: unknown, outDim: unknown): [number, number, number] {
-  const d: [number, number, number] = [nonNegativeInteger('batch', batch), positiveInteger('inDim', inDim), positiveInteger('outDim', outDim)];
+  const d: [number, number, number] = [
+    nonNegativeInteger('batch', batch),
+    positiveInteger('inDim', inDim),
+    positiveInteger('outDim', outDim),
+  ];
   elementCount('batch × inDim', d[0], d[1]);
   elementCount('inDim × outDim', d[1], d[2]);
   elementCount('batch × outDim', d[0], d[2]);
@@ -53,7 +57,11 @@ function dims(batch: unknown, inDim: unknown, outDim: unknown): [number, number,
 
 /** rows, dim, batch of an embedding bag, with the table (rows x dim) and output (batch x dim) countable. */
 function bagDims(rows: unknown, dim: unknown, batch: unknown): [number, number, number] {
-  const d: [number, number, number] = [positiveInteger('rows', rows), positiveInteger('dim', dim), nonNegativeInteger('batch', batch)];
+  const d: [number, number, number] = [
+    positiveInteger('rows', rows),
+    positiveInteger('dim', dim),
+    nonNegativeInteger('batch', batch),
+  ];
   elementCount('rows × dim', d[0], d[1]);
   elementCount('batch × dim', d[2], d[1]);
   return d;
@@ -160,7 +168,8 @@ export function biasBackward(
   const n = elementCount('batch × outDim', b, o);
   const opts = optionsObject('options', options);
   const accumulate = optionalBoolean('options.accumulate', opts.accumulate, false);
-  binding.nnBiasBackward(sized('dy', dy, n), optionalSized('options.rowScale', opts.rowScale, b), sized('dbias', dbias, o), b, o, accumulate);
+  const rowScale = optionalSized('options.rowScale', opts.rowScale, b);
+  binding.nnBiasBackward(sized('dy', dy, n), rowScale, sized('dbias', dbias, o), b, o, accumulate);
 }
 
 /**
@@ -271,7 +280,9 @@ export function embeddingBagBackward(
   const opts = optionsObject('options', options);
   const bg = readBags(bags, b);
   const rowScale = optionalSized('options.rowScale', opts.rowScale, b);
-  binding.nnEmbeddingBagBackward(sized('dout', dout, b * d), r, d, bg.indices, bg.offsets, bg.weights ?? null, b, rowScale, sized('dtable', dtable, r * d));
+  const douts = sized('dout', dout, b * d);
+  const dt = sized('dtable', dtable, r * d);
+  binding.nnEmbeddingBagBackward(douts, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, rowScale, dt);
 }
 
 /**

@@ -60,7 +60,8 @@ export interface NoiseArgs {
 export function readNoiseOptions(std: unknown, options: GaussianNoiseOptions | undefined): NoiseArgs {
   const s = nonNegativeFinite('std', std);
   if (s > MAX_NOISE_STD) {
-    throw invalidArgument('std', `at most ${MAX_NOISE_STD.toPrecision(4)} (larger noise could overflow float32 to ±Infinity)`, s);
+    const bound = MAX_NOISE_STD.toPrecision(4);
+    throw invalidArgument('std', `at most ${bound} (larger noise could overflow float32 to ±Infinity)`, s);
   }
   const opts = optionsObject('options', options);
   if (opts.secure !== undefined && typeof opts.secure !== 'boolean') {

@@ -27,7 +27,12 @@ export function typedArrayKind(value: unknown): string | undefined {
 }
 
 /** A real, attached typed array of the given kind; with nonEmpty, also of positive length. */
-export function typedArray<K extends TypedArrayName>(name: string, value: unknown, kind: K, nonEmpty = false): TypedArrayOf<K> {
+export function typedArray<K extends TypedArrayName>(
+  name: string,
+  value: unknown,
+  kind: K,
+  nonEmpty = false,
+): TypedArrayOf<K> {
   const article = kind.startsWith('I') ? 'an' : 'a';
   if (typedArrayKind(value) !== kind) throw invalidType(name, `${article} ${kind}`, value);
   const a = value as TypedArrayOf<K>;
@@ -81,9 +86,12 @@ export function allocate<K extends TypedArrayName>(name: string, kind: K, length
 }
 
 /** The typed error for an allocation (JS or native) that failed. */
-export function outOfMemory(name: string, bytes: number, cause: unknown): RangeError & { code: 'ERR_DPFL_OUT_OF_MEMORY' } {
-  const message = `${name} could not be allocated (${bytes} bytes): ${cause instanceof Error ? cause.message : String(cause)}`;
-  return withCode(new RangeError(message), 'ERR_DPFL_OUT_OF_MEMORY') as RangeError & { code: 'ERR_DPFL_OUT_OF_MEMORY' };
+type OutOfMemoryError = RangeError & { code: 'ERR_DPFL_OUT_OF_MEMORY' };
+
+export function outOfMemory(name: string, bytes: number, cause: unknown): OutOfMemoryError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  const message = `${name} could not be allocated (${bytes} bytes): ${why}`;
+  return withCode(new RangeError(message), 'ERR_DPFL_OUT_OF_MEMORY') as OutOfMemoryError;
 }
 
 /** An output buffer: undefined, or a Float32Array of exactly `length` elements. */
@@ -92,7 +100,12 @@ export function outputArray(name: string, value: unknown, length: number): Float
 }
 
 /** An output buffer of any kind: undefined (allocated here, after the checks) or exactly `length` elements. */
-export function typedOutput<K extends TypedArrayName>(name: string, value: unknown, kind: K, length: number): TypedArrayOf<K> {
+export function typedOutput<K extends TypedArrayName>(
+  name: string,
+  value: unknown,
+  kind: K,
+  length: number,
+): TypedArrayOf<K> {
   if (value === undefined) return allocate(name, kind, length);
   const out = typedArray(name, value, kind);
   if (out.length !== length) throw invalidArgument(`${name}.length`, `${length}`, out.length);

@@ -199,7 +199,9 @@ export class EmbeddingBag implements Layer {
     positiveInteger('outDim', outDim);
     if (typeof bias !== 'boolean') throw invalidType('bias', 'a boolean', bias);
     nonNegativeFinite('initScale', initScale);
-    if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') throw invalidArgument('combiner', '"mean", "sqrtn" or "sum"', combiner);
+    if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') {
+      throw invalidArgument('combiner', '"mean", "sqrtn" or "sum"', combiner);
+    }
     this.paramCount = elementCount('the EmbeddingBag parameter count', rows * outDim + (bias ? outDim : 0));
   }
 
@@ -229,7 +231,9 @@ export class EmbeddingBag implements Layer {
   }
 
   private bags(): NonNullable<Extract<LayerInput, { kind: 'bags' }>['bags']> {
-    if (this.input.kind !== 'bags') throw invalidArgument('input', `bags of tokens for layer ${this.name}`, this.input.kind);
+    if (this.input.kind !== 'bags') {
+      throw invalidArgument('input', `bags of tokens for layer ${this.name}`, this.input.kind);
+    }
     return this.input.bags;
   }
 

@@ -34,13 +34,19 @@ export class Sequential {
     readonly classes: number,
     seed: number,
   ) {
-    if (!Array.isArray(layers) || layers.length === 0) throw invalidType('layers', 'a non-empty array of layers', layers);
+    if (!Array.isArray(layers) || layers.length === 0) {
+      throw invalidType('layers', 'a non-empty array of layers', layers);
+    }
     layers.forEach((l: unknown, i) => {
       const layer = l as Partial<Layer> | null;
-      if (typeof layer !== 'object' || layer === null || typeof layer.forward !== 'function') throw invalidType(`layers[${i}]`, 'a layer', l);
+      if (typeof layer !== 'object' || layer === null || typeof layer.forward !== 'function') {
+        throw invalidType(`layers[${i}]`, 'a layer', l);
+      }
       nonNegativeInteger(`layers[${i}].paramCount`, layer.paramCount);
     });
-    if (inputKind !== 'dense' && inputKind !== 'bags') throw invalidArgument('inputKind', '"dense" or "bags"', inputKind);
+    if (inputKind !== 'dense' && inputKind !== 'bags') {
+      throw invalidArgument('inputKind', '"dense" or "bags"', inputKind);
+    }
     positiveInteger('classes', classes);
     if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed);
     const count = elementCount('the parameter count', layers.reduce((s, l) => s + l.paramCount, 0));
@@ -57,7 +63,8 @@ export class Sequential {
     this.groupEnds = groups.map((g) => g.offset + g.length);
     const last = layers[layers.length - 1];
     if (last === undefined || last.outDim !== classes) {
-      throw invalidArgument(`layers[${layers.length - 1}].outDim`, `classes (${classes}): one logit per class`, last?.outDim);
+      const name = `layers[${layers.length - 1}].outDim`;
+      throw invalidArgument(name, `classes (${classes}): one logit per class`, last?.outDim);
     }
     this.init(seed);
   }
@@ -85,14 +92,20 @@ export class Sequential {
 
   /** The batch's input, after checking its shape (the kernels check every length). */
   private input(batch: Batch): LayerInput {
-    if (typeof batch !== 'object' || batch === null) throw invalidType('batch', 'an object { size, x | bags, labels }', batch);
+    if (typeof batch !== 'object' || batch === null) {
+      throw invalidType('batch', 'an object { size, x | bags, labels }', batch);
+    }
     const widest = Math.max(...this.layers.map((l) => l.outDim));
     elementCount('batch.size × the widest layer', nonNegativeInteger('batch.size', batch.size), widest);
     if (this.inputKind === 'bags') {
-      if (batch.bags === undefined) throw invalidType('batch.bags', 'bags of tokens (this model takes bags)', undefined);
+      if (batch.bags === undefined) {
+        throw invalidType('batch.bags', 'bags of tokens (this model takes bags)', undefined);
+      }
       return { kind: 'bags', bags: batch.bags };
     }
-    if (batch.x === undefined) throw invalidType('batch.x', 'a Float32Array (this model takes dense features)', undefined);
+    if (batch.x === undefined) {
+      throw invalidType('batch.x', 'a Float32Array (this model takes dense features)', undefined);
+    }
     return { kind: 'dense', x: batch.x };
   }
 

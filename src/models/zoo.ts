@@ -30,7 +30,9 @@ export function createModel(spec: ModelSpec, seed = 0): Sequential {
   if (spec.input !== 'dense' && spec.input !== 'bags') throw invalidArgument('spec.input', '"dense" or "bags"', spec.input);
   const act = spec.activation ?? 'relu';
   if (act !== 'relu' && act !== 'tanh') throw invalidArgument('spec.activation', '"relu" or "tanh"', act);
-  if (spec.hidden !== undefined && !Array.isArray(spec.hidden)) throw invalidType('spec.hidden', 'an array of positive integers', spec.hidden);
+  if (spec.hidden !== undefined && !Array.isArray(spec.hidden)) {
+    throw invalidType('spec.hidden', 'an array of positive integers', spec.hidden);
+  }
   const hidden = spec.hidden?.map((h, i) => positiveInteger(`spec.hidden[${i}]`, h));
   const combiner = spec.combiner ?? 'mean';
   if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') throw invalidArgument('spec.combiner', '"mean", "sqrtn" or "sum"', combiner);

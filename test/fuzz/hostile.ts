@@ -56,7 +56,11 @@ export const junk: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** A valid value most of the time, else junk. */
-export function mix<T>(valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<unknown> = junk, weight = 4): fc.Arbitrary<unknown> {
+export function mix<T>(
+  valid: fc.Arbitrary<T>,
+  hostile: fc.Arbitrary<unknown> = junk,
+  weight = 4,
+): fc.Arbitrary<unknown> {
   return fc.oneof({ arbitrary: valid, weight }, { arbitrary: hostile, weight: 1 });
 }
 
@@ -68,7 +72,12 @@ export function size(min = 0, max = 6): fc.Arbitrary<unknown> {
 /** Finite float32 data of exactly n elements, sometimes holding NaN/Inf. */
 function floats(n: number): fc.Arbitrary<Float32Array> {
   return fc.oneof(
-    { arbitrary: fc.float32Array({ minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true, min: -1e3, max: 1e3 }), weight: 6 },
+    {
+      arbitrary: fc.float32Array(
+        { minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true, min: -1e3, max: 1e3 }
+      ),
+      weight: 6,
+    },
     { arbitrary: fc.float32Array({ minLength: n, maxLength: n }), weight: 1 },
   );
 }
@@ -104,7 +113,10 @@ export function f64(n: number): fc.Arbitrary<unknown> {
   );
 }
 
-function intArray<T extends Int32Array | Uint32Array>(make: (xs: number[]) => T, values: fc.Arbitrary<number[]>): fc.Arbitrary<unknown> {
+function intArray<T extends Int32Array | Uint32Array>(
+  make: (xs: number[]) => T,
+  values: fc.Arbitrary<number[]>,
+): fc.Arbitrary<unknown> {
   return fc.oneof(
     { arbitrary: values.map(make), weight: 8 },
     { arbitrary: values.map((xs) => new Proxy(make(xs), {})), weight: 1 },

@@ -39,17 +39,50 @@ const SKIP: Record<string, string> = {
  * per export is in the issue-12 report (DPFL_FUZZ_COLLECT=1 lists them again).
  */
 const UNTYPED_KNOWN: Record<string, string> = Object.fromEntries([
-  ...owned('accounting (pld): special functions do arithmetic on any value', 'erfc logAddExp logErfc logNormalCdf logNormalSf logSubExp logSumExp normalCdf normalSf'),
+  ...owned(
+    'accounting (pld): special functions do arithmetic on any value',
+    'erfc logAddExp logErfc logNormalCdf logNormalSf logSubExp logSumExp normalCdf normalSf',
+  ),
   ...owned('accounting (pld): fft/rfft/irfft throw uncoded RangeErrors', 'fft rfft irfft'),
-  ...owned('accounting (pld): analytic Gaussian and calibration read options unchecked', 'gaussianDelta gaussianEpsilon gaussianMu calibrateNoiseMultiplier maxSteps'),
-  ...owned('accounting (pld): event constructors read options unchecked', 'gaussian laplace poissonSampledGaussian sampledWithoutReplacementGaussian validateEvent'),
-  ...owned('accounting (pld): PLD and RDP entry points accept non-objects', 'pldDelta pldEpsilon laplaceLoss subsampledGaussianLoss composePlds deltaForEpsilon discretize epsilonForDelta rdpCurve rdpEpsilon rdpMaxSteps'),
-  ...owned('accounting (pld): RDP formulas do arithmetic on any value', 'deltaFromRdp epsilonAtOrder epsilonAtOrderClassic epsilonFromRdp rdpGaussian rdpLaplace rdpPoissonGaussian rdpSampledWithoutReplacementGaussian'),
+  ...owned(
+    'accounting (pld): analytic Gaussian and calibration read options unchecked',
+    'gaussianDelta gaussianEpsilon gaussianMu calibrateNoiseMultiplier maxSteps',
+  ),
+  ...owned(
+    'accounting (pld): event constructors read options unchecked',
+    'gaussian laplace poissonSampledGaussian sampledWithoutReplacementGaussian validateEvent',
+  ),
+  ...owned(
+    'accounting (pld): PLD and RDP entry points accept non-objects',
+    'pldDelta pldEpsilon laplaceLoss subsampledGaussianLoss composePlds deltaForEpsilon discretize ' +
+    'epsilonForDelta rdpCurve rdpEpsilon rdpMaxSteps',
+  ),
+  ...owned(
+    'accounting (pld): RDP formulas do arithmetic on any value',
+    'deltaFromRdp epsilonAtOrder epsilonAtOrderClassic epsilonFromRdp rdpGaussian rdpLaplace rdpPoissonGaussian ' +
+    'rdpSampledWithoutReplacementGaussian',
+  ),
   ...owned('accounting (budget-guard): the error class formats its arguments unchecked', 'BudgetExceededError'),
-  ...owned('audit: entry points read options/arrays unchecked', 'logBeta logGamma canaryText exposure makeCanaries empiricalEpsilon PrivacyClaimViolated assertClaimHolds auditGaussianMechanism liraScores lossThresholdScores auditSummary auditTable rocSvg advantage attackMetrics auc balancedAccuracy rocCurve runAudit'),
-  ...owned('dpsgd (dpsgd-privacy): checkpoints pass paths and objects to node:fs unchecked', 'loadCheckpoint saveCheckpoint createRun restoreRun saveRun'),
-  ...owned('dpsgd (dpsgd-privacy): trainer and clipping helpers read options unchecked', 'splitThreshold Trainer accuracy'),
-  ...owned('fl: servers, clients, data helpers and the Rng read arguments unchecked', 'FederatedClient fromDataset trainTestSplit withDenseSource DpFedAvg SoftmaxRegression partitionData Rng SecureAggregation ppsInclusion selectClients FederatedServer simulate senderDomain senderGroups spamFromMessages ContinualStreams'),
+  ...owned(
+    'audit: entry points read options/arrays unchecked',
+    'logBeta logGamma canaryText exposure makeCanaries empiricalEpsilon PrivacyClaimViolated assertClaimHolds ' +
+    'auditGaussianMechanism liraScores lossThresholdScores auditSummary auditTable rocSvg advantage attackMetrics ' +
+    'auc balancedAccuracy rocCurve runAudit',
+  ),
+  ...owned(
+    'dpsgd (dpsgd-privacy): checkpoints pass paths and objects to node:fs unchecked',
+    'loadCheckpoint saveCheckpoint createRun restoreRun saveRun',
+  ),
+  ...owned(
+    'dpsgd (dpsgd-privacy): trainer and clipping helpers read options unchecked',
+    'splitThreshold Trainer accuracy',
+  ),
+  ...owned(
+    'fl: servers, clients, data helpers and the Rng read arguments unchecked',
+    'FederatedClient fromDataset trainTestSplit withDenseSource DpFedAvg SoftmaxRegression partitionData Rng ' +
+    'SecureAggregation ppsInclusion selectClients FederatedServer simulate senderDomain senderGroups ' +
+    'spamFromMessages ContinualStreams',
+  ),
 ]);
 
 function owned(reason: string, names: string): [string, string][] {
@@ -68,7 +101,9 @@ function callableExports(): [string, Callable][] {
   for (const [name, value] of Object.entries(api)) {
     if (typeof value === 'function') out.push([name, value as Callable]);
     else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === null) {
-      for (const [inner, f] of Object.entries(value)) if (typeof f === 'function') out.push([`${name}.${inner}`, f as Callable]);
+      for (
+        const [inner, f] of Object.entries(value)
+      ) if (typeof f === 'function') out.push([`${name}.${inner}`, f as Callable]);
     }
   }
   return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
@@ -90,7 +125,9 @@ function genericMethods(obj: unknown): Record<string, fc.Arbitrary<unknown[]>> {
   while (proto !== null && proto !== Object.prototype) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       const d = Object.getOwnPropertyDescriptor(proto, key);
-      if (key !== 'constructor' && typeof d?.value === 'function' && !(key in out)) out[key] = fc.array(anything, { maxLength: 3 });
+      if (
+        key !== 'constructor' && typeof d?.value === 'function' && !(key in out)
+      ) out[key] = fc.array(anything, { maxLength: 3 });
     }
     proto = Object.getPrototypeOf(proto);
   }
@@ -109,7 +146,9 @@ function untyped(e: unknown): string | null {
   if (e instanceof CallerError) return null;
   if (!(e instanceof Error)) return `threw a non-Error: ${String(e)}`;
   const code = (e as { code?: unknown }).code;
-  if (typeof code !== 'string' || !code.startsWith('ERR_DPFL_')) return `threw ${e.constructor.name} without a dpfl code: ${e.message}`;
+  if (
+    typeof code !== 'string' || !code.startsWith('ERR_DPFL_')
+  ) return `threw ${e.constructor.name} without a dpfl code: ${e.message}`;
   if ((code === 'ERR_DPFL_INVALID_TYPE' || code === 'ERR_DPFL_INVALID_ARGUMENT') && !/^\S+.* must /.test(e.message)) {
     return `threw ${code} whose message names no argument: ${e.message}`;
   }
@@ -129,9 +168,16 @@ const perExport = new Map<string, number>();
 
 function describeArgs(args: unknown[]): string {
   return args.map((a) => {
-    if (ArrayBuffer.isView(a)) return `${a.constructor.name}(${(a as unknown as { length?: number }).length ?? a.byteLength})`;
+    if (
+      ArrayBuffer.isView(a)
+    ) return `${a.constructor.name}(${(a as unknown as { length?: number }).length ?? a.byteLength})`;
     try {
-      return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : ArrayBuffer.isView(v) ? `${v.constructor.name}(...)` : v)) ?? String(a);
+      return JSON.stringify(
+        a,
+        (_k, v: unknown) => (
+          typeof v === 'bigint' ? `${v}n` : ArrayBuffer.isView(v) ? `${v.constructor.name}(...)` : v
+        ),
+      ) ?? String(a);
     } catch {
       return typeof a;
     }
@@ -169,7 +215,9 @@ describe('fuzz: every public export returns or throws a typed dpfl error', () =>
 
   it('the skip and known lists name only real exports', () => {
     const names = new Set(exports.map(([n]) => n));
-    for (const name of [...Object.keys(SKIP), ...Object.keys(UNTYPED_KNOWN)]) expect(names.has(name), `entry ${name}`).toBe(true);
+    for (
+      const name of [...Object.keys(SKIP), ...Object.keys(UNTYPED_KNOWN)]
+    ) expect(names.has(name), `entry ${name}`).toBe(true);
   });
 
   for (const [name, f] of exports) {
@@ -200,8 +248,9 @@ describe('fuzz: every public export returns or throws a typed dpfl error', () =>
 
   afterAll(() => {
     const shaped = [...perExport.keys()].filter((n) => n in SHAPES).length;
-    console.log(`fuzz: ${stats.calls} calls over ${perExport.size} exports (${shaped} shaped), ${stats.returned} returned, ` +
-      `${stats.typed - stats.tolerated} typed errors, ${stats.tolerated} untyped tolerated (UNTYPED_KNOWN); seed ${SEED}, ${RUNS} runs each`);
+    console.log(`fuzz: ${stats.calls} calls over ${perExport.size} exports (${shaped} shaped), ` +
+      `${stats.returned} returned, ${stats.typed - stats.tolerated} typed errors, ` +
+      `${stats.tolerated} untyped tolerated (UNTYPED_KNOWN); seed ${SEED}, ${RUNS} runs each`);
     if (COLLECT) for (const message of findings.values()) console.log(`finding: ${message.slice(0, 400)}`);
   });
 });
