@@ -26,9 +26,11 @@ export function syntheticDense(options: { size: number; dim: number; classes: nu
   const classes = positiveInteger('options.classes', o.classes);
   const noise = o.noise === undefined ? 1 : nonNegativeFinite('options.noise', o.noise);
   const rng = new Random(seedOf(o.seed));
+  // Both counts are checked before the first allocation.
+  const n = elementCount('options.size × options.dim', size, dim);
   const centres = new Float32Array(elementCount('options.classes × options.dim', classes, dim));
   for (let i = 0; i < centres.length; i++) centres[i] = rng.normal();
-  const x = new Float32Array(elementCount('options.size × options.dim', size, dim));
+  const x = new Float32Array(n);
   const labels = new Int32Array(size);
   for (let r = 0; r < size; r++) {
     const c = rng.below(classes);
