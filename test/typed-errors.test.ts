@@ -10,6 +10,7 @@ import {
   createModel,
   Dense,
   gatherBatch,
+  gaussianEpsilon,
   nn,
   perSampleNorms,
   Sequential,
@@ -250,5 +251,13 @@ describe('data: options checked before generating', () => {
       'ERR_DPFL_INVALID_TYPE',
       /^ds must be a Dataset/,
     );
+  });
+});
+
+describe('accounting entry (a few lines at the entry of analytic-gaussian.ts)', () => {
+  it('gaussianEpsilon refuses a negative mu or delta instead of looping forever', () => {
+    expectCode(() => gaussianEpsilon(-1, -2.3e55), 'ERR_DPFL_INVALID_ARGUMENT', /^mu must be a finite number > 0/);
+    expectCode(() => gaussianEpsilon(1, -1), 'ERR_DPFL_INVALID_ARGUMENT', /^delta must be in \(0, 1\)/);
+    expect(gaussianEpsilon(1, 1e-5)).toBeGreaterThan(0);
   });
 });

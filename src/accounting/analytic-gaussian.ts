@@ -4,6 +4,7 @@
 // denoising", Thm. 8; Dong, Roth and Su 2019, Gaussian DP, Cor. 2.13). Used as the reference the
 // accountants are tested against.
 
+import { checkDelta, checkPositive } from './errors.js';
 import { logNormalCdf } from './special.js';
 
 /** δ(ε) of a Gaussian mechanism with sensitivity-to-noise ratio μ. */
@@ -17,6 +18,9 @@ export function gaussianDelta(mu: number, epsilon: number): number {
 
 /** The exact ε(δ) of the Gaussian mechanism with ratio μ, by bisection to 1e-12 relative. */
 export function gaussianEpsilon(mu: number, delta: number): number {
+  // Checked at the entry: a negative μ or δ made the doubling search below loop forever.
+  checkPositive('mu', mu);
+  checkDelta('delta', delta);
   if (gaussianDelta(mu, 0) <= delta) return 0;
   let lo = 0;
   let hi = 1;

@@ -5,9 +5,11 @@ import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
   elementCount,
+  finiteNumber as requiredFinite,
   float32Array,
   nonNegativeInteger,
   optionalBoolean,
+  optionalFinite as finite,
   optionsObject,
   outputArray,
   positiveInteger,
@@ -304,18 +306,6 @@ export function embeddingBagGhostSqNorms(
   const sq = float64Out('out', out, b);
   binding.nnEmbeddingBagGhostSqnorms(douts, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, sq);
   return sq;
-}
-
-function finite(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidType(name, 'a finite number', value);
-  if (!Number.isFinite(value)) throw invalidArgument(name, 'a finite number', value);
-  return value;
-}
-
-function requiredFinite(name: string, value: unknown): number {
-  if (value === undefined) throw invalidType(name, 'a finite number', value);
-  return finite(name, value, 0);
 }
 
 export interface SgdUpdateOptions {

@@ -126,6 +126,18 @@ export function nonNegativeInteger(name: string, value: unknown): number {
   return value;
 }
 
+/** A finite number. */
+export function finiteNumber(name: string, value: unknown): number {
+  if (typeof value !== 'number') throw invalidType(name, 'a finite number', value);
+  if (!Number.isFinite(value)) throw invalidArgument(name, 'a finite number', value);
+  return value;
+}
+
+/** A finite number, or `fallback` when undefined. */
+export function optionalFinite(name: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : finiteNumber(name, value);
+}
+
 /** A finite number > 0. */
 export function positiveFinite(name: string, value: unknown): number {
   if (typeof value !== 'number') throw invalidType(name, 'a positive finite number', value);

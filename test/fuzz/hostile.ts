@@ -36,9 +36,13 @@ function offsetView(a: Float32Array): Float32Array {
   return v;
 }
 
-/** Sizes that are not positive safe integers, or whose products overflow what can be allocated. */
+/**
+ * Sizes that are not positive safe integers, or too large for any array dpfl allocates (> 2^32 − 1).
+ * 2^31 is valid but costly (a model or dataset of 2^31 rows is built, slowly): only `sized` uses it,
+ * where the arrays given with it never match.
+ */
 export const HOSTILE_NUMBERS = [
-  -1, -0, 0.5, -2.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 32, 2 ** 32 + 1, 2 ** 40, 2 ** 53, 2 ** 53 + 2, 1e308,
+  -1, -0, 0.5, -2.5, NaN, Infinity, -Infinity, 2 ** 32, 2 ** 32 + 1, 2 ** 40, 2 ** 53, 2 ** 53 + 2, 1e308,
   Number.MAX_VALUE, Number.MIN_VALUE, -(2 ** 53),
 ];
 

@@ -5,7 +5,8 @@
 // (an argument error also names the argument: "<argument> must be ..."). The one exception is the
 // fuzzer's own CallerError, thrown by its hostile getters: dpfl may let a caller's exception through.
 // CI runs DPFL_FUZZ_RUNS (default 40) seeded runs per export; `DPFL_FUZZ_RUNS=5000 npx vitest run
-// test/fuzz` (or scripts/fuzz-api.sh) runs longer, DPFL_FUZZ_SEED picks another seed.
+// test/fuzz` runs longer, DPFL_FUZZ_SEED picks another seed, DPFL_FUZZ_COLLECT=1 lists every
+// distinct finding instead of stopping at the first, DPFL_FUZZ_TRACE=file names the call in flight.
 import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -19,7 +19,7 @@ const real = (min: number, max: number) => mix(
   fc.oneof(fc.constantFrom(...HOSTILE_NUMBERS), junk),
 );
 /** A known size n, sometimes another or a hostile one. */
-const sized = (n: number) => mix(fc.constant(n), size(0, 8), 6);
+const sized = (n: number) => mix(fc.constant(n), fc.oneof(size(0, 8), fc.constant(2 ** 31)), 6);
 const dims = (min = 1, max = 4) => fc.integer({ min, max });
 
 function groupEnds(d: number): fc.Arbitrary<number[]> {
