@@ -11,6 +11,7 @@ import {
   Dense,
   gatherBatch,
   gaussianEpsilon,
+  loadCheckpoint,
   nn,
   perSampleNorms,
   Sequential,
@@ -259,5 +260,11 @@ describe('accounting entry (a few lines at the entry of analytic-gaussian.ts)', 
     expectCode(() => gaussianEpsilon(-1, -2.3e55), 'ERR_DPFL_INVALID_ARGUMENT', /^mu must be a finite number > 0/);
     expectCode(() => gaussianEpsilon(1, -1), 'ERR_DPFL_INVALID_ARGUMENT', /^delta must be in \(0, 1\)/);
     expect(gaussianEpsilon(1, 1e-5)).toBeGreaterThan(0);
+  });
+});
+
+describe('checkpoint paths (a few lines at the entry of dpsgd/checkpoint.ts)', () => {
+  it('loadCheckpoint refuses a number, which node:fs would read as a file descriptor (and block on a pipe)', () => {
+    expectCode(() => loadCheckpoint(5 as never), 'ERR_DPFL_INVALID_TYPE', /^file must be a path \(string\), received 5/);
   });
 });
