@@ -221,6 +221,10 @@ describe('sizes are checked before any output is allocated', () => {
       'ERR_DPFL_INVALID_TYPE',
       /^batch.x must be a Float32Array/,
     );
+    const text = createModel({ kind: 'linear', input: 'bags', inputDim: 4, classes: 2, combiner: 'sqrtn' });
+    const bags = { indices: new Proxy(Int32Array.from([1]), {}), offsets: Int32Array.from([0, 1]) };
+    expectCode(() => text.forward({ size: 1, bags, labels: new Int32Array(1) } as never), 'ERR_DPFL_INVALID_TYPE',
+      /^bags.indices must be an Int32Array/);
   });
 });
 

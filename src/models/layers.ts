@@ -19,7 +19,7 @@ import {
 import type { Random } from '../data/random.js';
 import type { LayerInput } from './batch.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { elementCount, nonNegativeFinite, positiveInteger } from '../kernels/validate.js';
+import { elementCount, nonNegativeFinite, positiveInteger, typedArray } from '../kernels/validate.js';
 
 function layerName(value: unknown): string {
   if (typeof value !== 'string') throw invalidType('name', 'a string', value);
@@ -208,7 +208,9 @@ export class EmbeddingBag implements Layer {
   /** The bags with the combiner's per-token weights (unchanged under 'mean' or given weights). */
   private weighted(input: LayerInput): LayerInput {
     if (input.kind !== 'bags' || this.combiner === 'mean' || input.bags.weights !== undefined) return input;
-    const { indices, offsets } = input.bags;
+    // Read here before the kernel checks them: brand-check first (a Proxy has no typed length).
+    const indices = typedArray('bags.indices', input.bags.indices, 'Int32Array');
+    const offsets = typedArray('bags.offsets', input.bags.offsets, 'Int32Array');
     const weights = this.weightsWs.view(indices.length);
     for (let r = 0; r + 1 < offsets.length; r++) {
       const n = offsets[r + 1]! - offsets[r]!;

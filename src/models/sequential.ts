@@ -98,8 +98,8 @@ export class Sequential {
     const widest = Math.max(...this.layers.map((l) => l.outDim));
     elementCount('batch.size × the widest layer', nonNegativeInteger('batch.size', batch.size), widest);
     if (this.inputKind === 'bags') {
-      if (batch.bags === undefined) {
-        throw invalidType('batch.bags', 'bags of tokens (this model takes bags)', undefined);
+      if (typeof batch.bags !== 'object' || batch.bags === null) {
+        throw invalidType('batch.bags', 'bags of tokens (this model takes bags)', batch.bags);
       }
       return { kind: 'bags', bags: batch.bags };
     }
