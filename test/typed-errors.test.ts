@@ -269,6 +269,7 @@ describe('accounting entry (a few lines at the entry of analytic-gaussian.ts)', 
 
 describe('checkpoint paths (a few lines at the entry of dpsgd/checkpoint.ts)', () => {
   it('loadCheckpoint refuses a number, which node:fs would read as a file descriptor (and block on a pipe)', () => {
-    expectCode(() => loadCheckpoint(5 as never), 'ERR_DPFL_INVALID_TYPE', /^file must be a path \(string\), received 5/);
+    expectCode(() => loadCheckpoint(5 as never), 'ERR_DPFL_INVALID_TYPE',
+      /^file must be a path \(string\), received 5/);
   });
 });

@@ -67,7 +67,8 @@ const UNTYPED_KNOWN: Record<string, string> = Object.fromEntries([
     'rdpSampledWithoutReplacementGaussian',
   ),
   ...owned('accounting (budget-guard): the error class formats its arguments unchecked', 'BudgetExceededError'),
-  ...owned('accounting (budget-guard): accountants read options unchecked', 'Accountant createAccountant computeEpsilon'),
+  ...owned('accounting (budget-guard): accountants read options unchecked',
+    'Accountant createAccountant computeEpsilon'),
   ...owned(
     'audit: entry points read options/arrays unchecked',
     'logBeta logGamma canaryText exposure makeCanaries empiricalEpsilon PrivacyClaimViolated assertClaimHolds ' +
