@@ -4,6 +4,7 @@
 // denoising", Thm. 8; Dong, Roth and Su 2019, Gaussian DP, Cor. 2.13). Used as the reference the
 // accountants are tested against.
 
+import { checkDelta, checkPositive } from './errors.js';
 import { logNormalCdf } from './special.js';
 
 /** δ(ε) of a Gaussian mechanism with sensitivity-to-noise ratio μ. */
@@ -20,6 +21,9 @@ export function gaussianDelta(mu: number, epsilon: number): number {
  * δ(lower) > δ ≥ δ(upper) (lower = upper = 0 when δ(0) ≤ δ).
  */
 export function gaussianEpsilonBracket(mu: number, delta: number): { lower: number; upper: number } {
+  // Checked at the entry: a negative μ or δ made the doubling search below loop forever.
+  checkPositive('mu', mu);
+  checkDelta('delta', delta);
   if (gaussianDelta(mu, 0) <= delta) return { lower: 0, upper: 0 };
   let lo = 0;
   // ε lies below μ²/2 + μ·z with z = sqrt(2 log(1/δ)) (the loss is N(μ²/2, μ²)): start near it.

@@ -3,6 +3,32 @@
 import type { Batch } from '../models/batch.js';
 import { Random } from './random.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../kernels/validate.js';
+
+/** The O(1) checks of a dataset argument: its shape and the lengths of its arrays. */
+function checkDataset(ds: unknown): Dataset {
+  if (typeof ds !== 'object' || ds === null) throw invalidType('ds', 'a Dataset', ds);
+  const d = ds as Dataset;
+  const size = nonNegativeInteger('ds.size', d.size);
+  const featureDim = positiveInteger('ds.featureDim', d.featureDim);
+  if (typedArray('ds.labels', d.labels, 'Int32Array').length !== size) {
+    throw invalidArgument('ds.labels.length', `ds.size (${size})`, d.labels.length);
+  }
+  if (d.kind === 'dense') {
+    const n = elementCount('ds.size × ds.featureDim', size, featureDim);
+    const x = typedArray('ds.x', d.x, 'Float32Array');
+    if (x.length !== n) throw invalidArgument('ds.x.length', `ds.size × ds.featureDim (${n})`, x.length);
+  } else if (d.kind === 'bags') {
+    typedArray('ds.indices', d.indices, 'Int32Array');
+    const offsets = typedArray('ds.offsets', d.offsets, 'Int32Array');
+    if (offsets.length !== size + 1) {
+      throw invalidArgument('ds.offsets.length', `ds.size + 1 (${size + 1})`, offsets.length);
+    }
+  } else {
+    throw invalidArgument('ds.kind', '"dense" or "bags"', d.kind);
+  }
+  return d;
+}
 
 export interface Dataset {
   readonly name: string;
@@ -21,7 +47,9 @@ export interface Dataset {
 
 /** The examples `rows` of ds as a batch (copies: the batch owns its buffers). */
 export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
+  checkDataset(ds);
   if (!(rows instanceof Int32Array)) throw invalidType('rows', 'an Int32Array of example indices', rows);
+  typedArray('rows', rows, 'Int32Array');
   const b = rows.length;
   for (let r = 0; r < b; r++) {
     if (!(rows[r]! >= 0 && rows[r]! < ds.size)) throw invalidArgument(`rows[${r}]`, `an example index in [0, ${ds.size})`, rows[r]);
@@ -36,7 +64,14 @@ export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
   }
   const off = ds.offsets!;
   const offsets = new Int32Array(b + 1);
-  for (let r = 0; r < b; r++) offsets[r + 1] = offsets[r]! + (off[rows[r]! + 1]! - off[rows[r]!]!);
+  for (let r = 0; r < b; r++) {
+    const i = rows[r]!;
+    // Only the offsets of the gathered rows are checked: O(batch), not O(dataset), per call.
+    if (!(off[i]! >= 0 && off[i + 1]! >= off[i]! && off[i + 1]! <= ds.indices!.length)) {
+      throw invalidArgument(`ds.offsets[${i + 1}]`, `in [ds.offsets[${i}], ds.indices.length]`, off[i + 1]);
+    }
+    offsets[r + 1] = offsets[r]! + (off[i + 1]! - off[i]!);
+  }
   const indices = new Int32Array(offsets[b]!);
   for (let r = 0; r < b; r++) indices.set(ds.indices!.subarray(off[rows[r]!]!, off[rows[r]! + 1]!), offsets[r]!);
   return { size: b, bags: { indices, offsets }, labels };
@@ -59,6 +94,7 @@ export function subset(ds: Dataset, rows: Int32Array, name = ds.name): Dataset {
 
 /** A stable split: the same seed and dataset give the same train/test examples on every run. */
 export function splitDataset(ds: Dataset, testFraction: number, seed: number): { train: Dataset; test: Dataset } {
+  checkDataset(ds);
   if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1)) throw invalidArgument('testFraction', 'in (0, 1)', testFraction);
   if (ds.size < 2) throw invalidArgument('ds.size', 'at least 2 to split', ds.size);
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('seed', 'a non-negative integer', seed);

@@ -2,6 +2,8 @@
 // as dense 784-feature rows.
 import type { Dataset } from './dataset.js';
 import { requireOptional } from './packages.js';
+import { optionsObject } from '../kernels/validate.js';
+import { fromOption } from './spam.js';
 
 export const MNIST_PACKAGE = 'mnist';
 export const MNIST_VERSION = '1.1.0';
@@ -12,8 +14,9 @@ interface Digit {
   raw: number[];
 }
 
-export function loadMnist(options: { from?: string } = {}): Dataset {
-  const digits = requireOptional<Digit[]>(MNIST_PACKAGE, MNIST_VERSION, 'mnist', options.from);
+export function loadMnist(options?: { from?: string }): Dataset {
+  const opts = optionsObject('options', options);
+  const digits = requireOptional<Digit[]>(MNIST_PACKAGE, MNIST_VERSION, 'mnist', fromOption(opts.from));
   const dim = 784;
   const size = digits.reduce((s, d) => s + d.length, 0);
   const x = new Float32Array(size * dim);

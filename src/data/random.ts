@@ -3,6 +3,12 @@
 // checkpoints. Not a cryptographic generator: a training run without a seed draws its seed from
 // the OS CSPRNG (see seedFromOs).
 import { randomBytes, randomFillSync } from 'node:crypto';
+import { invalidArgument } from '../errors.js';
+
+/** below(n) draws from [0, n): n must be a positive integer of at most 2^32 (one uint32 draw). */
+function checkBound(n: number): void {
+  if (!(Number.isInteger(n) && n > 0 && n <= 4294967296)) throw invalidArgument('n', 'an integer in [1, 2^32]', n);
+}
 
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
@@ -30,6 +36,9 @@ export class Random {
 
   /** Seeds from a safe integer (or bigint, taken modulo 2^64), mixing every bit into the state. */
   constructor(seed: number | bigint) {
+    if (typeof seed !== 'bigint' && !Number.isSafeInteger(seed)) {
+      throw invalidArgument('seed', 'a safe integer or a bigint', seed);
+    }
     const big = BigInt.asUintN(64, BigInt(seed));
     const st = { s: Number(big & 0xffffffffn) | 0 };
     const hi = Number(big >> 32n) >>> 0;
@@ -62,6 +71,7 @@ export class Random {
 
   /** A uniform integer in [0, n) for n ≤ 2^32, without modulo bias. */
   below(n: number): number {
+    checkBound(n);
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const x = this.nextUint32();
@@ -109,6 +119,7 @@ export class SecureRandom {
   }
 
   below(n: number): number {
+    checkBound(n);
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const x = this.nextUint32();

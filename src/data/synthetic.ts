@@ -2,14 +2,35 @@
 // (dense) and class-dependent token distributions (bags). Deterministic in the seed.
 import type { Dataset } from './dataset.js';
 import { Random } from './random.js';
+import { invalidArgument } from '../errors.js';
+import {
+  elementCount,
+  nonNegativeFinite,
+  nonNegativeInteger,
+  positiveInteger,
+  requiredObject,
+} from '../kernels/validate.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+
+function seedOf(value: unknown): number {
+  if (value === undefined) return 1;
+  if (!Number.isSafeInteger(value)) throw invalidArgument('options.seed', 'a safe integer', value);
+  return value as number;
+}
 
 export function syntheticDense(options: { size: number; dim: number; classes: number; seed?: number; noise?: number }): Dataset {
-  const { size, dim, classes } = options;
-  const rng = new Random(options.seed ?? 1);
-  const centres = new Float32Array(classes * dim);
+  const o = requiredObject('options', options);
+  const size = nonNegativeInteger('options.size', o.size);
+  const dim = positiveInteger('options.dim', o.dim);
+  const classes = positiveInteger('options.classes', o.classes);
+  const noise = o.noise === undefined ? 1 : nonNegativeFinite('options.noise', o.noise);
+  const rng = new Random(seedOf(o.seed));
+  // Both counts are checked before the first allocation.
+  const n = elementCount('options.size × options.dim', size, dim);
+  const centres = new Float32Array(elementCount('options.classes × options.dim', classes, dim));
   for (let i = 0; i < centres.length; i++) centres[i] = rng.normal();
-  const noise = options.noise ?? 1;
-  const x = new Float32Array(size * dim);
+  const x = new Float32Array(n);
   const labels = new Int32Array(size);
   for (let r = 0; r < size; r++) {
     const c = rng.below(classes);
@@ -21,8 +42,18 @@ export function syntheticDense(options: { size: number; dim: number; classes: nu
 
 /** Each class prefers its own slice of rows; tokensPerExample tokens per bag (half class-specific). */
 export function syntheticBags(options: { size: number; rows: number; classes: number; tokensPerExample: number; seed?: number }): Dataset {
-  const { size, rows, classes, tokensPerExample } = options;
-  const rng = new Random(options.seed ?? 1);
+  const o = requiredObject('options', options);
+  const size = nonNegativeInteger('options.size', o.size);
+  const rows = positiveInteger('options.rows', o.rows);
+  const classes = positiveInteger('options.classes', o.classes);
+  const tokensPerExample = nonNegativeInteger('options.tokensPerExample', o.tokensPerExample);
+  // Token ids and offsets are Int32Array entries.
+  if (rows > INT32_MAX) throw invalidArgument('options.rows', `at most ${INT32_MAX}`, rows);
+  const total = elementCount('options.size × options.tokensPerExample', size, tokensPerExample);
+  if (total > INT32_MAX) {
+    throw invalidArgument('options.size × options.tokensPerExample', `at most ${INT32_MAX}`, total);
+  }
+  const rng = new Random(seedOf(o.seed));
   const offsets = new Int32Array(size + 1);
   const indices = new Int32Array(size * tokensPerExample);
   const labels = new Int32Array(size);

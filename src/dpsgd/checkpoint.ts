@@ -16,7 +16,13 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { invalidArgument, withCode } from '../errors.js';
+import { invalidArgument, invalidType, withCode } from '../errors.js';
+
+/** A path: a number would be taken by node:fs as an open file descriptor (a read could block forever). */
+function checkPath(file: unknown): string {
+  if (typeof file !== 'string') throw invalidType('file', 'a path (string)', file);
+  return file;
+}
 
 const MAGIC = 'DPFL-CHECKPOINT 1\n';
 
@@ -30,6 +36,7 @@ export interface CheckpointContents {
 }
 
 export function saveCheckpoint(file: string, contents: CheckpointContents): void {
+  checkPath(file);
   const names = Object.keys(contents.buffers).sort();
   const header = Buffer.from(
     JSON.stringify({ config: contents.config, state: contents.state, buffers: names.map((n) => ({ name: n, length: contents.buffers[n]!.length })) }),
@@ -155,6 +162,7 @@ function corrupt(file: string, why: string): Error {
 
 /** Reads and verifies a checkpoint; with expectedConfig, refuses one saved under another configuration. */
 export function loadCheckpoint(file: string, expectedConfig?: unknown): CheckpointContents {
+  checkPath(file);
   const data = readFileSync(file);
   if (data.subarray(0, MAGIC.length).toString() !== MAGIC) throw corrupt(file, 'not a dpfl checkpoint (bad magic)');
   const digest = data.subarray(MAGIC.length, MAGIC.length + 64).toString();

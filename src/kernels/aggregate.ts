@@ -3,7 +3,16 @@ import { binding, type NativeAggregator } from '../native/binding.js';
 import { DeviceArray } from './device.js';
 import { weightedSumDevice } from './device-kernels.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, nonNegativeFinite, optionsObject, outputArray, positiveInteger, weightsArray } from './validate.js';
+import {
+  elementCount,
+  float32Array,
+  nonNegativeFinite,
+  optionsObject,
+  outOfMemory,
+  outputArray,
+  positiveInteger,
+  weightsArray,
+} from './validate.js';
 
 export interface WeightedSumOptions {
   /** Divide by the sum of the weights (a weighted mean). Default false. */
@@ -97,7 +106,14 @@ export class Aggregator {
   readonly #native: NativeAggregator;
 
   constructor(dim: number) {
-    this.#native = new binding.Aggregator(positiveInteger('dim', dim));
+    const d = elementCount('dim', positiveInteger('dim', dim));
+    try {
+      this.#native = new binding.Aggregator(d);
+    } catch (e) {
+      // The native side reports a failed allocation of its float64 state as a plain Error.
+      if (typeof (e as { code?: unknown }).code === 'string') throw e;
+      throw outOfMemory('the Aggregator state', d * 8, e);
+    }
   }
 
   get dim(): number {

@@ -2,7 +2,14 @@
 // wrappers over the native core (native/include/dpfl/fl.h): validate, then call the binding.
 import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, nonNegativeInteger, optionsObject, outputArray, positiveFinite } from './validate.js';
+import {
+  float32Array,
+  nonNegativeInteger,
+  optionsObject,
+  outputArray,
+  positiveFinite,
+  typedArray,
+} from './validate.js';
 
 export interface RobustOptions {
   /** Output buffer of length D. */
@@ -118,9 +125,7 @@ export async function trimmedMeanAsync(
 }
 
 function uint32Array(name: string, value: unknown): Uint32Array {
-  if (!(value instanceof Uint32Array)) throw invalidType(name, 'a Uint32Array', value);
-  if (value.length === 0) throw invalidArgument(`${name}.length`, 'positive', 0);
-  return value;
+  return typedArray(name, value, 'Uint32Array', true);
 }
 
 /**

@@ -3,7 +3,21 @@
 // labels are checked natively before any memory is touched. Dense weights are stored in x out.
 import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, nonNegativeInteger, outputArray, positiveInteger } from './validate.js';
+import {
+  elementCount,
+  finiteNumber as requiredFinite,
+  float32Array,
+  nonNegativeInteger,
+  optionalBoolean,
+  optionalFinite as finite,
+  optionsObject,
+  outputArray,
+  positiveInteger,
+  requiredObject,
+  sizedFloat32,
+  typedArray,
+  typedOutput,
+} from './validate.js';
 
 export type ActivationKind = 'relu' | 'tanh';
 
@@ -16,30 +30,43 @@ export interface Bags {
   weights?: Float32Array;
 }
 
-function sized(name: string, value: unknown, length: number): Float32Array {
-  const a = float32Array(name, value, false);
-  if (a.length !== length) throw invalidArgument(`${name}.length`, `${length}`, a.length);
-  return a;
-}
+const sized = sizedFloat32;
 
 function optionalSized(name: string, value: unknown, length: number): Float32Array | null {
   return value === undefined || value === null ? null : sized(name, value, length);
 }
 
 function float64Out(name: string, value: unknown, length: number): Float64Array {
-  if (value === undefined) return new Float64Array(length);
-  if (!(value instanceof Float64Array)) throw invalidType(name, 'a Float64Array', value);
-  if (value.length !== length) throw invalidArgument(`${name}.length`, `${length}`, value.length);
-  return value;
+  return typedOutput(name, value, 'Float64Array', length);
 }
 
 function int32(name: string, value: unknown): Int32Array {
-  if (!(value instanceof Int32Array)) throw invalidType(name, 'an Int32Array', value);
-  return value;
+  return typedArray(name, value, 'Int32Array');
 }
 
+/** batch, inDim, outDim, with every matrix they size (batch x in, in x out, batch x out) countable. */
 function dims(batch: unknown, inDim: unknown, outDim: unknown): [number, number, number] {
-  return [nonNegativeInteger('batch', batch), positiveInteger('inDim', inDim), positiveInteger('outDim', outDim)];
+  const d: [number, number, number] = [
+    nonNegativeInteger('batch', batch),
+    positiveInteger('inDim', inDim),
+    positiveInteger('outDim', outDim),
+  ];
+  elementCount('batch × inDim', d[0], d[1]);
+  elementCount('inDim × outDim', d[1], d[2]);
+  elementCount('batch × outDim', d[0], d[2]);
+  return d;
+}
+
+/** rows, dim, batch of an embedding bag, with the table (rows x dim) and output (batch x dim) countable. */
+function bagDims(rows: unknown, dim: unknown, batch: unknown): [number, number, number] {
+  const d: [number, number, number] = [
+    positiveInteger('rows', rows),
+    positiveInteger('dim', dim),
+    nonNegativeInteger('batch', batch),
+  ];
+  elementCount('rows × dim', d[0], d[1]);
+  elementCount('batch × dim', d[2], d[1]);
+  return d;
 }
 
 function activationCode(kind: unknown): number {
@@ -49,7 +76,9 @@ function activationCode(kind: unknown): number {
 }
 
 function readBags(bags: unknown, batch: number): Bags {
-  if (typeof bags !== 'object' || bags === null) throw invalidType('bags', 'an object { indices, offsets, weights? }', bags);
+  if (typeof bags !== 'object' || bags === null || ArrayBuffer.isView(bags)) {
+    throw invalidType('bags', 'an object { indices, offsets, weights? }', bags);
+  }
   const b = bags as Partial<Bags>;
   const indices = int32('bags.indices', b.indices);
   const offsets = int32('bags.offsets', b.offsets);
@@ -69,8 +98,11 @@ export function denseForward(
   out?: Float32Array,
 ): Float32Array {
   const [b, i, o] = dims(batch, inDim, outDim);
+  const xs = sized('x', x, b * i);
+  const ws = sized('w', w, i * o);
+  const bs = optionalSized('bias', bias, o);
   const y = outputArray('out', out, b * o);
-  binding.nnDenseForward(sized('x', x, b * i), sized('w', w, i * o), optionalSized('bias', bias, o), y, b, i, o);
+  binding.nnDenseForward(xs, ws, bs, y, b, i, o);
   return y;
 }
 
@@ -84,8 +116,10 @@ export function denseBackwardInput(
   out?: Float32Array,
 ): Float32Array {
   const [b, i, o] = dims(batch, inDim, outDim);
+  const dys = sized('dy', dy, b * o);
+  const ws = sized('w', w, i * o);
   const dx = outputArray('out', out, b * i);
-  binding.nnDenseBackwardInput(sized('dy', dy, b * o), sized('w', w, i * o), dx, b, i, o);
+  binding.nnDenseBackwardInput(dys, ws, dx, b, i, o);
   return dx;
 }
 
@@ -106,19 +140,20 @@ export function denseBackwardParams(
   inDim: number,
   outDim: number,
   dw: Float32Array,
-  options: DenseParamGradOptions = {},
+  options?: DenseParamGradOptions,
 ): void {
   const [b, i, o] = dims(batch, inDim, outDim);
+  const opts = optionsObject('options', options);
   binding.nnDenseBackwardParams(
     sized('x', x, b * i),
     sized('dy', dy, b * o),
-    optionalSized('options.rowScale', options.rowScale, b),
+    optionalSized('options.rowScale', opts.rowScale, b),
     sized('dw', dw, i * o),
-    optionalSized('options.dbias', options.dbias, o),
+    optionalSized('options.dbias', opts.dbias, o),
     b,
     i,
     o,
-    options.accumulate === true,
+    optionalBoolean('options.accumulate', opts.accumulate, false),
   );
 }
 
@@ -128,11 +163,15 @@ export function biasBackward(
   batch: number,
   outDim: number,
   dbias: Float32Array,
-  options: { rowScale?: Float32Array; accumulate?: boolean } = {},
+  options?: { rowScale?: Float32Array; accumulate?: boolean },
 ): void {
   const b = nonNegativeInteger('batch', batch);
   const o = positiveInteger('outDim', outDim);
-  binding.nnBiasBackward(sized('dy', dy, b * o), optionalSized('options.rowScale', options.rowScale, b), sized('dbias', dbias, o), b, o, options.accumulate === true);
+  const n = elementCount('batch × outDim', b, o);
+  const opts = optionsObject('options', options);
+  const accumulate = optionalBoolean('options.accumulate', opts.accumulate, false);
+  const rowScale = optionalSized('options.rowScale', opts.rowScale, b);
+  binding.nnBiasBackward(sized('dy', dy, n), rowScale, sized('dbias', dbias, o), b, o, accumulate);
 }
 
 /**
@@ -145,11 +184,15 @@ export function denseGhostSqNorms(
   batch: number,
   inDim: number,
   outDim: number,
-  options: { withBias?: boolean; out?: Float64Array } = {},
+  options?: { withBias?: boolean; out?: Float64Array },
 ): Float64Array {
   const [b, i, o] = dims(batch, inDim, outDim);
-  const sq = float64Out('options.out', options.out, b);
-  binding.nnDenseGhostSqnorms(sized('x', x, b * i), sized('dy', dy, b * o), sq, b, i, o, options.withBias === true);
+  const opts = optionsObject('options', options);
+  const xs = sized('x', x, b * i);
+  const dys = sized('dy', dy, b * o);
+  const withBias = optionalBoolean('options.withBias', opts.withBias, false);
+  const sq = float64Out('options.out', opts.out, b);
+  binding.nnDenseGhostSqnorms(xs, dys, sq, b, i, o, withBias);
   return sq;
 }
 
@@ -157,8 +200,9 @@ export function denseGhostSqNorms(
 export function rowSqNorms(y: Float32Array, batch: number, dim: number, out?: Float64Array): Float64Array {
   const b = nonNegativeInteger('batch', batch);
   const d = positiveInteger('dim', dim);
+  const ys = sized('y', y, elementCount('batch × dim', b, d));
   const sq = float64Out('out', out, b);
-  binding.nnRowSqnorms(sized('y', y, b * d), sq, b, d);
+  binding.nnRowSqnorms(ys, sq, b, d);
   return sq;
 }
 
@@ -175,8 +219,9 @@ export function activationForward(kind: ActivationKind, x: Float32Array, out?: F
 export function activationBackward(kind: ActivationKind, y: Float32Array, dy: Float32Array, out?: Float32Array): Float32Array {
   const code = activationCode(kind);
   const yv = float32Array('y', y, false);
+  const dys = sized('dy', dy, yv.length);
   const dx = outputArray('out', out, yv.length);
-  binding.nnActivationBackward(code, yv, sized('dy', dy, yv.length), dx);
+  binding.nnActivationBackward(code, yv, dys, dx);
   return dx;
 }
 
@@ -189,14 +234,18 @@ export function softmaxCrossEntropy(
   labels: Int32Array,
   batch: number,
   classes: number,
-  options: { loss?: Float32Array; dlogits?: Float32Array } = {},
+  options?: { loss?: Float32Array; dlogits?: Float32Array },
 ): Float32Array {
   const b = nonNegativeInteger('batch', batch);
   const c = positiveInteger('classes', classes);
+  const n = elementCount('batch × classes', b, c);
+  const opts = optionsObject('options', options);
   const lab = int32('labels', labels);
   if (lab.length !== b) throw invalidArgument('labels.length', `batch (${b})`, lab.length);
-  const loss = outputArray('options.loss', options.loss, b);
-  binding.nnSoftmaxCrossEntropy(sized('logits', logits, b * c), lab, loss, optionalSized('options.dlogits', options.dlogits, b * c), b, c);
+  const ls = sized('logits', logits, n);
+  const dlogits = optionalSized('options.dlogits', opts.dlogits, n);
+  const loss = outputArray('options.loss', opts.loss, b);
+  binding.nnSoftmaxCrossEntropy(ls, lab, loss, dlogits, b, c);
   return loss;
 }
 
@@ -207,14 +256,15 @@ export function embeddingBagForward(
   dim: number,
   bags: Bags,
   batch: number,
-  options: { bias?: Float32Array; out?: Float32Array } = {},
+  options?: { bias?: Float32Array; out?: Float32Array },
 ): Float32Array {
-  const r = positiveInteger('rows', rows);
-  const d = positiveInteger('dim', dim);
-  const b = nonNegativeInteger('batch', batch);
+  const [r, d, b] = bagDims(rows, dim, batch);
+  const opts = optionsObject('options', options);
   const bg = readBags(bags, b);
-  const out = outputArray('options.out', options.out, b * d);
-  binding.nnEmbeddingBagForward(sized('table', table, r * d), r, d, bg.indices, bg.offsets, bg.weights ?? null, b, optionalSized('options.bias', options.bias, d), out);
+  const t = sized('table', table, r * d);
+  const bias = optionalSized('options.bias', opts.bias, d);
+  const out = outputArray('options.out', opts.out, b * d);
+  binding.nnEmbeddingBagForward(t, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, bias, out);
   return out;
 }
 
@@ -226,13 +276,15 @@ export function embeddingBagBackward(
   bags: Bags,
   batch: number,
   dtable: Float32Array,
-  options: { rowScale?: Float32Array } = {},
+  options?: { rowScale?: Float32Array },
 ): void {
-  const r = positiveInteger('rows', rows);
-  const d = positiveInteger('dim', dim);
-  const b = nonNegativeInteger('batch', batch);
+  const [r, d, b] = bagDims(rows, dim, batch);
+  const opts = optionsObject('options', options);
   const bg = readBags(bags, b);
-  binding.nnEmbeddingBagBackward(sized('dout', dout, b * d), r, d, bg.indices, bg.offsets, bg.weights ?? null, b, optionalSized('options.rowScale', options.rowScale, b), sized('dtable', dtable, r * d));
+  const rowScale = optionalSized('options.rowScale', opts.rowScale, b);
+  const douts = sized('dout', dout, b * d);
+  const dt = sized('dtable', dtable, r * d);
+  binding.nnEmbeddingBagBackward(douts, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, rowScale, dt);
 }
 
 /**
@@ -248,25 +300,12 @@ export function embeddingBagGhostSqNorms(
   batch: number,
   out?: Float64Array,
 ): Float64Array {
-  const r = positiveInteger('rows', rows);
-  const d = positiveInteger('dim', dim);
-  const b = nonNegativeInteger('batch', batch);
+  const [r, d, b] = bagDims(rows, dim, batch);
   const bg = readBags(bags, b);
+  const douts = sized('dout', dout, b * d);
   const sq = float64Out('out', out, b);
-  binding.nnEmbeddingBagGhostSqnorms(sized('dout', dout, b * d), r, d, bg.indices, bg.offsets, bg.weights ?? null, b, sq);
+  binding.nnEmbeddingBagGhostSqnorms(douts, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, sq);
   return sq;
-}
-
-function finite(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidType(name, 'a finite number', value);
-  if (!Number.isFinite(value)) throw invalidArgument(name, 'a finite number', value);
-  return value;
-}
-
-function requiredFinite(name: string, value: unknown): number {
-  if (value === undefined) throw invalidType(name, 'a finite number', value);
-  return finite(name, value, 0);
 }
 
 export interface SgdUpdateOptions {
@@ -282,6 +321,7 @@ export interface SgdUpdateOptions {
 /** params −= lr · (momentum ? v : g) with g = gradScale·grad + weightDecay·params, v = momentum·v + g. */
 export function sgdUpdate(params: Float32Array, grad: Float32Array, options: SgdUpdateOptions): void {
   const p = float32Array('params', params, false);
+  options = requiredObject('options', options);
   const momentum = finite('options.momentum', options.momentum, 0);
   if (momentum < 0 || momentum >= 1) throw invalidArgument('options.momentum', 'in [0, 1)', momentum);
   const velocity = optionalSized('options.velocity', options.velocity, p.length);
@@ -303,6 +343,7 @@ export interface AdamUpdateOptions {
 /** One Adam step with bias correction; m and v are the moment buffers (params.length floats). */
 export function adamUpdate(params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, options: AdamUpdateOptions): void {
   const p = float32Array('params', params, false);
+  options = requiredObject('options', options);
   const beta1 = finite('options.beta1', options.beta1, 0.9);
   const beta2 = finite('options.beta2', options.beta2, 0.999);
   const eps = finite('options.eps', options.eps, 1e-8);

@@ -32,6 +32,22 @@ function u64(name: string, value: unknown): bigint {
   throw invalidType(name, 'a non-negative integer or bigint', value);
 }
 
+/**
+ * The largest |z| either sampler can return: Box–Muller on uniforms of 52 bits (≥ 2^-53) gives
+ * |z| ≤ sqrt(-2 ln 2^-53) = sqrt(106 ln 2) ≈ 8.57 (native/include/dpfl/gaussian.h); the secure
+ * sampler's (z1 + z2)/√2 (Holohan and Braghin, ESORICS 2021) at most √2 times that, ≈ 12.12.
+ * Rounded up for the error of dpfl's own log (≤ 5e-14 relative).
+ */
+const MAX_ABS_NORMAL = 12.2;
+
+/**
+ * The largest std accepted: std · MAX_ABS_NORMAL ≤ 2^102. The largest finite float32 is
+ * (2 − 2^-23)·2^127, whose ulp is 2^104: a sum x + noise rounds to ±Infinity only when it exceeds
+ * that by half an ulp (2^103). With |noise| ≤ 2^102 no finite x can overflow, so the bound needs no
+ * pass over x, and noise of ~4e29 already erases every value a model holds.
+ */
+export const MAX_NOISE_STD = 2 ** 102 / MAX_ABS_NORMAL;
+
 export interface NoiseArgs {
   std: number;
   /** null: secure mode. */
@@ -43,6 +59,10 @@ export interface NoiseArgs {
 /** Validates std and the noise options (shared by the host and device paths). */
 export function readNoiseOptions(std: unknown, options: GaussianNoiseOptions | undefined): NoiseArgs {
   const s = nonNegativeFinite('std', std);
+  if (s > MAX_NOISE_STD) {
+    const bound = MAX_NOISE_STD.toPrecision(4);
+    throw invalidArgument('std', `at most ${bound} (larger noise could overflow float32 to ±Infinity)`, s);
+  }
   const opts = optionsObject('options', options);
   if (opts.secure !== undefined && typeof opts.secure !== 'boolean') {
     throw invalidType('options.secure', 'a boolean', opts.secure);
@@ -53,6 +73,13 @@ export function readNoiseOptions(std: unknown, options: GaussianNoiseOptions | u
   }
   if (!secure && opts.seed === undefined) {
     throw invalidArgument('options.seed', 'given when options.secure is false', undefined);
+  }
+  // Secure mode draws a fresh key on every call: a stream or offset would be silently meaningless.
+  if (secure && opts.stream !== undefined) {
+    throw invalidArgument('options.stream', 'absent in secure mode (it selects a stream of a seeded key)', opts.stream);
+  }
+  if (secure && opts.offset !== undefined) {
+    throw invalidArgument('options.offset', 'absent in secure mode (it positions a seeded stream)', opts.offset);
   }
   return {
     std: s,

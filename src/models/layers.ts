@@ -18,6 +18,18 @@ import {
 } from '../kernels/nn.js';
 import type { Random } from '../data/random.js';
 import type { LayerInput } from './batch.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { elementCount, nonNegativeFinite, positiveInteger, typedArray } from '../kernels/validate.js';
+
+function layerName(value: unknown): string {
+  if (typeof value !== 'string') throw invalidType('name', 'a string', value);
+  return value;
+}
+
+function activationKind(value: unknown): ActivationKind {
+  if (value !== 'relu' && value !== 'tanh') throw invalidArgument('kind', '"relu" or "tanh"', value);
+  return value;
+}
 
 /** A float buffer that grows to the largest batch seen and hands out views of the right size. */
 export class Workspace {
@@ -58,7 +70,7 @@ function zeroRows(a: Float32Array, width: number, rows: readonly number[]): void
 export { zeroRows };
 
 function denseInput(input: LayerInput, name: string): Float32Array {
-  if (input.kind !== 'dense') throw new TypeError(`layer ${name} needs dense input`);
+  if (input?.kind !== 'dense') throw invalidArgument('input', `dense rows for layer ${name}`, input?.kind);
   return input.x;
 }
 
@@ -74,7 +86,10 @@ export class Dense implements Layer {
     readonly inDim: number,
     readonly outDim: number,
   ) {
-    this.paramCount = inDim * outDim + outDim;
+    layerName(name);
+    positiveInteger('inDim', inDim);
+    positiveInteger('outDim', outDim);
+    this.paramCount = elementCount('the Dense parameter count', inDim * outDim + outDim);
   }
 
   init(params: Float32Array, rng: Random): void {
@@ -129,7 +144,11 @@ export class Act implements Layer {
     readonly name: string,
     readonly kind: ActivationKind,
     readonly outDim: number,
-  ) {}
+  ) {
+    layerName(name);
+    activationKind(kind);
+    positiveInteger('outDim', outDim);
+  }
 
   init(): void {}
 
@@ -175,13 +194,23 @@ export class EmbeddingBag implements Layer {
     readonly initScale: number,
     readonly combiner: BagCombiner = 'mean',
   ) {
-    this.paramCount = rows * outDim + (bias ? outDim : 0);
+    layerName(name);
+    positiveInteger('rows', rows);
+    positiveInteger('outDim', outDim);
+    if (typeof bias !== 'boolean') throw invalidType('bias', 'a boolean', bias);
+    nonNegativeFinite('initScale', initScale);
+    if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') {
+      throw invalidArgument('combiner', '"mean", "sqrtn" or "sum"', combiner);
+    }
+    this.paramCount = elementCount('the EmbeddingBag parameter count', rows * outDim + (bias ? outDim : 0));
   }
 
   /** The bags with the combiner's per-token weights (unchanged under 'mean' or given weights). */
   private weighted(input: LayerInput): LayerInput {
     if (input.kind !== 'bags' || this.combiner === 'mean' || input.bags.weights !== undefined) return input;
-    const { indices, offsets } = input.bags;
+    // Read here before the kernel checks them: brand-check first (a Proxy has no typed length).
+    const indices = typedArray('bags.indices', input.bags.indices, 'Int32Array');
+    const offsets = typedArray('bags.offsets', input.bags.offsets, 'Int32Array');
     const weights = this.weightsWs.view(indices.length);
     for (let r = 0; r + 1 < offsets.length; r++) {
       const n = offsets[r + 1]! - offsets[r]!;
@@ -204,7 +233,9 @@ export class EmbeddingBag implements Layer {
   }
 
   private bags(): NonNullable<Extract<LayerInput, { kind: 'bags' }>['bags']> {
-    if (this.input.kind !== 'bags') throw new TypeError(`layer ${this.name} needs bag input`);
+    if (this.input.kind !== 'bags') {
+      throw invalidArgument('input', `bags of tokens for layer ${this.name}`, this.input.kind);
+    }
     return this.input.bags;
   }
 
@@ -216,7 +247,7 @@ export class EmbeddingBag implements Layer {
   }
 
   backwardInput(): Float32Array {
-    throw new TypeError(`layer ${this.name}: an embedding bag has no input gradient`);
+    throw invalidArgument('layer', 'one with an input gradient (an embedding bag has none)', this.name);
   }
 
   ghostSqNorms(dOut: Float32Array, batch: number, out: Float64Array): void {

@@ -4,8 +4,9 @@
 // back to every layer's output once; ghost norms and the re-weighted parameter gradient
 // (book-keeping) are then computed from the stored activations and output gradients.
 import { softmaxCrossEntropy } from '../kernels/nn.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { allocate, elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../kernels/validate.js';
 import { Random } from '../data/random.js';
-import { invalidArgument } from '../errors.js';
 import type { Batch, LayerInput } from './batch.js';
 import { Workspace, zeroRows, type Layer } from './layers.js';
 
@@ -33,8 +34,23 @@ export class Sequential {
     readonly classes: number,
     seed: number,
   ) {
-    const count = layers.reduce((s, l) => s + l.paramCount, 0);
-    this.params = new Float32Array(count);
+    if (!Array.isArray(layers) || layers.length === 0) {
+      throw invalidType('layers', 'a non-empty array of layers', layers);
+    }
+    layers.forEach((l: unknown, i) => {
+      const layer = l as Partial<Layer> | null;
+      if (typeof layer !== 'object' || layer === null || typeof layer.forward !== 'function') {
+        throw invalidType(`layers[${i}]`, 'a layer', l);
+      }
+      nonNegativeInteger(`layers[${i}].paramCount`, layer.paramCount);
+    });
+    if (inputKind !== 'dense' && inputKind !== 'bags') {
+      throw invalidArgument('inputKind', '"dense" or "bags"', inputKind);
+    }
+    positiveInteger('classes', classes);
+    if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed);
+    const count = elementCount('the parameter count', layers.reduce((s, l) => s + l.paramCount, 0));
+    this.params = allocate('params', 'Float32Array', count);
     const groups: ParamGroup[] = [];
     let offset = 0;
     layers.forEach((layer, i) => {
@@ -46,7 +62,10 @@ export class Sequential {
     this.groups = groups;
     this.groupEnds = groups.map((g) => g.offset + g.length);
     const last = layers[layers.length - 1];
-    if (last === undefined || last.outDim !== classes) throw new RangeError('the last layer must output one logit per class');
+    if (last === undefined || last.outDim !== classes) {
+      const name = `layers[${layers.length - 1}].outDim`;
+      throw invalidArgument(name, `classes (${classes}): one logit per class`, last?.outDim);
+    }
     this.init(seed);
   }
 
@@ -61,6 +80,7 @@ export class Sequential {
 
   /** Re-initialises the parameters from a seed. */
   init(seed: number): void {
+    if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed);
     const rng = new Random(seed);
     for (const [k, i] of this.paramLayers.entries()) {
       const g = this.groups[k]!;
@@ -75,12 +95,22 @@ export class Sequential {
     return params.subarray(g.offset, g.offset + g.length);
   }
 
+  /** The batch's input, after checking its shape (the kernels check every length). */
   private input(batch: Batch): LayerInput {
+    if (typeof batch !== 'object' || batch === null) {
+      throw invalidType('batch', 'an object { size, x | bags, labels }', batch);
+    }
+    const widest = Math.max(...this.layers.map((l) => l.outDim));
+    elementCount('batch.size × the widest layer', nonNegativeInteger('batch.size', batch.size), widest);
     if (this.inputKind === 'bags') {
-      if (batch.bags === undefined) throw new TypeError('this model takes bags of tokens (batch.bags)');
+      if (typeof batch.bags !== 'object' || batch.bags === null) {
+        throw invalidType('batch.bags', 'bags of tokens (this model takes bags)', batch.bags);
+      }
       return { kind: 'bags', bags: batch.bags };
     }
-    if (batch.x === undefined) throw new TypeError('this model takes dense features (batch.x)');
+    if (batch.x === undefined) {
+      throw invalidType('batch.x', 'a Float32Array (this model takes dense features)', undefined);
+    }
     return { kind: 'dense', x: batch.x };
   }
 
@@ -100,9 +130,10 @@ export class Sequential {
    * gradient (of each example's own loss, not averaged). Returns the summed loss.
    */
   forwardBackward(batch: Batch): number {
-    const b = batch.size;
-    this.lastBatch = b;
     const logits = this.forward(batch);
+    const b = batch.size;
+    typedArray('batch.labels', batch.labels, 'Int32Array');
+    this.lastBatch = b;
     const dlogits = this.dlogitsWs.view(b * this.classes);
     const loss = softmaxCrossEntropy(logits, batch.labels, b, this.classes, { dlogits, loss: this.lossWs.view(b) });
     let d = dlogits;

@@ -2,6 +2,7 @@
 import { Act, Dense, EmbeddingBag, type BagCombiner, type Layer } from './layers.js';
 import { Sequential } from './sequential.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { positiveInteger } from '../kernels/validate.js';
 
 export type ModelKind = 'linear' | 'mlp' | 'text';
 
@@ -19,22 +20,20 @@ export interface ModelSpec {
   combiner?: BagCombiner;
 }
 
-function positive(name: string, v: unknown): number {
-  if (typeof v !== 'number') throw invalidType(name, 'a positive integer', v);
-  if (!Number.isSafeInteger(v) || v <= 0) throw invalidArgument(name, 'a positive integer', v);
-  return v;
-}
-
 /** Builds a model from its spec, parameters initialised from seed. */
 export function createModel(spec: ModelSpec, seed = 0): Sequential {
   if (typeof spec !== 'object' || spec === null) throw invalidType('spec', 'a model spec object', spec);
-  const inputDim = positive('spec.inputDim', spec.inputDim);
-  const classes = positive('spec.classes', spec.classes);
+  if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed);
+  const inputDim = positiveInteger('spec.inputDim', spec.inputDim);
+  const classes = positiveInteger('spec.classes', spec.classes);
   if (classes < 2) throw invalidArgument('spec.classes', 'at least 2', classes);
   if (spec.input !== 'dense' && spec.input !== 'bags') throw invalidArgument('spec.input', '"dense" or "bags"', spec.input);
   const act = spec.activation ?? 'relu';
   if (act !== 'relu' && act !== 'tanh') throw invalidArgument('spec.activation', '"relu" or "tanh"', act);
-  const hidden = spec.hidden?.map((h, i) => positive(`spec.hidden[${i}]`, h));
+  if (spec.hidden !== undefined && !Array.isArray(spec.hidden)) {
+    throw invalidType('spec.hidden', 'an array of positive integers', spec.hidden);
+  }
+  const hidden = spec.hidden?.map((h, i) => positiveInteger(`spec.hidden[${i}]`, h));
   const combiner = spec.combiner ?? 'mean';
   if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') throw invalidArgument('spec.combiner', '"mean", "sqrtn" or "sum"', combiner);
   const layers: Layer[] = [];
