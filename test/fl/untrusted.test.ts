@@ -201,8 +201,8 @@ describe('typed errors at the edges', () => {
       expect(() => r.commit(1)).toThrow(/stage must be called before commit/);
     }
   });
-  it('an Aggregator too large to allocate throws ERR_DPFL_OUT_OF_MEMORY', () => {
-    expect(() => new Aggregator(2 ** 50)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_OUT_OF_MEMORY' }));
+  it('an Aggregator beyond the kernels\' 2^32 − 1 elements is a typed error, not a plain allocation failure', () => {
+    expect(() => new Aggregator(2 ** 50)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
   });
   it('norms of the copies: normOverflow keeps the round usable', async () => {
     const r = createRoundAggregator('mean', 4);
