@@ -4,11 +4,18 @@
 // denoising", Thm. 8; Dong, Roth and Su 2019, Gaussian DP, Cor. 2.13). Used as the reference the
 // accountants are tested against.
 
-import { checkDelta, checkPositive } from './errors.js';
+import { checkDelta, checkNumber, checkPositive, invalidArgument } from './errors.js';
 import { logNormalCdf } from './special.js';
 
 /** δ(ε) of a Gaussian mechanism with sensitivity-to-noise ratio μ. */
 export function gaussianDelta(mu: number, epsilon: number): number {
+  checkPositive('mu', mu);
+  if (!(checkNumber('epsilon', epsilon) >= 0)) throw invalidArgument('epsilon', 'a number >= 0', epsilon);
+  return deltaOf(mu, epsilon);
+}
+
+/** gaussianDelta unchecked: the bisection's inner loop. */
+export function deltaOf(mu: number, epsilon: number): number {
   const a = logNormalCdf(-epsilon / mu + mu / 2);
   const b = epsilon + logNormalCdf(-epsilon / mu - mu / 2);
   if (b >= a) return 0;
@@ -24,17 +31,17 @@ export function gaussianEpsilonBracket(mu: number, delta: number): { lower: numb
   // Checked at the entry: a negative μ or δ made the doubling search below loop forever.
   checkPositive('mu', mu);
   checkDelta('delta', delta);
-  if (gaussianDelta(mu, 0) <= delta) return { lower: 0, upper: 0 };
+  if (deltaOf(mu, 0) <= delta) return { lower: 0, upper: 0 };
   let lo = 0;
   // ε lies below μ²/2 + μ·z with z = sqrt(2 log(1/δ)) (the loss is N(μ²/2, μ²)): start near it.
   let hi = Math.max(1, 0.5 * mu * mu + mu * Math.sqrt(2 * Math.log(1 / delta)));
-  while (gaussianDelta(mu, hi) > delta) {
+  while (deltaOf(mu, hi) > delta) {
     lo = hi;
     hi *= 2;
   }
   for (let i = 0; i < 200 && hi - lo > 1e-13 * hi; i++) {
     const mid = 0.5 * (lo + hi);
-    if (gaussianDelta(mu, mid) > delta) lo = mid;
+    if (deltaOf(mu, mid) > delta) lo = mid;
     else hi = mid;
   }
   return { lower: lo, upper: hi };
@@ -47,6 +54,8 @@ export function gaussianEpsilon(mu: number, delta: number): number {
 
 /** μ of T compositions of the Gaussian mechanism with noise multiplier σ. */
 export function gaussianMu(noiseMultiplier: number, steps = 1): number {
+  checkPositive('noiseMultiplier', noiseMultiplier);
+  if (!(checkNumber('steps', steps) >= 0)) throw invalidArgument('steps', 'a number >= 0', steps);
   return Math.sqrt(steps) / noiseMultiplier;
 }
 

@@ -9,8 +9,9 @@
 import { checkDelta, checkInteger, checkPositive, checkSampleRate, invalidArgument } from './errors.js';
 import { poissonSampledGaussian, type DpEvent } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION } from './pld-accountant.js';
-import { rdpEpsilon, rdpMaxSteps } from './rdp-accountant.js';
-import { DEFAULT_RDP_ORDERS } from './rdp.js';
+import { ledgerMaxSteps, ledgerRdpEpsilon } from './rdp-accountant.js';
+import { checkOrders, DEFAULT_RDP_ORDERS } from './rdp.js';
+import { requiredObject } from '../kernels/validate.js';
 import { computeEpsilon, type AccountantKind, type EpsilonMethod, type EpsilonReport } from './privacy-accountant.js';
 
 export interface CalibrateOptions {
@@ -144,6 +145,7 @@ function dpsgdEvent(q: number, sigma: number): DpEvent {
 
 /** The smallest noise multiplier σ with ε(δ) ≤ target for T steps of Poisson-sampled Gaussian at rate q. */
 export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateResult {
+  requiredObject('options', options);
   const target = checkPositive('epsilon', options.epsilon);
   const delta = checkDelta('delta', options.delta);
   const q = checkSampleRate('sampleRate', options.sampleRate);
@@ -157,15 +159,15 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
   const start = Math.min(1e3, Math.max(0.3, (q * Math.sqrt(2 * steps * Math.log(1 / delta))) / target));
   const history = (s: number) => [{ event: dpsgdEvent(q, s), count: steps }];
   if (kind === 'rdp') {
-    const all = options.orders ?? DEFAULT_RDP_ORDERS;
+    const all = options.orders === undefined ? DEFAULT_RDP_ORDERS : checkOrders('orders', options.orders);
     // Any order gives a valid bound, so the search evaluates a window of ~25 orders around the last
     // optimum (re-centred by a full evaluation whenever the optimum reaches the window's edge).
     let window: readonly number[] = all;
     const f = (s: number): number => {
-      const r = rdpEpsilon(history(s), delta, { orders: window, refine: false });
+      const r = ledgerRdpEpsilon(history(s), delta, { orders: window, refine: false });
       const i = window.indexOf(r.order);
       if (window !== all && (i > 0 && i < window.length - 1)) return r.epsilon;
-      const full = window === all ? r : rdpEpsilon(history(s), delta, { orders: all, refine: false });
+      const full = window === all ? r : ledgerRdpEpsilon(history(s), delta, { orders: all, refine: false });
       const j = all.indexOf(full.order);
       window = all.slice(Math.max(0, j - 12), j + 13);
       return full.epsilon;
@@ -173,13 +175,13 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
     let r = searchSigma(f, target, tol, start);
     let evaluations = r.evaluations;
     // The failing end of the bracket was judged on a window: confirm with all orders.
-    const fullAt = (s: number) => rdpEpsilon(history(s), delta, { orders: all, refine: false }).epsilon;
+    const fullAt = (s: number) => ledgerRdpEpsilon(history(s), delta, { orders: all, refine: false }).epsilon;
     if (r.lo !== undefined && fullAt(r.lo) <= target) {
       window = all;
       r = searchSigma(fullAt, target, tol, r.lo);
       evaluations += r.evaluations + 1;
     }
-    const final = rdpEpsilon(history(r.sigma), delta, { orders: all });
+    const final = ledgerRdpEpsilon(history(r.sigma), delta, { orders: all });
     return {
       noiseMultiplier: r.sigma,
       epsilon: Math.min(final.epsilon, r.epsilon),
@@ -189,7 +191,9 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
       tolerance: tol,
     };
   }
-  const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  const d = options.discretization === undefined
+    ? DEFAULT_PLD_DISCRETIZATION
+    : checkPositive('discretization', options.discretization);
   // Every evaluation is computeEpsilon's proven upper bound (PLD, closed form at q = 1, or RDP when
   // smaller), so the returned σ meets the target whatever method answered.
   const reports = new Map<number, EpsilonReport>();
@@ -232,6 +236,7 @@ export function maxSteps(options: MaxStepsOptions): {
   accountant: AccountantKind;
   method: EpsilonMethod;
 } {
+  requiredObject('options', options);
   const sigma = checkPositive('noiseMultiplier', options.noiseMultiplier);
   const q = checkSampleRate('sampleRate', options.sampleRate);
   const target = checkPositive('epsilon', options.epsilon);
@@ -239,9 +244,10 @@ export function maxSteps(options: MaxStepsOptions): {
   const kind = options.accountant ?? 'rdp';
   if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
   const event = dpsgdEvent(q, sigma);
-  const orders = options.orders;
-  const rdpT = rdpMaxSteps(event, target, delta, orders ? { orders } : {});
-  const rdpEps = (t: number) => (t === 0 ? 0 : rdpEpsilon([{ event, count: t }], delta, orders ? { orders } : {}).epsilon);
+  const orders = options.orders === undefined ? undefined : checkOrders('orders', options.orders);
+  const rdpT = ledgerMaxSteps(event, target, delta, orders ? { orders } : {});
+  const rdpEps = (t: number) =>
+    t === 0 ? 0 : ledgerRdpEpsilon([{ event, count: t }], delta, orders ? { orders } : {}).epsilon;
   if (kind === 'rdp') {
     // Grid orders give rdpT exactly; refinement can only allow more steps.
     let t = rdpT;
@@ -261,7 +267,9 @@ export function maxSteps(options: MaxStepsOptions): {
     }
     return { steps: t, epsilon: e, accountant: 'rdp', method: 'rdp' };
   }
-  const d = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
+  const d = options.discretization === undefined
+    ? DEFAULT_PLD_DISCRETIZATION
+    : checkPositive('discretization', options.discretization);
   const methods = new Map<number, EpsilonMethod>([[0, 'pld']]);
   const f = (t: number) => {
     if (t === 0) return 0;

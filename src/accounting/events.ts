@@ -10,6 +10,7 @@
 //   clipped-sum sensitivity under replace-one is 2C, so a DP-SGD loop with noise std σC must pass
 //   noiseMultiplier = σ / 2. (Wang, Balle and Kasiviswanathan 2019, "Subsampled Rényi DP".)
 
+import { requiredObject } from '../kernels/validate.js';
 import { checkInteger, checkPositive, checkSampleRate, invalidArgument, invalidType } from './errors.js';
 
 export interface GaussianEvent {
@@ -54,11 +55,13 @@ export type DpEvent =
 export type BaseEvent = GaussianEvent | PoissonSampledGaussianEvent | SampledWithoutReplacementGaussianEvent | LaplaceEvent;
 
 export function gaussian(options: { noiseMultiplier: number }): GaussianEvent {
+  requiredObject('options', options);
   return { kind: 'gaussian', noiseMultiplier: checkPositive('noiseMultiplier', options.noiseMultiplier) };
 }
 
 /** Each record is included independently with probability sampleRate (add/remove-one neighbours). */
 export function poissonSampledGaussian(options: { noiseMultiplier: number; sampleRate: number }): PoissonSampledGaussianEvent {
+  requiredObject('options', options);
   return {
     kind: 'poisson-sampled-gaussian',
     noiseMultiplier: checkPositive('noiseMultiplier', options.noiseMultiplier),
@@ -72,6 +75,7 @@ export function sampledWithoutReplacementGaussian(options: {
   sampleSize: number;
   datasetSize: number;
 }): SampledWithoutReplacementGaussianEvent {
+  requiredObject('options', options);
   const datasetSize = checkInteger('datasetSize', options.datasetSize, 1);
   const sampleSize = checkInteger('sampleSize', options.sampleSize, 1);
   if (sampleSize > datasetSize) throw invalidArgument('sampleSize', `at most datasetSize (${datasetSize})`, sampleSize);
@@ -84,6 +88,7 @@ export function sampledWithoutReplacementGaussian(options: {
 }
 
 export function laplace(options: { noiseMultiplier: number }): LaplaceEvent {
+  requiredObject('options', options);
   return { kind: 'laplace', noiseMultiplier: checkPositive('noiseMultiplier', options.noiseMultiplier) };
 }
 
@@ -98,7 +103,8 @@ export function selfComposed(event: DpEvent, count: number): SelfComposedEvent {
 }
 
 /** Checks a (possibly deserialised) event and returns a fresh, frozen-shape copy. */
-export function validateEvent(event: unknown, name = 'event'): DpEvent {
+export function validateEvent(event: unknown, name: string = 'event'): DpEvent {
+  if (typeof name !== 'string') throw invalidType('name', 'a string', name);
   if (typeof event !== 'object' || event === null) throw invalidType(name, 'a DP event object', event);
   const e = event as Record<string, unknown>;
   const at = (field: string) => `${name}.${field}`;
@@ -162,4 +168,17 @@ export function flattenEvent(event: DpEvent, count: number, into: Map<string, { 
       else into.set(key, { event, count });
     }
   }
+}
+
+/** A ledger given by a caller: an array of { event, count } with counts >= minCount, validated (copies). */
+export function checkEntries(name: string, value: unknown, minCount: number): Array<{ event: DpEvent; count: number }> {
+  if (!Array.isArray(value)) throw invalidType(name, 'an array of { event, count }', value);
+  return (value as unknown[]).map((h, i) => {
+    if (typeof h !== 'object' || h === null) throw invalidType(`${name}[${i}]`, 'an object { event, count }', h);
+    const entry = h as { event?: unknown; count?: unknown };
+    return {
+      event: validateEvent(entry.event, `${name}[${i}].event`),
+      count: checkInteger(`${name}[${i}].count`, entry.count, minCount),
+    };
+  });
 }

@@ -50,19 +50,9 @@ export {
   type PldEpsilon,
   type PldOptions,
 } from './pld-accountant.js';
-export {
-  discretize,
-  composePlds,
-  compositionWidth,
-  epsilonForDelta,
-  deltaForEpsilon,
-  MAX_GRID_POINTS,
-  saddlePointTilt,
-  type DiscretePld,
-} from './pld.js';
-export { subsampledGaussianLoss, laplaceLoss, type LossModel, type Tails } from './pld-loss.js';
+// Internal machinery, imported from its module (not public: it takes internal structures or is pure
+// numerics, issue 13): pld.ts (discretize, composePlds, …), pld-loss.ts, fft.ts, special.ts.
+export { MAX_GRID_POINTS } from './pld.js';
 export { calibrateNoiseMultiplier, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
 export { gaussianDelta, gaussianEpsilon, gaussianEpsilonBracket, gaussianMu } from './analytic-gaussian.js';
-export { fft, rfft, irfft } from './fft.js';
-export { erfc, logErfc, normalCdf, normalSf, logNormalCdf, logNormalSf, logAddExp, logSubExp, logSumExp } from './special.js';
 export { benchAccounting, type BenchRow } from './bench.js';

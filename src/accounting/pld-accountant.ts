@@ -1,9 +1,19 @@
 // The PLD accountant: ε as an interval [lower, upper] that contains the true ε of the composed
 // mechanism, from the optimistic and pessimistic discretisations of pld.ts.
 
-import { gaussianDelta, gaussianEpsilonBracket } from './analytic-gaussian.js';
-import { flattenEvent, type BaseEvent, type DpEvent } from './events.js';
-import { accountingPrecision, isAccountingPrecision, unsupportedEvent } from './errors.js';
+import { deltaOf, gaussianEpsilonBracket } from './analytic-gaussian.js';
+import { optionalBoolean, optionsObject } from '../kernels/validate.js';
+import { checkEntries, flattenEvent, type BaseEvent, type DpEvent } from './events.js';
+import {
+  accountingPrecision,
+  checkDelta,
+  checkInteger,
+  checkNumber,
+  checkPositive,
+  invalidArgument,
+  isAccountingPrecision,
+  unsupportedEvent,
+} from './errors.js';
 import {
   compositionWidth,
   composePlds,
@@ -16,7 +26,7 @@ import {
   type DiscretePld,
 } from './pld.js';
 import { laplaceLoss, subsampledGaussianLoss, type LossModel } from './pld-loss.js';
-import { rdpEpsilon } from './rdp-accountant.js';
+import { ledgerRdpEpsilon } from './rdp-accountant.js';
 
 /** dp_accounting's default value_discretization_interval (and JAX-Privacy's _DEFAULT_PLD_DISCRETIZATION). */
 export const DEFAULT_PLD_DISCRETIZATION = 1e-4;
@@ -274,6 +284,26 @@ export function pldEpsilon(
   delta: number,
   options: PldOptions & { lowerBound?: boolean } = {},
 ): PldEpsilon {
+  const o = optionsObject('options', options);
+  const checked: PldOptions & { lowerBound?: boolean } = checkPldOptions(o);
+  if (o.lowerBound !== undefined) checked.lowerBound = optionalBoolean('options.lowerBound', o.lowerBound, true);
+  return ledgerPldEpsilon(checkEntries('entries', entries, 0), checkDelta('delta', delta), checked);
+}
+
+function checkPldOptions(o: Partial<PldOptions>): PldOptions {
+  const out: PldOptions = {};
+  if (o.discretization !== undefined) out.discretization = checkPositive('options.discretization', o.discretization);
+  if (o.gridBudget !== undefined) out.gridBudget = checkInteger('options.gridBudget', o.gridBudget, 1);
+  if (o.closedForm !== undefined) out.closedForm = optionalBoolean('options.closedForm', o.closedForm, true);
+  return out;
+}
+
+/** pldEpsilon of a validated ledger (the accountants' path). */
+export function ledgerPldEpsilon(
+  entries: ReadonlyArray<{ event: DpEvent; count: number }>,
+  delta: number,
+  options: PldOptions & { lowerBound?: boolean } = {},
+): PldEpsilon {
   const requested = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
   const budget = Math.min(options.gridBudget ?? DEFAULT_PLD_GRID_BUDGET, MAX_GRID_POINTS);
   const ledger = ledgerOf(entries);
@@ -302,7 +332,7 @@ export function pldEpsilon(
     if (!(eps < Infinity) || Math.abs(plain.pess.deltaSlack) + roundOff > 1e-3 * delta) {
       // The saddle target: the smaller of the plain and the RDP ε (the plain one is inflated by the
       // very round-off the tilt removes), refined once at the tilted ε when that is 10 % away.
-      let target = Math.min(eps, rdpEpsilon(entries, delta).epsilon);
+      let target = Math.min(eps, ledgerRdpEpsilon(entries, delta).epsilon);
       const items = ledger.models.map((m) => {
         const f = modelFor(m, dir);
         return { pld: cachedPmf(m.key, f.dir, true, plain.d, f.model), count: m.count };
@@ -335,11 +365,22 @@ export function pldEpsilon(
 
 /** Upper bound on δ(ε) of a ledger (pessimistic PLD, max over directions). */
 export function pldDelta(entries: ReadonlyArray<{ event: DpEvent; count: number }>, epsilon: number, options: PldOptions = {}): number {
+  const checked = checkPldOptions(optionsObject('options', options));
+  const ledger = checkEntries('entries', entries, 0);
+  if (!(checkNumber('epsilon', epsilon) >= 0)) throw invalidArgument('epsilon', 'a number >= 0', epsilon);
+  return ledgerPldDelta(ledger, epsilon, checked);
+}
+
+function ledgerPldDelta(
+  entries: ReadonlyArray<{ event: DpEvent; count: number }>,
+  epsilon: number,
+  options: PldOptions,
+): number {
   const requested = options.discretization ?? DEFAULT_PLD_DISCRETIZATION;
   const budget = Math.min(options.gridBudget ?? DEFAULT_PLD_GRID_BUDGET, MAX_GRID_POINTS);
   const ledger = ledgerOf(entries);
   if (ledger.models.length === 0) return 0;
-  if (ledger.models.length === 1 && ledger.gaussianMu > 0) return gaussianDelta(ledger.gaussianMu, epsilon);
+  if (ledger.models.length === 1 && ledger.gaussianMu > 0) return deltaOf(ledger.gaussianMu, epsilon);
   const directions: Direction[] = ledger.models.every((m) => m.symmetric) ? ['remove'] : ['remove', 'add'];
   let delta = 0;
   for (const dir of directions) {

@@ -5,15 +5,17 @@ import {
   accountingPrecision,
   checkDelta,
   checkInteger,
+  checkNumber,
   checkPositive,
   invalidArgument,
   invalidType,
   isAccountingPrecision,
 } from './errors.js';
-import { validateEvent, type DpEvent } from './events.js';
-import { DEFAULT_PLD_DISCRETIZATION, checkPldSupports, pldEpsilon, type PldEpsilon } from './pld-accountant.js';
-import { rdpEpsilon } from './rdp-accountant.js';
-import { DEFAULT_RDP_ORDERS } from './rdp.js';
+import { checkEntries, validateEvent, type DpEvent } from './events.js';
+import { DEFAULT_PLD_DISCRETIZATION, checkPldSupports, ledgerPldEpsilon, type PldEpsilon } from './pld-accountant.js';
+import { ledgerRdpEpsilon } from './rdp-accountant.js';
+import { checkOrders, DEFAULT_RDP_ORDERS } from './rdp.js';
+import { optionalBoolean, optionsObject, requiredObject } from '../kernels/validate.js';
 
 export type AccountantKind = 'rdp' | 'pld';
 
@@ -108,6 +110,13 @@ export class BudgetExceededError extends Error {
   readonly budget: PrivacyBudget;
 
   constructor(spentEpsilon: number, attemptedEpsilon: number, budget: PrivacyBudget, accountant: AccountantKind) {
+    // Checked before super(): the message formats every argument.
+    checkNumber('spentEpsilon', spentEpsilon);
+    checkNumber('attemptedEpsilon', attemptedEpsilon);
+    requiredObject('budget', budget);
+    checkNumber('budget.epsilon', budget.epsilon);
+    checkNumber('budget.delta', budget.delta);
+    checkKind(accountant);
     super(
       `privacy budget exceeded: the step would bring ε to ${attemptedEpsilon.toPrecision(6)} at δ = ${budget.delta} ` +
         `(budget ε = ${budget.epsilon}; spent so far ε = ${spentEpsilon.toPrecision(6)}, ${accountant} accountant); the step was not taken`,
@@ -119,12 +128,19 @@ export class BudgetExceededError extends Error {
   }
 }
 
-function checkOrders(orders: unknown): readonly number[] {
-  if (!Array.isArray(orders) || orders.length === 0) throw invalidType('orders', 'a non-empty array of numbers > 1', orders);
-  orders.forEach((a, i) => {
-    if (typeof a !== 'number' || !(a > 1) || Number.isNaN(a)) throw invalidArgument(`orders[${i}]`, 'a number > 1', a);
-  });
-  return [...(orders as number[])];
+type ComputeOptions = {
+  accountant?: AccountantKind;
+  orders?: readonly number[];
+  discretization?: number;
+  lowerBound?: boolean;
+  /** PLD: most points of the composed grid (default 2^20). */
+  gridBudget?: number;
+};
+
+function checkKind(value: unknown): AccountantKind {
+  if (value === undefined) return 'rdp';
+  if (value !== 'rdp' && value !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', value);
+  return value;
 }
 
 /**
@@ -135,20 +151,26 @@ function checkOrders(orders: unknown): readonly number[] {
 export function computeEpsilon(
   history: readonly HistoryEntry[],
   delta: number,
-  options: {
-    accountant?: AccountantKind;
-    orders?: readonly number[];
-    discretization?: number;
-    lowerBound?: boolean;
-    /** PLD: most points of the composed grid (default 2^20). */
-    gridBudget?: number;
-  } = {},
+  options: ComputeOptions = {},
 ): EpsilonReport {
-  checkDelta('delta', delta);
+  const o = optionsObject('options', options);
+  const entries = checkEntries('history', history, 0);
+  const checked: ComputeOptions = { accountant: checkKind(o.accountant) };
+  if (o.orders !== undefined) checked.orders = checkOrders('options.orders', o.orders);
+  if (o.discretization !== undefined) {
+    checked.discretization = checkPositive('options.discretization', o.discretization);
+  }
+  if (o.lowerBound !== undefined) checked.lowerBound = optionalBoolean('options.lowerBound', o.lowerBound, true);
+  if (o.gridBudget !== undefined) checked.gridBudget = checkInteger('options.gridBudget', o.gridBudget, 1);
+  return ledgerEpsilon(entries, checkDelta('delta', delta), checked);
+}
+
+/** computeEpsilon of a validated ledger (the accountant's own path: checked once, at its entry). */
+function ledgerEpsilon(history: readonly HistoryEntry[], delta: number, options: ComputeOptions): EpsilonReport {
   const kind = options.accountant ?? 'rdp';
   const orders = options.orders ?? DEFAULT_RDP_ORDERS;
   if (kind === 'rdp') {
-    const r = rdpEpsilon(history, delta, { orders });
+    const r = ledgerRdpEpsilon(history, delta, { orders });
     if (Number.isNaN(r.epsilon)) throw accountingPrecision('rdp', 'ε is NaN at every order');
     return {
       epsilon: r.epsilon,
@@ -162,7 +184,7 @@ export function computeEpsilon(
   let pld: PldEpsilon | undefined;
   let failure: string | undefined;
   try {
-    pld = pldEpsilon(history, delta, {
+    pld = ledgerPldEpsilon(history, delta, {
       discretization: options.discretization ?? DEFAULT_PLD_DISCRETIZATION,
       lowerBound: options.lowerBound ?? true,
       ...(options.gridBudget !== undefined ? { gridBudget: options.gridBudget } : {}),
@@ -179,7 +201,7 @@ export function computeEpsilon(
     };
   }
   // RDP is a second proven upper bound: the smaller of the two is reported.
-  const rdp = rdpEpsilon(history, delta, { orders });
+  const rdp = ledgerRdpEpsilon(history, delta, { orders });
   const rdpOk = rdp.epsilon >= 0;
   if (pld && pld.upper >= 0 && (!rdpOk || pld.upper <= rdp.epsilon)) {
     return {
@@ -218,12 +240,7 @@ function frozenEvent<T extends object>(e: T): T {
 
 /** A ledger given by a caller, validated entry by entry (frozen copies; nothing is kept on failure). */
 function validateHistory(history: unknown, name: string, kind: AccountantKind): HistoryEntry[] {
-  if (!Array.isArray(history)) throw invalidType(name, 'an array of { event, count }', history);
-  return history.map((h: unknown, i) => {
-    if (typeof h !== 'object' || h === null) throw invalidType(`${name}[${i}]`, 'an object { event, count }', h);
-    const entry = h as { event?: unknown; count?: unknown };
-    const event = validateEvent(entry.event, `${name}[${i}].event`);
-    const count = checkInteger(`${name}[${i}].count`, entry.count, 1);
+  return checkEntries(name, history, 1).map(({ event, count }) => {
     if (kind === 'pld') checkPldSupports(event);
     return Object.freeze({ event: frozenEvent(event), count });
   });
@@ -253,10 +270,9 @@ export class Accountant implements PrivacyAccountant {
   private readonly proven: Map<string, number>[] = [];
 
   constructor(options: AccountantOptions = {}) {
-    const kind = options.accountant ?? 'rdp';
-    if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
-    this.accountant = kind;
-    this.orders = options.orders === undefined ? undefined : checkOrders(options.orders);
+    options = optionsObject('options', options);
+    this.accountant = checkKind(options.accountant);
+    this.orders = options.orders === undefined ? undefined : checkOrders('orders', options.orders);
     this.discretization = options.discretization === undefined ? undefined : checkPositive('discretization', options.discretization);
     if (this.discretization !== undefined && this.discretization > 0.1) throw invalidArgument('discretization', 'at most 0.1', this.discretization);
     if (options.budget !== undefined) {
@@ -279,7 +295,7 @@ export class Accountant implements PrivacyAccountant {
   }
 
   private compute(history: readonly HistoryEntry[], delta: number, lowerBound = true): EpsilonReport {
-    return computeEpsilon(history, delta, {
+    return ledgerEpsilon(history, checkDelta('delta', delta), {
       accountant: this.accountant,
       ...(this.orders ? { orders: this.orders } : {}),
       ...(this.discretization !== undefined ? { discretization: this.discretization } : {}),

@@ -2,8 +2,10 @@
 // Prop. 1), so ε(δ) is min over orders of the conversion of Σ count·ε_event(α). The minimum over the
 // order grid is refined by a golden-section search over fractional orders.
 
-import { flattenEvent, type BaseEvent, type DpEvent } from './events.js';
-import { DEFAULT_RDP_ORDERS, epsilonAtOrder, epsilonFromRdp, rdpOfEvent } from './rdp.js';
+import { optionalBoolean, optionsObject } from '../kernels/validate.js';
+import { checkDelta, checkNumber, invalidArgument } from './errors.js';
+import { checkEntries, flattenEvent, validateEvent, type BaseEvent, type DpEvent } from './events.js';
+import { bestEpsilon, checkOrders, DEFAULT_RDP_ORDERS, orderEpsilon, rdpOfEvent } from './rdp.js';
 
 export interface RdpOptions {
   /** Orders α > 1 to evaluate (default DEFAULT_RDP_ORDERS). */
@@ -42,6 +44,23 @@ function eventCurve(key: string, event: BaseEvent, orders: readonly number[]): F
 
 /** Σ count·ε_event(α) at each order. */
 export function rdpCurve(entries: ReadonlyArray<{ event: DpEvent; count: number }>, orders: readonly number[] = DEFAULT_RDP_ORDERS): Float64Array {
+  const checked = orders === DEFAULT_RDP_ORDERS ? orders : checkOrders('orders', orders);
+  return ledgerCurve(checkEntries('entries', entries, 0), checked);
+}
+
+/** The caller's options, checked: orders and refine. */
+function checkRdpOptions(options: unknown): RdpOptions {
+  const o = optionsObject('options', options as RdpOptions | undefined);
+  const out: RdpOptions = {};
+  if (o.orders !== undefined) out.orders = checkOrders('options.orders', o.orders);
+  if (o.refine !== undefined) out.refine = optionalBoolean('options.refine', o.refine, true);
+  return out;
+}
+
+function ledgerCurve(
+  entries: ReadonlyArray<{ event: DpEvent; count: number }>,
+  orders: readonly number[],
+): Float64Array {
   const total = new Float64Array(orders.length);
   for (const { key, event, count } of flatten(entries)) {
     const c = eventCurve(key, event, orders);
@@ -58,17 +77,26 @@ function rdpAt(flat: Flat, alpha: number): number {
 
 /** ε(δ) of a ledger by RDP, with the order that achieves it. */
 export function rdpEpsilon(entries: ReadonlyArray<{ event: DpEvent; count: number }>, delta: number, options: RdpOptions = {}): RdpEpsilon {
+  return ledgerRdpEpsilon(checkEntries('entries', entries, 0), checkDelta('delta', delta), checkRdpOptions(options));
+}
+
+/** rdpEpsilon of a validated ledger (the accountants' path). */
+export function ledgerRdpEpsilon(
+  entries: ReadonlyArray<{ event: DpEvent; count: number }>,
+  delta: number,
+  options: RdpOptions = {},
+): RdpEpsilon {
   const orders = options.orders ?? DEFAULT_RDP_ORDERS;
   const flat = flatten(entries);
   if (flat.length === 0) return { epsilon: 0, order: orders[0] ?? 2 };
-  const curve = rdpCurve(entries, orders);
-  const best = epsilonFromRdp(orders, curve, delta);
+  const curve = ledgerCurve(entries, orders);
+  const best = bestEpsilon(orders, curve, delta);
   if (options.refine === false || !(best.epsilon > 0) || !Number.isFinite(best.epsilon)) return best;
   // Golden-section search on the bracket of neighbouring grid orders.
   const i = orders.indexOf(best.order);
   const lo0 = i > 0 ? (orders[i - 1] as number) : Math.max(1.011, best.order * 0.9);
   const hi0 = i < orders.length - 1 ? (orders[i + 1] as number) : best.order * 1.5;
-  const f = (a: number) => epsilonAtOrder(a, rdpAt(flat, a), delta);
+  const f = (a: number) => orderEpsilon(a, rdpAt(flat, a), delta);
   const g = (Math.sqrt(5) - 1) / 2;
   let a = lo0;
   let b = hi0;
@@ -101,8 +129,15 @@ export function rdpEpsilon(entries: ReadonlyArray<{ event: DpEvent; count: numbe
  * The largest T with ε(T·event) ≤ target at δ, exactly: for each order, ε is affine in T.
  */
 export function rdpMaxSteps(event: DpEvent, epsilon: number, delta: number, options: RdpOptions = {}): number {
+  const e = validateEvent(event, 'event');
+  if (!(checkNumber('epsilon', epsilon) >= 0)) throw invalidArgument('epsilon', 'a number >= 0', epsilon);
+  return ledgerMaxSteps(e, epsilon, checkDelta('delta', delta), checkRdpOptions(options));
+}
+
+/** rdpMaxSteps of a validated event (calibration's path). */
+export function ledgerMaxSteps(event: DpEvent, epsilon: number, delta: number, options: RdpOptions = {}): number {
   const orders = options.orders ?? DEFAULT_RDP_ORDERS;
-  const one = rdpCurve([{ event, count: 1 }], orders);
+  const one = ledgerCurve([{ event, count: 1 }], orders);
   let best = 0;
   for (let i = 0; i < orders.length; i++) {
     const a = orders[i] as number;
@@ -111,7 +146,7 @@ export function rdpMaxSteps(event: DpEvent, epsilon: number, delta: number, opti
     const c = Math.log1p(-1 / a) - (Math.log(delta) + Math.log(a)) / (a - 1);
     let t = Math.floor((epsilon - c) / r);
     // Guard the floor against rounding: step down until the order's bound holds.
-    while (t > 0 && epsilonAtOrder(a, t * r, delta) > epsilon) t--;
+    while (t > 0 && orderEpsilon(a, t * r, delta) > epsilon) t--;
     if (t > best) best = t;
   }
   return best;

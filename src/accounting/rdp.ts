@@ -18,8 +18,15 @@
 // (Canonne, Kamath and Steinke 2020, "The Discrete Gaussian for DP", Prop. 12; Balle et al. 2020,
 // "Hypothesis Testing Interpretations and Rényi DP", Thm. 21), together with ε = 0 whenever
 // δ ≥ sqrt(1 − e^{−ε(α)}) (the KL / Bretagnolle–Huber bound), as in dp_accounting.
+//
+// Orders above MAX_EXACT_ORDER: the exact sums have α + 1 terms, so there both subsampled mechanisms
+// report the RDP of the Gaussian without subsampling, α/(2σ²), a valid upper bound: Rényi divergence
+// is jointly quasi-convex (van Erven and Harremoës 2014, "Rényi Divergence and Kullback-Leibler
+// Divergence", Thm. 13), so a mixture over the sampled batch is never further apart than the
+// Gaussian of one batch. At such orders the bound differs from the exact value by about |log q|.
 
 import { logAddExp, logErfc, SignedLogSum } from './special.js';
+import { checkDelta, checkNumber, checkPositive, checkSampleRate, invalidArgument, invalidType } from './errors.js';
 import type { BaseEvent } from './events.js';
 
 /**
@@ -77,6 +84,12 @@ function logAInt(q: number, sigma: number, alpha: number): number {
 
 const MAX_FRACTIONAL_TERMS = 5000;
 
+/**
+ * The largest order whose subsampled-Gaussian RDP is summed exactly (α + 1 terms, about a millisecond);
+ * above it the Gaussian bound α/(2σ²) is reported (see the header), so any order costs bounded time.
+ */
+export const MAX_EXACT_ORDER = 2 ** 16;
+
 /** log A_α for fractional α > 1 and 0 < q < 1: the signed series of MTZ 2019, Sec. 3.3. */
 function logAFrac(q: number, sigma: number, alpha: number): number {
   const a0 = new SignedLogSum();
@@ -90,6 +103,7 @@ function logAFrac(q: number, sigma: number, alpha: number): number {
   let sign = 1;
   let lastS0 = Infinity;
   let lastS1 = Infinity;
+  let converged = false;
   for (let i = 0; i < MAX_FRACTIONAL_TERMS; i++) {
     if (i > 0) {
       const f = alpha - (i - 1);
@@ -107,11 +121,15 @@ function logAFrac(q: number, sigma: number, alpha: number): number {
     a1.add(sign, s1);
     // Stop once both series are decreasing and their terms are negligible against the total.
     const total = logAddExp(a0.sign > 0 ? a0.log : -Infinity, a1.sign > 0 ? a1.log : -Infinity);
-    if (i > alpha && s0 < lastS0 && s1 < lastS1 && Math.max(s0, s1) < total - 40) break;
+    if (i > alpha && s0 < lastS0 && s1 < lastS1 && Math.max(s0, s1) < total - 40) {
+      converged = true;
+      break;
+    }
     lastS0 = s0;
     lastS1 = s1;
   }
-  if (a0.sign < 0 || a1.sign < 0) {
+  // Cut off before convergence (α near MAX_FRACTIONAL_TERMS), the partial sums may lie below the truth.
+  if (!converged || a0.sign < 0 || a1.sign < 0) {
     // Each half is an integral of a positive function; a negative partial sum means the series was
     // not summed accurately enough. Fall back to the always-valid bound through neighbouring integers.
     return NaN;
@@ -119,11 +137,11 @@ function logAFrac(q: number, sigma: number, alpha: number): number {
   return logAddExp(a0.log, a1.log);
 }
 
-/** RDP ε(α) of the Poisson-subsampled Gaussian (sampling rate q, noise multiplier σ). */
-export function rdpPoissonGaussian(q: number, sigma: number, alpha: number): number {
+/** RDP ε(α) of the Poisson-subsampled Gaussian (unchecked: the accountants' inner loop). */
+function poissonGaussianRdp(q: number, sigma: number, alpha: number): number {
   if (q === 0) return 0;
   if (alpha === Infinity) return Infinity;
-  if (q === 1) return alpha / (2 * sigma * sigma);
+  if (q === 1 || alpha > MAX_EXACT_ORDER) return alpha / (2 * sigma * sigma);
   if (Number.isInteger(alpha)) return logAInt(q, sigma, alpha) / (alpha - 1);
   const logA = logAFrac(q, sigma, alpha);
   if (Number.isFinite(logA)) return logA / (alpha - 1);
@@ -136,12 +154,12 @@ export function rdpPoissonGaussian(q: number, sigma: number, alpha: number): num
   return bound / (alpha - 1);
 }
 
-export function rdpGaussian(sigma: number, alpha: number): number {
+function gaussianRdp(sigma: number, alpha: number): number {
   return alpha / (2 * sigma * sigma);
 }
 
 /** Laplace with scale b (sensitivity 1): Mironov 2017, Prop. 6. */
-export function rdpLaplace(b: number, alpha: number): number {
+function laplaceRdp(b: number, alpha: number): number {
   const eps = 1 / b;
   if (alpha === Infinity) return eps;
   // ε + log1p((α−1)/(2α−1)·expm1((1−2α)ε))/(α−1): the form of dp_accounting, stable for α near 1.
@@ -166,9 +184,9 @@ function logAWorInt(gamma: number, sigma: number, alpha: number): number {
   return logA;
 }
 
-export function rdpSampledWithoutReplacementGaussian(gamma: number, sigma: number, alpha: number): number {
+function withoutReplacementRdp(gamma: number, sigma: number, alpha: number): number {
   if (alpha === Infinity) return Infinity;
-  if (gamma === 1) return rdpGaussian(sigma, alpha);
+  if (gamma === 1 || alpha > MAX_EXACT_ORDER) return gaussianRdp(sigma, alpha);
   if (Number.isInteger(alpha) && alpha >= 2) return logAWorInt(gamma, sigma, alpha) / (alpha - 1);
   // (α−1)ε(α) is convex in α with value 0 at α = 1: interpolate between the integer neighbours.
   const lo = Math.floor(alpha);
@@ -183,18 +201,18 @@ export function rdpSampledWithoutReplacementGaussian(gamma: number, sigma: numbe
 export function rdpOfEvent(event: BaseEvent, alpha: number): number {
   switch (event.kind) {
     case 'gaussian':
-      return rdpGaussian(event.noiseMultiplier, alpha);
+      return gaussianRdp(event.noiseMultiplier, alpha);
     case 'poisson-sampled-gaussian':
-      return rdpPoissonGaussian(event.sampleRate, event.noiseMultiplier, alpha);
+      return poissonGaussianRdp(event.sampleRate, event.noiseMultiplier, alpha);
     case 'sampled-without-replacement-gaussian':
-      return rdpSampledWithoutReplacementGaussian(event.sampleSize / event.datasetSize, event.noiseMultiplier, alpha);
+      return withoutReplacementRdp(event.sampleSize / event.datasetSize, event.noiseMultiplier, alpha);
     case 'laplace':
-      return rdpLaplace(event.noiseMultiplier, alpha);
+      return laplaceRdp(event.noiseMultiplier, alpha);
   }
 }
 
 /** The (ε, δ) bound of one order (Canonne–Kamath–Steinke 2020 Prop. 12 / Balle et al. 2020 Thm. 21). */
-export function epsilonAtOrder(alpha: number, rdp: number, delta: number): number {
+export function orderEpsilon(alpha: number, rdp: number, delta: number): number {
   if (!(rdp >= 0)) return rdp < 0 ? 0 : Infinity; // tiny negative rounding of an exact 0
   if (rdp === Infinity) return Infinity;
   // KL bound: δ ≥ sqrt(1 − e^{−KL}) and KL ≤ ε(α) for α ≥ 1 ⇒ ε = 0 suffices.
@@ -203,17 +221,16 @@ export function epsilonAtOrder(alpha: number, rdp: number, delta: number): numbe
   return Math.max(0, rdp + Math.log1p(-1 / alpha) - (Math.log(delta) + Math.log(alpha)) / (alpha - 1));
 }
 
-/** The classic conversion ε = ε(α) − log δ/(α−1) (Mironov 2017, Prop. 3), kept for comparison with older publications. */
-export function epsilonAtOrderClassic(alpha: number, rdp: number, delta: number): number {
-  return rdp - Math.log(delta) / (alpha - 1);
-}
-
-/** min over the orders of epsilonAtOrder, with the minimising order. */
-export function epsilonFromRdp(orders: readonly number[], rdp: ArrayLike<number>, delta: number): { epsilon: number; order: number } {
+/** min over the orders of orderEpsilon, with the minimising order (unchecked: the accountants' path). */
+export function bestEpsilon(
+  orders: readonly number[],
+  rdp: ArrayLike<number>,
+  delta: number,
+): { epsilon: number; order: number } {
   let best = Infinity;
   let order = NaN;
   for (let i = 0; i < orders.length; i++) {
-    const e = epsilonAtOrder(orders[i] as number, rdp[i] as number, delta);
+    const e = orderEpsilon(orders[i] as number, rdp[i] as number, delta);
     if (e < best || Number.isNaN(order)) {
       best = e;
       order = orders[i] as number;
@@ -223,7 +240,11 @@ export function epsilonFromRdp(orders: readonly number[], rdp: ArrayLike<number>
 }
 
 /** δ(ε) from RDP: min over orders of exp((α−1)(ε(α) − ε + log(1 − 1/α)) − log α), and the KL bound. */
-export function deltaFromRdp(orders: readonly number[], rdp: ArrayLike<number>, epsilon: number): { delta: number; order: number } {
+function bestDelta(
+  orders: readonly number[],
+  rdp: ArrayLike<number>,
+  epsilon: number,
+): { delta: number; order: number } {
   let best = Infinity;
   let order = NaN;
   for (let i = 0; i < orders.length; i++) {
@@ -237,4 +258,96 @@ export function deltaFromRdp(orders: readonly number[], rdp: ArrayLike<number>, 
     }
   }
   return { delta: Math.min(1, Math.exp(best)), order };
+}
+
+// The public, checked entry points. Orders are > 1 (Infinity allowed); see MAX_EXACT_ORDER for large ones.
+
+function checkOrder(name: string, value: unknown): number {
+  const v = checkNumber(name, value);
+  if (!(v > 1)) throw invalidArgument(name, 'a number > 1', v);
+  return v;
+}
+
+/** q ∈ [0, 1]: a rate of 0 releases nothing. */
+function checkRate(name: string, value: unknown): number {
+  const v = checkNumber(name, value);
+  if (!(v >= 0 && v <= 1)) throw invalidArgument(name, 'in [0, 1]', v);
+  return v;
+}
+
+/** An RDP value: a number, not NaN (Infinity when unbounded). */
+function checkRdp(name: string, value: unknown): number {
+  const v = checkNumber(name, value);
+  if (Number.isNaN(v)) throw invalidArgument(name, 'a number (not NaN)', v);
+  return v;
+}
+
+/** A non-empty array of orders > 1, read once. */
+export function checkOrders(name: string, value: unknown): number[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalidType(name, 'a non-empty array of numbers > 1', value);
+  return Array.from(value as unknown[], (a, i) => checkOrder(`${name}[${i}]`, a));
+}
+
+/** One RDP value per order, read once into a Float64Array. */
+function checkCurve(name: string, value: unknown, length: number): Float64Array {
+  if (!Array.isArray(value) && !(value instanceof Float64Array)) {
+    throw invalidType(name, 'an array or Float64Array of numbers', value);
+  }
+  const a = value as ArrayLike<unknown>;
+  if (a.length !== length) throw invalidArgument(`${name}.length`, `${length} (one value per order)`, a.length);
+  return Float64Array.from({ length }, (_, i) => checkRdp(`${name}[${i}]`, a[i]));
+}
+
+/** RDP ε(α) of the Poisson-subsampled Gaussian (sampling rate q ∈ [0, 1], noise multiplier σ > 0). */
+export function rdpPoissonGaussian(q: number, sigma: number, alpha: number): number {
+  return poissonGaussianRdp(checkRate('q', q), checkPositive('sigma', sigma), checkOrder('alpha', alpha));
+}
+
+/** RDP ε(α) of the Gaussian mechanism with noise multiplier σ (Mironov 2017, Prop. 7). */
+export function rdpGaussian(sigma: number, alpha: number): number {
+  return gaussianRdp(checkPositive('sigma', sigma), checkOrder('alpha', alpha));
+}
+
+/** RDP ε(α) of the Laplace mechanism with scale b (Mironov 2017, Prop. 6). */
+export function rdpLaplace(b: number, alpha: number): number {
+  return laplaceRdp(checkPositive('b', b), checkOrder('alpha', alpha));
+}
+
+/** RDP ε(α) of the Gaussian on a batch sampled without replacement, fraction γ ∈ (0, 1] (WBK 2019, Thm. 9). */
+export function rdpSampledWithoutReplacementGaussian(gamma: number, sigma: number, alpha: number): number {
+  const g = checkSampleRate('gamma', gamma);
+  return withoutReplacementRdp(g, checkPositive('sigma', sigma), checkOrder('alpha', alpha));
+}
+
+/** The (ε, δ) bound of one order α with RDP value `rdp` (Canonne–Kamath–Steinke 2020 Prop. 12). */
+export function epsilonAtOrder(alpha: number, rdp: number, delta: number): number {
+  return orderEpsilon(checkOrder('alpha', alpha), checkRdp('rdp', rdp), checkDelta('delta', delta));
+}
+
+/** The classic conversion ε = ε(α) − log δ/(α−1) (Mironov 2017, Prop. 3), for comparison with older publications. */
+export function epsilonAtOrderClassic(alpha: number, rdp: number, delta: number): number {
+  checkOrder('alpha', alpha);
+  return checkRdp('rdp', rdp) - Math.log(checkDelta('delta', delta)) / (alpha - 1);
+}
+
+/** min over the orders of epsilonAtOrder, with the minimising order. */
+export function epsilonFromRdp(
+  orders: readonly number[],
+  rdp: ArrayLike<number>,
+  delta: number,
+): { epsilon: number; order: number } {
+  const o = checkOrders('orders', orders);
+  return bestEpsilon(o, checkCurve('rdp', rdp, o.length), checkDelta('delta', delta));
+}
+
+/** δ(ε) from RDP: min over orders of exp((α−1)(ε(α) − ε + log(1 − 1/α)) − log α), and the KL bound. */
+export function deltaFromRdp(
+  orders: readonly number[],
+  rdp: ArrayLike<number>,
+  epsilon: number,
+): { delta: number; order: number } {
+  const o = checkOrders('orders', orders);
+  const e = checkNumber('epsilon', epsilon);
+  if (!(e >= 0)) throw invalidArgument('epsilon', 'a number >= 0', e);
+  return bestDelta(o, checkCurve('rdp', rdp, o.length), e);
 }

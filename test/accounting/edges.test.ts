@@ -4,11 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   calibrateNoiseMultiplier,
-  composePlds,
   computeEpsilon,
-  discretize,
-  epsilonForDelta,
-  deltaForEpsilon,
   gaussian,
   gaussianEpsilon,
   gaussianEpsilonBracket,
@@ -17,9 +13,15 @@ import {
   pldEpsilon,
   poissonSampledGaussian,
   rdpEpsilon,
-  subsampledGaussianLoss,
-  type DiscretePld,
 } from '../../src/accounting/index.js';
+import {
+  composePlds,
+  deltaForEpsilon,
+  discretize,
+  epsilonForDelta,
+  type DiscretePld,
+} from '../../src/accounting/pld.js';
+import { subsampledGaussianLoss } from '../../src/accounting/pld-loss.js';
 import { accountingSweep, COARSE_SWEEP } from '../../src/accounting/sweep.js';
 
 const dpsgd = (q: number, s: number, t: number) => [

@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  composePlds,
-  discretize,
-  epsilonForDelta,
   gaussian,
   gaussianEpsilon,
   laplace,
-  laplaceLoss,
   pldEpsilon,
   poissonSampledGaussian,
   rdpEpsilon,
-  subsampledGaussianLoss,
 } from '../../src/accounting/index.js';
+import { composePlds, discretize, epsilonForDelta } from '../../src/accounting/pld.js';
+import { laplaceLoss, subsampledGaussianLoss } from '../../src/accounting/pld-loss.js';
 import { rng } from './helpers.js';
 
 const dpsgd = (q: number, s: number, t: number) => [{ event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: t }];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { erfc, fft, irfft, logErfc, logNormalSf, normalCdf, rfft } from '../../src/accounting/index.js';
+import { erfc, logErfc, logNormalSf, normalCdf } from '../../src/accounting/special.js';
+import { fft, irfft, rfft } from '../../src/accounting/fft.js';
 import { rng } from './helpers.js';
 
 describe('special functions', () => {
