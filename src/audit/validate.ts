@@ -25,9 +25,18 @@ export function numberValue(name: string, value: unknown): number {
   return value;
 }
 
+/**
+ * numberArray, except that an empty typed array gives an empty copy without being iterated: iterating one whose
+ * buffer was transferred (detached) throws an uncoded TypeError, and an empty array is refused by the callers.
+ */
+export function numbers(name: string, value: unknown, expected?: string): Float64Array {
+  if (typedArrayKind(value) !== undefined && (value as ArrayLike<unknown>).length === 0) return new Float64Array(0);
+  return numberArray(name, value, expected);
+}
+
 /** An array or typed array of numbers, none NaN, read once into a Float64Array. */
 export function scoreArray(name: string, value: unknown): Float64Array {
-  const out = numberArray(name, value);
+  const out = numbers(name, value);
   for (let i = 0; i < out.length; i++) {
     if (Number.isNaN(out[i])) throw invalidArgument(`${name}[${i}]`, 'a number (not NaN)', out[i]);
   }

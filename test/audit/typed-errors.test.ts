@@ -234,6 +234,18 @@ describe('regressions: the fuzzer findings of issue 12 §6', () => {
     ]) expect(code(f)).toBe('ERR_DPFL_INVALID_TYPE');
   });
 
+  it('an empty detached typed array is an empty array (iterating it would throw an uncoded TypeError)', () => {
+    const detached = new Float32Array(4);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    for (const f of [
+      () => audit.rocCurve(detached, [0, 1]),
+      () => audit.exposure(detached, 0),
+      () => audit.oneRunAudit(detached, [0, 1], { delta: 0 }),
+      () => audit.independentTrialsEpsilon(detached, [0, 1], { delta: 0 }),
+    ]) expect(code(f)).toBe('ERR_DPFL_INVALID_ARGUMENT');
+    expect(audit.lossThresholdScores(detached)).toEqual(new Float64Array(0));
+  });
+
   it('PrivacyClaimViolated needs a string message; a thrown one still carries its code', () => {
     expect(code(() => new audit.PrivacyClaimViolated({} as string))).toBe('ERR_DPFL_INVALID_TYPE');
     expect(new audit.PrivacyClaimViolated('x').code).toBe('ERR_DPFL_PRIVACY_VIOLATED');
