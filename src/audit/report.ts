@@ -87,27 +87,27 @@ const CANARY_NUMBERS = [
   'repeats', 'exposure', 'nonPrivateExposure', 'extraction', 'nonPrivateExtraction', 'candidates',
 ];
 
-function numbers(name: string, o: Record<string, unknown>, keys: readonly string[]): void {
+function checkNumbers(name: string, o: Record<string, unknown>, keys: readonly string[]): void {
   for (const k of keys) numberValue(`${name}.${k}`, o[k]);
 }
 
 function checkRegime(name: string, value: unknown): void {
   const r = requiredObject(name, value as Record<string, unknown>);
-  numbers(name, r, REGIME_NUMBERS);
+  checkNumbers(name, r, REGIME_NUMBERS);
   const primary = stringValue(`${name}.primaryAttack`, r.primaryAttack);
   const attacks = requiredObject(`${name}.attacks`, r.attacks as Record<string, unknown>);
   if (!Object.hasOwn(attacks, primary)) throw invalidArgument(`${name}.primaryAttack`, 'a key of attacks', primary);
   for (const [k, a] of Object.entries(attacks)) {
     const attack = requiredObject(`${name}.attacks.${k}`, a as Record<string, unknown>);
-    numbers(`${name}.attacks.${k}`, attack, ATTACK_NUMBERS);
+    checkNumbers(`${name}.attacks.${k}`, attack, ATTACK_NUMBERS);
     const bound = requiredObject(`${name}.attacks.${k}.bound`, attack.bound as Record<string, unknown>);
-    numbers(`${name}.attacks.${k}.bound`, bound, BOUND_NUMBERS);
+    checkNumbers(`${name}.attacks.${k}.bound`, bound, BOUND_NUMBERS);
   }
 }
 
 function checkResult(value: unknown): AuditResult {
   const r = requiredObject('result', value as Record<string, unknown>);
-  numbers('result', r, RESULT_NUMBERS);
+  checkNumbers('result', r, RESULT_NUMBERS);
   numberValue('result.membership.seed', requiredObject('result.membership', r.membership as { seed?: unknown }).seed);
   checkRegime('result.nonPrivate', r.nonPrivate);
   checkRegime('result.private', r.private);
@@ -124,10 +124,10 @@ function checkResult(value: unknown): AuditResult {
     }
     (r.canaries as unknown[]).forEach((c, i) => {
       const row = requiredObject(`result.canaries[${i}]`, c as Record<string, unknown>);
-      numbers(`result.canaries[${i}]`, row, CANARY_NUMBERS);
+      checkNumbers(`result.canaries[${i}]`, row, CANARY_NUMBERS);
       // The table prints both calibrated columns when the private one is there.
       if (row.calibratedExposure !== undefined) {
-        numbers(`result.canaries[${i}]`, row, ['calibratedExposure', 'nonPrivateCalibratedExposure']);
+        checkNumbers(`result.canaries[${i}]`, row, ['calibratedExposure', 'nonPrivateCalibratedExposure']);
       }
     });
   }

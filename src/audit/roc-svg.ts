@@ -39,7 +39,7 @@ export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions 
   if (scale !== 'log' && scale !== 'linear') throw invalidArgument('options.scale', '"log" or "linear"', scale);
   const minRate = o.minRate ?? 1e-4;
   if (typeof minRate !== 'number') throw invalidType('options.minRate', 'a number in (0, 1)', minRate);
-  // Below 1e-300 the decade ticks run past float64's range.
+  // A floor at 1e-300 keeps the decade ticks (one per power of ten) few and in normal float64 range.
   if (!(minRate >= 1e-300 && minRate < 1)) throw invalidArgument('options.minRate', 'in [1e-300, 1)', minRate);
   const width = o.width === undefined ? 560 : integerIn('options.width', o.width, 100, 100000,
     'an integer in [100, 100000]');
