@@ -8,8 +8,10 @@
 // from 0 (no better than chance) up to log2 |R| (the secret is the model's first guess: extracted).
 // Several canaries share one format; the other planted secrets are left out of each canary's
 // candidate set (each canary is audited as if it were the only one).
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { requiredObject } from '../kernels/validate.js';
 import { Random } from './train-adapter.js';
+import { integerIn, numbers } from './validate.js';
 
 export interface Canary {
   secret: number;
@@ -21,8 +23,18 @@ export interface Canary {
 
 /** The text of the canary format for a secret: "my pin is " and the secret as `digits` digits. */
 export function canaryText(secret: number, digits: number): string {
+  integerIn('digits', digits, 1, MAX_DIGITS, `an integer in [1, ${MAX_DIGITS}]`);
+  integerIn('secret', secret, 0, 10 ** digits - 1, `an integer in [0, 10^${digits})`);
+  return formatSecret(secret, digits);
+}
+
+function formatSecret(secret: number, digits: number): string {
   return `my pin is ${String(secret).padStart(digits, '0')}`;
 }
+
+const MAX_DIGITS = 8;
+/** Canaries per call: distinct secrets are tracked in a Set, which V8 caps at 2^24 entries. */
+const MAX_CANARIES = 2 ** 20;
 
 /**
  * `perRepeat` canaries for each repetition count, with distinct random secrets in [0, 10^digits).
@@ -31,19 +43,27 @@ export function canaryText(secret: number, digits: number): string {
  * itself can tie a canary to its label, and that is what a model must memorise to expose it.
  */
 export function makeCanaries(options: { perRepeat: number; repeats: readonly number[]; digits?: number; seed?: number; classes?: number }): Canary[] {
-  const classes = options.classes ?? 2;
-  if (!Number.isSafeInteger(classes) || classes < 2) throw invalidArgument('classes', 'an integer ≥ 2', classes);
-  const digits = options.digits ?? 4;
-  if (!Number.isSafeInteger(digits) || digits < 1 || digits > 8) throw invalidArgument('digits', 'an integer in [1, 8]', digits);
-  const { perRepeat, repeats } = options;
-  if (!Number.isSafeInteger(perRepeat) || perRepeat < 1) throw invalidArgument('perRepeat', 'a positive integer', perRepeat);
-  if (!Array.isArray(repeats) || repeats.length === 0) throw invalidArgument('repeats', 'a non-empty list of positive integers', repeats);
-  repeats.forEach((r, i) => {
-    if (!Number.isSafeInteger(r) || r < 1) throw invalidArgument(`repeats[${i}]`, 'a positive integer', r);
-  });
+  const o = requiredObject('options', options);
+  const classes = o.classes === undefined ? 2 : integerIn('classes', o.classes, 2, 2 ** 31 - 1, 'an integer ≥ 2');
+  const digits = o.digits === undefined
+    ? 4
+    : integerIn('digits', o.digits, 1, MAX_DIGITS, `an integer in [1, ${MAX_DIGITS}]`);
+  const perRepeat = integerIn('perRepeat', o.perRepeat, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+  const repeatsIn: unknown = o.repeats;
+  if (!Array.isArray(repeatsIn)) throw invalidType('repeats', 'a non-empty list of positive integers', repeatsIn);
+  if (repeatsIn.length === 0) throw invalidArgument('repeats', 'a non-empty list of positive integers', repeatsIn);
   const space = 10 ** digits;
-  if (perRepeat * repeats.length > space / 2) throw invalidArgument('perRepeat', `at most ${Math.floor(space / 2 / repeats.length)} for ${digits}-digit secrets`, perRepeat);
-  const rng = new Random(options.seed ?? 1);
+  const most = Math.min(Math.floor(space / 2), MAX_CANARIES);
+  // Checked before the list is read: a sparse list of a billion entries is refused at once.
+  if (perRepeat * repeatsIn.length > most) {
+    const each = Math.floor(most / repeatsIn.length);
+    throw invalidArgument('perRepeat', `at most ${each} for ${repeatsIn.length} × ${digits}-digit secrets`, perRepeat);
+  }
+  const repeats = Array.from(repeatsIn as unknown[], (r, i) =>
+    integerIn(`repeats[${i}]`, r, 1, Number.MAX_SAFE_INTEGER, 'a positive integer'));
+  const seed = o.seed === undefined ? 1 : integerIn('seed', o.seed, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER,
+    'a safe integer');
+  const rng = new Random(seed);
   const used = new Set<number>();
   const out: Canary[] = [];
   for (const r of repeats) {
@@ -52,7 +72,7 @@ export function makeCanaries(options: { perRepeat: number; repeats: readonly num
       do s = rng.below(space);
       while (used.has(s));
       used.add(s);
-      out.push({ secret: s, text: canaryText(s, digits), repeats: r, label: k % classes });
+      out.push({ secret: s, text: formatSecret(s, digits), repeats: r, label: k % classes });
     }
   }
   return out;
@@ -63,10 +83,15 @@ export function makeCanaries(options: { perRepeat: number; repeats: readonly num
  * model that scores every candidate alike gives the secret a middle rank, not rank 1), and its
  * exposure. `exclude`: candidate indices left out of the space (the other planted secrets).
  */
-export function exposure(losses: ArrayLike<number>, secretIndex: number, exclude: Iterable<number> = []): { rank: number; candidates: number; exposure: number } {
+export function exposure(
+  lossesIn: ArrayLike<number>,
+  secretIndex: number,
+  exclude: Iterable<number> = [],
+): { rank: number; candidates: number; exposure: number } {
+  const losses = numbers('losses', lossesIn);
   const n = losses.length;
-  if (!Number.isSafeInteger(secretIndex) || secretIndex < 0 || secretIndex >= n) throw invalidArgument('secretIndex', `an index in [0, ${n})`, secretIndex);
-  const skip = new Set(exclude);
+  integerIn('secretIndex', secretIndex, 0, n - 1, `an index in [0, ${n})`);
+  const skip = new Set(excludedIndices(exclude));
   if (skip.has(secretIndex)) throw invalidArgument('exclude', 'a set without the secret itself', secretIndex);
   const own = losses[secretIndex]!;
   if (Number.isNaN(own)) throw invalidArgument(`losses[${secretIndex}]`, 'a number (not NaN)', own);
@@ -84,3 +109,19 @@ export function exposure(losses: ArrayLike<number>, secretIndex: number, exclude
   const rank = 1 + below + ties / 2;
   return { rank, candidates, exposure: Math.log2(candidates) - Math.log2(rank) };
 }
+
+/** exclude: an array, typed array or Set of numbers (read through the intrinsics, so a fake Set is refused). */
+function excludedIndices(exclude: unknown): Float64Array {
+  if (exclude instanceof Set) {
+    let values: unknown[];
+    try {
+      values = [...setValues.call(exclude)];
+    } catch {
+      throw invalidType('exclude', 'an array or Set of candidate indices', exclude);
+    }
+    return numbers('exclude', values, 'an array or Set of candidate indices');
+  }
+  return numbers('exclude', exclude, 'an array or Set of candidate indices');
+}
+
+const setValues = Set.prototype.values as (this: unknown) => IterableIterator<unknown>;

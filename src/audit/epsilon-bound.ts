@@ -18,9 +18,12 @@
 // examples of ONE training run are not such trials (their outcomes share one run's noise, and a
 // δ-event can expose all of them at once): for one run use one-run.ts (Steinke, Nasr and
 // Jagielski 2023), which runAudit reports.
-import { invalidArgument } from '../errors.js';
+import { checkDelta as checkUnitInterval } from '../accounting/errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { requiredObject } from '../kernels/validate.js';
 import { clopperPearson } from './clopper-pearson.js';
 import { checkScores, type Membership, type Scores } from './roc.js';
+import { integerIn } from './validate.js';
 
 export interface AttackCounts {
   /** Members flagged as members, out of `members`. */
@@ -38,8 +41,14 @@ export interface EpsilonBound {
   direction: 'positive' | 'negative';
 }
 
-function checkDelta(delta: number): void {
-  if (typeof delta !== 'number' || !(delta >= 0 && delta < 1)) throw invalidArgument('delta', 'in [0, 1)', delta);
+function checkDelta(delta: unknown): number {
+  if (typeof delta !== 'number') throw invalidType('delta', 'a number in [0, 1)', delta);
+  if (!(delta >= 0 && delta < 1)) throw invalidArgument('delta', 'in [0, 1)', delta);
+  return delta;
+}
+
+function checkConfidence(confidence: unknown): number {
+  return confidence === undefined ? 0.95 : checkUnitInterval('confidence', confidence);
 }
 
 function logRatio(numeratorLower: number, delta: number, denominatorUpper: number): number {
@@ -50,7 +59,17 @@ function logRatio(numeratorLower: number, delta: number, denominatorUpper: numbe
 
 /** The ε lower bound certified by one attack (one threshold) at the given confidence. */
 export function epsilonFromCounts(counts: AttackCounts, delta: number, confidence = 0.95): EpsilonBound {
-  checkDelta(delta);
+  const c = requiredObject('counts', counts);
+  const p = integerIn('counts.members', c.members, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+  const tp = integerIn('counts.truePositives', c.truePositives, 0, p, `an integer in [0, members = ${p}]`);
+  const n = integerIn('counts.nonMembers', c.nonMembers, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+  const fp = integerIn('counts.falsePositives', c.falsePositives, 0, n, `an integer in [0, nonMembers = ${n}]`);
+  return boundFromCounts({ truePositives: tp, members: p, falsePositives: fp, nonMembers: n }, checkDelta(delta),
+    checkConfidence(confidence));
+}
+
+/** epsilonFromCounts without the checks (the threshold search calls it once per distinct score). */
+function boundFromCounts(counts: AttackCounts, delta: number, confidence: number): EpsilonBound {
   const { truePositives: tp, members: p, falsePositives: fp, nonMembers: n } = counts;
   const tpr = clopperPearson(tp, p, confidence);
   const fpr = clopperPearson(fp, n, confidence);
@@ -95,7 +114,7 @@ export function bestThreshold(scores: Scores, labels: Uint8Array, rows: ArrayLik
       else fp++;
       j++;
     }
-    const bound = epsilonFromCounts({ truePositives: tp, members, falsePositives: fp, nonMembers }, delta, confidence);
+    const bound = boundFromCounts({ truePositives: tp, members, falsePositives: fp, nonMembers }, delta, confidence);
     if (bound.epsilon > best.bound.epsilon) best = { threshold: s, bound };
   }
   return best;
@@ -129,10 +148,10 @@ export function independentTrialsEpsilon(
   labels: Membership,
   options: { delta: number; confidence?: number },
 ): EmpiricalEpsilon {
-  const lab = checkScores(scores, labels);
-  const delta = options.delta;
-  checkDelta(delta);
-  const confidence = options.confidence ?? 0.95;
+  const { scores: s, labels: lab } = checkScores(scores, labels);
+  const o = requiredObject('options', options);
+  const delta = checkDelta(o.delta);
+  const confidence = checkConfidence(o.confidence);
   const select: number[] = [];
   const evaluate: number[] = [];
   const seen = [0, 0];
@@ -142,9 +161,9 @@ export function independentTrialsEpsilon(
     seen[c]!++;
   }
   if (seen[0]! < 2 || seen[1]! < 2) throw invalidArgument('labels', 'at least 2 members and 2 non-members', `${seen[1]} members, ${seen[0]} non-members`);
-  const { threshold, bound: chosen } = bestThreshold(scores, lab, select, delta, confidence);
-  const counts = countsAt(scores, lab, threshold, evaluate);
-  const evaluated = epsilonFromCounts(counts, delta, confidence);
+  const { threshold, bound: chosen } = bestThreshold(s, lab, select, delta, confidence);
+  const counts = countsAt(s, lab, threshold, evaluate);
+  const evaluated = boundFromCounts(counts, delta, confidence);
   // Evaluate only the direction chosen on the selection half (choosing again would reuse the data).
   const dirBound = evaluated.direction === chosen.direction ? evaluated.epsilon : directionBound(counts, delta, confidence, chosen.direction);
   const direction = chosen.direction;

@@ -8,15 +8,18 @@
 // wrong (e.g. 10× too small) is caught, its audited bound far above what it claims.
 // σ for a claimed (ε, δ) is the exact analytic calibration (Balle and Wang 2018, Thm. 8).
 import { gaussianDelta, gaussianEpsilon } from '../accounting/index.js';
-import { invalidArgument } from '../errors.js';
+import { checkDelta } from '../accounting/errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { positiveFinite, requiredObject } from '../kernels/validate.js';
 import { addGaussianNoise } from '../kernels/noise.js';
 import { independentTrialsEpsilon, type EmpiricalEpsilon } from './epsilon-bound.js';
 import { Random } from './train-adapter.js';
+import { integerIn, numberValue } from './validate.js';
 
 /** The smallest σ for which the sensitivity-1 Gaussian mechanism is (ε, δ)-DP (bisection on μ = 1/σ). */
 export function gaussianSigma(epsilon: number, delta: number): number {
-  if (typeof epsilon !== 'number' || !(epsilon > 0) || !Number.isFinite(epsilon)) throw invalidArgument('epsilon', 'a positive finite number', epsilon);
-  if (typeof delta !== 'number' || !(delta > 0 && delta < 1)) throw invalidArgument('delta', 'in (0, 1)', delta);
+  positiveFinite('epsilon', epsilon);
+  checkDelta('delta', delta);
   let lo = 0;
   let hi = 1;
   while (gaussianDelta(hi, epsilon) < delta) hi *= 2;
@@ -54,15 +57,26 @@ export interface GaussianAudit {
   violated: boolean;
 }
 
+/** Trials per audit: the threshold search is O(trials) Clopper–Pearson intervals, minutes at 10^6. */
+const MAX_TRIALS = 10 ** 6;
+
 export function auditGaussianMechanism(options: GaussianAuditOptions): GaussianAudit {
-  const { epsilon, delta } = options;
-  const noiseScale = options.noiseScale ?? 1;
-  if (typeof noiseScale !== 'number' || !(noiseScale > 0) || !Number.isFinite(noiseScale)) throw invalidArgument('noiseScale', 'a positive finite number', noiseScale);
-  const trials = options.trials ?? 20000;
-  if (!Number.isSafeInteger(trials) || trials < 8) throw invalidArgument('trials', 'an integer ≥ 8', trials);
-  const seed = options.seed ?? 1;
+  const o = requiredObject('options', options);
+  const epsilon = o.epsilon as number;
+  const delta = o.delta as number;
+  const noiseScale = o.noiseScale === undefined ? 1 : positiveFinite('noiseScale', o.noiseScale);
+  const trials = o.trials === undefined ? 20000 : integerIn('trials', o.trials, 8, MAX_TRIALS,
+    `an integer in [8, ${MAX_TRIALS}]`);
+  const seed = o.seed === undefined
+    ? 1
+    : integerIn('seed', o.seed, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer');
+  if (o.confidence !== undefined) checkDelta('confidence', o.confidence);
   const calibratedSigma = gaussianSigma(epsilon, delta);
   const sigma = calibratedSigma * noiseScale;
+  if (!(sigma > 0 && sigma < Infinity)) {
+    const expected = `a factor giving a positive finite σ (calibrated σ = ${calibratedSigma})`;
+    throw invalidArgument('noiseScale', expected, noiseScale);
+  }
   const rng = new Random(seed);
   const labels = new Uint8Array(trials);
   const releases = new Float32Array(trials);
@@ -72,7 +86,7 @@ export function auditGaussianMechanism(options: GaussianAuditOptions): GaussianA
   }
   addGaussianNoise(releases, sigma, { seed: BigInt(seed), stream: 0, offset: 0 });
   // The likelihood-ratio test of N(1, σ²) against N(0, σ²) thresholds the release itself.
-  const confidence = options.confidence !== undefined ? { confidence: options.confidence } : {};
+  const confidence = o.confidence !== undefined ? { confidence: o.confidence as number } : {};
   const audit = independentTrialsEpsilon(releases, labels, { delta, ...confidence });
   return {
     claimedEpsilon: epsilon,
@@ -87,13 +101,29 @@ export function auditGaussianMechanism(options: GaussianAuditOptions): GaussianA
 
 export class PrivacyClaimViolated extends Error {
   readonly code = 'ERR_DPFL_PRIVACY_VIOLATED';
+
+  constructor(message: string) {
+    // Error() would call a non-string's toString (which may throw, or be missing).
+    if (typeof message !== 'string') throw invalidType('message', 'a string', message);
+    super(message);
+  }
 }
 
 /** Throws when an audit refutes the mechanism's claim (the loud failure a broken mechanism earns). */
 export function assertClaimHolds(result: GaussianAudit): void {
-  if (result.violated) {
-    throw new PrivacyClaimViolated(
-      `privacy claim violated: the mechanism claims ε = ${result.claimedEpsilon} at δ = ${result.delta}, but the audit certifies ε ≥ ${result.audit.epsilon.toFixed(3)} at ${(result.audit.confidence * 100).toFixed(0)}% confidence (noise σ = ${result.sigma.toPrecision(4)}, the claim needs σ ≥ ${result.calibratedSigma.toPrecision(4)})`,
-    );
-  }
+  const r = requiredObject('result', result);
+  if (typeof r.violated !== 'boolean') throw invalidType('result.violated', 'a boolean', r.violated);
+  if (!r.violated) return;
+  const audit = requiredObject('result.audit', r.audit);
+  const claimed = numberValue('result.claimedEpsilon', r.claimedEpsilon);
+  const delta = numberValue('result.delta', r.delta);
+  const audited = numberValue('result.audit.epsilon', audit.epsilon);
+  const confidence = numberValue('result.audit.confidence', audit.confidence);
+  const sigma = numberValue('result.sigma', r.sigma);
+  const needed = numberValue('result.calibratedSigma', r.calibratedSigma);
+  throw new PrivacyClaimViolated(
+    `privacy claim violated: the mechanism claims ε = ${claimed} at δ = ${delta}, but the audit certifies ` +
+      `ε ≥ ${audited.toFixed(3)} at ${(confidence * 100).toFixed(0)}% confidence (noise σ = ${sigma.toPrecision(4)}, ` +
+      `the claim needs σ ≥ ${needed.toPrecision(4)})`,
+  );
 }

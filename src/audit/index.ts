@@ -1,5 +1,5 @@
 // Privacy auditing: membership inference, canary exposure, empirical ε lower bounds.
-export { betaCdf, betaQuantile, logGamma, logBeta } from './beta.js';
+// beta.ts (ln Γ, ln B, the incomplete beta and its inverse) is internal math: not exported (issue 13).
 export { clopperPearson, type ProportionInterval } from './clopper-pearson.js';
 export { rocCurve, auc, tprAtFpr, advantage, balancedAccuracy, attackMetrics, type RocCurve, type AttackMetrics } from './roc.js';
 export {

@@ -11,6 +11,8 @@
 // variance"); `globalVariance` (default when fewer than 64 shadows) switches to it. An example
 // with no "in" (or "out") shadow gets the mean of that side over all examples.
 import { invalidArgument, invalidType } from '../errors.js';
+import { optionalBoolean, requiredObject } from '../kernels/validate.js';
+import { labelArray, numbers } from './validate.js';
 
 export interface LiraOptions {
   /** φ of every example under the target model. */
@@ -39,19 +41,35 @@ function logNormalPdf(x: number, mean: number, variance: number): number {
 
 /** Membership scores (higher = more likely a member of the target's training set). */
 export function liraScores(options: LiraOptions): Float64Array {
-  const { target, shadow, shadowMembership } = options;
-  if (target === null || typeof target !== 'object' || typeof target.length !== 'number') throw invalidType('target', 'an array of confidences', target);
+  const o = requiredObject('options', options);
+  const target = numbers('target', o.target, 'an array of confidences');
   const n = target.length;
-  if (!Array.isArray(shadow) || shadow.length < 1) throw invalidArgument('shadow', 'a non-empty array of per-model confidences', shadow);
-  if (!Array.isArray(shadowMembership) || shadowMembership.length !== shadow.length)
-    throw invalidArgument('shadowMembership', `one membership array per shadow model (${shadow.length})`, shadowMembership?.length);
-  shadow.forEach((s, m) => {
-    if (s.length !== n) throw invalidArgument(`shadow[${m}]`, `${n} confidences (one per example)`, s.length);
-    if (shadowMembership[m]!.length !== n) throw invalidArgument(`shadowMembership[${m}]`, `${n} flags (one per example)`, shadowMembership[m]!.length);
+  if (!Array.isArray(o.shadow)) throw invalidType('shadow', 'a non-empty array of per-model confidences', o.shadow);
+  if (o.shadow.length < 1) throw invalidArgument('shadow', 'a non-empty array of per-model confidences', o.shadow);
+  const models = o.shadow.length;
+  if (!Array.isArray(o.shadowMembership)) {
+    throw invalidType('shadowMembership', `one membership array per shadow model (${models})`, o.shadowMembership);
+  }
+  if (o.shadowMembership.length !== models) {
+    throw invalidArgument('shadowMembership.length', `one membership array per shadow model (${models})`,
+      o.shadowMembership.length);
+  }
+  // Each array read once into a typed copy: the fitting loops below index them unchecked.
+  const shadow = Array.from(o.shadow as unknown[], (s, m) => {
+    const a = numbers(`shadow[${m}]`, s, 'an array of confidences');
+    if (a.length !== n) throw invalidArgument(`shadow[${m}].length`, `${n} confidences (one per example)`, a.length);
+    return a;
   });
-  const variant = options.variant ?? 'online';
+  const shadowMembership = Array.from(o.shadowMembership as unknown[], (s, m) => {
+    const a = labelArray(`shadowMembership[${m}]`, s);
+    if (a.length !== n) {
+      throw invalidArgument(`shadowMembership[${m}].length`, `${n} flags (one per example)`, a.length);
+    }
+    return a;
+  });
+  const variant = o.variant ?? 'online';
   if (variant !== 'online' && variant !== 'offline') throw invalidArgument('variant', '"online" or "offline"', variant);
-  const pooled = options.globalVariance ?? shadow.length < 64;
+  const pooled = optionalBoolean('globalVariance', o.globalVariance, shadow.length < 64);
 
   const inFit = new Array<{ mean: number; variance: number; n: number }>(n);
   const outFit = new Array<{ mean: number; variance: number; n: number }>(n);

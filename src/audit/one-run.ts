@@ -14,7 +14,9 @@
 import { Random, SecureRandom } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { binomialLogPmf } from './binomial.js';
+import { MAX_ARRAY_LENGTH, outOfMemory } from '../kernels/validate.js';
 import type { Membership, Scores } from './roc.js';
+import { integerIn, labelArray, scoreArray } from './validate.js';
 
 /** What the one-run bound assumes (carried into reports and --json). */
 export const ONE_RUN_ASSUMPTIONS =
@@ -32,22 +34,16 @@ export interface OneRunCounts {
   correct: number;
 }
 
-function checkInteger(name: string, value: unknown, min: number, max: number, expectation: string): number {
-  if (typeof value !== 'number') throw invalidType(name, 'a number', value);
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw invalidArgument(name, expectation, value);
-  return value;
-}
-
 function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number } {
-  if (typeof counts !== 'object' || counts === null) {
+  if (typeof counts !== 'object' || counts === null || Array.isArray(counts) || ArrayBuffer.isView(counts)) {
     throw invalidType('counts', 'an object { canaries, guesses, correct }', counts);
   }
-  const m = checkInteger('canaries', counts.canaries, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+  const m = integerIn('canaries', counts.canaries, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
   // Beyond 2^32 guesses the exact binomial sums (O(√r) terms per p-value) would take minutes.
   const maxGuesses = Math.min(m, 2 ** 32);
   const upTo = m <= 2 ** 32 ? `canaries = ${m}` : '2^32';
-  const r = checkInteger('guesses', counts.guesses, 0, maxGuesses, `an integer in [0, ${upTo}]`);
-  const v = checkInteger('correct', counts.correct, 0, r, `an integer in [0, guesses = ${r}]`);
+  const r = integerIn('guesses', counts.guesses, 0, maxGuesses, `an integer in [0, ${upTo}]`);
+  const v = integerIn('correct', counts.correct, 0, r, `an integer in [0, guesses = ${r}]`);
   return { m, r, v };
 }
 
@@ -241,26 +237,14 @@ export interface OneRunAudit extends OneRunEpsilon {
 }
 
 /** Scores and 0/1 labels of equal length; unlike ROC metrics, one class may be empty (a fair draw can give that). */
-function checkMembership(scores: Scores, labels: Membership): Uint8Array {
-  const isArrayLike = (x: unknown) =>
-    x !== null && typeof x === 'object' && typeof (x as { length?: unknown }).length === 'number';
-  if (!isArrayLike(scores)) throw invalidType('scores', 'an array of numbers', scores);
-  if (!isArrayLike(labels)) throw invalidType('membership', 'an array of 0/1 labels', labels);
-  if (labels.length !== scores.length) {
-    throw invalidArgument('membership', `of the same length as scores (${scores.length})`, labels.length);
+function checkMembership(scores: unknown, labels: unknown): { scores: Float64Array; labels: Uint8Array } {
+  const s = scoreArray('scores', scores);
+  const out = labelArray('membership', labels);
+  if (out.length !== s.length) {
+    throw invalidArgument('membership.length', `the length of scores (${s.length})`, out.length);
   }
-  if (labels.length === 0) throw invalidArgument('scores', 'a non-empty array (one score per canary)', scores);
-  const out = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) {
-    const s = scores[i];
-    if (typeof s !== 'number' || Number.isNaN(s)) throw invalidArgument(`scores[${i}]`, 'a number (not NaN)', s);
-    const l = labels[i];
-    if (l !== 0 && l !== 1 && l !== true && l !== false) {
-      throw invalidArgument(`membership[${i}]`, '0, 1, true or false', l);
-    }
-    out[i] = l === 1 || l === true ? 1 : 0;
-  }
-  return out;
+  if (out.length === 0) throw invalidArgument('scores', 'a non-empty array (one score per canary)', scores);
+  return { scores: s, labels: out };
 }
 
 /** 1, 2, 5, 10, 20, 50, … up to `max`. */
@@ -277,6 +261,7 @@ function oneTwoFive(max: number): number[] {
  * k non-members, and the top k members alone, for k in 1, 2, 5, 10, … .
  */
 export function defaultGuessRules(canaries: number): GuessCounts[] {
+  integerIn('canaries', canaries, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
   const rules: GuessCounts[] = oneTwoFive(Math.floor(canaries / 2)).map((k) => ({ positive: k, negative: k }));
   for (const k of oneTwoFive(canaries)) rules.push({ positive: k, negative: 0 });
   return rules;
@@ -294,34 +279,36 @@ export function oneRunAudit(
   membership: Membership,
   options: { delta: number; confidence?: number; rules?: readonly GuessCounts[] },
 ): OneRunAudit {
-  const labels = checkMembership(scores, membership);
-  if (typeof options !== 'object' || options === null) {
+  const { scores: s, labels } = checkMembership(scores, membership);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidType('options', 'an object { delta, confidence?, rules? }', options);
   }
   const delta = checkDelta(options.delta);
   const confidence = checkConfidence(options.confidence ?? 0.95);
   const m = labels.length;
   const rules = options.rules ?? defaultGuessRules(m);
-  if (!Array.isArray(rules) || rules.length === 0) {
-    throw invalidArgument('rules', 'a non-empty list of { positive, negative }', rules);
-  }
-  rules.forEach((rule, i) => {
+  if (!Array.isArray(rules)) throw invalidType('rules', 'a non-empty list of { positive, negative }', rules);
+  if (rules.length === 0) throw invalidArgument('rules', 'a non-empty list of { positive, negative }', rules);
+  // Read each rule once (a getter could answer differently the second time).
+  const checked = Array.from(rules as unknown[], (rule, i): GuessCounts => {
     if (typeof rule !== 'object' || rule === null) {
       throw invalidType(`rules[${i}]`, 'an object { positive, negative }', rule);
     }
-    checkInteger(`rules[${i}].positive`, rule.positive, 0, m, `an integer in [0, ${m}]`);
-    checkInteger(`rules[${i}].negative`, rule.negative, 0, m, `an integer in [0, ${m}]`);
-    if (rule.positive + rule.negative > m) {
-      throw invalidArgument(`rules[${i}]`, `at most ${m} guesses in all`, rule.positive + rule.negative);
+    const { positive: p, negative: n } = rule as Record<string, unknown>;
+    const positive = integerIn(`rules[${i}].positive`, p, 0, m, `an integer in [0, ${m}]`);
+    const negative = integerIn(`rules[${i}].negative`, n, 0, m, `an integer in [0, ${m}]`);
+    if (positive + negative > m) {
+      throw invalidArgument(`rules[${i}]`, `at most ${m} guesses in all`, positive + negative);
     }
+    return { positive, negative };
   });
-  const order = Int32Array.from({ length: m }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const order = Int32Array.from({ length: m }, (_, i) => i).sort((a, b) => s[b]! - s[a]! || a - b);
   // membersInTop[k]: members among the k highest scores.
   const membersInTop = new Int32Array(m + 1);
   for (let k = 0; k < m; k++) membersInTop[k + 1] = membersInTop[k]! + labels[order[k]!]!;
-  const perRule = 1 - (1 - confidence) / rules.length;
+  const perRule = 1 - (1 - confidence) / checked.length;
   let best: OneRunAudit | undefined;
-  for (const rule of rules) {
+  for (const rule of checked) {
     const { positive, negative } = rule;
     const nonMembersInBottom = negative - (membersInTop[m]! - membersInTop[m - negative]!);
     const counts = { canaries: m, guesses: positive + negative, correct: membersInTop[positive]! + nonMembersInBottom };
@@ -332,7 +319,7 @@ export function oneRunAudit(
         confidence,
         positiveGuesses: positive,
         negativeGuesses: negative,
-        rules: rules.length,
+        rules: checked.length,
         assumptions: ONE_RUN_ASSUMPTIONS,
       };
     }
@@ -346,7 +333,8 @@ export function oneRunAudit(
  * `SecureRandom`), or nothing for the OS CSPRNG; record which one was used.
  */
 export function drawMembership(m: number, source?: number | { nextUint32(): number }): Uint8Array {
-  checkInteger('m', m, 1, 2 ** 32, 'a positive integer');
+  integerIn('m', m, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+  if (m > MAX_ARRAY_LENGTH) throw invalidArgument('m', `at most ${MAX_ARRAY_LENGTH} canaries`, m);
   let rng: { nextUint32(): number };
   if (source === undefined) rng = new SecureRandom();
   else if (typeof source === 'number') {
@@ -356,7 +344,21 @@ export function drawMembership(m: number, source?: number | { nextUint32(): numb
     rng = new Random(source);
   } else if (typeof source === 'object' && source !== null && typeof source.nextUint32 === 'function') rng = source;
   else throw invalidType('source', 'a seed, a generator with nextUint32() or undefined', source);
-  const flags = new Uint8Array(m);
+  let flags: Uint8Array;
+  try {
+    flags = new Uint8Array(m);
+  } catch (e) {
+    throw outOfMemory('membership', m, e);
+  }
+  if (rng === source) {
+    // A caller's generator: each draw must be a uint32 (a Symbol or object would throw untyped below).
+    for (let i = 0; i < m; i++) {
+      const u: unknown = rng.nextUint32();
+      if (typeof u !== 'number') throw invalidType('source.nextUint32()', 'a number', u);
+      flags[i] = u >>> 31;
+    }
+    return flags;
+  }
   for (let i = 0; i < m; i++) flags[i] = rng.nextUint32() >>> 31;
   return flags;
 }

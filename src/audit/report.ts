@@ -1,6 +1,9 @@
 // The audit result as one JSON-ready object and as a text table (private vs non-private side by
 // side). Pure formatting: no I/O. Every ε lower bound names the analysis that produced it.
+import { invalidArgument, invalidType } from '../errors.js';
+import { requiredObject } from '../kernels/validate.js';
 import { ONE_RUN_ASSUMPTIONS } from './one-run.js';
+import { numberValue, stringValue } from './validate.js';
 import type { AttackResult, AuditResult, RegimeResult } from './run-audit.js';
 
 export interface AttackSummary {
@@ -75,8 +78,66 @@ function regimeSummary(r: RegimeResult): RegimeSummary {
   };
 }
 
+/** Every number a summary or table reads, checked up front (an AuditResult may come back from JSON). */
+const ATTACK_NUMBERS = ['auc', 'balancedAccuracy', 'advantage', 'tprAt1PctFpr', 'tprAt01PctFpr', 'epsilonLowerBound'];
+const BOUND_NUMBERS = ['canaries', 'guesses', 'correct', 'positiveGuesses', 'negativeGuesses', 'rules', 'pValue'];
+const REGIME_NUMBERS = ['epsilon', 'noiseMultiplier', 'trainAccuracy', 'testAccuracy'];
+const RESULT_NUMBERS = ['members', 'nonMembers', 'shadowModels', 'delta', 'confidence'];
+const CANARY_NUMBERS = [
+  'repeats', 'exposure', 'nonPrivateExposure', 'extraction', 'nonPrivateExtraction', 'candidates',
+];
+
+function checkNumbers(name: string, o: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of keys) numberValue(`${name}.${k}`, o[k]);
+}
+
+function checkRegime(name: string, value: unknown): void {
+  const r = requiredObject(name, value as Record<string, unknown>);
+  checkNumbers(name, r, REGIME_NUMBERS);
+  const primary = stringValue(`${name}.primaryAttack`, r.primaryAttack);
+  const attacks = requiredObject(`${name}.attacks`, r.attacks as Record<string, unknown>);
+  if (!Object.hasOwn(attacks, primary)) throw invalidArgument(`${name}.primaryAttack`, 'a key of attacks', primary);
+  for (const [k, a] of Object.entries(attacks)) {
+    const attack = requiredObject(`${name}.attacks.${k}`, a as Record<string, unknown>);
+    checkNumbers(`${name}.attacks.${k}`, attack, ATTACK_NUMBERS);
+    const bound = requiredObject(`${name}.attacks.${k}.bound`, attack.bound as Record<string, unknown>);
+    checkNumbers(`${name}.attacks.${k}.bound`, bound, BOUND_NUMBERS);
+  }
+}
+
+function checkResult(value: unknown): AuditResult {
+  const r = requiredObject('result', value as Record<string, unknown>);
+  checkNumbers('result', r, RESULT_NUMBERS);
+  numberValue('result.membership.seed', requiredObject('result.membership', r.membership as { seed?: unknown }).seed);
+  checkRegime('result.nonPrivate', r.nonPrivate);
+  checkRegime('result.private', r.private);
+  const np = (r.nonPrivate as RegimeResult).attacks;
+  for (const k of Object.keys(np)) {
+    if (!Object.hasOwn((r.private as RegimeResult).attacks, k)) {
+      throw invalidArgument('result.private.attacks', `the attacks of result.nonPrivate (${k})`, k);
+    }
+  }
+  if (r.canaries !== undefined) {
+    if (!Array.isArray(r.canaries)) throw invalidType('result.canaries', 'an array of canary rows', r.canaries);
+    if (r.canaries.length === 0) {
+      throw invalidArgument('result.canaries', 'a non-empty array of canary rows', r.canaries);
+    }
+    (r.canaries as unknown[]).forEach((c, i) => {
+      const row = requiredObject(`result.canaries[${i}]`, c as Record<string, unknown>);
+      checkNumbers(`result.canaries[${i}]`, row, CANARY_NUMBERS);
+      // The table prints both calibrated columns when the private one is there.
+      if (row.calibratedExposure !== undefined) {
+        checkNumbers(`result.canaries[${i}]`, row, ['calibratedExposure', 'nonPrivateCalibratedExposure']);
+      }
+    });
+  }
+  return value as AuditResult;
+}
+
 /** One JSON-ready object (no typed arrays, no Infinity). */
 export function auditSummary(result: AuditResult, meta: Record<string, unknown> = {}) {
+  checkResult(result);
+  requiredObject('meta', meta);
   const priv = regimeSummary(result.private);
   return {
     ...meta,
@@ -104,6 +165,8 @@ const ATTACK_NAMES: Record<string, string> = { loss: 'loss threshold', 'lira-onl
 
 /** The side-by-side table. */
 export function auditTable(result: AuditResult, title: string): string {
+  checkResult(result);
+  stringValue('title', title);
   const np = result.nonPrivate;
   const p = result.private;
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;

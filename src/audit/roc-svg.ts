@@ -1,8 +1,10 @@
 // The ROC curves of membership attacks as a standalone SVG document, on log-log axes by default:
 // the low-FPR region is where membership inference matters (Carlini et al. 2022, §3, who plot
 // every ROC curve this way). Pure: curves in, a string out.
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { optionsObject, requiredObject } from '../kernels/validate.js';
 import type { RocCurve } from './roc.js';
+import { integerIn, rocValue, stringValue } from './validate.js';
 
 export interface RocPlotCurve {
   label: string;
@@ -26,13 +28,24 @@ function escapeXml(s: string): string {
 }
 
 export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions = {}): string {
-  if (!Array.isArray(curves) || curves.length === 0) throw invalidArgument('curves', 'a non-empty array of { label, roc }', curves);
-  const scale = options.scale ?? 'log';
-  if (scale !== 'log' && scale !== 'linear') throw invalidArgument('scale', '"log" or "linear"', scale);
-  const minRate = options.minRate ?? 1e-4;
-  if (!(minRate > 0 && minRate < 1)) throw invalidArgument('minRate', 'in (0, 1)', minRate);
-  const width = options.width ?? 560;
-  const height = options.height ?? 480;
+  if (!Array.isArray(curves)) throw invalidType('curves', 'a non-empty array of { label, roc }', curves);
+  if (curves.length === 0) throw invalidArgument('curves', 'a non-empty array of { label, roc }', curves);
+  const plotted = Array.from(curves as unknown[], (c, k) => {
+    const curve = requiredObject(`curves[${k}]`, c as RocPlotCurve);
+    return { label: stringValue(`curves[${k}].label`, curve.label), roc: rocValue(`curves[${k}].roc`, curve.roc) };
+  });
+  const o = optionsObject('options', options);
+  const scale = o.scale ?? 'log';
+  if (scale !== 'log' && scale !== 'linear') throw invalidArgument('options.scale', '"log" or "linear"', scale);
+  const minRate = o.minRate ?? 1e-4;
+  if (typeof minRate !== 'number') throw invalidType('options.minRate', 'a number in (0, 1)', minRate);
+  // A floor at 1e-300 keeps the decade ticks (one per power of ten) few and in normal float64 range.
+  if (!(minRate >= 1e-300 && minRate < 1)) throw invalidArgument('options.minRate', 'in [1e-300, 1)', minRate);
+  const width = o.width === undefined ? 560 : integerIn('options.width', o.width, 100, 100000,
+    'an integer in [100, 100000]');
+  const height = o.height === undefined ? 480 : integerIn('options.height', o.height, 100, 100000,
+    'an integer in [100, 100000]');
+  const title = o.title === undefined ? undefined : stringValue('options.title', o.title);
   const m = { left: 64, right: 16, top: 36, bottom: 52 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
@@ -55,7 +68,7 @@ export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions 
   // The chance line TPR = FPR.
   const diag = Array.from({ length: 41 }, (_, i) => (scale === 'linear' ? i / 40 : minRate ** (1 - i / 40)));
   parts.push(`<polyline fill="none" stroke="#999" stroke-dasharray="4 4" points="${diag.map((v) => `${f(px(v))},${f(py(v))}`).join(' ')}"/>`);
-  curves.forEach(({ label, roc }, k) => {
+  plotted.forEach(({ label, roc }, k) => {
     const pts: string[] = [];
     const add = (p: string) => {
       if (pts[pts.length - 1] !== p) pts.push(p); // points closer than the rounding add nothing
@@ -72,7 +85,7 @@ export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions 
   });
   parts.push(`<text x="${m.left + pw / 2}" y="${height - 12}" text-anchor="middle">false positive rate</text>`);
   parts.push(`<text x="16" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${m.top + ph / 2})">true positive rate</text>`);
-  if (options.title) parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>`);
+  if (title) parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

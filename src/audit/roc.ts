@@ -8,6 +8,7 @@
 //   Advantage: max_t TPR − FPR (Yeom et al. 2018, "Privacy Risk in Machine Learning", CSF).
 //   Balanced accuracy: max_t (TPR + TNR) / 2 = (1 + advantage) / 2.
 import { invalidArgument, invalidType } from '../errors.js';
+import { labelArray, rocValue, scoreArray } from './validate.js';
 
 export interface RocCurve {
   /** Per point: flag scores ≥ threshold (the first point, +Infinity, flags nothing). */
@@ -25,27 +26,21 @@ export interface RocCurve {
 export type Scores = ArrayLike<number>;
 export type Membership = ArrayLike<number | boolean>;
 
-/** Checks scores and labels and returns the labels as 0/1 bytes. */
-export function checkScores(scores: Scores, labels: Membership): Uint8Array {
-  if (scores === null || typeof scores !== 'object' || typeof scores.length !== 'number') throw invalidType('scores', 'an array of numbers', scores);
-  if (labels === null || typeof labels !== 'object' || typeof labels.length !== 'number') throw invalidType('labels', 'an array of 0/1 membership labels', labels);
-  if (labels.length !== scores.length) throw invalidArgument('labels', `of the same length as scores (${scores.length})`, labels.length);
-  const out = new Uint8Array(labels.length);
+/** Checks scores and labels once: the scores as float64 (none NaN), the labels as 0/1 bytes, both classes present. */
+export function checkScores(scores: unknown, labels: unknown): { scores: Float64Array; labels: Uint8Array } {
+  const s = scoreArray('scores', scores);
+  const out = labelArray('labels', labels);
+  if (out.length !== s.length) throw invalidArgument('labels.length', `the length of scores (${s.length})`, out.length);
   let members = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const s = scores[i];
-    if (typeof s !== 'number' || Number.isNaN(s)) throw invalidArgument(`scores[${i}]`, 'a number (not NaN)', s);
-    const l = labels[i];
-    if (l !== 0 && l !== 1 && l !== true && l !== false) throw invalidArgument(`labels[${i}]`, '0, 1, true or false', l);
-    out[i] = l === 1 || l === true ? 1 : 0;
-    members += out[i]!;
+  for (let i = 0; i < out.length; i++) members += out[i]!;
+  if (members === 0 || members === out.length) {
+    throw invalidArgument('labels', 'both members (1) and non-members (0)', `${members} members of ${out.length}`);
   }
-  if (members === 0 || members === labels.length) throw invalidArgument('labels', 'both members (1) and non-members (0)', `${members} members of ${labels.length}`);
-  return out;
+  return { scores: s, labels: out };
 }
 
-export function rocCurve(scores: Scores, labels: Membership): RocCurve {
-  const lab = checkScores(scores, labels);
+export function rocCurve(scoresIn: Scores, labelsIn: Membership): RocCurve {
+  const { scores, labels: lab } = checkScores(scoresIn, labelsIn);
   const n = lab.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   let members = 0;
@@ -80,6 +75,10 @@ export function rocCurve(scores: Scores, labels: Membership): RocCurve {
 
 /** Area under the ROC curve (trapezoids). */
 export function auc(roc: RocCurve): number {
+  return aucOf(rocValue('roc', roc));
+}
+
+function aucOf(roc: RocCurve): number {
   let area = 0;
   for (let i = 1; i < roc.tpr.length; i++) area += (roc.fpr[i]! - roc.fpr[i - 1]!) * 0.5 * (roc.tpr[i]! + roc.tpr[i - 1]!);
   return area;
@@ -87,7 +86,13 @@ export function auc(roc: RocCurve): number {
 
 /** The largest TPR among points with FPR ≤ maxFpr. */
 export function tprAtFpr(roc: RocCurve, maxFpr: number): number {
-  if (typeof maxFpr !== 'number' || !(maxFpr >= 0 && maxFpr <= 1)) throw invalidArgument('maxFpr', 'in [0, 1]', maxFpr);
+  rocValue('roc', roc);
+  if (typeof maxFpr !== 'number') throw invalidType('maxFpr', 'a number in [0, 1]', maxFpr);
+  if (!(maxFpr >= 0 && maxFpr <= 1)) throw invalidArgument('maxFpr', 'in [0, 1]', maxFpr);
+  return tprAt(roc, maxFpr);
+}
+
+function tprAt(roc: RocCurve, maxFpr: number): number {
   let best = 0;
   for (let i = 0; i < roc.tpr.length; i++) if (roc.fpr[i]! <= maxFpr && roc.tpr[i]! > best) best = roc.tpr[i]!;
   return best;
@@ -95,6 +100,10 @@ export function tprAtFpr(roc: RocCurve, maxFpr: number): number {
 
 /** max over thresholds of TPR − FPR (Yeom et al. 2018). */
 export function advantage(roc: RocCurve): number {
+  return advantageOf(rocValue('roc', roc));
+}
+
+function advantageOf(roc: RocCurve): number {
   let best = 0;
   for (let i = 0; i < roc.tpr.length; i++) best = Math.max(best, roc.tpr[i]! - roc.fpr[i]!);
   return best;
@@ -102,7 +111,7 @@ export function advantage(roc: RocCurve): number {
 
 /** max over thresholds of (TPR + TNR) / 2. */
 export function balancedAccuracy(roc: RocCurve): number {
-  return 0.5 * (1 + advantage(roc));
+  return 0.5 * (1 + advantageOf(rocValue('roc', roc)));
 }
 
 export interface AttackMetrics {
@@ -114,11 +123,13 @@ export interface AttackMetrics {
 }
 
 export function attackMetrics(roc: RocCurve): AttackMetrics {
+  rocValue('roc', roc);
+  const adv = advantageOf(roc);
   return {
-    auc: auc(roc),
-    balancedAccuracy: balancedAccuracy(roc),
-    advantage: advantage(roc),
-    tprAt1PctFpr: tprAtFpr(roc, 0.01),
-    tprAt01PctFpr: tprAtFpr(roc, 0.001),
+    auc: aucOf(roc),
+    balancedAccuracy: 0.5 * (1 + adv),
+    advantage: adv,
+    tprAt1PctFpr: tprAt(roc, 0.01),
+    tprAt01PctFpr: tprAt(roc, 0.001),
   };
 }

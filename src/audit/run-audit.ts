@@ -5,12 +5,15 @@
 // random halves in the same regime; the loss-threshold attack and LiRA score every example, and
 // their ROC metrics and one-run ε lower bounds (one-run.ts) are reported; optionally secret
 // canaries are planted in the targets' training data and their exposure measured.
-import { invalidArgument } from '../errors.js';
+import { checkDelta } from '../accounting/errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { nonNegativeInteger, positiveFinite, positiveInteger, requiredObject } from '../kernels/validate.js';
 import { canaryText, exposure, makeCanaries, type Canary } from './canaries.js';
 import { liraScores } from './lira.js';
 import { lossThresholdScores } from './loss-attack.js';
 import { drawMembership, oneRunAudit, type OneRunAudit } from './one-run.js';
 import { attackMetrics, rocCurve, type AttackMetrics, type RocCurve } from './roc.js';
+import { datasetValue, integerIn } from './validate.js';
 import { appendBags, Random, subset, textFeatures, trainModel, type Dataset, type ModelKind, type TrainedModel, type TrainOptions } from './train-adapter.js';
 
 export interface TrainingSettings {
@@ -135,18 +138,86 @@ function rowsWhere(flags: Uint8Array, value: number): Int32Array {
   return Int32Array.from(rows);
 }
 
-function checkConfig(c: AuditConfig): void {
-  if (!Number.isSafeInteger(c.shadowModels) || c.shadowModels < 0) throw invalidArgument('shadowModels', 'a non-negative integer', c.shadowModels);
-  if (typeof c.epsilon !== 'number' || !(c.epsilon > 0) || !Number.isFinite(c.epsilon)) throw invalidArgument('epsilon', 'a positive finite number', c.epsilon);
-  if (typeof c.delta !== 'number' || !(c.delta > 0 && c.delta < 1)) throw invalidArgument('delta', 'in (0, 1)', c.delta);
-  // Model seeds are derived as seed · 1000 + k, which must stay a safe integer.
-  if (!Number.isSafeInteger(c.seed) || c.seed < 0 || c.seed >= 2 ** 40) throw invalidArgument('seed', 'an integer in [0, 2^40)', c.seed);
-  if (c.data.size < 8) throw invalidArgument('data', 'a dataset of at least 8 examples', c.data.size);
-  if (c.canaries && c.data.kind !== 'bags') throw invalidArgument('canaries', 'used with a text (bags) dataset', c.data.kind);
+/** Canary secrets of runAudit: every one of the 10^digits candidates is scored under each label. */
+const MAX_CANARY_DIGITS = 6;
+/** Epochs per model: a bound that keeps a mistyped count from training for days. */
+const MAX_EPOCHS = 100000;
+/** Canary messages appended to the target's training data, in all. */
+const MAX_PLANTED = 2 ** 20;
+
+function checkSettings(name: string, value: unknown): TrainingSettings {
+  const s = requiredObject(name, value as TrainingSettings);
+  if (s.optimizer !== 'sgd' && s.optimizer !== 'adam') {
+    throw invalidArgument(`${name}.optimizer`, '"sgd" or "adam"', s.optimizer);
+  }
+  return {
+    optimizer: s.optimizer,
+    lr: positiveFinite(`${name}.lr`, s.lr),
+    epochs: integerIn(`${name}.epochs`, s.epochs, 1, MAX_EPOCHS, `an integer in [1, ${MAX_EPOCHS}]`),
+    batchSize: positiveInteger(`${name}.batchSize`, s.batchSize),
+    maxGradNorm: positiveFinite(`${name}.maxGradNorm`, s.maxGradNorm),
+  };
 }
 
-export function runAudit(config: AuditConfig): AuditResult {
-  checkConfig(config);
+/** The config read once and checked: every field the audit uses, before any model is trained. */
+function checkConfig(config: unknown): AuditConfig {
+  const c = requiredObject('config', config as AuditConfig);
+  const data = datasetValue('config.data', c.data);
+  if (data.size < 8) throw invalidArgument('config.data.size', 'at least 8 examples', data.size);
+  if (c.model !== 'linear' && c.model !== 'mlp' && c.model !== 'text') {
+    throw invalidArgument('config.model', '"linear", "mlp" or "text"', c.model);
+  }
+  const shadowModels = nonNegativeInteger('config.shadowModels', c.shadowModels);
+  const epsilon = positiveFinite('config.epsilon', c.epsilon);
+  const delta = checkDelta('config.delta', c.delta);
+  // Model seeds are derived as seed · 1000 + k, which must stay a safe integer.
+  const seed = integerIn('config.seed', c.seed, 0, 2 ** 40 - 1, 'an integer in [0, 2^40)');
+  const confidence = c.confidence === undefined ? 0.95 : checkDelta('config.confidence', c.confidence);
+  if (c.onProgress !== undefined && typeof c.onProgress !== 'function') {
+    throw invalidType('config.onProgress', 'a function', c.onProgress);
+  }
+  let canaries: CanarySettings | undefined;
+  if (c.canaries !== undefined) {
+    if (data.kind !== 'bags') throw invalidArgument('canaries', 'used with a text (bags) dataset', data.kind);
+    const k = requiredObject('config.canaries', c.canaries);
+    const digits = k.digits === undefined ? 4 : integerIn('config.canaries.digits', k.digits, 1, MAX_CANARY_DIGITS,
+      `an integer in [1, ${MAX_CANARY_DIGITS}]`);
+    const perRepeat = integerIn('config.canaries.perRepeat', k.perRepeat, 1, MAX_PLANTED,
+      `an integer in [1, ${MAX_PLANTED}]`);
+    const list: unknown = k.repeats;
+    if (!Array.isArray(list)) {
+      throw invalidType('config.canaries.repeats', 'a non-empty list of positive integers', list);
+    }
+    if (list.length > MAX_PLANTED) {
+      throw invalidArgument('config.canaries.repeats.length', `at most ${MAX_PLANTED}`, list.length);
+    }
+    const repeats = Array.from(list as unknown[], (r, i) => integerIn(`config.canaries.repeats[${i}]`, r, 1,
+      MAX_PLANTED, `an integer in [1, ${MAX_PLANTED}]`));
+    // makeCanaries checks perRepeat, the list and the secret space with the same names.
+    makeCanaries({ perRepeat, repeats, digits, classes: data.classes });
+    const copies = perRepeat * repeats.reduce((sum, r) => sum + r, 0);
+    if (copies > MAX_PLANTED) {
+      throw invalidArgument('config.canaries', `at most ${MAX_PLANTED} planted copies (perRepeat × Σ repeats)`, copies);
+    }
+    canaries = { perRepeat, repeats, digits };
+  }
+  return {
+    data,
+    model: c.model,
+    epsilon,
+    delta,
+    shadowModels,
+    nonPrivate: checkSettings('config.nonPrivate', c.nonPrivate),
+    private: checkSettings('config.private', c.private),
+    ...(canaries ? { canaries } : {}),
+    seed,
+    confidence,
+    ...(c.onProgress ? { onProgress: c.onProgress } : {}),
+  };
+}
+
+export function runAudit(auditConfig: AuditConfig): AuditResult {
+  const config = checkConfig(auditConfig);
   const { data, delta } = config;
   const confidence = config.confidence ?? 0.95;
   const rng = new Random(config.seed);

@@ -45,8 +45,8 @@ describe('liraScores', () => {
   });
 
   it('rejects mismatched shapes', () => {
-    expect(() => liraScores({ target: [1, 2], shadow: [[1]], shadowMembership: [[1]] })).toThrow('shadow[0] must be 2 confidences (one per example), received 1');
-    expect(() => liraScores({ target: [1], shadow: [[1]], shadowMembership: [] })).toThrow('shadowMembership must be one membership array per shadow model (1), received 0');
+    expect(() => liraScores({ target: [1, 2], shadow: [[1]], shadowMembership: [[1]] })).toThrow('shadow[0].length must be 2 confidences (one per example), received 1');
+    expect(() => liraScores({ target: [1], shadow: [[1]], shadowMembership: [] })).toThrow('shadowMembership.length must be one membership array per shadow model (1), received 0');
     expect(() => liraScores({ target: [1], shadow: [], shadowMembership: [] })).toThrow('shadow must be a non-empty array');
   });
 });

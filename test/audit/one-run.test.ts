@@ -235,7 +235,7 @@ describe('oneRunAudit: guesses from scores', () => {
   it('accepts a draw with no members (one-class draws are legitimate) and rejects bad input', () => {
     expect(oneRunAudit([1, 2, 3], [0, 0, 0], { delta: 0 }).epsilon).toBe(0);
     const bad: [() => unknown, string][] = [
-      [() => oneRunAudit([1, 2], [1], { delta: 0 }), 'membership must be of the same length as scores (2), received 1'],
+      [() => oneRunAudit([1, 2], [1], { delta: 0 }), 'membership.length must be the length of scores (2), received 1'],
       [() => oneRunAudit([], [], { delta: 0 }), 'scores must be a non-empty array'],
       [() => oneRunAudit([1, NaN], [1, 0], { delta: 0 }), 'scores[1] must be a number (not NaN), received NaN'],
       [() => oneRunAudit([1, 2], [1, 2], { delta: 0 }), 'membership[1] must be 0, 1, true or false, received 2'],

@@ -38,7 +38,7 @@ describe('rocCurve and metrics', () => {
   });
 
   it('rejects bad input with clear errors', () => {
-    expect(() => rocCurve([1, 2], [1])).toThrow('labels must be of the same length as scores (2), received 1');
+    expect(() => rocCurve([1, 2], [1])).toThrow('labels.length must be the length of scores (2), received 1');
     expect(() => rocCurve([1, 2], [1, 1])).toThrow('labels must be both members (1) and non-members (0)');
     expect(() => rocCurve([1, NaN], [1, 0])).toThrow('scores[1] must be a number (not NaN), received NaN');
     expect(() => rocCurve([1, 2], [1, 2])).toThrow('labels[1] must be 0, 1, true or false, received 2');

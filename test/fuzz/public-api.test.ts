@@ -41,12 +41,6 @@ const SKIP: Record<string, string> = {
  */
 const UNTYPED_KNOWN: Record<string, string> = Object.fromEntries([
   ...owned(
-    'audit: entry points read options/arrays unchecked',
-    'logBeta logGamma canaryText exposure makeCanaries empiricalEpsilon PrivacyClaimViolated assertClaimHolds ' +
-    'auditGaussianMechanism liraScores lossThresholdScores auditSummary auditTable rocSvg advantage attackMetrics ' +
-    'auc balancedAccuracy rocCurve runAudit tprAtFpr',
-  ),
-  ...owned(
     'dpsgd (dpsgd-privacy): checkpoints pass paths and objects to node:fs unchecked',
     'loadCheckpoint saveCheckpoint createRun restoreRun saveRun',
   ),
