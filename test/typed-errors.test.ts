@@ -164,6 +164,12 @@ describe('BigInt, Symbol and strings inside number lists', () => {
       /^weights\[0\] must be a number/,
     );
   });
+  it('a detached typed array of weights is a typed error (Float64Array.from threw an uncoded TypeError)', () => {
+    const u = new Float32Array(4);
+    const w = new Float64Array([1, 2]);
+    structuredClone(w.buffer, { transfer: [w.buffer] });
+    expectCode(() => weightedSum([u, u], w), 'ERR_DPFL_INVALID_TYPE', /^weights must be .*\(attached\)/);
+  });
 });
 
 describe('sizes are checked before any output is allocated', () => {

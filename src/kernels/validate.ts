@@ -176,13 +176,16 @@ export function optionalBoolean(name: string, value: unknown, fallback: boolean)
 /** An array or typed array of numbers, read once into a Float64Array; each element checked by index. */
 export function numberArray(name: string, value: unknown, expected = 'an array of numbers'): Float64Array {
   if (typedArrayKind(value) !== undefined) {
-    if (typeof (value as ArrayLike<unknown>)[0] === 'bigint') throw invalidType(name, expected, value);
-    return Float64Array.from(value as ArrayLike<number>);
+    const view = value as ArrayLike<unknown> & ArrayBufferView;
+    if (view.length === 0 && isDetached(view.buffer)) throw invalidType(name, `${expected} (attached)`, value);
+    if (typeof view[0] === 'bigint') throw invalidType(name, expected, value);
+    const copy = allocate(name, 'Float64Array', view.length);
+    copy.set(view as ArrayLike<number>);
+    return copy;
   }
   if (!Array.isArray(value)) throw invalidType(name, expected, value);
   const length = (value as unknown[]).length;
-  elementCount(`${name}.length`, length);
-  const out = new Float64Array(length);
+  const out = allocate(name, 'Float64Array', length);
   for (let i = 0; i < length; i++) {
     const v: unknown = (value as unknown[])[i];
     if (typeof v !== 'number') throw invalidType(`${name}[${i}]`, 'a number', v);
