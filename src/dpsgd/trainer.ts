@@ -3,9 +3,11 @@
 // same loop runs non-privately (plain mean gradient) for baselines.
 import { BudgetExceededError } from '../accounting/index.js';
 import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
-import type { Sequential } from '../models/sequential.js';
-import { invalidType } from '../errors.js';
-import type { DpOptimizer, StepReport } from './optimizer.js';
+import { Sequential } from '../models/sequential.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { positiveInteger, requiredObject } from '../kernels/validate.js';
+import { dataset, withMethods } from '../fl/validate.js';
+import { DpOptimizer, type StepReport } from './optimizer.js';
 import type { Sampler } from './sampler.js';
 
 export interface TrainerOptions {
@@ -45,7 +47,14 @@ export class Trainer {
   readonly withholdUnnoisedStats: boolean;
 
   constructor(readonly options: TrainerOptions) {
-    this.maxPhysicalBatch = options.maxPhysicalBatch ?? 1024;
+    requiredObject('options', options);
+    if (!(options.model instanceof Sequential)) throw invalidType('options.model', 'a Sequential model', options.model);
+    dataset('options.data', options.data);
+    withMethods('options.sampler', options.sampler, 'a Sampler', 'next', 'event', 'getState', 'setState');
+    if (!(options.optimizer instanceof DpOptimizer)) throw invalidType('options.optimizer', 'a DpOptimizer', options.optimizer);
+    // Required: a forgotten flag must not silently train without privacy.
+    if (typeof options.private !== 'boolean') throw invalidType('options.private', 'a boolean', options.private);
+    this.maxPhysicalBatch = options.maxPhysicalBatch === undefined ? 1024 : positiveInteger('options.maxPhysicalBatch', options.maxPhysicalBatch);
     const withhold = options.withholdUnnoisedStats ?? options.optimizer.withholdUnnoisedStats;
     if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
     this.withholdUnnoisedStats = withhold;
@@ -97,6 +106,7 @@ export class Trainer {
 
   /** Runs until `steps` steps have been taken in total or the budget stops training. */
   run(steps: number, onStep?: (r: StepResult) => void): { stoppedByBudget: boolean } {
+    checkRunArguments(steps, onStep);
     while (this.options.optimizer.steps < steps) {
       try {
         const r = this.step();
@@ -119,6 +129,8 @@ export class Trainer {
     onStep?: (r: StepResult) => void,
     shouldStop?: () => boolean,
   ): Promise<{ stoppedByBudget: boolean; interrupted: boolean }> {
+    checkRunArguments(steps, onStep);
+    if (shouldStop !== undefined && typeof shouldStop !== 'function') throw invalidType('shouldStop', 'a function', shouldStop);
     while (this.options.optimizer.steps < steps) {
       if (shouldStop?.()) return { stoppedByBudget: false, interrupted: true };
       try {
@@ -135,7 +147,17 @@ export class Trainer {
 }
 
 /** Fraction of `ds` the model classifies correctly. */
+/** The step count and callback of run/runAsync. */
+function checkRunArguments(steps: unknown, onStep: unknown): void {
+  if (typeof steps !== 'number') throw invalidType('steps', 'a non-negative integer', steps);
+  if (!(Number.isSafeInteger(steps) && steps >= 0)) throw invalidArgument('steps', 'a non-negative integer', steps);
+  if (onStep !== undefined && typeof onStep !== 'function') throw invalidType('onStep', 'a function', onStep);
+}
+
 export function accuracy(model: Sequential, ds: Dataset, batchSize = 1024): number {
+  if (!(model instanceof Sequential)) throw invalidType('model', 'a Sequential model', model);
+  dataset('ds', ds);
+  positiveInteger('batchSize', batchSize);
   let correct = 0;
   for (const b of batches(ds, batchSize)) {
     const pred = model.predict(b);
