@@ -22,7 +22,9 @@ import { float32Array, requiredObject } from '../kernels/validate.js';
 /** A path: a number would be taken by node:fs as an open file descriptor (a read could block forever). */
 function checkPath(file: unknown): string {
   if (typeof file !== 'string') throw invalidType('file', 'a path (string)', file);
-  if (file.length === 0 || file.includes('\0')) throw invalidArgument('file', 'a non-empty path without NUL bytes', file);
+  if (file.length === 0 || file.includes('\0')) {
+    throw invalidArgument('file', 'a non-empty path without NUL bytes', file);
+  }
   return file;
 }
 
@@ -45,10 +47,12 @@ export function saveCheckpoint(file: string, contents: CheckpointContents): void
   for (const n of names) float32Array(`contents.buffers.${n}`, contents.buffers[n], false);
   let json: string | undefined;
   try {
-    json = JSON.stringify({ config: contents.config, state: contents.state, buffers: names.map((n) => ({ name: n, length: contents.buffers[n]!.length })) });
+    const buffers = names.map((n) => ({ name: n, length: contents.buffers[n]!.length }));
+    json = JSON.stringify({ config: contents.config, state: contents.state, buffers });
   } catch (e) {
     // A BigInt or a cycle in config/state: refused before any file is touched.
-    throw invalidArgument('contents', `JSON-serialisable config and state (${e instanceof Error ? e.message : String(e)})`, contents);
+    const why = e instanceof Error ? e.message : String(e);
+    throw invalidArgument('contents', `JSON-serialisable config and state (${why})`, contents);
   }
   const header = Buffer.from(json);
   const parts: Buffer[] = [Buffer.alloc(4), header];

@@ -14,7 +14,13 @@ import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
 import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
 import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
 import { weightedSum } from '../kernels/aggregate.js';
-import { clipScales, normaliseRule, splitThresholdUnchecked, type ClippingKind, type ClippingRule } from './clipping.js';
+import {
+  clipScales,
+  normaliseRule,
+  splitThresholdUnchecked,
+  type ClippingKind,
+  type ClippingRule,
+} from './clipping.js';
 
 export type UpdateRule =
   | { kind: 'sgd'; lr: number; momentum?: number; weightDecay?: number }
@@ -209,7 +215,9 @@ export class DpOptimizer {
     this.rule = normaliseRule(options.clipping, sizes);
     this.clipping = this.rule.kind;
     this.groupMaxNorms =
-      this.rule.kind === 'per-layer' ? [...((this.rule as { maxNorms?: readonly number[] }).maxNorms ?? splitThresholdUnchecked(this.c, sizes))] : [this.c];
+      this.rule.kind === 'per-layer'
+        ? [...((this.rule as { maxNorms?: readonly number[] }).maxNorms ?? splitThresholdUnchecked(this.c, sizes))]
+        : [this.c];
     if (this.rule.kind === 'per-layer') this.c = Math.hypot(...this.groupMaxNorms);
     this.baseGroupMaxNorms = [...this.groupMaxNorms];
     if (this.clipSchedule !== undefined && this.rule.kind === 'adaptive') {

@@ -51,10 +51,13 @@ export class Trainer {
     if (!(options.model instanceof Sequential)) throw invalidType('options.model', 'a Sequential model', options.model);
     dataset('options.data', options.data);
     withMethods('options.sampler', options.sampler, 'a Sampler', 'next', 'event', 'getState', 'setState');
-    if (!(options.optimizer instanceof DpOptimizer)) throw invalidType('options.optimizer', 'a DpOptimizer', options.optimizer);
+    if (!(options.optimizer instanceof DpOptimizer)) {
+      throw invalidType('options.optimizer', 'a DpOptimizer', options.optimizer);
+    }
     // Required: a forgotten flag must not silently train without privacy.
     if (typeof options.private !== 'boolean') throw invalidType('options.private', 'a boolean', options.private);
-    this.maxPhysicalBatch = options.maxPhysicalBatch === undefined ? 1024 : positiveInteger('options.maxPhysicalBatch', options.maxPhysicalBatch);
+    const physical = options.maxPhysicalBatch;
+    this.maxPhysicalBatch = physical === undefined ? 1024 : positiveInteger('options.maxPhysicalBatch', physical);
     const withhold = options.withholdUnnoisedStats ?? options.optimizer.withholdUnnoisedStats;
     if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
     this.withholdUnnoisedStats = withhold;
@@ -130,7 +133,9 @@ export class Trainer {
     shouldStop?: () => boolean,
   ): Promise<{ stoppedByBudget: boolean; interrupted: boolean }> {
     checkRunArguments(steps, onStep);
-    if (shouldStop !== undefined && typeof shouldStop !== 'function') throw invalidType('shouldStop', 'a function', shouldStop);
+    if (shouldStop !== undefined && typeof shouldStop !== 'function') {
+      throw invalidType('shouldStop', 'a function', shouldStop);
+    }
     while (this.options.optimizer.steps < steps) {
       if (shouldStop?.()) return { stoppedByBudget: false, interrupted: true };
       try {

@@ -126,7 +126,9 @@ export function syntheticData(options: SyntheticOptions = {}): LabelledData {
   const c = o.classes === undefined ? 4 : positiveInteger('options.classes', o.classes);
   const g = o.groups === undefined ? 100 : positiveInteger('options.groups', o.groups);
   const sep = o.separation === undefined ? 3 : positiveFinite('options.separation', o.separation);
-  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw invalidType('options.seed', 'a safe integer', o.seed);
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) {
+    throw invalidType('options.seed', 'a safe integer', o.seed);
+  }
   // Every buffer below is sized from these: refuse what cannot be allocated before drawing anything.
   elementCount('options.examples × options.features', n, f);
   elementCount('options.groups × options.features', g, f);

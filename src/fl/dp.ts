@@ -41,10 +41,10 @@ import {
   float32Array,
   finiteNumber,
   nonNegativeFinite,
-  numberArray,
   positiveFinite,
   requiredObject,
 } from '../kernels/validate.js';
+import { numbers } from './validate.js';
 
 export interface AdaptiveClipOptions {
   /** Target quantile γ of update norms. Default 0.5. */
@@ -98,7 +98,8 @@ export class DpFedAvg {
     readonly sampling: 'uniform' | 'poisson',
     readonly options: DpFedAvgOptions,
   ) {
-    numberArray('population', population, 'an array of sample counts').forEach((n, k) => nonNegativeFinite(`population[${k}]`, n));
+    numbers('population', population, 'an array of sample counts')
+      .forEach((n, k) => nonNegativeFinite(`population[${k}]`, n));
     requiredObject('options', options);
     const z = positiveFinite('noiseMultiplier', options.noiseMultiplier);
     positiveFinite('clipNorm', options.clipNorm);
@@ -169,7 +170,9 @@ export class DpFedAvg {
   finish(sum: Float32Array, unclipped: number, reports: number): DpRoundResult {
     float32Array('sum', sum, false);
     nonNegativeFinite('reports', reports);
-    if (!(nonNegativeFinite('unclipped', unclipped) <= reports)) throw invalidArgument('unclipped', `at most reports (${reports})`, unclipped);
+    if (!(nonNegativeFinite('unclipped', unclipped) <= reports)) {
+      throw invalidArgument('unclipped', `at most reports (${reports})`, unclipped);
+    }
     const s = this.#clip;
     const noise = this.options.noiseSeed === undefined ? {} : { seed: this.options.noiseSeed, stream: BigInt(2 * this.#round) };
     addGaussianNoise(sum, this.sumNoiseMultiplier * s, noise);

@@ -31,12 +31,11 @@
 import { invalidArgument, invalidType } from '../errors.js';
 import {
   nonNegativeFinite,
-  numberArray,
   optionalBoolean,
   positiveInteger,
   requiredObject,
 } from '../kernels/validate.js';
-import { withMethods } from './validate.js';
+import { numbers, withMethods } from './validate.js';
 
 /**
  * The uniform source of a selection: the seeded Rng (experiments) or SecureRandom (the OS CSPRNG,
@@ -100,7 +99,7 @@ export interface Selection {
 
 function checkActivity(activity: ArrayLike<number>): Float64Array {
   if (!Array.isArray(activity) && !ArrayBuffer.isView(activity)) throw invalidType('activity', 'an array of sample counts', activity);
-  const n = numberArray('activity', activity, 'an array of sample counts');
+  const n = numbers('activity', activity, 'an array of sample counts');
   n.forEach((v, k) => {
     if (!(v >= 0) || !Number.isFinite(v)) throw invalidArgument(`activity[${k}]`, 'a non-negative finite number', v);
   });
@@ -118,7 +117,7 @@ export function targetWeights(n: Float64Array, weighting: Weighting): Float64Arr
 
 /** π_k = min(1, c·x_k) with Σ π_k = K (certainty units capped at 1, the rest rescaled). */
 export function ppsInclusion(x: Float64Array, k: number): Float64Array {
-  const checked = numberArray('x', x, 'an array of non-negative sizes');
+  const checked = numbers('x', x, 'an array of non-negative sizes');
   checked.forEach((v, i) => nonNegativeFinite(`x[${i}]`, v));
   return inclusion(checked, positiveInteger('k', k));
 }

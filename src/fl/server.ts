@@ -29,9 +29,9 @@ import { createRoundAggregator, type AggregationRule, type RoundAggregator } fro
 import type { ClientReport } from './client.js';
 import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
 import { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
-import { finiteNumber, float32Array, nonNegativeFinite, numberArray, requiredObject } from '../kernels/validate.js';
+import { finiteNumber, float32Array, nonNegativeFinite, requiredObject } from '../kernels/validate.js';
 import { Rng } from './rng.js';
-import { oneOf } from './validate.js';
+import { numbers, oneOf } from './validate.js';
 import { selectClients, type Selection, type SelectionOptions, type SelectionRng } from './selection.js';
 
 export type RejectReason =
@@ -167,7 +167,7 @@ export class FederatedServer {
   constructor(readonly options: ServerOptions) {
     requiredObject('options', options);
     this.params = Float32Array.from(float32Array('options.params', options.params));
-    this.#activity = Array.from(numberArray('options.activity', options.activity, 'an array of sample counts'));
+    this.#activity = Array.from(numbers('options.activity', options.activity, 'an array of sample counts'));
     requiredObject('options.selection', options.selection);
     if (options.dp !== undefined) requiredObject('options.dp', options.dp);
     if (options.deadline !== undefined) nonNegativeFinite('options.deadline', options.deadline);
@@ -209,7 +209,7 @@ export class FederatedServer {
 
   /** Updates the population's activity (continual setting: what each device stores now). */
   setActivity(activity: number[]): void {
-    numberArray('activity', activity, 'an array of sample counts');
+    numbers('activity', activity, 'an array of sample counts');
     if (activity.length !== this.#activity.length) throw invalidArgument('activity.length', `${this.#activity.length}`, activity.length);
     this.#activity = [...activity];
   }

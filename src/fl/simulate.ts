@@ -94,12 +94,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   labelledData('options.train', options.train);
   labelledData('options.test', options.test);
   const partition = requiredObject('options.partition', options.partition);
-  if (!Array.isArray(partition.clients)) throw invalidType('options.partition.clients', 'an array of Int32Array', partition.clients);
+  if (!Array.isArray(partition.clients)) {
+    throw invalidType('options.partition.clients', 'an array of Int32Array', partition.clients);
+  }
   partition.clients.forEach((c, k) => exampleIndices(`options.partition.clients[${k}]`, typedArray(
     `options.partition.clients[${k}]`, c, 'Int32Array'), options.train.labels.length));
   withMethods('options.model', options.model, 'an FlModel', 'init', 'train', 'accuracy');
   nonNegativeInteger('options.rounds', options.rounds);
-  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) throw invalidType('options.seed', 'a safe integer', options.seed);
+  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {
+    throw invalidType('options.seed', 'a safe integer', options.seed);
+  }
   const given = optionsObject('options.local', options.local);
   if (given.epochs !== undefined) nonNegativeInteger('options.local.epochs', given.epochs);
   if (given.batchSize !== undefined) positiveInteger('options.local.batchSize', given.batchSize);

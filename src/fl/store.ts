@@ -11,7 +11,9 @@ import type { Rng } from './rng.js';
 import { withMethods } from './validate.js';
 
 /** The caller's generator for client k, checked once (it shuffles and evicts in the loops). */
-function rng(rngFor: (client: number, purpose: 'store' | 'stream') => Rng, k: number, purpose: 'store' | 'stream'): Rng {
+type Purpose = 'store' | 'stream';
+
+function rng(rngFor: (client: number, purpose: Purpose) => Rng, k: number, purpose: Purpose): Rng {
   return withMethods(`rngFor(${k}, '${purpose}')`, rngFor(k, purpose), 'an Rng', 'int', 'shuffle');
 }
 

@@ -5,6 +5,7 @@ import { invalidArgument, invalidType } from '../errors.js';
 import {
   elementCount,
   nonNegativeInteger,
+  numberArray,
   positiveInteger,
   requiredObject,
   typedArray,
@@ -12,6 +13,25 @@ import {
 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
 import type { MailMessage } from './spam.js';
+
+/**
+ * numberArray of src/kernels/validate.ts, with a typed array whose buffer was transferred refused by
+ * name too (numberArray would hand it to Float64Array.from, which throws an uncoded TypeError).
+ */
+export function numbers(name: string, value: unknown, expected: string): Float64Array {
+  attached(name, value, expected);
+  return numberArray(name, value, expected);
+}
+
+/** Refuses a typed array whose buffer was transferred (reading it throws an uncoded TypeError). */
+function attached(name: string, value: unknown, expected: string): void {
+  if (typedArrayKind(value) === undefined || (value as ArrayBufferView).byteLength !== 0) return;
+  try {
+    new Uint8Array((value as ArrayBufferView).buffer, 0, 0);
+  } catch {
+    throw invalidType(name, `${expected} (attached: its buffer was transferred)`, value);
+  }
+}
 
 /** A src/data Dataset, checked by src/data itself (gathering no rows runs its full dataset check). */
 export function dataset(name: string, value: unknown): Dataset {
@@ -48,6 +68,7 @@ export function exampleIndices(name: string, value: unknown, n: number): ArrayLi
   if (!Array.isArray(value) && typedArrayKind(value) === undefined) {
     throw invalidType(name, 'an array of example indices', value);
   }
+  attached(name, value, 'an array of example indices');
   const a = value as ArrayLike<unknown>;
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
@@ -84,7 +105,8 @@ export function withMethods<T>(name: string, value: unknown, expected: string, .
 export function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T {
   if (value === undefined && fallback !== undefined) return fallback;
   if (!allowed.includes(value as T)) {
-    throw invalidArgument(name, allowed.map((a) => JSON.stringify(a)).join(', ').replace(/, ([^,]*)$/, ' or $1'), value);
+    const list = allowed.map((a) => JSON.stringify(a)).join(', ').replace(/, ([^,]*)$/, ' or $1');
+    throw invalidArgument(name, list, value);
   }
   return value as T;
 }

@@ -75,20 +75,6 @@ const UNTYPED_KNOWN: Record<string, string> = Object.fromEntries([
     'auditGaussianMechanism liraScores lossThresholdScores auditSummary auditTable rocSvg advantage attackMetrics ' +
     'auc balancedAccuracy rocCurve runAudit tprAtFpr',
   ),
-  ...owned(
-    'dpsgd (dpsgd-privacy): checkpoints pass paths and objects to node:fs unchecked',
-    'loadCheckpoint saveCheckpoint createRun restoreRun saveRun',
-  ),
-  ...owned(
-    'dpsgd (dpsgd-privacy): trainer and clipping helpers read options unchecked',
-    'splitThreshold Trainer accuracy',
-  ),
-  ...owned(
-    'fl: servers, clients, data helpers and the Rng read arguments unchecked',
-    'FederatedClient fromDataset trainTestSplit withDenseSource DpFedAvg SoftmaxRegression partitionData Rng ' +
-    'SecureAggregation ppsInclusion selectClients FederatedServer simulate senderDomain senderGroups ' +
-    'spamFromMessages ContinualStreams syntheticData fixedPointScale',
-  ),
 ]);
 
 function owned(reason: string, names: string): [string, string][] {
