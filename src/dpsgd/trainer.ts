@@ -64,7 +64,7 @@ export class Trainer {
   }
 
   /** A private step's result: only what ε covers when un-noised statistics are withheld. */
-  private privateResult(step: number, rows: number, loss: number, report: StepReport): StepResult {
+  #privateResult(step: number, rows: number, loss: number, report: StepReport): StepResult {
     if (!this.withholdUnnoisedStats) return { step, examples: rows, loss: loss / rows, report };
     const { step: s, maxGradNorm, noiseMultiplier } = report;
     return { step, report: { step: s, maxGradNorm, noiseMultiplier } };
@@ -72,25 +72,25 @@ export class Trainer {
 
   /** One logical step. Throws BudgetExceededError (nothing changed) when the budget forbids it. */
   step(): StepResult {
-    const { rows, loss } = this.gather();
+    const { rows, loss } = this.#gather();
     const step = this.options.optimizer.steps;
     if (!this.options.private) {
       this.options.optimizer.stepPlain();
       return { step, examples: rows, loss: loss / rows };
     }
-    return this.privateResult(step, rows, loss, this.options.optimizer.step());
+    return this.#privateResult(step, rows, loss, this.options.optimizer.step());
   }
 
   /** step() with the noise drawn off the JavaScript thread (the same bits). */
   async stepAsync(): Promise<StepResult> {
     if (!this.options.private) return this.step();
-    const { rows, loss } = this.gather();
+    const { rows, loss } = this.#gather();
     const step = this.options.optimizer.steps;
-    return this.privateResult(step, rows, loss, await this.options.optimizer.stepAsync());
+    return this.#privateResult(step, rows, loss, await this.options.optimizer.stepAsync());
   }
 
   /** Samples the logical batch and gathers its (clipped, or plain) gradient sum, chunk by chunk. */
-  private gather(): { rows: number; loss: number } {
+  #gather(): { rows: number; loss: number } {
     const { model, data, sampler, optimizer } = this.options;
     const rows = sampler.next();
     let loss = 0;

@@ -3,18 +3,10 @@
 // FedProx proximal term (Li et al., "Federated Optimization in Heterogeneous Networks", MLSys
 // 2020: local objective F_k(w) + μ/2 ‖w − w_t‖², gradient ∇F_k(w) + μ (w − w_t)).
 import { invalidArgument } from '../errors.js';
-import {
-  elementCount,
-  finiteNumber,
-  nonNegativeFinite,
-  nonNegativeInteger,
-  positiveInteger,
-  requiredObject,
-  sizedFloat32,
-} from '../kernels/validate.js';
+import { elementCount, positiveInteger, sizedFloat32 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
 import type { Rng } from './rng.js';
-import { exampleIndices, labelledData, withMethods } from './validate.js';
+import { labelledData, localTraining } from './validate.js';
 
 export interface LocalTrainingOptions {
   epochs: number;
@@ -79,16 +71,7 @@ export class SoftmaxRegression implements FlModel {
     options: LocalTrainingOptions,
     rng: Rng,
   ): void {
-    sizedFloat32('params', params, this.dim);
-    sizedFloat32('global', global, this.dim);
-    this.#data(data);
-    exampleIndices('indices', indices, data.labels.length);
-    requiredObject('options', options);
-    nonNegativeInteger('options.epochs', options.epochs);
-    positiveInteger('options.batchSize', options.batchSize);
-    finiteNumber('options.lr', options.lr);
-    nonNegativeFinite('options.mu', options.mu);
-    withMethods('rng', rng, 'an Rng', 'shuffle');
+    localTraining(this.dim, params, global, this.#data(data), indices, options, rng);
     const f = this.numFeatures;
     const k = this.numClasses;
     const bias = k * f;

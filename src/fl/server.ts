@@ -29,7 +29,13 @@ import { createRoundAggregator, type AggregationRule, type RoundAggregator } fro
 import type { ClientReport } from './client.js';
 import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
 import { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
-import { finiteNumber, float32Array, nonNegativeFinite, requiredObject } from '../kernels/validate.js';
+import {
+  finiteNumber,
+  float32Array,
+  nonNegativeFinite,
+  requiredObject,
+  typedArrayKind,
+} from '../kernels/validate.js';
 import { Rng } from './rng.js';
 import { numbers, oneOf } from './validate.js';
 import { selectClients, type Selection, type SelectionOptions, type SelectionRng } from './selection.js';
@@ -273,7 +279,8 @@ export class FederatedServer {
     if (r.reported.has(report.client)) return reject('duplicate');
     r.reported.add(report.client);
     const u = report.update;
-    if (!(u instanceof Float32Array)) return reject('wrongType');
+    // The array's own tag, not instanceof: a Proxy or a spoofed prototype is not a Float32Array.
+    if (typedArrayKind(u) !== 'Float32Array') return reject('wrongType');
     if (u.length !== this.params.length) return reject('wrongLength');
     const claimed = report.samples;
     if (typeof claimed !== 'number' || !Number.isSafeInteger(claimed) || claimed < 0) return reject('badWeight');

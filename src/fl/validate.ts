@@ -4,14 +4,18 @@ import { gatherBatch, type Dataset } from '../data/dataset.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
   elementCount,
+  finiteNumber,
+  nonNegativeFinite,
   nonNegativeInteger,
   numberArray,
   positiveInteger,
   requiredObject,
+  sizedFloat32,
   typedArray,
   typedArrayKind,
 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
+import type { LocalTrainingOptions } from './model.js';
 import type { MailMessage } from './spam.js';
 
 /**
@@ -109,4 +113,25 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
     throw invalidArgument(name, list, value);
   }
   return value as T;
+}
+
+/** The arguments of FlModel.train for a model of `dim` parameters, checked once per client update. */
+export function localTraining(
+  dim: number,
+  params: unknown,
+  global: unknown,
+  data: LabelledData,
+  indices: unknown,
+  options: unknown,
+  rng: unknown,
+): void {
+  sizedFloat32('params', params, dim);
+  sizedFloat32('global', global, dim);
+  exampleIndices('indices', indices, data.labels.length);
+  const o = requiredObject('options', options as LocalTrainingOptions);
+  nonNegativeInteger('options.epochs', o.epochs);
+  positiveInteger('options.batchSize', o.batchSize);
+  finiteNumber('options.lr', o.lr);
+  nonNegativeFinite('options.mu', o.mu);
+  withMethods('rng', rng, 'an Rng', 'shuffle');
 }
