@@ -17,7 +17,7 @@
 import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array } from '../kernels/validate.js';
+import { float32Array, optionsObject } from '../kernels/validate.js';
 import { coordinateMedianAsync, trimCount, trimmedMeanAsync } from '../kernels/fl.js';
 
 export type AggregationRule = 'mean' | 'median' | 'trimmed-mean';
@@ -162,6 +162,7 @@ class RobustAggregator implements RoundAggregator {
 
 /** trim: a count or a fraction of the reports dropped at each end ('trimmed-mean' only). */
 export function createRoundAggregator(rule: AggregationRule, dim: number, options: { trim?: number; normBound?: number } = {}): RoundAggregator {
+  optionsObject('options', options);
   if (rule === 'mean') return new MeanAggregator(dim, options.normBound);
   return new RobustAggregator(dim, rule, options.trim ?? 0.1, options.normBound);
 }
