@@ -11,7 +11,7 @@ import {
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
-import { float32Array, typedArray, typedArrayKind } from '../kernels/validate.js';
+import { float32Array, positiveFinite, typedArray, typedArrayKind } from '../kernels/validate.js';
 import { withMethods } from '../fl/validate.js';
 import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
 import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
@@ -120,18 +120,12 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  */
 const NOISE_TAIL = 40;
 
-function positiveNumber(name: string, v: unknown): number {
-  if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
-  if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
-  return v;
-}
-
 function checkUpdate(u: unknown): UpdateRule {
   if (typeof u !== 'object' || u === null) throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
   const r = u as UpdateRule;
   const kind = (u as { kind?: unknown }).kind;
   if (kind !== 'sgd' && kind !== 'adam') throw invalidArgument('update.kind', '"sgd" or "adam"', kind);
-  positiveNumber('update.lr', r.lr);
+  positiveFinite('update.lr', r.lr);
   if (r.kind === 'sgd' && r.momentum !== undefined && (typeof r.momentum !== 'number' || !(r.momentum >= 0 && r.momentum < 1))) {
     throw invalidArgument('update.momentum', 'in [0, 1)', r.momentum);
   }
@@ -188,10 +182,10 @@ export class DpOptimizer {
     this.groupEnds = [...ends];
     if (typeof options.maxGradNorm === 'function') {
       const f = options.maxGradNorm;
-      this.clipSchedule = (st) => positiveNumber(`maxGradNorm(${st})`, f(st));
+      this.clipSchedule = (st) => positiveFinite(`maxGradNorm(${st})`, f(st));
       this.c = this.clipSchedule(0);
     } else {
-      this.c = positiveNumber('maxGradNorm', options.maxGradNorm);
+      this.c = positiveFinite('maxGradNorm', options.maxGradNorm);
     }
     // One guard, in the accountant: an optimizer-level budget would be a second, bypassable copy.
     const budget = (options as { budget?: unknown }).budget;
@@ -203,14 +197,14 @@ export class DpOptimizer {
       // The schedule is called once per step: the noise and the accounted event read the same σ.
       let memo: { step: number; sigma: number } | undefined;
       this.sigma = (s) => {
-        if (memo?.step !== s) memo = { step: s, sigma: positiveNumber(`noiseMultiplier(${s})`, f(s)) };
+        if (memo?.step !== s) memo = { step: s, sigma: positiveFinite(`noiseMultiplier(${s})`, f(s)) };
         return memo.sigma;
       };
     } else {
-      const s = positiveNumber('noiseMultiplier', options.noiseMultiplier);
+      const s = positiveFinite('noiseMultiplier', options.noiseMultiplier);
       this.sigma = () => s;
     }
-    this.expectedBatchSize = positiveNumber('expectedBatchSize', options.expectedBatchSize);
+    this.expectedBatchSize = positiveFinite('expectedBatchSize', options.expectedBatchSize);
     if (typeof options.event !== 'function') throw invalidType('event', 'a function (noiseMultiplier) => DpEvent', options.event);
     this.eventOf = options.event;
     const sizes = this.groupEnds.map((e, i) => e - (i === 0 ? 0 : this.groupEnds[i - 1]!));
@@ -671,7 +665,7 @@ export class DpOptimizer {
     if (typeof state.step !== 'number' || !Number.isSafeInteger(state.step) || state.step < 0) {
       throw invalidArgument('state.step', 'a non-negative integer', state.step);
     }
-    const c = positiveNumber('state.maxGradNorm', state.maxGradNorm);
+    const c = positiveFinite('state.maxGradNorm', state.maxGradNorm);
     let ledger: readonly HistoryEntry[] | undefined;
     if (state.accountant !== undefined) {
       const restored = Accountant.fromJSON(state.accountant);
