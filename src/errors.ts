@@ -13,7 +13,8 @@ export type DpflErrorCode =
   | 'ERR_DPFL_MISSING_PACKAGE'
   | 'ERR_DPFL_CUDA_UNAVAILABLE'
   | 'ERR_DPFL_CUDA'
-  | 'ERR_DPFL_DETACHED';
+  | 'ERR_DPFL_DETACHED'
+  | 'ERR_DPFL_BAD_CHECKPOINT';
 
 /** Describes a value for an error message without dumping its contents. */
 export function describe(value: unknown): string {

@@ -17,10 +17,14 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { invalidArgument, invalidType, withCode } from '../errors.js';
+import { float32Array, requiredObject } from '../kernels/validate.js';
 
 /** A path: a number would be taken by node:fs as an open file descriptor (a read could block forever). */
 function checkPath(file: unknown): string {
   if (typeof file !== 'string') throw invalidType('file', 'a path (string)', file);
+  if (file.length === 0 || file.includes('\0')) {
+    throw invalidArgument('file', 'a non-empty path without NUL bytes', file);
+  }
   return file;
 }
 
@@ -37,10 +41,20 @@ export interface CheckpointContents {
 
 export function saveCheckpoint(file: string, contents: CheckpointContents): void {
   checkPath(file);
+  requiredObject('contents', contents);
+  requiredObject('contents.buffers', contents.buffers);
   const names = Object.keys(contents.buffers).sort();
-  const header = Buffer.from(
-    JSON.stringify({ config: contents.config, state: contents.state, buffers: names.map((n) => ({ name: n, length: contents.buffers[n]!.length })) }),
-  );
+  for (const n of names) float32Array(`contents.buffers.${n}`, contents.buffers[n], false);
+  let json: string | undefined;
+  try {
+    const buffers = names.map((n) => ({ name: n, length: contents.buffers[n]!.length }));
+    json = JSON.stringify({ config: contents.config, state: contents.state, buffers });
+  } catch (e) {
+    // A BigInt or a cycle in config/state: refused before any file is touched.
+    const why = e instanceof Error ? e.message : String(e);
+    throw invalidArgument('contents', `JSON-serialisable config and state (${why})`, contents);
+  }
+  const header = Buffer.from(json);
   const parts: Buffer[] = [Buffer.alloc(4), header];
   parts[0]!.writeUInt32LE(header.length, 0);
   for (const n of names) {
@@ -52,7 +66,12 @@ export function saveCheckpoint(file: string, contents: CheckpointContents): void
   removeStaleTemporaries(file);
   // This process's temporary name: a leftover of an earlier failed save of ours is truncated and reused.
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w', 0o600);
+  } catch (e) {
+    throw unwritable(file, `cannot create ${tmp}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
   try {
     for (const part of [Buffer.from(MAGIC), Buffer.from(`${digest}\n`), body]) {
       for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
@@ -61,7 +80,16 @@ export function saveCheckpoint(file: string, contents: CheckpointContents): void
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, file);
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone: nothing to clean
+    }
+    throw unwritable(file, `cannot replace it: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
   syncDirectory(dirname(file)); // the rename itself is durable
 }
 
@@ -119,6 +147,13 @@ function removeStaleTemporaries(file: string): void {
   }
 }
 
+function unwritable(file: string, why: string): Error {
+  return withCode(
+    new RangeError(`checkpoint path must be writable, received ${JSON.stringify(file)} (${why})`),
+    'ERR_DPFL_INVALID_ARGUMENT',
+  );
+}
+
 /**
  * Checks, before a run spends any privacy budget, that a checkpoint can be saved at `file`: its
  * directory exists and accepts a new file, and `file` is not a directory. Throws a typed error
@@ -129,11 +164,7 @@ export function assertCheckpointWritable(file: string): void {
     throw invalidArgument('checkpoint path', 'a non-empty string', file);
   }
   const dir = dirname(file);
-  const fail = (why: string) =>
-    withCode(
-      new RangeError(`checkpoint path must be writable, received ${JSON.stringify(file)} (${why})`),
-      'ERR_DPFL_INVALID_ARGUMENT',
-    );
+  const fail = (why: string) => unwritable(file, why);
   let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
@@ -157,13 +188,20 @@ export function assertCheckpointWritable(file: string): void {
 }
 
 function corrupt(file: string, why: string): Error {
-  return Object.assign(new Error(`checkpoint ${file} is not usable: ${why}`), { code: 'ERR_DPFL_BAD_CHECKPOINT' });
+  return withCode(new Error(`checkpoint ${file} is not usable: ${why}`), 'ERR_DPFL_BAD_CHECKPOINT');
 }
 
 /** Reads and verifies a checkpoint; with expectedConfig, refuses one saved under another configuration. */
 export function loadCheckpoint(file: string, expectedConfig?: unknown): CheckpointContents {
   checkPath(file);
-  const data = readFileSync(file);
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (e) {
+    // A missing, unreadable or directory path: the same typed error as a damaged file, naming it.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw corrupt(file, `it cannot be read (${code ?? (e instanceof Error ? e.message : String(e))})`);
+  }
   if (data.subarray(0, MAGIC.length).toString() !== MAGIC) throw corrupt(file, 'not a dpfl checkpoint (bad magic)');
   const digest = data.subarray(MAGIC.length, MAGIC.length + 64).toString();
   const body = data.subarray(MAGIC.length + 65);

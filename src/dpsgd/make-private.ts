@@ -2,6 +2,7 @@
 // sampler, the calibrated noise multiplier, a budget-guarded accountant and the DP optimizer.
 import { Accountant, calibrateNoiseMultiplier, computeEpsilon, type AccountantKind } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { positiveFinite } from '../kernels/validate.js';
 import type { ClippingKind, ClippingRule } from './clipping.js';
 import { DpOptimizer, type UpdateRule } from './optimizer.js';
 import { FixedSizeSampler, PoissonSampler, type Sampler } from './sampler.js';
@@ -45,12 +46,6 @@ export interface PrivateSetup {
   steps: number;
   accountant: Accountant;
   delta: number;
-}
-
-function positive(name: string, v: unknown): number {
-  if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
-  if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
-  return v;
 }
 
 /** The model's params and groups, refusing params or groupEnds given beside it that are not the model's. */
@@ -113,7 +108,7 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
     steps = options.steps;
     if (!Number.isSafeInteger(steps) || steps <= 0) throw invalidArgument('steps', 'a positive integer', steps);
   } else {
-    const epochs = positive('epochs', options.epochs);
+    const epochs = positiveFinite('epochs', options.epochs);
     steps = Math.max(1, Math.round(epochs / q));
   }
   const sampler: Sampler =
@@ -135,9 +130,9 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   let budget: { epsilon: number; delta: number } | undefined;
   if (options.noiseMultiplier !== undefined) {
     if (options.targetEpsilon !== undefined) throw invalidArgument('noiseMultiplier', 'absent when targetEpsilon is given', options.noiseMultiplier);
-    sigma = positive('noiseMultiplier', options.noiseMultiplier);
+    sigma = positiveFinite('noiseMultiplier', options.noiseMultiplier);
   } else {
-    const target = positive('targetEpsilon', options.targetEpsilon);
+    const target = positiveFinite('targetEpsilon', options.targetEpsilon);
     budget = { epsilon: target, delta };
     // One step is the sampler's event at σ under every clipping rule (adaptive clipping's sum and
     // count form one Gaussian mechanism of multiplier σ: DpOptimizer.stepEvent).

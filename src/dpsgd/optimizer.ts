@@ -11,10 +11,18 @@ import {
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
+import { float32Array, positiveFinite, typedArray, typedArrayKind } from '../kernels/validate.js';
+import { withMethods } from '../fl/validate.js';
 import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
 import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
 import { weightedSum } from '../kernels/aggregate.js';
-import { clipScales, normaliseRule, splitThreshold, type ClippingKind, type ClippingRule } from './clipping.js';
+import {
+  clipScales,
+  normaliseRule,
+  splitThresholdUnchecked,
+  type ClippingKind,
+  type ClippingRule,
+} from './clipping.js';
 
 export type UpdateRule =
   | { kind: 'sgd'; lr: number; momentum?: number; weightDecay?: number }
@@ -112,18 +120,12 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  */
 const NOISE_TAIL = 40;
 
-function positiveNumber(name: string, v: unknown): number {
-  if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
-  if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
-  return v;
-}
-
 function checkUpdate(u: unknown): UpdateRule {
   if (typeof u !== 'object' || u === null) throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
   const r = u as UpdateRule;
   const kind = (u as { kind?: unknown }).kind;
   if (kind !== 'sgd' && kind !== 'adam') throw invalidArgument('update.kind', '"sgd" or "adam"', kind);
-  positiveNumber('update.lr', r.lr);
+  positiveFinite('update.lr', r.lr);
   if (r.kind === 'sgd' && r.momentum !== undefined && (typeof r.momentum !== 'number' || !(r.momentum >= 0 && r.momentum < 1))) {
     throw invalidArgument('update.momentum', 'in [0, 1)', r.momentum);
   }
@@ -180,10 +182,10 @@ export class DpOptimizer {
     this.groupEnds = [...ends];
     if (typeof options.maxGradNorm === 'function') {
       const f = options.maxGradNorm;
-      this.clipSchedule = (st) => positiveNumber(`maxGradNorm(${st})`, f(st));
+      this.clipSchedule = (st) => positiveFinite(`maxGradNorm(${st})`, f(st));
       this.c = this.clipSchedule(0);
     } else {
-      this.c = positiveNumber('maxGradNorm', options.maxGradNorm);
+      this.c = positiveFinite('maxGradNorm', options.maxGradNorm);
     }
     // One guard, in the accountant: an optimizer-level budget would be a second, bypassable copy.
     const budget = (options as { budget?: unknown }).budget;
@@ -195,21 +197,23 @@ export class DpOptimizer {
       // The schedule is called once per step: the noise and the accounted event read the same σ.
       let memo: { step: number; sigma: number } | undefined;
       this.sigma = (s) => {
-        if (memo?.step !== s) memo = { step: s, sigma: positiveNumber(`noiseMultiplier(${s})`, f(s)) };
+        if (memo?.step !== s) memo = { step: s, sigma: positiveFinite(`noiseMultiplier(${s})`, f(s)) };
         return memo.sigma;
       };
     } else {
-      const s = positiveNumber('noiseMultiplier', options.noiseMultiplier);
+      const s = positiveFinite('noiseMultiplier', options.noiseMultiplier);
       this.sigma = () => s;
     }
-    this.expectedBatchSize = positiveNumber('expectedBatchSize', options.expectedBatchSize);
+    this.expectedBatchSize = positiveFinite('expectedBatchSize', options.expectedBatchSize);
     if (typeof options.event !== 'function') throw invalidType('event', 'a function (noiseMultiplier) => DpEvent', options.event);
     this.eventOf = options.event;
     const sizes = this.groupEnds.map((e, i) => e - (i === 0 ? 0 : this.groupEnds[i - 1]!));
     this.rule = normaliseRule(options.clipping, sizes);
     this.clipping = this.rule.kind;
     this.groupMaxNorms =
-      this.rule.kind === 'per-layer' ? [...((this.rule as { maxNorms?: readonly number[] }).maxNorms ?? splitThreshold(this.c, sizes))] : [this.c];
+      this.rule.kind === 'per-layer'
+        ? [...((this.rule as { maxNorms?: readonly number[] }).maxNorms ?? splitThresholdUnchecked(this.c, sizes))]
+        : [this.c];
     if (this.rule.kind === 'per-layer') this.c = Math.hypot(...this.groupMaxNorms);
     this.baseGroupMaxNorms = [...this.groupMaxNorms];
     if (this.clipSchedule !== undefined && this.rule.kind === 'adaptive') {
@@ -235,14 +239,14 @@ export class DpOptimizer {
 
   /** Steps taken. */
   get steps(): number {
-    return this.stepCount;
+    return this.#stepCount;
   }
 
   /**
    * The step counter, derived from the ledger (the private steps are its releases) rather than
    * kept beside it, so no edit of a counter can make a step look unaccounted.
    */
-  private get stepCount(): number {
+  get #stepCount(): number {
     return this.accountant.releases + this.plainSteps;
   }
 
@@ -252,7 +256,7 @@ export class DpOptimizer {
   }
 
   /** σ of the count query of adaptive clipping (Andrew et al.: expected batch / 20 by default). */
-  private countSigma(): number {
+  #countSigma(): number {
     const z = (this.rule as { countNoiseMultiplier?: number }).countNoiseMultiplier;
     return z ?? this.expectedBatchSize / 20;
   }
@@ -262,11 +266,11 @@ export class DpOptimizer {
    * Andrew et al. (σ_Δ⁻² = σ⁻² − (2σ_b)⁻²), so gradient and count together cost exactly what σ alone
    * would (stepEvent).
    */
-  gradientNoiseMultiplier(step = this.stepCount): number {
+  gradientNoiseMultiplier(step = this.#stepCount): number {
     const s = this.sigma(step);
     if (this.rule.kind !== 'adaptive') return s;
-    const inv = s ** -2 - (2 * this.countSigma()) ** -2;
-    if (!(inv > 0)) throw invalidArgument('clipping.countNoiseMultiplier', `large enough that σ_b > σ/2 (σ = ${s})`, this.countSigma());
+    const inv = s ** -2 - (2 * this.#countSigma()) ** -2;
+    if (!(inv > 0)) throw invalidArgument('clipping.countNoiseMultiplier', `large enough that σ_b > σ/2 (σ = ${s})`, this.#countSigma());
     return inv ** -0.5;
   }
 
@@ -279,12 +283,12 @@ export class DpOptimizer {
    * Replace-one neighbours (fixed-size batches) double both sensitivities (sum 2C, count 1), so
    * the whitened sensitivity doubles too and the sampler's event (multiplier σ/2) covers the pair.
    */
-  stepEvent(step = this.stepCount): DpEvent {
+  stepEvent(step = this.#stepCount): DpEvent {
     if (this.rule.kind === 'adaptive') this.gradientNoiseMultiplier(step); // refuses σ_b ≤ σ/2
     return this.eventOf(this.sigma(step));
   }
 
-  private ensure(batch: number, modelGroups = this.groupEnds.length): void {
+  #ensure(batch: number, modelGroups = this.groupEnds.length): void {
     const g = Math.max(this.groupEnds.length, modelGroups);
     if (this.sqBuf.length < batch * g) this.sqBuf = new Float64Array(batch * g * 2);
     const perGroup = batch * this.groupEnds.length;
@@ -300,12 +304,12 @@ export class DpOptimizer {
    * automatic), or one per optimizer group (per-layer; groupEnds must coarsen the model's).
    */
   accumulateModel(model: GhostClippable, batchSize: number): void {
-    this.assertIdle('accumulateModel');
-    this.assertNoiseCoversThresholds();
+    this.#assertIdle('accumulateModel');
+    this.#assertNoiseCoversThresholds();
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) {
       throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     }
-    const toGroup = this.modelLayout(model);
+    const toGroup = this.#modelLayout(model);
     if (batchSize !== model.batchSize) {
       const expected = `the batch of the model's last forwardBackward (${model.batchSize})`;
       throw invalidArgument('batchSize', expected, batchSize);
@@ -315,7 +319,7 @@ export class DpOptimizer {
     const gm = toGroup.length;
     const perLayer = this.rule.kind === 'per-layer';
     const g = perLayer ? this.groupEnds.length : 1;
-    this.ensure(batchSize, gm);
+    this.#ensure(batchSize, gm);
     const sqModel = this.sqBuf.subarray(0, batchSize * gm);
     model.ghostSqNorms(sqModel, this.scratch);
     // Each example's squared norms summed into its clipping groups (Σ over a group's layers).
@@ -333,14 +337,14 @@ export class DpOptimizer {
     const rowScales = toGroup.map((k) => res.scales[perLayer ? k : 0]!);
     model.backwardParams(this.sum, rowScales, !first);
     this.sumFresh = false;
-    this.note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
+    this.#note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
   }
 
   /**
    * Per-layer clipping bounds a contribution by √Σ C_k² and the noise std is σ·C: C must cover the
    * thresholds, whatever last set it (a restored state's maxGradNorm, a schedule).
    */
-  private assertNoiseCoversThresholds(): void {
+  #assertNoiseCoversThresholds(): void {
     if (this.rule.kind !== 'per-layer') return;
     const bound = Math.hypot(...this.groupMaxNorms);
     if (!(bound <= this.c * (1 + 1e-9))) {
@@ -353,7 +357,7 @@ export class DpOptimizer {
    * The clipping group of each of the model's groups, after checking that the model's groups tile
    * params and, under per-layer clipping, that every optimizer group is a union of model groups.
    */
-  private modelLayout(model: GhostClippable): number[] {
+  #modelLayout(model: GhostClippable): number[] {
     if (typeof model !== 'object' || model === null || !Array.isArray(model.groups)) {
       throw invalidType('model', 'a model with parameter groups (GhostClippable)', model);
     }
@@ -389,15 +393,15 @@ export class DpOptimizer {
    * same vector for every group unless per-layer); examples with non-finite norms get 0.
    */
   clipFactors(sqNorms: Float64Array, batchSize: number): Float32Array[] {
-    this.assertIdle('clipFactors');
-    this.assertNoiseCoversThresholds();
+    this.#assertIdle('clipFactors');
+    this.#assertNoiseCoversThresholds();
     const g = this.groupEnds.length;
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
-    if (!(sqNorms instanceof Float64Array)) throw invalidType('sqNorms', 'a Float64Array', sqNorms);
+    typedArray('sqNorms', sqNorms, 'Float64Array');
     if (sqNorms.length !== batchSize * g) throw invalidArgument('sqNorms.length', `batchSize x groups (${batchSize * g})`, sqNorms.length);
     const out = Array.from({ length: g }, () => new Float32Array(batchSize));
     const res = clipScales(sqNorms, batchSize, g, this.rule.kind, this.groupMaxNorms, (this.rule as { gamma?: number }).gamma ?? 0, out);
-    this.note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
+    this.#note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
     this.externalSumPending = true;
     // A vector for every group: a caller indexing factors[k] never finds a group without one.
     return this.rule.kind === 'per-layer' ? res.scales : out.map(() => res.scales[0]!);
@@ -405,8 +409,8 @@ export class DpOptimizer {
 
   /** Adds a clipped sum computed with the factors of clipFactors (params.length floats). */
   addClippedSum(sum: Float32Array): void {
-    this.assertIdle('addClippedSum');
-    if (!(sum instanceof Float32Array)) throw invalidType('sum', 'a Float32Array', sum);
+    this.#assertIdle('addClippedSum');
+    float32Array('sum', sum, false);
     if (sum.length !== this.params.length) throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
     if (!this.externalSumPending) throw invalidArgument('addClippedSum', 'called after clipFactors for the same batch', 'no pending clipFactors call');
     // Refused here, not by the noise kernel after the step was charged.
@@ -414,29 +418,29 @@ export class DpOptimizer {
       throw invalidArgument('sum', 'finite (a clipped sum)', 'a sum with NaN or ±Infinity');
     }
     if (this.sumFresh) this.sum.set(sum);
-    else this.addToSum(sum);
+    else this.#addToSum(sum);
     this.sumFresh = false;
     this.externalSumPending = false;
   }
 
   /** Clips per-example gradients (batchSize x D, from any framework) and adds their sum. */
   accumulatePerSampleGrads(grads: Float32Array, batchSize: number): void {
-    this.assertIdle('accumulatePerSampleGrads');
-    this.assertNoiseCoversThresholds();
+    this.#assertIdle('accumulatePerSampleGrads');
+    this.#assertNoiseCoversThresholds();
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize === 0) return;
     const first = this.sumFresh;
     const d = this.params.length;
-    if (!(grads instanceof Float32Array)) throw invalidType('grads', 'a Float32Array', grads);
+    float32Array('grads', grads, false);
     if (grads.length !== batchSize * d) throw invalidArgument('grads.length', `batchSize x params.length (${batchSize * d})`, grads.length);
-    const out = first ? this.sum : this.chunkSum();
+    const out = first ? this.sum : this.#chunkSum();
     let clipped = 0;
     let nonFinite = 0;
     let below = 0;
     if (this.rule.kind === 'automatic' || this.rule.kind === 'adaptive') {
       const norms = perSampleNorms(grads, batchSize);
       const sq = Float64Array.from(norms, (x) => x * x);
-      this.ensure(batchSize);
+      this.#ensure(batchSize);
       const res = clipScales(sq, batchSize, 1, this.rule.kind, [this.c], (this.rule as { gamma?: number }).gamma ?? 0, [this.scaleBufs[0]!.subarray(0, batchSize)]);
       // Rows with NaN/Inf get weight 0, but a 0·NaN product is NaN: sum the finite rows only.
       const keep = [...Array(batchSize).keys()].filter((r) => !res.nonFinite.includes(r));
@@ -453,23 +457,23 @@ export class DpOptimizer {
       clipped = r.clipped;
       nonFinite = r.nonFinite;
     }
-    if (!first) this.addToSum(out);
+    if (!first) this.#addToSum(out);
     this.sumFresh = false;
-    this.note(batchSize, clipped, nonFinite, below);
+    this.#note(batchSize, clipped, nonFinite, below);
   }
 
   /** Scratch for the clipped sum of a later physical batch of a virtual batch. */
-  private chunkSum(): Float32Array {
+  #chunkSum(): Float32Array {
     if (this.chunk === null) this.chunk = new Float32Array(this.params.length);
     return this.chunk;
   }
 
   /** sum += x in place, natively (the same float64-add-then-round bits as a loop). */
-  private addToSum(x: Float32Array): void {
+  #addToSum(x: Float32Array): void {
     weightedSum([this.sum, x], [1, 1], { out: this.sum });
   }
 
-  private note(examples: number, clipped: number, nonFinite: number, below: number): void {
+  #note(examples: number, clipped: number, nonFinite: number, below: number): void {
     this.pendingExamples += examples;
     this.pendingClipped += clipped;
     this.pendingNonFinite += nonFinite;
@@ -483,9 +487,9 @@ export class DpOptimizer {
    * step: the noise alone is released, as the analysis of Poisson sampling assumes.
    */
   step(): StepReport {
-    const s = this.beginStep();
+    const s = this.#beginStep();
     addGaussianNoise(this.sum, s.std, s.noise);
-    return this.finishStep(s);
+    return this.#finishStep(s);
   }
 
   /**
@@ -494,17 +498,17 @@ export class DpOptimizer {
    * when it settles.
    */
   async stepAsync(): Promise<StepReport> {
-    const s = this.beginStep();
+    const s = this.#beginStep();
     this.inFlight = true;
     try {
       await addGaussianNoiseAsync(this.sum, s.std, s.noise);
     } finally {
       this.inFlight = false;
     }
-    return this.finishStep(s);
+    return this.#finishStep(s);
   }
 
-  private assertIdle(method: string): void {
+  #assertIdle(method: string): void {
     if (this.inFlight) throw invalidArgument(method, 'called after the pending stepAsync() settles', 'a call while stepAsync() is in flight');
   }
 
@@ -513,10 +517,10 @@ export class DpOptimizer {
    * refuse it: BudgetExceededError, nothing changed), then hands out the noise parameters. Nothing
    * that can fail comes after the charge, so no budget is spent on a step that is then refused.
    */
-  private beginStep(): { step: number; sigma: number; std: number; noise: { seed?: bigint; stream?: number; offset?: number } } {
-    this.assertIdle('step');
+  #beginStep(): { step: number; sigma: number; std: number; noise: { seed?: bigint; stream?: number; offset?: number } } {
+    this.#assertIdle('step');
     if (this.externalSumPending) throw invalidArgument('step', 'preceded by addClippedSum after clipFactors', 'a clipFactors call without its clipped sum');
-    const step = this.stepCount;
+    const step = this.#stepCount;
     // σ(step) is memoised per step: the noise and the charged event read one call of a schedule.
     const sigma = this.gradientNoiseMultiplier(step);
     const event = this.stepEvent(step);
@@ -536,25 +540,25 @@ export class DpOptimizer {
   }
 
   /** The update from the noisy sum, adaptive C, schedules and counters. */
-  private finishStep({ step, sigma }: { step: number; sigma: number }): StepReport {
+  #finishStep({ step, sigma }: { step: number; sigma: number }): StepReport {
     const counts = { examples: this.pendingExamples, clipped: this.pendingClipped, nonFinite: this.pendingNonFinite };
     const report: StepReport = this.withholdUnnoisedStats
       ? { step, maxGradNorm: this.c, noiseMultiplier: sigma }
       : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
-    this.applyUpdate(step);
-    if (this.rule.kind === 'adaptive') this.adaptThreshold(step);
-    this.applyClipSchedule(); // the step count already includes this step: the ledger was charged
+    this.#applyUpdate(step);
+    if (this.rule.kind === 'adaptive') this.#adaptThreshold(step);
+    this.#applyClipSchedule(); // the step count already includes this step: the ledger was charged
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
     this.sumFresh = true;
     return report;
   }
 
   /** Sets C (and the per-layer thresholds, scaled alike) for the coming step from the clip schedule. */
-  private applyClipSchedule(): void {
+  #applyClipSchedule(): void {
     if (this.clipSchedule === undefined) return;
     const first = this.baseGroupMaxNorms;
     const c0 = this.rule.kind === 'per-layer' ? Math.hypot(...first) : first[0]!;
-    const c = this.clipSchedule(this.stepCount);
+    const c = this.clipSchedule(this.#stepCount);
     const k = this.rule.kind === 'per-layer' ? c / this.clipSchedule(0) : 1;
     this.groupMaxNorms = this.rule.kind === 'per-layer' ? first.map((x) => x * k) : [c];
     this.c = this.rule.kind === 'per-layer' ? c0 * k : c;
@@ -566,9 +570,12 @@ export class DpOptimizer {
    * step with stepPlain().
    */
   accumulateModelPlain(model: GhostClippable, batchSize: number): void {
-    this.assertIdle('accumulateModelPlain');
+    this.#assertIdle('accumulateModelPlain');
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize === 0) return;
+    const expected = 'a model with parameter groups (GhostClippable)';
+    const m = withMethods<GhostClippable>('model', model, expected, 'backwardParams');
+    if (!Array.isArray(m.groups)) throw invalidType('model.groups', 'an array of parameter groups', m.groups);
     model.backwardParams(this.sum, model.groups.map(() => null), !this.sumFresh);
     this.sumFresh = false;
     this.pendingExamples += batchSize;
@@ -576,10 +583,10 @@ export class DpOptimizer {
 
   /** Non-private step (baselines): the plain mean of the gathered gradients; no clipping, noise or accounting. */
   stepPlain(): void {
-    this.assertIdle('stepPlain');
+    this.#assertIdle('stepPlain');
     const examples = this.pendingExamples;
     if (this.sumFresh) this.sum.fill(0);
-    this.applyUpdate(this.stepCount, examples > 0 ? 1 / examples : 0);
+    this.#applyUpdate(this.#stepCount, examples > 0 ? 1 / examples : 0);
     this.plainSteps++;
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
     this.sumFresh = true;
@@ -587,7 +594,7 @@ export class DpOptimizer {
 
   /** Non-private step from a gradient sum computed elsewhere (batchSize examples). */
   stepNonPrivate(gradSum: Float32Array, batchSize: number): void {
-    if (!(gradSum instanceof Float32Array)) throw invalidType('gradSum', 'a Float32Array', gradSum);
+    float32Array('gradSum', gradSum, false);
     if (gradSum.length !== this.params.length) throw invalidArgument('gradSum.length', `params.length (${this.params.length})`, gradSum.length);
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize > 0) {
@@ -598,7 +605,7 @@ export class DpOptimizer {
     this.stepPlain();
   }
 
-  private applyUpdate(step: number, scale = 1 / this.expectedBatchSize): void {
+  #applyUpdate(step: number, scale = 1 / this.expectedBatchSize): void {
     const u = this.update;
     if (u.kind === 'sgd') {
       sgdUpdate(this.params, this.sum, {
@@ -622,11 +629,11 @@ export class DpOptimizer {
   }
 
   /** Andrew et al.: C ← C·exp(−η(b̃ − γ)) with b̃ the noised fraction of examples with ‖g‖ ≤ C. */
-  private adaptThreshold(step: number): void {
+  #adaptThreshold(step: number): void {
     const rule = this.rule as { targetQuantile: number; learningRate: number };
     const centred = this.pendingBelow - this.pendingExamples / 2;
     const noise = new Float32Array([0]);
-    addGaussianNoise(noise, this.countSigma(), this.seed === undefined ? {} : { seed: this.seed, stream: 1, offset: step });
+    addGaussianNoise(noise, this.#countSigma(), this.seed === undefined ? {} : { seed: this.seed, stream: 1, offset: step });
     const frac = (centred + noise[0]!) / this.expectedBatchSize + 0.5;
     this.c = this.c * Math.exp(-rule.learningRate * (frac - rule.targetQuantile));
     this.groupMaxNorms = [this.c];
@@ -634,13 +641,13 @@ export class DpOptimizer {
 
   /** The state to checkpoint: buffers, C, the ledger and the counters derived from it. */
   getState(): OptimizerState {
-    this.assertIdle('getState');
+    this.#assertIdle('getState');
     const buffers: Record<string, Float32Array> = {};
     if (this.velocity) buffers.velocity = this.velocity;
     if (this.m) buffers.m = this.m;
     if (this.v) buffers.v = this.v;
     const accountant = this.accountant.toJSON();
-    return { step: this.stepCount, maxGradNorm: this.c, buffers, accountant, plainSteps: this.plainSteps };
+    return { step: this.#stepCount, maxGradNorm: this.c, buffers, accountant, plainSteps: this.plainSteps };
   }
 
   /**
@@ -649,7 +656,7 @@ export class DpOptimizer {
    * integer) is refused. Everything is validated before anything changes.
    */
   setState(state: OptimizerState): void {
-    this.assertIdle('setState');
+    this.#assertIdle('setState');
     if (typeof state !== 'object' || state === null) throw invalidType('state', 'an optimizer state object', state);
     const plain = state.plainSteps ?? 0;
     if (typeof plain !== 'number' || !Number.isSafeInteger(plain) || plain < 0) {
@@ -658,7 +665,7 @@ export class DpOptimizer {
     if (typeof state.step !== 'number' || !Number.isSafeInteger(state.step) || state.step < 0) {
       throw invalidArgument('state.step', 'a non-negative integer', state.step);
     }
-    const c = positiveNumber('state.maxGradNorm', state.maxGradNorm);
+    const c = positiveFinite('state.maxGradNorm', state.maxGradNorm);
     let ledger: readonly HistoryEntry[] | undefined;
     if (state.accountant !== undefined) {
       const restored = Accountant.fromJSON(state.accountant);
@@ -684,7 +691,7 @@ export class DpOptimizer {
         const has = Object.keys(own).filter((k) => own[k]).join(', ') || 'no buffers';
         throw invalidArgument(`state.buffers.${name}`, `absent (this optimizer has ${has})`, buf);
       }
-      if (!(buf instanceof Float32Array) || buf.length !== target.length) {
+      if (typedArrayKind(buf) !== 'Float32Array' || (buf as Float32Array).length !== target.length) {
         throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${target.length}`, buf);
       }
       copies.push([target, buf]);
@@ -694,6 +701,6 @@ export class DpOptimizer {
     for (const [target, buf] of copies) target.set(buf);
     this.c = c;
     if (this.rule.kind !== 'per-layer') this.groupMaxNorms = [this.c];
-    this.applyClipSchedule();
+    this.#applyClipSchedule();
   }
 }

@@ -5,7 +5,16 @@ import { splitDataset, type Dataset } from '../data/dataset.js';
 import { loadMnist } from '../data/mnist.js';
 import { loadSpam } from '../data/spam.js';
 import { syntheticBags, syntheticDense } from '../data/synthetic.js';
-import { invalidArgument } from '../errors.js';
+import { checkDelta } from '../accounting/errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import {
+  nonNegativeFinite,
+  nonNegativeInteger,
+  positiveFinite,
+  positiveInteger,
+  requiredObject,
+} from '../kernels/validate.js';
+import { dataset, oneOf } from '../fl/validate.js';
 import { createModel, type ModelKind, type ModelSpec } from '../models/zoo.js';
 import type { Sequential } from '../models/sequential.js';
 import type { BagCombiner } from '../models/layers.js';
@@ -78,7 +87,41 @@ function specFor(config: RunConfig, data: Dataset): ModelSpec {
   return spec;
 }
 
+/** Runs made by createRun: saveRun and restoreRun read their internals, so only these are accepted. */
+const runs = new WeakSet<object>();
+
+function checkRun(run: unknown): Run {
+  if (typeof run !== 'object' || run === null || !runs.has(run)) throw invalidType('run', 'a Run from createRun', run);
+  return run as Run;
+}
+
+/** The whole configuration, before any dataset is loaded or any budget computed. */
+function checkConfig(config: unknown): RunConfig {
+  const c = requiredObject('config', config as RunConfig);
+  oneOf('config.dataset', c.dataset, ['spam', 'mnist', 'synthetic']);
+  oneOf('config.model', c.model, ['linear', 'mlp', 'text']);
+  oneOf('config.clipping', c.clipping, ['flat', 'per-layer', 'adaptive', 'automatic']);
+  oneOf('config.optimizer', c.optimizer, ['sgd', 'adam']);
+  if (typeof c.nonPrivate !== 'boolean') throw invalidType('config.nonPrivate', 'a boolean', c.nonPrivate);
+  if (!c.nonPrivate) {
+    positiveFinite('config.epsilon', c.epsilon);
+    checkDelta('config.delta', c.delta);
+    positiveFinite('config.maxGradNorm', c.maxGradNorm);
+  }
+  positiveFinite('config.epochs', c.epochs);
+  positiveInteger('config.batchSize', c.batchSize);
+  positiveInteger('config.maxPhysicalBatch', c.maxPhysicalBatch);
+  positiveFinite('config.lr', c.lr);
+  if (c.optimizer === 'sgd') nonNegativeFinite('config.momentum', c.momentum);
+  if (c.seed !== undefined) nonNegativeInteger('config.seed', c.seed);
+  if (c.activation !== undefined) oneOf('config.activation', c.activation, ['relu', 'tanh']);
+  if (c.combiner !== undefined) oneOf('config.combiner', c.combiner, ['mean', 'sqrtn', 'sum']);
+  return c;
+}
+
 export function createRun(config: RunConfig, data?: Dataset): Run {
+  checkConfig(config);
+  if (data !== undefined) dataset('data', data);
   const all = data ?? loadNamedDataset(config.dataset, config.model);
   if (config.model === 'text' && all.kind !== 'bags') throw invalidArgument('model', `"linear" or "mlp" for the ${config.dataset} dataset (dense features)`, config.model);
   const { train, test } = splitDataset(all, 0.2, SPLIT_SEED);
@@ -118,7 +161,9 @@ export function createRun(config: RunConfig, data?: Dataset): Run {
     ({ sampler, optimizer, steps: totalSteps, noiseMultiplier } = setup);
   }
   const trainer = new Trainer({ model, data: train, sampler, optimizer, private: !config.nonPrivate, maxPhysicalBatch: config.maxPhysicalBatch });
-  return { config, train, test, model, spec, sampler, optimizer, trainer, totalSteps, noiseMultiplier };
+  const run = { config, train, test, model, spec, sampler, optimizer, trainer, totalSteps, noiseMultiplier };
+  runs.add(run);
+  return run;
 }
 
 function checkpointConfig(run: Run): unknown {
@@ -126,6 +171,7 @@ function checkpointConfig(run: Run): unknown {
 }
 
 export function saveRun(run: Run, file: string): void {
+  checkRun(run);
   const opt = run.optimizer.getState();
   const buffers: Record<string, Float32Array> = { params: run.model.params };
   for (const [k, v] of Object.entries(opt.buffers)) buffers[`optimizer.${k}`] = v;
@@ -149,6 +195,7 @@ export function saveRun(run: Run, file: string): void {
  * a checkpoint whose step disagrees with its ledger is refused, and nothing is changed.
  */
 export function restoreRun(run: Run, file: string): void {
+  checkRun(run);
   const ck = loadCheckpoint(file, checkpointConfig(run));
   if (typeof ck.state !== 'object' || ck.state === null) {
     throw invalidArgument('checkpoint state', 'an object', ck.state);

@@ -3,9 +3,11 @@
 // same loop runs non-privately (plain mean gradient) for baselines.
 import { BudgetExceededError } from '../accounting/index.js';
 import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
-import type { Sequential } from '../models/sequential.js';
-import { invalidType } from '../errors.js';
-import type { DpOptimizer, StepReport } from './optimizer.js';
+import { Sequential } from '../models/sequential.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { positiveInteger, requiredObject } from '../kernels/validate.js';
+import { dataset, withMethods } from '../fl/validate.js';
+import { DpOptimizer, type StepReport } from './optimizer.js';
 import type { Sampler } from './sampler.js';
 
 export interface TrainerOptions {
@@ -45,14 +47,24 @@ export class Trainer {
   readonly withholdUnnoisedStats: boolean;
 
   constructor(readonly options: TrainerOptions) {
-    this.maxPhysicalBatch = options.maxPhysicalBatch ?? 1024;
+    requiredObject('options', options);
+    if (!(options.model instanceof Sequential)) throw invalidType('options.model', 'a Sequential model', options.model);
+    dataset('options.data', options.data);
+    withMethods('options.sampler', options.sampler, 'a Sampler', 'next', 'event', 'getState', 'setState');
+    if (!(options.optimizer instanceof DpOptimizer)) {
+      throw invalidType('options.optimizer', 'a DpOptimizer', options.optimizer);
+    }
+    // Required: a forgotten flag must not silently train without privacy.
+    if (typeof options.private !== 'boolean') throw invalidType('options.private', 'a boolean', options.private);
+    const physical = options.maxPhysicalBatch;
+    this.maxPhysicalBatch = physical === undefined ? 1024 : positiveInteger('options.maxPhysicalBatch', physical);
     const withhold = options.withholdUnnoisedStats ?? options.optimizer.withholdUnnoisedStats;
     if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
     this.withholdUnnoisedStats = withhold;
   }
 
   /** A private step's result: only what ε covers when un-noised statistics are withheld. */
-  private privateResult(step: number, rows: number, loss: number, report: StepReport): StepResult {
+  #privateResult(step: number, rows: number, loss: number, report: StepReport): StepResult {
     if (!this.withholdUnnoisedStats) return { step, examples: rows, loss: loss / rows, report };
     const { step: s, maxGradNorm, noiseMultiplier } = report;
     return { step, report: { step: s, maxGradNorm, noiseMultiplier } };
@@ -60,25 +72,25 @@ export class Trainer {
 
   /** One logical step. Throws BudgetExceededError (nothing changed) when the budget forbids it. */
   step(): StepResult {
-    const { rows, loss } = this.gather();
+    const { rows, loss } = this.#gather();
     const step = this.options.optimizer.steps;
     if (!this.options.private) {
       this.options.optimizer.stepPlain();
       return { step, examples: rows, loss: loss / rows };
     }
-    return this.privateResult(step, rows, loss, this.options.optimizer.step());
+    return this.#privateResult(step, rows, loss, this.options.optimizer.step());
   }
 
   /** step() with the noise drawn off the JavaScript thread (the same bits). */
   async stepAsync(): Promise<StepResult> {
     if (!this.options.private) return this.step();
-    const { rows, loss } = this.gather();
+    const { rows, loss } = this.#gather();
     const step = this.options.optimizer.steps;
-    return this.privateResult(step, rows, loss, await this.options.optimizer.stepAsync());
+    return this.#privateResult(step, rows, loss, await this.options.optimizer.stepAsync());
   }
 
   /** Samples the logical batch and gathers its (clipped, or plain) gradient sum, chunk by chunk. */
-  private gather(): { rows: number; loss: number } {
+  #gather(): { rows: number; loss: number } {
     const { model, data, sampler, optimizer } = this.options;
     const rows = sampler.next();
     let loss = 0;
@@ -97,6 +109,7 @@ export class Trainer {
 
   /** Runs until `steps` steps have been taken in total or the budget stops training. */
   run(steps: number, onStep?: (r: StepResult) => void): { stoppedByBudget: boolean } {
+    checkRunArguments(steps, onStep);
     while (this.options.optimizer.steps < steps) {
       try {
         const r = this.step();
@@ -119,6 +132,10 @@ export class Trainer {
     onStep?: (r: StepResult) => void,
     shouldStop?: () => boolean,
   ): Promise<{ stoppedByBudget: boolean; interrupted: boolean }> {
+    checkRunArguments(steps, onStep);
+    if (shouldStop !== undefined && typeof shouldStop !== 'function') {
+      throw invalidType('shouldStop', 'a function', shouldStop);
+    }
     while (this.options.optimizer.steps < steps) {
       if (shouldStop?.()) return { stoppedByBudget: false, interrupted: true };
       try {
@@ -135,7 +152,17 @@ export class Trainer {
 }
 
 /** Fraction of `ds` the model classifies correctly. */
+/** The step count and callback of run/runAsync. */
+function checkRunArguments(steps: unknown, onStep: unknown): void {
+  if (typeof steps !== 'number') throw invalidType('steps', 'a non-negative integer', steps);
+  if (!(Number.isSafeInteger(steps) && steps >= 0)) throw invalidArgument('steps', 'a non-negative integer', steps);
+  if (onStep !== undefined && typeof onStep !== 'function') throw invalidType('onStep', 'a function', onStep);
+}
+
 export function accuracy(model: Sequential, ds: Dataset, batchSize = 1024): number {
+  if (!(model instanceof Sequential)) throw invalidType('model', 'a Sequential model', model);
+  dataset('ds', ds);
+  positiveInteger('batchSize', batchSize);
   let correct = 0;
   for (const b of batches(ds, batchSize)) {
     const pred = model.predict(b);

@@ -17,6 +17,7 @@
 import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { float32Array, optionsObject } from '../kernels/validate.js';
 import { coordinateMedianAsync, trimCount, trimmedMeanAsync } from '../kernels/fl.js';
 
 export type AggregationRule = 'mean' | 'median' | 'trimmed-mean';
@@ -50,9 +51,9 @@ const FOLD = 16; // updates folded per pass over the float64 state (measured bes
 const PENDING_BYTES = 64 * 2 ** 20; // cap on the pending matrix: fewer rows per fold for large D
 
 function checkUpdate(update: unknown, dim: number): Float32Array {
-  if (!(update instanceof Float32Array)) throw invalidType('update', 'a Float32Array', update);
-  if (update.length !== dim) throw invalidArgument('update.length', `the round's dimension (${dim})`, update.length);
-  return update;
+  const u = float32Array('update', update, false);
+  if (u.length !== dim) throw invalidArgument('update.length', `the round's dimension (${dim})`, u.length);
+  return u;
 }
 
 function normOf(row: Float32Array): number {
@@ -161,6 +162,7 @@ class RobustAggregator implements RoundAggregator {
 
 /** trim: a count or a fraction of the reports dropped at each end ('trimmed-mean' only). */
 export function createRoundAggregator(rule: AggregationRule, dim: number, options: { trim?: number; normBound?: number } = {}): RoundAggregator {
+  optionsObject('options', options);
   if (rule === 'mean') return new MeanAggregator(dim, options.normBound);
   return new RobustAggregator(dim, rule, options.trim ?? 0.1, options.normBound);
 }

@@ -8,6 +8,8 @@ import type { Sequential } from '../models/sequential.js';
 import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
 import type { Rng } from './rng.js';
+import { sizedFloat32 } from '../kernels/validate.js';
+import { labelledData, localTraining } from './validate.js';
 
 export class BuiltinModel implements FlModel {
   readonly #model: Sequential;
@@ -29,12 +31,14 @@ export class BuiltinModel implements FlModel {
   }
 
   #source(data: LabelledData) {
+    labelledData('data', data);
     if (!data.source) throw invalidArgument('data.source', `a src/data Dataset for the built-in ${this.spec.kind} model`, data.source);
     return data.source;
   }
 
   train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Rng): void {
     const source = this.#source(data);
+    localTraining(this.dim, params, global, data, indices, options, rng);
     const w = this.#model.params;
     w.set(params);
     const order = Int32Array.from(indices);
@@ -56,6 +60,7 @@ export class BuiltinModel implements FlModel {
 
   accuracy(params: Float32Array, data: LabelledData): number {
     const source = this.#source(data);
+    sizedFloat32('params', params, this.dim);
     this.#model.params.set(params);
     let correct = 0;
     let seen = 0;

@@ -1,8 +1,11 @@
 // A federated client: local epochs of SGD (optionally FedProx) from the broadcast global model on
 // the examples currently on the device; it returns its update Δ_k = x_k − x_t and its sample count.
+import { invalidType } from '../errors.js';
+import { nonNegativeInteger, requiredObject, sizedFloat32 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
 import type { Rng } from './rng.js';
+import { exampleIndices, labelledData, withMethods } from './validate.js';
 
 export interface ClientReport {
   client: number;
@@ -20,11 +23,21 @@ export class FederatedClient {
     /** The examples on the device now (fixed in the static setting, a store in the continual one). */
     readonly examples: () => ArrayLike<number>,
     readonly training: LocalTrainingOptions,
-  ) {}
+  ) {
+    nonNegativeInteger('id', id);
+    withMethods('model', model, 'an FlModel', 'init', 'train', 'accuracy');
+    nonNegativeInteger('model.dim', model.dim);
+    labelledData('data', data);
+    if (typeof examples !== 'function') throw invalidType('examples', 'a function returning example indices', examples);
+    requiredObject('training', training);
+  }
 
   train(global: Float32Array, round: number, rng: Rng): ClientReport {
+    sizedFloat32('global', global, this.model.dim);
+    nonNegativeInteger('round', round);
+    withMethods('rng', rng, 'an Rng', 'next', 'shuffle');
     const local = Float32Array.from(global);
-    const examples = this.examples();
+    const examples = exampleIndices('examples()', this.examples(), this.data.labels.length);
     if (examples.length > 0) this.model.train(local, global, this.data, examples, this.training, rng);
     for (let i = 0; i < local.length; i++) local[i] = local[i]! - global[i]!;
     return { client: this.id, round, update: local, samples: examples.length };

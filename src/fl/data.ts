@@ -1,7 +1,9 @@
 // Labelled datasets as the FL loops see them, and a seeded synthetic one with a natural grouping.
 import { subset as subsetDataset, type Dataset } from '../data/dataset.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { elementCount, finiteNumber, optionsObject, positiveFinite, positiveInteger } from '../kernels/validate.js';
 import { Rng } from './rng.js';
+import { dataset, labelledData } from './validate.js';
 
 /** n examples of numFeatures float32 features (row-major) and integer labels in [0, numClasses). */
 export interface LabelledData {
@@ -23,6 +25,10 @@ export interface LabelledData {
 
 /** Adds a dense src/data view of the same rows (shared, not copied) for the built-in models. */
 export function withDenseSource(data: LabelledData): LabelledData {
+  labelledData('data', data);
+  if (data.features.length !== data.labels.length * data.numFeatures || data.numFeatures === 0) {
+    throw invalidArgument('data.features.length', 'labels.length × numFeatures (dense rows)', data.features.length);
+  }
   const source: Dataset = {
     name: data.name,
     size: data.labels.length,
@@ -37,6 +43,16 @@ export function withDenseSource(data: LabelledData): LabelledData {
 
 /** Wraps a src/data Dataset (dense or bags) for the FL loops; groups: an owner per example. */
 export function fromDataset(ds: Dataset, groups?: { ids: Int32Array; names?: string[] }): LabelledData {
+  dataset('ds', ds);
+  if (groups !== undefined) {
+    const g = optionsObject('groups', groups);
+    if (!(g.ids instanceof Int32Array) || g.ids.length !== ds.size) {
+      throw invalidType('groups.ids', `an Int32Array of ds.size (${ds.size}) owner ids`, g.ids);
+    }
+    if (g.names !== undefined && !(Array.isArray(g.names) && g.names.every((n) => typeof n === 'string'))) {
+      throw invalidType('groups.names', 'an array of strings', g.names);
+    }
+  }
   return {
     name: ds.name,
     features: ds.kind === 'dense' ? ds.x! : new Float32Array(0),
@@ -73,7 +89,11 @@ export function subset(data: LabelledData, indices: ArrayLike<number>): Labelled
 
 /** A seeded split into train and held-out test examples. */
 export function trainTestSplit(data: LabelledData, testFraction: number, seed: number): { train: LabelledData; test: LabelledData } {
-  if (!(testFraction > 0 && testFraction < 1)) throw invalidArgument('testFraction', 'in (0, 1)', testFraction);
+  labelledData('data', data);
+  if (!(finiteNumber('testFraction', testFraction) > 0 && testFraction < 1)) {
+    throw invalidArgument('testFraction', 'in (0, 1)', testFraction);
+  }
+  if (!Number.isSafeInteger(seed)) throw invalidType('seed', 'a safe integer', seed);
   const order = Array.from({ length: size(data) }, (_, i) => i);
   new Rng(seed).shuffle(order);
   const cut = Math.round(order.length * testFraction);
@@ -100,12 +120,20 @@ export interface SyntheticOptions {
  * partition.
  */
 export function syntheticData(options: SyntheticOptions = {}): LabelledData {
-  const n = options.examples ?? 6000;
-  const f = options.features ?? 32;
-  const c = options.classes ?? 4;
-  const g = options.groups ?? 100;
-  const sep = options.separation ?? 3;
-  const rng = new Rng(options.seed ?? 1);
+  const o = optionsObject('options', options);
+  const n = o.examples === undefined ? 6000 : positiveInteger('options.examples', o.examples);
+  const f = o.features === undefined ? 32 : positiveInteger('options.features', o.features);
+  const c = o.classes === undefined ? 4 : positiveInteger('options.classes', o.classes);
+  const g = o.groups === undefined ? 100 : positiveInteger('options.groups', o.groups);
+  const sep = o.separation === undefined ? 3 : positiveFinite('options.separation', o.separation);
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) {
+    throw invalidType('options.seed', 'a safe integer', o.seed);
+  }
+  // Every buffer below is sized from these: refuse what cannot be allocated before drawing anything.
+  elementCount('options.examples × options.features', n, f);
+  elementCount('options.groups × options.features', g, f);
+  elementCount('options.groups × options.classes', g, c);
+  const rng = new Rng(o.seed ?? 1);
   const means = Float64Array.from({ length: c * f }, () => (rng.normal() * sep) / Math.sqrt(f));
   const shifts = Float64Array.from({ length: g * f }, () => (rng.normal() * sep * 0.5) / Math.sqrt(f));
   const mixes = Array.from({ length: g }, () => rng.dirichlet(new Float64Array(c).fill(0.5)));

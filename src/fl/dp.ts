@@ -34,8 +34,17 @@ import {
   type DpEvent,
   type PrivacyAccountant,
 } from '../accounting/index.js';
-import { invalidArgument } from '../errors.js';
+import { checkDelta } from '../accounting/errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import { addGaussianNoise } from '../kernels/noise.js';
+import {
+  float32Array,
+  finiteNumber,
+  nonNegativeFinite,
+  positiveFinite,
+  requiredObject,
+} from '../kernels/validate.js';
+import { numbers } from './validate.js';
 
 export interface AdaptiveClipOptions {
   /** Target quantile γ of update norms. Default 0.5. */
@@ -89,9 +98,18 @@ export class DpFedAvg {
     readonly sampling: 'uniform' | 'poisson',
     readonly options: DpFedAvgOptions,
   ) {
-    const z = options.noiseMultiplier;
-    if (!(z > 0) || !Number.isFinite(z)) throw invalidArgument('noiseMultiplier', 'a positive finite number', z);
-    if (!(options.clipNorm > 0) || !Number.isFinite(options.clipNorm)) throw invalidArgument('clipNorm', 'a positive finite number', options.clipNorm);
+    numbers('population', population, 'an array of sample counts')
+      .forEach((n, k) => nonNegativeFinite(`population[${k}]`, n));
+    requiredObject('options', options);
+    const z = positiveFinite('noiseMultiplier', options.noiseMultiplier);
+    positiveFinite('clipNorm', options.clipNorm);
+    checkDelta('delta', options.delta);
+    if (options.noiseSeed !== undefined && typeof options.noiseSeed !== 'bigint') {
+      throw invalidType('noiseSeed', 'a bigint or undefined', options.noiseSeed);
+    }
+    if (options.adaptiveClip !== undefined && typeof options.adaptiveClip !== 'boolean') {
+      requiredObject('adaptiveClip', options.adaptiveClip);
+    }
     if (sampling !== 'uniform' && sampling !== 'poisson') {
       throw invalidArgument('selection', "'uniform' or 'poisson' with DP (activity-based sampling is not covered by the accountant)", sampling);
     }
@@ -101,16 +119,16 @@ export class DpFedAvg {
     this.delta = options.delta;
     this.#clip = options.clipNorm;
     const cap = options.weightCap;
-    if (cap !== undefined && (!(cap > 0) || !Number.isFinite(cap))) throw invalidArgument('weightCap', 'a positive finite number', cap);
+    if (cap !== undefined) positiveFinite('weightCap', cap);
     const q = perRound / m;
     const totalWeight = population.reduce((s, n) => s + this.userWeight(n), 0);
     if (!(totalWeight > 0)) throw invalidArgument('population', 'of positive total weight', totalWeight);
     this.#denominator = q * totalWeight;
     if (options.adaptiveClip) {
       const a = typeof options.adaptiveClip === 'object' ? options.adaptiveClip : {};
-      const gamma = a.targetQuantile ?? 0.5;
-      const eta = a.learningRate ?? 0.2;
-      const sigmaB = a.countNoise ?? perRound / 20;
+      const gamma = finiteNumber('adaptiveClip.targetQuantile', a.targetQuantile ?? 0.5);
+      const eta = finiteNumber('adaptiveClip.learningRate', a.learningRate ?? 0.2);
+      const sigmaB = finiteNumber('adaptiveClip.countNoise', a.countNoise ?? perRound / 20);
       if (!(gamma > 0 && gamma < 1)) throw invalidArgument('adaptiveClip.targetQuantile', 'in (0, 1)', gamma);
       if (!(eta > 0) || !Number.isFinite(eta)) throw invalidArgument('adaptiveClip.learningRate', 'a positive finite number', eta);
       if (!(sigmaB > z / 2)) throw invalidArgument('adaptiveClip.countNoise', `greater than noiseMultiplier / 2 (${z / 2}); raise perRound or countNoise`, sigmaB);
@@ -140,6 +158,8 @@ export class DpFedAvg {
 
   /** The aggregation coefficient of a report with this norm: w_k · min(1, S / ‖Δ_k‖). */
   coefficient(norm: number, samples: number): number {
+    nonNegativeFinite('norm', norm);
+    nonNegativeFinite('samples', samples);
     return this.userWeight(samples) * Math.min(1, this.#clip / Math.max(norm, 1e-30));
   }
 
@@ -148,6 +168,11 @@ export class DpFedAvg {
    * whose norm was at most S: adds noise, divides by the fixed denominator, updates S, accounts.
    */
   finish(sum: Float32Array, unclipped: number, reports: number): DpRoundResult {
+    float32Array('sum', sum, false);
+    nonNegativeFinite('reports', reports);
+    if (!(nonNegativeFinite('unclipped', unclipped) <= reports)) {
+      throw invalidArgument('unclipped', `at most reports (${reports})`, unclipped);
+    }
     const s = this.#clip;
     const noise = this.options.noiseSeed === undefined ? {} : { seed: this.options.noiseSeed, stream: BigInt(2 * this.#round) };
     addGaussianNoise(sum, this.sumNoiseMultiplier * s, noise);

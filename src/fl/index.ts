@@ -22,6 +22,7 @@ export { SoftmaxRegression, type FlModel, type LocalTrainingOptions } from './mo
 export { BuiltinModel } from './builtin-model.js';
 export { syntheticData, trainTestSplit, fromDataset, withDenseSource, type LabelledData, type SyntheticOptions } from './data.js';
 export { loadFlDataset, type FlDatasetName, type FlDatasetOptions } from './datasets.js';
-export { spamFromMessages, senderDomain, senderGroups, loadSpamForFl, loadSpamBagsForFl, type MailMessage } from './spam.js';
+export { spamFromMessages, senderGroups, loadSpamForFl, loadSpamBagsForFl, type MailMessage } from './spam.js';
 export { benchFl, type FlBenchRow } from './bench.js';
-export { Rng } from './rng.js';
+// Rng (simulation draws) and senderDomain are internals (issue 13): only Rng's type is public.
+export type { Rng } from './rng.js';

@@ -2,8 +2,11 @@
 // multinomial logistic (softmax) regression that trains with minibatch SGD and the optional
 // FedProx proximal term (Li et al., "Federated Optimization in Heterogeneous Networks", MLSys
 // 2020: local objective F_k(w) + μ/2 ‖w − w_t‖², gradient ∇F_k(w) + μ (w − w_t)).
+import { invalidArgument } from '../errors.js';
+import { elementCount, positiveInteger, sizedFloat32 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
 import type { Rng } from './rng.js';
+import { labelledData, localTraining } from './validate.js';
 
 export interface LocalTrainingOptions {
   epochs: number;
@@ -32,7 +35,18 @@ export class SoftmaxRegression implements FlModel {
     readonly numFeatures: number,
     readonly numClasses: number,
   ) {
-    this.dim = numClasses * numFeatures + numClasses;
+    positiveInteger('numFeatures', numFeatures);
+    positiveInteger('numClasses', numClasses);
+    this.dim = elementCount('numClasses × (numFeatures + 1)', numClasses, numFeatures + 1);
+  }
+
+  /** Data this model can read: dense rows of numFeatures (checked once per public call). */
+  #data(data: unknown): LabelledData {
+    const d = labelledData('data', data);
+    if (d.numFeatures !== this.numFeatures || d.features.length !== d.labels.length * this.numFeatures) {
+      throw invalidArgument('data.numFeatures', `${this.numFeatures} with dense features`, d.numFeatures);
+    }
+    return d;
   }
 
   init(): Float32Array {
@@ -57,6 +71,7 @@ export class SoftmaxRegression implements FlModel {
     options: LocalTrainingOptions,
     rng: Rng,
   ): void {
+    localTraining(this.dim, params, global, this.#data(data), indices, options, rng);
     const f = this.numFeatures;
     const k = this.numClasses;
     const bias = k * f;
@@ -91,6 +106,8 @@ export class SoftmaxRegression implements FlModel {
   }
 
   accuracy(params: Float32Array, data: LabelledData): number {
+    sizedFloat32('params', params, this.dim);
+    this.#data(data);
     const z = new Float64Array(this.numClasses);
     let correct = 0;
     const n = data.labels.length;

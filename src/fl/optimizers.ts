@@ -20,6 +20,7 @@
 // Effects of Non-Identical Data Distribution for Federated Visual Classification", 2019):
 // m_t = β m_{t−1} + Δ_t, x_{t+1} = x_t + η m_t, with β = 0.9, η = 1 by default.
 import { invalidArgument } from '../errors.js';
+import { finiteNumber, optionsObject, positiveFinite } from '../kernels/validate.js';
 
 export type ServerOptimizerName = 'fedavg' | 'fedavgm' | 'fedadagrad' | 'fedadam' | 'fedyogi';
 
@@ -45,22 +46,19 @@ export interface ServerOptimizer {
   step(params: Float32Array, delta: Float32Array): boolean;
 }
 
-function inUnit(name: string, v: number): number {
+function inUnit(name: string, value: unknown): number {
+  const v = finiteNumber(name, value);
   if (!(v >= 0 && v < 1)) throw invalidArgument(name, 'in [0, 1)', v);
   return v;
 }
 
-function positive(name: string, v: number): number {
-  if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
-  return v;
-}
-
 export function createServerOptimizer(name: ServerOptimizerName, options: ServerOptimizerOptions = {}): ServerOptimizer {
+  optionsObject('options', options);
   const adaptive = name === 'fedadagrad' || name === 'fedadam' || name === 'fedyogi';
-  const lr = positive('lr', options.lr ?? (adaptive ? 0.01 : 1));
+  const lr = positiveFinite('lr', options.lr ?? (adaptive ? 0.01 : 1));
   const beta1 = inUnit('beta1', options.beta1 ?? 0.9);
   const beta2 = inUnit('beta2', options.beta2 ?? 0.99);
-  const tau = positive('tau', options.tau ?? 1e-3);
+  const tau = positiveFinite('tau', options.tau ?? 1e-3);
   // The step is formed in a second set of buffers and swapped in only when every value is finite.
   let m: Float64Array | undefined;
   let v: Float64Array | undefined;

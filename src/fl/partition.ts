@@ -14,9 +14,11 @@
 //   writer for synthetic data). With M ≥ the number of groups each group is one client (M is
 //   lowered to the number of groups); with fewer clients, whole groups are dealt to clients in
 //   decreasing size order, each to the currently smallest client, so no group is split.
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { positiveFinite, requiredObject } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
 import { Rng } from './rng.js';
+import { labelledData } from './validate.js';
 
 export type PartitionKind = 'iid' | 'label' | 'quantity' | 'natural';
 
@@ -113,7 +115,12 @@ function natural(data: LabelledData, m: number): Int32Array[] {
 }
 
 export function partitionData(data: LabelledData, options: PartitionOptions): Partition {
+  labelledData('data', data);
+  requiredObject('options', options);
   const m = options.clients;
+  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {
+    throw invalidType('options.seed', 'a safe integer', options.seed);
+  }
   const n = data.labels.length;
   // 'natural' lowers M to the number of owners, so any positive M is fine there.
   if (!Number.isSafeInteger(m) || m < 1 || (m > n && options.kind !== 'natural')) throw invalidArgument('clients', `an integer in [1, ${n}]`, m);
@@ -128,13 +135,13 @@ export function partitionData(data: LabelledData, options: PartitionOptions): Pa
     }
     case 'label': {
       const alpha = options.alpha ?? 0.5;
-      if (!(alpha > 0) || !Number.isFinite(alpha)) throw invalidArgument('alpha', 'a positive finite number', alpha);
+      positiveFinite('options.alpha', alpha);
       clients = labelSkew(data, m, alpha, rng);
       break;
     }
     case 'quantity': {
       const beta = options.beta ?? 0.5;
-      if (!(beta > 0) || !Number.isFinite(beta)) throw invalidArgument('beta', 'a positive finite number', beta);
+      positiveFinite('options.beta', beta);
       clients = quantitySkew(n, m, beta, rng);
       break;
     }

@@ -22,14 +22,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipByNorm } from '../kernels/clip.js';
+import { float32Array, positiveFinite, positiveInteger } from '../kernels/validate.js';
 import { applyMask, dequantizeFixed, quantizeFixed, sumMod } from '../kernels/fl.js';
 
 /** The largest power-of-two scale with count · bound · scale < 2^31 (the sum cannot overflow). */
 export function fixedPointScale(count: number, bound: number): number {
-  if (!Number.isSafeInteger(count) || count < 1) throw invalidArgument('count', 'a positive integer', count);
-  if (!(bound > 0) || !Number.isFinite(bound)) throw invalidArgument('bound', 'a positive finite number', bound);
+  positiveInteger('count', count);
+  positiveFinite('bound', bound);
+  // Below one unit per value the sum could overflow whatever the scale.
+  if (count >= 2 ** 31 - 1) throw invalidArgument('count', `less than ${2 ** 31 - 1}`, count);
   // Rounding adds at most ½ per value: K·(bound·scale + ½) < 2^31.
-  return 2 ** Math.floor(Math.log2((2 ** 31 - 1 - count) / (count * bound)));
+  const scale = 2 ** Math.floor(Math.log2((2 ** 31 - 1 - count) / (count * bound)));
+  if (!Number.isFinite(scale)) throw invalidArgument('bound', 'large enough for a finite fixed-point scale', bound);
+  return scale;
 }
 
 function seedWords(bytes: Buffer): Uint32Array {
@@ -76,7 +81,7 @@ export class SecureAggregation {
   /** Client u's message: its input clipped to the bound, encoded, and masked. x is not modified. */
   mask(u: number, x: Float32Array): Uint32Array {
     if (!this.#self.has(u)) throw invalidArgument('client', 'a participant of this round', u);
-    if (!(x instanceof Float32Array)) throw invalidType('x', 'a Float32Array', x);
+    float32Array('x', x, false);
     if (x.length !== this.dim) throw invalidArgument('x.length', `${this.dim}`, x.length);
     const clipped = Float32Array.from(x);
     clipByNorm(clipped, this.bound);
@@ -108,6 +113,8 @@ export class SecureAggregation {
 
   /** The plain (unmasked) encoding of client u's clipped input: for tests. */
   encode(x: Float32Array): Uint32Array {
+    float32Array('x', x, false);
+    if (x.length !== this.dim) throw invalidArgument('x.length', `${this.dim}`, x.length);
     const clipped = Float32Array.from(x);
     clipByNorm(clipped, this.bound);
     return quantizeFixed(clipped, this.scale);

@@ -29,6 +29,13 @@
 // never selected by 'activity' and contributes nothing under 'samples' weighting. Every method
 // needs at least K clients with n_k > 0 ('uniform' and 'poisson' need only K ≤ M).
 import { invalidArgument, invalidType } from '../errors.js';
+import {
+  nonNegativeFinite,
+  optionalBoolean,
+  positiveInteger,
+  requiredObject,
+} from '../kernels/validate.js';
+import { numbers, withMethods } from './validate.js';
 
 /**
  * The uniform source of a selection: the seeded Rng (experiments) or SecureRandom (the OS CSPRNG,
@@ -92,7 +99,7 @@ export interface Selection {
 
 function checkActivity(activity: ArrayLike<number>): Float64Array {
   if (!Array.isArray(activity) && !ArrayBuffer.isView(activity)) throw invalidType('activity', 'an array of sample counts', activity);
-  const n = Float64Array.from(activity);
+  const n = numbers('activity', activity, 'an array of sample counts');
   n.forEach((v, k) => {
     if (!(v >= 0) || !Number.isFinite(v)) throw invalidArgument(`activity[${k}]`, 'a non-negative finite number', v);
   });
@@ -110,6 +117,13 @@ export function targetWeights(n: Float64Array, weighting: Weighting): Float64Arr
 
 /** π_k = min(1, c·x_k) with Σ π_k = K (certainty units capped at 1, the rest rescaled). */
 export function ppsInclusion(x: Float64Array, k: number): Float64Array {
+  const checked = numbers('x', x, 'an array of non-negative sizes');
+  checked.forEach((v, i) => nonNegativeFinite(`x[${i}]`, v));
+  return inclusion(checked, positiveInteger('k', k));
+}
+
+/** ppsInclusion without the checks (selectClients checks its own arguments). */
+function inclusion(x: Float64Array, k: number): Float64Array {
   const positive = x.reduce((s, v) => s + (v > 0 ? 1 : 0), 0);
   if (k > positive) throw invalidArgument('perRound', `at most the number of clients with activity > 0 (${positive})`, k);
   const pi = new Float64Array(x.length);
@@ -155,15 +169,16 @@ function systematic(pi: Float64Array, k: number, rng: SelectionRng): number[] {
 /** Selects this round's clients from their activity (sample counts n_k), drawing from rng. */
 export function selectClients(activity: ArrayLike<number>, options: SelectionOptions, rng: SelectionRng): Selection {
   const n = checkActivity(activity);
+  requiredObject('options', options);
+  withMethods('rng', rng, 'a SelectionRng', 'next');
   const m = n.length;
   const k = options.perRound;
   if (!Number.isSafeInteger(k) || k < 1 || k > m) throw invalidArgument('perRound', `an integer in [1, ${m}]`, k);
   const weighting = options.weighting ?? 'samples';
   if (weighting !== 'samples' && weighting !== 'uniform') throw invalidArgument('weighting', '"samples" or "uniform"', weighting);
   const a = targetWeights(n, weighting);
-  const power = options.power ?? 1;
-  if (!(power >= 0) || !Number.isFinite(power)) throw invalidArgument('power', 'a non-negative finite number', power);
-  const replacement = options.replacement ?? false;
+  const power = options.power === undefined ? 1 : nonNegativeFinite('power', options.power);
+  const replacement = optionalBoolean('replacement', options.replacement, false);
   if (replacement && options.method !== 'activity') throw invalidArgument('replacement', "used with method 'activity' only", replacement);
   const build = (clients: number[], pi: (i: number) => number, coef: (i: number) => number, mult?: Map<number, number>): Selection => {
     clients.sort((x, y) => x - y);
@@ -205,7 +220,7 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
         const p = (i: number) => x[i]! / total;
         return build([...mult.keys()], (i) => k * p(i), (i) => (mult.get(i)! * a[i]!) / (k * p(i)), mult);
       }
-      const pi = ppsInclusion(x, k);
+      const pi = inclusion(x, k);
       return build(systematic(pi, k, rng), (i) => pi[i]!, (i) => a[i]! / pi[i]!);
     }
     case 'top': {

@@ -29,7 +29,15 @@ import { createRoundAggregator, type AggregationRule, type RoundAggregator } fro
 import type { ClientReport } from './client.js';
 import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
 import { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
+import {
+  finiteNumber,
+  float32Array,
+  nonNegativeFinite,
+  requiredObject,
+  typedArrayKind,
+} from '../kernels/validate.js';
 import { Rng } from './rng.js';
+import { numbers, oneOf } from './validate.js';
 import { selectClients, type Selection, type SelectionOptions, type SelectionRng } from './selection.js';
 
 export type RejectReason =
@@ -163,8 +171,13 @@ export class FederatedServer {
     | undefined;
 
   constructor(readonly options: ServerOptions) {
-    this.params = Float32Array.from(options.params);
-    this.#activity = [...options.activity];
+    requiredObject('options', options);
+    this.params = Float32Array.from(float32Array('options.params', options.params));
+    this.#activity = Array.from(numbers('options.activity', options.activity, 'an array of sample counts'));
+    requiredObject('options.selection', options.selection);
+    if (options.dp !== undefined) requiredObject('options.dp', options.dp);
+    if (options.deadline !== undefined) nonNegativeFinite('options.deadline', options.deadline);
+    oneOf('options.estimator', options.estimator, ['unbiased', 'self-normalized'], 'unbiased');
     this.optimizer = createServerOptimizer(options.optimizer ?? 'fedavg', options.optimizerOptions);
     const seed = options.seed;
     if (seed !== undefined && !Number.isSafeInteger(seed)) {
@@ -202,12 +215,14 @@ export class FederatedServer {
 
   /** Updates the population's activity (continual setting: what each device stores now). */
   setActivity(activity: number[]): void {
+    numbers('activity', activity, 'an array of sample counts');
     if (activity.length !== this.#activity.length) throw invalidArgument('activity.length', `${this.#activity.length}`, activity.length);
     this.#activity = [...activity];
   }
 
   /** Opens the next round: selects clients. now: seconds (simulated or wall clock). */
   beginRound(now = performance.now() / 1000): RoundPlan {
+    finiteNumber('now', now);
     if (this.#open) throw invalidArgument('round', 'closed (call endRound first)', this.#round);
     const selection = selectClients(this.#activity, this.options.selection, this.#rng);
     const plan = { round: this.#round, clients: selection.clients, params: this.params };
@@ -248,6 +263,7 @@ export class FederatedServer {
     const r = this.#open;
     if (!r) throw invalidArgument('round', 'open (call beginRound first)', this.#round);
     if (typeof report !== 'object' || report === null) throw invalidType('report', 'a client report object', report);
+    finiteNumber('now', now);
     const reject = (why: RejectReason) => {
       r.rejected[why] += 1;
       return why;
@@ -263,7 +279,8 @@ export class FederatedServer {
     if (r.reported.has(report.client)) return reject('duplicate');
     r.reported.add(report.client);
     const u = report.update;
-    if (!(u instanceof Float32Array)) return reject('wrongType');
+    // The array's own tag, not instanceof: a Proxy or a spoofed prototype is not a Float32Array.
+    if (typedArrayKind(u) !== 'Float32Array') return reject('wrongType');
     if (u.length !== this.params.length) return reject('wrongLength');
     const claimed = report.samples;
     if (typeof claimed !== 'number' || !Number.isSafeInteger(claimed) || claimed < 0) return reject('badWeight');

@@ -15,7 +15,18 @@ import type { FlModel, LocalTrainingOptions } from './model.js';
 import type { AggregationRule } from './aggregation.js';
 import type { ServerOptimizerName, ServerOptimizerOptions } from './optimizers.js';
 import type { Partition } from './partition.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import {
+  finiteNumber,
+  nonNegativeFinite,
+  nonNegativeInteger,
+  optionsObject,
+  positiveInteger,
+  requiredObject,
+  typedArray,
+} from '../kernels/validate.js';
 import { Rng } from './rng.js';
+import { exampleIndices, labelledData, withMethods } from './validate.js';
 import type { SelectionOptions } from './selection.js';
 import { FederatedServer, type RoundReport } from './server.js';
 import { ContinualStreams, type EvictionPolicy } from './store.js';
@@ -78,6 +89,38 @@ export interface SimulationResult {
 }
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  // Everything is checked before the first round: a bad option must not surface rounds later.
+  requiredObject('options', options);
+  labelledData('options.train', options.train);
+  labelledData('options.test', options.test);
+  const partition = requiredObject('options.partition', options.partition);
+  if (!Array.isArray(partition.clients)) {
+    throw invalidType('options.partition.clients', 'an array of Int32Array', partition.clients);
+  }
+  partition.clients.forEach((c, k) => exampleIndices(`options.partition.clients[${k}]`, typedArray(
+    `options.partition.clients[${k}]`, c, 'Int32Array'), options.train.labels.length));
+  withMethods('options.model', options.model, 'an FlModel', 'init', 'train', 'accuracy');
+  nonNegativeInteger('options.rounds', options.rounds);
+  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {
+    throw invalidType('options.seed', 'a safe integer', options.seed);
+  }
+  const given = optionsObject('options.local', options.local);
+  if (given.epochs !== undefined) nonNegativeInteger('options.local.epochs', given.epochs);
+  if (given.batchSize !== undefined) positiveInteger('options.local.batchSize', given.batchSize);
+  if (given.lr !== undefined) finiteNumber('options.local.lr', given.lr);
+  if (options.mu !== undefined) nonNegativeFinite('options.mu', options.mu);
+  if (options.dropout !== undefined && !(nonNegativeFinite('options.dropout', options.dropout) <= 1)) {
+    throw invalidArgument('options.dropout', 'in [0, 1]', options.dropout);
+  }
+  if (options.latencySpread !== undefined) nonNegativeFinite('options.latencySpread', options.latencySpread);
+  if (options.onRound !== undefined && typeof options.onRound !== 'function') {
+    throw invalidType('options.onRound', 'a function', options.onRound);
+  }
+  if (options.continual !== undefined) requiredObject('options.continual', options.continual);
+  if (options.dp !== undefined) requiredObject('options.dp', options.dp);
+  if (options.dp?.delta === undefined && options.dp !== undefined && partition.clients.length === 0) {
+    throw invalidArgument('options.partition.clients.length', 'positive', 0);
+  }
   const seed = options.seed ?? 0;
   const algorithm = options.algorithm ?? 'fedavg';
   const local: LocalTrainingOptions = {

@@ -5,7 +5,9 @@
 import { hashNgrams, tokenize } from '../data/hashing.js';
 import { requireOptional } from '../data/packages.js';
 import { loadSpam, SPAM_PACKAGE, SPAM_VERSION } from '../data/spam.js';
+import { elementCount, positiveInteger } from '../kernels/validate.js';
 import { fromDataset, type LabelledData } from './data.js';
+import { mailMessages } from './validate.js';
 
 export interface MailMessage {
   /** Corpus group: spam-1, spam-2 are spam; easy-ham-1, easy-ham-2, hard-ham-1 are not. */
@@ -35,7 +37,10 @@ function subjectAndBody(text: string): string {
 
 /** Builds the dataset from messages (the loader below, or a test corpus). */
 export function spamFromMessages(messages: readonly MailMessage[], buckets = 2048): LabelledData {
+  mailMessages('messages', messages);
+  positiveInteger('buckets', buckets);
   const n = messages.length;
+  elementCount('messages.length × buckets', n, buckets);
   const features = new Float32Array(n * buckets);
   const labels = new Int32Array(n);
   const groups = new Int32Array(n);
@@ -65,6 +70,7 @@ export function loadSpamForFl(options: { buckets?: number; from?: string } = {})
 
 /** Owner ids (sender domains) of messages, in order, and their names. */
 export function senderGroups(messages: readonly MailMessage[]): { ids: Int32Array; names: string[] } {
+  mailMessages('messages', messages);
   const names = new Map<string, number>();
   const ids = Int32Array.from(messages, (m) => {
     const d = senderDomain(m.text);

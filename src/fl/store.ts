@@ -5,8 +5,17 @@
 // - 'reservoir': Vitter's Algorithm R ("Random Sampling with a Reservoir", ACM TOMS 1985): the
 //   t-th arrival replaces a uniformly chosen slot with probability capacity / t, so the store is
 //   a uniform sample of everything seen so far.
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { requiredObject, typedArray } from '../kernels/validate.js';
 import type { Rng } from './rng.js';
+import { withMethods } from './validate.js';
+
+/** The caller's generator for client k, checked once (it shuffles and evicts in the loops). */
+type Purpose = 'store' | 'stream';
+
+function rng(rngFor: (client: number, purpose: Purpose) => Rng, k: number, purpose: Purpose): Rng {
+  return withMethods(`rngFor(${k}, '${purpose}')`, rngFor(k, purpose), 'an Rng', 'int', 'shuffle');
+}
 
 export type EvictionPolicy = 'fifo' | 'reservoir';
 
@@ -22,6 +31,7 @@ export class ClientStore {
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw invalidArgument('capacity', 'a positive integer', capacity);
     if (policy !== 'fifo' && policy !== 'reservoir') throw invalidArgument('policy', '"fifo" or "reservoir"', policy);
+    if (policy === 'reservoir') withMethods('rng', rng, 'an Rng', 'int');
   }
 
   /** Examples received so far (stored or evicted). */
@@ -69,12 +79,16 @@ export class ContinualStreams {
     readonly options: { capacity: number; policy: EvictionPolicy; initial: number; perRound: number },
     rngFor: (client: number, purpose: 'store' | 'stream') => Rng,
   ) {
+    if (!Array.isArray(clients)) throw invalidType('clients', 'an array of Int32Array example lists', clients);
+    clients.forEach((c, k) => typedArray(`clients[${k}]`, c, 'Int32Array'));
+    requiredObject('options', options);
+    if (typeof rngFor !== 'function') throw invalidType('rngFor', 'a function returning an Rng', rngFor);
     if (!Number.isSafeInteger(options.initial) || options.initial < 0) throw invalidArgument('initial', 'a non-negative integer', options.initial);
     if (!Number.isSafeInteger(options.perRound) || options.perRound < 0) throw invalidArgument('perRound', 'a non-negative integer', options.perRound);
-    this.stores = clients.map((_, k) => new ClientStore(options.capacity, options.policy, rngFor(k, 'store')));
+    this.stores = clients.map((_, k) => new ClientStore(options.capacity, options.policy, rng(rngFor, k, 'store')));
     this.#streams = clients.map((c, k) => {
       const s = Int32Array.from(c);
-      rngFor(k, 'stream').shuffle(s);
+      rng(rngFor, k, 'stream').shuffle(s);
       return s;
     });
     this.#pos = clients.map(() => 0);

@@ -34,31 +34,10 @@ const SKIP: Record<string, string> = {
 };
 
 /**
- * Exports still fuzzed (no crash, no hang, and a coded error must name its argument) whose argument
- * checks are incomplete, so an untyped TypeError/RangeError is tolerated for now. They belong to
- * modules outside the kernels/models/data layers; each module's owner is named, and one reproduction
- * per export is in the issue-12 report (DPFL_FUZZ_COLLECT=1 lists them again).
+ * Exports allowed to throw an untyped error (still fuzzed for crashes and hangs). Empty since issue
+ * 12: every public export throws only typed errors; an entry here needs an owner and a reason.
  */
-const UNTYPED_KNOWN: Record<string, string> = Object.fromEntries([
-  ...owned(
-    'dpsgd (dpsgd-privacy): checkpoints pass paths and objects to node:fs unchecked',
-    'loadCheckpoint saveCheckpoint createRun restoreRun saveRun',
-  ),
-  ...owned(
-    'dpsgd (dpsgd-privacy): trainer and clipping helpers read options unchecked',
-    'splitThreshold Trainer accuracy',
-  ),
-  ...owned(
-    'fl: servers, clients, data helpers and the Rng read arguments unchecked',
-    'FederatedClient fromDataset trainTestSplit withDenseSource DpFedAvg SoftmaxRegression partitionData Rng ' +
-    'SecureAggregation ppsInclusion selectClients FederatedServer simulate senderDomain senderGroups ' +
-    'spamFromMessages ContinualStreams syntheticData fixedPointScale',
-  ),
-]);
-
-function owned(reason: string, names: string): [string, string][] {
-  return names.split(' ').map((n) => [n, reason]);
-}
+const UNTYPED_KNOWN: Record<string, string> = {};
 
 type Callable = (...args: unknown[]) => unknown;
 
