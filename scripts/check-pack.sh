@@ -30,3 +30,13 @@ echo '{ "name": "dpfl-pack-check", "private": true, "type": "module" }' > packag
 PATH="$work/bin" node "$npm_cli" install --no-audit --no-fund "./$tarball"
 test ! -d node_modules/dpfl/build || { echo "dpfl was built from source: the prebuild was not used"; exit 1; }
 PATH="$work/bin" node pack-smoke.mjs
+
+# The command line as a user gets it: the installed bin, without dpfl's devDependencies (a
+# sub-command's imports load only when it runs; `dpfl bench` alone needs the dev tools).
+dpfl=./node_modules/.bin/dpfl
+PATH="$work/bin" "$dpfl" --help
+PATH="$work/bin" "$dpfl" info --json
+PATH="$work/bin" "$dpfl" epsilon --sample-rate 0.004267 --noise 1.1 --steps 1000 --delta 1e-5 --json
+PATH="$work/bin" "$dpfl" calibrate --epsilon 3 --delta 1e-5 --sample-rate 0.004267 --steps 1000 --json
+PATH="$work/bin" "$dpfl" demo --json >/dev/null
+echo "pack check: the installed dpfl command runs (help, info, epsilon, calibrate, demo)"

@@ -4,8 +4,6 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 export interface Command {
-  /** One line for `dpfl --help`. */
-  summary: string;
   /** Runs the command; resolves to the process exit code. */
   run(argv: string[]): Promise<number>;
 }

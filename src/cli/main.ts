@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`dpfl: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  return command.run(rest);
+  return (await command.load()).run(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -211,7 +211,6 @@ function parseAudit(values: Values): AuditPlan {
 }
 
 export const audit: Command = {
-  summary: 'membership inference, canary exposure and audited ε lower bounds (private vs non-private)',
   async run(argv) {
     let values: Values;
     try {

@@ -43,7 +43,6 @@ TypeScript baselines, all in this run. DPFL_THREADS and DPFL_ISA apply to both s
                  with --markdown, as Markdown tables`;
 
 export const bench: Command = {
-  summary: 'kernel benchmarks: GB/s against the measured bandwidth, baselines',
   async run(argv) {
     if (argv[0] === 'dpsgd') return runBenchDpsgd(argv.slice(1));
     if (argv[0] === 'utility') return runBenchUtility(argv.slice(1));

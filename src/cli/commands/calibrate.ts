@@ -15,7 +15,6 @@ of the smallest σ that does.
            'closed-form' at Q = 1, 'pld', or 'rdp'; fallback: why, when not the accountant's own)`;
 
 export const calibrate: Command = {
-  summary: 'smallest noise multiplier reaching a target (ε, δ) for DP-SGD',
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...DPSGD_OPTIONS, epsilon: { type: 'string' }, tolerance: { type: 'string' } });
     if (values.help) {

@@ -31,7 +31,6 @@ function l2(x: Float32Array): number {
 }
 
 export const demo: Command = {
-  summary: 'one private step and one federated round on synthetic data',
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       batch: { type: 'string' },

@@ -92,7 +92,6 @@ export function dpsgdArgs(values: Record<string, string | boolean | undefined>):
 }
 
 export const epsilon: Command = {
-  summary: 'ε of DP-SGD (Poisson-sampled Gaussian) by the RDP or PLD accountant',
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...DPSGD_OPTIONS, noise: { type: 'string' } });
     if (values.help) {

@@ -111,7 +111,6 @@ function progress(r: RoundSummary, total: number): string {
 }
 
 export const federate: Command = {
-  summary: 'federated-learning simulation (FedAvg, FedAdam, DP-FedAvg, ...) with a per-round report',
   async run(argv) {
     const { values } = parseCommandArgs(argv, OPTIONS);
     if (values.help) {

@@ -1,21 +1,45 @@
-// Registry of sub-commands. Add a command by adding its module here.
+// Registry of sub-commands: each module is loaded only when its command runs, so a command never
+// pays for (or fails on) another's imports — `dpfl bench` needs devDependencies that users do not
+// install. Add a command by adding its line here.
 import type { Command } from '../command.js';
-import { demo } from './demo.js';
-import { info } from './info.js';
-import { epsilon } from './epsilon.js';
-import { calibrate } from './calibrate.js';
-import { train } from './train.js';
-import { bench } from './bench.js';
-import { federate } from './federate.js';
-import { audit } from './audit.js';
 
-export const commands: Record<string, Command> = {
-  demo,
-  info,
-  epsilon,
-  calibrate,
-  train,
-  bench,
-  federate,
-  audit,
+export interface CommandEntry {
+  /** One line for `dpfl --help`. */
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export const commands: Record<string, CommandEntry> = {
+  demo: {
+    summary: 'one private step and one federated round on synthetic data',
+    load: async () => (await import('./demo.js')).demo,
+  },
+  info: {
+    summary: 'the native backend, instruction set and threads in use',
+    load: async () => (await import('./info.js')).info,
+  },
+  epsilon: {
+    summary: 'ε of DP-SGD (Poisson-sampled Gaussian) by the RDP or PLD accountant',
+    load: async () => (await import('./epsilon.js')).epsilon,
+  },
+  calibrate: {
+    summary: 'smallest noise multiplier reaching a target (ε, δ) for DP-SGD',
+    load: async () => (await import('./calibrate.js')).calibrate,
+  },
+  train: {
+    summary: 'train a built-in model with DP-SGD and report accuracy and privacy spent',
+    load: async () => (await import('./train.js')).train,
+  },
+  bench: {
+    summary: 'kernel benchmarks: GB/s against the measured bandwidth, baselines',
+    load: async () => (await import('./bench.js')).bench,
+  },
+  federate: {
+    summary: 'federated-learning simulation (FedAvg, FedAdam, DP-FedAvg, ...) with a per-round report',
+    load: async () => (await import('./federate.js')).federate,
+  },
+  audit: {
+    summary: 'membership inference, canary exposure and audited ε lower bounds (private vs non-private)',
+    load: async () => (await import('./audit.js')).audit,
+  },
 };

@@ -4,7 +4,6 @@ import { info as nativeInfo } from '../../kernels/info.js';
 import { parseCommandArgs, type Command } from '../command.js';
 
 export const info: Command = {
-  summary: 'the native backend, instruction set and threads in use',
   async run(argv) {
     const { values } = parseCommandArgs(argv, {});
     if (values.help) {

@@ -122,7 +122,6 @@ export function parseTrainArgs(argv: string[]): {
 }
 
 export const train: Command = {
-  summary: 'train a built-in model with DP-SGD and report accuracy and privacy spent',
   async run(argv) {
     let parsed;
     try {
