@@ -40,3 +40,7 @@ PATH="$work/bin" "$dpfl" epsilon --sample-rate 0.004267 --noise 1.1 --steps 1000
 PATH="$work/bin" "$dpfl" calibrate --epsilon 3 --delta 1e-5 --sample-rate 0.004267 --steps 1000 --json
 PATH="$work/bin" "$dpfl" demo --json >/dev/null
 echo "pack check: the installed dpfl command runs (help, info, epsilon, calibrate, demo)"
+
+# CommonJS users: require(esm) (Node >= 20.19) through the exports map's default condition.
+PATH="$work/bin" node -e 'const d = require("dpfl"); if (typeof d.clipAndSum !== "function") process.exit(1);'
+echo "pack check: require('dpfl') works"
