@@ -59,7 +59,7 @@ export class Rng {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return intFrom(n, this);
   }
 
   /** Standard normal (Marsaglia's polar method). */
@@ -115,25 +115,45 @@ export class Rng {
 
   /** An index drawn with probability proportional to weights[i] (weights ≥ 0, positive sum). */
   categorical(weights: ArrayLike<number>): number {
-    let total = 0;
-    for (let i = 0; i < weights.length; i++) total += weights[i]!;
-    let u = this.next() * total;
-    for (let i = 0; i < weights.length; i++) {
-      u -= weights[i]!;
-      if (u < 0) return i;
-    }
-    for (let i = weights.length - 1; i >= 0; i--) if (weights[i]! > 0) return i;
-    return weights.length - 1;
+    return categoricalFrom(weights, this);
   }
 
   /** Fisher–Yates shuffle in place. */
   shuffle<T>(a: T[] | Int32Array | Uint32Array): void {
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      const t = a[i]!;
-      a[i] = a[j]!;
-      a[j] = t as never;
-    }
+    shuffleFrom(a, this);
+  }
+}
+
+/** A source of uniforms in [0, 1): an Rng, or SecureRandom (the OS CSPRNG) where selection must be secret. */
+export interface UniformSource {
+  next(): number;
+}
+
+/** Uniform integer in [0, n) from any source. */
+export function intFrom(n: number, source: UniformSource): number {
+  return Math.floor(source.next() * n);
+}
+
+/** An index drawn with probability proportional to weights[i] from any source (weights ≥ 0, positive sum). */
+export function categoricalFrom(weights: ArrayLike<number>, source: UniformSource): number {
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i]!;
+  let u = source.next() * total;
+  for (let i = 0; i < weights.length; i++) {
+    u -= weights[i]!;
+    if (u < 0) return i;
+  }
+  for (let i = weights.length - 1; i >= 0; i--) if (weights[i]! > 0) return i;
+  return weights.length - 1;
+}
+
+/** Fisher–Yates shuffle in place from any source. */
+export function shuffleFrom<T>(a: T[] | Int32Array | Uint32Array, source: UniformSource): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = intFrom(i + 1, source);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t as never;
   }
 }
 

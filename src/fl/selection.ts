@@ -35,39 +35,14 @@ import {
   positiveInteger,
   requiredObject,
 } from '../kernels/validate.js';
+import { categoricalFrom, intFrom, shuffleFrom, type UniformSource } from './rng.js';
 import { numbers, withMethods } from './validate.js';
 
 /**
  * The uniform source of a selection: the seeded Rng (experiments) or SecureRandom (the OS CSPRNG,
  * src/data/random.ts), which a DP server needs for amplification by sampling to hold.
  */
-export interface SelectionRng {
-  /** Uniform in [0, 1). */
-  next(): number;
-}
-
-const below = (rng: SelectionRng, n: number) => Math.floor(rng.next() * n);
-
-/** Fisher–Yates shuffle in place (the same draws as Rng.shuffle). */
-function shuffle(a: number[], rng: SelectionRng): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = below(rng, i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-}
-
-/** An index drawn with probability proportional to weights[i] (the same draws as Rng.categorical). */
-function categorical(weights: ArrayLike<number>, rng: SelectionRng): number {
-  let total = 0;
-  for (let i = 0; i < weights.length; i++) total += weights[i]!;
-  let u = rng.next() * total;
-  for (let i = 0; i < weights.length; i++) {
-    u -= weights[i]!;
-    if (u < 0) return i;
-  }
-  for (let i = weights.length - 1; i >= 0; i--) if (weights[i]! > 0) return i;
-  return weights.length - 1;
-}
+export type SelectionRng = UniformSource;
 
 export type SelectionMethod = 'uniform' | 'poisson' | 'activity' | 'top';
 export type Weighting = 'samples' | 'uniform';
@@ -149,7 +124,7 @@ function inclusion(x: Float64Array, k: number): Float64Array {
 
 function systematic(pi: Float64Array, k: number, rng: SelectionRng): number[] {
   const order = Array.from({ length: pi.length }, (_, i) => i);
-  shuffle(order, rng);
+  shuffleFrom(order, rng);
   const u = rng.next();
   const chosen: number[] = [];
   let cum = 0;
@@ -195,7 +170,7 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
       const order = Array.from({ length: m }, (_, i) => i);
       // Partial Fisher–Yates: the first K positions are a uniform K-subset.
       for (let i = 0; i < k; i++) {
-        const j = i + below(rng, m - i);
+        const j = i + intFrom(m - i, rng);
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
       const pi = k / m;
@@ -214,7 +189,7 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
         if (!(total > 0)) throw invalidArgument('activity', 'positive for some client', total);
         const mult = new Map<number, number>();
         for (let j = 0; j < k; j++) {
-          const i = categorical(x, rng);
+          const i = categoricalFrom(x, rng);
           mult.set(i, (mult.get(i) ?? 0) + 1);
         }
         const p = (i: number) => x[i]! / total;
