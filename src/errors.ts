@@ -1,20 +1,33 @@
 // One place that builds every argument error of dpfl (all layers), so messages have one shape:
 // "<argument> must be <expectation>, received <actual>", with a stable `code`.
 
-export type DpflErrorCode =
-  | 'ERR_DPFL_INVALID_TYPE'
-  | 'ERR_DPFL_INVALID_ARGUMENT'
-  | 'ERR_DPFL_NON_FINITE'
-  | 'ERR_DPFL_ENTROPY_UNAVAILABLE'
-  | 'ERR_DPFL_UNSUPPORTED_EVENT'
-  | 'ERR_DPFL_BUDGET_EXCEEDED'
-  | 'ERR_DPFL_ACCOUNTING_PRECISION'
-  | 'ERR_DPFL_OUT_OF_MEMORY'
-  | 'ERR_DPFL_MISSING_PACKAGE'
-  | 'ERR_DPFL_CUDA_UNAVAILABLE'
-  | 'ERR_DPFL_CUDA'
-  | 'ERR_DPFL_DETACHED'
-  | 'ERR_DPFL_BAD_CHECKPOINT';
+/** Every error code dpfl throws: each error it raises carries one of these as `code`. */
+export const ERROR_CODES = [
+  'ERR_DPFL_INVALID_TYPE',
+  'ERR_DPFL_INVALID_ARGUMENT',
+  'ERR_DPFL_NON_FINITE',
+  'ERR_DPFL_ENTROPY_UNAVAILABLE',
+  'ERR_DPFL_UNSUPPORTED_EVENT',
+  'ERR_DPFL_BUDGET_EXCEEDED',
+  'ERR_DPFL_ACCOUNTING_PRECISION',
+  'ERR_DPFL_OUT_OF_MEMORY',
+  'ERR_DPFL_MISSING_PACKAGE',
+  'ERR_DPFL_CUDA_UNAVAILABLE',
+  'ERR_DPFL_CUDA',
+  'ERR_DPFL_DETACHED',
+  'ERR_DPFL_BAD_CHECKPOINT',
+  'ERR_DPFL_PRIVACY_VIOLATED',
+  'ERR_DPFL_ADDON_UNAVAILABLE',
+] as const;
+
+export type DpflErrorCode = (typeof ERROR_CODES)[number];
+
+/** True when `error` is an Error raised by dpfl (optionally: with this code). */
+export function isDpflError(error: unknown, code?: DpflErrorCode): error is Error & { code: DpflErrorCode } {
+  if (!(error instanceof Error)) return false;
+  const c = (error as { code?: unknown }).code;
+  return (ERROR_CODES as readonly unknown[]).includes(c) && (code === undefined || c === code);
+}
 
 /** Describes a value for an error message without dumping its contents. */
 export function describe(value: unknown): string {

@@ -1,24 +1,29 @@
-// dpfl: differentially private training and federated learning on a native core.
+// dpfl: the native kernels (per-sample clipping, Gaussian noise, aggregation, robust and secure
+// aggregation arithmetic, layer kernels), the backend's info, and the error codes. Each layer
+// above has its own entry point: dpfl/accounting, dpfl/models, dpfl/data, dpfl/dpsgd, dpfl/fl,
+// dpfl/audit (src/entries.ts lists them; package.json maps them).
 export { clipAndSum, clipAndSumAsync, clipByNorm, perSampleNorms } from './kernels/clip.js';
 export type { ClipAndSumOptions, ClipAndSumResult, PerSampleNormsOptions } from './kernels/clip.js';
 export { addGaussianNoise, addGaussianNoiseAsync } from './kernels/noise.js';
 export type { GaussianNoiseOptions } from './kernels/noise.js';
 export { Aggregator, weightedSum, weightedSumAsync } from './kernels/aggregate.js';
 export type { WeightedSumOptions } from './kernels/aggregate.js';
+export {
+  coordinateMedian,
+  coordinateMedianAsync,
+  trimmedMean,
+  trimmedMeanAsync,
+  quantizeFixed,
+  dequantizeFixed,
+  applyMask,
+  sumMod,
+} from './kernels/fl.js';
+export type { RobustOptions, TrimmedMeanOptions } from './kernels/fl.js';
+export * as nn from './kernels/nn.js';
 export { info } from './kernels/info.js';
+export type { DpflInfo } from './kernels/info.js';
 export { DeviceArray, cudaInfo } from './kernels/device.js';
 export type { CudaInfo } from './kernels/device.js';
 export type { DeviceClipOptions, DeviceClipResult } from './kernels/device-kernels.js';
-export type { DpflInfo } from './kernels/info.js';
+export { ERROR_CODES, isDpflError } from './errors.js';
 export type { DpflErrorCode } from './errors.js';
-export * from './accounting/index.js';
-export { coordinateMedian, coordinateMedianAsync, trimmedMean, trimmedMeanAsync, quantizeFixed, dequantizeFixed, applyMask, sumMod } from './kernels/fl.js';
-export * from './fl/index.js';
-export { DpOptimizer, makePrivate, PoissonSampler, FixedSizeSampler, Trainer, accuracy, createRun, saveRun, restoreRun, saveCheckpoint, loadCheckpoint, splitThreshold } from './dpsgd/index.js';
-export type { DpOptimizerOptions, MakePrivateOptions, PrivateSetup, Sampler, SamplerState, ClippingKind, ClippingRule, UpdateRule, StepReport, RunConfig } from './dpsgd/index.js';
-export { createModel, Sequential, Dense, Act, EmbeddingBag } from './models/index.js';
-export type { ModelSpec, ModelKind, ParamGroup, Batch } from './models/index.js';
-export { loadSpam, loadMnist, syntheticDense, syntheticBags, splitDataset, gatherBatch, hashNgrams, tokenize } from './data/index.js';
-export type { Dataset } from './data/index.js';
-export * as nn from './kernels/nn.js';
-export * from './audit/index.js';

@@ -2,23 +2,11 @@
 // (test/fuzz/public-api.test.ts) or the issue found threw an error without a dpfl `code`, hung, or
 // returned ±Infinity silently.
 import { describe, expect, it } from 'vitest';
-import {
-  addGaussianNoise,
-  addGaussianNoiseAsync,
-  Aggregator,
-  clipAndSum,
-  createModel,
-  Dense,
-  gatherBatch,
-  gaussianEpsilon,
-  loadCheckpoint,
-  nn,
-  perSampleNorms,
-  Sequential,
-  syntheticBags,
-  syntheticDense,
-  weightedSum,
-} from '../src/index.js';
+import { addGaussianNoise, addGaussianNoiseAsync, Aggregator, clipAndSum, nn, perSampleNorms, weightedSum } from '../src/index.js';
+import { gaussianEpsilon } from '../src/accounting/index.js';
+import { gatherBatch, syntheticBags, syntheticDense } from '../src/data/index.js';
+import { loadCheckpoint } from '../src/dpsgd/index.js';
+import { createModel, Dense, Sequential } from '../src/models/index.js';
 import { MAX_NOISE_STD } from '../src/kernels/noise-options.js';
 
 const FLT_MAX = 3.4028234663852886e38;

@@ -1,4 +1,6 @@
-// Public API of the privacy accounting library.
+// dpfl/accounting: privacy events, RDP and PLD accountants, calibration, the analytic Gaussian
+// mechanism. Pure TypeScript: no native addon and no Node built-ins, so it bundles for a browser
+// (scripts/check-pack.sh bundles it with esbuild --platform=browser).
 export {
   gaussian,
   poissonSampledGaussian,
@@ -20,7 +22,6 @@ export {
   Accountant,
   BudgetExceededError,
   computeEpsilon,
-  createAccountant,
   type AccountantKind,
   type AccountantOptions,
   type AccountantState,
@@ -50,9 +51,14 @@ export {
   type PldEpsilon,
   type PldOptions,
 } from './pld-accountant.js';
-// Internal machinery, imported from its module (not public: it takes internal structures or is pure
-// numerics, issue 13): pld.ts (discretize, composePlds, …), pld-loss.ts, fft.ts, special.ts.
+// Internal machinery stays in its module (it takes internal structures or is plain numerics):
+// pld.ts (discretize, composePlds, ...), pld-loss.ts, fft.ts, special.ts.
 export { MAX_GRID_POINTS } from './pld.js';
-export { calibrateNoiseMultiplier, maxSteps, type CalibrateOptions, type CalibrateResult, type MaxStepsOptions } from './calibrate.js';
+export {
+  calibrateNoiseMultiplier,
+  maxSteps,
+  type CalibrateOptions,
+  type CalibrateResult,
+  type MaxStepsOptions,
+} from './calibrate.js';
 export { gaussianDelta, gaussianEpsilon, gaussianEpsilonBracket, gaussianMu } from './analytic-gaussian.js';
-export { benchAccounting, type BenchRow } from './bench.js';

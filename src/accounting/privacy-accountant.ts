@@ -411,7 +411,3 @@ export class Accountant implements PrivacyAccountant {
     return acc;
   }
 }
-
-export function createAccountant(options: AccountantOptions = {}): PrivacyAccountant {
-  return new Accountant(options);
-}

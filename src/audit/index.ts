@@ -27,7 +27,7 @@ export { rocSvg, type RocPlotCurve, type RocPlotOptions } from './roc-svg.js';
 export { lossThresholdScores } from './loss-attack.js';
 export { liraScores, type LiraOptions } from './lira.js';
 export { makeCanaries, canaryText, exposure, type Canary } from './canaries.js';
-export { auditGaussianMechanism, assertClaimHolds, gaussianSigma, PrivacyClaimViolated, type GaussianAudit, type GaussianAuditOptions } from './gaussian-audit.js';
+export { auditGaussianMechanism, assertClaimHolds, PrivacyClaimViolated, type GaussianAudit, type GaussianAuditOptions } from './gaussian-audit.js';
 export {
   runAudit,
   type AuditConfig,

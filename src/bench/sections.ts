@@ -1,9 +1,9 @@
 // The sections of the bench beyond the kernel grid: privacy accounting (issue 5), DP-SGD step
 // times private vs non-private (issue 6) and federated aggregation (issue 7). Each section is
 // timed by its own module; a failure is recorded in the document, not thrown.
-import { benchAccounting } from '../accounting/bench.js';
-import { benchDpsgd } from '../dpsgd/bench.js';
-import { benchFl } from '../fl/bench.js';
+import { benchAccounting } from './accounting.js';
+import { benchDpsgd } from './dpsgd.js';
+import { benchFl } from './fl.js';
 import type { SectionRow } from './report.js';
 
 export type SectionName = 'accounting' | 'dpsgd' | 'fl';

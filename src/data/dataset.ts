@@ -78,10 +78,11 @@ export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
 }
 
 /** A subset of ds (copied). */
-export function subset(ds: Dataset, rows: Int32Array, name = ds.name): Dataset {
+export function subset(ds: Dataset, rows: Int32Array, name?: string): Dataset {
   const batch = gatherBatch(ds, rows);
+  if (name !== undefined && typeof name !== 'string') throw invalidType('name', 'a string', name);
   return {
-    name,
+    name: name ?? ds.name,
     size: rows.length,
     classes: ds.classes,
     kind: ds.kind,
@@ -114,11 +115,15 @@ export function splitDataset(ds: Dataset, testFraction: number, seed: number): {
   };
 }
 
-/** Batches of consecutive examples (evaluation). */
-export function* batches(ds: Dataset, size: number): Generator<Batch> {
-  for (let start = 0; start < ds.size; start += size) {
-    const rows = new Int32Array(Math.min(size, ds.size - start));
-    for (let i = 0; i < rows.length; i++) rows[i] = start + i;
-    yield gatherBatch(ds, rows);
-  }
+/** Batches of consecutive examples (evaluation); the arguments are checked before the first batch. */
+export function batches(ds: Dataset, size: number): Generator<Batch> {
+  checkDataset(ds);
+  positiveInteger('size', size);
+  return (function* () {
+    for (let start = 0; start < ds.size; start += size) {
+      const rows = new Int32Array(Math.min(size, ds.size - start));
+      for (let i = 0; i < rows.length; i++) rows[i] = start + i;
+      yield gatherBatch(ds, rows);
+    }
+  })();
 }

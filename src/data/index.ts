@@ -1,6 +1,8 @@
+// dpfl/data: datasets (dense rows or bags of tokens), batches and splits, synthetic data, the
+// optional SpamAssassin and MNIST loaders, text hashing, and the one seeded random generator.
 export { type Dataset, gatherBatch, splitDataset, subset, batches } from './dataset.js';
 export { syntheticDense, syntheticBags } from './synthetic.js';
-export { loadSpam, SPAM_PACKAGE, SPAM_VERSION } from './spam.js';
-export { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from './mnist.js';
-export { tokenize, hashNgrams, fnv1a } from './hashing.js';
+export { loadSpam } from './spam.js';
+export { loadMnist } from './mnist.js';
+export { tokenize, hashNgrams } from './hashing.js';
 export { Random, seedFromOs } from './random.js';

@@ -1,7 +1,9 @@
+// dpfl/dpsgd: the DP optimizer (clipping rules, noise, accounting), samplers, makePrivate, the
+// trainer, checkpoints and resumable runs.
 export { DpOptimizer, type DpOptimizerOptions, type GhostClippable, type OptimizerState, type StepReport, type UpdateRule } from './optimizer.js';
 export { makePrivate, type MakePrivateOptions, type PrivateSetup } from './make-private.js';
 export { PoissonSampler, FixedSizeSampler, type Sampler, type SamplerState } from './sampler.js';
-export { clipScales, splitThreshold, type ClippingKind, type ClippingRule } from './clipping.js';
+export { splitThreshold, type ClippingKind, type ClippingRule } from './clipping.js';
 export { Trainer, accuracy, type StepResult, type TrainerOptions } from './trainer.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointContents } from './checkpoint.js';
 export { createRun, saveRun, restoreRun, type Run, type RunConfig, type DatasetName } from './run.js';

@@ -27,7 +27,7 @@
 // Activity-based or top-K selection is refused with DP: their inclusion probabilities depend on
 // the users' data sizes and no accountant here covers non-uniform sampling.
 import {
-  createAccountant,
+  Accountant,
   poissonSampledGaussian,
   sampledWithoutReplacementGaussian,
   type AccountantKind,
@@ -142,7 +142,7 @@ export class DpFedAvg {
       sampling === 'poisson'
         ? poissonSampledGaussian({ noiseMultiplier: z, sampleRate: q })
         : sampledWithoutReplacementGaussian({ noiseMultiplier: z / 2, sampleSize: perRound, datasetSize: m });
-    this.accountant = createAccountant({ accountant: options.accountant ?? 'rdp' });
+    this.accountant = new Accountant({ accountant: options.accountant ?? 'rdp' });
   }
 
   /** w_k = min(n_k / ŵ, 1), or 1 without a cap. */

@@ -1,5 +1,5 @@
-// Public API of federated learning: loops, selection, partitions, server optimizers, DP-FedAvg,
-// robust and secure aggregation.
+// dpfl/fl: federated learning loops (server, client, simulation), client selection, partitions,
+// server optimizers, DP-FedAvg, robust and secure aggregation, continual client stores.
 export { FederatedServer, REJECT_REASONS, type RejectReason, type RoundPlan, type RoundReport, type ServerOptions } from './server.js';
 export { FederatedClient, type ClientReport } from './client.js';
 export { simulate, type Algorithm, type RoundSummary, type SimulationOptions, type SimulationResult } from './simulate.js';
@@ -18,11 +18,10 @@ export { DpFedAvg, type AdaptiveClipOptions, type DpFedAvgOptions, type DpRoundR
 export { createRoundAggregator, type AggregationRule, type RoundAggregator } from './aggregation.js';
 export { SecureAggregation, fixedPointScale } from './secagg.js';
 export { ClientStore, ContinualStreams, type EvictionPolicy } from './store.js';
-export { SoftmaxRegression, type FlModel, type LocalTrainingOptions } from './model.js';
+export type { FlModel, LocalTrainingOptions } from './model.js';
 export { BuiltinModel } from './builtin-model.js';
-export { syntheticData, trainTestSplit, fromDataset, withDenseSource, type LabelledData, type SyntheticOptions } from './data.js';
+// One way in for data: a src/data Dataset (optionally with an owner per example) or a dataset by name.
+export { fromDataset, type LabelledData } from './data.js';
 export { loadFlDataset, type FlDatasetName, type FlDatasetOptions } from './datasets.js';
-export { spamFromMessages, senderGroups, loadSpamForFl, loadSpamBagsForFl, type MailMessage } from './spam.js';
-export { benchFl, type FlBenchRow } from './bench.js';
 // Rng (simulation draws) and senderDomain are internals (issue 13): only Rng's type is public.
 export type { Rng } from './rng.js';

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { withCode } from '../errors.js';
 
 export interface ClipStatsNative {
   clipped: number;
@@ -147,11 +148,18 @@ function load(): Binding {
   try {
     return nodeGypBuild(packageRoot) as Binding;
   } catch (cause) {
-    throw new Error(
-      `dpfl: no native addon could be loaded for ${process.platform}-${process.arch} (node ${process.versions.node}). ` +
-        `Tried ${join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`)} and ${join(packageRoot, 'build', 'Release')}. ` +
-        'Fix: reinstall so the prebuild is used, or build from source with a C++17 compiler, make and python3 (npm rebuild dpfl).',
-      { cause },
+    // A platform without a prebuild needs dpfl's install script, which npm >= 12 skips unless the
+    // project allows it (package.json "allowScripts").
+    throw withCode(
+      new Error(
+        `dpfl: no native addon could be loaded for ${process.platform}-${process.arch} (node ${process.versions.node}). ` +
+          `Tried ${join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`)} and ` +
+          `${join(packageRoot, 'build', 'Release')}. Fix: build it from source with a C++17 compiler, make and ` +
+          'python3: npm install-scripts approve dpfl && npm rebuild dpfl (npm < 11.16: npm rebuild dpfl). ' +
+          'dpfl/accounting works without the addon.',
+        { cause },
+      ),
+      'ERR_DPFL_ADDON_UNAVAILABLE',
     );
   }
 }

@@ -4,7 +4,6 @@ import {
   BudgetExceededError,
   calibrateNoiseMultiplier,
   composed,
-  createAccountant,
   gaussian,
   maxSteps,
   pldEpsilon,
@@ -20,14 +19,14 @@ const psg = (s: number, q: number) => poissonSampledGaussian({ noiseMultiplier: 
 
 describe('PrivacyAccountant', () => {
   it('accumulates steps and reports ε (RDP with optimal order, PLD with interval)', () => {
-    const rdp = createAccountant({ accountant: 'rdp' });
+    const rdp = new Accountant({ accountant: 'rdp' });
     rdp.step(psg(1.1, 0.01), 100);
     rdp.step(psg(1.1, 0.01)); // merged into the previous entry
     expect(rdp.history).toHaveLength(1);
     expect(rdp.history[0]?.count).toBe(101);
     expect(rdp.epsilon(1e-5)).toBe(rdpEpsilon([{ event: psg(1.1, 0.01), count: 101 }], 1e-5).epsilon);
     expect(rdp.report(1e-5).optimalOrder).toBeGreaterThan(1);
-    const pld = createAccountant({ accountant: 'pld' });
+    const pld = new Accountant({ accountant: 'pld' });
     pld.step(psg(1.1, 0.01), 101);
     const rep = pld.report(1e-5);
     expect(rep.epsilonLower).toBeLessThanOrEqual(rep.epsilon);
@@ -94,8 +93,8 @@ describe('PrivacyAccountant', () => {
 
   it('PLD accountant rejects sampling without replacement (replace-one), RDP accepts it', () => {
     const wor = sampledWithoutReplacementGaussian({ noiseMultiplier: 1, sampleSize: 100, datasetSize: 10000 });
-    expect(() => createAccountant({ accountant: 'pld' }).step(wor)).toThrow(/use the rdp accountant/);
-    const acc = createAccountant({ accountant: 'rdp' });
+    expect(() => new Accountant({ accountant: 'pld' }).step(wor)).toThrow(/use the rdp accountant/);
+    const acc = new Accountant({ accountant: 'rdp' });
     acc.step(wor, 1000);
     expect(acc.epsilon(1e-5)).toBeGreaterThan(0);
   });
@@ -182,7 +181,7 @@ describe('bad arguments name the argument', () => {
     expect(() => psg(1, 0)).toThrow(/sampleRate must be in \(0, 1\], received 0/);
     expect(() => psg(1, 1.5)).toThrow(/sampleRate must be in \(0, 1\], received 1.5/);
     expect(() => selfComposed(psg(1, 0.1), 2.5)).toThrow(/count must be an integer >= 0, received 2.5/);
-    expect(() => createAccountant().step({ kind: 'nope' } as unknown as DpEvent)).toThrow(/event\.kind must be one of/);
+    expect(() => new Accountant().step({ kind: 'nope' } as unknown as DpEvent)).toThrow(/event\.kind must be one of/);
     try {
       psg(1, 2);
     } catch (e) {
@@ -191,7 +190,7 @@ describe('bad arguments name the argument', () => {
   });
 
   it('accountant, δ and steps', () => {
-    const acc = createAccountant();
+    const acc = new Accountant();
     expect(() => acc.epsilon(0)).toThrow(/delta must be in \(0, 1\), received 0/);
     expect(() => acc.epsilon(1)).toThrow(/delta must be in \(0, 1\), received 1/);
     expect(() => acc.step(psg(1, 0.1), 1.5)).toThrow(/count must be an integer >= 0, received 1.5/);

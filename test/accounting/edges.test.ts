@@ -22,7 +22,7 @@ import {
   type DiscretePld,
 } from '../../src/accounting/pld.js';
 import { subsampledGaussianLoss } from '../../src/accounting/pld-loss.js';
-import { accountingSweep, COARSE_SWEEP } from '../../src/accounting/sweep.js';
+import { accountingSweep, COARSE_SWEEP } from '../../src/bench/accounting-sweep.js';
 
 const dpsgd = (q: number, s: number, t: number) => [
   { event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: t },

@@ -3,8 +3,9 @@
 // findings of the fuzzer (hangs, untyped TypeErrors from a caller's objects).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import * as api from '../../src/index.js';
+import { api } from '../public-api.js';
 import * as audit from '../../src/audit/index.js';
+import { gaussianSigma } from '../../src/audit/gaussian-audit.js';
 import { CallerError, junk, mix, numberList, options } from '../fuzz/hostile.js';
 
 const RUNS = Number(process.env.DPFL_FUZZ_RUNS ?? 40);
@@ -167,7 +168,6 @@ const SHAPES: Record<string, fc.Arbitrary<unknown[]>> = {
   canaryText: fc.tuple(mix(fc.integer({ min: -5, max: 20000 })), mix(small)),
   exposure: fc.tuple(scores, mix(small), fc.oneof(fc.constant(undefined), numberList(fc.array(small)),
     fc.constant(new Set([1, 2])), fc.constant(Object.create(Set.prototype) as unknown), junk)),
-  gaussianSigma: fc.tuple(mix(fc.double({ min: 0.01, max: 20 })), prob),
   auditGaussianMechanism: fc.tuple(options({
     epsilon: mix(fc.double({ min: 0.1, max: 8 })),
     delta: prob,
@@ -189,6 +189,7 @@ const SHAPES: Record<string, fc.Arbitrary<unknown[]>> = {
     data: api.syntheticBags({ size: 12, rows: 64, classes: 2, tokensPerExample: 3, seed: 2 }),
     canaries: { perRepeat: 1, repeats: [1, 2], digits: 2 },
   }))))),
+  gaussianSigma: fc.tuple(mix(fc.double({ min: 0.01, max: 20 })), prob),
   auditSummary: fc.tuple(fc.oneof(reports, junk), fc.oneof(fc.constant(undefined), junk, fc.constant({ x: 1 }))),
   auditTable: fc.tuple(fc.oneof(reports, junk), mix(fc.string())),
 };
@@ -196,7 +197,8 @@ const SHAPES: Record<string, fc.Arbitrary<unknown[]>> = {
 describe('audit exports under audit-shaped fuzzing', () => {
   for (const [name, args] of Object.entries(SHAPES)) {
     it(name, () => {
-      const f = (audit as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
+      // gaussianSigma is internal since issue 13 (one σ calibration is public: dpfl/accounting), still fuzzed.
+      const f = ({ ...audit, gaussianSigma } as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
       fc.assert(fc.property(args, (a) => call(() => f(...a))), { numRuns: RUNS, seed: SEED });
     });
   }

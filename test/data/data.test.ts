@@ -2,7 +2,8 @@
 // error when an optional dataset package is missing.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fnv1a, gatherBatch, hashNgrams, loadMnist, loadSpam, splitDataset, syntheticBags, syntheticDense, tokenize, Random } from '../../src/data/index.js';
+import { fnv1a } from '../../src/data/hashing.js';
+import { batches, gatherBatch, hashNgrams, loadMnist, loadSpam, splitDataset, subset, syntheticBags, syntheticDense, tokenize, Random } from '../../src/data/index.js';
 
 describe('data', () => {
   it('a split is stable for a seed, disjoint and complete', () => {
@@ -86,4 +87,25 @@ describe('data', () => {
     expect(spam).toBeLessThan(3000);
     expect(ds.indices!.every((i) => i < 4096)).toBe(true);
   }, 30_000);
+});
+
+describe('batches and subset (public since issue 13)', () => {
+  const ds = syntheticDense({ size: 10, dim: 3, classes: 2, seed: 1 });
+
+  it('batches covers every example once and checks its size before the first batch', () => {
+    const sizes = [...batches(ds, 4)].map((b) => b.size);
+    expect(sizes).toEqual([4, 4, 2]);
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => batches(ds, bad), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
+    }
+    expect(() => batches(undefined as never, 2)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
+  });
+
+  it('subset copies the rows, keeps the name unless given one, and refuses a bad dataset with a typed error', () => {
+    const sub = subset(ds, Int32Array.of(2, 7));
+    expect(sub.name).toBe(ds.name);
+    expect(Array.from(sub.x!)).toEqual([...ds.x!.subarray(6, 9), ...ds.x!.subarray(21, 24)]);
+    expect(subset(ds, Int32Array.of(1), 'one').name).toBe('one');
+    expect(() => subset(undefined as never, Int32Array.of(0))).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
+  });
 });

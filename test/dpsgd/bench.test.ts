@@ -1,6 +1,6 @@
 // benchDpsgd measures both step kinds on the model's shape and refuses bad arguments.
 import { describe, expect, it } from 'vitest';
-import { benchDpsgd } from '../../src/dpsgd/bench.js';
+import { benchDpsgd } from '../../src/bench/dpsgd.js';
 
 describe('benchDpsgd', () => {
   it('returns positive private and non-private step times and their ratio', async () => {

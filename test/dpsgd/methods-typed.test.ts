@@ -3,7 +3,7 @@
 // uncoded TypeError. Internal steps are ES private (#) methods, so no caller can reach them.
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import * as api from '../../src/index.js';
+import { api } from '../public-api.js';
 import { Rng } from '../../src/fl/rng.js';
 import { anything, CallerError } from '../fuzz/hostile.js';
 

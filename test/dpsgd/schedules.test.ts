@@ -2,7 +2,8 @@
 // one budget C keep the total sensitivity at C; automatic clipping bounds every term below C.
 import { describe, expect, it } from 'vitest';
 import { poissonSampledGaussian, computeEpsilon } from '../../src/accounting/index.js';
-import { DpOptimizer, splitThreshold, clipScales } from '../../src/dpsgd/index.js';
+import { DpOptimizer, splitThreshold } from '../../src/dpsgd/index.js';
+import { clipScales } from '../../src/dpsgd/clipping.js';
 import { addGaussianNoise } from '../../src/kernels/noise.js';
 
 describe('schedules and clipping rules', () => {

@@ -15,7 +15,7 @@ import {
   saveRun,
   splitThreshold,
   type RunConfig,
-} from '../../src/index.js';
+} from '../../src/dpsgd/index.js';
 import { anything, CallerError } from '../fuzz/hostile.js';
 
 const config: RunConfig = {

@@ -3,7 +3,7 @@
 // data of each row's kind stands in for the corpora (the real table is `dpfl bench utility`).
 import { describe, expect, it } from 'vitest';
 import { syntheticBags, syntheticDense } from '../../src/data/index.js';
-import { configFor, renderUtilityMarkdown, runUtilityTable, UTILITY_COLUMNS, UTILITY_ROWS, type UtilityRow } from '../../src/dpsgd/utility.js';
+import { configFor, renderUtilityMarkdown, runUtilityTable, UTILITY_COLUMNS, UTILITY_ROWS, type UtilityRow } from '../../src/bench/utility.js';
 
 const small = (row: UtilityRow) =>
   row.dataset === 'spam'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchFl, tsCoordinateMedian, tsTrimmedMean } from '../../src/fl/bench.js';
+import { benchFl, tsCoordinateMedian, tsTrimmedMean } from '../../src/bench/fl.js';
 import { coordinateMedian, trimmedMean } from '../../src/kernels/fl.js';
 import { randomFloats } from '../reference/kernels.js';
 

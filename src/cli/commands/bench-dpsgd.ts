@@ -1,6 +1,6 @@
 // `dpfl bench dpsgd`: private vs non-private step time of a built-in model, in one process, on
 // synthetic data of the model's shape.
-import { benchDpsgd } from '../../dpsgd/bench.js';
+import { benchDpsgd } from '../../bench/dpsgd.js';
 import { invalidArgument } from '../../errors.js';
 import { numberOption, parseCommandArgs } from '../command.js';
 

@@ -1,8 +1,8 @@
 // `dpfl bench utility`: the privacy–utility table (test accuracy at ε = 1, 3, 8 and without
-// privacy), every cell trained once per seed with the settings in src/dpsgd/utility.ts.
+// privacy), every cell trained once per seed with the settings in src/bench/utility.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderUtilityMarkdown, runUtilityTable, UTILITY_ROWS } from '../../dpsgd/utility.js';
+import { renderUtilityMarkdown, runUtilityTable, UTILITY_ROWS } from '../../bench/utility.js';
 import type { DatasetName } from '../../dpsgd/run.js';
 import { parseCommandArgs } from '../command.js';
 import { ProgressLine } from '../progress.js';
@@ -13,7 +13,7 @@ Trains the built-in models of the privacy–utility table (SpamAssassin / text a
 regression, MNIST / MLP) at
 ε = 1, 3 and 8 (δ = 1e-5, Poisson sampling, calibrated σ) and without privacy, once per seed, and
 prints test accuracy as mean ± standard deviation over the seeds (a Markdown table). The settings
-of every cell are in src/dpsgd/utility.ts. Needs the dataset packages (dev dependencies).
+of every cell are in src/bench/utility.ts. Needs the dataset packages (dev dependencies).
 About 2.5 minutes per seed on 2 cores.
   --seeds     comma-separated seeds (default 1,2,3); a seed fixes initialisation, sampling and noise
   --dataset   only one row

@@ -39,7 +39,7 @@ function positiveOption(name: string, value: string | undefined, fallback: numbe
 }
 
 // Per dataset/model defaults, tuned at ε = 3 (δ = 1e-5, seed 1; see docs/dpsgd.md and the settings
-// per ε in src/dpsgd/utility.ts): batch 256, 20 epochs, C = 1, SGD with momentum 0.9.
+// per ε in src/bench/utility.ts): batch 256, 20 epochs, C = 1, SGD with momentum 0.9.
 const DEFAULTS: Record<string, Partial<RunConfig>> = {
   'spam/text': { epochs: 20, batchSize: 256, lr: 0.1, maxGradNorm: 1, combiner: 'sqrtn' },
   'spam/linear': { epochs: 20, batchSize: 256, lr: 0.5, maxGradNorm: 1, combiner: 'sqrtn' },

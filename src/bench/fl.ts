@@ -1,11 +1,11 @@
 // Benchmarks of the FL kernels for `npm run bench`: coordinate-wise median and trimmed mean of
 // 100 updates of 1e6 floats (native vs a plain TypeScript baseline in the same run), and
 // streaming weighted aggregation of 1000 updates of 1e6 floats (or reduced shapes with quick).
-import { createRoundAggregator } from './aggregation.js';
+import { createRoundAggregator } from '../fl/aggregation.js';
 import { coordinateMedian, trimmedMean } from '../kernels/fl.js';
-import { Rng } from './rng.js';
-import { median } from '../bench/median.js';
-import type { SectionRow } from '../bench/report.js';
+import { Rng } from '../fl/rng.js';
+import { median } from './median.js';
+import type { SectionRow } from './report.js';
 
 /** One row of the bench's section table. */
 export type FlBenchRow = SectionRow;

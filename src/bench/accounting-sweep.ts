@@ -5,12 +5,12 @@
 // worst time, the peak memory and the worst gap of the PLD grid to the exact value at q = 1.
 
 import { performance } from 'node:perf_hooks';
-import { gaussianEpsilonBracket } from './analytic-gaussian.js';
-import { calibrateNoiseMultiplier } from './calibrate.js';
-import { poissonSampledGaussian } from './events.js';
-import { pldEpsilon } from './pld-accountant.js';
-import { computeEpsilon, type EpsilonReport } from './privacy-accountant.js';
-import { normalCdf } from './special.js';
+import { gaussianEpsilonBracket } from '../accounting/analytic-gaussian.js';
+import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
+import { poissonSampledGaussian } from '../accounting/events.js';
+import { pldEpsilon } from '../accounting/pld-accountant.js';
+import { computeEpsilon, type EpsilonReport } from '../accounting/privacy-accountant.js';
+import { normalCdf } from '../accounting/special.js';
 
 export interface SweepGrid {
   sampleRates: readonly number[];

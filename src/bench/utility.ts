@@ -5,8 +5,8 @@
 // the usual optimism of the DP literature, and the privacy cost of the search itself is not
 // accounted; Papernot and Steinke, "Hyperparameter tuning with Renyi differential privacy", 2022).
 import { invalidArgument } from '../errors.js';
-import { createRun, loadNamedDataset, type DatasetName, type RunConfig } from './run.js';
-import { accuracy } from './trainer.js';
+import { createRun, loadNamedDataset, type DatasetName, type RunConfig } from '../dpsgd/run.js';
+import { accuracy } from '../dpsgd/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelKind } from '../models/zoo.js';
 

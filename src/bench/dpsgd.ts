@@ -9,9 +9,9 @@ import { Accountant, poissonSampledGaussian } from '../accounting/index.js';
 import { gatherBatch, syntheticBags, syntheticDense, type Dataset } from '../data/index.js';
 import { invalidArgument } from '../errors.js';
 import { createModel, type ModelSpec } from '../models/zoo.js';
-import { median } from '../bench/median.js';
+import { median } from './median.js';
 import { addGaussianNoise } from '../kernels/noise.js';
-import { DpOptimizer } from './optimizer.js';
+import { DpOptimizer } from '../dpsgd/optimizer.js';
 
 export interface BenchDpsgdOptions {
   model: 'linear' | 'mlp' | 'text';

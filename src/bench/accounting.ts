@@ -5,13 +5,13 @@
 // with its worst query time, peak memory and worst gap of the PLD grid to the closed form.
 
 import { performance } from 'node:perf_hooks';
-import { calibrateNoiseMultiplier } from './calibrate.js';
-import { poissonSampledGaussian } from './events.js';
-import { DEFAULT_PLD_DISCRETIZATION, pldEpsilon } from './pld-accountant.js';
-import { rdpEpsilon } from './rdp-accountant.js';
-import { accountingSweep, COARSE_SWEEP, FULL_SWEEP } from './sweep.js';
-import { median } from '../bench/median.js';
-import type { SectionRow } from '../bench/report.js';
+import { calibrateNoiseMultiplier } from '../accounting/calibrate.js';
+import { poissonSampledGaussian } from '../accounting/events.js';
+import { DEFAULT_PLD_DISCRETIZATION, pldEpsilon } from '../accounting/pld-accountant.js';
+import { rdpEpsilon } from '../accounting/rdp-accountant.js';
+import { accountingSweep, COARSE_SWEEP, FULL_SWEEP } from './accounting-sweep.js';
+import { median } from './median.js';
+import type { SectionRow } from './report.js';
 
 /** One row of the bench's section table. */
 export type BenchRow = SectionRow;
