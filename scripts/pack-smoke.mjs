@@ -1,6 +1,8 @@
-// Run inside a project that installed the packed dpfl tarball: imports dpfl as a user would and
-// calls every kernel once, checking each result, then prints one summary line.
+// Run inside a project that installed the packed dpfl tarball: imports dpfl as a user would, calls
+// every kernel once, checking each result, then imports and requires every entry point.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as dpfl from 'dpfl';
 
 const info = dpfl.info();
@@ -30,3 +32,25 @@ assert.equal(dpfl.clipByNorm(new Float32Array([3, 4]), 1).norm, 5);
 assert.throws(() => dpfl.clipAndSum(grads, 4, 1), RangeError);
 
 console.log(`pack smoke: every kernel ran from the installed tarball (${JSON.stringify(info)})`);
+
+// Every entry point of the exports map, imported and required (require(esm): Node >= 20.19) as users do.
+const require = createRequire(import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL('./node_modules/dpfl/package.json', import.meta.url), 'utf8'));
+const counts = {};
+for (const subpath of Object.keys(pkg.exports).filter((k) => k !== './package.json')) {
+  const specifier = subpath === '.' ? 'dpfl' : `dpfl/${subpath.slice(2)}`;
+  const imported = await import(specifier);
+  const required = require(specifier);
+  assert.deepEqual(Object.keys(required).sort(), Object.keys(imported).sort(), specifier);
+  assert.ok(Object.keys(imported).length > 0, specifier);
+  counts[specifier] = Object.keys(imported).length;
+}
+const { Accountant, poissonSampledGaussian } = await import('dpfl/accounting');
+const accountant = new Accountant();
+accountant.step(poissonSampledGaussian({ noiseMultiplier: 1.1, sampleRate: 256 / 60000 }), 1000);
+assert.ok(accountant.epsilon(1e-5) > 0.3 && accountant.epsilon(1e-5) < 1);
+// The README's entry-point table states each entry's export count: it must be the shipped one.
+const readme = readFileSync(new URL('./node_modules/dpfl/README.md', import.meta.url), 'utf8');
+const table = Object.fromEntries([...readme.matchAll(/^\| `(dpfl[a-z/]*)` \|.*\| (\d+) \|[^|]*\|$/gm)].map((m) => [m[1], Number(m[2])]));
+assert.deepEqual(table, counts, "README's entry-point table against the installed package's exports");
+console.log(`pack smoke: every entry point imports and requires; exports per entry ${JSON.stringify(counts)}`);

@@ -81,6 +81,11 @@ describe('entry points', () => {
       .toEqual([]);
   });
 
+  it('dpfl/data reaches no addon (README: it needs only Node built-ins)', () => {
+    const reached = [...moduleGraph(sourceOf('./data')).files].map((f) => relative(join(root, 'src'), f));
+    expect(reached.filter((f) => f.startsWith('native/'))).toEqual([]);
+  });
+
   it('no entry reaches src/bench, src/cli or a package outside dependencies', () => {
     for (const subpath of packageSubpaths()) {
       const { files, bare } = moduleGraph(sourceOf(subpath));
