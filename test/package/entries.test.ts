@@ -95,4 +95,10 @@ describe('entry points', () => {
       expect(outside, subpath).toEqual([]);
     }
   });
+
+  it('the dpfl command, every sub-command included, imports only dependencies (users install with --omit=dev)', () => {
+    const { files, bare } = moduleGraph(join(root, 'src/cli/main.ts'));
+    expect([...files].some((f) => f.endsWith('cli/commands/bench.ts'))).toBe(true); // dynamic imports followed
+    expect([...bare].filter((s) => !s.startsWith('node:') && !(s in pkg.dependencies))).toEqual([]);
+  });
 });
