@@ -95,6 +95,9 @@ test ! -d "$work/prebuilt/node_modules/dpfl/build" || { echo "dpfl was built fro
 (cd "$work/prebuilt" && PATH="$work/bin" node pack-smoke.mjs)
 check_cli "$work/prebuilt" "$work/bin"
 node scripts/readme-snippets.mjs README.md "$work/prebuilt"
+node scripts/readme-snippets.mjs docs/audit.md "$work/prebuilt"
+node scripts/readme-snippets.mjs docs/dpsgd.md "$work/prebuilt"
+node scripts/readme-snippets.mjs docs/fl.md "$work/prebuilt"
 npx esbuild "$work/prebuilt/node_modules/dpfl/dist/accounting/index.js" --bundle --platform=browser --format=esm \
   --outfile="$work/accounting.browser.js" --log-level=warning
 echo "pack check: dpfl/accounting bundles for the browser ($(du -k "$work/accounting.browser.js" | cut -f1) KiB)"
