@@ -4,15 +4,7 @@
       "target_name": "dpfl",
       "sources": [
         "<!@(node native/list-sources.cjs native/)",
-        "native/addon/addon.cc",
-        "native/addon/args.cc",
-        "native/addon/async_work.cc",
-        "native/addon/clip_binding.cc",
-        "native/addon/noise_binding.cc",
-        "native/addon/aggregate_binding.cc",
-        "native/addon/cuda_binding.cc",
-        "native/addon/nn_binding.cc",
-        "native/addon/fl_binding.cc"
+        "<!@(node native/list-sources.cjs native/ sources-addon)"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
