@@ -11,14 +11,17 @@ out=build-arm64
 start=$SECONDS
 
 have_qemu() { command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1; }
-if ! command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || ! have_qemu; then
+missing=()
+command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || missing+=(g++-aarch64-linux-gnu)
+have_qemu || missing+=(qemu-user-static)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi  # CI runners that are not root (GitHub Actions)
-  echo "cross-arm64: installing g++-aarch64-linux-gnu and qemu-user-static (apt-get)"
+  echo "cross-arm64: installing ${missing[*]} (apt-get)"
   apt_start=$SECONDS
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    g++-aarch64-linux-gnu qemu-user-static >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "cross-arm64: installed in $((SECONDS - apt_start)) s"
   start=$SECONDS  # the times below are the build and the tests alone
 fi
@@ -30,7 +33,9 @@ timeout 900 cmake --build "$out" -j "$jobs" >"$out/build.log" 2>&1 || {
   echo "cross-arm64: the aarch64 build failed (full log: $out/build.log)" >&2
   exit 1
 }
-echo "cross-arm64: built in $((SECONDS - start)) s; $(file -b "$out/test_isa" | cut -d, -f1-2)"
+machine=$(readelf -h "$out/test_isa" | sed -n 's/^ *Machine: *//p')
+[ "$machine" = AArch64 ] || { echo "cross-arm64: test_isa is for '$machine', not AArch64" >&2; exit 1; }
+echo "cross-arm64: built in $((SECONDS - start)) s (ELF machine: $machine)"
 # The scalar path only: no x86 variant may have been compiled for this target.
 if find "$out" -name 'isa_avx*.o' | grep -q .; then
   echo "cross-arm64: an AVX variant was compiled for aarch64" >&2
