@@ -4,15 +4,7 @@
       "target_name": "dpfl",
       "sources": [
         "<!@(node native/list-sources.cjs native/)",
-        "native/addon/addon.cc",
-        "native/addon/args.cc",
-        "native/addon/async_work.cc",
-        "native/addon/clip_binding.cc",
-        "native/addon/noise_binding.cc",
-        "native/addon/aggregate_binding.cc",
-        "native/addon/cuda_binding.cc",
-        "native/addon/nn_binding.cc",
-        "native/addon/fl_binding.cc"
+        "<!@(node native/list-sources.cjs native/ sources-addon)"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -56,10 +48,6 @@
           ]
         }
       },
-      "dependencies": [
-        "dpfl_avx2",
-        "dpfl_avx512"
-      ],
       "conditions": [
         [
           "OS==\"linux\"",
@@ -68,38 +56,47 @@
               "-ldl"
             ]
           }
-        ]
-      ]
-    },
-    {
-      "target_name": "dpfl_avx2",
-      "type": "static_library",
-      "sources": [
-        "<!@(node native/list-sources.cjs native/ sources-avx2)"
-      ],
-      "include_dirs": [
-        "native/include"
-      ],
-      "cflags!": [
-        "-fno-exceptions"
-      ],
-      "cflags_cc!": [
-        "-fno-exceptions",
-        "-std=gnu++17",
-        "-std=gnu++20"
-      ],
-      "cflags_cc": [
-        "-std=c++17",
-        "-O3",
-        "-ffp-contract=off",
-        "-fvisibility=hidden",
-        "-fPIC"
-      ],
-      "conditions": [
+        ],
         [
           "target_arch==\"x64\"",
           {
-            "cflags_cc+": [
+            "dependencies": [
+              "dpfl_avx2",
+              "dpfl_avx512"
+            ]
+          }
+        ]
+      ]
+    }
+  ],
+  "conditions": [
+    [
+      "target_arch==\"x64\"",
+      {
+        "targets": [
+          {
+            "target_name": "dpfl_avx2",
+            "type": "static_library",
+            "sources": [
+              "<!@(node native/list-sources.cjs native/ sources-avx2)"
+            ],
+            "include_dirs": [
+              "native/include"
+            ],
+            "cflags!": [
+              "-fno-exceptions"
+            ],
+            "cflags_cc!": [
+              "-fno-exceptions",
+              "-std=gnu++17",
+              "-std=gnu++20"
+            ],
+            "cflags_cc": [
+              "-std=c++17",
+              "-O3",
+              "-ffp-contract=off",
+              "-fvisibility=hidden",
+              "-fPIC",
               "-mavx2"
             ],
             "xcode_settings": {
@@ -118,39 +115,30 @@
                 ]
               }
             }
-          }
-        ]
-      ]
-    },
-    {
-      "target_name": "dpfl_avx512",
-      "type": "static_library",
-      "sources": [
-        "<!@(node native/list-sources.cjs native/ sources-avx512)"
-      ],
-      "include_dirs": [
-        "native/include"
-      ],
-      "cflags!": [
-        "-fno-exceptions"
-      ],
-      "cflags_cc!": [
-        "-fno-exceptions",
-        "-std=gnu++17",
-        "-std=gnu++20"
-      ],
-      "cflags_cc": [
-        "-std=c++17",
-        "-O3",
-        "-ffp-contract=off",
-        "-fvisibility=hidden",
-        "-fPIC"
-      ],
-      "conditions": [
-        [
-          "target_arch==\"x64\"",
+          },
           {
-            "cflags_cc+": [
+            "target_name": "dpfl_avx512",
+            "type": "static_library",
+            "sources": [
+              "<!@(node native/list-sources.cjs native/ sources-avx512)"
+            ],
+            "include_dirs": [
+              "native/include"
+            ],
+            "cflags!": [
+              "-fno-exceptions"
+            ],
+            "cflags_cc!": [
+              "-fno-exceptions",
+              "-std=gnu++17",
+              "-std=gnu++20"
+            ],
+            "cflags_cc": [
+              "-std=c++17",
+              "-O3",
+              "-ffp-contract=off",
+              "-fvisibility=hidden",
+              "-fPIC",
               "-mavx512f",
               "-mavx512dq",
               "-mavx512bw",
@@ -179,7 +167,7 @@
             }
           }
         ]
-      ]
-    }
+      }
+    ]
   ]
 }

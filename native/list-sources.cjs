@@ -1,7 +1,8 @@
-// Prints one of the core's source lists for binding.gyp, so the gyp build and the CMake build
+// Prints one of the native source lists for binding.gyp, so the gyp build and the CMake build
 // compile the same files. Usage: node list-sources.cjs <prefix> [list]
 //   list: "sources" (default; portable files), "sources-avx2" or "sources-avx512" (files built
-//   with that instruction set enabled, chosen at run time by native/cpu/dispatch.cpp).
+//   with that instruction set enabled, chosen at run time by native/cpu/dispatch.cpp), or
+//   "sources-addon" (the N-API glue of native/addon).
 const fs = require('fs');
 const path = require('path');
 const prefix = process.argv[2] || '';

@@ -9,8 +9,8 @@
 #include "addon_data.h"
 #include "args.h"
 #include "bindings.h"
+#include "dpfl/cuda_backend.h"
 #include "dpfl/kernels.h"
-#include "../cuda/backend.h"
 
 #if defined(_WIN32)
 #include <windows.h>

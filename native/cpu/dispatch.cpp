@@ -13,7 +13,7 @@ namespace dpfl {
 namespace {
 
 bool cpu_has(Isa isa) {
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if DPFL_ISA_X86_64 && (defined(__GNUC__) || defined(__clang__))
   // libgcc/compiler-rt also check that the OS saves the wider registers (XGETBV).
   switch (isa) {
     case Isa::kScalar:
@@ -60,6 +60,12 @@ std::atomic<Isa>& active() {
 }
 
 }  // namespace
+
+#if !DPFL_ISA_X86_64
+// Not x86-64 (aarch64, ...): the AVX variant files are not compiled, only the scalar one runs.
+const IsaKernels* avx2_kernels() { return nullptr; }
+const IsaKernels* avx512_kernels() { return nullptr; }
+#endif
 
 bool isa_supported(Isa isa) { return table_of(isa) != nullptr && cpu_has(isa); }
 

@@ -7,6 +7,15 @@
 #include "dpfl/chacha20.h"
 #include "optim_loops.h"
 
+// The AVX2 and AVX-512 variants exist only on x86-64: the builds compile isa_avx2.cpp and
+// isa_avx512.cpp for x86-64 targets only (CMakeLists.txt, binding.gyp), and dispatch.cpp reports
+// them absent everywhere else. One test of the target, used by all three files.
+#if defined(__x86_64__) || defined(_M_X64)
+#define DPFL_ISA_X86_64 1
+#else
+#define DPFL_ISA_X86_64 0
+#endif
+
 namespace dpfl {
 
 // Lanes of the float64 partial sums in sum_squares: 16 = two AVX-512 or four AVX2 registers.
@@ -38,7 +47,7 @@ struct IsaKernels {
 };
 
 const IsaKernels& scalar_kernels();
-// nullptr when the variant is not compiled into this build (e.g. not x86-64).
+// nullptr when the variant is not compiled into this build (not x86-64).
 const IsaKernels* avx2_kernels();
 const IsaKernels* avx512_kernels();
 

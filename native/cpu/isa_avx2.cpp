@@ -2,7 +2,9 @@
 // so no inline function compiled for AVX2 can leak into another file.
 #include "isa.h"
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if !DPFL_ISA_X86_64
+#error "isa_avx2.cpp is x86-64 only: the builds list it (native/sources-avx2.txt) for x86-64 targets only"
+#endif
 #include <immintrin.h>
 
 #include "dpfl/gauss_math.h"
@@ -95,8 +97,3 @@ const IsaKernels* avx2_kernels() { return &kTable; }
 
 }  // namespace dpfl
 
-#else
-namespace dpfl {
-const IsaKernels* avx2_kernels() { return nullptr; }
-}  // namespace dpfl
-#endif

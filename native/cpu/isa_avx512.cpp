@@ -2,7 +2,9 @@
 // here has internal linkage so no inline function compiled for AVX-512 can leak into another file.
 #include "isa.h"
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if !DPFL_ISA_X86_64
+#error "isa_avx512.cpp is x86-64 only: the builds list it (native/sources-avx512.txt) for x86-64 targets only"
+#endif
 #include <immintrin.h>
 
 #include "dpfl/gauss_math.h"
@@ -98,8 +100,3 @@ const IsaKernels* avx512_kernels() { return &kTable; }
 
 }  // namespace dpfl
 
-#else
-namespace dpfl {
-const IsaKernels* avx512_kernels() { return nullptr; }
-}  // namespace dpfl
-#endif

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "backend.h"
+#include "dpfl/cuda_backend.h"
 
 namespace dpfl_cuda {
 

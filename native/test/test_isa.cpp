@@ -152,6 +152,20 @@ TEST(kernels_bit_identical_across_isas_and_threads) {
   }
 }
 
+// Off x86-64 (aarch64, ...) the AVX files are not compiled: only the scalar variant exists and runs.
+TEST(variants_match_the_target) {
+  std::printf("  active ISA: %s (x86-64 target: %s)\n", dpfl::isa_name(dpfl::active_isa()),
+              DPFL_ISA_X86_64 ? "yes" : "no");
+  if (!DPFL_ISA_X86_64) {
+    CHECK(dpfl::avx2_kernels() == nullptr);
+    CHECK(dpfl::avx512_kernels() == nullptr);
+    CHECK(!dpfl::isa_supported(dpfl::Isa::kAvx2));
+    CHECK(!dpfl::isa_supported(dpfl::Isa::kAvx512));
+    CHECK(dpfl::active_isa() == dpfl::Isa::kScalar);
+    CHECK(std::strcmp(dpfl::isa_name(dpfl::active_isa()), "scalar") == 0);
+  }
+}
+
 TEST(forced_isa_is_refused_when_unsupported) {
   for (dpfl::Isa isa : {dpfl::Isa::kScalar, dpfl::Isa::kAvx2, dpfl::Isa::kAvx512}) {
     CHECK_EQ(dpfl::set_isa(isa).ok(), dpfl::isa_supported(isa));

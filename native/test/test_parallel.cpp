@@ -28,8 +28,13 @@ TEST(parallel_for_after_resize_waits_for_every_chunk) {
       }
     }
   });
+  // 30000 rounds natively; fewer under emulation (CMakeLists.txt sets the variable for qemu, where a
+  // round is ~100x slower), never silently: the count is printed.
+  const char* env = std::getenv("DPFL_TEST_PARALLEL_ROUNDS");
+  const int rounds = env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 30000;
+  std::printf("  %d rounds%s\n", rounds, env != nullptr ? " (DPFL_TEST_PARALLEL_ROUNDS)" : "");
   int early = 0;
-  for (int round = 0; round < 30000; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     dpfl::set_thread_count(round % 2 == 0 ? 3 : 4);
     // The race needs a new worker to take the pool's lock just before the first region: vary the
     // delay so some rounds land in that window.

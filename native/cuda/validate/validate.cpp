@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "backend.h"
+#include "dpfl/cuda_backend.h"
 #include "dpfl/kernels.h"
 
 namespace {
