@@ -2,9 +2,9 @@
 // the low-FPR region is where membership inference matters (Carlini et al. 2022, §3, who plot
 // every ROC curve this way). Pure: curves in, a string out.
 import { invalidArgument, invalidType } from '../errors.js';
-import { optionsObject, requiredObject } from '../kernels/validate.js';
+import { integerIn, optionsObject, requiredObject, stringValue } from '../validate.js';
 import type { RocCurve } from './roc.js';
-import { integerIn, rocValue, stringValue } from './validate.js';
+import { rocValue } from './validate.js';
 
 export interface RocPlotCurve {
   label: string;

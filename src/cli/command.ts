@@ -1,4 +1,4 @@
-// The shape every sub-command has, and the helpers they share.
+// The shape every sub-command has, and its argument parsing (option values are read in ./options.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -23,15 +23,4 @@ export function parseCommandArgs<T extends OptionsConfig>(
     allowPositionals: false,
   });
   return { values: values as never };
-}
-
-/** Parses a numeric option, failing with a message that names it. */
-export function numberOption(name: string, value: string | undefined, fallback?: number): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw new RangeError(`--${name} is required`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new RangeError(`--${name} must be a finite number, received "${value}"`);
-  return n;
 }

@@ -9,8 +9,7 @@
 // - automatic: s = C / (‖g‖ + γ) for every example (Bu et al. 2022, normalised clipping); every
 //   term has norm < C, and C only rescales the learning rate.
 import { invalidArgument, invalidType } from '../errors.js';
-import { positiveFinite, positiveInteger } from '../kernels/validate.js';
-import { numbers } from '../fl/validate.js';
+import { numberArray, positiveFinite, positiveInteger } from '../validate.js';
 
 export type ClippingRule =
   | { kind: 'flat' }
@@ -83,7 +82,7 @@ export function normaliseRule(rule: unknown, groupSizes: readonly number[]): Req
 /** Per-layer thresholds C_k = C·sqrt(n_k / n): proportional to sqrt(group size), Σ C_k² = C². */
 export function splitThreshold(maxGradNorm: number, groupSizes: readonly number[]): number[] {
   positiveFinite('maxGradNorm', maxGradNorm);
-  const sizes = numbers('groupSizes', groupSizes, 'an array of group sizes');
+  const sizes = numberArray('groupSizes', groupSizes, 'an array of group sizes', 'transferred');
   if (sizes.length === 0) throw invalidArgument('groupSizes.length', 'positive', 0);
   sizes.forEach((n, g) => positiveInteger(`groupSizes[${g}]`, n));
   return splitThresholdUnchecked(maxGradNorm, groupSizes);

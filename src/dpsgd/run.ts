@@ -5,16 +5,17 @@ import { splitDataset, type Dataset } from '../data/dataset.js';
 import { loadMnist } from '../data/mnist.js';
 import { loadSpam } from '../data/spam.js';
 import { syntheticBags, syntheticDense } from '../data/synthetic.js';
-import { checkDelta } from '../accounting/errors.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
   nonNegativeFinite,
   nonNegativeInteger,
+  oneOf,
+  openUnitInterval,
   positiveFinite,
   positiveInteger,
   requiredObject,
-} from '../kernels/validate.js';
-import { dataset, oneOf } from '../fl/validate.js';
+} from '../validate.js';
+import { dataset } from '../fl/validate.js';
 import { createModel, type ModelKind, type ModelSpec } from '../models/zoo.js';
 import type { Sequential } from '../models/sequential.js';
 import type { BagCombiner } from '../models/layers.js';
@@ -105,7 +106,7 @@ function checkConfig(config: unknown): RunConfig {
   if (typeof c.nonPrivate !== 'boolean') throw invalidType('config.nonPrivate', 'a boolean', c.nonPrivate);
   if (!c.nonPrivate) {
     positiveFinite('config.epsilon', c.epsilon);
-    checkDelta('config.delta', c.delta);
+    openUnitInterval('config.delta', c.delta);
     positiveFinite('config.maxGradNorm', c.maxGradNorm);
   }
   positiveFinite('config.epochs', c.epochs);

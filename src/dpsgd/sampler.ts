@@ -5,7 +5,7 @@
 //   Fisher–Yates shuffle) → sampled-without-replacement-gaussian (replace-one neighbours; the
 //   sensitivity of a clipped sum doubles, so the event's noise multiplier is σ/2).
 import { poissonSampledGaussian, sampledWithoutReplacementGaussian, type DpEvent } from '../accounting/index.js';
-import { checkNumber } from '../accounting/errors.js';
+import { numberValue } from '../validate.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { Random, SecureRandom } from '../data/random.js';
 
@@ -182,7 +182,7 @@ export class FixedSizeSampler implements Sampler {
   }
 
   event(noiseMultiplier: number): DpEvent {
-    checkNumber('noiseMultiplier', noiseMultiplier); // halved below: a caller's object must not be coerced
+    numberValue('noiseMultiplier', noiseMultiplier); // halved below: a caller's object must not be coerced
     return sampledWithoutReplacementGaussian({
       noiseMultiplier: noiseMultiplier / 2,
       sampleSize: this.#batchSize,

@@ -5,8 +5,8 @@ import { BudgetExceededError } from '../accounting/index.js';
 import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
 import { Sequential } from '../models/sequential.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { positiveInteger, requiredObject } from '../kernels/validate.js';
-import { dataset, withMethods } from '../fl/validate.js';
+import { positiveInteger, requiredObject, withMethods } from '../validate.js';
+import { dataset } from '../fl/validate.js';
 import { DpOptimizer, type StepReport } from './optimizer.js';
 import type { Sampler } from './sampler.js';
 

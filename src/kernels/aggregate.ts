@@ -11,8 +11,8 @@ import {
   outOfMemory,
   outputArray,
   positiveInteger,
-  weightsArray,
-} from './validate.js';
+} from '../validate.js';
+import { weightsArray } from './validate.js';
 
 export interface WeightedSumOptions {
   /** Divide by the sum of the weights (a weighted mean). Default false. */

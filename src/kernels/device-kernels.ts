@@ -4,7 +4,8 @@ import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { DeviceArray } from './device.js';
 import { readNoiseOptions, type GaussianNoiseOptions } from './noise-options.js';
-import { groupEnds, optionsObject, positiveFinite, positiveInteger, thresholds, weightsArray } from './validate.js';
+import { optionsObject, positiveFinite, positiveInteger } from '../validate.js';
+import { groupEnds, thresholds, weightsArray } from './validate.js';
 
 export interface DeviceClipOptions {
   groups?: ArrayLike<number>;

@@ -9,7 +9,7 @@ import {
   outputArray,
   positiveFinite,
   typedArray,
-} from './validate.js';
+} from '../validate.js';
 
 export interface RobustOptions {
   /** Output buffer of length D. */

@@ -1,6 +1,6 @@
 // The options of the noise kernels, validated once for the host and device paths.
 import { invalidArgument, invalidType } from '../errors.js';
-import { nonNegativeFinite, nonNegativeInteger, optionsObject } from './validate.js';
+import { nonNegativeFinite, nonNegativeInteger, optionsObject } from '../validate.js';
 
 export interface GaussianNoiseOptions {
   /**

@@ -19,7 +19,7 @@ import {
 import type { Random } from '../data/random.js';
 import type { LayerInput } from './batch.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { elementCount, nonNegativeFinite, positiveInteger, typedArray } from '../kernels/validate.js';
+import { elementCount, nonNegativeFinite, positiveInteger, typedArray } from '../validate.js';
 
 function layerName(value: unknown): string {
   if (typeof value !== 'string') throw invalidType('name', 'a string', value);

@@ -10,7 +10,8 @@ import { callOverheads, isaVariants, mergeResults, type BenchDocument } from '..
 import { renderMarkdown, renderText } from '../../bench/render.js';
 import { runTsSuite } from '../../bench/suite.js';
 import { wanted } from '../../bench/grid.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, type Command } from '../command.js';
+import { numberOption } from '../options.js';
 import { ProgressLine } from '../progress.js';
 import { runBenchDpsgd } from './bench-dpsgd.js';
 import { runBenchUtility } from './bench-utility.js';

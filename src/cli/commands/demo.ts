@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { Aggregator, weightedSum } from '../../kernels/aggregate.js';
 import { clipAndSum, clipByNorm } from '../../kernels/clip.js';
 import { addGaussianNoise } from '../../kernels/noise.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, type Command } from '../command.js';
+import { numberOption } from '../options.js';
 
 const HELP = `usage: dpfl demo [--batch 256] [--dim 100000] [--max-norm 1] [--noise 1.1] [--clients 10] [--json]
 

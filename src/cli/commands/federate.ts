@@ -8,7 +8,8 @@ import { partitionData, type PartitionKind } from '../../fl/partition.js';
 import type { SelectionMethod } from '../../fl/selection.js';
 import { simulate, type Algorithm, type RoundSummary, type SimulationOptions } from '../../fl/simulate.js';
 import type { AggregationRule } from '../../fl/aggregation.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, type Command } from '../command.js';
+import { numberOption, optionParser } from '../options.js';
 import { bar } from '../progress.js';
 
 const HELP = `usage: dpfl federate [--dataset synthetic|spam|mnist] [--partition iid|label|quantity|natural]
@@ -78,27 +79,7 @@ const OPTIONS = {
   'withhold-stats': { type: 'boolean', default: false },
 } as const;
 
-function fail(flag: string, expected: string, received: unknown): never {
-  throw Object.assign(new RangeError(`--${flag} must be ${expected}, received ${String(received)}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
-}
-
-function oneOf<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
-  const v = raw ?? fallback;
-  if (!(allowed as readonly string[]).includes(v)) fail(flag, allowed.map((a) => `"${a}"`).join(' | '), v);
-  return v as T;
-}
-
-function integer(flag: string, raw: string | undefined, fallback: number, min: number): number {
-  const v = numberOption(flag, raw, fallback);
-  if (!Number.isSafeInteger(v) || v < min) fail(flag, `an integer >= ${min}`, raw);
-  return v;
-}
-
-function positive(flag: string, raw: string | undefined, fallback?: number): number {
-  const v = numberOption(flag, raw, fallback);
-  if (!(v > 0)) fail(flag, 'a number > 0', raw);
-  return v;
-}
+const { fail, choice: oneOf, integer, positive } = optionParser('math');
 
 function progress(r: RoundSummary, total: number): string {
   const eps = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)}` : '';
