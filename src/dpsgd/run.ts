@@ -7,6 +7,7 @@ import { loadSpam } from '../data/spam.js';
 import { syntheticBags, syntheticDense } from '../data/synthetic.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
+  booleanValue,
   nonNegativeFinite,
   nonNegativeInteger,
   oneOf,
@@ -103,7 +104,7 @@ function checkConfig(config: unknown): RunConfig {
   oneOf('config.model', c.model, ['linear', 'mlp', 'text']);
   oneOf('config.clipping', c.clipping, ['flat', 'per-layer', 'adaptive', 'automatic']);
   oneOf('config.optimizer', c.optimizer, ['sgd', 'adam']);
-  if (typeof c.nonPrivate !== 'boolean') throw invalidType('config.nonPrivate', 'a boolean', c.nonPrivate);
+  booleanValue('config.nonPrivate', c.nonPrivate);
   if (!c.nonPrivate) {
     positiveFinite('config.epsilon', c.epsilon);
     openUnitInterval('config.delta', c.delta);

@@ -1,7 +1,7 @@
 // The options of the noise kernels, validated once for the host and device paths.
 import { invalidArgument, invalidType } from '../errors.js';
 import { MAX_ABS_NOISE_SAMPLE } from './constants.js';
-import { nonNegativeFinite, nonNegativeInteger, optionsObject } from '../validate.js';
+import { nonNegativeFinite, nonNegativeInteger, optionalBoolean, optionsObject } from '../validate.js';
 
 export interface GaussianNoiseOptions {
   /**
@@ -61,10 +61,7 @@ export function readNoiseOptions(std: unknown, options: GaussianNoiseOptions | u
     throw invalidArgument('std', `at most ${bound} (larger noise could overflow float32 to ±Infinity)`, s);
   }
   const opts = optionsObject('options', options);
-  if (opts.secure !== undefined && typeof opts.secure !== 'boolean') {
-    throw invalidType('options.secure', 'a boolean', opts.secure);
-  }
-  const secure = opts.secure ?? opts.seed === undefined;
+  const secure = optionalBoolean('options.secure', opts.secure, opts.seed === undefined);
   if (secure && opts.seed !== undefined) {
     throw invalidArgument('options.seed', 'absent in secure mode (secure keys come only from the OS CSPRNG)', opts.seed);
   }

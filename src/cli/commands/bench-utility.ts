@@ -3,7 +3,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderUtilityMarkdown, runUtilityTable, UTILITY_ROWS } from '../../bench/utility.js';
-import type { DatasetName } from '../../dpsgd/run.js';
 import { parseCommandArgs } from '../command.js';
 import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
