@@ -24,3 +24,22 @@ export function parseCommandArgs<T extends OptionsConfig>(
   });
   return { values: values as never };
 }
+
+type StringOptions<K extends string> = { [P in K]: { type: 'string' } };
+type FlagOptions<K extends string> = { [P in K]: { type: 'boolean'; default: false } };
+
+/** parseArgs declarations of value options: every value is read as a string (./options.ts checks it). */
+export function stringOptions<K extends string>(...names: K[]): StringOptions<K> {
+  return Object.fromEntries(names.map((n) => [n, { type: 'string' }])) as StringOptions<K>;
+}
+
+/** parseArgs declarations of boolean flags, false when absent. */
+export function flagOptions<K extends string>(...names: K[]): FlagOptions<K> {
+  return Object.fromEntries(names.map((n) => [n, { type: 'boolean', default: false }])) as FlagOptions<K>;
+}
+
+/** Reports a refused argument on stderr ("dpfl <command>: <message>") and gives the usage exit code, 2. */
+export function usageError(command: string, error: unknown): number {
+  console.error(`dpfl ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  return 2;
+}

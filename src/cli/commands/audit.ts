@@ -10,7 +10,7 @@ import { auditSummary, auditTable } from '../../audit/report.js';
 import { rocSvg } from '../../audit/roc-svg.js';
 import { runAudit, type TrainingSettings } from '../../audit/run-audit.js';
 import { loadAuditDataset, type AuditDatasetName, type ModelKind } from '../../audit/train-adapter.js';
-import { parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
 import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 
@@ -50,26 +50,11 @@ const DEFAULTS: Record<string, { nonPrivate: TrainingSettings; private: Training
 };
 const FALLBACK = { nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 20, batchSize: 128, maxGradNorm: 1 }, private: { optimizer: 'sgd', lr: 1, epochs: 20, batchSize: 512, maxGradNorm: 1 } } as const;
 
-const OPTIONS = {
-  dataset: { type: 'string' },
-  model: { type: 'string' },
-  epsilon: { type: 'string' },
-  delta: { type: 'string' },
-  'shadow-models': { type: 'string' },
-  canaries: { type: 'string' },
-  repeats: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  'private-lr': { type: 'string' },
-  'private-batch-size': { type: 'string' },
-  seed: { type: 'string' },
-  confidence: { type: 'string' },
-  plot: { type: 'string' },
-  mechanism: { type: 'string' },
-  'noise-scale': { type: 'string' },
-  trials: { type: 'string' },
-} as const;
+const OPTIONS = stringOptions(
+  'dataset', 'model', 'epsilon', 'delta', 'shadow-models', 'canaries', 'repeats', 'epochs', 'batch-size',
+  'lr', 'private-lr', 'private-batch-size', 'seed', 'confidence', 'plot', 'mechanism', 'noise-scale',
+  'trials'
+);
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
 
@@ -195,8 +180,7 @@ export const audit: Command = {
     try {
       ({ values } = parseCommandArgs(argv, OPTIONS));
     } catch (e) {
-      console.error(`dpfl audit: ${e instanceof Error ? e.message : String(e)}`);
-      return 2;
+      return usageError('audit', e);
     }
     if (values.help) {
       console.log(HELP);
@@ -206,8 +190,7 @@ export const audit: Command = {
     try {
       plan = values.mechanism !== undefined ? { mechanism: parseMechanism(values) } : parseAudit(values);
     } catch (e) {
-      console.error(`dpfl audit: ${e instanceof Error ? e.message : String(e)}`);
-      return 2;
+      return usageError('audit', e);
     }
     if ('mechanism' in plan) return mechanismAudit(plan.mechanism, values.json);
     const { dataset, model, epsilon, delta, confidence, shadowModels, seed, nonPrivate, priv, canaries } = plan;

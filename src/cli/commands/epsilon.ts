@@ -1,6 +1,6 @@
 // `dpfl epsilon`: ε of DP-SGD with Poisson sampling, by the RDP or PLD accountant.
 import { computeEpsilon, poissonSampledGaussian, type AccountantKind } from '../../accounting/index.js';
-import { parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, stringOptions, type Command } from '../command.js';
 import { invalidOption, optionParser } from '../options.js';
 
 const HELP = `usage: dpfl epsilon --sample-rate Q --noise SIGMA --steps T --delta D [--accountant rdp|pld] [--json]
@@ -20,16 +20,9 @@ multiplier SIGMA = noise std / clipping norm) are (ε, δ)-DP under add/remove-o
                      (epsilon is null only when no finite bound is known; fallback then says why)`;
 
 /** Options shared by `dpfl epsilon` and `dpfl calibrate`. */
-export const DPSGD_OPTIONS = {
-  'sample-rate': { type: 'string' },
-  steps: { type: 'string' },
-  epochs: { type: 'string' },
-  'dataset-size': { type: 'string' },
-  'batch-size': { type: 'string' },
-  delta: { type: 'string' },
-  accountant: { type: 'string' },
-  discretization: { type: 'string' },
-} as const;
+export const DPSGD_OPTIONS = stringOptions(
+  'sample-rate', 'steps', 'epochs', 'dataset-size', 'batch-size', 'delta', 'accountant', 'discretization'
+);
 
 const { fail, where, positive, integer, openUnit } = optionParser('math');
 

@@ -7,7 +7,7 @@ import { assertCheckpointWritable } from '../../dpsgd/checkpoint.js';
 import { createRun, restoreRun, saveRun, type DatasetName, type RunConfig } from '../../dpsgd/run.js';
 import type { ClippingKind } from '../../dpsgd/clipping.js';
 import type { ModelKind } from '../../models/zoo.js';
-import { parseCommandArgs, type Command } from '../command.js';
+import { flagOptions, parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
 import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 
@@ -49,26 +49,11 @@ export function parseTrainArgs(argv: string[]): {
   withholdUnnoisedStats: boolean;
 } {
   const { values } = parseCommandArgs(argv, {
-    dataset: { type: 'string' },
-    model: { type: 'string' },
-    epsilon: { type: 'string' },
-    delta: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    clipping: { type: 'string' },
-    'max-grad-norm': { type: 'string' },
-    optimizer: { type: 'string' },
-    lr: { type: 'string' },
-    momentum: { type: 'string' },
-    'non-private': { type: 'boolean' },
-    seed: { type: 'string' },
-    save: { type: 'string' },
-    resume: { type: 'string' },
-    'max-physical-batch': { type: 'string' },
-    compare: { type: 'boolean' },
-    'withhold-unnoised-stats': { type: 'boolean' },
-    activation: { type: 'string' },
-    combiner: { type: 'string' },
+    ...stringOptions(
+      'dataset', 'model', 'epsilon', 'delta', 'epochs', 'batch-size', 'clipping', 'max-grad-norm', 'optimizer',
+      'lr', 'momentum', 'seed', 'save', 'resume', 'max-physical-batch', 'activation', 'combiner'
+    ),
+    ...flagOptions('non-private', 'compare', 'withhold-unnoised-stats'),
   });
   const dataset = choice<DatasetName>('dataset', values.dataset, ['spam', 'mnist', 'synthetic'], 'spam');
   const model = choice<ModelKind>('model', values.model, ['linear', 'mlp', 'text'], dataset === 'mnist' ? 'mlp' : 'text');
@@ -112,8 +97,7 @@ export const train: Command = {
     try {
       parsed = parseTrainArgs(argv);
     } catch (e) {
-      console.error(`dpfl train: ${e instanceof Error ? e.message : String(e)}`);
-      return 2;
+      return usageError('train', e);
     }
     if (parsed.help) {
       console.log(HELP);
