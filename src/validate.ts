@@ -102,9 +102,16 @@ export function integerAtLeast(name: string, value: unknown, min: number): numbe
   return numberWhere(name, value, (v) => Number.isSafeInteger(v) && v >= min, `an integer >= ${min}`);
 }
 
-/** A safe integer in [min, max], the range described by `expectation`. */
-export function integerIn(name: string, value: unknown, min: number, max: number, expectation: string): number {
-  return numberWhere(name, value, (v) => Number.isSafeInteger(v) && v >= min && v <= max, expectation);
+/** A safe integer in [min, max], the range described by `expectation` (a non-number: `typeExpected`). */
+export function integerIn(
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  expectation: string,
+  typeExpected = 'a number',
+): number {
+  return numberWhere(name, value, (v) => Number.isSafeInteger(v) && v >= min && v <= max, expectation, typeExpected);
 }
 
 // ---------------------------------------------------------------------------------------------------
