@@ -4,6 +4,7 @@
 
 #include "addon_data.h"
 #include "bindings.h"
+#include "dpfl/constants.h"
 #include "dpfl/dispatch.h"
 #include "dpfl/parallel.h"
 
@@ -19,6 +20,16 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// The core's constants that TypeScript needs too (src/kernels/constants.ts): read from here, so each
+// has one definition (native/include/dpfl/constants.h).
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("clipEpsilon", Napi::Number::New(env, dpfl::kClipEpsilon));
+  out.Set("maxAbsNoiseSample", Napi::Number::New(env, dpfl::kMaxAbsNoiseSample));
+  out.Freeze();
+  return out;
+}
+
 void MarkClosing(void* data) { static_cast<dpfl_addon::AddonData*>(data)->closing = true; }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -30,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpfl_addon::RegisterFl(env, exports);
   dpfl_addon::RegisterNn(env, exports);
   exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("constants", Constants(env));
   return exports;
 }
 

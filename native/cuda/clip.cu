@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "common.cuh"
+#include "dpfl/constants.h"
 
 namespace dpfl_cuda {
 namespace {
 
 constexpr int64_t kSegment = 1 << 16;  // columns per pass-one block
-constexpr double kClipEpsilon = 1e-6;  // as in native/include/dpfl/kernels.h
+using dpfl::kClipEpsilon;  // the one definition, shared with the CPU kernels
 
 __global__ void segment_squares(const float* __restrict__ g, int64_t dim, const int64_t* __restrict__ seg_begin,
                                 const int64_t* __restrict__ seg_end, int64_t per_row, double* __restrict__ partial) {

@@ -4,13 +4,13 @@
 // denoising", Thm. 8; Dong, Roth and Su 2019, Gaussian DP, Cor. 2.13). Used as the reference the
 // accountants are tested against.
 
-import { checkDelta, checkNumber, checkPositive, invalidArgument } from './errors.js';
+import { nonNegativeNumber, openUnitInterval, positiveNumber } from '../validate.js';
 import { logNormalCdf } from './special.js';
 
 /** δ(ε) of a Gaussian mechanism with sensitivity-to-noise ratio μ. */
 export function gaussianDelta(mu: number, epsilon: number): number {
-  checkPositive('mu', mu);
-  if (!(checkNumber('epsilon', epsilon) >= 0)) throw invalidArgument('epsilon', 'a number >= 0', epsilon);
+  positiveNumber('mu', mu);
+  nonNegativeNumber('epsilon', epsilon);
   return deltaOf(mu, epsilon);
 }
 
@@ -29,8 +29,8 @@ export function deltaOf(mu: number, epsilon: number): number {
  */
 export function gaussianEpsilonBracket(mu: number, delta: number): { lower: number; upper: number } {
   // Checked at the entry: a negative μ or δ made the doubling search below loop forever.
-  checkPositive('mu', mu);
-  checkDelta('delta', delta);
+  positiveNumber('mu', mu);
+  openUnitInterval('delta', delta);
   if (deltaOf(mu, 0) <= delta) return { lower: 0, upper: 0 };
   let lo = 0;
   // ε lies below μ²/2 + μ·z with z = sqrt(2 log(1/δ)) (the loss is N(μ²/2, μ²)): start near it.
@@ -54,8 +54,8 @@ export function gaussianEpsilon(mu: number, delta: number): number {
 
 /** μ of T compositions of the Gaussian mechanism with noise multiplier σ. */
 export function gaussianMu(noiseMultiplier: number, steps = 1): number {
-  checkPositive('noiseMultiplier', noiseMultiplier);
-  if (!(checkNumber('steps', steps) >= 0)) throw invalidArgument('steps', 'a number >= 0', steps);
+  positiveNumber('noiseMultiplier', noiseMultiplier);
+  nonNegativeNumber('steps', steps);
   return Math.sqrt(steps) / noiseMultiplier;
 }
 

@@ -6,12 +6,12 @@
 // smallest such σ (the lower end of the bracket fails the target). maxSteps returns T with
 // ε(T) ≤ target < ε(T + 1).
 
-import { checkDelta, checkInteger, checkPositive, checkSampleRate, invalidArgument } from './errors.js';
+import { invalidArgument } from './errors.js';
 import { poissonSampledGaussian, type DpEvent } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION } from './pld-accountant.js';
 import { ledgerMaxSteps, ledgerRdpEpsilon } from './rdp-accountant.js';
 import { checkOrders, DEFAULT_RDP_ORDERS } from './rdp.js';
-import { requiredObject } from '../kernels/validate.js';
+import { halfOpenUnitInterval, integerAtLeast, openUnitInterval, positiveNumber, requiredObject } from '../validate.js';
 import { computeEpsilon, type AccountantKind, type EpsilonMethod, type EpsilonReport } from './privacy-accountant.js';
 
 export interface CalibrateOptions {
@@ -146,11 +146,11 @@ function dpsgdEvent(q: number, sigma: number): DpEvent {
 /** The smallest noise multiplier σ with ε(δ) ≤ target for T steps of Poisson-sampled Gaussian at rate q. */
 export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateResult {
   requiredObject('options', options);
-  const target = checkPositive('epsilon', options.epsilon);
-  const delta = checkDelta('delta', options.delta);
-  const q = checkSampleRate('sampleRate', options.sampleRate);
-  const steps = checkInteger('steps', options.steps, 1);
-  const tol = options.tolerance === undefined ? 1e-3 : checkPositive('tolerance', options.tolerance);
+  const target = positiveNumber('epsilon', options.epsilon);
+  const delta = openUnitInterval('delta', options.delta);
+  const q = halfOpenUnitInterval('sampleRate', options.sampleRate);
+  const steps = integerAtLeast('steps', options.steps, 1);
+  const tol = options.tolerance === undefined ? 1e-3 : positiveNumber('tolerance', options.tolerance);
   if (tol > 0.5) throw invalidArgument('tolerance', 'at most 0.5', tol);
   const kind = options.accountant ?? 'rdp';
   if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
@@ -193,7 +193,7 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
   }
   const d = options.discretization === undefined
     ? DEFAULT_PLD_DISCRETIZATION
-    : checkPositive('discretization', options.discretization);
+    : positiveNumber('discretization', options.discretization);
   // Every evaluation is computeEpsilon's proven upper bound (PLD, closed form at q = 1, or RDP when
   // smaller), so the returned σ meets the target whatever method answered.
   const reports = new Map<number, EpsilonReport>();
@@ -237,10 +237,10 @@ export function maxSteps(options: MaxStepsOptions): {
   method: EpsilonMethod;
 } {
   requiredObject('options', options);
-  const sigma = checkPositive('noiseMultiplier', options.noiseMultiplier);
-  const q = checkSampleRate('sampleRate', options.sampleRate);
-  const target = checkPositive('epsilon', options.epsilon);
-  const delta = checkDelta('delta', options.delta);
+  const sigma = positiveNumber('noiseMultiplier', options.noiseMultiplier);
+  const q = halfOpenUnitInterval('sampleRate', options.sampleRate);
+  const target = positiveNumber('epsilon', options.epsilon);
+  const delta = openUnitInterval('delta', options.delta);
   const kind = options.accountant ?? 'rdp';
   if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
   const event = dpsgdEvent(q, sigma);
@@ -269,7 +269,7 @@ export function maxSteps(options: MaxStepsOptions): {
   }
   const d = options.discretization === undefined
     ? DEFAULT_PLD_DISCRETIZATION
-    : checkPositive('discretization', options.discretization);
+    : positiveNumber('discretization', options.discretization);
   const methods = new Map<number, EpsilonMethod>([[0, 'pld']]);
   const f = (t: number) => {
     if (t === 0) return 0;

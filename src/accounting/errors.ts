@@ -1,4 +1,5 @@
-// Argument checks of the accounting library; errors come from src/errors.ts like the rest of dpfl.
+// The accounting library's own errors (an unsupported event, a bound it cannot prove); its argument
+// checks are the generic ones of src/validate.ts, and every error comes from src/errors.ts.
 
 import { invalidArgument, invalidType, withCode } from '../errors.js';
 
@@ -24,39 +25,4 @@ export function accountingPrecision(accountant: string, reason: string): Precisi
 
 export function isAccountingPrecision(e: unknown): e is PrecisionError {
   return e instanceof Error && (e as { code?: unknown }).code === 'ERR_DPFL_ACCOUNTING_PRECISION';
-}
-
-// Validators shared by events, accountants, calibration and the CLI.
-
-export function checkNumber(name: string, value: unknown): number {
-  if (typeof value !== 'number') throw invalidType(name, 'a number', value);
-  return value;
-}
-
-/** δ ∈ (0, 1). */
-export function checkDelta(name: string, value: unknown): number {
-  const v = checkNumber(name, value);
-  if (!(v > 0 && v < 1)) throw invalidArgument(name, 'in (0, 1)', v);
-  return v;
-}
-
-/** q ∈ (0, 1]. */
-export function checkSampleRate(name: string, value: unknown): number {
-  const v = checkNumber(name, value);
-  if (!(v > 0 && v <= 1)) throw invalidArgument(name, 'in (0, 1]', v);
-  return v;
-}
-
-/** A finite number > 0. */
-export function checkPositive(name: string, value: unknown): number {
-  const v = checkNumber(name, value);
-  if (!(v > 0 && Number.isFinite(v))) throw invalidArgument(name, 'a finite number > 0', v);
-  return v;
-}
-
-/** A safe integer ≥ min. */
-export function checkInteger(name: string, value: unknown, min: number): number {
-  const v = checkNumber(name, value);
-  if (!Number.isSafeInteger(v) || v < min) throw invalidArgument(name, `an integer >= ${min}`, v);
-  return v;
 }

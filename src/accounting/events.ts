@@ -10,8 +10,8 @@
 //   clipped-sum sensitivity under replace-one is 2C, so a DP-SGD loop with noise std σC must pass
 //   noiseMultiplier = σ / 2. (Wang, Balle and Kasiviswanathan 2019, "Subsampled Rényi DP".)
 
-import { requiredObject } from '../kernels/validate.js';
-import { checkInteger, checkPositive, checkSampleRate, invalidArgument, invalidType } from './errors.js';
+import { halfOpenUnitInterval, integerAtLeast, positiveNumber, requiredObject } from '../validate.js';
+import { invalidArgument, invalidType } from './errors.js';
 
 export interface GaussianEvent {
   readonly kind: 'gaussian';
@@ -56,7 +56,7 @@ export type BaseEvent = GaussianEvent | PoissonSampledGaussianEvent | SampledWit
 
 export function gaussian(options: { noiseMultiplier: number }): GaussianEvent {
   requiredObject('options', options);
-  return { kind: 'gaussian', noiseMultiplier: checkPositive('noiseMultiplier', options.noiseMultiplier) };
+  return { kind: 'gaussian', noiseMultiplier: positiveNumber('noiseMultiplier', options.noiseMultiplier) };
 }
 
 /** Each record is included independently with probability sampleRate (add/remove-one neighbours). */
@@ -64,8 +64,8 @@ export function poissonSampledGaussian(options: { noiseMultiplier: number; sampl
   requiredObject('options', options);
   return {
     kind: 'poisson-sampled-gaussian',
-    noiseMultiplier: checkPositive('noiseMultiplier', options.noiseMultiplier),
-    sampleRate: checkSampleRate('sampleRate', options.sampleRate),
+    noiseMultiplier: positiveNumber('noiseMultiplier', options.noiseMultiplier),
+    sampleRate: halfOpenUnitInterval('sampleRate', options.sampleRate),
   };
 }
 
@@ -76,12 +76,12 @@ export function sampledWithoutReplacementGaussian(options: {
   datasetSize: number;
 }): SampledWithoutReplacementGaussianEvent {
   requiredObject('options', options);
-  const datasetSize = checkInteger('datasetSize', options.datasetSize, 1);
-  const sampleSize = checkInteger('sampleSize', options.sampleSize, 1);
+  const datasetSize = integerAtLeast('datasetSize', options.datasetSize, 1);
+  const sampleSize = integerAtLeast('sampleSize', options.sampleSize, 1);
   if (sampleSize > datasetSize) throw invalidArgument('sampleSize', `at most datasetSize (${datasetSize})`, sampleSize);
   return {
     kind: 'sampled-without-replacement-gaussian',
-    noiseMultiplier: checkPositive('noiseMultiplier', options.noiseMultiplier),
+    noiseMultiplier: positiveNumber('noiseMultiplier', options.noiseMultiplier),
     sampleSize,
     datasetSize,
   };
@@ -89,7 +89,7 @@ export function sampledWithoutReplacementGaussian(options: {
 
 export function laplace(options: { noiseMultiplier: number }): LaplaceEvent {
   requiredObject('options', options);
-  return { kind: 'laplace', noiseMultiplier: checkPositive('noiseMultiplier', options.noiseMultiplier) };
+  return { kind: 'laplace', noiseMultiplier: positiveNumber('noiseMultiplier', options.noiseMultiplier) };
 }
 
 /** A heterogeneous sequence of events (noise schedules, varying client counts). */
@@ -99,7 +99,7 @@ export function composed(events: readonly DpEvent[]): ComposedEvent {
 }
 
 export function selfComposed(event: DpEvent, count: number): SelfComposedEvent {
-  return { kind: 'self-composed', event: validateEvent(event, 'event'), count: checkInteger('count', count, 0) };
+  return { kind: 'self-composed', event: validateEvent(event, 'event'), count: integerAtLeast('count', count, 0) };
 }
 
 /** Checks a (possibly deserialised) event and returns a fresh, frozen-shape copy. */
@@ -110,22 +110,22 @@ export function validateEvent(event: unknown, name: string = 'event'): DpEvent {
   const at = (field: string) => `${name}.${field}`;
   switch (e.kind) {
     case 'gaussian':
-      return { kind: 'gaussian', noiseMultiplier: checkPositive(at('noiseMultiplier'), e.noiseMultiplier) };
+      return { kind: 'gaussian', noiseMultiplier: positiveNumber(at('noiseMultiplier'), e.noiseMultiplier) };
     case 'laplace':
-      return { kind: 'laplace', noiseMultiplier: checkPositive(at('noiseMultiplier'), e.noiseMultiplier) };
+      return { kind: 'laplace', noiseMultiplier: positiveNumber(at('noiseMultiplier'), e.noiseMultiplier) };
     case 'poisson-sampled-gaussian':
       return {
         kind: 'poisson-sampled-gaussian',
-        noiseMultiplier: checkPositive(at('noiseMultiplier'), e.noiseMultiplier),
-        sampleRate: checkSampleRate(at('sampleRate'), e.sampleRate),
+        noiseMultiplier: positiveNumber(at('noiseMultiplier'), e.noiseMultiplier),
+        sampleRate: halfOpenUnitInterval(at('sampleRate'), e.sampleRate),
       };
     case 'sampled-without-replacement-gaussian': {
-      const datasetSize = checkInteger(at('datasetSize'), e.datasetSize, 1);
-      const sampleSize = checkInteger(at('sampleSize'), e.sampleSize, 1);
+      const datasetSize = integerAtLeast(at('datasetSize'), e.datasetSize, 1);
+      const sampleSize = integerAtLeast(at('sampleSize'), e.sampleSize, 1);
       if (sampleSize > datasetSize) throw invalidArgument(at('sampleSize'), `at most datasetSize (${datasetSize})`, sampleSize);
       return {
         kind: 'sampled-without-replacement-gaussian',
-        noiseMultiplier: checkPositive(at('noiseMultiplier'), e.noiseMultiplier),
+        noiseMultiplier: positiveNumber(at('noiseMultiplier'), e.noiseMultiplier),
         sampleSize,
         datasetSize,
       };
@@ -137,7 +137,7 @@ export function validateEvent(event: unknown, name: string = 'event'): DpEvent {
       return {
         kind: 'self-composed',
         event: validateEvent(e.event, at('event')),
-        count: checkInteger(at('count'), e.count, 0),
+        count: integerAtLeast(at('count'), e.count, 0),
       };
     default:
       throw invalidArgument(
@@ -178,7 +178,7 @@ export function checkEntries(name: string, value: unknown, minCount: number): Ar
     const entry = h as { event?: unknown; count?: unknown };
     return {
       event: validateEvent(entry.event, `${name}[${i}].event`),
-      count: checkInteger(`${name}[${i}].count`, entry.count, minCount),
+      count: integerAtLeast(`${name}[${i}].count`, entry.count, minCount),
     };
   });
 }

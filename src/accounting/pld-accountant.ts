@@ -2,18 +2,16 @@
 // mechanism, from the optimistic and pessimistic discretisations of pld.ts.
 
 import { deltaOf, gaussianEpsilonBracket } from './analytic-gaussian.js';
-import { optionalBoolean, optionsObject } from '../kernels/validate.js';
-import { checkEntries, flattenEvent, type BaseEvent, type DpEvent } from './events.js';
 import {
-  accountingPrecision,
-  checkDelta,
-  checkInteger,
-  checkNumber,
-  checkPositive,
-  invalidArgument,
-  isAccountingPrecision,
-  unsupportedEvent,
-} from './errors.js';
+  integerAtLeast,
+  nonNegativeNumber,
+  openUnitInterval,
+  optionalBoolean,
+  optionsObject,
+  positiveNumber,
+} from '../validate.js';
+import { checkEntries, flattenEvent, type BaseEvent, type DpEvent } from './events.js';
+import { accountingPrecision, isAccountingPrecision, unsupportedEvent } from './errors.js';
 import {
   compositionWidth,
   composePlds,
@@ -287,13 +285,13 @@ export function pldEpsilon(
   const o = optionsObject('options', options);
   const checked: PldOptions & { lowerBound?: boolean } = checkPldOptions(o);
   if (o.lowerBound !== undefined) checked.lowerBound = optionalBoolean('options.lowerBound', o.lowerBound, true);
-  return ledgerPldEpsilon(checkEntries('entries', entries, 0), checkDelta('delta', delta), checked);
+  return ledgerPldEpsilon(checkEntries('entries', entries, 0), openUnitInterval('delta', delta), checked);
 }
 
 function checkPldOptions(o: Partial<PldOptions>): PldOptions {
   const out: PldOptions = {};
-  if (o.discretization !== undefined) out.discretization = checkPositive('options.discretization', o.discretization);
-  if (o.gridBudget !== undefined) out.gridBudget = checkInteger('options.gridBudget', o.gridBudget, 1);
+  if (o.discretization !== undefined) out.discretization = positiveNumber('options.discretization', o.discretization);
+  if (o.gridBudget !== undefined) out.gridBudget = integerAtLeast('options.gridBudget', o.gridBudget, 1);
   if (o.closedForm !== undefined) out.closedForm = optionalBoolean('options.closedForm', o.closedForm, true);
   return out;
 }
@@ -367,7 +365,7 @@ export function ledgerPldEpsilon(
 export function pldDelta(entries: ReadonlyArray<{ event: DpEvent; count: number }>, epsilon: number, options: PldOptions = {}): number {
   const checked = checkPldOptions(optionsObject('options', options));
   const ledger = checkEntries('entries', entries, 0);
-  if (!(checkNumber('epsilon', epsilon) >= 0)) throw invalidArgument('epsilon', 'a number >= 0', epsilon);
+  nonNegativeNumber('epsilon', epsilon);
   return ledgerPldDelta(ledger, epsilon, checked);
 }
 

@@ -1,21 +1,20 @@
 // The stateful accountant used by the DP-SGD and FL loops: a ledger of (event, count), ε(δ) by RDP
 // or PLD, a budget guard, and an exact JSON checkpoint.
 
-import {
-  accountingPrecision,
-  checkDelta,
-  checkInteger,
-  checkNumber,
-  checkPositive,
-  invalidArgument,
-  invalidType,
-  isAccountingPrecision,
-} from './errors.js';
+import { accountingPrecision, invalidArgument, invalidType, isAccountingPrecision } from './errors.js';
 import { checkEntries, validateEvent, type DpEvent } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION, checkPldSupports, ledgerPldEpsilon, type PldEpsilon } from './pld-accountant.js';
 import { ledgerRdpEpsilon } from './rdp-accountant.js';
 import { checkOrders, DEFAULT_RDP_ORDERS } from './rdp.js';
-import { optionalBoolean, optionsObject, requiredObject } from '../kernels/validate.js';
+import {
+  integerAtLeast,
+  numberValue,
+  openUnitInterval,
+  optionalBoolean,
+  optionsObject,
+  positiveNumber,
+  requiredObject,
+} from '../validate.js';
 
 export type AccountantKind = 'rdp' | 'pld';
 
@@ -111,11 +110,11 @@ export class BudgetExceededError extends Error {
 
   constructor(spentEpsilon: number, attemptedEpsilon: number, budget: PrivacyBudget, accountant: AccountantKind) {
     // Checked before super(): the message formats every argument.
-    checkNumber('spentEpsilon', spentEpsilon);
-    checkNumber('attemptedEpsilon', attemptedEpsilon);
+    numberValue('spentEpsilon', spentEpsilon);
+    numberValue('attemptedEpsilon', attemptedEpsilon);
     requiredObject('budget', budget);
-    checkNumber('budget.epsilon', budget.epsilon);
-    checkNumber('budget.delta', budget.delta);
+    numberValue('budget.epsilon', budget.epsilon);
+    numberValue('budget.delta', budget.delta);
     checkKind(accountant);
     super(
       `privacy budget exceeded: the step would bring ε to ${attemptedEpsilon.toPrecision(6)} at δ = ${budget.delta} ` +
@@ -158,11 +157,11 @@ export function computeEpsilon(
   const checked: ComputeOptions = { accountant: checkKind(o.accountant) };
   if (o.orders !== undefined) checked.orders = checkOrders('options.orders', o.orders);
   if (o.discretization !== undefined) {
-    checked.discretization = checkPositive('options.discretization', o.discretization);
+    checked.discretization = positiveNumber('options.discretization', o.discretization);
   }
   if (o.lowerBound !== undefined) checked.lowerBound = optionalBoolean('options.lowerBound', o.lowerBound, true);
-  if (o.gridBudget !== undefined) checked.gridBudget = checkInteger('options.gridBudget', o.gridBudget, 1);
-  return ledgerEpsilon(entries, checkDelta('delta', delta), checked);
+  if (o.gridBudget !== undefined) checked.gridBudget = integerAtLeast('options.gridBudget', o.gridBudget, 1);
+  return ledgerEpsilon(entries, openUnitInterval('delta', delta), checked);
 }
 
 /** computeEpsilon of a validated ledger (the accountant's own path: checked once, at its entry). */
@@ -273,12 +272,16 @@ export class Accountant implements PrivacyAccountant {
     options = optionsObject('options', options);
     this.accountant = checkKind(options.accountant);
     this.orders = options.orders === undefined ? undefined : checkOrders('orders', options.orders);
-    this.discretization = options.discretization === undefined ? undefined : checkPositive('discretization', options.discretization);
+    this.discretization =
+      options.discretization === undefined ? undefined : positiveNumber('discretization', options.discretization);
     if (this.discretization !== undefined && this.discretization > 0.1) throw invalidArgument('discretization', 'at most 0.1', this.discretization);
     if (options.budget !== undefined) {
       const b = options.budget;
       if (typeof b !== 'object' || b === null) throw invalidType('budget', 'an object { epsilon, delta }', b);
-      this.budget = Object.freeze({ epsilon: checkPositive('budget.epsilon', b.epsilon), delta: checkDelta('budget.delta', b.delta) });
+      this.budget = Object.freeze({
+        epsilon: positiveNumber('budget.epsilon', b.epsilon),
+        delta: openUnitInterval('budget.delta', b.delta),
+      });
     }
     // `readonly` binds only TypeScript: an assignment must not raise the budget or swap the accountant.
     Object.defineProperty(this, 'budget', { writable: false, configurable: false });
@@ -295,7 +298,7 @@ export class Accountant implements PrivacyAccountant {
   }
 
   private compute(history: readonly HistoryEntry[], delta: number, lowerBound = true): EpsilonReport {
-    return ledgerEpsilon(history, checkDelta('delta', delta), {
+    return ledgerEpsilon(history, openUnitInterval('delta', delta), {
       accountant: this.accountant,
       ...(this.orders ? { orders: this.orders } : {}),
       ...(this.discretization !== undefined ? { discretization: this.discretization } : {}),
@@ -323,7 +326,7 @@ export class Accountant implements PrivacyAccountant {
 
   step(event: DpEvent, count = 1): void {
     const e = validateEvent(event, 'event');
-    const c = checkInteger('count', count, 0);
+    const c = integerAtLeast('count', count, 0);
     if (this.accountant === 'pld') checkPldSupports(e);
     if (c === 0) return;
     const key = JSON.stringify(e);

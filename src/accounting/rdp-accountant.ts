@@ -2,8 +2,7 @@
 // Prop. 1), so ε(δ) is min over orders of the conversion of Σ count·ε_event(α). The minimum over the
 // order grid is refined by a golden-section search over fractional orders.
 
-import { optionalBoolean, optionsObject } from '../kernels/validate.js';
-import { checkDelta, checkNumber, invalidArgument } from './errors.js';
+import { nonNegativeNumber, openUnitInterval, optionalBoolean, optionsObject } from '../validate.js';
 import { checkEntries, flattenEvent, validateEvent, type BaseEvent, type DpEvent } from './events.js';
 import { bestEpsilon, checkOrders, DEFAULT_RDP_ORDERS, orderEpsilon, rdpOfEvent } from './rdp.js';
 
@@ -77,7 +76,8 @@ function rdpAt(flat: Flat, alpha: number): number {
 
 /** ε(δ) of a ledger by RDP, with the order that achieves it. */
 export function rdpEpsilon(entries: ReadonlyArray<{ event: DpEvent; count: number }>, delta: number, options: RdpOptions = {}): RdpEpsilon {
-  return ledgerRdpEpsilon(checkEntries('entries', entries, 0), checkDelta('delta', delta), checkRdpOptions(options));
+  const d = openUnitInterval('delta', delta);
+  return ledgerRdpEpsilon(checkEntries('entries', entries, 0), d, checkRdpOptions(options));
 }
 
 /** rdpEpsilon of a validated ledger (the accountants' path). */
@@ -130,8 +130,8 @@ export function ledgerRdpEpsilon(
  */
 export function rdpMaxSteps(event: DpEvent, epsilon: number, delta: number, options: RdpOptions = {}): number {
   const e = validateEvent(event, 'event');
-  if (!(checkNumber('epsilon', epsilon) >= 0)) throw invalidArgument('epsilon', 'a number >= 0', epsilon);
-  return ledgerMaxSteps(e, epsilon, checkDelta('delta', delta), checkRdpOptions(options));
+  nonNegativeNumber('epsilon', epsilon);
+  return ledgerMaxSteps(e, epsilon, openUnitInterval('delta', delta), checkRdpOptions(options));
 }
 
 /** rdpMaxSteps of a validated event (calibration's path). */

@@ -26,7 +26,16 @@
 // Gaussian of one batch. At such orders the bound differs from the exact value by about |log q|.
 
 import { logAddExp, logErfc, SignedLogSum } from './special.js';
-import { checkDelta, checkNumber, checkPositive, checkSampleRate, invalidArgument, invalidType } from './errors.js';
+import {
+  halfOpenUnitInterval,
+  notNaN,
+  numberValue,
+  numberWhere,
+  openUnitInterval,
+  positiveNumber,
+  unitInterval,
+} from '../validate.js';
+import { invalidArgument, invalidType } from './errors.js';
 import type { BaseEvent } from './events.js';
 
 /**
@@ -263,23 +272,7 @@ function bestDelta(
 // The public, checked entry points. Orders are > 1 (Infinity allowed); see MAX_EXACT_ORDER for large ones.
 
 function checkOrder(name: string, value: unknown): number {
-  const v = checkNumber(name, value);
-  if (!(v > 1)) throw invalidArgument(name, 'a number > 1', v);
-  return v;
-}
-
-/** q ∈ [0, 1]: a rate of 0 releases nothing. */
-function checkRate(name: string, value: unknown): number {
-  const v = checkNumber(name, value);
-  if (!(v >= 0 && v <= 1)) throw invalidArgument(name, 'in [0, 1]', v);
-  return v;
-}
-
-/** An RDP value: a number, not NaN (Infinity when unbounded). */
-function checkRdp(name: string, value: unknown): number {
-  const v = checkNumber(name, value);
-  if (Number.isNaN(v)) throw invalidArgument(name, 'a number (not NaN)', v);
-  return v;
+  return numberWhere(name, value, (v) => v > 1, 'a number > 1');
 }
 
 /** A non-empty array of orders > 1, read once. */
@@ -295,39 +288,39 @@ function checkCurve(name: string, value: unknown, length: number): Float64Array 
   }
   const a = value as ArrayLike<unknown>;
   if (a.length !== length) throw invalidArgument(`${name}.length`, `${length} (one value per order)`, a.length);
-  return Float64Array.from({ length }, (_, i) => checkRdp(`${name}[${i}]`, a[i]));
+  return Float64Array.from({ length }, (_, i) => notNaN(`${name}[${i}]`, a[i]));
 }
 
 /** RDP ε(α) of the Poisson-subsampled Gaussian (sampling rate q ∈ [0, 1], noise multiplier σ > 0). */
 export function rdpPoissonGaussian(q: number, sigma: number, alpha: number): number {
-  return poissonGaussianRdp(checkRate('q', q), checkPositive('sigma', sigma), checkOrder('alpha', alpha));
+  return poissonGaussianRdp(unitInterval('q', q), positiveNumber('sigma', sigma), checkOrder('alpha', alpha));
 }
 
 /** RDP ε(α) of the Gaussian mechanism with noise multiplier σ (Mironov 2017, Prop. 7). */
 export function rdpGaussian(sigma: number, alpha: number): number {
-  return gaussianRdp(checkPositive('sigma', sigma), checkOrder('alpha', alpha));
+  return gaussianRdp(positiveNumber('sigma', sigma), checkOrder('alpha', alpha));
 }
 
 /** RDP ε(α) of the Laplace mechanism with scale b (Mironov 2017, Prop. 6). */
 export function rdpLaplace(b: number, alpha: number): number {
-  return laplaceRdp(checkPositive('b', b), checkOrder('alpha', alpha));
+  return laplaceRdp(positiveNumber('b', b), checkOrder('alpha', alpha));
 }
 
 /** RDP ε(α) of the Gaussian on a batch sampled without replacement, fraction γ ∈ (0, 1] (WBK 2019, Thm. 9). */
 export function rdpSampledWithoutReplacementGaussian(gamma: number, sigma: number, alpha: number): number {
-  const g = checkSampleRate('gamma', gamma);
-  return withoutReplacementRdp(g, checkPositive('sigma', sigma), checkOrder('alpha', alpha));
+  const g = halfOpenUnitInterval('gamma', gamma);
+  return withoutReplacementRdp(g, positiveNumber('sigma', sigma), checkOrder('alpha', alpha));
 }
 
 /** The (ε, δ) bound of one order α with RDP value `rdp` (Canonne–Kamath–Steinke 2020 Prop. 12). */
 export function epsilonAtOrder(alpha: number, rdp: number, delta: number): number {
-  return orderEpsilon(checkOrder('alpha', alpha), checkRdp('rdp', rdp), checkDelta('delta', delta));
+  return orderEpsilon(checkOrder('alpha', alpha), notNaN('rdp', rdp), openUnitInterval('delta', delta));
 }
 
 /** The classic conversion ε = ε(α) − log δ/(α−1) (Mironov 2017, Prop. 3), for comparison with older publications. */
 export function epsilonAtOrderClassic(alpha: number, rdp: number, delta: number): number {
   checkOrder('alpha', alpha);
-  return checkRdp('rdp', rdp) - Math.log(checkDelta('delta', delta)) / (alpha - 1);
+  return notNaN('rdp', rdp) - Math.log(openUnitInterval('delta', delta)) / (alpha - 1);
 }
 
 /** min over the orders of epsilonAtOrder, with the minimising order. */
@@ -337,7 +330,7 @@ export function epsilonFromRdp(
   delta: number,
 ): { epsilon: number; order: number } {
   const o = checkOrders('orders', orders);
-  return bestEpsilon(o, checkCurve('rdp', rdp, o.length), checkDelta('delta', delta));
+  return bestEpsilon(o, checkCurve('rdp', rdp, o.length), openUnitInterval('delta', delta));
 }
 
 /** δ(ε) from RDP: min over orders of exp((α−1)(ε(α) − ε + log(1 − 1/α)) − log α), and the KL bound. */
@@ -347,7 +340,7 @@ export function deltaFromRdp(
   epsilon: number,
 ): { delta: number; order: number } {
   const o = checkOrders('orders', orders);
-  const e = checkNumber('epsilon', epsilon);
+  const e = numberValue('epsilon', epsilon);
   if (!(e >= 0)) throw invalidArgument('epsilon', 'a number >= 0', e);
   return bestDelta(o, checkCurve('rdp', rdp, o.length), e);
 }

@@ -5,6 +5,7 @@
 // safeguarded Newton steps inside a bisection bracket, so it never leaves [0, 1] and always
 // converges (Newton for speed, bisection for robustness at tiny tails and small a or b).
 import { invalidArgument, invalidType } from '../errors.js';
+import { positiveFinite } from '../validate.js';
 
 const LANCZOS = [
   0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
@@ -59,16 +60,10 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
   return h;
 }
 
-function checkShape(name: string, v: unknown): number {
-  if (typeof v !== 'number') throw invalidType(name, 'a positive finite number', v);
-  if (!(v > 0) || !Number.isFinite(v)) throw invalidArgument(name, 'a positive finite number', v);
-  return v;
-}
-
 /** The regularized incomplete beta function I_x(a, b) = P(X ≤ x) for X ~ Beta(a, b). */
 export function betaCdf(x: number, a: number, b: number): number {
-  checkShape('a', a);
-  checkShape('b', b);
+  positiveFinite('a', a);
+  positiveFinite('b', b);
   if (typeof x !== 'number' || Number.isNaN(x)) throw invalidType('x', 'a number', x);
   if (x <= 0) return 0;
   if (x >= 1) return 1;
@@ -88,8 +83,8 @@ function logBetaPdf(x: number, a: number, b: number): number {
  * (in log space when the bracket spans orders of magnitude near 0) when Newton leaves it.
  */
 export function betaQuantile(p: number, a: number, b: number): number {
-  checkShape('a', a);
-  checkShape('b', b);
+  positiveFinite('a', a);
+  positiveFinite('b', b);
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw invalidArgument('p', 'a probability in [0, 1]', p);
   if (p === 0) return 0;
   if (p === 1) return 1;

@@ -9,9 +9,8 @@
 // Several canaries share one format; the other planted secrets are left out of each canary's
 // candidate set (each canary is audited as if it were the only one).
 import { invalidArgument, invalidType } from '../errors.js';
-import { requiredObject } from '../kernels/validate.js';
+import { integerIn, numberArray, requiredObject } from '../validate.js';
 import { Random } from './train-adapter.js';
-import { integerIn, numbers } from './validate.js';
 
 export interface Canary {
   secret: number;
@@ -88,7 +87,7 @@ export function exposure(
   secretIndex: number,
   exclude: Iterable<number> = [],
 ): { rank: number; candidates: number; exposure: number } {
-  const losses = numbers('losses', lossesIn);
+  const losses = numberArray('losses', lossesIn, 'an array of numbers', 'empty');
   const n = losses.length;
   integerIn('secretIndex', secretIndex, 0, n - 1, `an index in [0, ${n})`);
   const skip = new Set(excludedIndices(exclude));
@@ -119,9 +118,9 @@ function excludedIndices(exclude: unknown): Float64Array {
     } catch {
       throw invalidType('exclude', 'an array or Set of candidate indices', exclude);
     }
-    return numbers('exclude', values, 'an array or Set of candidate indices');
+    return numberArray('exclude', values, 'an array or Set of candidate indices', 'empty');
   }
-  return numbers('exclude', exclude, 'an array or Set of candidate indices');
+  return numberArray('exclude', exclude, 'an array or Set of candidate indices', 'empty');
 }
 
 const setValues = Set.prototype.values as (this: unknown) => IterableIterator<unknown>;

@@ -18,12 +18,10 @@
 // examples of ONE training run are not such trials (their outcomes share one run's noise, and a
 // δ-event can expose all of them at once): for one run use one-run.ts (Steinke, Nasr and
 // Jagielski 2023), which runAudit reports.
-import { checkDelta as checkUnitInterval } from '../accounting/errors.js';
-import { invalidArgument, invalidType } from '../errors.js';
-import { requiredObject } from '../kernels/validate.js';
+import { invalidArgument } from '../errors.js';
+import { integerIn, numberWhere, openUnitInterval, requiredObject } from '../validate.js';
 import { clopperPearson } from './clopper-pearson.js';
 import { checkScores, type Membership, type Scores } from './roc.js';
-import { integerIn } from './validate.js';
 
 export interface AttackCounts {
   /** Members flagged as members, out of `members`. */
@@ -42,13 +40,11 @@ export interface EpsilonBound {
 }
 
 function checkDelta(delta: unknown): number {
-  if (typeof delta !== 'number') throw invalidType('delta', 'a number in [0, 1)', delta);
-  if (!(delta >= 0 && delta < 1)) throw invalidArgument('delta', 'in [0, 1)', delta);
-  return delta;
+  return numberWhere('delta', delta, (d) => d >= 0 && d < 1, 'in [0, 1)', 'a number in [0, 1)');
 }
 
 function checkConfidence(confidence: unknown): number {
-  return confidence === undefined ? 0.95 : checkUnitInterval('confidence', confidence);
+  return confidence === undefined ? 0.95 : openUnitInterval('confidence', confidence);
 }
 
 function logRatio(numeratorLower: number, delta: number, denominatorUpper: number): number {

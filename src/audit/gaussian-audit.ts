@@ -8,18 +8,24 @@
 // wrong (e.g. 10× too small) is caught, its audited bound far above what it claims.
 // σ for a claimed (ε, δ) is the exact analytic calibration (Balle and Wang 2018, Thm. 8).
 import { gaussianDelta, gaussianEpsilon } from '../accounting/index.js';
-import { checkDelta } from '../accounting/errors.js';
-import { invalidArgument, invalidType } from '../errors.js';
-import { positiveFinite, requiredObject } from '../kernels/validate.js';
+import { invalidArgument } from '../errors.js';
+import {
+  booleanValue,
+  integerIn,
+  numberValue,
+  openUnitInterval,
+  positiveFinite,
+  requiredObject,
+  stringValue,
+} from '../validate.js';
 import { addGaussianNoise } from '../kernels/noise.js';
 import { independentTrialsEpsilon, type EmpiricalEpsilon } from './epsilon-bound.js';
 import { Random } from './train-adapter.js';
-import { integerIn, numberValue } from './validate.js';
 
 /** The smallest σ for which the sensitivity-1 Gaussian mechanism is (ε, δ)-DP (bisection on μ = 1/σ). */
 export function gaussianSigma(epsilon: number, delta: number): number {
   positiveFinite('epsilon', epsilon);
-  checkDelta('delta', delta);
+  openUnitInterval('delta', delta);
   let lo = 0;
   let hi = 1;
   while (gaussianDelta(hi, epsilon) < delta) hi *= 2;
@@ -70,7 +76,7 @@ export function auditGaussianMechanism(options: GaussianAuditOptions): GaussianA
   const seed = o.seed === undefined
     ? 1
     : integerIn('seed', o.seed, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer');
-  if (o.confidence !== undefined) checkDelta('confidence', o.confidence);
+  if (o.confidence !== undefined) openUnitInterval('confidence', o.confidence);
   const calibratedSigma = gaussianSigma(epsilon, delta);
   const sigma = calibratedSigma * noiseScale;
   if (!(sigma > 0 && sigma < Infinity)) {
@@ -104,7 +110,7 @@ export class PrivacyClaimViolated extends Error {
 
   constructor(message: string) {
     // Error() would call a non-string's toString (which may throw, or be missing).
-    if (typeof message !== 'string') throw invalidType('message', 'a string', message);
+    stringValue('message', message);
     super(message);
   }
 }
@@ -112,8 +118,7 @@ export class PrivacyClaimViolated extends Error {
 /** Throws when an audit refutes the mechanism's claim (the loud failure a broken mechanism earns). */
 export function assertClaimHolds(result: GaussianAudit): void {
   const r = requiredObject('result', result);
-  if (typeof r.violated !== 'boolean') throw invalidType('result.violated', 'a boolean', r.violated);
-  if (!r.violated) return;
+  if (!booleanValue('result.violated', r.violated)) return;
   const audit = requiredObject('result.audit', r.audit);
   const claimed = numberValue('result.claimedEpsilon', r.claimedEpsilon);
   const delta = numberValue('result.delta', r.delta);

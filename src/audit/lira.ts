@@ -11,8 +11,8 @@
 // variance"); `globalVariance` (default when fewer than 64 shadows) switches to it. An example
 // with no "in" (or "out") shadow gets the mean of that side over all examples.
 import { invalidArgument, invalidType } from '../errors.js';
-import { optionalBoolean, requiredObject } from '../kernels/validate.js';
-import { labelArray, numbers } from './validate.js';
+import { numberArray, optionalBoolean, requiredObject } from '../validate.js';
+import { labelArray } from './validate.js';
 
 export interface LiraOptions {
   /** φ of every example under the target model. */
@@ -42,7 +42,7 @@ function logNormalPdf(x: number, mean: number, variance: number): number {
 /** Membership scores (higher = more likely a member of the target's training set). */
 export function liraScores(options: LiraOptions): Float64Array {
   const o = requiredObject('options', options);
-  const target = numbers('target', o.target, 'an array of confidences');
+  const target = numberArray('target', o.target, 'an array of confidences', 'empty');
   const n = target.length;
   if (!Array.isArray(o.shadow)) throw invalidType('shadow', 'a non-empty array of per-model confidences', o.shadow);
   if (o.shadow.length < 1) throw invalidArgument('shadow', 'a non-empty array of per-model confidences', o.shadow);
@@ -56,7 +56,7 @@ export function liraScores(options: LiraOptions): Float64Array {
   }
   // Each array read once into a typed copy: the fitting loops below index them unchecked.
   const shadow = Array.from(o.shadow as unknown[], (s, m) => {
-    const a = numbers(`shadow[${m}]`, s, 'an array of confidences');
+    const a = numberArray(`shadow[${m}]`, s, 'an array of confidences', 'empty');
     if (a.length !== n) throw invalidArgument(`shadow[${m}].length`, `${n} confidences (one per example)`, a.length);
     return a;
   });

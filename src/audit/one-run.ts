@@ -14,9 +14,9 @@
 import { Random, SecureRandom } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { binomialLogPmf } from './binomial.js';
-import { MAX_ARRAY_LENGTH, outOfMemory } from '../kernels/validate.js';
+import { integerIn, MAX_ARRAY_LENGTH, openUnitInterval, outOfMemory, unitInterval } from '../validate.js';
 import type { Membership, Scores } from './roc.js';
-import { integerIn, labelArray, scoreArray } from './validate.js';
+import { labelArray, scoreArray } from './validate.js';
 
 /** What the one-run bound assumes (carried into reports and --json). */
 export const ONE_RUN_ASSUMPTIONS =
@@ -45,18 +45,6 @@ function checkCounts(counts: OneRunCounts): { m: number; r: number; v: number } 
   const r = integerIn('guesses', counts.guesses, 0, maxGuesses, `an integer in [0, ${upTo}]`);
   const v = integerIn('correct', counts.correct, 0, r, `an integer in [0, guesses = ${r}]`);
   return { m, r, v };
-}
-
-function checkDelta(delta: unknown): number {
-  if (typeof delta !== 'number') throw invalidType('delta', 'a number', delta);
-  if (!(delta >= 0 && delta <= 1)) throw invalidArgument('delta', 'in [0, 1]', delta);
-  return delta;
-}
-
-function checkConfidence(confidence: unknown): number {
-  if (typeof confidence !== 'number') throw invalidType('confidence', 'a number', confidence);
-  if (!(confidence > 0 && confidence < 1)) throw invalidArgument('confidence', 'in (0, 1)', confidence);
-  return confidence;
 }
 
 /** Relative size below which a tail's remaining terms no longer change a float64 sum. */
@@ -152,7 +140,7 @@ export function oneRunPValue(counts: OneRunCounts, epsilon: number, delta: numbe
   const { m, r, v } = checkCounts(counts);
   if (typeof epsilon !== 'number') throw invalidType('epsilon', 'a number', epsilon);
   if (!(epsilon >= 0)) throw invalidArgument('epsilon', 'a non-negative number', epsilon);
-  checkDelta(delta);
+  unitInterval('delta', delta);
   return pValue(m, r, v, epsilon, delta);
 }
 
@@ -186,8 +174,8 @@ export function oneRunEpsilon(counts: OneRunCounts, options: { delta: number; co
   if (typeof options !== 'object' || options === null) {
     throw invalidType('options', 'an object { delta, confidence? }', options);
   }
-  const delta = checkDelta(options.delta);
-  const confidence = checkConfidence(options.confidence ?? 0.95);
+  const delta = unitInterval('delta', options.delta);
+  const confidence = openUnitInterval('confidence', options.confidence ?? 0.95);
   const level = 1 - confidence;
   const result = (epsilon: number, p: number): OneRunEpsilon => ({
     analysis: 'one-run',
@@ -283,8 +271,8 @@ export function oneRunAudit(
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidType('options', 'an object { delta, confidence?, rules? }', options);
   }
-  const delta = checkDelta(options.delta);
-  const confidence = checkConfidence(options.confidence ?? 0.95);
+  const delta = unitInterval('delta', options.delta);
+  const confidence = openUnitInterval('confidence', options.confidence ?? 0.95);
   const m = labels.length;
   const rules = options.rules ?? defaultGuessRules(m);
   if (!Array.isArray(rules)) throw invalidType('rules', 'a non-empty list of { positive, negative }', rules);

@@ -1,9 +1,8 @@
 // The audit result as one JSON-ready object and as a text table (private vs non-private side by
 // side). Pure formatting: no I/O. Every ε lower bound names the analysis that produced it.
 import { invalidArgument, invalidType } from '../errors.js';
-import { requiredObject } from '../kernels/validate.js';
+import { numberValue, requiredObject, stringValue } from '../validate.js';
 import { ONE_RUN_ASSUMPTIONS } from './one-run.js';
-import { numberValue, stringValue } from './validate.js';
 import type { AttackResult, AuditResult, RegimeResult } from './run-audit.js';
 
 export interface AttackSummary {

@@ -2,9 +2,9 @@
 // the low-FPR region is where membership inference matters (Carlini et al. 2022, §3, who plot
 // every ROC curve this way). Pure: curves in, a string out.
 import { invalidArgument, invalidType } from '../errors.js';
-import { optionsObject, requiredObject } from '../kernels/validate.js';
+import { integerIn, numberWhere, optionsObject, requiredObject, stringValue } from '../validate.js';
 import type { RocCurve } from './roc.js';
-import { integerIn, rocValue, stringValue } from './validate.js';
+import { rocValue } from './validate.js';
 
 export interface RocPlotCurve {
   label: string;
@@ -38,9 +38,8 @@ export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions 
   const scale = o.scale ?? 'log';
   if (scale !== 'log' && scale !== 'linear') throw invalidArgument('options.scale', '"log" or "linear"', scale);
   const minRate = o.minRate ?? 1e-4;
-  if (typeof minRate !== 'number') throw invalidType('options.minRate', 'a number in (0, 1)', minRate);
   // A floor at 1e-300 keeps the decade ticks (one per power of ten) few and in normal float64 range.
-  if (!(minRate >= 1e-300 && minRate < 1)) throw invalidArgument('options.minRate', 'in [1e-300, 1)', minRate);
+  numberWhere('options.minRate', minRate, (r) => r >= 1e-300 && r < 1, 'in [1e-300, 1)', 'a number in (0, 1)');
   const width = o.width === undefined ? 560 : integerIn('options.width', o.width, 100, 100000,
     'an integer in [100, 100000]');
   const height = o.height === undefined ? 480 : integerIn('options.height', o.height, 100, 100000,

@@ -7,8 +7,9 @@
 //     ("Membership Inference Attacks From First Principles", S&P) argue for.
 //   Advantage: max_t TPR − FPR (Yeom et al. 2018, "Privacy Risk in Machine Learning", CSF).
 //   Balanced accuracy: max_t (TPR + TNR) / 2 = (1 + advantage) / 2.
-import { invalidArgument, invalidType } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import { labelArray, rocValue, scoreArray } from './validate.js';
+import { numberWhere } from '../validate.js';
 
 export interface RocCurve {
   /** Per point: flag scores ≥ threshold (the first point, +Infinity, flags nothing). */
@@ -87,8 +88,7 @@ function aucOf(roc: RocCurve): number {
 /** The largest TPR among points with FPR ≤ maxFpr. */
 export function tprAtFpr(roc: RocCurve, maxFpr: number): number {
   rocValue('roc', roc);
-  if (typeof maxFpr !== 'number') throw invalidType('maxFpr', 'a number in [0, 1]', maxFpr);
-  if (!(maxFpr >= 0 && maxFpr <= 1)) throw invalidArgument('maxFpr', 'in [0, 1]', maxFpr);
+  numberWhere('maxFpr', maxFpr, (f) => f >= 0 && f <= 1, 'in [0, 1]', 'a number in [0, 1]');
   return tprAt(roc, maxFpr);
 }
 

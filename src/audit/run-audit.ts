@@ -5,15 +5,21 @@
 // random halves in the same regime; the loss-threshold attack and LiRA score every example, and
 // their ROC metrics and one-run ε lower bounds (one-run.ts) are reported; optionally secret
 // canaries are planted in the targets' training data and their exposure measured.
-import { checkDelta } from '../accounting/errors.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { nonNegativeInteger, positiveFinite, positiveInteger, requiredObject } from '../kernels/validate.js';
+import {
+  integerIn,
+  nonNegativeInteger,
+  openUnitInterval,
+  positiveFinite,
+  positiveInteger,
+  requiredObject,
+} from '../validate.js';
 import { canaryText, exposure, makeCanaries, type Canary } from './canaries.js';
 import { liraScores } from './lira.js';
 import { lossThresholdScores } from './loss-attack.js';
 import { drawMembership, oneRunAudit, type OneRunAudit } from './one-run.js';
 import { attackMetrics, rocCurve, type AttackMetrics, type RocCurve } from './roc.js';
-import { datasetValue, integerIn } from './validate.js';
+import { datasetValue } from './validate.js';
 import { appendBags, Random, subset, textFeatures, trainModel, type Dataset, type ModelKind, type TrainedModel, type TrainOptions } from './train-adapter.js';
 
 export interface TrainingSettings {
@@ -169,10 +175,10 @@ function checkConfig(config: unknown): AuditConfig {
   }
   const shadowModels = nonNegativeInteger('config.shadowModels', c.shadowModels);
   const epsilon = positiveFinite('config.epsilon', c.epsilon);
-  const delta = checkDelta('config.delta', c.delta);
+  const delta = openUnitInterval('config.delta', c.delta);
   // Model seeds are derived as seed · 1000 + k, which must stay a safe integer.
   const seed = integerIn('config.seed', c.seed, 0, 2 ** 40 - 1, 'an integer in [0, 2^40)');
-  const confidence = c.confidence === undefined ? 0.95 : checkDelta('config.confidence', c.confidence);
+  const confidence = c.confidence === undefined ? 0.95 : openUnitInterval('config.confidence', c.confidence);
   if (c.onProgress !== undefined && typeof c.onProgress !== 'function') {
     throw invalidType('config.onProgress', 'a function', c.onProgress);
   }

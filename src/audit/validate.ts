@@ -1,45 +1,25 @@
-// Argument checks of the audit entry points, built on the shared validators (src/kernels/validate.ts):
+// Argument checks of the audit entry points, built on the generic validators of src/validate.ts:
 // each public function converts its arrays once here, so the attack and bound loops run unchecked.
 import { invalidArgument, invalidType } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import { elementCount, nonNegativeInteger, numberArray, positiveInteger, requiredObject, typedArray, typedArrayKind }
-  from '../kernels/validate.js';
+import {
+  elementCount,
+  integerIn,
+  nonNegativeInteger,
+  notNaN,
+  numberArray,
+  positiveInteger,
+  requiredObject,
+  stringValue,
+  typedArray,
+  typedArrayKind,
+} from '../validate.js';
 import type { RocCurve } from './roc.js';
-
-/** A safe integer in [min, max]. */
-export function integerIn(name: string, value: unknown, min: number, max: number, expectation: string): number {
-  if (typeof value !== 'number') throw invalidType(name, 'a number', value);
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw invalidArgument(name, expectation, value);
-  return value;
-}
-
-/** A string. */
-export function stringValue(name: string, value: unknown): string {
-  if (typeof value !== 'string') throw invalidType(name, 'a string', value);
-  return value;
-}
-
-/** A number (any, NaN included: only formatted). */
-export function numberValue(name: string, value: unknown): number {
-  if (typeof value !== 'number') throw invalidType(name, 'a number', value);
-  return value;
-}
-
-/**
- * numberArray, except that an empty typed array gives an empty copy without being iterated: iterating one whose
- * buffer was transferred (detached) throws an uncoded TypeError, and an empty array is refused by the callers.
- */
-export function numbers(name: string, value: unknown, expected?: string): Float64Array {
-  if (typedArrayKind(value) !== undefined && (value as ArrayLike<unknown>).length === 0) return new Float64Array(0);
-  return numberArray(name, value, expected);
-}
 
 /** An array or typed array of numbers, none NaN, read once into a Float64Array. */
 export function scoreArray(name: string, value: unknown): Float64Array {
-  const out = numbers(name, value);
-  for (let i = 0; i < out.length; i++) {
-    if (Number.isNaN(out[i])) throw invalidArgument(`${name}[${i}]`, 'a number (not NaN)', out[i]);
-  }
+  const out = numberArray(name, value, 'an array of numbers', 'empty');
+  out.forEach((v, i) => notNaN(`${name}[${i}]`, v));
   return out;
 }
 

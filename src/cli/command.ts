@@ -1,4 +1,4 @@
-// The shape every sub-command has, and the helpers they share.
+// The shape every sub-command has, and its argument parsing (option values are read in ./options.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -25,13 +25,21 @@ export function parseCommandArgs<T extends OptionsConfig>(
   return { values: values as never };
 }
 
-/** Parses a numeric option, failing with a message that names it. */
-export function numberOption(name: string, value: string | undefined, fallback?: number): number {
-  if (value === undefined) {
-    if (fallback === undefined) throw new RangeError(`--${name} is required`);
-    return fallback;
-  }
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new RangeError(`--${name} must be a finite number, received "${value}"`);
-  return n;
+type StringOptions<K extends string> = { [P in K]: { type: 'string' } };
+type FlagOptions<K extends string> = { [P in K]: { type: 'boolean'; default: false } };
+
+/** parseArgs declarations of value options: every value is read as a string (./options.ts checks it). */
+export function stringOptions<K extends string>(...names: K[]): StringOptions<K> {
+  return Object.fromEntries(names.map((n) => [n, { type: 'string' }])) as StringOptions<K>;
+}
+
+/** parseArgs declarations of boolean flags, false when absent. */
+export function flagOptions<K extends string>(...names: K[]): FlagOptions<K> {
+  return Object.fromEntries(names.map((n) => [n, { type: 'boolean', default: false }])) as FlagOptions<K>;
+}
+
+/** Reports a refused argument on stderr ("dpfl <command>: <message>") and gives the usage exit code, 2. */
+export function usageError(command: string, error: unknown): number {
+  console.error(`dpfl ${command}: ${error instanceof Error ? error.message : String(error)}`);
+  return 2;
 }

@@ -3,7 +3,7 @@
 import type { Batch } from '../models/batch.js';
 import { Random } from './random.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../kernels/validate.js';
+import { elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../validate.js';
 
 /** The O(1) checks of a dataset argument: its shape and the lengths of its arrays. */
 function checkDataset(ds: unknown): Dataset {

@@ -1,7 +1,7 @@
 // Text features: lower-cased word tokens, unigrams and bigrams hashed (FNV-1a, 32 bit) into
 // `buckets` rows — the hashing trick, so the vocabulary needs no fitting pass.
 import { invalidArgument, invalidType } from '../errors.js';
-import { positiveInteger } from '../kernels/validate.js';
+import { positiveInteger } from '../validate.js';
 
 /** Word tokens: runs of letters and digits, lower-cased. */
 export function tokenize(text: string, maxTokens = 2000): string[] {

@@ -2,7 +2,7 @@
 // as dense 784-feature rows.
 import type { Dataset } from './dataset.js';
 import { requireOptional } from './packages.js';
-import { optionsObject } from '../kernels/validate.js';
+import { optionsObject } from '../validate.js';
 import { fromOption } from './spam.js';
 
 export const MNIST_PACKAGE = 'mnist';

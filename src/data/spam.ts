@@ -5,7 +5,7 @@ import type { Dataset } from './dataset.js';
 import { hashNgrams, tokenize } from './hashing.js';
 import { requireOptional } from './packages.js';
 import { invalidType } from '../errors.js';
-import { optionsObject } from '../kernels/validate.js';
+import { optionsObject } from '../validate.js';
 
 /** options.from: a directory to resolve the dataset package from. */
 export function fromOption(value: unknown): string | undefined {

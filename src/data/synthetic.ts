@@ -3,13 +3,7 @@
 import type { Dataset } from './dataset.js';
 import { Random } from './random.js';
 import { invalidArgument } from '../errors.js';
-import {
-  elementCount,
-  nonNegativeFinite,
-  nonNegativeInteger,
-  positiveInteger,
-  requiredObject,
-} from '../kernels/validate.js';
+import { elementCount, nonNegativeFinite, nonNegativeInteger, positiveInteger, requiredObject } from '../validate.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 

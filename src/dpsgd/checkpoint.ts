@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { invalidArgument, invalidType, withCode } from '../errors.js';
-import { float32Array, requiredObject } from '../kernels/validate.js';
+import { float32Array, requiredObject } from '../validate.js';
 
 /** A path: a number would be taken by node:fs as an open file descriptor (a read could block forever). */
 function checkPath(file: unknown): string {

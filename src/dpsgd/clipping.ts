@@ -1,16 +1,16 @@
 // Clipping rules: from the per-example (per-group) squared gradient norms to per-example scale
 // factors. The clipped sum is then Σ_r s_r g_r, each term of norm ≤ C (the sensitivity).
 //
-// - flat: s = min(1, C / (‖g‖ + 1e-6)) over the whole gradient (Abadi et al. 2016).
-// - per-layer: group k clipped to C_k, with s_k = min(1, C_k / (‖g_k‖ + 1e-6)); the thresholds are
+// - flat: s = min(1, C / (‖g‖ + CLIP_EPSILON)) over the whole gradient (Abadi et al. 2016; ε = 1e-6, from the core).
+// - per-layer: group k clipped to C_k, with s_k = min(1, C_k / (‖g_k‖ + CLIP_EPSILON)); the thresholds are
 //   given, or split from a single budget C as C_k = C·sqrt(n_k / n) (so Σ C_k² = C²).
 // - adaptive: flat clipping with a C that follows a target quantile of the norms, from a noised
 //   count of the examples with ‖g‖ ≤ C (Andrew et al., NeurIPS 2021, geometric update).
 // - automatic: s = C / (‖g‖ + γ) for every example (Bu et al. 2022, normalised clipping); every
 //   term has norm < C, and C only rescales the learning rate.
 import { invalidArgument, invalidType } from '../errors.js';
-import { positiveFinite, positiveInteger } from '../kernels/validate.js';
-import { numbers } from '../fl/validate.js';
+import { numberArray, positiveFinite, positiveInteger } from '../validate.js';
+import { CLIP_EPSILON } from '../kernels/constants.js';
 
 export type ClippingRule =
   | { kind: 'flat' }
@@ -19,8 +19,6 @@ export type ClippingRule =
   | { kind: 'automatic'; gamma?: number };
 
 export type ClippingKind = ClippingRule['kind'];
-
-export const CLIP_EPSILON = 1e-6;
 
 export interface ScaleResult {
   /** One scale vector per group (per-layer) or a single one shared by all groups. */
@@ -83,7 +81,7 @@ export function normaliseRule(rule: unknown, groupSizes: readonly number[]): Req
 /** Per-layer thresholds C_k = C·sqrt(n_k / n): proportional to sqrt(group size), Σ C_k² = C². */
 export function splitThreshold(maxGradNorm: number, groupSizes: readonly number[]): number[] {
   positiveFinite('maxGradNorm', maxGradNorm);
-  const sizes = numbers('groupSizes', groupSizes, 'an array of group sizes');
+  const sizes = numberArray('groupSizes', groupSizes, 'an array of group sizes', 'transferred');
   if (sizes.length === 0) throw invalidArgument('groupSizes.length', 'positive', 0);
   sizes.forEach((n, g) => positiveInteger(`groupSizes[${g}]`, n));
   return splitThresholdUnchecked(maxGradNorm, groupSizes);

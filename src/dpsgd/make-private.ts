@@ -2,7 +2,7 @@
 // sampler, the calibrated noise multiplier, a budget-guarded accountant and the DP optimizer.
 import { Accountant, calibrateNoiseMultiplier, computeEpsilon, type AccountantKind } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { positiveFinite } from '../kernels/validate.js';
+import { positiveFinite } from '../validate.js';
 import type { ClippingKind, ClippingRule } from './clipping.js';
 import { DpOptimizer, type UpdateRule } from './optimizer.js';
 import { FixedSizeSampler, PoissonSampler, type Sampler } from './sampler.js';

@@ -11,8 +11,7 @@ import {
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
-import { float32Array, positiveFinite, typedArray, typedArrayKind } from '../kernels/validate.js';
-import { withMethods } from '../fl/validate.js';
+import { float32Array, positiveFinite, typedArray, typedArrayKind, withMethods } from '../validate.js';
 import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
 import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
 import { weightedSum } from '../kernels/aggregate.js';

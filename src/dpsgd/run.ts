@@ -5,16 +5,18 @@ import { splitDataset, type Dataset } from '../data/dataset.js';
 import { loadMnist } from '../data/mnist.js';
 import { loadSpam } from '../data/spam.js';
 import { syntheticBags, syntheticDense } from '../data/synthetic.js';
-import { checkDelta } from '../accounting/errors.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
+  booleanValue,
   nonNegativeFinite,
   nonNegativeInteger,
+  oneOf,
+  openUnitInterval,
   positiveFinite,
   positiveInteger,
   requiredObject,
-} from '../kernels/validate.js';
-import { dataset, oneOf } from '../fl/validate.js';
+} from '../validate.js';
+import { dataset } from '../fl/validate.js';
 import { createModel, type ModelKind, type ModelSpec } from '../models/zoo.js';
 import type { Sequential } from '../models/sequential.js';
 import type { BagCombiner } from '../models/layers.js';
@@ -102,10 +104,10 @@ function checkConfig(config: unknown): RunConfig {
   oneOf('config.model', c.model, ['linear', 'mlp', 'text']);
   oneOf('config.clipping', c.clipping, ['flat', 'per-layer', 'adaptive', 'automatic']);
   oneOf('config.optimizer', c.optimizer, ['sgd', 'adam']);
-  if (typeof c.nonPrivate !== 'boolean') throw invalidType('config.nonPrivate', 'a boolean', c.nonPrivate);
+  booleanValue('config.nonPrivate', c.nonPrivate);
   if (!c.nonPrivate) {
     positiveFinite('config.epsilon', c.epsilon);
-    checkDelta('config.delta', c.delta);
+    openUnitInterval('config.delta', c.delta);
     positiveFinite('config.maxGradNorm', c.maxGradNorm);
   }
   positiveFinite('config.epochs', c.epochs);

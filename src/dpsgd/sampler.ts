@@ -5,7 +5,7 @@
 //   Fisher–Yates shuffle) → sampled-without-replacement-gaussian (replace-one neighbours; the
 //   sensitivity of a clipped sum doubles, so the event's noise multiplier is σ/2).
 import { poissonSampledGaussian, sampledWithoutReplacementGaussian, type DpEvent } from '../accounting/index.js';
-import { checkNumber } from '../accounting/errors.js';
+import { integerIn, numberValue } from '../validate.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { Random, SecureRandom } from '../data/random.js';
 
@@ -34,9 +34,7 @@ export interface Sampler {
 }
 
 function sizeArg(name: string, v: unknown): number {
-  if (typeof v !== 'number') throw invalidType(name, 'a positive integer', v);
-  if (!Number.isSafeInteger(v) || v <= 0 || v > 2 ** 31 - 1) throw invalidArgument(name, 'a positive integer below 2^31', v);
-  return v;
+  return integerIn(name, v, 1, 2 ** 31 - 1, 'a positive integer below 2^31', 'a positive integer');
 }
 
 /** A seeded generator (reproducible), or the OS CSPRNG when no seed is given (production). */
@@ -182,7 +180,7 @@ export class FixedSizeSampler implements Sampler {
   }
 
   event(noiseMultiplier: number): DpEvent {
-    checkNumber('noiseMultiplier', noiseMultiplier); // halved below: a caller's object must not be coerced
+    numberValue('noiseMultiplier', noiseMultiplier); // halved below: a caller's object must not be coerced
     return sampledWithoutReplacementGaussian({
       noiseMultiplier: noiseMultiplier / 2,
       sampleSize: this.#batchSize,

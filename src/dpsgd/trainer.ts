@@ -4,9 +4,9 @@
 import { BudgetExceededError } from '../accounting/index.js';
 import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
 import { Sequential } from '../models/sequential.js';
-import { invalidArgument, invalidType } from '../errors.js';
-import { positiveInteger, requiredObject } from '../kernels/validate.js';
-import { dataset, withMethods } from '../fl/validate.js';
+import { invalidType } from '../errors.js';
+import { booleanValue, nonNegativeInteger, positiveInteger, requiredObject, withMethods } from '../validate.js';
+import { dataset } from '../fl/validate.js';
 import { DpOptimizer, type StepReport } from './optimizer.js';
 import type { Sampler } from './sampler.js';
 
@@ -55,12 +55,11 @@ export class Trainer {
       throw invalidType('options.optimizer', 'a DpOptimizer', options.optimizer);
     }
     // Required: a forgotten flag must not silently train without privacy.
-    if (typeof options.private !== 'boolean') throw invalidType('options.private', 'a boolean', options.private);
+    booleanValue('options.private', options.private);
     const physical = options.maxPhysicalBatch;
     this.maxPhysicalBatch = physical === undefined ? 1024 : positiveInteger('options.maxPhysicalBatch', physical);
     const withhold = options.withholdUnnoisedStats ?? options.optimizer.withholdUnnoisedStats;
-    if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
-    this.withholdUnnoisedStats = withhold;
+    this.withholdUnnoisedStats = booleanValue('withholdUnnoisedStats', withhold);
   }
 
   /** A private step's result: only what ε covers when un-noised statistics are withheld. */
@@ -154,8 +153,7 @@ export class Trainer {
 /** Fraction of `ds` the model classifies correctly. */
 /** The step count and callback of run/runAsync. */
 function checkRunArguments(steps: unknown, onStep: unknown): void {
-  if (typeof steps !== 'number') throw invalidType('steps', 'a non-negative integer', steps);
-  if (!(Number.isSafeInteger(steps) && steps >= 0)) throw invalidArgument('steps', 'a non-negative integer', steps);
+  nonNegativeInteger('steps', steps);
   if (onStep !== undefined && typeof onStep !== 'function') throw invalidType('onStep', 'a function', onStep);
 }
 

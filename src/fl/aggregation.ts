@@ -17,7 +17,7 @@
 import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, optionsObject } from '../kernels/validate.js';
+import { float32Array, optionsObject } from '../validate.js';
 import { coordinateMedianAsync, trimCount, trimmedMeanAsync } from '../kernels/fl.js';
 
 export type AggregationRule = 'mean' | 'median' | 'trimmed-mean';

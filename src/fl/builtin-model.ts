@@ -8,7 +8,7 @@ import type { Sequential } from '../models/sequential.js';
 import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
 import type { Rng } from './rng.js';
-import { sizedFloat32 } from '../kernels/validate.js';
+import { sizedFloat32 } from '../validate.js';
 import { labelledData, localTraining } from './validate.js';
 
 export class BuiltinModel implements FlModel {

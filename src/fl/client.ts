@@ -1,11 +1,11 @@
 // A federated client: local epochs of SGD (optionally FedProx) from the broadcast global model on
 // the examples currently on the device; it returns its update Δ_k = x_k − x_t and its sample count.
 import { invalidType } from '../errors.js';
-import { nonNegativeInteger, requiredObject, sizedFloat32 } from '../kernels/validate.js';
+import { nonNegativeInteger, requiredObject, sizedFloat32, withMethods } from '../validate.js';
 import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
 import type { Rng } from './rng.js';
-import { exampleIndices, labelledData, withMethods } from './validate.js';
+import { exampleIndices, labelledData } from './validate.js';
 
 export interface ClientReport {
   client: number;

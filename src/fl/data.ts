@@ -1,7 +1,7 @@
 // Labelled datasets as the FL loops see them, and a seeded synthetic one with a natural grouping.
 import { subset as subsetDataset, type Dataset } from '../data/dataset.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { elementCount, finiteNumber, optionsObject, positiveFinite, positiveInteger } from '../kernels/validate.js';
+import { elementCount, finiteNumber, optionsObject, positiveFinite, positiveInteger } from '../validate.js';
 import { Rng } from './rng.js';
 import { dataset, labelledData } from './validate.js';
 

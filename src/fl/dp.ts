@@ -34,17 +34,17 @@ import {
   type DpEvent,
   type PrivacyAccountant,
 } from '../accounting/index.js';
-import { checkDelta } from '../accounting/errors.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { addGaussianNoise } from '../kernels/noise.js';
 import {
-  float32Array,
   finiteNumber,
+  float32Array,
   nonNegativeFinite,
+  numberArray,
+  openUnitInterval,
   positiveFinite,
   requiredObject,
-} from '../kernels/validate.js';
-import { numbers } from './validate.js';
+} from '../validate.js';
 
 export interface AdaptiveClipOptions {
   /** Target quantile γ of update norms. Default 0.5. */
@@ -98,12 +98,12 @@ export class DpFedAvg {
     readonly sampling: 'uniform' | 'poisson',
     readonly options: DpFedAvgOptions,
   ) {
-    numbers('population', population, 'an array of sample counts')
+    numberArray('population', population, 'an array of sample counts', 'transferred')
       .forEach((n, k) => nonNegativeFinite(`population[${k}]`, n));
     requiredObject('options', options);
     const z = positiveFinite('noiseMultiplier', options.noiseMultiplier);
     positiveFinite('clipNorm', options.clipNorm);
-    checkDelta('delta', options.delta);
+    openUnitInterval('delta', options.delta);
     if (options.noiseSeed !== undefined && typeof options.noiseSeed !== 'bigint') {
       throw invalidType('noiseSeed', 'a bigint or undefined', options.noiseSeed);
     }

@@ -3,7 +3,7 @@
 // FedProx proximal term (Li et al., "Federated Optimization in Heterogeneous Networks", MLSys
 // 2020: local objective F_k(w) + μ/2 ‖w − w_t‖², gradient ∇F_k(w) + μ (w − w_t)).
 import { invalidArgument } from '../errors.js';
-import { elementCount, positiveInteger, sizedFloat32 } from '../kernels/validate.js';
+import { elementCount, positiveInteger, sizedFloat32 } from '../validate.js';
 import type { LabelledData } from './data.js';
 import type { Rng } from './rng.js';
 import { labelledData, localTraining } from './validate.js';

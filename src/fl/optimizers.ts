@@ -20,7 +20,7 @@
 // Effects of Non-Identical Data Distribution for Federated Visual Classification", 2019):
 // m_t = β m_{t−1} + Δ_t, x_{t+1} = x_t + η m_t, with β = 0.9, η = 1 by default.
 import { invalidArgument } from '../errors.js';
-import { finiteNumber, optionsObject, positiveFinite } from '../kernels/validate.js';
+import { finiteNumber, optionsObject, positiveFinite } from '../validate.js';
 
 export type ServerOptimizerName = 'fedavg' | 'fedavgm' | 'fedadagrad' | 'fedadam' | 'fedyogi';
 

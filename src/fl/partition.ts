@@ -15,7 +15,7 @@
 //   lowered to the number of groups); with fewer clients, whole groups are dealt to clients in
 //   decreasing size order, each to the currently smallest client, so no group is split.
 import { invalidArgument, invalidType } from '../errors.js';
-import { positiveFinite, requiredObject } from '../kernels/validate.js';
+import { positiveFinite, requiredObject } from '../validate.js';
 import type { LabelledData } from './data.js';
 import { Rng } from './rng.js';
 import { labelledData } from './validate.js';

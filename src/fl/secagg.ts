@@ -22,7 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipByNorm } from '../kernels/clip.js';
-import { float32Array, positiveFinite, positiveInteger } from '../kernels/validate.js';
+import { float32Array, positiveFinite, positiveInteger } from '../validate.js';
 import { applyMask, dequantizeFixed, quantizeFixed, sumMod } from '../kernels/fl.js';
 
 /** The largest power-of-two scale with count · bound · scale < 2^31 (the sum cannot overflow). */

@@ -31,12 +31,13 @@
 import { invalidArgument, invalidType } from '../errors.js';
 import {
   nonNegativeFinite,
+  numberArray,
   optionalBoolean,
   positiveInteger,
   requiredObject,
-} from '../kernels/validate.js';
+  withMethods,
+} from '../validate.js';
 import { categoricalFrom, intFrom, shuffleFrom, type UniformSource } from './rng.js';
-import { numbers, withMethods } from './validate.js';
 
 /**
  * The uniform source of a selection: the seeded Rng (experiments) or SecureRandom (the OS CSPRNG,
@@ -74,7 +75,7 @@ export interface Selection {
 
 function checkActivity(activity: ArrayLike<number>): Float64Array {
   if (!Array.isArray(activity) && !ArrayBuffer.isView(activity)) throw invalidType('activity', 'an array of sample counts', activity);
-  const n = numbers('activity', activity, 'an array of sample counts');
+  const n = numberArray('activity', activity, 'an array of sample counts', 'transferred');
   n.forEach((v, k) => {
     if (!(v >= 0) || !Number.isFinite(v)) throw invalidArgument(`activity[${k}]`, 'a non-negative finite number', v);
   });
@@ -92,7 +93,7 @@ export function targetWeights(n: Float64Array, weighting: Weighting): Float64Arr
 
 /** π_k = min(1, c·x_k) with Σ π_k = K (certainty units capped at 1, the rest rescaled). */
 export function ppsInclusion(x: Float64Array, k: number): Float64Array {
-  const checked = numbers('x', x, 'an array of non-negative sizes');
+  const checked = numberArray('x', x, 'an array of non-negative sizes', 'transferred');
   checked.forEach((v, i) => nonNegativeFinite(`x[${i}]`, v));
   return inclusion(checked, positiveInteger('k', k));
 }

@@ -33,11 +33,12 @@ import {
   finiteNumber,
   float32Array,
   nonNegativeFinite,
+  numberArray,
+  oneOf,
   requiredObject,
   typedArrayKind,
-} from '../kernels/validate.js';
+} from '../validate.js';
 import { Rng } from './rng.js';
-import { numbers, oneOf } from './validate.js';
 import { selectClients, type Selection, type SelectionOptions, type SelectionRng } from './selection.js';
 
 export type RejectReason =
@@ -173,7 +174,8 @@ export class FederatedServer {
   constructor(readonly options: ServerOptions) {
     requiredObject('options', options);
     this.params = Float32Array.from(float32Array('options.params', options.params));
-    this.#activity = Array.from(numbers('options.activity', options.activity, 'an array of sample counts'));
+    const activity = numberArray('options.activity', options.activity, 'an array of sample counts', 'transferred');
+    this.#activity = Array.from(activity);
     requiredObject('options.selection', options.selection);
     if (options.dp !== undefined) requiredObject('options.dp', options.dp);
     if (options.deadline !== undefined) nonNegativeFinite('options.deadline', options.deadline);
@@ -215,7 +217,7 @@ export class FederatedServer {
 
   /** Updates the population's activity (continual setting: what each device stores now). */
   setActivity(activity: number[]): void {
-    numbers('activity', activity, 'an array of sample counts');
+    numberArray('activity', activity, 'an array of sample counts', 'transferred');
     if (activity.length !== this.#activity.length) throw invalidArgument('activity.length', `${this.#activity.length}`, activity.length);
     this.#activity = [...activity];
   }

@@ -24,9 +24,10 @@ import {
   positiveInteger,
   requiredObject,
   typedArray,
-} from '../kernels/validate.js';
+  withMethods,
+} from '../validate.js';
 import { Rng } from './rng.js';
-import { exampleIndices, labelledData, withMethods } from './validate.js';
+import { exampleIndices, labelledData } from './validate.js';
 import type { SelectionOptions } from './selection.js';
 import { FederatedServer, type RoundReport } from './server.js';
 import { ContinualStreams, type EvictionPolicy } from './store.js';

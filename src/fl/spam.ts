@@ -5,7 +5,7 @@
 import { hashNgrams, tokenize } from '../data/hashing.js';
 import { requireOptional } from '../data/packages.js';
 import { loadSpam, SPAM_PACKAGE, SPAM_VERSION } from '../data/spam.js';
-import { elementCount, positiveInteger } from '../kernels/validate.js';
+import { elementCount, positiveInteger } from '../validate.js';
 import { fromDataset, type LabelledData } from './data.js';
 import { mailMessages } from './validate.js';
 

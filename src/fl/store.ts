@@ -6,9 +6,8 @@
 //   t-th arrival replaces a uniformly chosen slot with probability capacity / t, so the store is
 //   a uniform sample of everything seen so far.
 import { invalidArgument, invalidType } from '../errors.js';
-import { requiredObject, typedArray } from '../kernels/validate.js';
+import { requiredObject, typedArray, withMethods } from '../validate.js';
 import type { Rng } from './rng.js';
-import { withMethods } from './validate.js';
 
 /** The caller's generator for client k, checked once (it shuffles and evicts in the loops). */
 type Purpose = 'store' | 'stream';

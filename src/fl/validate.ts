@@ -1,41 +1,24 @@
-// Argument checks of the FL and DP-SGD entry points, built on src/kernels/validate.ts: each runs once
+// Argument checks of the FL and DP-SGD entry points, built on the generic validators of src/validate.ts: each runs once
 // at a public entry, so the training loops behind it stay free of checks.
 import { gatherBatch, type Dataset } from '../data/dataset.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
+  attachedView,
   elementCount,
   finiteNumber,
   nonNegativeFinite,
   nonNegativeInteger,
-  numberArray,
   positiveInteger,
   requiredObject,
   sizedFloat32,
+  stringValue,
   typedArray,
   typedArrayKind,
-} from '../kernels/validate.js';
+  withMethods,
+} from '../validate.js';
 import type { LabelledData } from './data.js';
 import type { LocalTrainingOptions } from './model.js';
 import type { MailMessage } from './spam.js';
-
-/**
- * numberArray of src/kernels/validate.ts, with a typed array whose buffer was transferred refused by
- * name too (numberArray would hand it to Float64Array.from, which throws an uncoded TypeError).
- */
-export function numbers(name: string, value: unknown, expected: string): Float64Array {
-  attached(name, value, expected);
-  return numberArray(name, value, expected);
-}
-
-/** Refuses a typed array whose buffer was transferred (reading it throws an uncoded TypeError). */
-function attached(name: string, value: unknown, expected: string): void {
-  if (typedArrayKind(value) === undefined || (value as ArrayBufferView).byteLength !== 0) return;
-  try {
-    new Uint8Array((value as ArrayBufferView).buffer, 0, 0);
-  } catch {
-    throw invalidType(name, `${expected} (attached: its buffer was transferred)`, value);
-  }
-}
 
 /** A src/data Dataset, checked by src/data itself (gathering no rows runs its full dataset check). */
 export function dataset(name: string, value: unknown): Dataset {
@@ -47,7 +30,7 @@ export function dataset(name: string, value: unknown): Dataset {
 /** A LabelledData: typed arrays of consistent lengths (features may be empty for a bags source). */
 export function labelledData(name: string, value: unknown): LabelledData {
   const d = requiredObject(name, value as LabelledData);
-  if (typeof d.name !== 'string') throw invalidType(`${name}.name`, 'a string', d.name);
+  stringValue(`${name}.name`, d.name);
   const labels = typedArray(`${name}.labels`, d.labels, 'Int32Array');
   const f = nonNegativeInteger(`${name}.numFeatures`, d.numFeatures);
   const c = positiveInteger(`${name}.numClasses`, d.numClasses);
@@ -72,7 +55,7 @@ export function exampleIndices(name: string, value: unknown, n: number): ArrayLi
   if (!Array.isArray(value) && typedArrayKind(value) === undefined) {
     throw invalidType(name, 'an array of example indices', value);
   }
-  attached(name, value, 'an array of example indices');
+  attachedView(name, value, 'an array of example indices');
   const a = value as ArrayLike<unknown>;
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
@@ -87,32 +70,10 @@ export function mailMessages(name: string, value: unknown): readonly MailMessage
   if (!Array.isArray(value)) throw invalidType(name, 'an array of { group, text } messages', value);
   value.forEach((m: unknown, i) => {
     const o = requiredObject(`${name}[${i}]`, m as MailMessage);
-    if (typeof o.group !== 'string') throw invalidType(`${name}[${i}].group`, 'a string', o.group);
-    if (typeof o.text !== 'string') throw invalidType(`${name}[${i}].text`, 'a string', o.text);
+    stringValue(`${name}[${i}].group`, o.group);
+    stringValue(`${name}[${i}].text`, o.text);
   });
   return value as MailMessage[];
-}
-
-/** An object whose `method` members are functions (a caller's model, rng, sampler). */
-export function withMethods<T>(name: string, value: unknown, expected: string, ...methods: string[]): T {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
-    throw invalidType(name, expected, value);
-  }
-  for (const m of methods) {
-    const f = (value as Record<string, unknown>)[m];
-    if (typeof f !== 'function') throw invalidType(`${name}.${m}`, 'a function', f);
-  }
-  return value as T;
-}
-
-/** One of the listed strings (undefined: fallback). */
-export function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    const list = allowed.map((a) => JSON.stringify(a)).join(', ').replace(/, ([^,]*)$/, ' or $1');
-    throw invalidArgument(name, list, value);
-  }
-  return value as T;
 }
 
 /** The arguments of FlModel.train for a model of `dim` parameters, checked once per client update. */

@@ -4,6 +4,7 @@ import { DeviceArray } from './device.js';
 import { weightedSumDevice } from './device-kernels.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
+  booleanValue,
   elementCount,
   float32Array,
   nonNegativeFinite,
@@ -11,8 +12,8 @@ import {
   outOfMemory,
   outputArray,
   positiveInteger,
-  weightsArray,
-} from './validate.js';
+} from '../validate.js';
+import { weightsArray } from './validate.js';
 
 export interface WeightedSumOptions {
   /** Divide by the sum of the weights (a weighted mean). Default false. */
@@ -36,8 +37,7 @@ function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOpt
   const opts = optionsObject('options', options);
   const w = weightsArray(weights);
   if (w.length === 0) throw invalidArgument('weights.length', 'positive', 0);
-  const normalize = opts.normalize ?? false;
-  if (typeof normalize !== 'boolean') throw invalidType('options.normalize', 'a boolean', normalize);
+  const normalize = booleanValue('options.normalize', opts.normalize ?? false);
   if (normalize && !(w.reduce((s, x) => s + x, 0) > 0)) {
     throw invalidArgument('weights', 'of positive sum when options.normalize is true', 0);
   }
@@ -171,8 +171,7 @@ export class Aggregator {
    */
   result(options?: WeightedSumOptions): Float32Array {
     const opts = optionsObject('options', options);
-    const normalize = opts.normalize ?? false;
-    if (typeof normalize !== 'boolean') throw invalidType('options.normalize', 'a boolean', normalize);
+    const normalize = booleanValue('options.normalize', opts.normalize ?? false);
     if (normalize && !(this.totalWeight > 0)) {
       throw invalidArgument('totalWeight', 'positive to normalize (add an update with a positive weight first)', this.totalWeight);
     }

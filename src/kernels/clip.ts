@@ -2,16 +2,8 @@
 import { binding } from '../native/binding.js';
 import { DeviceArray } from './device.js';
 import { clipAndSumDevice, clipByNormDevice, type DeviceClipOptions, type DeviceClipResult } from './device-kernels.js';
-import {
-  float32Array,
-  groupEnds,
-  thresholds,
-  optionsObject,
-  outputArray,
-  positiveFinite,
-  positiveInteger,
-  rowLength,
-} from './validate.js';
+import { float32Array, optionsObject, outputArray, positiveFinite, positiveInteger } from '../validate.js';
+import { groupEnds, thresholds, rowLength } from './validate.js';
 
 export interface PerSampleNormsOptions {
   /** End offsets of the parameter groups (layers) within a row; the last equals the row length. */

@@ -4,7 +4,8 @@ import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { DeviceArray } from './device.js';
 import { readNoiseOptions, type GaussianNoiseOptions } from './noise-options.js';
-import { groupEnds, optionsObject, positiveFinite, positiveInteger, thresholds, weightsArray } from './validate.js';
+import { booleanValue, optionsObject, positiveFinite, positiveInteger } from '../validate.js';
+import { groupEnds, thresholds, weightsArray } from './validate.js';
 
 export interface DeviceClipOptions {
   groups?: ArrayLike<number>;
@@ -78,8 +79,7 @@ export function weightedSumDevice(
   if (updates.length !== w.length) throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
   const first = device('updates[0]', updates[0]);
   updates.forEach((u, k) => device(`updates[${k}]`, u, first.length));
-  const normalize = opts.normalize ?? false;
-  if (typeof normalize !== 'boolean') throw invalidType('options.normalize', 'a boolean', normalize);
+  const normalize = booleanValue('options.normalize', opts.normalize ?? false);
   if (normalize && !(w.reduce((s, x) => s + x, 0) > 0)) throw invalidArgument('weights', 'of positive sum when options.normalize is true', 0);
   const out = deviceOutput('options.out', opts.out, first.length);
   binding.cudaWeightedSum(

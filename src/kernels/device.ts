@@ -4,7 +4,7 @@
 // a DeviceArray throws an error with code ERR_DPFL_CUDA_UNAVAILABLE.
 import { binding, type NativeDeviceArray } from '../native/binding.js';
 import { invalidArgument } from '../errors.js';
-import { float32Array, nonNegativeInteger } from './validate.js';
+import { float32Array, nonNegativeInteger } from '../validate.js';
 
 export interface CudaInfo {
   available: boolean;

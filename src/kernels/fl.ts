@@ -3,13 +3,15 @@
 import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
+  booleanValue,
   float32Array,
   nonNegativeInteger,
+  numberValue,
   optionsObject,
   outputArray,
   positiveFinite,
   typedArray,
-} from './validate.js';
+} from '../validate.js';
 
 export interface RobustOptions {
   /** Output buffer of length D. */
@@ -52,8 +54,8 @@ function readRobust(updates: unknown, count: number | undefined, out: unknown): 
 }
 
 /** The number of values trimmed at each end for K updates: a count, or floor(fraction · K). */
-export function trimCount(trim: unknown, count: number): number {
-  if (typeof trim !== 'number') throw invalidType('options.trim', 'a number', trim);
+export function trimCount(value: unknown, count: number): number {
+  const trim = numberValue('options.trim', value);
   let t: number;
   if (trim >= 1) {
     if (!Number.isSafeInteger(trim)) throw invalidArgument('options.trim', 'an integer count or a fraction in [0, 0.5)', trim);
@@ -167,8 +169,7 @@ export function applyMask(x: Uint32Array, key: Uint32Array, options?: { stream?:
   } else {
     stream = BigInt(nonNegativeInteger('options.stream', raw));
   }
-  const subtract = opts.subtract ?? false;
-  if (typeof subtract !== 'boolean') throw invalidType('options.subtract', 'a boolean', subtract);
+  const subtract = booleanValue('options.subtract', opts.subtract ?? false);
   return binding.applyMask(v, k, stream, subtract);
 }
 

@@ -17,7 +17,7 @@ import {
   sizedFloat32,
   typedArray,
   typedOutput,
-} from './validate.js';
+} from '../validate.js';
 
 export type ActivationKind = 'relu' | 'tanh';
 
@@ -30,18 +30,8 @@ export interface Bags {
   weights?: Float32Array;
 }
 
-const sized = sizedFloat32;
-
 function optionalSized(name: string, value: unknown, length: number): Float32Array | null {
-  return value === undefined || value === null ? null : sized(name, value, length);
-}
-
-function float64Out(name: string, value: unknown, length: number): Float64Array {
-  return typedOutput(name, value, 'Float64Array', length);
-}
-
-function int32(name: string, value: unknown): Int32Array {
-  return typedArray(name, value, 'Int32Array');
+  return value === undefined || value === null ? null : sizedFloat32(name, value, length);
 }
 
 /** batch, inDim, outDim, with every matrix they size (batch x in, in x out, batch x out) countable. */
@@ -80,8 +70,8 @@ function readBags(bags: unknown, batch: number): Bags {
     throw invalidType('bags', 'an object { indices, offsets, weights? }', bags);
   }
   const b = bags as Partial<Bags>;
-  const indices = int32('bags.indices', b.indices);
-  const offsets = int32('bags.offsets', b.offsets);
+  const indices = typedArray('bags.indices', b.indices, 'Int32Array');
+  const offsets = typedArray('bags.offsets', b.offsets, 'Int32Array');
   if (offsets.length !== batch + 1) throw invalidArgument('bags.offsets.length', `batch + 1 (${batch + 1})`, offsets.length);
   const weights = optionalSized('bags.weights', b.weights, indices.length);
   return weights === null ? { indices, offsets } : { indices, offsets, weights };
@@ -98,8 +88,8 @@ export function denseForward(
   out?: Float32Array,
 ): Float32Array {
   const [b, i, o] = dims(batch, inDim, outDim);
-  const xs = sized('x', x, b * i);
-  const ws = sized('w', w, i * o);
+  const xs = sizedFloat32('x', x, b * i);
+  const ws = sizedFloat32('w', w, i * o);
   const bs = optionalSized('bias', bias, o);
   const y = outputArray('out', out, b * o);
   binding.nnDenseForward(xs, ws, bs, y, b, i, o);
@@ -116,8 +106,8 @@ export function denseBackwardInput(
   out?: Float32Array,
 ): Float32Array {
   const [b, i, o] = dims(batch, inDim, outDim);
-  const dys = sized('dy', dy, b * o);
-  const ws = sized('w', w, i * o);
+  const dys = sizedFloat32('dy', dy, b * o);
+  const ws = sizedFloat32('w', w, i * o);
   const dx = outputArray('out', out, b * i);
   binding.nnDenseBackwardInput(dys, ws, dx, b, i, o);
   return dx;
@@ -145,10 +135,10 @@ export function denseBackwardParams(
   const [b, i, o] = dims(batch, inDim, outDim);
   const opts = optionsObject('options', options);
   binding.nnDenseBackwardParams(
-    sized('x', x, b * i),
-    sized('dy', dy, b * o),
+    sizedFloat32('x', x, b * i),
+    sizedFloat32('dy', dy, b * o),
     optionalSized('options.rowScale', opts.rowScale, b),
-    sized('dw', dw, i * o),
+    sizedFloat32('dw', dw, i * o),
     optionalSized('options.dbias', opts.dbias, o),
     b,
     i,
@@ -171,7 +161,7 @@ export function biasBackward(
   const opts = optionsObject('options', options);
   const accumulate = optionalBoolean('options.accumulate', opts.accumulate, false);
   const rowScale = optionalSized('options.rowScale', opts.rowScale, b);
-  binding.nnBiasBackward(sized('dy', dy, n), rowScale, sized('dbias', dbias, o), b, o, accumulate);
+  binding.nnBiasBackward(sizedFloat32('dy', dy, n), rowScale, sizedFloat32('dbias', dbias, o), b, o, accumulate);
 }
 
 /**
@@ -188,10 +178,10 @@ export function denseGhostSqNorms(
 ): Float64Array {
   const [b, i, o] = dims(batch, inDim, outDim);
   const opts = optionsObject('options', options);
-  const xs = sized('x', x, b * i);
-  const dys = sized('dy', dy, b * o);
+  const xs = sizedFloat32('x', x, b * i);
+  const dys = sizedFloat32('dy', dy, b * o);
   const withBias = optionalBoolean('options.withBias', opts.withBias, false);
-  const sq = float64Out('options.out', opts.out, b);
+  const sq = typedOutput('options.out', opts.out, 'Float64Array', b);
   binding.nnDenseGhostSqnorms(xs, dys, sq, b, i, o, withBias);
   return sq;
 }
@@ -200,8 +190,8 @@ export function denseGhostSqNorms(
 export function rowSqNorms(y: Float32Array, batch: number, dim: number, out?: Float64Array): Float64Array {
   const b = nonNegativeInteger('batch', batch);
   const d = positiveInteger('dim', dim);
-  const ys = sized('y', y, elementCount('batch × dim', b, d));
-  const sq = float64Out('out', out, b);
+  const ys = sizedFloat32('y', y, elementCount('batch × dim', b, d));
+  const sq = typedOutput('out', out, 'Float64Array', b);
   binding.nnRowSqnorms(ys, sq, b, d);
   return sq;
 }
@@ -219,7 +209,7 @@ export function activationForward(kind: ActivationKind, x: Float32Array, out?: F
 export function activationBackward(kind: ActivationKind, y: Float32Array, dy: Float32Array, out?: Float32Array): Float32Array {
   const code = activationCode(kind);
   const yv = float32Array('y', y, false);
-  const dys = sized('dy', dy, yv.length);
+  const dys = sizedFloat32('dy', dy, yv.length);
   const dx = outputArray('out', out, yv.length);
   binding.nnActivationBackward(code, yv, dys, dx);
   return dx;
@@ -240,9 +230,9 @@ export function softmaxCrossEntropy(
   const c = positiveInteger('classes', classes);
   const n = elementCount('batch × classes', b, c);
   const opts = optionsObject('options', options);
-  const lab = int32('labels', labels);
+  const lab = typedArray('labels', labels, 'Int32Array');
   if (lab.length !== b) throw invalidArgument('labels.length', `batch (${b})`, lab.length);
-  const ls = sized('logits', logits, n);
+  const ls = sizedFloat32('logits', logits, n);
   const dlogits = optionalSized('options.dlogits', opts.dlogits, n);
   const loss = outputArray('options.loss', opts.loss, b);
   binding.nnSoftmaxCrossEntropy(ls, lab, loss, dlogits, b, c);
@@ -261,7 +251,7 @@ export function embeddingBagForward(
   const [r, d, b] = bagDims(rows, dim, batch);
   const opts = optionsObject('options', options);
   const bg = readBags(bags, b);
-  const t = sized('table', table, r * d);
+  const t = sizedFloat32('table', table, r * d);
   const bias = optionalSized('options.bias', opts.bias, d);
   const out = outputArray('options.out', opts.out, b * d);
   binding.nnEmbeddingBagForward(t, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, bias, out);
@@ -282,8 +272,8 @@ export function embeddingBagBackward(
   const opts = optionsObject('options', options);
   const bg = readBags(bags, b);
   const rowScale = optionalSized('options.rowScale', opts.rowScale, b);
-  const douts = sized('dout', dout, b * d);
-  const dt = sized('dtable', dtable, r * d);
+  const douts = sizedFloat32('dout', dout, b * d);
+  const dt = sizedFloat32('dtable', dtable, r * d);
   binding.nnEmbeddingBagBackward(douts, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, rowScale, dt);
 }
 
@@ -302,8 +292,8 @@ export function embeddingBagGhostSqNorms(
 ): Float64Array {
   const [r, d, b] = bagDims(rows, dim, batch);
   const bg = readBags(bags, b);
-  const douts = sized('dout', dout, b * d);
-  const sq = float64Out('out', out, b);
+  const douts = sizedFloat32('dout', dout, b * d);
+  const sq = typedOutput('out', out, 'Float64Array', b);
   binding.nnEmbeddingBagGhostSqnorms(douts, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, sq);
   return sq;
 }
@@ -326,7 +316,10 @@ export function sgdUpdate(params: Float32Array, grad: Float32Array, options: Sgd
   if (momentum < 0 || momentum >= 1) throw invalidArgument('options.momentum', 'in [0, 1)', momentum);
   const velocity = optionalSized('options.velocity', options.velocity, p.length);
   if (momentum > 0 && velocity === null) throw invalidArgument('options.velocity', 'given when options.momentum > 0', undefined);
-  binding.nnSgdUpdate(p, sized('grad', grad, p.length), velocity, requiredFinite('options.lr', options.lr), momentum, finite('options.weightDecay', options.weightDecay, 0), finite('options.gradScale', options.gradScale, 1));
+  const g = sizedFloat32('grad', grad, p.length);
+  const lr = requiredFinite('options.lr', options.lr);
+  const decay = finite('options.weightDecay', options.weightDecay, 0);
+  binding.nnSgdUpdate(p, g, velocity, lr, momentum, decay, finite('options.gradScale', options.gradScale, 1));
 }
 
 export interface AdamUpdateOptions {
@@ -352,9 +345,9 @@ export function adamUpdate(params: Float32Array, grad: Float32Array, m: Float32A
   if (!(eps > 0)) throw invalidArgument('options.eps', 'positive', eps);
   binding.nnAdamUpdate(
     p,
-    sized('grad', grad, p.length),
-    sized('m', m, p.length),
-    sized('v', v, p.length),
+    sizedFloat32('grad', grad, p.length),
+    sizedFloat32('m', m, p.length),
+    sizedFloat32('v', v, p.length),
     requiredFinite('options.lr', options.lr),
     beta1,
     beta2,

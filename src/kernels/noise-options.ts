@@ -1,6 +1,7 @@
 // The options of the noise kernels, validated once for the host and device paths.
 import { invalidArgument, invalidType } from '../errors.js';
-import { nonNegativeFinite, nonNegativeInteger, optionsObject } from './validate.js';
+import { MAX_ABS_NOISE_SAMPLE } from './constants.js';
+import { nonNegativeFinite, nonNegativeInteger, optionalBoolean, optionsObject } from '../validate.js';
 
 export interface GaussianNoiseOptions {
   /**
@@ -33,20 +34,16 @@ function u64(name: string, value: unknown): bigint {
 }
 
 /**
- * The largest |z| either sampler can return: Box–Muller on uniforms of 52 bits (≥ 2^-53) gives
+ * The largest std accepted: std · MAX_ABS_NOISE_SAMPLE ≤ 2^102. MAX_ABS_NOISE_SAMPLE (12.2, from the
+ * core) bounds |z| of either sampler: Box–Muller on uniforms of 52 bits (≥ 2^-53) gives
  * |z| ≤ sqrt(-2 ln 2^-53) = sqrt(106 ln 2) ≈ 8.57 (native/include/dpfl/gaussian.h); the secure
- * sampler's (z1 + z2)/√2 (Holohan and Braghin, ESORICS 2021) at most √2 times that, ≈ 12.12.
- * Rounded up for the error of dpfl's own log (≤ 5e-14 relative).
- */
-const MAX_ABS_NORMAL = 12.2;
-
-/**
- * The largest std accepted: std · MAX_ABS_NORMAL ≤ 2^102. The largest finite float32 is
+ * sampler's (z1 + z2)/√2 (Holohan and Braghin, ESORICS 2021) at most √2 times that, ≈ 12.12,
+ * rounded up for the error of dpfl's own log (≤ 5e-14 relative). The largest finite float32 is
  * (2 − 2^-23)·2^127, whose ulp is 2^104: a sum x + noise rounds to ±Infinity only when it exceeds
  * that by half an ulp (2^103). With |noise| ≤ 2^102 no finite x can overflow, so the bound needs no
  * pass over x, and noise of ~4e29 already erases every value a model holds.
  */
-export const MAX_NOISE_STD = 2 ** 102 / MAX_ABS_NORMAL;
+export const MAX_NOISE_STD = 2 ** 102 / MAX_ABS_NOISE_SAMPLE;
 
 export interface NoiseArgs {
   std: number;
@@ -64,10 +61,7 @@ export function readNoiseOptions(std: unknown, options: GaussianNoiseOptions | u
     throw invalidArgument('std', `at most ${bound} (larger noise could overflow float32 to ±Infinity)`, s);
   }
   const opts = optionsObject('options', options);
-  if (opts.secure !== undefined && typeof opts.secure !== 'boolean') {
-    throw invalidType('options.secure', 'a boolean', opts.secure);
-  }
-  const secure = opts.secure ?? opts.seed === undefined;
+  const secure = optionalBoolean('options.secure', opts.secure, opts.seed === undefined);
   if (secure && opts.seed !== undefined) {
     throw invalidArgument('options.seed', 'absent in secure mode (secure keys come only from the OS CSPRNG)', opts.seed);
   }

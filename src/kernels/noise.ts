@@ -5,7 +5,7 @@ import { addGaussianNoiseDevice } from './device-kernels.js';
 import { readNoiseOptions, type GaussianNoiseOptions } from './noise-options.js';
 
 export type { GaussianNoiseOptions };
-import { float32Array } from './validate.js';
+import { float32Array } from '../validate.js';
 
 /**
  * Adds N(0, std²) noise to every element of x in place and returns x. x must hold only finite

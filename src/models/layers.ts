@@ -18,12 +18,18 @@ import {
 } from '../kernels/nn.js';
 import type { Random } from '../data/random.js';
 import type { LayerInput } from './batch.js';
-import { invalidArgument, invalidType } from '../errors.js';
-import { elementCount, nonNegativeFinite, positiveInteger, typedArray } from '../kernels/validate.js';
+import { invalidArgument } from '../errors.js';
+import {
+  booleanValue,
+  elementCount,
+  nonNegativeFinite,
+  positiveInteger,
+  stringValue,
+  typedArray,
+} from '../validate.js';
 
 function layerName(value: unknown): string {
-  if (typeof value !== 'string') throw invalidType('name', 'a string', value);
-  return value;
+  return stringValue('name', value);
 }
 
 function activationKind(value: unknown): ActivationKind {
@@ -197,7 +203,7 @@ export class EmbeddingBag implements Layer {
     layerName(name);
     positiveInteger('rows', rows);
     positiveInteger('outDim', outDim);
-    if (typeof bias !== 'boolean') throw invalidType('bias', 'a boolean', bias);
+    booleanValue('bias', bias);
     nonNegativeFinite('initScale', initScale);
     if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') {
       throw invalidArgument('combiner', '"mean", "sqrtn" or "sum"', combiner);

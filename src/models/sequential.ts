@@ -5,7 +5,7 @@
 // (book-keeping) are then computed from the stored activations and output gradients.
 import { softmaxCrossEntropy } from '../kernels/nn.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { allocate, elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../kernels/validate.js';
+import { allocate, elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../validate.js';
 import { Random } from '../data/random.js';
 import type { Batch, LayerInput } from './batch.js';
 import { Workspace, zeroRows, type Layer } from './layers.js';

@@ -2,7 +2,7 @@
 import { Act, Dense, EmbeddingBag, type BagCombiner, type Layer } from './layers.js';
 import { Sequential } from './sequential.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { positiveInteger } from '../kernels/validate.js';
+import { positiveInteger } from '../validate.js';
 
 export type ModelKind = 'linear' | 'mlp' | 'text';
 

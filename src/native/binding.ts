@@ -20,6 +20,12 @@ export interface NativeAggregator {
   readonly dim: number;
 }
 
+/** The core's constants (native/include/dpfl/constants.h), a frozen object. */
+export interface NativeConstants {
+  readonly clipEpsilon: number;
+  readonly maxAbsNoiseSample: number;
+}
+
 export interface NativeInfo {
   backend: string;
   isa: string;
@@ -92,6 +98,7 @@ export interface NnBinding {
  */
 export interface Binding extends FlBinding, NnBinding, CudaBinding {
   info(): NativeInfo;
+  readonly constants: NativeConstants;
   perSampleNorms(
     grads: Float32Array,
     batchSize: number,

@@ -46,6 +46,9 @@ const bags = (rows: number, dim: number, batch: number, view = z, offsets = i32(
 const cases: Record<string, Case[]> = {
   info: [['extra arguments are ignored', () => raw.info!(1, 2), 'none']],
   cudaInfo: [['extra arguments are ignored', () => raw.cudaInfo!(1), 'none']],
+  constants: [['a frozen object (a caller cannot change what the kernels use)', () => {
+    if (!Object.isFrozen(binding.constants)) throw new Error('binding.constants is not frozen');
+  }, 'none']],
   perSampleNorms: [
     ['batchSize not a multiple', () => raw.perSampleNorms!(f32(5), 2, null, f32(2), null), INVALID],
     ['zero-length grads', () => raw.perSampleNorms!(z, 1, null, f32(1), null), INVALID],

@@ -9,13 +9,10 @@
 #include <vector>
 
 #include "dpfl/chacha20.h"
+#include "dpfl/constants.h"  // kClipEpsilon, kMaxAbsNoiseSample
 #include "dpfl/status.h"
 
 namespace dpfl {
-
-// Added to the norm in the clipping scale min(1, C / (norm + kClipEpsilon)), as in Opacus, so a
-// zero row never divides by zero.
-constexpr double kClipEpsilon = 1e-6;
 
 // ---- Per-sample gradient clipping -------------------------------------------------------------
 
@@ -65,11 +62,6 @@ struct NoiseKey {
 
 // Fills key with a fresh secure key from the OS CSPRNG (getrandom / getentropy / BCrypt).
 Status make_secure_key(NoiseKey* key);
-
-// No sample of either stream exceeds this in magnitude: uniforms are at least 2^-53 (gaussian.h),
-// so a Box-Muller draw is at most sqrt(-2 ln 2^-53) = 8.572, and a secure sample, the sum of two
-// such draws over sqrt(2), at most 12.13.
-constexpr double kMaxAbsNoiseSample = 12.2;
 
 // x[i] += stddev * N_(offset + i), where N_j is sample j of the key's stream. The value added to
 // each element depends only on (key, stream, offset + i): never on threads or chunking. The sum

@@ -10,7 +10,8 @@ import { auditSummary, auditTable } from '../../audit/report.js';
 import { rocSvg } from '../../audit/roc-svg.js';
 import { runAudit, type TrainingSettings } from '../../audit/run-audit.js';
 import { loadAuditDataset, type AuditDatasetName, type ModelKind } from '../../audit/train-adapter.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
+import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 
 const HELP = `usage: dpfl audit [--dataset spam|mnist|synthetic] [--model linear|mlp|text] [--epsilon 1] [--delta 1e-5]
@@ -39,27 +40,7 @@ with code 3 if an attack certifies more leakage than the private model's ε allo
                      with code 3 when the audit refutes the claimed ε
 Progress goes to stderr. Seeds make runs reproducible (experiments, not deployments).`;
 
-function fail(flag: string, expected: string, received: unknown): never {
-  throw Object.assign(new RangeError(`--${flag} must be ${expected}, received ${JSON.stringify(received)}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
-}
-
-function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) fail(flag, `one of ${allowed.join(', ')}`, value);
-  return value as T;
-}
-
-function positive(flag: string, raw: string | undefined, fallback: number, integer = false): number {
-  const v = numberOption(flag, raw, fallback);
-  if (!(v > 0) || (integer && !Number.isSafeInteger(v))) fail(flag, `a positive ${integer ? 'integer' : 'number'}`, raw);
-  return v;
-}
-
-function nonNegativeInteger(flag: string, raw: string | undefined, fallback: number): number {
-  const v = numberOption(flag, raw, fallback);
-  if (!Number.isSafeInteger(v) || v < 0) fail(flag, 'a non-negative integer', raw);
-  return v;
-}
+const { fail, choice, positive, integer, openUnit, integerList } = optionParser('prose');
 
 /** Defaults per dataset/model: non-private Adam; private DP-SGD (momentum SGD) with larger batches. */
 const DEFAULTS: Record<string, { nonPrivate: TrainingSettings; private: TrainingSettings }> = {
@@ -69,26 +50,11 @@ const DEFAULTS: Record<string, { nonPrivate: TrainingSettings; private: Training
 };
 const FALLBACK = { nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 20, batchSize: 128, maxGradNorm: 1 }, private: { optimizer: 'sgd', lr: 1, epochs: 20, batchSize: 512, maxGradNorm: 1 } } as const;
 
-const OPTIONS = {
-  dataset: { type: 'string' },
-  model: { type: 'string' },
-  epsilon: { type: 'string' },
-  delta: { type: 'string' },
-  'shadow-models': { type: 'string' },
-  canaries: { type: 'string' },
-  repeats: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  'private-lr': { type: 'string' },
-  'private-batch-size': { type: 'string' },
-  seed: { type: 'string' },
-  confidence: { type: 'string' },
-  plot: { type: 'string' },
-  mechanism: { type: 'string' },
-  'noise-scale': { type: 'string' },
-  trials: { type: 'string' },
-} as const;
+const OPTIONS = stringOptions(
+  'dataset', 'model', 'epsilon', 'delta', 'shadow-models', 'canaries', 'repeats', 'epochs', 'batch-size',
+  'lr', 'private-lr', 'private-batch-size', 'seed', 'confidence', 'plot', 'mechanism', 'noise-scale',
+  'trials'
+);
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
 
@@ -107,25 +73,20 @@ function progressReporter(): (e: { phase: string; step: number; total: number })
 }
 
 function parseRepeats(raw: string): number[] {
-  const parts = raw.split(',').map((s) => s.trim());
-  const out = parts.map(Number);
-  if (parts.length === 0 || out.some((r, i) => parts[i] === '' || !Number.isSafeInteger(r) || r < 1)) fail('repeats', 'a comma-separated list of positive integers (e.g. 1,4,16)', raw);
-  return out;
+  return integerList('repeats', raw, 1, 'a comma-separated list of positive integers (e.g. 1,4,16)');
 }
 
 function parseMechanism(values: Values): GaussianAuditOptions {
   const mechanism = values.mechanism;
   if (mechanism !== 'gaussian') fail('mechanism', '"gaussian"', mechanism);
-  const delta = numberOption('delta', values.delta, 1e-5);
-  if (!(delta > 0 && delta < 1)) fail('delta', 'in (0, 1)', values.delta);
-  const confidence = numberOption('confidence', values.confidence, 0.95);
-  if (!(confidence > 0 && confidence < 1)) fail('confidence', 'in (0, 1)', values.confidence);
+  const delta = openUnit('delta', values.delta, 1e-5);
+  const confidence = openUnit('confidence', values.confidence, 0.95);
   return {
     epsilon: positive('epsilon', values.epsilon, 1),
     delta,
     noiseScale: positive('noise-scale', values['noise-scale'], 1),
-    trials: positive('trials', values.trials, 20000, true),
-    seed: nonNegativeInteger('seed', values.seed, 1),
+    trials: integer('trials', values.trials, 20000, 1),
+    seed: integer('seed', values.seed, 1, 0),
     confidence,
   };
 }
@@ -186,25 +147,28 @@ function parseAudit(values: Values): AuditPlan {
   const model = choice<ModelKind>('model', values.model, ['linear', 'mlp', 'text'], dataset === 'mnist' ? 'mlp' : 'linear');
   if (model === 'text' && dataset === 'mnist') fail('model', '"linear" or "mlp" for the mnist dataset', model);
   const epsilon = positive('epsilon', values.epsilon, 1);
-  const delta = numberOption('delta', values.delta, 1e-5);
-  if (!(delta > 0 && delta < 1)) fail('delta', 'in (0, 1)', values.delta);
-  const confidence = numberOption('confidence', values.confidence, 0.95);
-  if (!(confidence > 0 && confidence < 1)) fail('confidence', 'in (0, 1)', values.confidence);
-  const shadowModels = nonNegativeInteger('shadow-models', values['shadow-models'], 16);
+  const delta = openUnit('delta', values.delta, 1e-5);
+  const confidence = openUnit('confidence', values.confidence, 0.95);
+  const shadowModels = integer('shadow-models', values['shadow-models'], 16, 0);
   if (shadowModels === 1) fail('shadow-models', '0 (loss attack only) or at least 2 (LiRA)', values['shadow-models']);
-  const seed = nonNegativeInteger('seed', values.seed, 1);
+  const seed = integer('seed', values.seed, 1, 0);
   const d = DEFAULTS[`${dataset}/${model}`] ?? FALLBACK;
   const epochs = positive('epochs', values.epochs, d.nonPrivate.epochs);
-  const nonPrivate: TrainingSettings = { ...d.nonPrivate, epochs, lr: positive('lr', values.lr, d.nonPrivate.lr), batchSize: positive('batch-size', values['batch-size'], d.nonPrivate.batchSize, true) };
+  const nonPrivate: TrainingSettings = {
+    ...d.nonPrivate,
+    epochs,
+    lr: positive('lr', values.lr, d.nonPrivate.lr),
+    batchSize: integer('batch-size', values['batch-size'], d.nonPrivate.batchSize, 1),
+  };
   const priv: TrainingSettings = {
     ...d.private,
     epochs: values.epochs !== undefined ? epochs : d.private.epochs,
     lr: positive('private-lr', values['private-lr'], d.private.lr),
-    batchSize: positive('private-batch-size', values['private-batch-size'], d.private.batchSize, true),
+    batchSize: integer('private-batch-size', values['private-batch-size'], d.private.batchSize, 1),
   };
   let canaries: { perRepeat: number; repeats: number[] } | undefined;
   if (values.canaries !== undefined || values.repeats !== undefined) {
-    const perRepeat = positive('canaries', values.canaries, 2, true);
+    const perRepeat = integer('canaries', values.canaries, 2, 1);
     canaries = { perRepeat, repeats: values.repeats !== undefined ? parseRepeats(values.repeats) : [1, 4, 16] };
   }
   return { dataset, model, epsilon, delta, confidence, shadowModels, seed, nonPrivate, priv, canaries };
@@ -216,8 +180,7 @@ export const audit: Command = {
     try {
       ({ values } = parseCommandArgs(argv, OPTIONS));
     } catch (e) {
-      console.error(`dpfl audit: ${e instanceof Error ? e.message : String(e)}`);
-      return 2;
+      return usageError('audit', e);
     }
     if (values.help) {
       console.log(HELP);
@@ -227,8 +190,7 @@ export const audit: Command = {
     try {
       plan = values.mechanism !== undefined ? { mechanism: parseMechanism(values) } : parseAudit(values);
     } catch (e) {
-      console.error(`dpfl audit: ${e instanceof Error ? e.message : String(e)}`);
-      return 2;
+      return usageError('audit', e);
     }
     if ('mechanism' in plan) return mechanismAudit(plan.mechanism, values.json);
     const { dataset, model, epsilon, delta, confidence, shadowModels, seed, nonPrivate, priv, canaries } = plan;

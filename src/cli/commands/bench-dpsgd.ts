@@ -1,13 +1,15 @@
 // `dpfl bench dpsgd`: private vs non-private step time of a built-in model, in one process, on
 // synthetic data of the model's shape.
 import { benchDpsgd } from '../../bench/dpsgd.js';
-import { invalidArgument } from '../../errors.js';
-import { numberOption, parseCommandArgs } from '../command.js';
+import { parseCommandArgs } from '../command.js';
+import { invalidOption, optionParser } from '../options.js';
 
 const HELP = `usage: dpfl bench dpsgd [--model linear|mlp|text] [--batch-size 256] [--steps 20] [--json]
 
 Times private steps (ghost clipping, secure noise, accounting) and non-private steps of the same
 model and batch size in this process and prints both and their ratio.`;
+
+const { integer } = optionParser('prose');
 
 export async function runBenchDpsgd(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -20,11 +22,11 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
     return 0;
   }
   const model = values.model ?? 'mlp';
-  if (model !== 'linear' && model !== 'mlp' && model !== 'text') throw invalidArgument('--model', 'linear, mlp or text', model);
-  const batchSize = numberOption('batch-size', values['batch-size'], 256);
-  const steps = numberOption('steps', values.steps, 20);
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw invalidArgument('--batch-size', 'a positive integer', batchSize);
-  if (!Number.isSafeInteger(steps) || steps < 1) throw invalidArgument('--steps', 'a positive integer', steps);
+  if (model !== 'linear' && model !== 'mlp' && model !== 'text') {
+    throw invalidOption('model', 'linear, mlp or text', model, 'prose');
+  }
+  const batchSize = integer('batch-size', values['batch-size'], 256, 1);
+  const steps = integer('steps', values.steps, 20, 1);
   const r = await benchDpsgd({ model, batchSize, steps });
   if (values.json) {
     console.log(JSON.stringify(r));

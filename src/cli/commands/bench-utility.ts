@@ -3,8 +3,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderUtilityMarkdown, runUtilityTable, UTILITY_ROWS } from '../../bench/utility.js';
-import type { DatasetName } from '../../dpsgd/run.js';
 import { parseCommandArgs } from '../command.js';
+import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 
 const HELP = `usage: dpfl bench utility [--seeds 1,2,3] [--dataset spam|mnist] [--out DIR] [--json]
@@ -20,6 +20,8 @@ About 2.5 minutes per seed on 2 cores.
   --out DIR   with --json, also write DIR/utility-<YYYY-MM-DD>.json (default bench/results)
   --json      one JSON object on stdout: every run and every cell`;
 
+const { choice, integerList } = optionParser('prose');
+
 export async function runBenchUtility(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     seeds: { type: 'string', default: '1,2,3' },
@@ -30,19 +32,13 @@ export async function runBenchUtility(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const seedList = values.seeds ?? '1,2,3';
-  const seeds = seedList.split(',').map((s) => Number(s.trim()));
-  if (seeds.length === 0 || !seeds.every((s) => Number.isSafeInteger(s) && s >= 0)) {
-    throw new RangeError(`--seeds must be comma-separated non-negative integers, received "${seedList}"`);
-  }
+  const seeds = integerList('seeds', values.seeds ?? '1,2,3', 0, 'comma-separated non-negative integers');
   const names = [...new Set(UTILITY_ROWS.map((r) => r.dataset))];
-  if (values.dataset !== undefined && !names.includes(values.dataset as DatasetName)) {
-    throw new RangeError(`--dataset must be one of ${names.join(', ')}, received "${values.dataset}"`);
-  }
+  const dataset = values.dataset === undefined ? undefined : choice('dataset', values.dataset, names, names[0]!);
   const progress = new ProgressLine();
   const table = runUtilityTable({
     seeds,
-    ...(values.dataset !== undefined ? { datasets: [values.dataset as DatasetName] } : {}),
+    ...(dataset !== undefined ? { datasets: [dataset] } : {}),
     onRun: (r, done, total) =>
       progress.update(
         done,

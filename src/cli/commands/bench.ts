@@ -10,7 +10,8 @@ import { callOverheads, isaVariants, mergeResults, type BenchDocument } from '..
 import { renderMarkdown, renderText } from '../../bench/render.js';
 import { runTsSuite } from '../../bench/suite.js';
 import { wanted } from '../../bench/grid.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { flagOptions, parseCommandArgs, stringOptions, type Command } from '../command.js';
+import { numberOption } from '../options.js';
 import { ProgressLine } from '../progress.js';
 import { runBenchDpsgd } from './bench-dpsgd.js';
 import { runBenchUtility } from './bench-utility.js';
@@ -47,18 +48,8 @@ export const bench: Command = {
     if (argv[0] === 'dpsgd') return runBenchDpsgd(argv.slice(1));
     if (argv[0] === 'utility') return runBenchUtility(argv.slice(1));
     const { values } = parseCommandArgs(argv, {
-      quick: { type: 'boolean', default: false },
-      filter: { type: 'string' },
-      'no-cpp': { type: 'boolean', default: false },
-      'no-baseline': { type: 'boolean', default: false },
-      'isa-sweep': { type: 'boolean', default: false },
-      'build-dir': { type: 'string' },
-      'no-build': { type: 'boolean', default: false },
-      out: { type: 'string' },
-      'time-ms': { type: 'string' },
-      'probe-mib': { type: 'string' },
-      render: { type: 'string' },
-      markdown: { type: 'boolean', default: false },
+      ...stringOptions('filter', 'build-dir', 'out', 'time-ms', 'probe-mib', 'render'),
+      ...flagOptions('quick', 'no-cpp', 'no-baseline', 'isa-sweep', 'no-build', 'markdown'),
     });
     if (values.help) {
       console.log(HELP);

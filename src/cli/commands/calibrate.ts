@@ -1,6 +1,7 @@
 // `dpfl calibrate`: the smallest noise multiplier meeting a target (ε, δ) for DP-SGD.
 import { calibrateNoiseMultiplier } from '../../accounting/index.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, type Command } from '../command.js';
+import { optionParser } from '../options.js';
 import { DPSGD_OPTIONS, dpsgdArgs, formatDelta } from './epsilon.js';
 
 const HELP = `usage: dpfl calibrate --epsilon E --delta D --sample-rate Q --steps T [--accountant rdp|pld] [--json]
@@ -14,6 +15,8 @@ of the smallest σ that does.
            accountant, method, fallback?, tolerance } (method: what gave ε at the returned σ —
            'closed-form' at Q = 1, 'pld', or 'rdp'; fallback: why, when not the accountant's own)`;
 
+const { positive, where } = optionParser('math');
+
 export const calibrate: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...DPSGD_OPTIONS, epsilon: { type: 'string' }, tolerance: { type: 'string' } });
@@ -21,12 +24,8 @@ export const calibrate: Command = {
       console.log(HELP);
       return 0;
     }
-    const target = numberOption('epsilon', values.epsilon);
-    if (!(target > 0)) throw Object.assign(new RangeError(`--epsilon must be a number > 0, received ${values.epsilon}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
-    const tolerance = numberOption('tolerance', values.tolerance, 1e-3);
-    if (!(tolerance > 0 && tolerance <= 0.5)) {
-      throw Object.assign(new RangeError(`--tolerance must be in (0, 0.5], received ${values.tolerance}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
-    }
+    const target = positive('epsilon', values.epsilon);
+    const tolerance = where('tolerance', values.tolerance, 1e-3, (t) => t > 0 && t <= 0.5, 'in (0, 0.5]');
     const a = dpsgdArgs(values);
     const r = calibrateNoiseMultiplier({
       epsilon: target,

@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { Aggregator, weightedSum } from '../../kernels/aggregate.js';
 import { clipAndSum, clipByNorm } from '../../kernels/clip.js';
 import { addGaussianNoise } from '../../kernels/noise.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, stringOptions, type Command } from '../command.js';
+import { numberOption } from '../options.js';
 
 const HELP = `usage: dpfl demo [--batch 256] [--dim 100000] [--max-norm 1] [--noise 1.1] [--clients 10] [--json]
 
@@ -33,11 +34,7 @@ function l2(x: Float32Array): number {
 export const demo: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
-      batch: { type: 'string' },
-      dim: { type: 'string' },
-      'max-norm': { type: 'string' },
-      noise: { type: 'string' },
-      clients: { type: 'string' },
+      ...stringOptions('batch', 'dim', 'max-norm', 'noise', 'clients'),
     });
     if (values.help) {
       console.log(HELP);

@@ -1,6 +1,7 @@
 // `dpfl epsilon`: ε of DP-SGD with Poisson sampling, by the RDP or PLD accountant.
 import { computeEpsilon, poissonSampledGaussian, type AccountantKind } from '../../accounting/index.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { parseCommandArgs, stringOptions, type Command } from '../command.js';
+import { invalidOption, optionParser } from '../options.js';
 
 const HELP = `usage: dpfl epsilon --sample-rate Q --noise SIGMA --steps T --delta D [--accountant rdp|pld] [--json]
        dpfl epsilon --epochs E --dataset-size N --batch-size B --noise SIGMA --delta D [...]
@@ -19,26 +20,11 @@ multiplier SIGMA = noise std / clipping norm) are (ε, δ)-DP under add/remove-o
                      (epsilon is null only when no finite bound is known; fallback then says why)`;
 
 /** Options shared by `dpfl epsilon` and `dpfl calibrate`. */
-export const DPSGD_OPTIONS = {
-  'sample-rate': { type: 'string' },
-  steps: { type: 'string' },
-  epochs: { type: 'string' },
-  'dataset-size': { type: 'string' },
-  'batch-size': { type: 'string' },
-  delta: { type: 'string' },
-  accountant: { type: 'string' },
-  discretization: { type: 'string' },
-} as const;
+export const DPSGD_OPTIONS = stringOptions(
+  'sample-rate', 'steps', 'epochs', 'dataset-size', 'batch-size', 'delta', 'accountant', 'discretization'
+);
 
-function fail(flag: string, expected: string, received: unknown): never {
-  throw Object.assign(new RangeError(`--${flag} must be ${expected}, received ${String(received)}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
-}
-
-function integerOption(flag: string, raw: string | undefined, min: number): number {
-  const v = numberOption(flag, raw);
-  if (!Number.isSafeInteger(v) || v < min) fail(flag, `an integer >= ${min}`, raw);
-  return v;
-}
+const { fail, where, positive, integer, openUnit } = optionParser('math');
 
 /** δ as people write it: 1e-5 rather than 0.00001. */
 export function formatDelta(delta: number): string {
@@ -59,15 +45,14 @@ export function dpsgdArgs(values: Record<string, string | boolean | undefined>):
     const v = values[k];
     return typeof v === 'string' ? v : undefined;
   };
-  const delta = numberOption('delta', str('delta'));
-  if (!(delta > 0 && delta < 1)) fail('delta', 'in (0, 1)', str('delta'));
+  const delta = openUnit('delta', str('delta'));
   const accountant = str('accountant') ?? 'rdp';
-  if (accountant !== 'rdp' && accountant !== 'pld') fail('accountant', '"rdp" or "pld"', accountant);
-  let discretization: number | undefined;
-  if (str('discretization') !== undefined) {
-    discretization = numberOption('discretization', str('discretization'));
-    if (!(discretization > 0 && discretization <= 0.1)) fail('discretization', 'in (0, 0.1]', str('discretization'));
+  if (accountant !== 'rdp' && accountant !== 'pld') {
+    throw invalidOption('accountant', '"rdp" or "pld"', accountant, 'math');
   }
+  const discretization = str('discretization') === undefined
+    ? undefined
+    : where('discretization', str('discretization'), undefined, (d) => d > 0 && d <= 0.1, 'in (0, 0.1]');
   const byEpochs = str('epochs') !== undefined || str('dataset-size') !== undefined || str('batch-size') !== undefined;
   let sampleRate: number;
   let steps: number;
@@ -75,18 +60,16 @@ export function dpsgdArgs(values: Record<string, string | boolean | undefined>):
     if (str('sample-rate') !== undefined || str('steps') !== undefined) {
       fail('epochs', 'used without --sample-rate and --steps (give either Q and T, or epochs, dataset size and batch size)', str('epochs'));
     }
-    const epochs = numberOption('epochs', str('epochs'));
-    if (!(epochs > 0)) fail('epochs', 'a number > 0', str('epochs'));
-    const n = integerOption('dataset-size', str('dataset-size'), 1);
-    const b = integerOption('batch-size', str('batch-size'), 1);
+    const epochs = positive('epochs', str('epochs'));
+    const n = integer('dataset-size', str('dataset-size'), undefined, 1);
+    const b = integer('batch-size', str('batch-size'), undefined, 1);
     if (b > n) fail('batch-size', `at most --dataset-size (${n})`, b);
     sampleRate = b / n;
     // TF Privacy's convention (compute_dp_sgd_privacy): T = ceil(epochs · N / B).
     steps = Math.ceil(epochs * (n / b) - 1e-9);
   } else {
-    sampleRate = numberOption('sample-rate', str('sample-rate'));
-    if (!(sampleRate > 0 && sampleRate <= 1)) fail('sample-rate', 'in (0, 1]', str('sample-rate'));
-    steps = integerOption('steps', str('steps'), 1);
+    sampleRate = where('sample-rate', str('sample-rate'), undefined, (q) => q > 0 && q <= 1, 'in (0, 1]');
+    steps = integer('steps', str('steps'), undefined, 1);
   }
   return { sampleRate, steps, delta, accountant, discretization };
 }
@@ -98,8 +81,7 @@ export const epsilon: Command = {
       console.log(HELP);
       return 0;
     }
-    const noiseMultiplier = numberOption('noise', values.noise);
-    if (!(noiseMultiplier > 0)) fail('noise', 'a number > 0', values.noise);
+    const noiseMultiplier = positive('noise', values.noise);
     const a = dpsgdArgs(values);
     const event = poissonSampledGaussian({ noiseMultiplier, sampleRate: a.sampleRate });
     const r = computeEpsilon([{ event, count: a.steps }], a.delta, {

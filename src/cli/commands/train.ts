@@ -7,7 +7,8 @@ import { assertCheckpointWritable } from '../../dpsgd/checkpoint.js';
 import { createRun, restoreRun, saveRun, type DatasetName, type RunConfig } from '../../dpsgd/run.js';
 import type { ClippingKind } from '../../dpsgd/clipping.js';
 import type { ModelKind } from '../../models/zoo.js';
-import { numberOption, parseCommandArgs, type Command } from '../command.js';
+import { flagOptions, parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
+import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 
 const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear|mlp|text] [--epsilon 3] [--delta 1e-5]
@@ -26,17 +27,7 @@ The progress line's loss and examples/s are exact functions of the private batch
 --withhold-unnoised-stats leaves them out (progress shows steps/s), so everything printed during
 training is covered by ε. The final test accuracy reads the held-out split, not the training set.`;
 
-function choice<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new RangeError(`--${name} must be one of ${allowed.join(', ')}, received "${value}"`);
-  return value as T;
-}
-
-function positiveOption(name: string, value: string | undefined, fallback: number, integer = false): number {
-  const n = numberOption(name, value, fallback);
-  if (!(n > 0) || (integer && !Number.isSafeInteger(n))) throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, received "${value}"`);
-  return n;
-}
+const { choice, positive, integer, openUnit, where } = optionParser('prose');
 
 // Per dataset/model defaults, tuned at ε = 3 (δ = 1e-5, seed 1; see docs/dpsgd.md and the settings
 // per ε in src/bench/utility.ts): batch 256, 20 epochs, C = 1, SGD with momentum 0.9.
@@ -58,53 +49,32 @@ export function parseTrainArgs(argv: string[]): {
   withholdUnnoisedStats: boolean;
 } {
   const { values } = parseCommandArgs(argv, {
-    dataset: { type: 'string' },
-    model: { type: 'string' },
-    epsilon: { type: 'string' },
-    delta: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    clipping: { type: 'string' },
-    'max-grad-norm': { type: 'string' },
-    optimizer: { type: 'string' },
-    lr: { type: 'string' },
-    momentum: { type: 'string' },
-    'non-private': { type: 'boolean' },
-    seed: { type: 'string' },
-    save: { type: 'string' },
-    resume: { type: 'string' },
-    'max-physical-batch': { type: 'string' },
-    compare: { type: 'boolean' },
-    'withhold-unnoised-stats': { type: 'boolean' },
-    activation: { type: 'string' },
-    combiner: { type: 'string' },
+    ...stringOptions(
+      'dataset', 'model', 'epsilon', 'delta', 'epochs', 'batch-size', 'clipping', 'max-grad-norm', 'optimizer',
+      'lr', 'momentum', 'seed', 'save', 'resume', 'max-physical-batch', 'activation', 'combiner'
+    ),
+    ...flagOptions('non-private', 'compare', 'withhold-unnoised-stats'),
   });
   const dataset = choice<DatasetName>('dataset', values.dataset, ['spam', 'mnist', 'synthetic'], 'spam');
   const model = choice<ModelKind>('model', values.model, ['linear', 'mlp', 'text'], dataset === 'mnist' ? 'mlp' : 'text');
   const d = DEFAULTS[`${dataset}/${model}`] ?? { epochs: 10, batchSize: 128, lr: 1, maxGradNorm: 1 };
-  const delta = numberOption('delta', values.delta, 1e-5);
-  if (!(delta > 0 && delta < 1)) throw new RangeError(`--delta must be in (0, 1), received "${values.delta}"`);
-  const momentum = numberOption('momentum', values.momentum, 0.9);
-  if (!(momentum >= 0 && momentum < 1)) throw new RangeError(`--momentum must be in [0, 1), received "${values.momentum}"`);
-  let seed: number | undefined;
-  if (values.seed !== undefined) {
-    seed = Number(values.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`--seed must be a non-negative integer, received "${values.seed}"`);
-  }
+  const delta = openUnit('delta', values.delta, 1e-5);
+  const momentum = where('momentum', values.momentum, 0.9, (m) => m >= 0 && m < 1, 'in [0, 1)');
+  const seed = values.seed === undefined ? undefined : integer('seed', values.seed, undefined, 0);
   const config: RunConfig = {
     dataset,
     model,
-    epsilon: positiveOption('epsilon', values.epsilon, 3),
+    epsilon: positive('epsilon', values.epsilon, 3),
     delta,
-    epochs: positiveOption('epochs', values.epochs, d.epochs!),
-    batchSize: positiveOption('batch-size', values['batch-size'], d.batchSize!, true),
+    epochs: positive('epochs', values.epochs, d.epochs!),
+    batchSize: integer('batch-size', values['batch-size'], d.batchSize!, 1),
     clipping: choice<ClippingKind>('clipping', values.clipping, ['flat', 'per-layer', 'adaptive', 'automatic'], 'flat'),
-    maxGradNorm: positiveOption('max-grad-norm', values['max-grad-norm'], d.maxGradNorm!),
+    maxGradNorm: positive('max-grad-norm', values['max-grad-norm'], d.maxGradNorm!),
     nonPrivate: values['non-private'] === true,
     optimizer: choice('optimizer', values.optimizer, ['sgd', 'adam'] as const, 'sgd'),
-    lr: positiveOption('lr', values.lr, d.lr!),
+    lr: positive('lr', values.lr, d.lr!),
     momentum,
-    maxPhysicalBatch: positiveOption('max-physical-batch', values['max-physical-batch'], 1024, true),
+    maxPhysicalBatch: integer('max-physical-batch', values['max-physical-batch'], 1024, 1),
     activation: choice('activation', values.activation, ['relu', 'tanh'] as const, d.activation ?? 'relu'),
     combiner: choice('combiner', values.combiner, ['mean', 'sqrtn', 'sum'] as const, d.combiner ?? 'mean'),
     ...(seed !== undefined ? { seed } : {}),
@@ -127,8 +97,7 @@ export const train: Command = {
     try {
       parsed = parseTrainArgs(argv);
     } catch (e) {
-      console.error(`dpfl train: ${e instanceof Error ? e.message : String(e)}`);
-      return 2;
+      return usageError('train', e);
     }
     if (parsed.help) {
       console.log(HELP);
