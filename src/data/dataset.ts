@@ -101,13 +101,7 @@ export function splitDataset(ds: Dataset, testFraction: number, seed: number): {
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('seed', 'a non-negative integer', seed);
   const perm = new Int32Array(ds.size);
   for (let i = 0; i < ds.size; i++) perm[i] = i;
-  const rng = new Random(seed);
-  for (let i = ds.size - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
+  new Random(seed).shuffle(perm);
   const nTest = Math.min(ds.size - 1, Math.max(1, Math.round(ds.size * testFraction)));
   return {
     test: subset(ds, perm.slice(0, nTest).sort(), `${ds.name}-test`),

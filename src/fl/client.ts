@@ -4,7 +4,7 @@ import { invalidType } from '../errors.js';
 import { nonNegativeInteger, requiredObject, sizedFloat32 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
-import type { Rng } from './rng.js';
+import type { Random } from '../data/random.js';
 import { exampleIndices, labelledData, withMethods } from './validate.js';
 
 export interface ClientReport {
@@ -32,10 +32,10 @@ export class FederatedClient {
     requiredObject('training', training);
   }
 
-  train(global: Float32Array, round: number, rng: Rng): ClientReport {
+  train(global: Float32Array, round: number, rng: Random): ClientReport {
     sizedFloat32('global', global, this.model.dim);
     nonNegativeInteger('round', round);
-    withMethods('rng', rng, 'an Rng', 'next', 'shuffle');
+    withMethods('rng', rng, 'a Random', 'next', 'shuffle');
     const local = Float32Array.from(global);
     const examples = exampleIndices('examples()', this.examples(), this.data.labels.length);
     if (examples.length > 0) this.model.train(local, global, this.data, examples, this.training, rng);

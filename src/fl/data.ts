@@ -2,7 +2,7 @@
 import { subset as subsetDataset, type Dataset } from '../data/dataset.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { elementCount, finiteNumber, optionsObject, positiveFinite, positiveInteger } from '../kernels/validate.js';
-import { Rng } from './rng.js';
+import { Random } from '../data/random.js';
 import { dataset, labelledData } from './validate.js';
 
 /** n examples of numFeatures float32 features (row-major) and integer labels in [0, numClasses). */
@@ -95,7 +95,7 @@ export function trainTestSplit(data: LabelledData, testFraction: number, seed: n
   }
   if (!Number.isSafeInteger(seed)) throw invalidType('seed', 'a safe integer', seed);
   const order = Array.from({ length: size(data) }, (_, i) => i);
-  new Rng(seed).shuffle(order);
+  new Random(seed).shuffle(order);
   const cut = Math.round(order.length * testFraction);
   return { test: subset(data, order.slice(0, cut)), train: subset(data, order.slice(cut)) };
 }
@@ -133,7 +133,7 @@ export function syntheticData(options: SyntheticOptions = {}): LabelledData {
   elementCount('options.examples × options.features', n, f);
   elementCount('options.groups × options.features', g, f);
   elementCount('options.groups × options.classes', g, c);
-  const rng = new Rng(o.seed ?? 1);
+  const rng = new Random(o.seed ?? 1);
   const means = Float64Array.from({ length: c * f }, () => (rng.normal() * sep) / Math.sqrt(f));
   const shifts = Float64Array.from({ length: g * f }, () => (rng.normal() * sep * 0.5) / Math.sqrt(f));
   const mixes = Array.from({ length: g }, () => rng.dirichlet(new Float64Array(c).fill(0.5)));

@@ -5,7 +5,7 @@
 import { invalidArgument } from '../errors.js';
 import { elementCount, positiveInteger, sizedFloat32 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
-import type { Rng } from './rng.js';
+import type { Random } from '../data/random.js';
 import { labelledData, localTraining } from './validate.js';
 
 export interface LocalTrainingOptions {
@@ -20,9 +20,9 @@ export interface LocalTrainingOptions {
 export interface FlModel {
   readonly dim: number;
   /** Initial global parameters. */
-  init(rng: Rng): Float32Array;
+  init(rng: Random): Float32Array;
   /** Trains params in place on the examples `indices` of data; global is w_t for FedProx. */
-  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Rng): void;
+  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Random): void;
   /** Fraction of examples of data classified correctly. */
   accuracy(params: Float32Array, data: LabelledData): number;
 }
@@ -69,7 +69,7 @@ export class SoftmaxRegression implements FlModel {
     data: LabelledData,
     indices: ArrayLike<number>,
     options: LocalTrainingOptions,
-    rng: Rng,
+    rng: Random,
   ): void {
     localTraining(this.dim, params, global, this.#data(data), indices, options, rng);
     const f = this.numFeatures;

@@ -25,7 +25,7 @@ import {
   requiredObject,
   typedArray,
 } from '../kernels/validate.js';
-import { Rng } from './rng.js';
+import { Random } from '../data/random.js';
 import { exampleIndices, labelledData, withMethods } from './validate.js';
 import type { SelectionOptions } from './selection.js';
 import { FederatedServer, type RoundReport } from './server.js';
@@ -139,7 +139,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           initial: options.continual.initial ?? Math.min(options.continual.capacity, 10),
           perRound: options.continual.perRound ?? 5,
         },
-        (k, purpose) => Rng.derive(seed, 7, k, purpose === 'store' ? 1 : 2),
+        (k, purpose) => Random.derive(seed, 7, k, purpose === 'store' ? 1 : 2),
       )
     : undefined;
   const clients = parts.map(
@@ -148,7 +148,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   );
   const activity = () => (streams ? streams.sizes() : parts.map((p) => p.length));
   const server = new FederatedServer({
-    params: options.model.init(Rng.derive(seed, 1)),
+    params: options.model.init(Random.derive(seed, 1)),
     activity: activity(),
     selection: options.selection,
     ...(options.estimator ? { estimator: options.estimator } : {}),
@@ -187,7 +187,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const plan = server.beginRound(now);
     const arrivals: Array<{ at: number; report: ReturnType<FederatedClient['train']> }> = [];
     for (const k of plan.clients) {
-      const rng = Rng.derive(seed, 3, t, k);
+      const rng = Random.derive(seed, 3, t, k);
       if (rng.next() < dropout) continue;
       const report = clients[k]!.train(plan.params, plan.round, rng);
       const work = (local.epochs * Math.max(report.samples, 1)) / 1000;

@@ -133,5 +133,5 @@ export function localTraining(
   positiveInteger('options.batchSize', o.batchSize);
   finiteNumber('options.lr', o.lr);
   nonNegativeFinite('options.mu', o.mu);
-  withMethods('rng', rng, 'an Rng', 'shuffle');
+  withMethods('rng', rng, 'a Random', 'shuffle');
 }

@@ -4,7 +4,7 @@ import { syntheticData, trainTestSplit, withDenseSource } from '../../src/fl/dat
 import { partitionData } from '../../src/fl/partition.js';
 import { simulate } from '../../src/fl/simulate.js';
 import { senderGroups } from '../../src/fl/spam.js';
-import { Rng } from '../../src/fl/rng.js';
+import { Random } from '../../src/data/random.js';
 
 const data = withDenseSource(syntheticData({ examples: 2000, features: 12, classes: 3, groups: 20, seed: 3 }));
 const { train, test } = trainTestSplit(data, 0.25, 2);
@@ -27,7 +27,7 @@ describe('built-in models (src/models) as FL clients', () => {
     const global = model.init();
     const drift = (mu: number) => {
       const p = Float32Array.from(global);
-      model.train(p, global, train, Array.from({ length: 200 }, (_, i) => i), { epochs: 3, batchSize: 10, lr: 0.2, mu }, new Rng(1));
+      model.train(p, global, train, Array.from({ length: 200 }, (_, i) => i), { epochs: 3, batchSize: 10, lr: 0.2, mu }, new Random(1));
       return Math.hypot(...p.map((v, i) => v - global[i]!));
     };
     expect(drift(0)).toBeGreaterThan(0);

@@ -19,7 +19,7 @@ import { api } from '../public-api.js';
 import { syntheticData, trainTestSplit, withDenseSource } from '../../src/fl/data.js';
 import { SoftmaxRegression } from '../../src/fl/model.js';
 import { spamFromMessages } from '../../src/fl/spam.js';
-import { Rng } from '../../src/fl/rng.js';
+import { Random } from '../../src/data/random.js';
 import { anything, CallerError } from '../fuzz/hostile.js';
 
 function typed(e: unknown): boolean {
@@ -59,7 +59,7 @@ function objects(): [string, object, string[]][] {
   const streams = new ContinualStreams(
     [Int32Array.of(0, 1, 2), Int32Array.of(3, 4)],
     { capacity: 2, policy: 'fifo', initial: 1, perRound: 1 },
-    (k) => new Rng(k),
+    (k) => new Random(k),
   );
   return [
     ['SoftmaxRegression', model, ['init', 'train', 'accuracy']],
@@ -86,13 +86,13 @@ describe('fl: typed errors from every entry', () => {
 
   it('a detached typed array is refused by name (selectClients, ppsInclusion, DpFedAvg, the server)', () => {
     expect(() => ppsInclusion(detached(), 1)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
-    expect(() => selectClients(detached(), { method: 'uniform', perRound: 1 }, new Rng(1))).toThrow(/activity must be/);
+    expect(() => selectClients(detached(), { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(/activity must be/);
     expect(() => new DpFedAvg(detached() as never, 1, 'uniform', { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 }))
       .toThrow(/population must be/);
     const client = new FederatedClient(0, new SoftmaxRegression(3, 2), data, () => detached(), {
       epochs: 1, batchSize: 2, lr: 0.1, mu: 0,
     });
-    expect(() => client.train(new Float32Array(8), 0, new Rng(1))).toThrow(/examples\(\) must be/);
+    expect(() => client.train(new Float32Array(8), 0, new Random(1))).toThrow(/examples\(\) must be/);
   });
 
   it('hostile options are refused before any work (no hang on sizes that cannot be allocated)', () => {
