@@ -148,7 +148,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   );
   const activity = () => (streams ? streams.sizes() : parts.map((p) => p.length));
   const server = new FederatedServer({
-    params: options.model.init(Random.derive(seed, 1)),
+    params: await options.model.init(Random.derive(seed, 1)),
     activity: activity(),
     selection: options.selection,
     ...(options.estimator ? { estimator: options.estimator } : {}),
@@ -185,11 +185,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       server.setActivity(streams.sizes());
     }
     const plan = server.beginRound(now);
-    const arrivals: Array<{ at: number; report: ReturnType<FederatedClient['train']> }> = [];
+    const arrivals: Array<{ at: number; report: Awaited<ReturnType<FederatedClient['train']>> }> = [];
     for (const k of plan.clients) {
       const rng = Random.derive(seed, 3, t, k);
       if (rng.next() < dropout) continue;
-      const report = clients[k]!.train(plan.params, plan.round, rng);
+      // One client at a time: the clients share one model object (a tfjs model, a BuiltinModel).
+      const report = await clients[k]!.train(plan.params, plan.round, rng);
       const work = (local.epochs * Math.max(report.samples, 1)) / 1000;
       arrivals.push({ at: now + work * Math.exp(spread * rng.normal()), report });
     }
@@ -199,7 +200,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     now = options.deadline !== undefined ? now + options.deadline : Math.max(now, ...arrivals.map((a) => a.at));
     const summary: RoundSummary = {
       ...report,
-      accuracy: options.model.accuracy(server.params, options.test),
+      accuracy: await options.model.accuracy(server.params, options.test),
       storedExamples: activity().reduce((a, b) => a + b, 0),
     };
     rounds.push(summary);
@@ -207,7 +208,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   }
   const last = rounds[rounds.length - 1];
   return {
-    accuracy: last?.accuracy ?? options.model.accuracy(server.params, options.test),
+    accuracy: last?.accuracy ?? (await options.model.accuracy(server.params, options.test)),
     rounds,
     clients: parts.length,
     params: server.params,

@@ -84,7 +84,7 @@ describe('fl: typed errors from every entry', () => {
     );
   });
 
-  it('a detached typed array is refused by name (selectClients, ppsInclusion, DpFedAvg, the server)', () => {
+  it('a detached typed array is refused by name (selectClients, ppsInclusion, DpFedAvg, the server)', async () => {
     expect(() => ppsInclusion(detached(), 1)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
     expect(() => selectClients(detached(), { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(/activity must be/);
     expect(() => new DpFedAvg(detached() as never, 1, 'uniform', { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 }))
@@ -92,7 +92,7 @@ describe('fl: typed errors from every entry', () => {
     const client = new FederatedClient(0, new SoftmaxRegression(3, 2), data, () => detached(), {
       epochs: 1, batchSize: 2, lr: 0.1, mu: 0,
     });
-    expect(() => client.train(new Float32Array(8), 0, new Random(1))).toThrow(/examples\(\) must be/);
+    await expect(client.train(new Float32Array(8), 0, new Random(1))).rejects.toThrow(/examples\(\) must be/);
   });
 
   it('hostile options are refused before any work (no hang on sizes that cannot be allocated)', () => {
