@@ -45,6 +45,15 @@ export interface Dataset {
   readonly labels: Int32Array;
 }
 
+/**
+ * A natural owner of each example (a mail's sender domain, a synthetic writer), for FL's
+ * 'natural' partition: ids[i] indexes names.
+ */
+export interface Owners {
+  ids: Int32Array;
+  names: string[];
+}
+
 /** The examples `rows` of ds as a batch (copies: the batch owns its buffers). */
 export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
   checkDataset(ds);

@@ -1,6 +1,7 @@
 // dpfl/data: datasets (dense rows or bags of tokens), batches and splits, synthetic data, the
 // optional SpamAssassin and MNIST loaders, text hashing, and the one seeded random generator.
-export { type Dataset, gatherBatch, splitDataset, subset, batches } from './dataset.js';
+export { type Dataset, type Owners, gatherBatch, splitDataset, subset, batches } from './dataset.js';
+export { loadDataset, type DatasetName, type LoadDatasetOptions, type LoadedDataset } from './registry.js';
 export { syntheticDense, syntheticBags } from './synthetic.js';
 export { loadSpam } from './spam.js';
 export { loadMnist } from './mnist.js';

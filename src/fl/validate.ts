@@ -16,7 +16,6 @@ import {
 } from '../kernels/validate.js';
 import type { LabelledData } from './data.js';
 import type { LocalTrainingOptions } from './model.js';
-import type { MailMessage } from './spam.js';
 
 /**
  * numberArray of src/kernels/validate.ts, with a typed array whose buffer was transferred refused by
@@ -80,17 +79,6 @@ export function exampleIndices(name: string, value: unknown, n: number): ArrayLi
     if (!Number.isInteger(v) || v < 0 || v >= n) throw invalidArgument(`${name}[${i}]`, `an integer in [0, ${n})`, v);
   }
   return value as ArrayLike<number>;
-}
-
-/** Mail messages: an array of { group: string, text: string }. */
-export function mailMessages(name: string, value: unknown): readonly MailMessage[] {
-  if (!Array.isArray(value)) throw invalidType(name, 'an array of { group, text } messages', value);
-  value.forEach((m: unknown, i) => {
-    const o = requiredObject(`${name}[${i}]`, m as MailMessage);
-    if (typeof o.group !== 'string') throw invalidType(`${name}[${i}].group`, 'a string', o.group);
-    if (typeof o.text !== 'string') throw invalidType(`${name}[${i}].text`, 'a string', o.text);
-  });
-  return value as MailMessage[];
 }
 
 /** An object whose `method` members are functions (a caller's model, rng, sampler). */

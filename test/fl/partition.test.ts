@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticData } from '../../src/fl/data.js';
+import { fromDataset } from '../../src/fl/data.js';
+import { syntheticWriters } from '../../src/data/synthetic.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { ClientStore, ContinualStreams } from '../../src/fl/store.js';
 import { Random } from '../../src/data/random.js';
 
-const data = syntheticData({ examples: 3000, features: 8, classes: 5, groups: 30, seed: 2 });
+const { dataset, owners } = syntheticWriters({ size: 3000, dim: 8, classes: 5, writers: 30, seed: 2 });
+const data = fromDataset(dataset, owners);
 
 function coversAll(clients: Int32Array[], n: number): boolean {
   const seen = new Uint8Array(n);
