@@ -37,7 +37,7 @@ import {
   typedArrayKind,
 } from '../kernels/validate.js';
 import { numbers, oneOf } from './validate.js';
-import { selectClients, type Selection, type SelectionOptions, } from './selection.js';
+import { selectClients, type Selection, type SelectionOptions } from './selection.js';
 
 export type RejectReason =
   | 'late'
