@@ -1,4 +1,5 @@
-// dpfl/data: datasets (dense rows or bags of tokens), batches and splits, synthetic data, the
+// dpfl/data: datasets (dense rows or bags of tokens) and their natural owners, loaded by name
+// (the one registry of dpfl train, federate and audit), batches and splits, synthetic data, the
 // optional SpamAssassin and MNIST loaders, text hashing, and the one seeded random generator.
 export { type Dataset, type Owners, gatherBatch, splitDataset, subset, batches } from './dataset.js';
 export { loadDataset, type DatasetName, type LoadDatasetOptions, type LoadedDataset } from './registry.js';
