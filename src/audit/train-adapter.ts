@@ -2,10 +2,9 @@
 // built-in model on exactly the examples given, privately or not, and read per-example losses and
 // logit-scaled confidences back. Everything else in src/audit works on plain arrays.
 import { hashNgrams, tokenize } from '../data/hashing.js';
-import { syntheticBags, syntheticDense } from '../data/synthetic.js';
 import { batches, subset, type Dataset } from '../data/dataset.js';
+import { loadDataset, type DatasetName } from '../data/registry.js';
 import { makePrivate } from '../dpsgd/make-private.js';
-import { loadNamedDataset } from '../dpsgd/run.js';
 import { DpOptimizer, type UpdateRule } from '../dpsgd/optimizer.js';
 import { FixedSizeSampler } from '../dpsgd/sampler.js';
 import { Trainer } from '../dpsgd/trainer.js';
@@ -16,15 +15,17 @@ import { invalidArgument } from '../errors.js';
 export { Random } from '../data/random.js';
 export { subset, type Dataset, type ModelKind };
 
-export type AuditDatasetName = 'spam' | 'mnist' | 'synthetic';
+export type AuditDatasetName = DatasetName;
 
-/** The datasets of `dpfl train`, except a smaller synthetic set (sparse bags for linear too). */
-export function loadAuditDataset(name: AuditDatasetName, model: ModelKind): Dataset {
-  if (name === 'spam' || name === 'mnist') return loadNamedDataset(name, model);
-  if (name !== 'synthetic') throw invalidArgument('dataset', '"spam", "mnist" or "synthetic"', name);
-  return model === 'text' || model === 'linear'
-    ? syntheticBags({ size: 2000, rows: 65536, classes: 2, tokensPerExample: 16, seed: 7 })
-    : syntheticDense({ size: 2000, dim: 32, classes: 4, seed: 7 });
+/**
+ * `dpfl audit`'s datasets: the registry's, with a smaller synthetic set than `dpfl train`'s
+ * (2000 examples; sparse bags of 16 tokens over 2^16 rows for the linear model too).
+ */
+export function loadAuditDataset(name: DatasetName, model: ModelKind): Dataset {
+  if (name !== 'synthetic') return loadDataset(name).dataset;
+  const sparse = model === 'text' || model === 'linear';
+  const shape = sparse ? { representation: 'bags' as const, buckets: 65536, tokens: 16 } : {};
+  return loadDataset(name, { size: 2000, ...shape }).dataset;
 }
 
 /** The hashed unigram and bigram ids of a text, as the spam dataset featurises its messages. */

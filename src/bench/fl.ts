@@ -3,7 +3,7 @@
 // streaming weighted aggregation of 1000 updates of 1e6 floats (or reduced shapes with quick).
 import { createRoundAggregator } from '../fl/aggregation.js';
 import { coordinateMedian, trimmedMean } from '../kernels/fl.js';
-import { Rng } from '../fl/rng.js';
+import { Random } from '../data/random.js';
 import { median } from './median.js';
 import type { SectionRow } from './report.js';
 
@@ -22,7 +22,7 @@ function time(runs: number, fn: () => void): number {
 }
 
 function randomMatrix(k: number, d: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
+  const rng = new Random(seed);
   const m = new Float32Array(k * d);
   for (let i = 0; i < m.length; i++) m[i] = rng.next() - 0.5;
   return m;

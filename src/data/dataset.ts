@@ -45,6 +45,15 @@ export interface Dataset {
   readonly labels: Int32Array;
 }
 
+/**
+ * A natural owner of each example (a mail's sender domain, a synthetic writer), for FL's
+ * 'natural' partition: ids[i] indexes names.
+ */
+export interface Owners {
+  ids: Int32Array;
+  names: string[];
+}
+
 /** The examples `rows` of ds as a batch (copies: the batch owns its buffers). */
 export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
   checkDataset(ds);
@@ -101,13 +110,7 @@ export function splitDataset(ds: Dataset, testFraction: number, seed: number): {
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('seed', 'a non-negative integer', seed);
   const perm = new Int32Array(ds.size);
   for (let i = 0; i < ds.size; i++) perm[i] = i;
-  const rng = new Random(seed);
-  for (let i = ds.size - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
+  new Random(seed).shuffle(perm);
   const nTest = Math.min(ds.size - 1, Math.max(1, Math.round(ds.size * testFraction)));
   return {
     test: subset(ds, perm.slice(0, nTest).sort(), `${ds.name}-test`),

@@ -1,7 +1,10 @@
-// A small seeded generator for sampling, shuffling, splits and initialisation: xoshiro128**
-// (Blackman and Vigna 2018) seeded through splitmix32. Its state is four uint32 words, saved in
-// checkpoints. Not a cryptographic generator: a training run without a seed draws its seed from
-// the OS CSPRNG (see seedFromOs).
+// The one seeded generator of dpfl (sampling, shuffling, splits, initialisation, synthetic data,
+// FL simulations): xoshiro128** (Blackman and Vigna 2018) seeded through splitmix32. Its state is
+// four uint32 words, saved in checkpoints. Not a cryptographic generator: a training run without a
+// seed draws its seed from the OS CSPRNG (see seedFromOs), and where a draw must stay secret
+// (DP-SGD's sampler, an unseeded FL server's selection) SecureRandom, the OS CSPRNG, is used instead.
+// Both share every derived draw (uniforms, bounded integers, shuffles, categorical, normal, gamma,
+// Dirichlet) through RandomSource, so a draw reads the same whichever generator feeds it.
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { invalidArgument } from '../errors.js';
 
@@ -18,6 +21,13 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** The splitmix64 finaliser (Steele, Lea and Flood 2014): a bijection of 64-bit words. */
+function mix64(z: bigint): bigint {
+  z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+  z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+  return z ^ (z >> 31n);
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
@@ -28,7 +38,92 @@ export function seedFromOs(): number {
   return (b.readUInt32LE(0) & 0x1fffff) * 2 ** 32 + b.readUInt32LE(4);
 }
 
-export class Random {
+/** Every draw, built on a source of uniform uint32 words (a seeded Random or the OS CSPRNG). */
+export abstract class RandomSource {
+  /** A uniform uint32. */
+  abstract nextUint32(): number;
+
+  /** A uniform double in [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** A uniform integer in [0, n) for n ≤ 2^32, without modulo bias. */
+  below(n: number): number {
+    checkBound(n);
+    const limit = 4294967296 - (4294967296 % n);
+    for (;;) {
+      const x = this.nextUint32();
+      if (x < limit) return x % n;
+    }
+  }
+
+  /** A standard normal (Box–Muller; for initialisation and simulations, not privacy noise). */
+  normal(): number {
+    const u = 1 - this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  /** Fisher–Yates shuffle in place (a[i] swapped with a[below(i + 1)], from the end). */
+  shuffle<T>(a: { length: number; [i: number]: T }): void {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.below(i + 1);
+      const t = a[i]!;
+      a[i] = a[j]!;
+      a[j] = t;
+    }
+  }
+
+  /** An index drawn with probability proportional to weights[i] (weights ≥ 0, positive sum). */
+  categorical(weights: ArrayLike<number>): number {
+    let total = 0;
+    for (let i = 0; i < weights.length; i++) total += weights[i]!;
+    let u = this.next() * total;
+    for (let i = 0; i < weights.length; i++) {
+      u -= weights[i]!;
+      if (u < 0) return i;
+    }
+    // Rounding left u ≥ 0 after the last weight: the last category with mass.
+    for (let i = weights.length - 1; i >= 0; i--) if (weights[i]! > 0) return i;
+    return weights.length - 1;
+  }
+
+  /** Gamma(shape, 1) by Marsaglia and Tsang (ACM TOMS 2000), with the shape < 1 boost. */
+  gamma(shape: number): number {
+    if (shape < 1) return this.gamma(shape + 1) * Math.pow(1 - this.next(), 1 / shape);
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = this.next();
+      if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+    }
+  }
+
+  /** Dirichlet(alpha): normalised independent Gamma(alpha_i) draws. */
+  dirichlet(alpha: ArrayLike<number>): Float64Array {
+    const g = Float64Array.from({ length: alpha.length }, (_, i) => (alpha[i]! > 0 ? this.gamma(alpha[i]!) : 0));
+    let sum = g.reduce((s, v) => s + v, 0);
+    if (!(sum > 0)) {
+      // Every gamma draw underflowed (tiny alphas): fall back to one category, chosen by alpha.
+      const i = this.categorical(alpha);
+      g.fill(0);
+      g[i] = 1;
+      sum = 1;
+    }
+    return g.map((v) => v / sum);
+  }
+}
+
+export class Random extends RandomSource {
   private s0: number;
   private s1: number;
   private s2: number;
@@ -36,6 +131,7 @@ export class Random {
 
   /** Seeds from a safe integer (or bigint, taken modulo 2^64), mixing every bit into the state. */
   constructor(seed: number | bigint) {
+    super();
     if (typeof seed !== 'bigint' && !Number.isSafeInteger(seed)) {
       throw invalidArgument('seed', 'a safe integer or a bigint', seed);
     }
@@ -62,27 +158,21 @@ export class Random {
     return result;
   }
 
-  /** A uniform double in [0, 1) with 53 random bits. */
-  next(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-
-  /** A uniform integer in [0, n) for n ≤ 2^32, without modulo bias. */
-  below(n: number): number {
-    checkBound(n);
-    const limit = 4294967296 - (4294967296 % n);
-    for (;;) {
-      const x = this.nextUint32();
-      if (x < limit) return x % n;
+  /**
+   * A generator for a named sub-task of a seeded run (client k in round t, ...): seeded from
+   * (seed, ...path) through splitmix64, so it is independent of every other path and of the state
+   * of any generator already drawing. derive(seed) with no path is new Random(seed).
+   */
+  static derive(seed: number | bigint, ...path: number[]): Random {
+    if (typeof seed !== 'bigint' && !Number.isSafeInteger(seed)) {
+      throw invalidArgument('seed', 'a safe integer or a bigint', seed);
     }
-  }
-
-  /** A standard normal (Box–Muller; for initialisation and synthetic data, not privacy noise). */
-  normal(): number {
-    const u = 1 - this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+    let h = BigInt.asUintN(64, BigInt(seed));
+    path.forEach((p, i) => {
+      if (!(Number.isSafeInteger(p) && p >= 0)) throw invalidArgument(`path[${i}]`, 'a non-negative safe integer', p);
+      h = mix64(BigInt.asUintN(64, h + 0x9e3779b97f4a7c15n * (BigInt(p) + 1n)));
+    });
+    return new Random(h);
   }
 
   /** The four state words (for checkpoints). */
@@ -100,7 +190,7 @@ export class Random {
  * production runs, where the batch choice must be unpredictable for privacy amplification by
  * sampling to hold. Its state cannot be saved: getState returns zeros and setState does nothing.
  */
-export class SecureRandom {
+export class SecureRandom extends RandomSource {
   private readonly buffer = new Uint32Array(4096);
   private pos = 4096;
 
@@ -110,21 +200,6 @@ export class SecureRandom {
       this.pos = 0;
     }
     return this.buffer[this.pos++]!;
-  }
-
-  next(): number {
-    const hi = this.nextUint32() >>> 5;
-    const lo = this.nextUint32() >>> 6;
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-
-  below(n: number): number {
-    checkBound(n);
-    const limit = 4294967296 - (4294967296 % n);
-    for (;;) {
-      const x = this.nextUint32();
-      if (x < limit) return x % n;
-    }
   }
 
   getState(): [number, number, number, number] {

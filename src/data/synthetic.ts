@@ -1,9 +1,18 @@
 // Synthetic datasets of the models' shapes, for tests and benchmarks: Gaussian class clusters
-// (dense) and class-dependent token distributions (bags). Deterministic in the seed.
-import type { Dataset } from './dataset.js';
+// (dense), class-dependent token distributions (bags), and a Gaussian mixture with natural owners
+// (writers, for FL's 'natural' partition). Deterministic in the seed.
+import type { Dataset, Owners } from './dataset.js';
 import { Random } from './random.js';
 import { invalidArgument } from '../errors.js';
-import { elementCount, nonNegativeFinite, nonNegativeInteger, positiveInteger, requiredObject } from '../validate.js';
+import {
+  elementCount,
+  nonNegativeFinite,
+  nonNegativeInteger,
+  optionsObject,
+  positiveFinite,
+  positiveInteger,
+  requiredObject,
+} from '../validate.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -61,4 +70,60 @@ export function syntheticBags(options: { size: number; rows: number; classes: nu
     offsets[r + 1] = (r + 1) * tokensPerExample;
   }
   return { name: 'synthetic-bags', size, classes, kind: 'bags', featureDim: rows, indices, offsets, labels };
+}
+
+export interface SyntheticWritersOptions {
+  /** Examples. Default 6000. */
+  size?: number;
+  /** Features. Default 32. */
+  dim?: number;
+  /** Default 4. */
+  classes?: number;
+  /** Natural owners ("writers"): each has its own feature shift and label mix. Default 100. */
+  writers?: number;
+  /** Distance between class means, in units of the within-class standard deviation. Default 3. */
+  separation?: number;
+  /** Default 1. */
+  seed?: number;
+}
+
+/**
+ * A Gaussian-mixture classification task with natural owners, in the spirit of the
+ * "Synthetic(α, β)" data of Li et al. (FedProx, MLSys 2020): class c has mean μ_c ~ N(0, sep²/F·I)
+ * (norm ≈ sep); writer g has a feature shift δ_g ~ N(0, (sep/2)²/F·I) and a label mix
+ * ~ Dirichlet(0.5); an example of writer g and class y is μ_y + δ_g + ε with ε ~ N(0, I/F)
+ * (norm ≈ 1). Writer sizes follow a Zipf-like law (∝ 1/(g+1)^0.8), so activity varies across
+ * the natural partition.
+ */
+export function syntheticWriters(options: SyntheticWritersOptions = {}): { dataset: Dataset; owners: Owners } {
+  const o = optionsObject('options', options);
+  const n = o.size === undefined ? 6000 : positiveInteger('options.size', o.size);
+  const f = o.dim === undefined ? 32 : positiveInteger('options.dim', o.dim);
+  const c = o.classes === undefined ? 4 : positiveInteger('options.classes', o.classes);
+  const g = o.writers === undefined ? 100 : positiveInteger('options.writers', o.writers);
+  const sep = o.separation === undefined ? 3 : positiveFinite('options.separation', o.separation);
+  const seed = o.seed === undefined ? 1 : seedOf(o.seed);
+  // Every buffer below is sized from these: refuse what cannot be allocated before drawing anything.
+  elementCount('options.size × options.dim', n, f);
+  elementCount('options.writers × options.dim', g, f);
+  elementCount('options.writers × options.classes', g, c);
+  const rng = new Random(seed);
+  const means = Float64Array.from({ length: c * f }, () => (rng.normal() * sep) / Math.sqrt(f));
+  const shifts = Float64Array.from({ length: g * f }, () => (rng.normal() * sep * 0.5) / Math.sqrt(f));
+  const mixes = Array.from({ length: g }, () => rng.dirichlet(new Float64Array(c).fill(0.5)));
+  const zipf = Float64Array.from({ length: g }, (_, i) => 1 / (i + 1) ** 0.8);
+  const x = new Float32Array(n * f);
+  const labels = new Int32Array(n);
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const owner = rng.categorical(zipf);
+    const y = rng.categorical(mixes[owner]!);
+    ids[i] = owner;
+    labels[i] = y;
+    for (let d = 0; d < f; d++) x[i * f + d] = means[y * f + d]! + shifts[owner * f + d]! + rng.normal() / Math.sqrt(f);
+  }
+  return {
+    dataset: { name: 'synthetic', size: n, classes: c, kind: 'dense', featureDim: f, x, labels },
+    owners: { ids, names: Array.from({ length: g }, (_, i) => `writer-${i}`) },
+  };
 }

@@ -6,4 +6,4 @@ export { PoissonSampler, FixedSizeSampler, type Sampler, type SamplerState } fro
 export { splitThreshold, type ClippingKind, type ClippingRule } from './clipping.js';
 export { Trainer, accuracy, type StepResult, type TrainerOptions } from './trainer.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointContents } from './checkpoint.js';
-export { createRun, saveRun, restoreRun, type Run, type RunConfig, type DatasetName } from './run.js';
+export { createRun, saveRun, restoreRun, type Run, type RunConfig } from './run.js';

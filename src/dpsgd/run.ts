@@ -2,9 +2,9 @@
 // sampler, calibrated DP optimizer, trainer; saved to and resumed from checkpoints bit-identically.
 import type { AccountantState } from '../accounting/index.js';
 import { splitDataset, type Dataset } from '../data/dataset.js';
-import { loadMnist } from '../data/mnist.js';
-import { loadSpam } from '../data/spam.js';
-import { syntheticBags, syntheticDense } from '../data/synthetic.js';
+import { loadDataset, type DatasetName } from '../data/registry.js';
+// train.ts and the utility bench name datasets through here.
+export type { DatasetName };
 import { invalidArgument, invalidType } from '../errors.js';
 import {
   booleanValue,
@@ -26,8 +26,6 @@ import { makePrivate } from './make-private.js';
 import { DpOptimizer, type UpdateRule } from './optimizer.js';
 import { FixedSizeSampler, type Sampler } from './sampler.js';
 import { Trainer } from './trainer.js';
-
-export type DatasetName = 'spam' | 'mnist' | 'synthetic';
 
 export interface RunConfig {
   dataset: DatasetName;
@@ -67,17 +65,9 @@ export interface Run {
 /** Split seed: fixed, so the test set is the same for every run of a dataset. */
 const SPLIT_SEED = 20240601;
 
+/** `dpfl train`'s datasets: the registry's defaults (synthetic: bags for the text model, else dense). */
 export function loadNamedDataset(name: DatasetName, modelKind: ModelKind): Dataset {
-  switch (name) {
-    case 'spam':
-      return loadSpam();
-    case 'mnist':
-      return loadMnist();
-    case 'synthetic':
-      return modelKind === 'text' ? syntheticBags({ size: 4000, rows: 4096, classes: 2, tokensPerExample: 32, seed: 7 }) : syntheticDense({ size: 4000, dim: 32, classes: 4, seed: 7 });
-    default:
-      throw invalidArgument('dataset', '"spam", "mnist" or "synthetic"', name);
-  }
+  return loadDataset(name, name === 'synthetic' && modelKind === 'text' ? { representation: 'bags' } : {}).dataset;
 }
 
 function specFor(config: RunConfig, data: Dataset): ModelSpec {

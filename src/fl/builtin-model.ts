@@ -7,7 +7,7 @@ import { createModel, type ModelSpec } from '../models/zoo.js';
 import type { Sequential } from '../models/sequential.js';
 import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
-import type { Rng } from './rng.js';
+import type { Random } from '../data/random.js';
 import { sizedFloat32 } from '../validate.js';
 import { labelledData, localTraining } from './validate.js';
 
@@ -36,7 +36,7 @@ export class BuiltinModel implements FlModel {
     return data.source;
   }
 
-  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Rng): void {
+  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Random): void {
     const source = this.#source(data);
     localTraining(this.dim, params, global, data, indices, options, rng);
     const w = this.#model.params;

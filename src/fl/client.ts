@@ -4,7 +4,7 @@ import { invalidType } from '../errors.js';
 import { nonNegativeInteger, requiredObject, sizedFloat32, withMethods } from '../validate.js';
 import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
-import type { Rng } from './rng.js';
+import type { Random } from '../data/random.js';
 import { exampleIndices, labelledData } from './validate.js';
 
 export interface ClientReport {
@@ -32,13 +32,14 @@ export class FederatedClient {
     requiredObject('training', training);
   }
 
-  train(global: Float32Array, round: number, rng: Rng): ClientReport {
+  /** Trains from the global model (awaiting the model's train) and returns the update Δ_k. */
+  async train(global: Float32Array, round: number, rng: Random): Promise<ClientReport> {
     sizedFloat32('global', global, this.model.dim);
     nonNegativeInteger('round', round);
-    withMethods('rng', rng, 'an Rng', 'next', 'shuffle');
+    withMethods('rng', rng, 'a Random', 'next', 'shuffle');
     const local = Float32Array.from(global);
     const examples = exampleIndices('examples()', this.examples(), this.data.labels.length);
-    if (examples.length > 0) this.model.train(local, global, this.data, examples, this.training, rng);
+    if (examples.length > 0) await this.model.train(local, global, this.data, examples, this.training, rng);
     for (let i = 0; i < local.length; i++) local[i] = local[i]! - global[i]!;
     return { client: this.id, round, update: local, samples: examples.length };
   }

@@ -1,8 +1,8 @@
-// Labelled datasets as the FL loops see them, and a seeded synthetic one with a natural grouping.
+// Labelled datasets as the FL loops see them: a src/data Dataset with an owner per example.
 import { subset as subsetDataset, type Dataset } from '../data/dataset.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { elementCount, finiteNumber, optionsObject, positiveFinite, positiveInteger } from '../validate.js';
-import { Rng } from './rng.js';
+import { finiteNumber, optionsObject } from '../validate.js';
+import { Random } from '../data/random.js';
 import { dataset, labelledData } from './validate.js';
 
 /** n examples of numFeatures float32 features (row-major) and integer labels in [0, numClasses). */
@@ -21,24 +21,6 @@ export interface LabelledData {
    * what the built-in models of src/models train on. Bags datasets leave `features` empty.
    */
   source?: Dataset;
-}
-
-/** Adds a dense src/data view of the same rows (shared, not copied) for the built-in models. */
-export function withDenseSource(data: LabelledData): LabelledData {
-  labelledData('data', data);
-  if (data.features.length !== data.labels.length * data.numFeatures || data.numFeatures === 0) {
-    throw invalidArgument('data.features.length', 'labels.length × numFeatures (dense rows)', data.features.length);
-  }
-  const source: Dataset = {
-    name: data.name,
-    size: data.labels.length,
-    classes: data.numClasses,
-    kind: 'dense',
-    featureDim: data.numFeatures,
-    x: data.features,
-    labels: data.labels,
-  };
-  return { ...data, source };
 }
 
 /** Wraps a src/data Dataset (dense or bags) for the FL loops; groups: an owner per example. */
@@ -95,68 +77,7 @@ export function trainTestSplit(data: LabelledData, testFraction: number, seed: n
   }
   if (!Number.isSafeInteger(seed)) throw invalidType('seed', 'a safe integer', seed);
   const order = Array.from({ length: size(data) }, (_, i) => i);
-  new Rng(seed).shuffle(order);
+  new Random(seed).shuffle(order);
   const cut = Math.round(order.length * testFraction);
   return { test: subset(data, order.slice(0, cut)), train: subset(data, order.slice(cut)) };
-}
-
-export interface SyntheticOptions {
-  examples?: number;
-  features?: number;
-  classes?: number;
-  /** Natural owners ("writers"): each has its own feature shift and label mix. */
-  groups?: number;
-  /** Distance between class means, in units of the within-class standard deviation. */
-  separation?: number;
-  seed?: number;
-}
-
-/**
- * A Gaussian-mixture classification task with a natural grouping, in the spirit of the
- * "Synthetic(α, β)" data of Li et al. (FedProx, MLSys 2020): class c has mean μ_c ~ N(0, sep²/F·I)
- * (norm ≈ sep); group g has a feature shift δ_g ~ N(0, (sep/2)²/F·I) and a label mix
- * ~ Dirichlet(0.5); an example of group g and class y is μ_y + δ_g + ε with ε ~ N(0, I/F) (norm ≈ 1).
- * Group sizes follow a Zipf-like law (∝ 1/(g+1)^0.8), so activity varies across the natural
- * partition.
- */
-export function syntheticData(options: SyntheticOptions = {}): LabelledData {
-  const o = optionsObject('options', options);
-  const n = o.examples === undefined ? 6000 : positiveInteger('options.examples', o.examples);
-  const f = o.features === undefined ? 32 : positiveInteger('options.features', o.features);
-  const c = o.classes === undefined ? 4 : positiveInteger('options.classes', o.classes);
-  const g = o.groups === undefined ? 100 : positiveInteger('options.groups', o.groups);
-  const sep = o.separation === undefined ? 3 : positiveFinite('options.separation', o.separation);
-  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) {
-    throw invalidType('options.seed', 'a safe integer', o.seed);
-  }
-  // Every buffer below is sized from these: refuse what cannot be allocated before drawing anything.
-  elementCount('options.examples × options.features', n, f);
-  elementCount('options.groups × options.features', g, f);
-  elementCount('options.groups × options.classes', g, c);
-  const rng = new Rng(o.seed ?? 1);
-  const means = Float64Array.from({ length: c * f }, () => (rng.normal() * sep) / Math.sqrt(f));
-  const shifts = Float64Array.from({ length: g * f }, () => (rng.normal() * sep * 0.5) / Math.sqrt(f));
-  const mixes = Array.from({ length: g }, () => rng.dirichlet(new Float64Array(c).fill(0.5)));
-  const zipf = Float64Array.from({ length: g }, (_, i) => 1 / (i + 1) ** 0.8);
-  const features = new Float32Array(n * f);
-  const labels = new Int32Array(n);
-  const groups = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const owner = rng.categorical(zipf);
-    const y = rng.categorical(mixes[owner]!);
-    groups[i] = owner;
-    labels[i] = y;
-    for (let d = 0; d < f; d++) {
-      features[i * f + d] = means[y * f + d]! + shifts[owner * f + d]! + rng.normal() / Math.sqrt(f);
-    }
-  }
-  return {
-    name: 'synthetic',
-    features,
-    labels,
-    numFeatures: f,
-    numClasses: c,
-    groups,
-    groupNames: Array.from({ length: g }, (_, i) => `writer-${i}`),
-  };
 }

@@ -8,7 +8,6 @@ export {
   ppsInclusion,
   type Selection,
   type SelectionMethod,
-  type SelectionRng,
   type SelectionOptions,
   type Weighting,
 } from './selection.js';
@@ -20,8 +19,6 @@ export { SecureAggregation, fixedPointScale } from './secagg.js';
 export { ClientStore, ContinualStreams, type EvictionPolicy } from './store.js';
 export type { FlModel, LocalTrainingOptions } from './model.js';
 export { BuiltinModel } from './builtin-model.js';
-// One way in for data: a src/data Dataset (optionally with an owner per example) or a dataset by name.
+// One way in for data: a src/data Dataset, optionally with an owner per example (dpfl/data's
+// loadDataset returns both).
 export { fromDataset, type LabelledData } from './data.js';
-export { loadFlDataset, type FlDatasetName, type FlDatasetOptions } from './datasets.js';
-// Rng (simulation draws) and senderDomain are internals (issue 13): only Rng's type is public.
-export type { Rng } from './rng.js';

@@ -5,7 +5,7 @@
 import { invalidArgument } from '../errors.js';
 import { elementCount, positiveInteger, sizedFloat32 } from '../validate.js';
 import type { LabelledData } from './data.js';
-import type { Rng } from './rng.js';
+import type { Random } from '../data/random.js';
 import { labelledData, localTraining } from './validate.js';
 
 export interface LocalTrainingOptions {
@@ -16,15 +16,23 @@ export interface LocalTrainingOptions {
   mu: number;
 }
 
-/** A model whose parameters are one flat Float32Array. */
+/**
+ * A model whose parameters are one flat Float32Array. Each method may return a Promise (a tfjs
+ * model's fit, data() and evaluate are asynchronous): the FL loops await every call, one client
+ * at a time, so a model object shared by all clients is never used by two of them at once.
+ */
 export interface FlModel {
   readonly dim: number;
   /** Initial global parameters. */
-  init(rng: Rng): Float32Array;
-  /** Trains params in place on the examples `indices` of data; global is w_t for FedProx. */
-  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Rng): void;
+  init(rng: Random): Float32Array | Promise<Float32Array>;
+  /**
+   * Trains params in place on the examples `indices` of data; global is w_t for FedProx. params
+   * must hold the trained values when the call (or its Promise) completes, and not change after.
+   */
+  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>,
+    options: LocalTrainingOptions, rng: Random): void | Promise<void>;
   /** Fraction of examples of data classified correctly. */
-  accuracy(params: Float32Array, data: LabelledData): number;
+  accuracy(params: Float32Array, data: LabelledData): number | Promise<number>;
 }
 
 /** Softmax regression: params = [W (classes × features, row-major), b (classes)]. */
@@ -69,7 +77,7 @@ export class SoftmaxRegression implements FlModel {
     data: LabelledData,
     indices: ArrayLike<number>,
     options: LocalTrainingOptions,
-    rng: Rng,
+    rng: Random,
   ): void {
     localTraining(this.dim, params, global, this.#data(data), indices, options, rng);
     const f = this.numFeatures;

@@ -17,7 +17,7 @@
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite, requiredObject } from '../validate.js';
 import type { LabelledData } from './data.js';
-import { Rng } from './rng.js';
+import { Random } from '../data/random.js';
 import { labelledData } from './validate.js';
 
 export type PartitionKind = 'iid' | 'label' | 'quantity' | 'natural';
@@ -54,7 +54,7 @@ function evenSplit(order: number[], m: number): Int32Array[] {
   return Array.from({ length: m }, (_, k) => Int32Array.from(order.slice(Math.floor((k * n) / m), Math.floor(((k + 1) * n) / m))));
 }
 
-function labelSkew(data: LabelledData, m: number, alpha: number, rng: Rng): Int32Array[] {
+function labelSkew(data: LabelledData, m: number, alpha: number, rng: Random): Int32Array[] {
   const n = data.labels.length;
   const c = data.numClasses;
   const pools: number[][] = Array.from({ length: c }, () => []);
@@ -79,7 +79,7 @@ function labelSkew(data: LabelledData, m: number, alpha: number, rng: Rng): Int3
   return clients;
 }
 
-function quantitySkew(n: number, m: number, beta: number, rng: Rng): Int32Array[] {
+function quantitySkew(n: number, m: number, beta: number, rng: Random): Int32Array[] {
   if (n < m) throw invalidArgument('clients', `at most the number of examples (${n}) for quantity skew`, m);
   const share = rng.dirichlet(new Float64Array(m).fill(beta));
   const extra = n - m;
@@ -124,7 +124,7 @@ export function partitionData(data: LabelledData, options: PartitionOptions): Pa
   const n = data.labels.length;
   // 'natural' lowers M to the number of owners, so any positive M is fine there.
   if (!Number.isSafeInteger(m) || m < 1 || (m > n && options.kind !== 'natural')) throw invalidArgument('clients', `an integer in [1, ${n}]`, m);
-  const rng = new Rng(options.seed ?? 0);
+  const rng = new Random(options.seed ?? 0);
   let clients: Int32Array[];
   switch (options.kind) {
     case 'iid': {

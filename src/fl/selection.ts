@@ -37,13 +37,7 @@ import {
   requiredObject,
   withMethods,
 } from '../validate.js';
-import { categoricalFrom, intFrom, shuffleFrom, type UniformSource } from './rng.js';
-
-/**
- * The uniform source of a selection: the seeded Rng (experiments) or SecureRandom (the OS CSPRNG,
- * src/data/random.ts), which a DP server needs for amplification by sampling to hold.
- */
-export type SelectionRng = UniformSource;
+import type { RandomSource } from '../data/random.js';
 
 export type SelectionMethod = 'uniform' | 'poisson' | 'activity' | 'top';
 export type Weighting = 'samples' | 'uniform';
@@ -123,9 +117,9 @@ function inclusion(x: Float64Array, k: number): Float64Array {
   }
 }
 
-function systematic(pi: Float64Array, k: number, rng: SelectionRng): number[] {
+function systematic(pi: Float64Array, k: number, rng: RandomSource): number[] {
   const order = Array.from({ length: pi.length }, (_, i) => i);
-  shuffleFrom(order, rng);
+  rng.shuffle(order);
   const u = rng.next();
   const chosen: number[] = [];
   let cum = 0;
@@ -143,10 +137,12 @@ function systematic(pi: Float64Array, k: number, rng: SelectionRng): number[] {
 }
 
 /** Selects this round's clients from their activity (sample counts n_k), drawing from rng. */
-export function selectClients(activity: ArrayLike<number>, options: SelectionOptions, rng: SelectionRng): Selection {
+export function selectClients(activity: ArrayLike<number>, options: SelectionOptions, rng: RandomSource): Selection {
   const n = checkActivity(activity);
   requiredObject('options', options);
-  withMethods('rng', rng, 'a SelectionRng', 'next');
+  // The seeded Random (experiments) or SecureRandom (the OS CSPRNG), which a DP server needs for
+  // amplification by sampling to hold.
+  withMethods('rng', rng, 'a RandomSource', 'next', 'below', 'shuffle', 'categorical');
   const m = n.length;
   const k = options.perRound;
   if (!Number.isSafeInteger(k) || k < 1 || k > m) throw invalidArgument('perRound', `an integer in [1, ${m}]`, k);
@@ -171,7 +167,7 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
       const order = Array.from({ length: m }, (_, i) => i);
       // Partial Fisher–Yates: the first K positions are a uniform K-subset.
       for (let i = 0; i < k; i++) {
-        const j = i + intFrom(m - i, rng);
+        const j = i + rng.below(m - i);
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
       const pi = k / m;
@@ -190,7 +186,7 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
         if (!(total > 0)) throw invalidArgument('activity', 'positive for some client', total);
         const mult = new Map<number, number>();
         for (let j = 0; j < k; j++) {
-          const i = categoricalFrom(x, rng);
+          const i = rng.categorical(x);
           mult.set(i, (mult.get(i) ?? 0) + 1);
         }
         const p = (i: number) => x[i]! / total;

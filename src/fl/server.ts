@@ -23,7 +23,7 @@
 // A round with fewer accepted reports than minReports is skipped: the model is left unchanged and
 // the report says applied: false. With DP there is no skipping (minReports must stay 1): every
 // round releases a noised update, even from zero reports, and is accounted (see endRound).
-import { SecureRandom } from '../data/random.js';
+import { Random, SecureRandom, type RandomSource } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { createRoundAggregator, type AggregationRule, type RoundAggregator } from './aggregation.js';
 import type { ClientReport } from './client.js';
@@ -38,8 +38,7 @@ import {
   requiredObject,
   typedArrayKind,
 } from '../validate.js';
-import { Rng } from './rng.js';
-import { selectClients, type Selection, type SelectionOptions, type SelectionRng } from './selection.js';
+import { selectClients, type Selection, type SelectionOptions } from './selection.js';
 
 export type RejectReason =
   | 'late'
@@ -154,7 +153,7 @@ export class FederatedServer {
   readonly optimizer: ServerOptimizer;
   readonly dp: DpFedAvg | undefined;
   #activity: number[];
-  readonly #rng: SelectionRng;
+  readonly #rng: RandomSource;
   #round = 0;
   #open:
     | {
@@ -186,8 +185,8 @@ export class FederatedServer {
       throw invalidArgument('seed', 'a safe integer or undefined', seed);
     }
     // Amplification by sampling needs a random sample secret from the adversary: only a seed the
-    // caller chose on purpose makes it reproducible (Rng, xoshiro, is not for privacy).
-    this.#rng = seed === undefined ? new SecureRandom() : new Rng(seed);
+    // caller chose on purpose makes it reproducible (Random, xoshiro, is not for privacy).
+    this.#rng = seed === undefined ? new SecureRandom() : new Random(seed);
     const cap = options.maxSamples ?? 'activity';
     if (cap !== 'activity' && !(typeof cap === 'number' && cap >= 0 && Number.isFinite(cap))) {
       throw invalidArgument('maxSamples', "'activity' or a non-negative finite number", cap);

@@ -26,7 +26,7 @@ import {
   typedArray,
   withMethods,
 } from '../validate.js';
-import { Rng } from './rng.js';
+import { Random } from '../data/random.js';
 import { exampleIndices, labelledData } from './validate.js';
 import type { SelectionOptions } from './selection.js';
 import { FederatedServer, type RoundReport } from './server.js';
@@ -140,7 +140,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           initial: options.continual.initial ?? Math.min(options.continual.capacity, 10),
           perRound: options.continual.perRound ?? 5,
         },
-        (k, purpose) => Rng.derive(seed, 7, k, purpose === 'store' ? 1 : 2),
+        (k, purpose) => Random.derive(seed, 7, k, purpose === 'store' ? 1 : 2),
       )
     : undefined;
   const clients = parts.map(
@@ -149,7 +149,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   );
   const activity = () => (streams ? streams.sizes() : parts.map((p) => p.length));
   const server = new FederatedServer({
-    params: options.model.init(Rng.derive(seed, 1)),
+    params: await options.model.init(Random.derive(seed, 1)),
     activity: activity(),
     selection: options.selection,
     ...(options.estimator ? { estimator: options.estimator } : {}),
@@ -186,11 +186,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       server.setActivity(streams.sizes());
     }
     const plan = server.beginRound(now);
-    const arrivals: Array<{ at: number; report: ReturnType<FederatedClient['train']> }> = [];
+    const arrivals: Array<{ at: number; report: Awaited<ReturnType<FederatedClient['train']>> }> = [];
     for (const k of plan.clients) {
-      const rng = Rng.derive(seed, 3, t, k);
+      const rng = Random.derive(seed, 3, t, k);
       if (rng.next() < dropout) continue;
-      const report = clients[k]!.train(plan.params, plan.round, rng);
+      // One client at a time: the clients share one model object (a tfjs model, a BuiltinModel).
+      const report = await clients[k]!.train(plan.params, plan.round, rng);
       const work = (local.epochs * Math.max(report.samples, 1)) / 1000;
       arrivals.push({ at: now + work * Math.exp(spread * rng.normal()), report });
     }
@@ -200,7 +201,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     now = options.deadline !== undefined ? now + options.deadline : Math.max(now, ...arrivals.map((a) => a.at));
     const summary: RoundSummary = {
       ...report,
-      accuracy: options.model.accuracy(server.params, options.test),
+      accuracy: await options.model.accuracy(server.params, options.test),
       storedExamples: activity().reduce((a, b) => a + b, 0),
     };
     rounds.push(summary);
@@ -208,7 +209,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   }
   const last = rounds[rounds.length - 1];
   return {
-    accuracy: last?.accuracy ?? options.model.accuracy(server.params, options.test),
+    accuracy: last?.accuracy ?? (await options.model.accuracy(server.params, options.test)),
     rounds,
     clients: parts.length,
     params: server.params,

@@ -7,13 +7,13 @@
 //   a uniform sample of everything seen so far.
 import { invalidArgument, invalidType } from '../errors.js';
 import { requiredObject, typedArray, withMethods } from '../validate.js';
-import type { Rng } from './rng.js';
+import type { Random } from '../data/random.js';
 
 /** The caller's generator for client k, checked once (it shuffles and evicts in the loops). */
 type Purpose = 'store' | 'stream';
 
-function rng(rngFor: (client: number, purpose: Purpose) => Rng, k: number, purpose: Purpose): Rng {
-  return withMethods(`rngFor(${k}, '${purpose}')`, rngFor(k, purpose), 'an Rng', 'int', 'shuffle');
+function rng(rngFor: (client: number, purpose: Purpose) => Random, k: number, purpose: Purpose): Random {
+  return withMethods(`rngFor(${k}, '${purpose}')`, rngFor(k, purpose), 'a Random', 'below', 'shuffle');
 }
 
 export type EvictionPolicy = 'fifo' | 'reservoir';
@@ -26,11 +26,11 @@ export class ClientStore {
   constructor(
     readonly capacity: number,
     readonly policy: EvictionPolicy,
-    readonly rng: Rng,
+    readonly rng: Random,
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw invalidArgument('capacity', 'a positive integer', capacity);
     if (policy !== 'fifo' && policy !== 'reservoir') throw invalidArgument('policy', '"fifo" or "reservoir"', policy);
-    if (policy === 'reservoir') withMethods('rng', rng, 'an Rng', 'int');
+    if (policy === 'reservoir') withMethods('rng', rng, 'a Random', 'below');
   }
 
   /** Examples received so far (stored or evicted). */
@@ -57,7 +57,7 @@ export class ClientStore {
       this.#items[this.#next] = example;
       this.#next = (this.#next + 1) % this.capacity;
     } else {
-      const j = this.rng.int(this.#seen);
+      const j = this.rng.below(this.#seen);
       if (j < this.capacity) this.#items[j] = example;
     }
   }
@@ -76,12 +76,12 @@ export class ContinualStreams {
   constructor(
     clients: Int32Array[],
     readonly options: { capacity: number; policy: EvictionPolicy; initial: number; perRound: number },
-    rngFor: (client: number, purpose: 'store' | 'stream') => Rng,
+    rngFor: (client: number, purpose: 'store' | 'stream') => Random,
   ) {
     if (!Array.isArray(clients)) throw invalidType('clients', 'an array of Int32Array example lists', clients);
     clients.forEach((c, k) => typedArray(`clients[${k}]`, c, 'Int32Array'));
     requiredObject('options', options);
-    if (typeof rngFor !== 'function') throw invalidType('rngFor', 'a function returning an Rng', rngFor);
+    if (typeof rngFor !== 'function') throw invalidType('rngFor', 'a function returning a Random', rngFor);
     if (!Number.isSafeInteger(options.initial) || options.initial < 0) throw invalidArgument('initial', 'a non-negative integer', options.initial);
     if (!Number.isSafeInteger(options.perRound) || options.perRound < 0) throw invalidArgument('perRound', 'a non-negative integer', options.perRound);
     this.stores = clients.map((_, k) => new ClientStore(options.capacity, options.policy, rng(rngFor, k, 'store')));

@@ -18,7 +18,6 @@ import {
 } from '../validate.js';
 import type { LabelledData } from './data.js';
 import type { LocalTrainingOptions } from './model.js';
-import type { MailMessage } from './spam.js';
 
 /** A src/data Dataset, checked by src/data itself (gathering no rows runs its full dataset check). */
 export function dataset(name: string, value: unknown): Dataset {
@@ -65,17 +64,6 @@ export function exampleIndices(name: string, value: unknown, n: number): ArrayLi
   return value as ArrayLike<number>;
 }
 
-/** Mail messages: an array of { group: string, text: string }. */
-export function mailMessages(name: string, value: unknown): readonly MailMessage[] {
-  if (!Array.isArray(value)) throw invalidType(name, 'an array of { group, text } messages', value);
-  value.forEach((m: unknown, i) => {
-    const o = requiredObject(`${name}[${i}]`, m as MailMessage);
-    stringValue(`${name}[${i}].group`, o.group);
-    stringValue(`${name}[${i}].text`, o.text);
-  });
-  return value as MailMessage[];
-}
-
 /** The arguments of FlModel.train for a model of `dim` parameters, checked once per client update. */
 export function localTraining(
   dim: number,
@@ -94,5 +82,5 @@ export function localTraining(
   positiveInteger('options.batchSize', o.batchSize);
   finiteNumber('options.lr', o.lr);
   nonNegativeFinite('options.mu', o.mu);
-  withMethods('rng', rng, 'an Rng', 'shuffle');
+  withMethods('rng', rng, 'a Random', 'shuffle');
 }

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { api } from '../public-api.js';
-import { Rng } from '../../src/fl/rng.js';
+import { Random } from '../../src/data/random.js';
 import { anything, CallerError } from '../fuzz/hostile.js';
 
 function typed(e: unknown): boolean {
@@ -25,7 +25,7 @@ function objects(): [string, object][] {
   });
   return [
     ['BuiltinModel', new api.BuiltinModel({ kind: 'linear', inputDim: 3, input: 'dense', classes: 2 })],
-    ['ClientStore', new api.ClientStore(3, 'reservoir', new Rng(1))],
+    ['ClientStore', new api.ClientStore(3, 'reservoir', new Random(1))],
     ['trimmed-mean', api.createRoundAggregator('trimmed-mean', 4)],
     ['mean', api.createRoundAggregator('mean', 4)],
     ['PoissonSampler', sampler],

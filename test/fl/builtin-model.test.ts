@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { BuiltinModel } from '../../src/fl/builtin-model.js';
-import { syntheticData, trainTestSplit, withDenseSource } from '../../src/fl/data.js';
+import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
+import { senderOwners } from '../../src/data/spam.js';
+import { syntheticWriters } from '../../src/data/synthetic.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { simulate } from '../../src/fl/simulate.js';
-import { senderGroups } from '../../src/fl/spam.js';
-import { Rng } from '../../src/fl/rng.js';
+import { Random } from '../../src/data/random.js';
 
-const data = withDenseSource(syntheticData({ examples: 2000, features: 12, classes: 3, groups: 20, seed: 3 }));
+const { dataset, owners } = syntheticWriters({ size: 2000, dim: 12, classes: 3, writers: 20, seed: 3 });
+const data = fromDataset(dataset, owners);
 const { train, test } = trainTestSplit(data, 0.25, 2);
 
 describe('built-in models (src/models) as FL clients', () => {
@@ -27,7 +29,7 @@ describe('built-in models (src/models) as FL clients', () => {
     const global = model.init();
     const drift = (mu: number) => {
       const p = Float32Array.from(global);
-      model.train(p, global, train, Array.from({ length: 200 }, (_, i) => i), { epochs: 3, batchSize: 10, lr: 0.2, mu }, new Rng(1));
+      model.train(p, global, train, Array.from({ length: 200 }, (_, i) => i), { epochs: 3, batchSize: 10, lr: 0.2, mu }, new Random(1));
       return Math.hypot(...p.map((v, i) => v - global[i]!));
     };
     expect(drift(0)).toBeGreaterThan(0);
@@ -38,8 +40,8 @@ describe('built-in models (src/models) as FL clients', () => {
     const { source: _s, ...bare } = train;
     expect(() => model.accuracy(model.init(), bare)).toThrow(/data.source must be a src\/data Dataset/);
   });
-  it('sender groups index messages by their From: domain', () => {
-    const g = senderGroups([{ group: 'spam-1', text: 'From: a@x.com\n\n.' }, { group: 'easy-ham-1', text: 'From: b@y.org\n\n.' }, { group: 'spam-2', text: 'From: c@x.com\n\n.' }]);
+  it('sender owners index messages by their From: domain', () => {
+    const g = senderOwners([{ group: 'spam-1', text: 'From: a@x.com\n\n.' }, { group: 'easy-ham-1', text: 'From: b@y.org\n\n.' }, { group: 'spam-2', text: 'From: c@x.com\n\n.' }]);
     expect(Array.from(g.ids)).toEqual([0, 1, 0]);
     expect(g.names).toEqual(['x.com', 'y.org']);
   });

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticData } from '../../src/fl/data.js';
+import { fromDataset } from '../../src/fl/data.js';
+import { syntheticWriters } from '../../src/data/synthetic.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { ClientStore, ContinualStreams } from '../../src/fl/store.js';
-import { Rng } from '../../src/fl/rng.js';
+import { Random } from '../../src/data/random.js';
 
-const data = syntheticData({ examples: 3000, features: 8, classes: 5, groups: 30, seed: 2 });
+const { dataset, owners } = syntheticWriters({ size: 3000, dim: 8, classes: 5, writers: 30, seed: 2 });
+const data = fromDataset(dataset, owners);
 
 function coversAll(clients: Int32Array[], n: number): boolean {
   const seen = new Uint8Array(n);
@@ -72,7 +74,7 @@ describe('partitions', () => {
 
 describe('continual stores', () => {
   it('fifo keeps the newest `capacity` examples', () => {
-    const s = new ClientStore(3, 'fifo', new Rng(1));
+    const s = new ClientStore(3, 'fifo', new Random(1));
     for (let i = 0; i < 10; i++) s.receive(i);
     expect([...s.items].sort((a, b) => a - b)).toEqual([7, 8, 9]);
     expect(s.seen).toBe(10);
@@ -81,7 +83,7 @@ describe('continual stores', () => {
     const counts = new Array<number>(20).fill(0);
     const R = 20000;
     for (let r = 0; r < R; r++) {
-      const s = new ClientStore(5, 'reservoir', new Rng(r));
+      const s = new ClientStore(5, 'reservoir', new Random(r));
       for (let i = 0; i < 20; i++) s.receive(i);
       s.items.forEach((i) => (counts[i]! += 1));
     }
@@ -91,7 +93,7 @@ describe('continual stores', () => {
   });
   it('streams deliver initial then per-round arrivals until exhausted', () => {
     const parts = [Int32Array.from([0, 1, 2, 3, 4, 5, 6]), Int32Array.from([7, 8])];
-    const st = new ContinualStreams(parts, { capacity: 4, policy: 'fifo', initial: 2, perRound: 3 }, (k, p) => new Rng(k * 2 + (p === 'store' ? 0 : 1)));
+    const st = new ContinualStreams(parts, { capacity: 4, policy: 'fifo', initial: 2, perRound: 3 }, (k, p) => new Random(k * 2 + (p === 'store' ? 0 : 1)));
     expect(st.sizes()).toEqual([2, 2]);
     st.advance();
     expect(st.sizes()).toEqual([4, 2]);

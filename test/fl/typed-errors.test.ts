@@ -16,10 +16,11 @@ import {
 } from '../../src/fl/index.js';
 import { api } from '../public-api.js';
 // Internal FL helpers (not exported since issue 13), still fuzzed: the CLI and loaders call them.
-import { syntheticData, trainTestSplit, withDenseSource } from '../../src/fl/data.js';
+import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
+import { syntheticWriters } from '../../src/data/synthetic.js';
 import { SoftmaxRegression } from '../../src/fl/model.js';
-import { spamFromMessages } from '../../src/fl/spam.js';
-import { Rng } from '../../src/fl/rng.js';
+import { spamFromMessages } from '../../src/data/spam.js';
+import { Random } from '../../src/data/random.js';
 import { anything, CallerError } from '../fuzz/hostile.js';
 
 function typed(e: unknown): boolean {
@@ -42,7 +43,8 @@ function detached(): Float64Array {
   return a;
 }
 
-const data = syntheticData({ examples: 60, features: 3, classes: 2, groups: 4, seed: 3 });
+const writers = syntheticWriters({ size: 60, dim: 3, classes: 2, writers: 4, seed: 3 });
+const data = fromDataset(writers.dataset, writers.owners);
 
 /** Valid FL objects, each with the methods to fuzz. */
 function objects(): [string, object, string[]][] {
@@ -59,7 +61,7 @@ function objects(): [string, object, string[]][] {
   const streams = new ContinualStreams(
     [Int32Array.of(0, 1, 2), Int32Array.of(3, 4)],
     { capacity: 2, policy: 'fifo', initial: 1, perRound: 1 },
-    (k) => new Rng(k),
+    (k) => new Random(k),
   );
   return [
     ['SoftmaxRegression', model, ['init', 'train', 'accuracy']],
@@ -84,26 +86,27 @@ describe('fl: typed errors from every entry', () => {
     );
   });
 
-  it('a detached typed array is refused by name (selectClients, ppsInclusion, DpFedAvg, the server)', () => {
+  it('a detached typed array is refused by name (selectClients, ppsInclusion, DpFedAvg, the server)', async () => {
     expect(() => ppsInclusion(detached(), 1)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
-    expect(() => selectClients(detached(), { method: 'uniform', perRound: 1 }, new Rng(1))).toThrow(/activity must be/);
+    expect(() => selectClients(detached(), { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(/activity must be/);
     expect(() => new DpFedAvg(detached() as never, 1, 'uniform', { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 }))
       .toThrow(/population must be/);
     const client = new FederatedClient(0, new SoftmaxRegression(3, 2), data, () => detached(), {
       epochs: 1, batchSize: 2, lr: 0.1, mu: 0,
     });
-    expect(() => client.train(new Float32Array(8), 0, new Rng(1))).toThrow(/examples\(\) must be/);
+    await expect(client.train(new Float32Array(8), 0, new Random(1))).rejects.toThrow(/examples\(\) must be/);
   });
 
   it('hostile options are refused before any work (no hang on sizes that cannot be allocated)', () => {
-    expect(() => syntheticData({ examples: 2 ** 40, features: 2 ** 20 })).toThrow(
+    expect(() => syntheticWriters({ size: 2 ** 40, dim: 2 ** 20 })).toThrow(
       expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }),
     );
-    expect(() => spamFromMessages([{ group: 'spam', text: 'x' }], 2 ** 40)).toThrow(/messages.length × buckets/);
+    const mails = Array(3).fill({ group: 'spam', text: 'x' });
+    expect(() => spamFromMessages(mails, { representation: 'dense', buckets: 2 ** 31 })).toThrow(/messages.length × buckets/);
     expect(() => spamFromMessages([{ group: 1, text: 'x' }] as never)).toThrow(/messages\[0\].group must be a string/);
     expect(() => partitionData(data, null as never)).toThrow(/options must be an object/);
     expect(() => trainTestSplit(data, { valueOf: () => 0.5 } as never, 1)).toThrow(/testFraction must be/);
-    expect(() => withDenseSource({ ...data, labels: Int32Array.of(7) })).toThrow(/data.labels\[0\] must be a class/);
+    expect(() => trainTestSplit({ ...data, labels: Int32Array.of(7) }, 0.5, 1)).toThrow(/data.labels\[0\] must be a class/);
     expect(() => new SecureAggregation([1, 2], 4, 5e-324)).toThrow(/bound must be/);
   });
 

@@ -60,6 +60,20 @@ describe('client selection is unpredictable without a seed', () => {
       expect(ra.seeded).toBe(false);
     }
   });
+  it('every selection method draws from the OS CSPRNG without a seed (SecureRandom has every draw)', async () => {
+    const activity = Array.from({ length: 50 }, (_, i) => 1 + (i % 7));
+    for (const selection of [
+      { method: 'uniform', perRound: 10 },
+      { method: 'activity', perRound: 10 },
+      { method: 'activity', perRound: 10, replacement: true },
+    ] as const) {
+      const s = new FederatedServer({ params: new Float32Array(1), activity, selection });
+      const plan = s.beginRound(0);
+      expect(plan.clients.length, selection.method).toBeGreaterThan(0);
+      expect(new Set(plan.clients).size).toBe(plan.clients.length);
+      expect((await s.endRound()).seeded).toBe(false);
+    }
+  });
   it('a seed makes the run reproducible and the round report says so', async () => {
     const a = new FederatedServer(options(7));
     const b = new FederatedServer(options(7));
