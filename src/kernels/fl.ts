@@ -1,4 +1,5 @@
-// Federated-learning kernels: robust aggregation and secure-aggregation arithmetic. Thin typed
+// Federated-learning kernels: robust aggregation (coordinate-wise median and trimmed mean, Krum,
+// multi-Krum, Bulyan) and secure-aggregation arithmetic. Thin typed
 // wrappers over the native core (native/include/dpfl/fl.h): validate, then call the binding.
 import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
@@ -8,6 +9,7 @@ import {
   optionsObject,
   outputArray,
   positiveFinite,
+  positiveInteger,
   typedArray,
 } from './validate.js';
 
@@ -122,6 +124,105 @@ export async function trimmedMeanAsync(
   const opts = optionsObject('options', options);
   const a = readRobust(updates, matrixCount(updates, opts), opts.out);
   return binding.trimmedMeanAsync(a.updates, a.count, trimCount(opts.trim ?? 0.1, a.count), a.out);
+}
+
+export interface KrumOptions extends RobustOptions {
+  /** f, the number of Byzantine (arbitrarily wrong) updates tolerated: an integer ≥ 0. Required. */
+  byzantine: number;
+  /** K when updates is one K×D Float32Array. */
+  count?: number;
+}
+
+export interface MultiKrumOptions extends KrumOptions {
+  /** m, the number of best-scored updates averaged: an integer in [1, K − f]. Default K − f. */
+  keep?: number;
+}
+
+/** f, checked against the condition of Krum (K > 2f + 2) or of Bulyan (K ≥ 4f + 3). */
+function byzantineCount(value: unknown, count: number, rule: 'krum' | 'bulyan'): number {
+  const f = nonNegativeInteger('options.byzantine', value);
+  if (rule === 'krum' && count <= 2 * f + 2) {
+    throw invalidArgument('options.byzantine', `such that the ${count} updates are more than 2 · byzantine + 2 (Krum)`, f);
+  }
+  if (rule === 'bulyan' && count < 4 * f + 3) {
+    throw invalidArgument('options.byzantine', `such that the ${count} updates are at least 4 · byzantine + 3 (Bulyan)`, f);
+  }
+  return f;
+}
+
+interface KrumArgs extends RobustArgs {
+  byzantine: number;
+}
+
+function readKrum(updates: unknown, options: unknown, rule: 'krum' | 'bulyan'): KrumArgs & { opts: Partial<MultiKrumOptions> } {
+  const opts = optionsObject<MultiKrumOptions>('options', options as MultiKrumOptions | undefined);
+  const a = readRobust(updates, matrixCount(updates, opts), opts.out);
+  return { ...a, byzantine: byzantineCount(opts.byzantine, a.count, rule), opts };
+}
+
+function keepCount(value: unknown, count: number, byzantine: number): number {
+  if (value === undefined) return count - byzantine;
+  const m = positiveInteger('options.keep', value);
+  if (m > count - byzantine) throw invalidArgument('options.keep', `at most updates.length − byzantine (${count - byzantine})`, m);
+  return m;
+}
+
+/**
+ * Krum (Blanchard et al., "Machine Learning with Adversaries: Byzantine Tolerant Gradient Descent",
+ * NeurIPS 2017): the update whose K − f − 2 nearest others are closest (sum of squared L2 distances,
+ * float64), copied into out; ties go to the lower index. Tolerates f Byzantine updates when
+ * K > 2f + 2; costs O(K²·D). Unweighted. A NaN/Inf update is refused (ERR_DPFL_NON_FINITE).
+ */
+export function krum(updates: Float32Array[] | Float32Array, options: KrumOptions): Float32Array {
+  const a = readKrum(updates, options, 'krum');
+  return binding.krum(a.updates, a.count, a.byzantine, a.out);
+}
+
+/**
+ * krum off the JavaScript thread. Do not modify the updates or out until it settles.
+ * Buffers (README, "Buffers and async kernels"): as coordinateMedianAsync.
+ */
+export async function krumAsync(updates: Float32Array[] | Float32Array, options: KrumOptions): Promise<Float32Array> {
+  const a = readKrum(updates, options, 'krum');
+  return binding.krumAsync(a.updates, a.count, a.byzantine, a.out);
+}
+
+/**
+ * Multi-Krum (Blanchard et al., NeurIPS 2017): the mean (float64, rounded once) of the `keep` updates
+ * with the smallest Krum scores. Needs K > 2f + 2 and 1 ≤ keep ≤ K − f; keep = 1 is Krum.
+ */
+export function multiKrum(updates: Float32Array[] | Float32Array, options: MultiKrumOptions): Float32Array {
+  const a = readKrum(updates, options, 'krum');
+  return binding.multiKrum(a.updates, a.count, a.byzantine, keepCount(a.opts.keep, a.count, a.byzantine), a.out);
+}
+
+/**
+ * multiKrum off the JavaScript thread. Do not modify the updates or out until it settles.
+ * Buffers (README, "Buffers and async kernels"): as coordinateMedianAsync.
+ */
+export async function multiKrumAsync(updates: Float32Array[] | Float32Array, options: MultiKrumOptions): Promise<Float32Array> {
+  const a = readKrum(updates, options, 'krum');
+  return binding.multiKrumAsync(a.updates, a.count, a.byzantine, keepCount(a.opts.keep, a.count, a.byzantine), a.out);
+}
+
+/**
+ * Bulyan (El Mhamdi, Guerraoui and Rouault, "The Hidden Vulnerability of Distributed Learning in
+ * Byzantium", ICML 2018): select θ = K − 2f updates by iterated Krum, then for each coordinate
+ * average the β = θ − 2f selected values closest to their median. Needs K ≥ 4f + 3; costs O(K²·D)
+ * for the distances plus O(K³) for the selection.
+ */
+export function bulyan(updates: Float32Array[] | Float32Array, options: KrumOptions): Float32Array {
+  const a = readKrum(updates, options, 'bulyan');
+  return binding.bulyan(a.updates, a.count, a.byzantine, a.out);
+}
+
+/**
+ * bulyan off the JavaScript thread. Do not modify the updates or out until it settles.
+ * Buffers (README, "Buffers and async kernels"): as coordinateMedianAsync.
+ */
+export async function bulyanAsync(updates: Float32Array[] | Float32Array, options: KrumOptions): Promise<Float32Array> {
+  const a = readKrum(updates, options, 'bulyan');
+  return binding.bulyanAsync(a.updates, a.count, a.byzantine, a.out);
 }
 
 function uint32Array(name: string, value: unknown): Uint32Array {

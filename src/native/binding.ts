@@ -33,6 +33,18 @@ export interface FlBinding {
   coordinateMedianAsync(updates: Float32Array[] | Float32Array, count: number, out: Float32Array): Promise<Float32Array>;
   trimmedMean(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Float32Array;
   trimmedMeanAsync(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Promise<Float32Array>;
+  krum(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Float32Array;
+  krumAsync(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Promise<Float32Array>;
+  multiKrum(updates: Float32Array[] | Float32Array, count: number, byzantine: number, keep: number, out: Float32Array): Float32Array;
+  multiKrumAsync(
+    updates: Float32Array[] | Float32Array,
+    count: number,
+    byzantine: number,
+    keep: number,
+    out: Float32Array,
+  ): Promise<Float32Array>;
+  bulyan(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Float32Array;
+  bulyanAsync(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Promise<Float32Array>;
   quantizeFixed(x: Float32Array, scale: number, out: Uint32Array): Uint32Array;
   dequantizeFixed(q: Uint32Array, scale: number, out: Float32Array): Float32Array;
   applyMask(x: Uint32Array, key: Uint32Array, stream: bigint, subtract: boolean): Uint32Array;
