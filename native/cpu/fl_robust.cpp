@@ -221,6 +221,52 @@ void score_active(const double* dist, int64_t count, const std::vector<int64_t>&
   });
 }
 
+// Bulyan's selection: `picks` rounds of Krum, each over the updates not yet chosen, with
+// max(1, n - f - 2) neighbours among those n. Each row's neighbours are sorted by distance once; a
+// round then sums the first `closest` not yet chosen, so a round costs O(K^2) simple steps instead
+// of a selection per row (K = 1000, 2 cores: 1.1 s instead of 22 s). The sums are of the same
+// values in the same ascending order as score_active's, so the scores are identical.
+std::vector<int64_t> iterated_krum(const double* dist, int64_t count, int64_t byzantine, int64_t picks) {
+  const int64_t width = count - 1;
+  std::vector<int32_t> near(static_cast<size_t>(count * width));
+  parallel_for(count, 8, [&](int64_t a0, int64_t a1) {
+    for (int64_t a = a0; a < a1; ++a) {
+      int32_t* row = near.data() + a * width;
+      const double* d = dist + a * count;
+      for (int64_t b = 0, c = 0; b < count; ++b)
+        if (b != a) row[c++] = static_cast<int32_t>(b);
+      std::sort(row, row + width, [d](int32_t x, int32_t y) { return d[x] < d[y] || (d[x] == d[y] && x < y); });
+    }
+  });
+  std::vector<char> gone(static_cast<size_t>(count), 0);
+  std::vector<double> scores(static_cast<size_t>(count));
+  std::vector<int64_t> chosen;
+  for (int64_t n = count; static_cast<int64_t>(chosen.size()) < picks; --n) {
+    const int64_t closest = std::min(n - 1, std::max<int64_t>(1, n - byzantine - 2));
+    parallel_for(count, 16, [&](int64_t a0, int64_t a1) {
+      for (int64_t a = a0; a < a1; ++a) {
+        if (gone[a]) continue;
+        const int32_t* row = near.data() + a * width;
+        const double* d = dist + a * count;
+        double s = 0.0;
+        for (int64_t c = 0, taken = 0; taken < closest; ++c) {
+          if (gone[row[c]]) continue;
+          s += d[row[c]];
+          ++taken;
+        }
+        scores[a] = s;
+      }
+    });
+    // Ascending index order: the first minimum is the lowest index.
+    int64_t best = -1;
+    for (int64_t a = 0; a < count; ++a)
+      if (!gone[a] && (best < 0 || scores[a] < scores[best])) best = a;
+    chosen.push_back(best);
+    gone[best] = 1;
+  }
+  return chosen;
+}
+
 // Positions 0..n-1 ordered by (score, position): the lower index wins a tie.
 std::vector<int64_t> rank_by_score(const std::vector<double>& scores) {
   std::vector<int64_t> order(scores.size());
@@ -339,21 +385,7 @@ Status bulyan(const float* const* updates, int64_t count, int64_t dim, int64_t b
     fill_distances(updates, count, dim, dist.data());
     const int64_t theta = count - 2 * byzantine;
     const int64_t beta = theta - 2 * byzantine;
-    // Iterated Krum: each round scores the remaining updates among themselves and moves the best out.
-    std::vector<int64_t> remaining(static_cast<size_t>(count));
-    std::iota(remaining.begin(), remaining.end(), int64_t{0});
-    std::vector<int64_t> chosen;
-    std::vector<double> scores;
-    while (static_cast<int64_t>(chosen.size()) < theta) {
-      const int64_t n = static_cast<int64_t>(remaining.size());
-      scores.assign(static_cast<size_t>(n), 0.0);
-      const int64_t closest = std::min(n - 1, std::max<int64_t>(1, n - byzantine - 2));
-      if (closest > 0) score_active(dist.data(), count, remaining, closest, scores.data());
-      // remaining stays in ascending index order, so the first minimum is the lowest index.
-      const int64_t best = std::min_element(scores.begin(), scores.end()) - scores.begin();
-      chosen.push_back(remaining[best]);
-      remaining.erase(remaining.begin() + best);
-    }
+    const std::vector<int64_t> chosen = iterated_krum(dist.data(), count, byzantine, theta);
     if (selected != nullptr) std::copy(chosen.begin(), chosen.end(), selected);
     std::vector<int64_t> kept = chosen;
     std::sort(kept.begin(), kept.end());
