@@ -23,7 +23,14 @@ import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { float32Array, nonNegativeInteger, optionsObject } from '../kernels/validate.js';
-import { bulyanAsync, coordinateMedianAsync, krumAsync, multiKrumAsync, trimCount, trimmedMeanAsync } from '../kernels/fl.js';
+import {
+  bulyanAsync,
+  coordinateMedianAsync,
+  krumAsync,
+  multiKrumAsync,
+  trimCount,
+  trimmedMeanAsync,
+} from '../kernels/fl.js';
 
 export type AggregationRule = 'mean' | 'median' | 'trimmed-mean' | 'krum' | 'multi-krum' | 'bulyan';
 
@@ -192,7 +199,11 @@ class RobustAggregator implements RoundAggregator {
 
 const RULES: readonly AggregationRule[] = ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan'];
 
-export function createRoundAggregator(rule: AggregationRule, dim: number, options: RoundAggregatorOptions = {}): RoundAggregator {
+export function createRoundAggregator(
+  rule: AggregationRule,
+  dim: number,
+  options: RoundAggregatorOptions = {},
+): RoundAggregator {
   const opts = optionsObject('options', options);
   if (!RULES.includes(rule)) throw invalidArgument('rule', `one of ${RULES.join(', ')}`, rule);
   if (rule === 'mean') return new MeanAggregator(dim, opts.normBound);

@@ -142,10 +142,12 @@ export interface MultiKrumOptions extends KrumOptions {
 function byzantineCount(value: unknown, count: number, rule: 'krum' | 'bulyan'): number {
   const f = nonNegativeInteger('options.byzantine', value);
   if (rule === 'krum' && count <= 2 * f + 2) {
-    throw invalidArgument('options.byzantine', `such that the ${count} updates are more than 2 · byzantine + 2 (Krum)`, f);
+    const expected = `such that the ${count} updates are more than 2 · byzantine + 2 (Krum)`;
+    throw invalidArgument('options.byzantine', expected, f);
   }
   if (rule === 'bulyan' && count < 4 * f + 3) {
-    throw invalidArgument('options.byzantine', `such that the ${count} updates are at least 4 · byzantine + 3 (Bulyan)`, f);
+    const expected = `such that the ${count} updates are at least 4 · byzantine + 3 (Bulyan)`;
+    throw invalidArgument('options.byzantine', expected, f);
   }
   return f;
 }
@@ -154,7 +156,11 @@ interface KrumArgs extends RobustArgs {
   byzantine: number;
 }
 
-function readKrum(updates: unknown, options: unknown, rule: 'krum' | 'bulyan'): KrumArgs & { opts: Partial<MultiKrumOptions> } {
+function readKrum(
+  updates: unknown,
+  options: unknown,
+  rule: 'krum' | 'bulyan',
+): KrumArgs & { opts: Partial<MultiKrumOptions> } {
   const opts = optionsObject<MultiKrumOptions>('options', options as MultiKrumOptions | undefined);
   const a = readRobust(updates, matrixCount(updates, opts), opts.out);
   return { ...a, byzantine: byzantineCount(opts.byzantine, a.count, rule), opts };
@@ -163,7 +169,9 @@ function readKrum(updates: unknown, options: unknown, rule: 'krum' | 'bulyan'): 
 function keepCount(value: unknown, count: number, byzantine: number): number {
   if (value === undefined) return count - byzantine;
   const m = positiveInteger('options.keep', value);
-  if (m > count - byzantine) throw invalidArgument('options.keep', `at most updates.length − byzantine (${count - byzantine})`, m);
+  if (m > count - byzantine) {
+    throw invalidArgument('options.keep', `at most updates.length − byzantine (${count - byzantine})`, m);
+  }
   return m;
 }
 
@@ -178,10 +186,7 @@ export function krum(updates: Float32Array[] | Float32Array, options: KrumOption
   return binding.krum(a.updates, a.count, a.byzantine, a.out);
 }
 
-/**
- * krum off the JavaScript thread. Do not modify the updates or out until it settles.
- * Buffers (README, "Buffers and async kernels"): as coordinateMedianAsync.
- */
+/** krum off the JavaScript thread; buffers as in coordinateMedianAsync (untouched until it settles). */
 export async function krumAsync(updates: Float32Array[] | Float32Array, options: KrumOptions): Promise<Float32Array> {
   const a = readKrum(updates, options, 'krum');
   return binding.krumAsync(a.updates, a.count, a.byzantine, a.out);
@@ -196,11 +201,11 @@ export function multiKrum(updates: Float32Array[] | Float32Array, options: Multi
   return binding.multiKrum(a.updates, a.count, a.byzantine, keepCount(a.opts.keep, a.count, a.byzantine), a.out);
 }
 
-/**
- * multiKrum off the JavaScript thread. Do not modify the updates or out until it settles.
- * Buffers (README, "Buffers and async kernels"): as coordinateMedianAsync.
- */
-export async function multiKrumAsync(updates: Float32Array[] | Float32Array, options: MultiKrumOptions): Promise<Float32Array> {
+/** multiKrum off the JavaScript thread; buffers as in coordinateMedianAsync (untouched until it settles). */
+export async function multiKrumAsync(
+  updates: Float32Array[] | Float32Array,
+  options: MultiKrumOptions,
+): Promise<Float32Array> {
   const a = readKrum(updates, options, 'krum');
   return binding.multiKrumAsync(a.updates, a.count, a.byzantine, keepCount(a.opts.keep, a.count, a.byzantine), a.out);
 }

@@ -34,8 +34,19 @@ export interface FlBinding {
   trimmedMean(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Float32Array;
   trimmedMeanAsync(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Promise<Float32Array>;
   krum(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Float32Array;
-  krumAsync(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Promise<Float32Array>;
-  multiKrum(updates: Float32Array[] | Float32Array, count: number, byzantine: number, keep: number, out: Float32Array): Float32Array;
+  krumAsync(
+    updates: Float32Array[] | Float32Array,
+    count: number,
+    byzantine: number,
+    out: Float32Array,
+  ): Promise<Float32Array>;
+  multiKrum(
+    updates: Float32Array[] | Float32Array,
+    count: number,
+    byzantine: number,
+    keep: number,
+    out: Float32Array,
+  ): Float32Array;
   multiKrumAsync(
     updates: Float32Array[] | Float32Array,
     count: number,
@@ -44,7 +55,12 @@ export interface FlBinding {
     out: Float32Array,
   ): Promise<Float32Array>;
   bulyan(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Float32Array;
-  bulyanAsync(updates: Float32Array[] | Float32Array, count: number, byzantine: number, out: Float32Array): Promise<Float32Array>;
+  bulyanAsync(
+    updates: Float32Array[] | Float32Array,
+    count: number,
+    byzantine: number,
+    out: Float32Array,
+  ): Promise<Float32Array>;
   quantizeFixed(x: Float32Array, scale: number, out: Uint32Array): Uint32Array;
   dequantizeFixed(q: Uint32Array, scale: number, out: Float32Array): Float32Array;
   applyMask(x: Uint32Array, key: Uint32Array, stream: bigint, subtract: boolean): Uint32Array;
