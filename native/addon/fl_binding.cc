@@ -1,6 +1,6 @@
-// N-API glue for the federated-learning kernels: coordinateMedian, trimmedMean, krum, multiKrum,
-// bulyan (each with its Async form), quantizeFixed, dequantizeFixed, applyMask, sumMod. Conversion
-// and cheap re-checks only.
+// N-API glue for the federated-learning kernels: coordinateMedian, trimmedMean, multiKrum (Krum is
+// keep = 1), bulyan (each with its Async form), quantizeFixed, dequantizeFixed, applyMask, sumMod.
+// Conversion and cheap re-checks only.
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,14 +32,14 @@ Napi::Uint32Array Uint32Item(Napi::Env env, Napi::Value item, const std::string&
   return a;
 }
 
-enum class Rule { kMedian, kTrimmedMean, kKrum, kMultiKrum, kBulyan };
+enum class Rule { kMedian, kTrimmedMean, kMultiKrum, kBulyan };
 
 struct RobustCall {
   std::vector<const float*> updates;
   Rule rule = Rule::kMedian;
   int64_t dim = 0;
   int64_t trim = 0;       // trimmed mean
-  int64_t byzantine = 0;  // Krum, multi-Krum, Bulyan
+  int64_t byzantine = 0;  // multi-Krum, Bulyan
   int64_t keep = 1;       // multi-Krum
   float* out = nullptr;
   int64_t bad_update = -1;
@@ -59,7 +59,7 @@ size_t OutIndex(Rule rule) {
 }
 
 // (updates: Float32Array[] | Float32Array (K x D), count K, then trim (trimmed mean), byzantine
-// (Krum, Bulyan) or byzantine and keep (multi-Krum), out). held: null for the sync kernels
+// (Bulyan) or byzantine and keep (multi-Krum; Krum is keep = 1), out). held: null for the sync kernels
 // (pointers into JS memory). The core re-checks the papers' conditions on K, f and keep.
 std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, Rule rule, HeldArrays* held) {
   Napi::Env env = info.Env();
@@ -90,8 +90,6 @@ dpfl::Status RunRobust(RobustCall* c) {
       return dpfl::coordinate_median(u, k, c->dim, c->out, &c->bad_update);
     case Rule::kTrimmedMean:
       return dpfl::trimmed_mean(u, k, c->dim, c->trim, c->out, &c->bad_update);
-    case Rule::kKrum:
-      return dpfl::krum(u, k, c->dim, c->byzantine, c->out, nullptr, &c->bad_update);
     case Rule::kMultiKrum:
       return dpfl::multi_krum(u, k, c->dim, c->byzantine, c->keep, c->out, nullptr, &c->bad_update);
     case Rule::kBulyan:
@@ -127,8 +125,6 @@ Napi::Value CoordinateMedian(const Napi::CallbackInfo& info) { return RobustSync
 Napi::Value CoordinateMedianAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kMedian); }
 Napi::Value TrimmedMean(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kTrimmedMean); }
 Napi::Value TrimmedMeanAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kTrimmedMean); }
-Napi::Value Krum(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kKrum); }
-Napi::Value KrumAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kKrum); }
 Napi::Value MultiKrum(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kMultiKrum); }
 Napi::Value MultiKrumAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kMultiKrum); }
 Napi::Value Bulyan(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kBulyan); }
@@ -210,8 +206,6 @@ void RegisterFl(Napi::Env env, Napi::Object exports) {
   exports.Set("coordinateMedianAsync", Napi::Function::New(env, CoordinateMedianAsync, "coordinateMedianAsync"));
   exports.Set("trimmedMean", Napi::Function::New(env, TrimmedMean, "trimmedMean"));
   exports.Set("trimmedMeanAsync", Napi::Function::New(env, TrimmedMeanAsync, "trimmedMeanAsync"));
-  exports.Set("krum", Napi::Function::New(env, Krum, "krum"));
-  exports.Set("krumAsync", Napi::Function::New(env, KrumAsync, "krumAsync"));
   exports.Set("multiKrum", Napi::Function::New(env, MultiKrum, "multiKrum"));
   exports.Set("multiKrumAsync", Napi::Function::New(env, MultiKrumAsync, "multiKrumAsync"));
   exports.Set("bulyan", Napi::Function::New(env, Bulyan, "bulyan"));

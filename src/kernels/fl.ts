@@ -152,27 +152,29 @@ function byzantineCount(value: unknown, count: number, rule: 'krum' | 'bulyan'):
   return f;
 }
 
-interface KrumArgs extends RobustArgs {
-  byzantine: number;
-}
+type Updates = Float32Array[] | Float32Array;
 
-function readKrum(
+/** The checked binding arguments (updates, count, byzantine, out) of Krum or Bulyan, and the options read. */
+function krumArgs(
   updates: unknown,
   options: unknown,
   rule: 'krum' | 'bulyan',
-): KrumArgs & { opts: Partial<MultiKrumOptions> } {
+): { args: [Updates, number, number, Float32Array]; opts: Partial<MultiKrumOptions> } {
   const opts = optionsObject<MultiKrumOptions>('options', options as MultiKrumOptions | undefined);
   const a = readRobust(updates, matrixCount(updates, opts), opts.out);
-  return { ...a, byzantine: byzantineCount(opts.byzantine, a.count, rule), opts };
+  return { args: [a.updates, a.count, byzantineCount(opts.byzantine, a.count, rule), a.out], opts };
 }
 
-function keepCount(value: unknown, count: number, byzantine: number): number {
-  if (value === undefined) return count - byzantine;
-  const m = positiveInteger('options.keep', value);
-  if (m > count - byzantine) {
-    throw invalidArgument('options.keep', `at most updates.length − byzantine (${count - byzantine})`, m);
+/** multiKrum's checked binding arguments (updates, count, byzantine, keep, out); keep defaults to K − f. */
+function multiKrumArgs(updates: unknown, options: unknown): [Updates, number, number, number, Float32Array] {
+  const { args, opts } = krumArgs(updates, options, 'krum');
+  const [u, count, byzantine, out] = args;
+  if (opts.keep === undefined) return [u, count, byzantine, count - byzantine, out];
+  const keep = positiveInteger('options.keep', opts.keep);
+  if (keep > count - byzantine) {
+    throw invalidArgument('options.keep', `at most updates.length − byzantine (${count - byzantine})`, keep);
   }
-  return m;
+  return [u, count, byzantine, keep, out];
 }
 
 /**
@@ -180,54 +182,48 @@ function keepCount(value: unknown, count: number, byzantine: number): number {
  * NeurIPS 2017): the update whose K − f − 2 nearest others are closest (sum of squared L2 distances,
  * float64), copied into out; ties go to the lower index. Tolerates f Byzantine updates when
  * K > 2f + 2; costs O(K²·D). Unweighted. A NaN/Inf update is refused (ERR_DPFL_NON_FINITE).
+ * The native core runs it as multi-Krum with keep = 1.
  */
-export function krum(updates: Float32Array[] | Float32Array, options: KrumOptions): Float32Array {
-  const a = readKrum(updates, options, 'krum');
-  return binding.krum(a.updates, a.count, a.byzantine, a.out);
+export function krum(updates: Updates, options: KrumOptions): Float32Array {
+  const [u, count, byzantine, out] = krumArgs(updates, options, 'krum').args;
+  return binding.multiKrum(u, count, byzantine, 1, out);
 }
 
 /** krum off the JavaScript thread; buffers as in coordinateMedianAsync (untouched until it settles). */
-export async function krumAsync(updates: Float32Array[] | Float32Array, options: KrumOptions): Promise<Float32Array> {
-  const a = readKrum(updates, options, 'krum');
-  return binding.krumAsync(a.updates, a.count, a.byzantine, a.out);
+export async function krumAsync(updates: Updates, options: KrumOptions): Promise<Float32Array> {
+  const [u, count, byzantine, out] = krumArgs(updates, options, 'krum').args;
+  return binding.multiKrumAsync(u, count, byzantine, 1, out);
 }
 
 /**
  * Multi-Krum (Blanchard et al., NeurIPS 2017): the mean (float64, rounded once) of the `keep` updates
  * with the smallest Krum scores. Needs K > 2f + 2 and 1 ≤ keep ≤ K − f; keep = 1 is Krum.
  */
-export function multiKrum(updates: Float32Array[] | Float32Array, options: MultiKrumOptions): Float32Array {
-  const a = readKrum(updates, options, 'krum');
-  return binding.multiKrum(a.updates, a.count, a.byzantine, keepCount(a.opts.keep, a.count, a.byzantine), a.out);
+export function multiKrum(updates: Updates, options: MultiKrumOptions): Float32Array {
+  return binding.multiKrum(...multiKrumArgs(updates, options));
 }
 
 /** multiKrum off the JavaScript thread; buffers as in coordinateMedianAsync (untouched until it settles). */
-export async function multiKrumAsync(
-  updates: Float32Array[] | Float32Array,
-  options: MultiKrumOptions,
-): Promise<Float32Array> {
-  const a = readKrum(updates, options, 'krum');
-  return binding.multiKrumAsync(a.updates, a.count, a.byzantine, keepCount(a.opts.keep, a.count, a.byzantine), a.out);
+export async function multiKrumAsync(updates: Updates, options: MultiKrumOptions): Promise<Float32Array> {
+  return binding.multiKrumAsync(...multiKrumArgs(updates, options));
 }
 
 /**
  * Bulyan (El Mhamdi, Guerraoui and Rouault, "The Hidden Vulnerability of Distributed Learning in
  * Byzantium", ICML 2018): select θ = K − 2f updates by iterated Krum, then for each coordinate
  * average the β = θ − 2f selected values closest to their median. Needs K ≥ 4f + 3; costs O(K²·D)
- * for the distances plus O(K³) for the selection.
+ * for the distances plus O(K²) per selection round.
  */
-export function bulyan(updates: Float32Array[] | Float32Array, options: KrumOptions): Float32Array {
-  const a = readKrum(updates, options, 'bulyan');
-  return binding.bulyan(a.updates, a.count, a.byzantine, a.out);
+export function bulyan(updates: Updates, options: KrumOptions): Float32Array {
+  return binding.bulyan(...krumArgs(updates, options, 'bulyan').args);
 }
 
 /**
  * bulyan off the JavaScript thread. Do not modify the updates or out until it settles.
  * Buffers (README, "Buffers and async kernels"): as coordinateMedianAsync.
  */
-export async function bulyanAsync(updates: Float32Array[] | Float32Array, options: KrumOptions): Promise<Float32Array> {
-  const a = readKrum(updates, options, 'bulyan');
-  return binding.bulyanAsync(a.updates, a.count, a.byzantine, a.out);
+export async function bulyanAsync(updates: Updates, options: KrumOptions): Promise<Float32Array> {
+  return binding.bulyanAsync(...krumArgs(updates, options, 'bulyan').args);
 }
 
 function uint32Array(name: string, value: unknown): Uint32Array {

@@ -20,23 +20,37 @@ namespace {
 
 constexpr uint32_t kSentinel = 0xdeadbeefu;
 
+// K updates of D values at one magnitude (large: D repeats a 32-value pattern, cheap to check),
+// their pointers, and the first holding NaN/Inf (-1 if none).
+struct Updates {
+  std::vector<std::vector<float>> rows;
+  std::vector<const float*> ptrs;
+  int64_t first_bad = -1;
+};
+
+Updates read_updates(fuzz::Input& in, int64_t count, int64_t dim, bool large) {
+  Updates u;
+  const int e = in.scale_exp();
+  for (int64_t k = 0; k < count; ++k) {
+    std::vector<float> r(static_cast<size_t>(std::max<int64_t>(dim, 0)));
+    for (size_t d = 0; d < r.size(); ++d) r[d] = large && d >= 32 ? r[d % 32] : in.value(e);
+    u.rows.push_back(std::move(r));
+  }
+  for (auto& r : u.rows) u.ptrs.push_back(r.data());
+  for (int64_t k = 0; k < count && u.first_bad < 0; ++k)
+    if (!fuzz::all_finite(u.rows[k])) u.first_bad = k;
+  return u;
+}
+
 void robust(fuzz::Input& in, bool large) {
   const int64_t count = in.size(15);
   const int64_t dim = in.size(large ? 5000 : 48);
   const bool median = in.flag();
   const int64_t trim = in.range(-1, 8);
-  const int e = in.scale_exp();
-  std::vector<std::vector<float>> rows;
-  for (int64_t k = 0; k < count; ++k) {
-    std::vector<float> r(static_cast<size_t>(std::max<int64_t>(dim, 0)));
-    for (size_t d = 0; d < r.size(); ++d) r[d] = large && d >= 32 ? r[d % 32] : in.value(e);
-    rows.push_back(std::move(r));
-  }
-  std::vector<const float*> ptrs;
-  for (auto& r : rows) ptrs.push_back(r.data());
-  int64_t first_bad = -1;
-  for (int64_t k = 0; k < count && first_bad < 0; ++k)
-    if (!fuzz::all_finite(rows[k])) first_bad = k;
+  const Updates u = read_updates(in, count, dim, large);
+  const std::vector<std::vector<float>>& rows = u.rows;
+  const std::vector<const float*>& ptrs = u.ptrs;
+  const int64_t first_bad = u.first_bad;
   const bool valid = count > 0 && dim > 0 && (median || (trim >= 0 && 2 * trim < count));
 
   int64_t bad = -2;
@@ -113,18 +127,10 @@ void krum_rules(fuzz::Input& in, bool large) {
   const int64_t dim = in.size(large ? 3000 : 24);
   const int64_t f = in.range(-1, 4);
   const int64_t keep = in.range(-1, 16);
-  const int e = in.scale_exp();
-  std::vector<std::vector<float>> rows;
-  for (int64_t k = 0; k < count; ++k) {
-    std::vector<float> r(static_cast<size_t>(std::max<int64_t>(dim, 0)));
-    for (size_t d = 0; d < r.size(); ++d) r[d] = large && d >= 32 ? r[d % 32] : in.value(e);
-    rows.push_back(std::move(r));
-  }
-  std::vector<const float*> ptrs;
-  for (auto& r : rows) ptrs.push_back(r.data());
-  int64_t first_bad = -1;
-  for (int64_t k = 0; k < count && first_bad < 0; ++k)
-    if (!fuzz::all_finite(rows[k])) first_bad = k;
+  const Updates u = read_updates(in, count, dim, large);
+  const std::vector<std::vector<float>>& rows = u.rows;
+  const std::vector<const float*>& ptrs = u.ptrs;
+  const int64_t first_bad = u.first_bad;
   bool valid = count > 0 && dim > 0 && f >= 0;
   if (rule == 2) valid = valid && count >= 4 * f + 3;
   else valid = valid && count > 2 * f + 2 && (rule == 0 || (keep >= 1 && keep <= count - f));
