@@ -1,5 +1,6 @@
 // Krum, multi-Krum and Bulyan: the wrappers against a plain float64 reference, their typed errors,
 // async = sync bit for bit, and the round aggregator's rules built on them.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { bulyan, bulyanAsync, krum, krumAsync, multiKrum, multiKrumAsync } from '../../src/kernels/fl.js';
 import { createRoundAggregator } from '../../src/fl/aggregation.js';
@@ -173,5 +174,27 @@ describe('round aggregator: krum, multi-krum, bulyan', () => {
     );
     expect(() => createRoundAggregator('krum' as never, dim, { byzantine: 'x' as never })).toThrow(TypeError);
     expect(() => createRoundAggregator('kurm' as never, dim)).toThrow(/^rule must be one of mean, median/);
+  });
+});
+
+describe('dpfl federate --aggregation krum | multi-krum | bulyan --byzantine F', () => {
+  // As users run it: the compiled CLI (npm test builds it first).
+  const main = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+  const base = ['federate', '--rounds', '2', '--per-round', '11', '--clients', '30', '--examples', '1500', '--json'];
+  const run = (...args: string[]) => spawnSync('node', [main, ...base, ...args], { encoding: 'utf8' });
+  it('runs each rule and reports it with f', () => {
+    for (const rule of ['krum', 'multi-krum', 'bulyan']) {
+      const out = execFileSync('node', [main, ...base, '--aggregation', rule, '--byzantine', '2']);
+      const report = JSON.parse(out.toString());
+      expect(report).toMatchObject({ aggregation: rule, byzantine: 2, skipped: 0 });
+      expect(report.accuracy).toBeGreaterThan(0);
+    }
+  });
+  it('refuses --byzantine without a rule that uses it, and a negative count', () => {
+    const median = run('--aggregation', 'median', '--byzantine', '1');
+    expect(median.status).not.toBe(0);
+    expect(median.stderr).toMatch(/--byzantine must be given with --aggregation krum, multi-krum or bulyan/);
+    const negative = run('--aggregation', 'krum', '--byzantine=-1');
+    expect(negative.stderr).toMatch(/--byzantine must be an integer >= 0, received -1/);
   });
 });

@@ -253,6 +253,7 @@ export const federate: Command = {
       model: modelKind,
       parameters: model.dim,
       aggregation,
+      ...(byzantine !== undefined ? { byzantine } : {}),
       continual: values.continual ?? false,
       dp: values.dp ?? false,
       ...(result.epsilon !== undefined ? { epsilon: result.epsilon, delta: result.delta } : {}),
