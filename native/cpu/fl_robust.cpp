@@ -200,64 +200,61 @@ void fill_distances(const float* const* updates, int64_t count, int64_t dim, dou
   });
 }
 
-// Krum scores of the `active` updates (indices into dist) against each other: the sum, smallest
-// first, of the `closest` smallest distances to the other active updates. Rows run in parallel.
-void score_active(const double* dist, int64_t count, const std::vector<int64_t>& active, int64_t closest,
-                  double* scores) {
-  const int64_t n = static_cast<int64_t>(active.size());
-  parallel_for(n, 8, [&](int64_t a0, int64_t a1) {
-    std::vector<double> row;
-    for (int64_t a = a0; a < a1; ++a) {
-      const double* d = dist + active[a] * count;
-      row.clear();
-      for (int64_t b = 0; b < n; ++b)
-        if (b != a) row.push_back(d[active[b]]);
-      std::nth_element(row.begin(), row.begin() + (closest - 1), row.end());
-      std::sort(row.begin(), row.begin() + closest);
-      double s = 0.0;
-      for (int64_t c = 0; c < closest; ++c) s += row[c];
-      scores[a] = s;
-    }
-  });
-}
-
-// Bulyan's selection: `picks` rounds of Krum, each over the updates not yet chosen, with
-// max(1, n - f - 2) neighbours among those n. Each row's neighbours are sorted by distance once; a
-// round then sums the first `closest` not yet chosen, so a round costs O(K^2) simple steps instead
-// of a selection per row (K = 1000, 2 cores: 1.1 s instead of 22 s). The sums are of the same
-// values in the same ascending order as score_active's, so the scores are identical.
-std::vector<int64_t> iterated_krum(const double* dist, int64_t count, int64_t byzantine, int64_t picks) {
-  const int64_t width = count - 1;
-  std::vector<int32_t> near(static_cast<size_t>(count * width));
-  parallel_for(count, 8, [&](int64_t a0, int64_t a1) {
-    for (int64_t a = a0; a < a1; ++a) {
-      int32_t* row = near.data() + a * width;
-      const double* d = dist + a * count;
-      for (int64_t b = 0, c = 0; b < count; ++b)
-        if (b != a) row[c++] = static_cast<int32_t>(b);
-      std::sort(row, row + width, [d](int32_t x, int32_t y) { return d[x] < d[y] || (d[x] == d[y] && x < y); });
-    }
-  });
-  std::vector<char> gone(static_cast<size_t>(count), 0);
-  std::vector<double> scores(static_cast<size_t>(count));
-  std::vector<int64_t> chosen;
-  for (int64_t n = count; static_cast<int64_t>(chosen.size()) < picks; --n) {
-    const int64_t closest = std::min(n - 1, std::max<int64_t>(1, n - byzantine - 2));
-    parallel_for(count, 16, [&](int64_t a0, int64_t a1) {
+// Krum scores from the distance matrix. Each row's neighbours are sorted by (distance, index) once;
+// a score is then the sum, smallest first, of the first `closest` neighbours not yet `gone`. So
+// Bulyan's rounds of Krum over the remaining updates cost O(K^2) simple steps each instead of a
+// selection per row (K = 1000, 2 cores: about 1 s instead of 22 s), and nothing is allocated inside
+// the parallel regions.
+class KrumScorer {
+ public:
+  KrumScorer(const double* dist, int64_t count)
+      : dist_(dist), count_(count), near_(static_cast<size_t>(count * (count - 1))) {
+    const int64_t width = count - 1;
+    parallel_for(count, 8, [&](int64_t a0, int64_t a1) {
       for (int64_t a = a0; a < a1; ++a) {
-        if (gone[a]) continue;
-        const int32_t* row = near.data() + a * width;
+        int32_t* row = near_.data() + a * width;
         const double* d = dist + a * count;
+        for (int64_t b = 0, c = 0; b < count; ++b)
+          if (b != a) row[c++] = static_cast<int32_t>(b);
+        std::sort(row, row + width, [d](int32_t x, int32_t y) { return d[x] < d[y] || (d[x] == d[y] && x < y); });
+      }
+    });
+  }
+
+  // scores[a] for every a not gone (gone: one flag per update, or null for none).
+  void score(const char* gone, int64_t closest, double* scores) const {
+    const int64_t width = count_ - 1;
+    parallel_for(count_, 16, [&](int64_t a0, int64_t a1) {
+      for (int64_t a = a0; a < a1; ++a) {
+        if (gone != nullptr && gone[a]) continue;
+        const int32_t* row = near_.data() + a * width;
+        const double* d = dist_ + a * count_;
         double s = 0.0;
         for (int64_t c = 0, taken = 0; taken < closest; ++c) {
-          if (gone[row[c]]) continue;
+          if (gone != nullptr && gone[row[c]]) continue;
           s += d[row[c]];
           ++taken;
         }
         scores[a] = s;
       }
     });
-    // Ascending index order: the first minimum is the lowest index.
+  }
+
+ private:
+  const double* dist_;
+  int64_t count_;
+  std::vector<int32_t> near_;
+};
+
+// Bulyan's selection: `picks` rounds of Krum, each over the updates not yet chosen, with
+// max(1, n - f - 2) neighbours among those n; the lowest index wins a tie.
+std::vector<int64_t> iterated_krum(const double* dist, int64_t count, int64_t byzantine, int64_t picks) {
+  const KrumScorer scorer(dist, count);
+  std::vector<char> gone(static_cast<size_t>(count), 0);
+  std::vector<double> scores(static_cast<size_t>(count));
+  std::vector<int64_t> chosen;
+  for (int64_t n = count; static_cast<int64_t>(chosen.size()) < picks; --n) {
+    scorer.score(gone.data(), std::min(n - 1, std::max<int64_t>(1, n - byzantine - 2)), scores.data());
     int64_t best = -1;
     for (int64_t a = 0; a < count; ++a)
       if (!gone[a] && (best < 0 || scores[a] < scores[best])) best = a;
@@ -332,9 +329,11 @@ Status krum_scores(const double* dist, int64_t count, int64_t byzantine, double*
   if (!s.ok()) return s;
   if (dist == nullptr || scores == nullptr) return Status::Invalid("dist and scores must not be null");
   if (count > kMaxDistanceCount) return Status::Invalid("updates must hold at most 2^26 updates");
-  std::vector<int64_t> all(static_cast<size_t>(count));
-  std::iota(all.begin(), all.end(), int64_t{0});
-  score_active(dist, count, all, count - byzantine - 2, scores);
+  try {
+    KrumScorer(dist, count).score(nullptr, count - byzantine - 2, scores);
+  } catch (const std::bad_alloc&) {
+    return {StatusCode::kOutOfMemory, "out of memory for the sorted neighbours"};
+  }
   return Status::Ok();
 }
 
