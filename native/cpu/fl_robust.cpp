@@ -356,7 +356,7 @@ Status multi_krum(const float* const* updates, int64_t count, int64_t dim, int64
     if (!s.ok()) return s;
     if (selected != nullptr) std::copy(order.begin(), order.begin() + keep, selected);
     if (keep == 1) {
-      std::memcpy(out, updates[order[0]], static_cast<size_t>(dim) * sizeof(float));
+      std::memmove(out, updates[order[0]], static_cast<size_t>(dim) * sizeof(float));  // out may be that row
       return Status::Ok();
     }
     // Summed in index order, so the result does not depend on how ties among the kept were ranked.
