@@ -13,12 +13,18 @@ export {
   coordinateMedianAsync,
   trimmedMean,
   trimmedMeanAsync,
+  krum,
+  krumAsync,
+  multiKrum,
+  multiKrumAsync,
+  bulyan,
+  bulyanAsync,
   quantizeFixed,
   dequantizeFixed,
   applyMask,
   sumMod,
 } from './kernels/fl.js';
-export type { RobustOptions, TrimmedMeanOptions } from './kernels/fl.js';
+export type { RobustOptions, TrimmedMeanOptions, KrumOptions, MultiKrumOptions } from './kernels/fl.js';
 export * as nn from './kernels/nn.js';
 export { info } from './kernels/info.js';
 export type { DpflInfo } from './kernels/info.js';

@@ -1,5 +1,6 @@
-// N-API glue for the federated-learning kernels: coordinateMedian(Async), trimmedMean(Async),
-// quantizeFixed, dequantizeFixed, applyMask, sumMod. Conversion and cheap re-checks only.
+// N-API glue for the federated-learning kernels: coordinateMedian, trimmedMean, multiKrum (Krum is
+// keep = 1), bulyan (each with its Async form), quantizeFixed, dequantizeFixed, applyMask, sumMod.
+// Conversion and cheap re-checks only.
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,31 +32,49 @@ Napi::Uint32Array Uint32Item(Napi::Env env, Napi::Value item, const std::string&
   return a;
 }
 
+enum class Rule { kMedian, kTrimmedMean, kMultiKrum, kBulyan };
+
 struct RobustCall {
   std::vector<const float*> updates;
+  Rule rule = Rule::kMedian;
   int64_t dim = 0;
-  int64_t trim = 0;
-  bool median = true;
+  int64_t trim = 0;       // trimmed mean
+  int64_t byzantine = 0;  // multi-Krum, Bulyan
+  int64_t keep = 1;       // multi-Krum
   float* out = nullptr;
   int64_t bad_update = -1;
   dpfl::Status status;
 };
 
-// (updates: Float32Array[] | Float32Array (K x D), count K, trim (trimmed mean only), out).
-// held: null for the sync kernels (pointers into JS memory).
-std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, bool median, HeldArrays* held) {
+// The index of `out` among the arguments: (updates, count, [rule's integers...], out).
+size_t OutIndex(Rule rule) {
+  switch (rule) {
+    case Rule::kMedian:
+      return 2;
+    case Rule::kMultiKrum:
+      return 4;
+    default:
+      return 3;
+  }
+}
+
+// (updates: Float32Array[] | Float32Array (K x D), count K, then trim (trimmed mean), byzantine
+// (Bulyan) or byzantine and keep (multi-Krum; Krum is keep = 1), out). held: null for the sync kernels
+// (pointers into JS memory). The core re-checks the papers' conditions on K, f and keep.
+std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, Rule rule, HeldArrays* held) {
   Napi::Env env = info.Env();
   auto call = std::make_shared<RobustCall>();
-  call->median = median;
+  call->rule = rule;
   const int64_t count = IndexArg(info, 1, "count");
   if (count == 0) ThrowRange(env, "count must be positive");
-  size_t out_index = 2;
-  if (!median) {
+  if (rule == Rule::kTrimmedMean) {
     call->trim = IndexArg(info, 2, "trim");
     if (call->trim >= count - call->trim) ThrowRange(env, "trim must be less than count / 2");
-    out_index = 3;
+  } else if (rule != Rule::kMedian) {
+    call->byzantine = IndexArg(info, 2, "byzantine");
+    if (rule == Rule::kMultiKrum) call->keep = IndexArg(info, 3, "keep");
   }
-  Napi::Float32Array out = Float32Arg(info, out_index, "out");
+  Napi::Float32Array out = Float32Arg(info, OutIndex(rule), "out");
   call->dim = static_cast<int64_t>(out.ElementLength());
   if (call->dim == 0) ThrowRange(env, "out must not be empty");
   ReadUpdates(info, 0, count, call->dim, &call->updates, held);
@@ -65,21 +84,31 @@ std::shared_ptr<RobustCall> ReadRobust(const Napi::CallbackInfo& info, bool medi
 
 dpfl::Status RunRobust(RobustCall* c) {
   const int64_t k = static_cast<int64_t>(c->updates.size());
-  return c->median ? dpfl::coordinate_median(c->updates.data(), k, c->dim, c->out, &c->bad_update)
-                   : dpfl::trimmed_mean(c->updates.data(), k, c->dim, c->trim, c->out, &c->bad_update);
+  const float* const* u = c->updates.data();
+  switch (c->rule) {
+    case Rule::kMedian:
+      return dpfl::coordinate_median(u, k, c->dim, c->out, &c->bad_update);
+    case Rule::kTrimmedMean:
+      return dpfl::trimmed_mean(u, k, c->dim, c->trim, c->out, &c->bad_update);
+    case Rule::kMultiKrum:
+      return dpfl::multi_krum(u, k, c->dim, c->byzantine, c->keep, c->out, nullptr, &c->bad_update);
+    case Rule::kBulyan:
+      return dpfl::bulyan(u, k, c->dim, c->byzantine, c->out, nullptr, &c->bad_update);
+  }
+  return dpfl::Status::Invalid("unknown robust rule");
 }
 
-Napi::Value RobustSync(const Napi::CallbackInfo& info, bool median) {
-  std::shared_ptr<RobustCall> call = ReadRobust(info, median, nullptr);
+Napi::Value RobustSync(const Napi::CallbackInfo& info, Rule rule) {
+  std::shared_ptr<RobustCall> call = ReadRobust(info, rule, nullptr);
   dpfl::Status status = RunRobust(call.get());
   if (!status.ok()) throw UpdateError(info.Env(), status, call->bad_update);
-  return info[median ? 2 : 3];
+  return info[OutIndex(rule)];
 }
 
-Napi::Value RobustAsync(const Napi::CallbackInfo& info, bool median) {
+Napi::Value RobustAsync(const Napi::CallbackInfo& info, Rule rule) {
   HeldArrays held;
-  std::shared_ptr<RobustCall> call = ReadRobust(info, median, &held);
-  auto out = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[median ? 2 : 3].As<Napi::Object>()));
+  std::shared_ptr<RobustCall> call = ReadRobust(info, rule, &held);
+  auto out = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[OutIndex(rule)].As<Napi::Object>()));
   return KernelWorker::Start(
       info.Env(), std::move(held),
       [call] {
@@ -92,10 +121,14 @@ Napi::Value RobustAsync(const Napi::CallbackInfo& info, bool median) {
       });
 }
 
-Napi::Value CoordinateMedian(const Napi::CallbackInfo& info) { return RobustSync(info, true); }
-Napi::Value CoordinateMedianAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, true); }
-Napi::Value TrimmedMean(const Napi::CallbackInfo& info) { return RobustSync(info, false); }
-Napi::Value TrimmedMeanAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, false); }
+Napi::Value CoordinateMedian(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kMedian); }
+Napi::Value CoordinateMedianAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kMedian); }
+Napi::Value TrimmedMean(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kTrimmedMean); }
+Napi::Value TrimmedMeanAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kTrimmedMean); }
+Napi::Value MultiKrum(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kMultiKrum); }
+Napi::Value MultiKrumAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kMultiKrum); }
+Napi::Value Bulyan(const Napi::CallbackInfo& info) { return RobustSync(info, Rule::kBulyan); }
+Napi::Value BulyanAsync(const Napi::CallbackInfo& info) { return RobustAsync(info, Rule::kBulyan); }
 
 // (x: Float32Array, scale, out: Uint32Array) -> out; a bad element is named in the error.
 Napi::Value QuantizeFixed(const Napi::CallbackInfo& info) {
@@ -173,6 +206,10 @@ void RegisterFl(Napi::Env env, Napi::Object exports) {
   exports.Set("coordinateMedianAsync", Napi::Function::New(env, CoordinateMedianAsync, "coordinateMedianAsync"));
   exports.Set("trimmedMean", Napi::Function::New(env, TrimmedMean, "trimmedMean"));
   exports.Set("trimmedMeanAsync", Napi::Function::New(env, TrimmedMeanAsync, "trimmedMeanAsync"));
+  exports.Set("multiKrum", Napi::Function::New(env, MultiKrum, "multiKrum"));
+  exports.Set("multiKrumAsync", Napi::Function::New(env, MultiKrumAsync, "multiKrumAsync"));
+  exports.Set("bulyan", Napi::Function::New(env, Bulyan, "bulyan"));
+  exports.Set("bulyanAsync", Napi::Function::New(env, BulyanAsync, "bulyanAsync"));
   exports.Set("quantizeFixed", Napi::Function::New(env, QuantizeFixed, "quantizeFixed"));
   exports.Set("dequantizeFixed", Napi::Function::New(env, DequantizeFixed, "dequantizeFixed"));
   exports.Set("applyMask", Napi::Function::New(env, ApplyMask, "applyMask"));

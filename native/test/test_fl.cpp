@@ -1,6 +1,11 @@
-// Robust aggregation and secure-aggregation arithmetic against float64 / plain references.
+// Robust aggregation (median, trimmed mean, Krum, multi-Krum, Bulyan) and secure-aggregation
+// arithmetic against float64 / plain references.
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <numeric>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "check.h"
@@ -129,6 +134,219 @@ TEST(median_resists_outliers) {
   for (float v : out) CHECK(v >= 1.0f && v <= 1.07f);
   CHECK_OK(dpfl::trimmed_mean(p.data(), 10, 10, 3, out.data(), &bad));
   for (float v : out) CHECK(v >= 1.0f && v <= 1.07f);
+}
+
+// ---- Krum, multi-Krum, Bulyan against a plain float64 reference ----------------------------------
+
+namespace {
+
+std::vector<double> distance_ref(const Rows& r) {
+  const size_t k = r.data.size();
+  std::vector<double> d(k * k, 0.0);
+  for (size_t i = 0; i < k; ++i)
+    for (size_t j = 0; j < k; ++j)
+      for (size_t c = 0; c < r.data[i].size(); ++c) {
+        const double e = static_cast<double>(r.data[i][c]) - r.data[j][c];
+        d[i * k + j] += e * e;
+      }
+  return d;
+}
+
+// Krum scores of `active` among themselves by full sort; the ranking is by (score, index).
+std::vector<int64_t> krum_order_ref(const std::vector<double>& dist, int64_t count, const std::vector<int64_t>& active,
+                                    int64_t closest) {
+  std::vector<std::pair<double, int64_t>> scored;
+  for (int64_t a : active) {
+    std::vector<double> row;
+    for (int64_t b : active)
+      if (b != a) row.push_back(dist[a * count + b]);
+    std::sort(row.begin(), row.end());
+    double s = 0;
+    for (int64_t c = 0; c < closest; ++c) s += row[c];
+    scored.push_back({s, a});
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<int64_t> order;
+  for (auto& p : scored) order.push_back(p.second);
+  return order;
+}
+
+std::vector<int64_t> bulyan_selection_ref(const std::vector<double>& dist, int64_t count, int64_t f) {
+  std::vector<int64_t> remaining(count), chosen;
+  std::iota(remaining.begin(), remaining.end(), int64_t{0});
+  while (static_cast<int64_t>(chosen.size()) < count - 2 * f) {
+    const int64_t n = static_cast<int64_t>(remaining.size());
+    const int64_t closest = std::min(n - 1, std::max<int64_t>(1, n - f - 2));
+    const int64_t best = krum_order_ref(dist, count, remaining, closest)[0];
+    chosen.push_back(best);
+    remaining.erase(std::find(remaining.begin(), remaining.end(), best));
+  }
+  return chosen;
+}
+
+// Bulyan's coordinate rule by full sort: the beta values nearest the median (the lower on a tie).
+double bulyan_column_ref(std::vector<double> c, int64_t beta) {
+  std::sort(c.begin(), c.end());
+  const size_t n = c.size();
+  const double med = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+  std::vector<std::pair<double, double>> by_distance;
+  for (double v : c) by_distance.push_back({std::fabs(v - med), v});
+  std::sort(by_distance.begin(), by_distance.end());
+  double s = 0;
+  for (int64_t i = 0; i < beta; ++i) s += by_distance[i].second;
+  return s / static_cast<double>(beta);
+}
+
+// A grid of distinct sizes: K from 1 to 23, D of 1, 19, 111, 989 and one past a chunk (1024).
+const int64_t kKrumCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 11, 16, 17, 23};
+const int64_t kKrumDims[] = {1, 19, 111, 989, 2500};
+
+}  // namespace
+
+TEST(distances_krum_multi_krum_and_bulyan_match_reference) {
+  uint32_t seed = 400;
+  for (int64_t k : kKrumCounts) {
+    for (int64_t d : kKrumDims) {
+      const Rows r = make_rows(k, d, seed++, false);
+      const std::vector<double> dist = distance_ref(r);
+      std::vector<double> got(k * k, -1.0);
+      int64_t bad = 7;
+      CHECK_OK(dpfl::pairwise_sq_distances(r.ptrs.data(), k, d, got.data(), &bad));
+      CHECK_EQ(bad, int64_t(-1));
+      for (int64_t i = 0; i < k * k; ++i) CHECK_CLOSE(got[i], dist[i], 0, 1e-12);
+      for (int64_t f = 0; 2 * f + 2 < k; ++f) {
+        std::vector<int64_t> all(k);
+        std::iota(all.begin(), all.end(), int64_t{0});
+        const std::vector<int64_t> order = krum_order_ref(dist, k, all, k - f - 2);
+        std::vector<double> scores(k);
+        CHECK_OK(dpfl::krum_scores(dist.data(), k, f, scores.data()));
+        std::vector<float> out(d);
+        int64_t sel = -1, bad;
+        CHECK_OK(dpfl::krum(r.ptrs.data(), k, d, f, out.data(), &sel, &bad));
+        CHECK_EQ(sel, order[0]);
+        CHECK(out == r.data[order[0]]);
+        for (int64_t m : {int64_t(2), k - f}) {
+          if (m > k - f) continue;
+          std::vector<int64_t> chosen(m, -1);
+          CHECK_OK(dpfl::multi_krum(r.ptrs.data(), k, d, f, m, out.data(), chosen.data(), &bad));
+          CHECK(std::equal(chosen.begin(), chosen.end(), order.begin()));
+          for (int64_t c = 0; c < d; ++c) {
+            double s = 0;
+            for (int64_t i = 0; i < m; ++i) s += r.data[order[i]][c];
+            CHECK_CLOSE(out[c], s / m, tol::kSumAtol, tol::kSumRtol);
+          }
+        }
+      }
+      for (int64_t f = 0; 4 * f + 3 <= k; ++f) {
+        const std::vector<int64_t> want = bulyan_selection_ref(dist, k, f);
+        std::vector<int64_t> chosen(want.size(), -1);
+        std::vector<float> out(d);
+        int64_t bad;
+        CHECK_OK(dpfl::bulyan(r.ptrs.data(), k, d, f, out.data(), chosen.data(), &bad));
+        CHECK(chosen == want);
+        for (int64_t c = 0; c < d; ++c) {
+          std::vector<double> col;
+          for (int64_t i : want) col.push_back(r.data[i][c]);
+          CHECK_CLOSE(out[c], bulyan_column_ref(col, k - 4 * f), tol::kSumAtol, tol::kSumRtol);
+        }
+      }
+    }
+  }
+}
+
+TEST(krum_rules_never_select_planted_outliers) {
+  // 13 updates, f = 2 Byzantine ones far away (one huge, one a moderate shift), at several positions.
+  const int64_t k = 13, d = 111, f = 2;
+  for (int64_t p0 : {int64_t(0), int64_t(5), int64_t(12)}) {
+    const int64_t p1 = (p0 + 7) % k;
+    Rows r = make_rows(k, d, 77 + uint32_t(p0), false);
+    for (int64_t c = 0; c < d; ++c) {
+      r.data[p0][c] = 1e6f;
+      r.data[p1][c] += 25.0f;
+    }
+    std::vector<float> out(d);
+    int64_t bad;
+    std::vector<int64_t> chosen(k - f, -1);
+    CHECK_OK(dpfl::krum(r.ptrs.data(), k, d, f, out.data(), chosen.data(), &bad));
+    CHECK(chosen[0] != p0 && chosen[0] != p1);
+    CHECK_OK(dpfl::multi_krum(r.ptrs.data(), k, d, f, k - f, out.data(), chosen.data(), &bad));
+    for (int64_t i : chosen) CHECK(i != p0 && i != p1);
+    for (float v : out) CHECK(std::fabs(v) < 2.0f);
+    CHECK_OK(dpfl::bulyan(r.ptrs.data(), k, d, f, out.data(), chosen.data(), &bad));
+    for (int64_t i = 0; i < k - 2 * f; ++i) CHECK(chosen[i] != p0 && chosen[i] != p1);
+    for (float v : out) CHECK(std::fabs(v) < 2.0f);
+  }
+}
+
+TEST(krum_ties_go_to_the_lower_index) {
+  // Identical updates: every score is equal, so Krum picks update 0 and multi-Krum 0, 1, 2, ...
+  std::vector<std::vector<float>> rows(9, std::vector<float>(5, 0.25f));
+  std::vector<const float*> p;
+  for (auto& v : rows) p.push_back(v.data());
+  std::vector<float> out(5);
+  std::vector<int64_t> chosen(9, -1);
+  int64_t bad;
+  CHECK_OK(dpfl::krum(p.data(), 9, 5, 2, out.data(), chosen.data(), &bad));
+  CHECK_EQ(chosen[0], int64_t(0));
+  CHECK_OK(dpfl::multi_krum(p.data(), 9, 5, 1, 4, out.data(), chosen.data(), &bad));
+  for (int64_t i = 0; i < 4; ++i) CHECK_EQ(chosen[i], i);
+  CHECK_OK(dpfl::bulyan(p.data(), 9, 5, 1, out.data(), chosen.data(), &bad));
+  for (int64_t i = 0; i < 7; ++i) CHECK_EQ(chosen[i], i);
+  for (float v : out) CHECK_EQ(v, 0.25f);
+}
+
+TEST(krum_rules_do_not_depend_on_threads) {
+  const int64_t k = 37, d = 20000;
+  const Rows r = make_rows(k, d, 21, false);
+  auto run = [&](int threads) {
+    dpfl::set_thread_count(threads);
+    std::vector<double> dist(k * k);
+    std::vector<float> out(3 * d);
+    std::vector<int64_t> sel(3 * k, -1);
+    int64_t bad;
+    CHECK_OK(dpfl::pairwise_sq_distances(r.ptrs.data(), k, d, dist.data(), &bad));
+    CHECK_OK(dpfl::krum(r.ptrs.data(), k, d, 5, out.data(), sel.data(), &bad));
+    CHECK_OK(dpfl::multi_krum(r.ptrs.data(), k, d, 5, 20, out.data() + d, sel.data() + k, &bad));
+    CHECK_OK(dpfl::bulyan(r.ptrs.data(), k, d, 8, out.data() + 2 * d, sel.data() + 2 * k, &bad));
+    return std::make_tuple(dist, out, sel);
+  };
+  const int before = dpfl::thread_count();
+  const auto one = run(1);
+  const auto three = run(3);
+  dpfl::set_thread_count(before);
+  CHECK(one == three);
+}
+
+TEST(krum_rules_reject_bad_arguments_and_non_finite) {
+  Rows r = make_rows(11, 3000, 5, false);
+  std::vector<float> out(3000);
+  std::vector<double> dist(121);
+  int64_t bad = -1, sel;
+  CHECK(!dpfl::krum(r.ptrs.data(), 4, 3000, 1, out.data(), &sel, &bad).ok());  // K = 2f + 2
+  CHECK_EQ(bad, int64_t(-1));
+  CHECK_OK(dpfl::krum(r.ptrs.data(), 5, 3000, 1, out.data(), &sel, &bad));
+  CHECK(!dpfl::krum(r.ptrs.data(), 11, 3000, -1, out.data(), &sel, &bad).ok());
+  CHECK(!dpfl::multi_krum(r.ptrs.data(), 11, 3000, 2, 10, out.data(), nullptr, &bad).ok());  // keep > K - f
+  CHECK(!dpfl::multi_krum(r.ptrs.data(), 11, 3000, 2, 0, out.data(), nullptr, &bad).ok());
+  CHECK_OK(dpfl::multi_krum(r.ptrs.data(), 11, 3000, 2, 9, out.data(), nullptr, &bad));
+  CHECK(!dpfl::bulyan(r.ptrs.data(), 10, 3000, 2, out.data(), nullptr, &bad).ok());  // K = 4f + 2
+  CHECK_OK(dpfl::bulyan(r.ptrs.data(), 11, 3000, 2, out.data(), nullptr, &bad));
+  CHECK(!dpfl::krum(r.ptrs.data(), 11, 0, 1, out.data(), &sel, &bad).ok());
+  CHECK(!dpfl::krum_scores(dist.data(), 6, 2, dist.data()).ok());
+  CHECK(!dpfl::pairwise_sq_distances(r.ptrs.data(), 0, 3000, dist.data(), &bad).ok());
+  r.data[8][2999] = std::numeric_limits<float>::infinity();
+  r.data[3][1500] = std::numeric_limits<float>::quiet_NaN();
+  CHECK(!dpfl::krum(r.ptrs.data(), 11, 3000, 1, out.data(), &sel, &bad).ok());
+  CHECK_EQ(bad, int64_t(3));
+  bad = -1;
+  CHECK(!dpfl::multi_krum(r.ptrs.data(), 11, 3000, 1, 3, out.data(), nullptr, &bad).ok());
+  CHECK_EQ(bad, int64_t(3));
+  bad = -1;
+  CHECK(!dpfl::bulyan(r.ptrs.data(), 11, 3000, 2, out.data(), nullptr, &bad).ok());
+  CHECK_EQ(bad, int64_t(3));
+  bad = -1;
+  CHECK(!dpfl::pairwise_sq_distances(r.ptrs.data(), 11, 3000, dist.data(), &bad).ok());
+  CHECK_EQ(bad, int64_t(3));
 }
 
 TEST(quantize_round_trip_and_rejects) {

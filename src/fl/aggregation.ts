@@ -11,16 +11,39 @@
 // - 'median', 'trimmed-mean': coordinate-wise robust rules (Yin et al., ICML 2018). They need all
 //   K updates at once (O(K·D) memory), are unweighted (every accepted report counts once, which
 //   is what bounds the influence of a Byzantine minority) and run off the JS thread.
+// - 'krum', 'multi-krum', 'bulyan': distance-based robust rules (Blanchard et al., NeurIPS 2017;
+//   El Mhamdi et al., ICML 2018) tolerating `byzantine` = f bad reports; multi-Krum averages the
+//   K − f best-scored updates. They also hold all K updates and are unweighted. When a round has
+//   fewer reports than f needs (K > 2f + 2; Bulyan K ≥ 4f + 3), f is lowered to the largest the
+//   round allows, as trim is; below 3 reports no update can be told apart and the round is skipped.
 // Norm bounding (Sun et al., "Can You Really Backdoor Federated Learning?", 2019): with a bound
 // B each update is scaled by min(1, B / ‖u‖) — for 'mean' through its coefficient, for the
 // robust rules on the copy.
 import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { float32Array, optionsObject } from '../validate.js';
-import { coordinateMedianAsync, trimCount, trimmedMeanAsync } from '../kernels/fl.js';
+import { float32Array, nonNegativeInteger, optionsObject } from '../validate.js';
+import {
+  bulyanAsync,
+  coordinateMedianAsync,
+  krumAsync,
+  multiKrumAsync,
+  trimCount,
+  trimmedMeanAsync,
+} from '../kernels/fl.js';
 
-export type AggregationRule = 'mean' | 'median' | 'trimmed-mean';
+export type AggregationRule = 'mean' | 'median' | 'trimmed-mean' | 'krum' | 'multi-krum' | 'bulyan';
+
+type RobustRule = Exclude<AggregationRule, 'mean'>;
+
+export interface RoundAggregatorOptions {
+  /** 'trimmed-mean': a count or a fraction of the reports dropped at each end. Default 0.1. */
+  trim?: number;
+  /** 'krum', 'multi-krum', 'bulyan': f, the Byzantine reports tolerated (integer ≥ 0). Default 1. */
+  byzantine?: number;
+  /** Norm bound B: each update is scaled by min(1, B / ‖u‖). */
+  normBound?: number;
+}
 
 export interface RoundAggregator {
   readonly count: number;
@@ -126,8 +149,9 @@ class RobustAggregator implements RoundAggregator {
   #staged: { row: Float32Array; norm: number } | undefined;
   constructor(
     readonly dim: number,
-    readonly rule: 'median' | 'trimmed-mean',
+    readonly rule: RobustRule,
     readonly trim: number,
+    readonly byzantine: number,
     readonly bound: number | undefined,
   ) {}
   get count(): number {
@@ -152,17 +176,37 @@ class RobustAggregator implements RoundAggregator {
   }
   async result(): Promise<Float32Array | undefined> {
     if (this.#rows.length === 0) return undefined;
-    if (this.rule === 'median') return coordinateMedianAsync(this.#rows);
-    // A count larger than the round allows is clamped to ⌊(K − 1) / 2⌋ (fewer reports than planned).
     const k = this.#rows.length;
-    const t = this.trim >= 1 ? Math.min(this.trim, Math.floor((k - 1) / 2)) : trimCount(this.trim, k);
-    return trimmedMeanAsync(this.#rows, { trim: t });
+    switch (this.rule) {
+      case 'median':
+        return coordinateMedianAsync(this.#rows);
+      case 'trimmed-mean': {
+        // A count larger than the round allows is clamped to ⌊(K − 1) / 2⌋ (fewer reports than planned).
+        const t = this.trim >= 1 ? Math.min(this.trim, Math.floor((k - 1) / 2)) : trimCount(this.trim, k);
+        return trimmedMeanAsync(this.#rows, { trim: t });
+      }
+      case 'bulyan':
+        if (k < 3) return undefined;
+        return bulyanAsync(this.#rows, { byzantine: Math.min(this.byzantine, Math.floor((k - 3) / 4)) });
+      default: {
+        if (k < 3) return undefined;
+        const byzantine = Math.min(this.byzantine, Math.floor((k - 3) / 2));
+        return this.rule === 'krum' ? krumAsync(this.#rows, { byzantine }) : multiKrumAsync(this.#rows, { byzantine });
+      }
+    }
   }
 }
 
-/** trim: a count or a fraction of the reports dropped at each end ('trimmed-mean' only). */
-export function createRoundAggregator(rule: AggregationRule, dim: number, options: { trim?: number; normBound?: number } = {}): RoundAggregator {
-  optionsObject('options', options);
-  if (rule === 'mean') return new MeanAggregator(dim, options.normBound);
-  return new RobustAggregator(dim, rule, options.trim ?? 0.1, options.normBound);
+const RULES: readonly AggregationRule[] = ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan'];
+
+export function createRoundAggregator(
+  rule: AggregationRule,
+  dim: number,
+  options: RoundAggregatorOptions = {},
+): RoundAggregator {
+  const opts = optionsObject('options', options);
+  if (!RULES.includes(rule)) throw invalidArgument('rule', `one of ${RULES.join(', ')}`, rule);
+  if (rule === 'mean') return new MeanAggregator(dim, opts.normBound);
+  const byzantine = nonNegativeInteger('options.byzantine', opts.byzantine ?? 1);
+  return new RobustAggregator(dim, rule, opts.trim ?? 0.1, byzantine, opts.normBound);
 }

@@ -14,7 +14,12 @@ export {
 export { partitionData, type Partition, type PartitionKind, type PartitionOptions } from './partition.js';
 export { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
 export { DpFedAvg, type AdaptiveClipOptions, type DpFedAvgOptions, type DpRoundResult } from './dp.js';
-export { createRoundAggregator, type AggregationRule, type RoundAggregator } from './aggregation.js';
+export {
+  createRoundAggregator,
+  type AggregationRule,
+  type RoundAggregator,
+  type RoundAggregatorOptions,
+} from './aggregation.js';
 export { SecureAggregation, fixedPointScale } from './secagg.js';
 export { ClientStore, ContinualStreams, type EvictionPolicy } from './store.js';
 export type { FlModel, LocalTrainingOptions } from './model.js';

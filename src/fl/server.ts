@@ -75,6 +75,8 @@ export interface ServerOptions {
   aggregation?: AggregationRule;
   /** 'trimmed-mean': a count or fraction trimmed at each end. Default 0.1. */
   trim?: number;
+  /** 'krum', 'multi-krum', 'bulyan': f, the Byzantine reports tolerated. Default 1. */
+  byzantine?: number;
   /** Norm bound B for every update (not with dp, which clips itself). */
   normBound?: number;
   optimizer?: ServerOptimizerName;
@@ -245,6 +247,7 @@ export class FederatedServer {
       reported: new Set(),
       aggregator: createRoundAggregator(this.options.aggregation ?? 'mean', this.params.length, {
         ...(this.options.trim !== undefined ? { trim: this.options.trim } : {}),
+        ...(this.options.byzantine !== undefined ? { byzantine: this.options.byzantine } : {}),
         ...(this.options.normBound !== undefined ? { normBound: this.options.normBound } : {}),
       }),
       rejected: emptyRejected(),

@@ -51,6 +51,8 @@ export interface SimulationOptions {
   local?: Partial<Omit<LocalTrainingOptions, 'mu'>>;
   aggregation?: AggregationRule;
   trim?: number;
+  /** 'krum', 'multi-krum', 'bulyan': f, the Byzantine reports tolerated. Default 1. */
+  byzantine?: number;
   normBound?: number;
   minReports?: number;
   dp?: {
@@ -157,6 +159,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     ...(options.serverOptimizer ? { optimizerOptions: options.serverOptimizer } : {}),
     ...(options.aggregation ? { aggregation: options.aggregation } : {}),
     ...(options.trim !== undefined ? { trim: options.trim } : {}),
+    ...(options.byzantine !== undefined ? { byzantine: options.byzantine } : {}),
     ...(options.normBound !== undefined ? { normBound: options.normBound } : {}),
     ...(options.minReports !== undefined ? { minReports: options.minReports } : {}),
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),

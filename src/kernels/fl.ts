@@ -1,4 +1,5 @@
-// Federated-learning kernels: robust aggregation and secure-aggregation arithmetic. Thin typed
+// Federated-learning kernels: robust aggregation (coordinate-wise median and trimmed mean, Krum,
+// multi-Krum, Bulyan) and secure-aggregation arithmetic. Thin typed
 // wrappers over the native core (native/include/dpfl/fl.h): validate, then call the binding.
 import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
@@ -10,6 +11,7 @@ import {
   optionsObject,
   outputArray,
   positiveFinite,
+  positiveInteger,
   typedArray,
 } from '../validate.js';
 
@@ -124,6 +126,106 @@ export async function trimmedMeanAsync(
   const opts = optionsObject('options', options);
   const a = readRobust(updates, matrixCount(updates, opts), opts.out);
   return binding.trimmedMeanAsync(a.updates, a.count, trimCount(opts.trim ?? 0.1, a.count), a.out);
+}
+
+export interface KrumOptions extends RobustOptions {
+  /** f, the number of Byzantine (arbitrarily wrong) updates tolerated: an integer ≥ 0. Required. */
+  byzantine: number;
+  /** K when updates is one K×D Float32Array. */
+  count?: number;
+}
+
+export interface MultiKrumOptions extends KrumOptions {
+  /** m, the number of best-scored updates averaged: an integer in [1, K − f]. Default K − f. */
+  keep?: number;
+}
+
+/** f, checked against the condition of Krum (K > 2f + 2) or of Bulyan (K ≥ 4f + 3). */
+function byzantineCount(value: unknown, count: number, rule: 'krum' | 'bulyan'): number {
+  const f = nonNegativeInteger('options.byzantine', value);
+  if (rule === 'krum' && count <= 2 * f + 2) {
+    const expected = `such that the ${count} updates are more than 2 · byzantine + 2 (Krum)`;
+    throw invalidArgument('options.byzantine', expected, f);
+  }
+  if (rule === 'bulyan' && count < 4 * f + 3) {
+    const expected = `such that the ${count} updates are at least 4 · byzantine + 3 (Bulyan)`;
+    throw invalidArgument('options.byzantine', expected, f);
+  }
+  return f;
+}
+
+type Updates = Float32Array[] | Float32Array;
+
+/** The checked binding arguments (updates, count, byzantine, out) of Krum or Bulyan, and the options read. */
+function krumArgs(
+  updates: unknown,
+  options: unknown,
+  rule: 'krum' | 'bulyan',
+): { args: [Updates, number, number, Float32Array]; opts: Partial<MultiKrumOptions> } {
+  const opts = optionsObject<MultiKrumOptions>('options', options as MultiKrumOptions | undefined);
+  const a = readRobust(updates, matrixCount(updates, opts), opts.out);
+  return { args: [a.updates, a.count, byzantineCount(opts.byzantine, a.count, rule), a.out], opts };
+}
+
+/** multiKrum's checked binding arguments (updates, count, byzantine, keep, out); keep defaults to K − f. */
+function multiKrumArgs(updates: unknown, options: unknown): [Updates, number, number, number, Float32Array] {
+  const { args, opts } = krumArgs(updates, options, 'krum');
+  const [u, count, byzantine, out] = args;
+  if (opts.keep === undefined) return [u, count, byzantine, count - byzantine, out];
+  const keep = positiveInteger('options.keep', opts.keep);
+  if (keep > count - byzantine) {
+    throw invalidArgument('options.keep', `at most updates.length − byzantine (${count - byzantine})`, keep);
+  }
+  return [u, count, byzantine, keep, out];
+}
+
+/**
+ * Krum (Blanchard et al., "Machine Learning with Adversaries: Byzantine Tolerant Gradient Descent",
+ * NeurIPS 2017): the update whose K − f − 2 nearest others are closest (sum of squared L2 distances,
+ * float64), copied into out; ties go to the lower index. Tolerates f Byzantine updates when
+ * K > 2f + 2; costs O(K²·D). Unweighted. A NaN/Inf update is refused (ERR_DPFL_NON_FINITE).
+ * The native core runs it as multi-Krum with keep = 1.
+ */
+export function krum(updates: Updates, options: KrumOptions): Float32Array {
+  const [u, count, byzantine, out] = krumArgs(updates, options, 'krum').args;
+  return binding.multiKrum(u, count, byzantine, 1, out);
+}
+
+/** krum off the JavaScript thread; buffers as in coordinateMedianAsync (untouched until it settles). */
+export async function krumAsync(updates: Updates, options: KrumOptions): Promise<Float32Array> {
+  const [u, count, byzantine, out] = krumArgs(updates, options, 'krum').args;
+  return binding.multiKrumAsync(u, count, byzantine, 1, out);
+}
+
+/**
+ * Multi-Krum (Blanchard et al., NeurIPS 2017): the mean (float64, rounded once) of the `keep` updates
+ * with the smallest Krum scores. Needs K > 2f + 2 and 1 ≤ keep ≤ K − f; keep = 1 is Krum.
+ */
+export function multiKrum(updates: Updates, options: MultiKrumOptions): Float32Array {
+  return binding.multiKrum(...multiKrumArgs(updates, options));
+}
+
+/** multiKrum off the JavaScript thread; buffers as in coordinateMedianAsync (untouched until it settles). */
+export async function multiKrumAsync(updates: Updates, options: MultiKrumOptions): Promise<Float32Array> {
+  return binding.multiKrumAsync(...multiKrumArgs(updates, options));
+}
+
+/**
+ * Bulyan (El Mhamdi, Guerraoui and Rouault, "The Hidden Vulnerability of Distributed Learning in
+ * Byzantium", ICML 2018): select θ = K − 2f updates by iterated Krum, then for each coordinate
+ * average the β = θ − 2f selected values closest to their median. Needs K ≥ 4f + 3; costs O(K²·D)
+ * for the distances plus O(K²) per selection round.
+ */
+export function bulyan(updates: Updates, options: KrumOptions): Float32Array {
+  return binding.bulyan(...krumArgs(updates, options, 'bulyan').args);
+}
+
+/**
+ * bulyan off the JavaScript thread. Do not modify the updates or out until it settles.
+ * Buffers (README, "Buffers and async kernels"): as coordinateMedianAsync.
+ */
+export async function bulyanAsync(updates: Updates, options: KrumOptions): Promise<Float32Array> {
+  return binding.bulyanAsync(...krumArgs(updates, options, 'bulyan').args);
 }
 
 function uint32Array(name: string, value: unknown): Uint32Array {

@@ -33,12 +33,19 @@ export interface NativeInfo {
   napiVersion: number;
 }
 
+type Updates = Float32Array[] | Float32Array; // K rows, or one K x D matrix
+
 /** The federated-learning kernels (native/addon/fl_binding.cc). */
 export interface FlBinding {
   coordinateMedian(updates: Float32Array[] | Float32Array, count: number, out: Float32Array): Float32Array;
   coordinateMedianAsync(updates: Float32Array[] | Float32Array, count: number, out: Float32Array): Promise<Float32Array>;
   trimmedMean(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Float32Array;
   trimmedMeanAsync(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Promise<Float32Array>;
+  // Krum is multiKrum with keep = 1.
+  multiKrum(updates: Updates, count: number, f: number, keep: number, out: Float32Array): Float32Array;
+  multiKrumAsync(updates: Updates, count: number, f: number, keep: number, out: Float32Array): Promise<Float32Array>;
+  bulyan(updates: Updates, count: number, f: number, out: Float32Array): Float32Array;
+  bulyanAsync(updates: Updates, count: number, f: number, out: Float32Array): Promise<Float32Array>;
   quantizeFixed(x: Float32Array, scale: number, out: Uint32Array): Uint32Array;
   dequantizeFixed(q: Uint32Array, scale: number, out: Float32Array): Float32Array;
   applyMask(x: Uint32Array, key: Uint32Array, stream: bigint, subtract: boolean): Uint32Array;

@@ -116,6 +116,16 @@ const robustOptions = (k: number, d: number, trim: boolean) => options({
 const robustArgs = (trim: boolean) => fc.tuple(dims(1, 5), dims(1, 4)).chain(
   ([k, d]) => fc.tuple(matrix(k, d), robustOptions(k, d, trim))
 );
+/** Krum's rules: K up to 12 so that f = 0..2 reach both sides of K > 2f + 2 and K ≥ 4f + 3. */
+const krumArgs = (keep: boolean) => fc.tuple(dims(1, 12), dims(1, 4)).chain(([k, d]) => fc.tuple(
+  matrix(k, d),
+  options({
+    out: f32(d),
+    count: sized(k),
+    byzantine: mix(fc.integer({ min: 0, max: 3 })),
+    ...(keep ? { keep: mix(fc.integer({ min: 0, max: k })) } : {}),
+  }, true),
+));
 
 const denseDims = fc.tuple(dims(0, 3), dims(1, 4), dims(1, 4));
 const labels = (b: number, c: number) => i32(fc.array(fc.integer({ min: -1, max: c }), { minLength: b, maxLength: b }));
@@ -204,6 +214,12 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
     coordinateMedianAsync: { args: robustArgs(false) },
     trimmedMean: { args: robustArgs(true) },
     trimmedMeanAsync: { args: robustArgs(true) },
+    krum: { args: krumArgs(false) },
+    krumAsync: { args: krumArgs(false) },
+    multiKrum: { args: krumArgs(true) },
+    multiKrumAsync: { args: krumArgs(true) },
+    bulyan: { args: krumArgs(false) },
+    bulyanAsync: { args: krumArgs(false) },
     quantizeFixed: { args: fc.tuple(f32(), real(1, 1e6), options({ out: u32(fc.array(fc.nat(), { maxLength: 6 })) })) },
     dequantizeFixed: {
       args: dims(1, 6).chain(

@@ -1,6 +1,6 @@
-// The C++ API of the federated-learning kernels: robust aggregation (coordinate-wise median and
-// trimmed mean) and the arithmetic of secure aggregation (fixed-point quantisation modulo 2^32,
-// pairwise masks expanded by ChaCha20, modular sums). Plain C++17, no Node.
+// The C++ API of the federated-learning kernels: robust aggregation (coordinate-wise median,
+// trimmed mean, Krum, multi-Krum, Bulyan) and the arithmetic of secure aggregation (fixed-point
+// quantisation modulo 2^32, pairwise masks expanded by ChaCha20, modular sums). Plain C++17, no Node.
 //
 // Conventions as in kernels.h: updates are K pointers to D contiguous float32 values; kernels
 // never copy or modify their inputs; arguments are checked before memory is touched; a Status is
@@ -35,6 +35,43 @@ Status coordinate_median(const float* const* updates, int64_t count, int64_t dim
 // are dropped), summed in float64 and rounded once. Requires 0 <= 2*trim < count.
 Status trimmed_mean(const float* const* updates, int64_t count, int64_t dim, int64_t trim, float* out,
                     int64_t* bad_update);
+
+// ---- Distance-based robust aggregation: Krum, multi-Krum, Bulyan -------------------------------
+//
+// Krum and multi-Krum (Blanchard, El Mhamdi, Guerraoui and Stainer, "Machine Learning with
+// Adversaries: Byzantine Tolerant Gradient Descent", NeurIPS 2017) and Bulyan (El Mhamdi,
+// Guerraoui and Rouault, "The Hidden Vulnerability of Distributed Learning in Byzantium", ICML
+// 2018), with the semantics of Flower's krum.py / bulyan.py (unweighted here). f is the number of
+// Byzantine updates tolerated. All are unweighted and deterministic: distances are float64 sums in
+// a fixed order (blocks of pairs on the thread pool, each pair summed by one thread), and every tie
+// (equal scores) goes to the lower update index, so results are bit-identical for every thread
+// count. A NaN/Inf update fails the call with *bad_update = the smallest such index; selected (may
+// be null) receives the chosen update indices; out is unspecified after a failure.
+
+// dist[i * count + j] = sum_d (u_i[d] - u_j[d])^2 in float64 (symmetric, zero diagonal): O(K^2 D).
+Status pairwise_sq_distances(const float* const* updates, int64_t count, int64_t dim, double* dist,
+                             int64_t* bad_update);
+
+// score[i] = sum of the count - f - 2 smallest dist[i][j], j != i (Krum's score). Needs count > 2f + 2.
+Status krum_scores(const double* dist, int64_t count, int64_t byzantine, double* scores);
+
+// out = the update with the smallest Krum score (*selected = its index). Needs count > 2f + 2.
+Status krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out,
+            int64_t* selected, int64_t* bad_update);
+
+// out = the float64 mean (rounded once) of the `keep` updates with the smallest Krum scores;
+// selected[0, keep) = their indices, best first. Needs count > 2f + 2 and 1 <= keep <= count - f
+// (more than count - f would always admit a Byzantine update).
+Status multi_krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, int64_t keep,
+                  float* out, int64_t* selected, int64_t* bad_update);
+
+// Bulyan: select theta = count - 2f updates by iterated Krum (each round scores the updates not yet
+// selected, with max(1, n - f - 2) neighbours among those n, as Flower does), then out[d] = the
+// float64 mean of the beta = theta - 2f values of coordinate d closest to its median over the
+// selected (ties to the lower value). selected[0, theta) = the indices in selection order.
+// Needs count >= 4f + 3.
+Status bulyan(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out,
+              int64_t* selected, int64_t* bad_update);
 
 // ---- Secure aggregation arithmetic -------------------------------------------------------------
 //

@@ -4,7 +4,10 @@
 // the first such update, bad trims refused, the same bits for every thread count. Secure
 // aggregation: quantize/dequantize against their formulas (out untouched on refusal), masks that
 // cancel (add then subtract is the identity; pairwise masks vanish in sum_mod), sums mod 2^32, and
-// the whole protocol (quantize, mask, sum, dequantize) against the plain sum.
+// the whole protocol (quantize, mask, sum, dequantize) against the plain sum. Krum, multi-Krum and
+// Bulyan: the papers' conditions on K, f and keep, NaN/Inf refused by index, each selection step
+// taking a best-scored update under a float64 reference (within rounding of the distance sums),
+// the output as the reference rule over the selected updates, the same bits for every thread count.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,23 +20,37 @@ namespace {
 
 constexpr uint32_t kSentinel = 0xdeadbeefu;
 
+// K updates of D values at one magnitude (large: D repeats a 32-value pattern, cheap to check),
+// their pointers, and the first holding NaN/Inf (-1 if none).
+struct Updates {
+  std::vector<std::vector<float>> rows;
+  std::vector<const float*> ptrs;
+  int64_t first_bad = -1;
+};
+
+Updates read_updates(fuzz::Input& in, int64_t count, int64_t dim, bool large) {
+  Updates u;
+  const int e = in.scale_exp();
+  for (int64_t k = 0; k < count; ++k) {
+    std::vector<float> r(static_cast<size_t>(std::max<int64_t>(dim, 0)));
+    for (size_t d = 0; d < r.size(); ++d) r[d] = large && d >= 32 ? r[d % 32] : in.value(e);
+    u.rows.push_back(std::move(r));
+  }
+  for (auto& r : u.rows) u.ptrs.push_back(r.data());
+  for (int64_t k = 0; k < count && u.first_bad < 0; ++k)
+    if (!fuzz::all_finite(u.rows[k])) u.first_bad = k;
+  return u;
+}
+
 void robust(fuzz::Input& in, bool large) {
   const int64_t count = in.size(15);
   const int64_t dim = in.size(large ? 5000 : 48);
   const bool median = in.flag();
   const int64_t trim = in.range(-1, 8);
-  const int e = in.scale_exp();
-  std::vector<std::vector<float>> rows;
-  for (int64_t k = 0; k < count; ++k) {
-    std::vector<float> r(static_cast<size_t>(std::max<int64_t>(dim, 0)));
-    for (size_t d = 0; d < r.size(); ++d) r[d] = large && d >= 32 ? r[d % 32] : in.value(e);
-    rows.push_back(std::move(r));
-  }
-  std::vector<const float*> ptrs;
-  for (auto& r : rows) ptrs.push_back(r.data());
-  int64_t first_bad = -1;
-  for (int64_t k = 0; k < count && first_bad < 0; ++k)
-    if (!fuzz::all_finite(rows[k])) first_bad = k;
+  const Updates u = read_updates(in, count, dim, large);
+  const std::vector<std::vector<float>>& rows = u.rows;
+  const std::vector<const float*>& ptrs = u.ptrs;
+  const int64_t first_bad = u.first_bad;
   const bool valid = count > 0 && dim > 0 && (median || (trim >= 0 && 2 * trim < count));
 
   int64_t bad = -2;
@@ -76,6 +93,127 @@ void robust(fuzz::Input& in, bool large) {
       FUZZ_CHECK(fuzz::sum_close(out[d], sum / n, mag / n), "trimmed_mean[%lld] = %.9g, expected %.9g", (long long)d,
                  out[d], sum / n);
       FUZZ_CHECK(out[d] >= col[trim] && out[d] <= col[count - trim - 1], "trimmed mean outside the kept values");
+    }
+  }
+}
+
+// Reference Krum score of a: its `closest` smallest distances to the other `neighbours`, summed.
+double score_ref(const std::vector<std::vector<double>>& dist, const std::vector<int64_t>& neighbours, int64_t a,
+                 int64_t closest) {
+  std::vector<double> row;
+  for (int64_t b : neighbours)
+    if (b != a) row.push_back(dist[a][b]);
+  std::sort(row.begin(), row.end());
+  double s = 0.0;
+  for (int64_t c = 0; c < closest; ++c) s += row[c];
+  return s;
+}
+
+// True when `picked` has the smallest score among `candidates`, up to the rounding of the kernel's
+// distances (the same float64 sums in another order: error ~ D·2^-53 of each).
+bool best_scored(const std::vector<std::vector<double>>& dist, const std::vector<int64_t>& candidates,
+                 const std::vector<int64_t>& neighbours, int64_t picked, int64_t closest, int64_t dim) {
+  const double mine = score_ref(dist, neighbours, picked, closest);
+  for (int64_t a : candidates) {
+    const double other = score_ref(dist, neighbours, a, closest);
+    if (mine > other + 1e-12 * static_cast<double>(dim) * std::max(mine, other) + 1e-300) return false;
+  }
+  return true;
+}
+
+void krum_rules(fuzz::Input& in, bool large) {
+  const int rule = static_cast<int>(in.range(0, 2));  // 0 Krum, 1 multi-Krum, 2 Bulyan
+  const int64_t count = in.size(large ? 40 : 16);
+  const int64_t dim = in.size(large ? 3000 : 24);
+  const int64_t f = in.range(-1, 4);
+  const int64_t keep = in.range(-1, 16);
+  const Updates u = read_updates(in, count, dim, large);
+  const std::vector<std::vector<float>>& rows = u.rows;
+  const std::vector<const float*>& ptrs = u.ptrs;
+  const int64_t first_bad = u.first_bad;
+  bool valid = count > 0 && dim > 0 && f >= 0;
+  if (rule == 2) valid = valid && count >= 4 * f + 3;
+  else valid = valid && count > 2 * f + 2 && (rule == 0 || (keep >= 1 && keep <= count - f));
+  const int64_t picks = !valid ? 0 : rule == 0 ? 1 : rule == 1 ? keep : count - 2 * f;
+
+  int64_t bad = -2;
+  dpfl::Status s;
+  std::vector<int64_t> selected;
+  const char* names[] = {"krum", "multi_krum", "bulyan"};
+  const std::vector<float> out = fuzz::same_everywhere(names[rule], large, [&] {
+    std::vector<float> o(static_cast<size_t>(std::max<int64_t>(dim, 0)), 7.0f);
+    selected.assign(static_cast<size_t>(std::max<int64_t>(picks, 1)), -1);
+    const float* const* u = ptrs.empty() ? nullptr : ptrs.data();
+    s = rule == 0   ? dpfl::krum(u, count, dim, f, o.data(), selected.data(), &bad)
+        : rule == 1 ? dpfl::multi_krum(u, count, dim, f, keep, o.data(), selected.data(), &bad)
+                    : dpfl::bulyan(u, count, dim, f, o.data(), selected.data(), &bad);
+    if (!s.ok()) o.clear();
+    o.push_back(static_cast<float>(s.code));
+    o.push_back(static_cast<float>(bad));
+    for (int64_t i : selected) o.push_back(static_cast<float>(i));
+    return o;
+  });
+  if (!valid) {
+    FUZZ_CHECK(!s.ok() && bad == -1, "%s accepted count %lld dim %lld f %lld keep %lld", names[rule],
+               (long long)count, (long long)dim, (long long)f, (long long)keep);
+    return;
+  }
+  if (first_bad >= 0) {
+    FUZZ_CHECK(!s.ok() && bad == first_bad, "bad_update %lld, expected %lld", (long long)bad, (long long)first_bad);
+    return;
+  }
+  FUZZ_CHECK(s.ok() && bad == -1, "%s refused finite input: %s", names[rule], s.message);
+  std::vector<std::vector<double>> dist(count, std::vector<double>(count, 0.0));
+  for (int64_t i = 0; i < count; ++i)
+    for (int64_t j = 0; j < count; ++j)
+      for (int64_t d = 0; d < dim; ++d) {
+        const double x = static_cast<double>(rows[i][d]) - rows[j][d];
+        dist[i][j] += x * x;
+      }
+  std::vector<int64_t> remaining(count);
+  for (int64_t k = 0; k < count; ++k) remaining[k] = k;
+  const std::vector<int64_t> all = remaining;
+  std::vector<int64_t> seen(count, 0);
+  for (int64_t p = 0; p < picks; ++p) {
+    const int64_t i = selected[p];
+    FUZZ_CHECK(i >= 0 && i < count && !seen[i]++, "%s selected %lld twice or out of range", names[rule], (long long)i);
+    // Krum and multi-Krum score against all updates once; Bulyan re-scores the remaining ones.
+    const int64_t n = static_cast<int64_t>(remaining.size());
+    const int64_t closest = rule == 2 ? std::min(n - 1, std::max<int64_t>(1, n - f - 2)) : count - f - 2;
+    FUZZ_CHECK(best_scored(dist, remaining, rule == 2 ? remaining : all, i, closest, dim),
+               "%s step %lld picked %lld, not a best score", names[rule], (long long)p, (long long)i);
+    remaining.erase(std::find(remaining.begin(), remaining.end(), i));
+  }
+  for (int64_t d = 0; d < dim; ++d) {
+    std::vector<double> col;
+    for (int64_t p = 0; p < picks; ++p) col.push_back(rows[selected[p]][d]);
+    std::sort(col.begin(), col.end());
+    double sum = 0.0, mag = 0.0;
+    size_t lo = 0, hi = col.size();
+    if (rule == 2) {
+      // The beta = theta - 2f values nearest the median, the lower value on a tie.
+      const size_t n = col.size();
+      const double med = n % 2 ? col[n / 2] : (col[n / 2 - 1] + col[n / 2]) * 0.5;
+      hi = std::upper_bound(col.begin(), col.end(), med) - col.begin();
+      lo = hi;
+      while (static_cast<int64_t>(hi - lo) < count - 4 * f) {
+        if (hi >= n || (lo > 0 && med - col[lo - 1] <= col[hi] - med)) {
+          --lo;
+        } else {
+          ++hi;
+        }
+      }
+    }
+    for (size_t i = lo; i < hi; ++i) {
+      sum += col[i];
+      mag += std::fabs(col[i]);
+    }
+    const double n = static_cast<double>(hi - lo);
+    if (rule == 0) {
+      FUZZ_CHECK(out[d] == rows[selected[0]][d], "krum did not copy the selected update at %lld", (long long)d);
+    } else {
+      FUZZ_CHECK(fuzz::sum_close(out[d], sum / n, mag / n), "%s[%lld] = %.9g, expected %.9g", names[rule],
+                 (long long)d, out[d], sum / n);
     }
   }
 }
@@ -216,7 +354,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::Input in(data, size);
   const uint8_t mode = in.byte();
   const bool large = in.byte() == 0xa5;  // rare, and neither 0 (inputs that run out) nor 0xff
-  switch (mode % 4) {
+  switch (mode % 5) {
     case 0:
       robust(in, large);
       break;
@@ -226,8 +364,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 2:
       dequantize(in);
       break;
-    default:
+    case 3:
       masks_and_sums(in, large);
+      break;
+    default:
+      krum_rules(in, large);
   }
   return 0;
 }

@@ -17,7 +17,8 @@ const HELP = `usage: dpfl federate [--dataset synthetic|spam|mnist] [--partition
          [--selection uniform|poisson|activity|top] [--power P] [--replacement]
          [--algorithm fedavg|fedavgm|fedadam|fedyogi|fedadagrad|fedprox] [--server-lr ETA] [--mu MU]
          [--model softmax|linear|mlp|text] [--local-epochs E] [--local-lr LR] [--batch-size B]
-         [--aggregation mean|median|trimmed-mean] [--trim T] [--estimator unbiased|self-normalized]
+         [--aggregation mean|median|trimmed-mean|krum|multi-krum|bulyan] [--trim T] [--byzantine F]
+         [--estimator unbiased|self-normalized]
          [--dp --noise Z (--clip S | --adaptive-clip [--clip S0]) [--delta D]]
          [--continual [--capacity C] [--arrivals A] [--eviction fifo|reservoir]]
          [--dropout P] [--deadline SECONDS] [--seed S] [--examples N] [--data-seed S] [--data-dir DIR]
@@ -31,6 +32,8 @@ to stderr (round, selected, accepted, held-out accuracy, ε spent) and a final r
 prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta } to stdout.
 Defaults: synthetic data (6000 examples, 4 classes, 120 natural writers), label partition α 0.5,
 100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16.
+--aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
+lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
 must be uniform or poisson; δ defaults to 1/N^1.1. A simulation is seeded (--seed, default 1):
 its client selection and noise are reproducible, for experiments only — the ε it reports assumes a
@@ -43,7 +46,7 @@ with --data-dir); synthetic always works.`;
 const OPTIONS = {
   ...stringOptions(
     'dataset', 'partition', 'alpha', 'beta', 'clients', 'per-round', 'rounds', 'selection', 'power',
-    'algorithm', 'server-lr', 'mu', 'local-epochs', 'local-lr', 'batch-size', 'aggregation', 'trim',
+    'algorithm', 'server-lr', 'mu', 'local-epochs', 'local-lr', 'batch-size', 'aggregation', 'trim', 'byzantine',
     'estimator', 'noise', 'clip', 'delta', 'capacity', 'arrivals', 'eviction', 'dropout', 'deadline', 'seed',
     'examples', 'data-seed', 'data-dir', 'model'
   ),
@@ -92,7 +95,17 @@ export const federate: Command = {
     const rounds = integer('rounds', values.rounds, 20, 1);
     const method = oneOf<SelectionMethod>('selection', values.selection, ['uniform', 'poisson', 'activity', 'top'], 'uniform');
     const algorithm = oneOf<Algorithm>('algorithm', values.algorithm, ['fedavg', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad', 'fedprox'], 'fedavg');
-    const aggregation = oneOf<AggregationRule>('aggregation', values.aggregation, ['mean', 'median', 'trimmed-mean'], 'mean');
+    const aggregation = oneOf<AggregationRule>(
+      'aggregation',
+      values.aggregation,
+      ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan'],
+      'mean',
+    );
+    // f of Krum, multi-Krum and Bulyan (default 1; lowered per round to what the reports allow).
+    const byzantine = values.byzantine !== undefined ? integer('byzantine', values.byzantine, 1, 0) : undefined;
+    if (byzantine !== undefined && !['krum', 'multi-krum', 'bulyan'].includes(aggregation)) {
+      fail('byzantine', 'given with --aggregation krum, multi-krum or bulyan', aggregation);
+    }
     const estimator = oneOf('estimator', values.estimator, ['unbiased', 'self-normalized'] as const, 'unbiased');
     if (!values.dp && (values.noise !== undefined || values['adaptive-clip'])) fail('dp', 'given with --noise and --adaptive-clip', 'absent');
     // softmax: the TypeScript softmax regression of src/fl; linear, mlp, text: the built-in models
@@ -127,6 +140,7 @@ export const federate: Command = {
       },
       aggregation,
       ...(values.trim !== undefined ? { trim: numberOption('trim', values.trim) } : {}),
+      ...(byzantine !== undefined ? { byzantine } : {}),
       ...(values.dropout !== undefined ? { dropout: numberOption('dropout', values.dropout) } : {}),
       ...(values.deadline !== undefined ? { deadline: positive('deadline', values.deadline) } : {}),
       ...(values['withhold-stats'] ? { statistics: 'withheld' as const } : {}),
@@ -190,6 +204,7 @@ export const federate: Command = {
       model: modelKind,
       parameters: model.dim,
       aggregation,
+      ...(byzantine !== undefined ? { byzantine } : {}),
       continual: values.continual ?? false,
       dp: values.dp ?? false,
       ...(result.epsilon !== undefined ? { epsilon: result.epsilon, delta: result.delta } : {}),
