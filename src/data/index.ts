@@ -7,4 +7,4 @@ export { syntheticDense, syntheticBags } from './synthetic.js';
 export { loadSpam } from './spam.js';
 export { loadMnist } from './mnist.js';
 export { tokenize, hashNgrams } from './hashing.js';
-export { Random, RandomSource, SecureRandom, seedFromOs } from './random.js';
+export { Random, SecureRandom, seedFromOs, type RandomSource } from './random.js';

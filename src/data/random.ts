@@ -6,7 +6,8 @@
 // Both share every derived draw (uniforms, bounded integers, shuffles, categorical, normal, gamma,
 // Dirichlet) through RandomSource, so a draw reads the same whichever generator feeds it.
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
+import { positiveFinite } from '../validate.js';
 
 /** below(n) draws from [0, n): n must be a positive integer of at most 2^32 (one uint32 draw). */
 function checkBound(n: number): void {
@@ -19,6 +20,19 @@ function splitmix32(state: { s: number }): number {
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
   return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** An array or typed array (what shuffle, categorical and dirichlet read). */
+function arrayLike(name: string, value: unknown): void {
+  if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) {
+    throw invalidType(name, 'an array or typed array', value);
+  }
+}
+
+/** A weight for categorical/dirichlet: checked in the loop that reads it, so draws stay one pass. */
+function weight(name: string, i: number, w: unknown): number {
+  if (!(typeof w === 'number' && w >= 0 && w < Infinity)) throw invalidArgument(`${name}[${i}]`, 'a finite number >= 0', w);
+  return w;
 }
 
 /** The splitmix64 finaliser (Steele, Lea and Flood 2014): a bijection of 64-bit words. */
@@ -68,6 +82,7 @@ export abstract class RandomSource {
 
   /** Fisher–Yates shuffle in place (a[i] swapped with a[below(i + 1)], from the end). */
   shuffle<T>(a: { length: number; [i: number]: T }): void {
+    arrayLike('a', a);
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.below(i + 1);
       const t = a[i]!;
@@ -78,8 +93,10 @@ export abstract class RandomSource {
 
   /** An index drawn with probability proportional to weights[i] (weights ≥ 0, positive sum). */
   categorical(weights: ArrayLike<number>): number {
+    arrayLike('weights', weights);
     let total = 0;
-    for (let i = 0; i < weights.length; i++) total += weights[i]!;
+    for (let i = 0; i < weights.length; i++) total += weight('weights', i, weights[i]);
+    if (!(total > 0 && total < Infinity)) throw invalidArgument('weights', 'weights with a positive finite sum', total);
     let u = this.next() * total;
     for (let i = 0; i < weights.length; i++) {
       u -= weights[i]!;
@@ -92,6 +109,7 @@ export abstract class RandomSource {
 
   /** Gamma(shape, 1) by Marsaglia and Tsang (ACM TOMS 2000), with the shape < 1 boost. */
   gamma(shape: number): number {
+    positiveFinite('shape', shape);
     if (shape < 1) return this.gamma(shape + 1) * Math.pow(1 - this.next(), 1 / shape);
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);
@@ -110,6 +128,9 @@ export abstract class RandomSource {
 
   /** Dirichlet(alpha): normalised independent Gamma(alpha_i) draws. */
   dirichlet(alpha: ArrayLike<number>): Float64Array {
+    arrayLike('alpha', alpha);
+    for (let i = 0; i < alpha.length; i++) weight('alpha', i, alpha[i]);
+    if (alpha.length === 0) throw invalidArgument('alpha.length', 'at least 1', 0);
     const g = Float64Array.from({ length: alpha.length }, (_, i) => (alpha[i]! > 0 ? this.gamma(alpha[i]!) : 0));
     let sum = g.reduce((s, v) => s + v, 0);
     if (!(sum > 0)) {
@@ -181,6 +202,10 @@ export class Random extends RandomSource {
   }
 
   setState(state: readonly number[]): void {
+    const words = Array.isArray(state) && state.length === 4 && state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
+    if (!words || state.every((v) => v === 0)) {
+      throw invalidArgument('state', 'four uint32 words, not all zero (from getState)', state);
+    }
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0) as [number, number, number, number];
   }
 }

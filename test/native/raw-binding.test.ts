@@ -299,6 +299,23 @@ const kernelCases: Record<string, ArgCase[]> = {
     ['non-integer trim', [f32(6), 3, 0.5, f32(2)], INVALID],
     ['zero-length out', [z, 1, 0, z], INVALID],
   ],
+  multiKrum: [
+    ['count * dim = 2^64', [z, 2 ** 52, 0, 1, f32(2 ** 12)], INVALID],
+    ['zero count', [z, 0, 0, 1, f32(2)], INVALID],
+    ['matrix not count x dim', [f32(7), 5, 0, 1, f32(2)], INVALID],
+    ['count <= 2f + 2', [f32(8), 4, 1, 1, f32(2)], INVALID],
+    ['negative f', [f32(10), 5, -1, 1, f32(2)], INVALID],
+    ['keep 0', [f32(10), 5, 0, 0, f32(2)], INVALID],
+    ['keep > count - f', [f32(10), 5, 1, 5, f32(2)], INVALID],
+    ['zero-length out', [z, 1, 0, 1, z], INVALID],
+  ],
+  bulyan: [
+    ['count * dim = 2^64', [z, 2 ** 52, 0, f32(2 ** 12)], INVALID],
+    ['count < 4f + 3', [f32(12), 6, 1, f32(2)], INVALID],
+    ['negative f', [f32(6), 3, -1, f32(2)], INVALID],
+    ['non-integer f', [f32(14), 7, 0.5, f32(2)], INVALID],
+    ['zero-length out', [z, 1, 0, z], INVALID],
+  ],
 };
 for (const [name, list] of Object.entries(kernelCases)) {
   for (const form of [name, `${name}Async`]) {

@@ -30,7 +30,7 @@ selects K clients, they train locally from the global model, the server aggregat
 (through the native kernels) and applies the server optimizer. Prints a progress line per round
 to stderr (round, selected, accepted, held-out accuracy, ε spent) and a final report; --json
 prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta } to stdout.
-Defaults: synthetic data (6000 examples, 4 classes, 120 natural writers), label partition α 0.5,
+Defaults: synthetic data (6000 examples, 10 classes, 120 natural writers), label partition α 0.5,
 100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16.
 --aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
 lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
