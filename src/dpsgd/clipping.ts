@@ -5,20 +5,28 @@
 // - per-layer: group k clipped to C_k, with s_k = min(1, C_k / (‖g_k‖ + CLIP_EPSILON)); the thresholds are
 //   given, or split from a single budget C as C_k = C·sqrt(n_k / n) (so Σ C_k² = C²).
 // - adaptive: flat clipping with a C that follows a target quantile of the norms, from a noised
-//   count of the examples with ‖g‖ ≤ C (Andrew et al., NeurIPS 2021, geometric update).
+//   count of the examples with ‖g‖ ≤ C (Andrew et al., NeurIPS 2021: adaptive-clipping.ts).
 // - automatic: s = C / (‖g‖ + γ) for every example (Bu et al. 2022, normalised clipping); every
 //   term has norm < C, and C only rescales the learning rate.
 import { invalidArgument, invalidType } from '../errors.js';
 import { numberArray, positiveFinite, positiveInteger } from '../validate.js';
 import { CLIP_EPSILON } from '../kernels/constants.js';
+import { adaptiveClipping, type AdaptiveClipping, type AdaptiveClippingOptions } from './adaptive-clipping.js';
 
 export type ClippingRule =
   | { kind: 'flat' }
   | { kind: 'per-layer'; maxNorms?: readonly number[] }
-  | { kind: 'adaptive'; targetQuantile?: number; learningRate?: number; countNoiseMultiplier?: number }
+  | ({ kind: 'adaptive' } & AdaptiveClippingOptions)
   | { kind: 'automatic'; gamma?: number };
 
 export type ClippingKind = ClippingRule['kind'];
+
+/** A checked rule with its defaults filled in: what the optimizer switches on (no casts). */
+export type CheckedClippingRule =
+  | { kind: 'flat' }
+  | { kind: 'per-layer'; maxNorms: readonly number[] | undefined }
+  | ({ kind: 'adaptive' } & AdaptiveClipping)
+  | { kind: 'automatic'; gamma: number };
 
 export interface ScaleResult {
   /** One scale vector per group (per-layer) or a single one shared by all groups. */
@@ -41,14 +49,14 @@ export function floorF32(s: number): number {
 }
 
 /** Checks a rule object and fills in its defaults. */
-export function normaliseRule(rule: unknown, groupSizes: readonly number[]): Required<ClippingRule> & ClippingRule {
-  if (rule === undefined) return { kind: 'flat' } as never;
+export function normaliseRule(rule: unknown, groupSizes: readonly number[]): CheckedClippingRule {
+  if (rule === undefined) return { kind: 'flat' };
   if (typeof rule === 'string') rule = { kind: rule };
   if (typeof rule !== 'object' || rule === null) throw invalidType('clipping', 'a clipping rule or "flat" | "per-layer" | "adaptive" | "automatic"', rule);
   const r = rule as Record<string, unknown>;
   switch (r.kind) {
     case 'flat':
-      return { kind: 'flat' } as never;
+      return { kind: 'flat' };
     case 'per-layer': {
       if (r.maxNorms !== undefined) {
         if (!Array.isArray(r.maxNorms)) throw invalidType('clipping.maxNorms', 'an array of positive numbers', r.maxNorms);
@@ -57,21 +65,14 @@ export function normaliseRule(rule: unknown, groupSizes: readonly number[]): Req
           if (typeof c !== 'number' || !(c > 0) || !Number.isFinite(c)) throw invalidArgument(`clipping.maxNorms[${i}]`, 'a positive finite number', c);
         });
       }
-      return { kind: 'per-layer', maxNorms: r.maxNorms } as never;
+      return { kind: 'per-layer', maxNorms: r.maxNorms as readonly number[] | undefined };
     }
-    case 'adaptive': {
-      const q = r.targetQuantile ?? 0.5;
-      const lr = r.learningRate ?? 0.2;
-      if (typeof q !== 'number' || !(q > 0 && q < 1)) throw invalidArgument('clipping.targetQuantile', 'in (0, 1)', q);
-      if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw invalidArgument('clipping.learningRate', 'a positive finite number', lr);
-      const z = r.countNoiseMultiplier;
-      if (z !== undefined && (typeof z !== 'number' || !(z > 0) || !Number.isFinite(z))) throw invalidArgument('clipping.countNoiseMultiplier', 'a positive finite number', z);
-      return { kind: 'adaptive', targetQuantile: q, learningRate: lr, countNoiseMultiplier: z } as never;
-    }
+    case 'adaptive':
+      return { kind: 'adaptive', ...adaptiveClipping('clipping', r) };
     case 'automatic': {
       const gamma = r.gamma ?? 0.01;
       if (typeof gamma !== 'number' || !(gamma > 0) || !Number.isFinite(gamma)) throw invalidArgument('clipping.gamma', 'a positive finite number', gamma);
-      return { kind: 'automatic', gamma } as never;
+      return { kind: 'automatic', gamma };
     }
     default:
       throw invalidArgument('clipping.kind', '"flat", "per-layer", "adaptive" or "automatic"', r.kind);

@@ -19,9 +19,11 @@ import {
   clipScales,
   normaliseRule,
   splitThresholdUnchecked,
+  type CheckedClippingRule,
   type ClippingKind,
   type ClippingRule,
 } from './clipping.js';
+import { adaptiveClippingEvent, countNoiseStd, nextClipNorm, sumNoiseMultiplier } from './adaptive-clipping.js';
 
 export type UpdateRule =
   | { kind: 'sgd'; lr: number; momentum?: number; weightDecay?: number }
@@ -118,6 +120,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * deviations (the smallest positive double is 2^-1074): 40σ bounds every noise value.
  */
 const NOISE_TAIL = 40;
+/** What to raise when adaptive clipping's count noise is too small for σ (Theorem 1 needs σ_b > σ/2). */
+const COUNT_NOISE_HINT = 'clipping.countNoise (default expectedBatchSize / 20)';
 
 function checkUpdate(u: unknown): UpdateRule {
   if (typeof u !== 'object' || u === null) throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
@@ -139,7 +143,7 @@ export class DpOptimizer {
   readonly expectedBatchSize: number;
   /** Whether step() leaves the un-noised counts (outside ε) out of its report. */
   readonly withholdUnnoisedStats: boolean;
-  private readonly rule: ReturnType<typeof normaliseRule>;
+  private readonly rule: CheckedClippingRule;
   private readonly update: UpdateRule;
   private readonly sigma: (step: number) => number;
   private readonly eventOf: (noiseMultiplier: number) => DpEvent;
@@ -210,9 +214,7 @@ export class DpOptimizer {
     this.rule = normaliseRule(options.clipping, sizes);
     this.clipping = this.rule.kind;
     this.groupMaxNorms =
-      this.rule.kind === 'per-layer'
-        ? [...((this.rule as { maxNorms?: readonly number[] }).maxNorms ?? splitThresholdUnchecked(this.c, sizes))]
-        : [this.c];
+      this.rule.kind === 'per-layer' ? [...(this.rule.maxNorms ?? splitThresholdUnchecked(this.c, sizes))] : [this.c];
     if (this.rule.kind === 'per-layer') this.c = Math.hypot(...this.groupMaxNorms);
     this.baseGroupMaxNorms = [...this.groupMaxNorms];
     if (this.clipSchedule !== undefined && this.rule.kind === 'adaptive') {
@@ -254,10 +256,9 @@ export class DpOptimizer {
     return this.c;
   }
 
-  /** σ of the count query of adaptive clipping (Andrew et al.: expected batch / 20 by default). */
-  #countSigma(): number {
-    const z = (this.rule as { countNoiseMultiplier?: number }).countNoiseMultiplier;
-    return z ?? this.expectedBatchSize / 20;
+  /** γ of automatic clipping (unused by the other rules). */
+  get #gamma(): number {
+    return this.rule.kind === 'automatic' ? this.rule.gamma : 0;
   }
 
   /**
@@ -268,9 +269,7 @@ export class DpOptimizer {
   gradientNoiseMultiplier(step = this.#stepCount): number {
     const s = this.sigma(step);
     if (this.rule.kind !== 'adaptive') return s;
-    const inv = s ** -2 - (2 * this.#countSigma()) ** -2;
-    if (!(inv > 0)) throw invalidArgument('clipping.countNoiseMultiplier', `large enough that σ_b > σ/2 (σ = ${s})`, this.#countSigma());
-    return inv ** -0.5;
+    return sumNoiseMultiplier(s, countNoiseStd(this.rule, this.expectedBatchSize), 'clipping', COUNT_NOISE_HINT);
   }
 
   /**
@@ -283,8 +282,9 @@ export class DpOptimizer {
    * the whitened sensitivity doubles too and the sampler's event (multiplier σ/2) covers the pair.
    */
   stepEvent(step = this.#stepCount): DpEvent {
-    if (this.rule.kind === 'adaptive') this.gradientNoiseMultiplier(step); // refuses σ_b ≤ σ/2
-    return this.eventOf(this.sigma(step));
+    if (this.rule.kind !== 'adaptive') return this.eventOf(this.sigma(step));
+    const sigmaB = countNoiseStd(this.rule, this.expectedBatchSize);
+    return adaptiveClippingEvent(this.eventOf, this.sigma(step), sigmaB, 'clipping', COUNT_NOISE_HINT);
   }
 
   #ensure(batch: number, modelGroups = this.groupEnds.length): void {
@@ -330,7 +330,7 @@ export class DpOptimizer {
       }
     }
     const views = this.scaleBufs.map((s) => s.subarray(0, batchSize));
-    const res = clipScales(sq, batchSize, g, this.rule.kind, this.groupMaxNorms, (this.rule as { gamma?: number }).gamma ?? 0, views);
+    const res = clipScales(sq, batchSize, g, this.rule.kind, this.groupMaxNorms, this.#gamma, views);
     if (res.nonFinite.length > 0) model.dropExamples(res.nonFinite);
     // Every model group gets the factor of its clipping group: none is left unscaled.
     const rowScales = toGroup.map((k) => res.scales[perLayer ? k : 0]!);
@@ -399,7 +399,7 @@ export class DpOptimizer {
     typedArray('sqNorms', sqNorms, 'Float64Array');
     if (sqNorms.length !== batchSize * g) throw invalidArgument('sqNorms.length', `batchSize x groups (${batchSize * g})`, sqNorms.length);
     const out = Array.from({ length: g }, () => new Float32Array(batchSize));
-    const res = clipScales(sqNorms, batchSize, g, this.rule.kind, this.groupMaxNorms, (this.rule as { gamma?: number }).gamma ?? 0, out);
+    const res = clipScales(sqNorms, batchSize, g, this.rule.kind, this.groupMaxNorms, this.#gamma, out);
     this.#note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
     this.externalSumPending = true;
     // A vector for every group: a caller indexing factors[k] never finds a group without one.
@@ -440,7 +440,7 @@ export class DpOptimizer {
       const norms = perSampleNorms(grads, batchSize);
       const sq = Float64Array.from(norms, (x) => x * x);
       this.#ensure(batchSize);
-      const res = clipScales(sq, batchSize, 1, this.rule.kind, [this.c], (this.rule as { gamma?: number }).gamma ?? 0, [this.scaleBufs[0]!.subarray(0, batchSize)]);
+      const res = clipScales(sq, batchSize, 1, this.rule.kind, [this.c], this.#gamma, [this.scaleBufs[0]!.subarray(0, batchSize)]);
       // Rows with NaN/Inf get weight 0, but a 0·NaN product is NaN: sum the finite rows only.
       const keep = [...Array(batchSize).keys()].filter((r) => !res.nonFinite.includes(r));
       const w = Float64Array.from(keep, (r) => res.scales[0]![r]!);
@@ -545,7 +545,7 @@ export class DpOptimizer {
       ? { step, maxGradNorm: this.c, noiseMultiplier: sigma }
       : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
     this.#applyUpdate(step);
-    if (this.rule.kind === 'adaptive') this.#adaptThreshold(step);
+    this.#adaptThreshold(step);
     this.#applyClipSchedule(); // the step count already includes this step: the ledger was charged
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
     this.sumFresh = true;
@@ -627,14 +627,11 @@ export class DpOptimizer {
     }
   }
 
-  /** Andrew et al.: C ← C·exp(−η(b̃ − γ)) with b̃ the noised fraction of examples with ‖g‖ ≤ C. */
+  /** Adaptive clipping's geometric update of C from the noised count (adaptive-clipping.ts). */
   #adaptThreshold(step: number): void {
-    const rule = this.rule as { targetQuantile: number; learningRate: number };
-    const centred = this.pendingBelow - this.pendingExamples / 2;
-    const noise = new Float32Array([0]);
-    addGaussianNoise(noise, this.#countSigma(), this.seed === undefined ? {} : { seed: this.seed, stream: 1, offset: step });
-    const frac = (centred + noise[0]!) / this.expectedBatchSize + 0.5;
-    this.c = this.c * Math.exp(-rule.learningRate * (frac - rule.targetQuantile));
+    if (this.rule.kind !== 'adaptive') return;
+    const noise = this.seed === undefined ? {} : { seed: this.seed, stream: 1, offset: step };
+    this.c = nextClipNorm(this.c, this.pendingBelow, this.pendingExamples, this.expectedBatchSize, this.rule, noise);
     this.groupMaxNorms = [this.c];
   }
 

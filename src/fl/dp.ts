@@ -11,8 +11,9 @@
 // numerator by at most S (add/remove) or 2S (replace-one) and nothing else: the sensitivity stays
 // bounded whatever the weighting by activity, because w_k ≤ 1.
 //
-// Adaptive clipping (Andrew et al., Algorithm 1 with the geometric update): each selected client
-// also reports b_k = 1[‖Δ_k‖ ≤ S]; the server forms b̃ = (Σ (b_k − ½) + N(0, σ_b²)) / K + ½ and sets
+// Adaptive clipping (Andrew et al., Algorithm 1 with the geometric update; the one implementation
+// DP-SGD uses too, dpsgd/adaptive-clipping.ts): each selected client also reports
+// b_k = 1[‖Δ_k‖ ≤ S]; the server forms b̃ = (Σ (b_k − ½) + N(0, σ_b²)) / K + ½ and sets
 // S ← S · exp(−η_C (b̃ − γ)), so S tracks the γ-quantile of update norms. Defaults γ = 0.5,
 // η_C = 0.2, σ_b = K / 20 (the paper's). The noise on the sum is raised so the pair of releases
 // is as private as one Gaussian mechanism of multiplier z (their Theorem 1):
@@ -36,24 +37,22 @@ import {
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { addGaussianNoise } from '../kernels/noise.js';
+import { float32Array, nonNegativeFinite, numberArray, openUnitInterval, positiveFinite, requiredObject } from '../validate.js';
 import {
-  finiteNumber,
-  float32Array,
-  nonNegativeFinite,
-  numberArray,
-  openUnitInterval,
-  positiveFinite,
-  requiredObject,
-} from '../validate.js';
+  adaptiveClipping,
+  adaptiveClippingEvent,
+  countNoiseStd,
+  nextClipNorm,
+  sumNoiseMultiplier,
+  type AdaptiveClipping,
+  type AdaptiveClippingOptions,
+} from '../dpsgd/adaptive-clipping.js';
 
-export interface AdaptiveClipOptions {
-  /** Target quantile γ of update norms. Default 0.5. */
-  targetQuantile?: number;
-  /** Geometric learning rate η_C. Default 0.2. */
-  learningRate?: number;
-  /** Noise std σ_b on the clipped-count. Default perRound / 20. */
-  countNoise?: number;
-}
+/** Adaptive clipping's options: the same names as DP-SGD's { kind: 'adaptive', ... } (σ_b default perRound / 20). */
+export type AdaptiveClipOptions = AdaptiveClippingOptions;
+
+/** What to raise when σ_b is too small for z (Theorem 1 needs σ_b > z/2). */
+const COUNT_NOISE_HINT = 'perRound or countNoise';
 
 export interface DpFedAvgOptions {
   /** Noise multiplier z (of the whole round's release). */
@@ -88,7 +87,7 @@ export class DpFedAvg {
   readonly sumNoiseMultiplier: number;
   readonly delta: number;
   #clip: number;
-  readonly #adaptive: { gamma: number; eta: number; sigmaB: number } | undefined;
+  readonly #adaptive: AdaptiveClipping | undefined;
   readonly #denominator: number;
   #round = 0;
 
@@ -107,9 +106,6 @@ export class DpFedAvg {
     if (options.noiseSeed !== undefined && typeof options.noiseSeed !== 'bigint') {
       throw invalidType('noiseSeed', 'a bigint or undefined', options.noiseSeed);
     }
-    if (options.adaptiveClip !== undefined && typeof options.adaptiveClip !== 'boolean') {
-      requiredObject('adaptiveClip', options.adaptiveClip);
-    }
     if (sampling !== 'uniform' && sampling !== 'poisson') {
       throw invalidArgument('selection', "'uniform' or 'poisson' with DP (activity-based sampling is not covered by the accountant)", sampling);
     }
@@ -124,24 +120,21 @@ export class DpFedAvg {
     const totalWeight = population.reduce((s, n) => s + this.userWeight(n), 0);
     if (!(totalWeight > 0)) throw invalidArgument('population', 'of positive total weight', totalWeight);
     this.#denominator = q * totalWeight;
-    if (options.adaptiveClip) {
-      const a = typeof options.adaptiveClip === 'object' ? options.adaptiveClip : {};
-      const gamma = finiteNumber('adaptiveClip.targetQuantile', a.targetQuantile ?? 0.5);
-      const eta = finiteNumber('adaptiveClip.learningRate', a.learningRate ?? 0.2);
-      const sigmaB = finiteNumber('adaptiveClip.countNoise', a.countNoise ?? perRound / 20);
-      if (!(gamma > 0 && gamma < 1)) throw invalidArgument('adaptiveClip.targetQuantile', 'in (0, 1)', gamma);
-      if (!(eta > 0) || !Number.isFinite(eta)) throw invalidArgument('adaptiveClip.learningRate', 'a positive finite number', eta);
-      if (!(sigmaB > z / 2)) throw invalidArgument('adaptiveClip.countNoise', `greater than noiseMultiplier / 2 (${z / 2}); raise perRound or countNoise`, sigmaB);
-      this.#adaptive = { gamma, eta, sigmaB };
-      this.sumNoiseMultiplier = 1 / Math.sqrt(z ** -2 - (2 * sigmaB) ** -2);
-    } else {
-      this.#adaptive = undefined;
-      this.sumNoiseMultiplier = z;
-    }
-    this.event =
+    const a = options.adaptiveClip;
+    this.#adaptive = a === undefined || a === false ? undefined : adaptiveClipping('adaptiveClip', a === true ? {} : a);
+    // The round's event at z: with adaptive clipping the sum's z_Δ and the count's σ_b together cost exactly z.
+    const eventOf = (sigma: number): DpEvent =>
       sampling === 'poisson'
-        ? poissonSampledGaussian({ noiseMultiplier: z, sampleRate: q })
-        : sampledWithoutReplacementGaussian({ noiseMultiplier: z / 2, sampleSize: perRound, datasetSize: m });
+        ? poissonSampledGaussian({ noiseMultiplier: sigma, sampleRate: q })
+        : sampledWithoutReplacementGaussian({ noiseMultiplier: sigma / 2, sampleSize: perRound, datasetSize: m });
+    if (this.#adaptive === undefined) {
+      this.sumNoiseMultiplier = z;
+      this.event = eventOf(z);
+    } else {
+      const sigmaB = countNoiseStd(this.#adaptive, perRound);
+      this.event = adaptiveClippingEvent(eventOf, z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
+      this.sumNoiseMultiplier = sumNoiseMultiplier(z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
+    }
     this.accountant = new Accountant({ accountant: options.accountant ?? 'rdp' });
   }
 
@@ -179,12 +172,9 @@ export class DpFedAvg {
     const inv = 1 / this.#denominator;
     for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! * inv;
     if (this.#adaptive) {
-      const { gamma, eta, sigmaB } = this.#adaptive;
-      const count = new Float32Array([unclipped - reports / 2]);
-      const countNoise = this.options.noiseSeed === undefined ? {} : { seed: this.options.noiseSeed, stream: BigInt(2 * this.#round + 1) };
-      addGaussianNoise(count, sigmaB, countNoise);
-      const bTilde = count[0]! / this.perRound + 0.5;
-      this.#clip = s * Math.exp(-eta * (bTilde - gamma));
+      const seed = this.options.noiseSeed;
+      const countNoise = seed === undefined ? {} : { seed, stream: BigInt(2 * this.#round + 1) };
+      this.#clip = nextClipNorm(s, unclipped, reports, this.perRound, this.#adaptive, countNoise);
     }
     this.accountant.step(this.event);
     this.#round += 1;

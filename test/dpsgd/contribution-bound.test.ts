@@ -105,7 +105,7 @@ function setupFor(c: Case, model: Sequential, forPerSampleGrads: boolean): Setup
     bounds = c.explicitNorms ? sizes.map((_, k) => c.C * (0.3 + ((k * 7) % 5) / 4)) : splitThreshold(c.C, sizes);
     clipping = c.explicitNorms ? { kind: 'per-layer', maxNorms: bounds } : { kind: 'per-layer' };
   } else if (c.rule === 'adaptive') {
-    clipping = { kind: 'adaptive', countNoiseMultiplier: 1 };
+    clipping = { kind: 'adaptive', countNoise: 1 };
   } else if (c.rule === 'automatic') {
     clipping = { kind: 'automatic', gamma: 0.01 };
   } else {

@@ -142,7 +142,7 @@ describe('ghost clipping bounds every layer whatever the optimizer groups', () =
 describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
   const epsilon = (e: DpEvent, steps: number) =>
     computeEpsilon([{ event: e, count: steps }], 1e-5, { accountant: 'rdp' }).epsilon;
-  const mnistLike = (countNoiseMultiplier: number) => ({
+  const mnistLike = (countNoise: number) => ({
     params: new Float32Array(4),
     datasetSize: 60000,
     batchSize: 256,
@@ -150,7 +150,7 @@ describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
     delta: 1e-5,
     epochs: 5,
     maxGradNorm: 1,
-    clipping: { kind: 'adaptive' as const, countNoiseMultiplier },
+    clipping: { kind: 'adaptive' as const, countNoise },
     update: { kind: 'sgd' as const, lr: 0.1 },
   });
 
@@ -163,7 +163,7 @@ describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
       expectedBatchSize: 256,
       event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }),
       update: { kind: 'sgd', lr: 1 },
-      clipping: { kind: 'adaptive', countNoiseMultiplier: 0.6 },
+      clipping: { kind: 'adaptive', countNoise: 0.6 },
     });
     // The mechanism: sum noise σ_Δ·C (sensitivity C), count noise σ_b (sensitivity ½), one sample.
     const sd = opt.gradientNoiseMultiplier();
@@ -175,7 +175,7 @@ describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
     expect(eps).toBeLessThan(2.1);
   });
 
-  it('makePrivate at target ε = 3 with countNoiseMultiplier 2 spends at most 3 (was 3.14)', () => {
+  it('makePrivate at target ε = 3 with countNoise 2 spends at most 3 (was 3.14)', () => {
     const setup = makePrivate(mnistLike(2));
     const sd = setup.optimizer.gradientNoiseMultiplier();
     const joint = (sd ** -2 + (2 * 2) ** -2) ** -0.5;
@@ -184,7 +184,7 @@ describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
     expect(spent).toBeGreaterThan(2.97); // calibrated, not wasteful
     // σ_b ≤ σ/2 leaves no σ_Δ: refused at setup, not at the first step.
     expect(() => makePrivate(mnistLike(0.1))).toThrow(
-      /clipping.countNoiseMultiplier must be large enough that σ_b > σ\/2/,
+      /clipping.countNoise must be greater than noiseMultiplier \/ 2/,
     );
   });
 });

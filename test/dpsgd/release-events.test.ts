@@ -46,7 +46,7 @@ type Schedule = 'constant' | 'schedule' | 'impure';
 
 function rule(kind: RuleKind): ClippingRule {
   if (kind === 'adaptive') {
-    return { kind, targetQuantile: TARGET_QUANTILE, learningRate: ADAPT_RATE, countNoiseMultiplier: 2 };
+    return { kind, targetQuantile: TARGET_QUANTILE, learningRate: ADAPT_RATE, countNoise: 2 };
   }
   if (kind === 'automatic') return { kind, gamma: 0.01 };
   return { kind };
