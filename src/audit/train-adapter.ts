@@ -5,7 +5,8 @@ import { hashNgrams, tokenize } from '../data/hashing.js';
 import { batches, subset, type Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetName } from '../data/registry.js';
 import { makePrivate } from '../dpsgd/make-private.js';
-import { DpOptimizer, type UpdateRule } from '../dpsgd/optimizer.js';
+import type { UpdateRule } from '../dpsgd/optimizer.js';
+import { NonPrivateOptimizer } from '../dpsgd/non-private.js';
 import { FixedSizeSampler } from '../dpsgd/sampler.js';
 import { Trainer } from '../dpsgd/trainer.js';
 import { createModel, type ModelKind, type ModelSpec } from '../models/zoo.js';
@@ -155,14 +156,7 @@ export function trainModel(data: Dataset, options: TrainOptions): TrainedModel {
     spent = () => setup.accountant.epsilon(options.delta);
   } else {
     const sampler = new FixedSizeSampler({ datasetSize: data.size, batchSize, seed: options.seed });
-    const optimizer = new DpOptimizer({
-      params: model.params,
-      maxGradNorm: 1,
-      noiseMultiplier: 1,
-      expectedBatchSize: batchSize,
-      event: (s) => sampler.event(s),
-      update,
-    });
+    const optimizer = new NonPrivateOptimizer({ params: model.params, update });
     trainer = new Trainer({ model, data, sampler, optimizer, private: false });
     steps = Math.max(1, Math.round((options.epochs * data.size) / batchSize));
   }

@@ -12,6 +12,7 @@ import { createModel, type ModelSpec } from '../models/zoo.js';
 import { median } from './median.js';
 import { addGaussianNoise } from '../kernels/noise.js';
 import { DpOptimizer } from '../dpsgd/optimizer.js';
+import { NonPrivateOptimizer } from '../dpsgd/non-private.js';
 
 export interface BenchDpsgdOptions {
   model: 'linear' | 'mlp' | 'text';
@@ -117,14 +118,14 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   const plainModel = createModel(spec, 1);
   const materialisedBytes = batchSize * plainModel.paramCount * 4;
   const materialised = materialisedBytes <= MATERIALISE_LIMIT_BYTES ? materialisedRun() : null;
-  const plain = new DpOptimizer({ params: plainModel.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: batchSize, event, update });
+  const plain = new NonPrivateOptimizer({ params: plainModel.params, update });
   const kinds = {
     private: privateRun(),
     reproducible: privateRun(1),
     plain: () => {
       plainModel.forwardBackward(batch);
-      plain.accumulateModelPlain(plainModel, batch.size);
-      plain.stepPlain();
+      plain.accumulateModel(plainModel, batch.size);
+      plain.step();
     },
     noise: (() => {
       const buf = new Float32Array(plainModel.paramCount);

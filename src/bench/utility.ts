@@ -5,7 +5,7 @@
 // the usual optimism of the DP literature, and the privacy cost of the search itself is not
 // accounted; Papernot and Steinke, "Hyperparameter tuning with Renyi differential privacy", 2022).
 import { invalidArgument } from '../errors.js';
-import { createRun, loadNamedDataset, type DatasetName, type RunConfig } from '../dpsgd/run.js';
+import { createRun, loadNamedDataset, spentEpsilon, type DatasetName, type RunConfig } from '../dpsgd/run.js';
 import { accuracy } from '../dpsgd/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelKind } from '../models/zoo.js';
@@ -159,7 +159,7 @@ export function runUtilityTable(options: UtilityOptions): UtilityTable {
           column,
           seed,
           accuracy: accuracy(run.model, run.test),
-          epsilon: column === 'non-private' ? null : run.optimizer.accountant.epsilon(UTILITY_DELTA),
+          epsilon: spentEpsilon(run, UTILITY_DELTA),
           steps: run.optimizer.steps,
           seconds: (performance.now() - t) / 1000,
         };

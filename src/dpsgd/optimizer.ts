@@ -1,7 +1,10 @@
-// The DP optimizer: clip → sum → noise (std σ·C) → ÷ expected batch size → SGD (momentum) or Adam
-// → accountant step, in that order. Clipped sums come either from per-example gradients (any
-// framework: a B x D matrix) or from a built-in model by ghost clipping and book-keeping. Several
-// accumulate calls before one step() form a virtual (logical) batch: one noise draw per step.
+// The DP optimizer. A step runs the verbs Opacus names, in order: clip and accumulate (the
+// accumulate* calls: per-example gradients of any framework as a B x D matrix, or a built-in model
+// by ghost clipping and book-keeping) → charge the ledger (the budget guard) → noise (std σ·C) →
+// scale (÷ expected batch size) → update (SGD with momentum or Adam, update.ts) → adapt C
+// (adaptive-clipping.ts) or follow the clip schedule. Several accumulate calls before one step()
+// form a virtual (logical) batch: one noise draw per step. The non-private baseline is its own
+// class (non-private.ts).
 import {
   Accountant,
   type AccountantState,
@@ -11,9 +14,8 @@ import {
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
-import { float32Array, positiveFinite, typedArray, typedArrayKind, withMethods } from '../validate.js';
-import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
-import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
+import { float32Array, positiveFinite, typedArray } from '../validate.js';
+import { addGaussianNoise, addGaussianNoiseAsync, type GaussianNoiseOptions } from '../kernels/noise.js';
 import { weightedSum } from '../kernels/aggregate.js';
 import {
   clipScales,
@@ -24,10 +26,9 @@ import {
   type ClippingRule,
 } from './clipping.js';
 import { adaptiveClippingEvent, countNoiseStd, nextClipNorm, sumNoiseMultiplier } from './adaptive-clipping.js';
+import { ParameterUpdate, type UpdateRule } from './update.js';
 
-export type UpdateRule =
-  | { kind: 'sgd'; lr: number; momentum?: number; weightDecay?: number }
-  | { kind: 'adam'; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+export type { UpdateRule } from './update.js';
 
 /**
  * A model the optimizer can clip by ghost norms (the built-in Sequential models). Its groups tile
@@ -101,16 +102,28 @@ export interface StepReport {
 
 /**
  * Everything a checkpoint needs to continue bit-identically. The ledger is the truth: `step` must
- * equal its release count plus `plainSteps`, and is only checked against it, never trusted.
+ * equal its release count, and is only checked against it, never trusted.
  */
 export interface OptimizerState {
   step: number;
   maxGradNorm: number;
+  /** The update's buffers (velocity, or Adam's m and v): ParameterUpdate's explicit list. */
   buffers: Record<string, Float32Array>;
   /** The accountant's ledger (toJSON()); absent: the current ledger is kept and step is checked against it. */
   accountant?: AccountantState;
-  /** Non-private steps (stepPlain, stepNonPrivate): they release nothing and are not in the ledger. Default 0. */
+  /**
+   * Checkpoints before 0.2.0 counted non-private steps here; a DpOptimizer takes none (the baseline
+   * is NonPrivateOptimizer), so only 0 is accepted. Default 0.
+   */
   plainSteps?: number;
+}
+
+/** What one private step releases and how: fixed by #charge before the noise is drawn. */
+interface StepPlan {
+  step: number;
+  sigma: number;
+  std: number;
+  noise: GaussianNoiseOptions;
 }
 
 /** Largest finite float32: the noisy sum must stay below it. */
@@ -123,18 +136,6 @@ const NOISE_TAIL = 40;
 /** What to raise when adaptive clipping's count noise is too small for σ (Theorem 1 needs σ_b > σ/2). */
 const COUNT_NOISE_HINT = 'clipping.countNoise (default expectedBatchSize / 20)';
 
-function checkUpdate(u: unknown): UpdateRule {
-  if (typeof u !== 'object' || u === null) throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
-  const r = u as UpdateRule;
-  const kind = (u as { kind?: unknown }).kind;
-  if (kind !== 'sgd' && kind !== 'adam') throw invalidArgument('update.kind', '"sgd" or "adam"', kind);
-  positiveFinite('update.lr', r.lr);
-  if (r.kind === 'sgd' && r.momentum !== undefined && (typeof r.momentum !== 'number' || !(r.momentum >= 0 && r.momentum < 1))) {
-    throw invalidArgument('update.momentum', 'in [0, 1)', r.momentum);
-  }
-  return r;
-}
-
 export class DpOptimizer {
   readonly params: Float32Array;
   readonly groupEnds: readonly number[];
@@ -144,20 +145,15 @@ export class DpOptimizer {
   /** Whether step() leaves the un-noised counts (outside ε) out of its report. */
   readonly withholdUnnoisedStats: boolean;
   private readonly rule: CheckedClippingRule;
-  private readonly update: UpdateRule;
+  private readonly update: ParameterUpdate;
   private readonly sigma: (step: number) => number;
   private readonly eventOf: (noiseMultiplier: number) => DpEvent;
   private readonly seed: bigint | undefined;
   private readonly sum: Float32Array;
-  private readonly velocity: Float32Array | null;
-  private readonly m: Float32Array | null;
-  private readonly v: Float32Array | null;
   private groupMaxNorms: number[];
   private baseGroupMaxNorms: number[] = [];
   private c: number;
   private readonly clipSchedule: ((step: number) => number) | undefined;
-  /** Non-private steps taken (they release nothing, so the ledger does not count them). */
-  private plainSteps = 0;
   private pendingExamples = 0;
   private pendingClipped = 0;
   private pendingNonFinite = 0;
@@ -220,7 +216,7 @@ export class DpOptimizer {
     if (this.clipSchedule !== undefined && this.rule.kind === 'adaptive') {
       throw invalidArgument('maxGradNorm', 'a number under adaptive clipping (C is then learned)', 'a function');
     }
-    this.update = checkUpdate(options.update);
+    this.update = new ParameterUpdate(options.update, this.params.length);
     const withhold = options.withholdUnnoisedStats ?? false;
     if (typeof withhold !== 'boolean') throw invalidType('withholdUnnoisedStats', 'a boolean', withhold);
     this.withholdUnnoisedStats = withhold;
@@ -233,9 +229,6 @@ export class DpOptimizer {
     this.seed = options.seed === undefined ? undefined : BigInt(options.seed);
     const n = this.params.length;
     this.sum = new Float32Array(n);
-    this.velocity = this.update.kind === 'sgd' && (this.update.momentum ?? 0) > 0 ? new Float32Array(n) : null;
-    this.m = this.update.kind === 'adam' ? new Float32Array(n) : null;
-    this.v = this.update.kind === 'adam' ? new Float32Array(n) : null;
   }
 
   /** Steps taken. */
@@ -248,7 +241,7 @@ export class DpOptimizer {
    * kept beside it, so no edit of a counter can make a step look unaccounted.
    */
   get #stepCount(): number {
-    return this.accountant.releases + this.plainSteps;
+    return this.accountant.releases;
   }
 
   /** The current clipping norm C (moves under adaptive clipping). */
@@ -480,15 +473,15 @@ export class DpOptimizer {
   }
 
   /**
-   * Ends the logical batch: records the step's event with the accountant (a budget guard refuses
-   * it, throwing BudgetExceededError, before anything is changed), adds noise to the clipped sum,
-   * divides by the expected batch size and updates the parameters. An empty batch still takes a
-   * step: the noise alone is released, as the analysis of Poisson sampling assumes.
+   * Ends the logical batch: charges the step's event to the accountant (a budget guard refuses it,
+   * throwing BudgetExceededError, before anything is changed), adds noise to the clipped sum, scales
+   * by 1 / expected batch size and updates the parameters. An empty batch still takes a step: the
+   * noise alone is released, as the analysis of Poisson sampling assumes.
    */
   step(): StepReport {
-    const s = this.#beginStep();
-    addGaussianNoise(this.sum, s.std, s.noise);
-    return this.#finishStep(s);
+    const plan = this.#charge();
+    addGaussianNoise(this.sum, plan.std, plan.noise);
+    return this.#scaleAndUpdate(plan);
   }
 
   /**
@@ -497,14 +490,14 @@ export class DpOptimizer {
    * when it settles.
    */
   async stepAsync(): Promise<StepReport> {
-    const s = this.#beginStep();
+    const plan = this.#charge();
     this.inFlight = true;
     try {
-      await addGaussianNoiseAsync(this.sum, s.std, s.noise);
+      await addGaussianNoiseAsync(this.sum, plan.std, plan.noise);
     } finally {
       this.inFlight = false;
     }
-    return this.#finishStep(s);
+    return this.#scaleAndUpdate(plan);
   }
 
   #assertIdle(method: string): void {
@@ -516,7 +509,7 @@ export class DpOptimizer {
    * refuse it: BudgetExceededError, nothing changed), then hands out the noise parameters. Nothing
    * that can fail comes after the charge, so no budget is spent on a step that is then refused.
    */
-  #beginStep(): { step: number; sigma: number; std: number; noise: { seed?: bigint; stream?: number; offset?: number } } {
+  #charge(): StepPlan {
     this.#assertIdle('step');
     if (this.externalSumPending) throw invalidArgument('step', 'preceded by addClippedSum after clipFactors', 'a clipFactors call without its clipped sum');
     const step = this.#stepCount;
@@ -538,13 +531,16 @@ export class DpOptimizer {
     return { step, sigma, std, noise };
   }
 
-  /** The update from the noisy sum, adaptive C, schedules and counters. */
-  #finishStep({ step, sigma }: { step: number; sigma: number }): StepReport {
+  /**
+   * After the noise: scale (1 / expected batch size, fused into the update kernel: one rounding)
+   * and update, then adapt C or follow the clip schedule, and start the next logical batch.
+   */
+  #scaleAndUpdate({ step, sigma }: StepPlan): StepReport {
     const counts = { examples: this.pendingExamples, clipped: this.pendingClipped, nonFinite: this.pendingNonFinite };
     const report: StepReport = this.withholdUnnoisedStats
       ? { step, maxGradNorm: this.c, noiseMultiplier: sigma }
       : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
-    this.#applyUpdate(step);
+    this.update.apply(this.params, this.sum, step, 1 / this.expectedBatchSize);
     this.#adaptThreshold(step);
     this.#applyClipSchedule(); // the step count already includes this step: the ledger was charged
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
@@ -563,70 +559,6 @@ export class DpOptimizer {
     this.c = this.rule.kind === 'per-layer' ? c0 * k : c;
   }
 
-  /**
-   * Non-private baseline for a built-in model: adds the plain (unclipped) gradient sum of its last
-   * forwardBackward straight into the optimizer's sum, as a non-private trainer would. Take the
-   * step with stepPlain().
-   */
-  accumulateModelPlain(model: GhostClippable, batchSize: number): void {
-    this.#assertIdle('accumulateModelPlain');
-    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
-    if (batchSize === 0) return;
-    const expected = 'a model with parameter groups (GhostClippable)';
-    const m = withMethods<GhostClippable>('model', model, expected, 'backwardParams');
-    if (!Array.isArray(m.groups)) throw invalidType('model.groups', 'an array of parameter groups', m.groups);
-    model.backwardParams(this.sum, model.groups.map(() => null), !this.sumFresh);
-    this.sumFresh = false;
-    this.pendingExamples += batchSize;
-  }
-
-  /** Non-private step (baselines): the plain mean of the gathered gradients; no clipping, noise or accounting. */
-  stepPlain(): void {
-    this.#assertIdle('stepPlain');
-    const examples = this.pendingExamples;
-    if (this.sumFresh) this.sum.fill(0);
-    this.#applyUpdate(this.#stepCount, examples > 0 ? 1 / examples : 0);
-    this.plainSteps++;
-    this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
-    this.sumFresh = true;
-  }
-
-  /** Non-private step from a gradient sum computed elsewhere (batchSize examples). */
-  stepNonPrivate(gradSum: Float32Array, batchSize: number): void {
-    float32Array('gradSum', gradSum, false);
-    if (gradSum.length !== this.params.length) throw invalidArgument('gradSum.length', `params.length (${this.params.length})`, gradSum.length);
-    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
-    if (batchSize > 0) {
-      this.sum.set(gradSum);
-      this.sumFresh = false;
-    }
-    this.pendingExamples = batchSize;
-    this.stepPlain();
-  }
-
-  #applyUpdate(step: number, scale = 1 / this.expectedBatchSize): void {
-    const u = this.update;
-    if (u.kind === 'sgd') {
-      sgdUpdate(this.params, this.sum, {
-        lr: u.lr,
-        momentum: u.momentum ?? 0,
-        weightDecay: u.weightDecay ?? 0,
-        gradScale: scale,
-        ...(this.velocity ? { velocity: this.velocity } : {}),
-      });
-    } else {
-      adamUpdate(this.params, this.sum, this.m!, this.v!, {
-        lr: u.lr,
-        beta1: u.beta1 ?? 0.9,
-        beta2: u.beta2 ?? 0.999,
-        eps: u.eps ?? 1e-8,
-        weightDecay: u.weightDecay ?? 0,
-        gradScale: scale,
-        step: step + 1,
-      });
-    }
-  }
-
   /** Adaptive clipping's geometric update of C from the noised count (adaptive-clipping.ts). */
   #adaptThreshold(step: number): void {
     if (this.rule.kind !== 'adaptive') return;
@@ -635,15 +567,11 @@ export class DpOptimizer {
     this.groupMaxNorms = [this.c];
   }
 
-  /** The state to checkpoint: buffers, C, the ledger and the counters derived from it. */
+  /** The state to checkpoint: the update's buffers, C and the ledger (the step count is derived from it). */
   getState(): OptimizerState {
     this.#assertIdle('getState');
-    const buffers: Record<string, Float32Array> = {};
-    if (this.velocity) buffers.velocity = this.velocity;
-    if (this.m) buffers.m = this.m;
-    if (this.v) buffers.v = this.v;
     const accountant = this.accountant.toJSON();
-    return { step: this.#stepCount, maxGradNorm: this.c, buffers, accountant, plainSteps: this.plainSteps };
+    return { step: this.#stepCount, maxGradNorm: this.c, buffers: this.update.state(), accountant, plainSteps: 0 };
   }
 
   /**
@@ -657,6 +585,10 @@ export class DpOptimizer {
     const plain = state.plainSteps ?? 0;
     if (typeof plain !== 'number' || !Number.isSafeInteger(plain) || plain < 0) {
       throw invalidArgument('state.plainSteps', 'a non-negative integer', plain);
+    }
+    if (plain !== 0) {
+      const expected = '0 (non-private steps are NonPrivateOptimizer\'s, not in a DpOptimizer state)';
+      throw invalidArgument('state.plainSteps', expected, plain);
     }
     if (typeof state.step !== 'number' || !Number.isSafeInteger(state.step) || state.step < 0) {
       throw invalidArgument('state.step', 'a non-negative integer', state.step);
@@ -672,29 +604,12 @@ export class DpOptimizer {
       ledger = restored.history;
     }
     const releases = ledger === undefined ? this.accountant.releases : ledger.reduce((n, h) => n + h.count, 0);
-    if (state.step !== releases + plain) {
-      const derived = `the ledger's step count (${releases} private + ${plain} non-private steps = ${releases + plain})`;
-      throw invalidArgument('state.step', derived, state.step);
+    if (state.step !== releases) {
+      throw invalidArgument('state.step', `the ledger's step count (${releases} private steps)`, state.step);
     }
-    if (typeof state.buffers !== 'object' || state.buffers === null) {
-      throw invalidType('state.buffers', 'an object of Float32Arrays', state.buffers);
-    }
-    const own: Record<string, Float32Array | null> = { velocity: this.velocity, m: this.m, v: this.v };
-    const copies: Array<[Float32Array, Float32Array]> = [];
-    for (const [name, buf] of Object.entries(state.buffers)) {
-      const target = own[name];
-      if (!(target instanceof Float32Array)) {
-        const has = Object.keys(own).filter((k) => own[k]).join(', ') || 'no buffers';
-        throw invalidArgument(`state.buffers.${name}`, `absent (this optimizer has ${has})`, buf);
-      }
-      if (typedArrayKind(buf) !== 'Float32Array' || (buf as Float32Array).length !== target.length) {
-        throw invalidArgument(`state.buffers.${name}`, `a Float32Array of ${target.length}`, buf);
-      }
-      copies.push([target, buf]);
-    }
+    const restoreBuffers = this.update.prepareRestore('state.buffers', state.buffers);
     if (ledger !== undefined) this.accountant.restore(ledger);
-    this.plainSteps = plain;
-    for (const [target, buf] of copies) target.set(buf);
+    restoreBuffers();
     this.c = c;
     if (this.rule.kind !== 'per-layer') this.groupMaxNorms = [this.c];
     this.#applyClipSchedule();

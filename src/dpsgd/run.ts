@@ -24,6 +24,7 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { ClippingKind } from './clipping.js';
 import { makePrivate } from './make-private.js';
 import { DpOptimizer, type UpdateRule } from './optimizer.js';
+import { NonPrivateOptimizer } from './non-private.js';
 import { FixedSizeSampler, type Sampler } from './sampler.js';
 import { Trainer } from './trainer.js';
 
@@ -56,7 +57,8 @@ export interface Run {
   model: Sequential;
   spec: ModelSpec;
   sampler: Sampler;
-  optimizer: DpOptimizer;
+  /** The DP optimizer, or NonPrivateOptimizer for config.nonPrivate (no ledger). */
+  optimizer: DpOptimizer | NonPrivateOptimizer;
   trainer: Trainer;
   totalSteps: number;
   noiseMultiplier: number;
@@ -122,20 +124,13 @@ export function createRun(config: RunConfig, data?: Dataset): Run {
   if (config.batchSize > train.size) throw invalidArgument('batchSize', `at most the training set size (${train.size})`, config.batchSize);
   const update: UpdateRule = config.optimizer === 'adam' ? { kind: 'adam', lr: config.lr } : { kind: 'sgd', lr: config.lr, momentum: config.momentum };
   let sampler: Sampler;
-  let optimizer: DpOptimizer;
+  let optimizer: DpOptimizer | NonPrivateOptimizer;
   let totalSteps: number;
   let noiseMultiplier = 0;
   if (config.nonPrivate) {
     sampler = new FixedSizeSampler({ datasetSize: train.size, batchSize: config.batchSize, ...(config.seed !== undefined ? { seed: config.seed } : {}) });
     totalSteps = Math.max(1, Math.round((config.epochs * train.size) / config.batchSize));
-    optimizer = new DpOptimizer({
-      params: model.params,
-      maxGradNorm: 1,
-      noiseMultiplier: 1,
-      expectedBatchSize: config.batchSize,
-      event: (s) => sampler.event(s),
-      update,
-    });
+    optimizer = new NonPrivateOptimizer({ params: model.params, update });
   } else {
     const setup = makePrivate({
       params: model.params,
@@ -158,6 +153,11 @@ export function createRun(config: RunConfig, data?: Dataset): Run {
   return run;
 }
 
+/** ε spent so far at δ, or null for a non-private run (it has no ledger: nothing it releases is covered). */
+export function spentEpsilon(run: Run, delta: number): number | null {
+  return run.optimizer instanceof DpOptimizer ? run.optimizer.accountant.epsilon(delta) : null;
+}
+
 function checkpointConfig(run: Run): unknown {
   return { run: run.config, spec: run.spec, trainSize: run.train.size, paramCount: run.model.paramCount };
 }
@@ -167,18 +167,14 @@ export function saveRun(run: Run, file: string): void {
   const opt = run.optimizer.getState();
   const buffers: Record<string, Float32Array> = { params: run.model.params };
   for (const [k, v] of Object.entries(opt.buffers)) buffers[`optimizer.${k}`] = v;
-  saveCheckpoint(file, {
-    config: checkpointConfig(run),
-    state: {
-      step: opt.step,
-      plainSteps: opt.plainSteps ?? 0,
-      maxGradNorm: opt.maxGradNorm,
-      noiseMultiplier: run.noiseMultiplier,
-      sampler: run.sampler.getState(),
-      accountant: opt.accountant,
-    },
-    buffers,
-  });
+  const sampler = run.sampler.getState();
+  // A non-private run has no C and no ledger: all its steps are plain.
+  const { noiseMultiplier } = run;
+  const state =
+    'maxGradNorm' in opt
+      ? { step: opt.step, plainSteps: 0, maxGradNorm: opt.maxGradNorm, noiseMultiplier, sampler, accountant: opt.accountant }
+      : { step: opt.step, plainSteps: opt.step, noiseMultiplier, sampler };
+  saveCheckpoint(file, { config: checkpointConfig(run), state, buffers });
 }
 
 /**

@@ -1,6 +1,6 @@
 // The training loop over a built-in model: sample a logical batch, process it in physical chunks
 // of bounded size (virtual batches), clip by ghost norms with book-keeping, one noisy step. The
-// same loop runs non-privately (plain mean gradient) for baselines.
+// same loop runs non-privately (plain mean gradient, NonPrivateOptimizer) for baselines.
 import { BudgetExceededError } from '../accounting/index.js';
 import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
 import { Sequential } from '../models/sequential.js';
@@ -8,14 +8,16 @@ import { invalidType } from '../errors.js';
 import { booleanValue, nonNegativeInteger, positiveInteger, requiredObject, withMethods } from '../validate.js';
 import { dataset } from '../fl/validate.js';
 import { DpOptimizer, type StepReport } from './optimizer.js';
+import { NonPrivateOptimizer } from './non-private.js';
 import type { Sampler } from './sampler.js';
 
 export interface TrainerOptions {
   model: Sequential;
   data: Dataset;
   sampler: Sampler;
-  optimizer: DpOptimizer;
-  /** false: no clipping, no noise, no accounting (the non-private baseline). */
+  /** A DpOptimizer (private: true) or, for the non-private baseline, a NonPrivateOptimizer. */
+  optimizer: DpOptimizer | NonPrivateOptimizer;
+  /** false: no clipping, no noise, no accounting (the non-private baseline); must match the optimizer. */
   private: boolean;
   /** Largest physical batch; larger logical batches are split (default 1024). */
   maxPhysicalBatch?: number;
@@ -51,14 +53,17 @@ export class Trainer {
     if (!(options.model instanceof Sequential)) throw invalidType('options.model', 'a Sequential model', options.model);
     dataset('options.data', options.data);
     withMethods('options.sampler', options.sampler, 'a Sampler', 'next', 'event', 'getState', 'setState');
-    if (!(options.optimizer instanceof DpOptimizer)) {
-      throw invalidType('options.optimizer', 'a DpOptimizer', options.optimizer);
-    }
     // Required: a forgotten flag must not silently train without privacy.
     booleanValue('options.private', options.private);
+    const expected = options.private ? DpOptimizer : NonPrivateOptimizer;
+    if (!(options.optimizer instanceof expected)) {
+      const which = options.private ? 'a DpOptimizer (private: true)' : 'a NonPrivateOptimizer (private: false)';
+      throw invalidType('options.optimizer', which, options.optimizer);
+    }
     const physical = options.maxPhysicalBatch;
     this.maxPhysicalBatch = physical === undefined ? 1024 : positiveInteger('options.maxPhysicalBatch', physical);
-    const withhold = options.withholdUnnoisedStats ?? options.optimizer.withholdUnnoisedStats;
+    const opt = options.optimizer;
+    const withhold = options.withholdUnnoisedStats ?? (opt instanceof DpOptimizer && opt.withholdUnnoisedStats);
     this.withholdUnnoisedStats = booleanValue('withholdUnnoisedStats', withhold);
   }
 
@@ -72,20 +77,22 @@ export class Trainer {
   /** One logical step. Throws BudgetExceededError (nothing changed) when the budget forbids it. */
   step(): StepResult {
     const { rows, loss } = this.#gather();
-    const step = this.options.optimizer.steps;
-    if (!this.options.private) {
-      this.options.optimizer.stepPlain();
+    const optimizer = this.options.optimizer;
+    const step = optimizer.steps;
+    if (optimizer instanceof NonPrivateOptimizer) {
+      optimizer.step();
       return { step, examples: rows, loss: loss / rows };
     }
-    return this.#privateResult(step, rows, loss, this.options.optimizer.step());
+    return this.#privateResult(step, rows, loss, optimizer.step());
   }
 
   /** step() with the noise drawn off the JavaScript thread (the same bits). */
   async stepAsync(): Promise<StepResult> {
-    if (!this.options.private) return this.step();
+    const optimizer = this.options.optimizer;
+    if (optimizer instanceof NonPrivateOptimizer) return this.step();
     const { rows, loss } = this.#gather();
-    const step = this.options.optimizer.steps;
-    return this.#privateResult(step, rows, loss, await this.options.optimizer.stepAsync());
+    const step = optimizer.steps;
+    return this.#privateResult(step, rows, loss, await optimizer.stepAsync());
   }
 
   /** Samples the logical batch and gathers its (clipped, or plain) gradient sum, chunk by chunk. */
@@ -97,11 +104,7 @@ export class Trainer {
       const chunk = rows.subarray(start, Math.min(rows.length, start + this.maxPhysicalBatch));
       const batch = gatherBatch(data, chunk);
       loss += model.forwardBackward(batch);
-      if (this.options.private) {
-        optimizer.accumulateModel(model, batch.size);
-      } else {
-        optimizer.accumulateModelPlain(model, batch.size);
-      }
+      optimizer.accumulateModel(model, batch.size); // clipped (DpOptimizer) or plain (NonPrivateOptimizer)
     }
     return { rows: rows.length, loss };
   }

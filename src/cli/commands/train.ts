@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { accuracy, Trainer } from '../../dpsgd/trainer.js';
 import { assertCheckpointWritable } from '../../dpsgd/checkpoint.js';
-import { createRun, restoreRun, saveRun, type DatasetName, type RunConfig } from '../../dpsgd/run.js';
+import { createRun, restoreRun, saveRun, spentEpsilon, type DatasetName, type RunConfig } from '../../dpsgd/run.js';
 import type { ClippingKind } from '../../dpsgd/clipping.js';
 import type { ModelKind } from '../../models/zoo.js';
 import { flagOptions, parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
@@ -133,7 +133,7 @@ export const train: Command = {
     const { stoppedByBudget, interrupted } = await trainer.runAsync(run.totalSteps, (r) => {
       examples += r.examples ?? 0;
       progress.update(r.step + 1, run.totalSteps, () => {
-        const eps = config.nonPrivate ? '∞ (non-private)' : run.optimizer.accountant.epsilon(delta).toFixed(3);
+        const eps = spentEpsilon(run, delta)?.toFixed(3) ?? '∞ (non-private)';
         const seconds = (performance.now() - t0) / 1000;
         const loss = r.loss === undefined ? '' : `  loss ${r.loss.toFixed(4)}`;
         const rate =
@@ -162,7 +162,7 @@ export const train: Command = {
       dataset: config.dataset,
       model: config.model,
       accuracy: accuracy(run.model, run.test),
-      epsilon: config.nonPrivate ? null : run.optimizer.accountant.epsilon(delta),
+      epsilon: spentEpsilon(run, delta),
       delta: config.nonPrivate ? null : delta,
       targetEpsilon: config.nonPrivate ? null : config.epsilon,
       noiseMultiplier: config.nonPrivate ? null : run.noiseMultiplier,
