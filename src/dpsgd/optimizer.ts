@@ -136,6 +136,40 @@ const NOISE_TAIL = 40;
 /** What to raise when adaptive clipping's count noise is too small for σ (Theorem 1 needs σ_b > σ/2). */
 const COUNT_NOISE_HINT = 'clipping.countNoise (default expectedBatchSize / 20)';
 
+/** Parameter group end offsets: increasing, ending at params.length (default one group). */
+function groupEndsOption(value: readonly number[] | undefined, length: number): number[] {
+  const ends = value ?? [length];
+  const increasing = Array.isArray(ends) && ends.every((e, i) => Number.isSafeInteger(e) && e > (i === 0 ? 0 : (ends[i - 1] as number)));
+  if (!increasing || ends.length === 0 || ends[ends.length - 1] !== length) {
+    throw invalidArgument('groupEnds', `increasing end offsets ending at params.length (${length})`, ends);
+  }
+  return [...ends];
+}
+
+/** σ of a step: a constant, or a schedule called once per step (memoised). */
+function noiseMultiplierOption(value: number | ((step: number) => number)): (step: number) => number {
+  if (typeof value !== 'function') {
+    const s = positiveFinite('noiseMultiplier', value);
+    return () => s;
+  }
+  // The schedule is called once per step: the noise and the accounted event read the same σ.
+  let memo: { step: number; sigma: number } | undefined;
+  return (s) => {
+    if (memo?.step !== s) memo = { step: s, sigma: positiveFinite(`noiseMultiplier(${s})`, value(s)) };
+    return memo.sigma;
+  };
+}
+
+/** The Philox seed of reproducible noise, or undefined for secure noise. */
+function seedOption(seed: unknown): bigint | undefined {
+  if (seed === undefined) return undefined;
+  if (typeof seed === 'bigint') return seed;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
+    throw invalidArgument('seed', 'a non-negative safe integer or bigint', seed);
+  }
+  return BigInt(seed);
+}
+
 export class DpOptimizer {
   readonly params: Float32Array;
   readonly groupEnds: readonly number[];
@@ -173,12 +207,7 @@ export class DpOptimizer {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
     if (!(options.params instanceof Float32Array) || options.params.length === 0) throw invalidType('params', 'a non-empty Float32Array', options.params);
     this.params = options.params;
-    const ends = options.groupEnds ?? [this.params.length];
-    const increasing = Array.isArray(ends) && ends.every((e, i) => Number.isSafeInteger(e) && e > (i === 0 ? 0 : (ends[i - 1] as number)));
-    if (!increasing || ends.length === 0 || ends[ends.length - 1] !== this.params.length) {
-      throw invalidArgument('groupEnds', `increasing end offsets ending at params.length (${this.params.length})`, ends);
-    }
-    this.groupEnds = [...ends];
+    this.groupEnds = groupEndsOption(options.groupEnds, this.params.length);
     if (typeof options.maxGradNorm === 'function') {
       const f = options.maxGradNorm;
       this.clipSchedule = (st) => positiveFinite(`maxGradNorm(${st})`, f(st));
@@ -191,18 +220,7 @@ export class DpOptimizer {
     if (budget !== undefined) {
       throw invalidArgument('budget', 'absent (give the accountant the budget: new Accountant({ budget }))', budget);
     }
-    if (typeof options.noiseMultiplier === 'function') {
-      const f = options.noiseMultiplier;
-      // The schedule is called once per step: the noise and the accounted event read the same σ.
-      let memo: { step: number; sigma: number } | undefined;
-      this.sigma = (s) => {
-        if (memo?.step !== s) memo = { step: s, sigma: positiveFinite(`noiseMultiplier(${s})`, f(s)) };
-        return memo.sigma;
-      };
-    } else {
-      const s = positiveFinite('noiseMultiplier', options.noiseMultiplier);
-      this.sigma = () => s;
-    }
+    this.sigma = noiseMultiplierOption(options.noiseMultiplier);
     this.expectedBatchSize = positiveFinite('expectedBatchSize', options.expectedBatchSize);
     if (typeof options.event !== 'function') throw invalidType('event', 'a function (noiseMultiplier) => DpEvent', options.event);
     this.eventOf = options.event;
@@ -223,12 +241,8 @@ export class DpOptimizer {
     this.accountant = options.accountant ?? new Accountant();
     // Not replaceable at run time (`readonly` binds only TypeScript): the ledger charged is the one given.
     Object.defineProperty(this, 'accountant', { writable: false, configurable: false });
-    if (options.seed !== undefined && typeof options.seed !== 'bigint' && (typeof options.seed !== 'number' || !Number.isSafeInteger(options.seed) || options.seed < 0)) {
-      throw invalidArgument('seed', 'a non-negative safe integer or bigint', options.seed);
-    }
-    this.seed = options.seed === undefined ? undefined : BigInt(options.seed);
-    const n = this.params.length;
-    this.sum = new Float32Array(n);
+    this.seed = seedOption(options.seed);
+    this.sum = new Float32Array(this.params.length);
   }
 
   /** Steps taken. */
@@ -480,8 +494,8 @@ export class DpOptimizer {
    */
   step(): StepReport {
     const plan = this.#charge();
-    addGaussianNoise(this.sum, plan.std, plan.noise);
-    return this.#scaleAndUpdate(plan);
+    addGaussianNoise(this.sum, plan.std, plan.noise); // noise
+    return this.#finishStep(plan);
   }
 
   /**
@@ -493,11 +507,11 @@ export class DpOptimizer {
     const plan = this.#charge();
     this.inFlight = true;
     try {
-      await addGaussianNoiseAsync(this.sum, plan.std, plan.noise);
+      await addGaussianNoiseAsync(this.sum, plan.std, plan.noise); // noise, off the JavaScript thread
     } finally {
       this.inFlight = false;
     }
-    return this.#scaleAndUpdate(plan);
+    return this.#finishStep(plan);
   }
 
   #assertIdle(method: string): void {
@@ -531,21 +545,33 @@ export class DpOptimizer {
     return { step, sigma, std, noise };
   }
 
-  /**
-   * After the noise: scale (1 / expected batch size, fused into the update kernel: one rounding)
-   * and update, then adapt C or follow the clip schedule, and start the next logical batch.
-   */
-  #scaleAndUpdate({ step, sigma }: StepPlan): StepReport {
-    const counts = { examples: this.pendingExamples, clipped: this.pendingClipped, nonFinite: this.pendingNonFinite };
-    const report: StepReport = this.withholdUnnoisedStats
-      ? { step, maxGradNorm: this.c, noiseMultiplier: sigma }
-      : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
-    this.update.apply(this.params, this.sum, step, 1 / this.expectedBatchSize);
-    this.#adaptThreshold(step);
+  /** After the noise: scale and update, then adapt C or follow the clip schedule; the next batch starts. */
+  #finishStep(plan: StepPlan): StepReport {
+    const report = this.#report(plan);
+    this.#update(plan.step, this.#scale());
+    this.#adaptThreshold(plan.step);
     this.#applyClipSchedule(); // the step count already includes this step: the ledger was charged
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
     this.sumFresh = true;
     return report;
+  }
+
+  /** The step's report: the un-noised counts only when they are not withheld. */
+  #report({ step, sigma }: StepPlan): StepReport {
+    const counts = { examples: this.pendingExamples, clipped: this.pendingClipped, nonFinite: this.pendingNonFinite };
+    return this.withholdUnnoisedStats
+      ? { step, maxGradNorm: this.c, noiseMultiplier: sigma }
+      : { step, ...counts, maxGradNorm: this.c, noiseMultiplier: sigma };
+  }
+
+  /** Scale: the noisy sum over the expected batch size (q·N or b), a fixed denominator. */
+  #scale(): number {
+    return 1 / this.expectedBatchSize;
+  }
+
+  /** Update: params from the noisy sum times scale (fused into the update kernel: one rounding, as before). */
+  #update(step: number, scale: number): void {
+    this.update.apply(this.params, this.sum, step, scale);
   }
 
   /** Sets C (and the per-layer thresholds, scaled alike) for the coming step from the clip schedule. */
