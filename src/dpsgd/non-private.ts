@@ -5,7 +5,7 @@ import type { AccountantState } from '../accounting/index.js';
 import { Accountant } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { float32Array, nonNegativeInteger, withMethods } from '../validate.js';
-import type { GhostClippable } from './optimizer.js';
+import type { GhostClippable } from './ghost.js';
 import { ParameterUpdate, type UpdateRule } from './update.js';
 
 export interface NonPrivateOptimizerOptions {

@@ -27,22 +27,10 @@ import {
 } from './clipping.js';
 import { adaptiveClippingEvent, countNoiseStd, nextClipNorm, sumNoiseMultiplier } from './adaptive-clipping.js';
 import { ParameterUpdate, type UpdateRule } from './update.js';
+import { clippingGroupsOf, sumIntoGroups, type GhostClippable } from './ghost.js';
 
 export type { UpdateRule } from './update.js';
-
-/**
- * A model the optimizer can clip by ghost norms (the built-in Sequential models). Its groups tile
- * the parameter vector; ghostSqNorms writes batchSize x groups.length squared norms (row-major),
- * always at the model's own layout: the optimizer reduces them to its clipping rule's groups.
- */
-export interface GhostClippable {
-  readonly groups: readonly { offset: number; length: number }[];
-  /** Examples in the last forwardBackward (the rows ghostSqNorms and backwardParams cover). */
-  readonly batchSize: number;
-  ghostSqNorms(out: Float64Array, scratch: Float64Array): void;
-  backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void;
-  dropExamples(rows: readonly number[]): void;
-}
+export type { GhostClippable } from './ghost.js';
 
 export interface DpOptimizerOptions {
   /** The flat parameter vector, updated in place. */
@@ -315,7 +303,7 @@ export class DpOptimizer {
     if (!Number.isSafeInteger(batchSize) || batchSize < 0) {
       throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     }
-    const toGroup = this.#modelLayout(model);
+    const toGroup = clippingGroupsOf(model, this.params.length, this.groupEnds, this.rule.kind === 'per-layer');
     if (batchSize !== model.batchSize) {
       const expected = `the batch of the model's last forwardBackward (${model.batchSize})`;
       throw invalidArgument('batchSize', expected, batchSize);
@@ -330,12 +318,7 @@ export class DpOptimizer {
     model.ghostSqNorms(sqModel, this.scratch);
     // Each example's squared norms summed into its clipping groups (Σ over a group's layers).
     let sq = sqModel;
-    if (gm !== g) {
-      sq = this.groupSqBuf.subarray(0, batchSize * g).fill(0);
-      for (let r = 0; r < batchSize; r++) {
-        for (let k = 0; k < gm; k++) sq[r * g + (perLayer ? toGroup[k]! : 0)]! += sqModel[r * gm + k]!;
-      }
-    }
+    if (gm !== g) sq = sumIntoGroups(sqModel, batchSize, toGroup, g, this.groupSqBuf.subarray(0, batchSize * g));
     const views = this.scaleBufs.map((s) => s.subarray(0, batchSize));
     const res = clipScales(sq, batchSize, g, this.rule.kind, this.groupMaxNorms, this.#gamma, views);
     if (res.nonFinite.length > 0) model.dropExamples(res.nonFinite);
@@ -357,38 +340,6 @@ export class DpOptimizer {
       const expected = `at least √Σ C_k² = ${Number(bound.toPrecision(12))} under per-layer clipping (noise std σ·C)`;
       throw invalidArgument('maxGradNorm', expected, this.c);
     }
-  }
-
-  /**
-   * The clipping group of each of the model's groups, after checking that the model's groups tile
-   * params and, under per-layer clipping, that every optimizer group is a union of model groups.
-   */
-  #modelLayout(model: GhostClippable): number[] {
-    if (typeof model !== 'object' || model === null || !Array.isArray(model.groups)) {
-      throw invalidType('model', 'a model with parameter groups (GhostClippable)', model);
-    }
-    const ends: number[] = [];
-    let at = 0;
-    for (const grp of model.groups) {
-      if (grp?.offset !== at || !Number.isSafeInteger(grp.length) || grp.length <= 0) break;
-      at += grp.length;
-      ends.push(at);
-    }
-    if (ends.length === 0 || ends.length !== model.groups.length || at !== this.params.length) {
-      const expected = `contiguous groups covering params.length (${this.params.length})`;
-      throw invalidArgument('model.groups', expected, model.groups);
-    }
-    if (this.rule.kind !== 'per-layer') return ends.map(() => 0);
-    if (!this.groupEnds.every((e) => ends.includes(e))) {
-      const expected = `the model's groupEnds [${ends.join(', ')}] or a coarsening of them (per-layer clipping)`;
-      throw invalidArgument('groupEnds', expected, this.groupEnds);
-    }
-    let k = 0;
-    return ends.map((e) => {
-      const group = k;
-      if (e === this.groupEnds[k]) k++;
-      return group;
-    });
   }
 
   /**
