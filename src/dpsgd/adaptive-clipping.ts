@@ -43,7 +43,8 @@ export interface AdaptiveClipping {
 export function adaptiveClipping(name: string, options: object = {}): AdaptiveClipping {
   const o = requiredObject(name, options) as AdaptiveClippingOptions & { countNoiseMultiplier?: unknown };
   if (o.countNoiseMultiplier !== undefined) {
-    throw invalidArgument(`${name}.countNoiseMultiplier`, `absent (renamed ${name}.countNoise)`, o.countNoiseMultiplier);
+    const renamed = `absent (renamed ${name}.countNoise)`;
+    throw invalidArgument(`${name}.countNoiseMultiplier`, renamed, o.countNoiseMultiplier);
   }
   const targetQuantile = openUnitInterval(`${name}.targetQuantile`, o.targetQuantile ?? 0.5);
   const learningRate = positiveFinite(`${name}.learningRate`, o.learningRate ?? 0.2);
@@ -63,7 +64,8 @@ export function countNoiseStd(rule: AdaptiveClipping, expectedCount: number): nu
 export function sumNoiseMultiplier(sigma: number, countNoise: number, name: string, hint: string): number {
   const inv = sigma ** -2 - (2 * countNoise) ** -2;
   if (!(inv > 0)) {
-    throw invalidArgument(`${name}.countNoise`, `greater than noiseMultiplier / 2 (${sigma / 2}); raise ${hint}`, countNoise);
+    const expected = `greater than noiseMultiplier / 2 (${sigma / 2}); raise ${hint}`;
+    throw invalidArgument(`${name}.countNoise`, expected, countNoise);
   }
   return inv ** -0.5;
 }

@@ -55,7 +55,8 @@ export class NonPrivateOptimizer {
   accumulateModel(model: GhostClippable, batchSize: number): void {
     nonNegativeInteger('batchSize', batchSize);
     if (batchSize === 0) return;
-    const m = withMethods<GhostClippable>('model', model, 'a model with parameter groups (GhostClippable)', 'backwardParams');
+    const expected = 'a model with parameter groups (GhostClippable)';
+    const m = withMethods<GhostClippable>('model', model, expected, 'backwardParams');
     if (!Array.isArray(m.groups)) throw invalidType('model.groups', 'an array of parameter groups', m.groups);
     m.backwardParams(this.#sum, m.groups.map(() => null), !this.#sumFresh);
     this.#sumFresh = false;
@@ -97,10 +98,12 @@ export class NonPrivateOptimizer {
     if (typeof state !== 'object' || state === null) throw invalidType('state', 'an optimizer state object', state);
     const step = nonNegativeInteger('state.step', state.step);
     if (state.plainSteps !== undefined && state.plainSteps !== step) {
-      throw invalidArgument('state.plainSteps', `the step count (${step}): every step of the baseline is plain`, state.plainSteps);
+      const expected = `the step count (${step}): every step of the baseline is plain`;
+      throw invalidArgument('state.plainSteps', expected, state.plainSteps);
     }
     if (state.accountant !== undefined && Accountant.fromJSON(state.accountant).history.length > 0) {
-      throw invalidArgument('state.accountant', 'an empty ledger (a non-private run releases nothing)', 'private releases');
+      const expected = 'an empty ledger (a non-private run releases nothing)';
+      throw invalidArgument('state.accountant', expected, 'private releases');
     }
     const restore = this.#update.prepareRestore('state.buffers', state.buffers);
     restore();

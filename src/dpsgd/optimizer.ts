@@ -127,7 +127,8 @@ const COUNT_NOISE_HINT = 'clipping.countNoise (default expectedBatchSize / 20)';
 /** Parameter group end offsets: increasing, ending at params.length (default one group). */
 function groupEndsOption(value: readonly number[] | undefined, length: number): number[] {
   const ends = value ?? [length];
-  const increasing = Array.isArray(ends) && ends.every((e, i) => Number.isSafeInteger(e) && e > (i === 0 ? 0 : (ends[i - 1] as number)));
+  const increasing =
+    Array.isArray(ends) && ends.every((e, i) => Number.isSafeInteger(e) && e > (i === 0 ? 0 : (ends[i - 1] as number)));
   if (!increasing || ends.length === 0 || ends[ends.length - 1] !== length) {
     throw invalidArgument('groupEnds', `increasing end offsets ending at params.length (${length})`, ends);
   }
@@ -398,7 +399,8 @@ export class DpOptimizer {
       const norms = perSampleNorms(grads, batchSize);
       const sq = Float64Array.from(norms, (x) => x * x);
       this.#ensure(batchSize);
-      const res = clipScales(sq, batchSize, 1, this.rule.kind, [this.c], this.#gamma, [this.scaleBufs[0]!.subarray(0, batchSize)]);
+      const view = [this.scaleBufs[0]!.subarray(0, batchSize)];
+      const res = clipScales(sq, batchSize, 1, this.rule.kind, [this.c], this.#gamma, view);
       // Rows with NaN/Inf get weight 0, but a 0·NaN product is NaN: sum the finite rows only.
       const keep = [...Array(batchSize).keys()].filter((r) => !res.nonFinite.includes(r));
       const w = Float64Array.from(keep, (r) => res.scales[0]![r]!);

@@ -170,10 +170,11 @@ export function saveRun(run: Run, file: string): void {
   const sampler = run.sampler.getState();
   // A non-private run has no C and no ledger: all its steps are plain.
   const { noiseMultiplier } = run;
+  const { step } = opt;
   const state =
     'maxGradNorm' in opt
-      ? { step: opt.step, plainSteps: 0, maxGradNorm: opt.maxGradNorm, noiseMultiplier, sampler, accountant: opt.accountant }
-      : { step: opt.step, plainSteps: opt.step, noiseMultiplier, sampler };
+      ? { step, plainSteps: 0, maxGradNorm: opt.maxGradNorm, noiseMultiplier, sampler, accountant: opt.accountant }
+      : { step, plainSteps: step, noiseMultiplier, sampler };
   saveCheckpoint(file, { config: checkpointConfig(run), state, buffers });
 }
 

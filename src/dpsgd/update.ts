@@ -13,7 +13,9 @@ export type UpdateRule =
 export type UpdateBufferName = 'velocity' | 'm' | 'v';
 
 function checkUpdate(u: unknown): UpdateRule {
-  if (typeof u !== 'object' || u === null) throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
+  if (typeof u !== 'object' || u === null) {
+    throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
+  }
   const r = u as UpdateRule;
   const kind = (u as { kind?: unknown }).kind;
   if (kind !== 'sgd' && kind !== 'adam') throw invalidArgument('update.kind', '"sgd" or "adam"', kind);

@@ -37,7 +37,14 @@ import {
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { addGaussianNoise } from '../kernels/noise.js';
-import { float32Array, nonNegativeFinite, numberArray, openUnitInterval, positiveFinite, requiredObject } from '../validate.js';
+import {
+  float32Array,
+  nonNegativeFinite,
+  numberArray,
+  openUnitInterval,
+  positiveFinite,
+  requiredObject,
+} from '../validate.js';
 import {
   adaptiveClipping,
   adaptiveClippingEvent,

@@ -31,7 +31,8 @@ function optimizer(clipping: object): DpOptimizer {
 
 function fedAvg(adaptiveClip: object | boolean): DpFedAvg {
   const population = new Array(400).fill(10);
-  return new DpFedAvg(population, perRound, 'poisson', { noiseMultiplier: sigma, clipNorm: 1, delta: 1e-5, adaptiveClip } as never);
+  const options = { noiseMultiplier: sigma, clipNorm: 1, delta: 1e-5, adaptiveClip };
+  return new DpFedAvg(population, perRound, 'poisson', options as never);
 }
 
 describe('adaptive clipping: one module for DP-SGD and DP-FedAvg', () => {
@@ -82,6 +83,8 @@ describe('adaptive clipping: one module for DP-SGD and DP-FedAvg', () => {
     expect(() => optimizer({ targetQuantile: 1 })).toThrow('clipping.targetQuantile must be in (0, 1), received 1');
     expect(() => fedAvg({ targetQuantile: 1 })).toThrow('adaptiveClip.targetQuantile must be in (0, 1), received 1');
     expect(() => fedAvg({ learningRate: 0 })).toThrow('adaptiveClip.learningRate must be a positive finite number');
-    expect(() => fedAvg({ countNoise: 0.5 })).toThrow(/adaptiveClip.countNoise must be greater than noiseMultiplier \/ 2/);
+    expect(() => fedAvg({ countNoise: 0.5 })).toThrow(
+      /adaptiveClip.countNoise must be greater than noiseMultiplier \/ 2/,
+    );
   });
 });

@@ -28,9 +28,8 @@ vi.mock('node:fs', async (importOriginal) => {
 });
 
 const { assertCheckpointWritable } = await import('../../src/dpsgd/checkpoint.js');
-const { createRun, DpOptimizer, loadCheckpoint, NonPrivateOptimizer, restoreRun, saveCheckpoint, saveRun } = await import(
-  '../../src/dpsgd/index.js'
-);
+const dpsgd = await import('../../src/dpsgd/index.js');
+const { createRun, DpOptimizer, loadCheckpoint, NonPrivateOptimizer, restoreRun, saveCheckpoint, saveRun } = dpsgd;
 /** The ledger of a private run (a non-private run has none). */
 function ledger(run: Run): PrivacyAccountant {
   if (!(run.optimizer instanceof DpOptimizer)) throw new Error('expected a private run');

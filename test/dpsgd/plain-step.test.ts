@@ -56,7 +56,9 @@ describe('non-private steps (baselines)', () => {
     const before = b.params.slice();
     optB.step();
     expect(b.params).toEqual(before);
-    expect(() => optB.stepWithSum(new Float32Array(3), 1)).toThrow(`gradSum.length must be params.length (${b.paramCount}), received 3`);
+    expect(() => optB.stepWithSum(new Float32Array(3), 1)).toThrow(
+      `gradSum.length must be params.length (${b.paramCount}), received 3`,
+    );
     expect(() => optB.accumulateModel(b, -1)).toThrow('batchSize must be a non-negative integer, received -1');
   });
 

@@ -6,8 +6,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addGaussianNoise } from '../../src/kernels/noise.js';
-import { poissonSampledGaussian, sampledWithoutReplacementGaussian, type PrivacyAccountant } from '../../src/accounting/index.js';
-import { DpOptimizer, FixedSizeSampler, PoissonSampler, Trainer, createRun, makePrivate, restoreRun, saveRun, type Run, type RunConfig } from '../../src/dpsgd/index.js';
+import {
+  poissonSampledGaussian,
+  sampledWithoutReplacementGaussian,
+  type PrivacyAccountant,
+} from '../../src/accounting/index.js';
+import {
+  DpOptimizer,
+  FixedSizeSampler,
+  PoissonSampler,
+  Trainer,
+  createRun,
+  makePrivate,
+  restoreRun,
+  saveRun,
+  type Run,
+  type RunConfig,
+} from '../../src/dpsgd/index.js';
 import { createModel } from '../../src/models/index.js';
 import { gatherBatch, syntheticDense } from '../../src/data/index.js';
 
