@@ -7,7 +7,7 @@
 // ε(T) ≤ target < ε(T + 1).
 
 import { invalidArgument } from './errors.js';
-import { poissonSampledGaussian, type DpEvent } from './events.js';
+import { poissonSampledGaussian, validateEvent, type DpEvent } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION } from './pld-accountant.js';
 import { ledgerMaxSteps, ledgerRdpEpsilon } from './rdp-accountant.js';
 import { checkOrders, DEFAULT_RDP_ORDERS } from './rdp.js';
@@ -53,7 +53,15 @@ type EpsilonOf = (sigma: number) => number;
  * Smallest σ with f(σ) ≤ target to relative tolerance, f decreasing. Regula falsi (Illinois) on
  * log ε against log σ, falling back to bisection; returns the feasible end of the bracket.
  */
-function searchSigma(f: EpsilonOf, target: number, tol: number, start: number, startBracket?: [number, number]) {
+function searchSigma(
+  f: EpsilonOf,
+  target: number,
+  tol: number,
+  start: number,
+  startBracket?: [number, number],
+  name = 'epsilon',
+) {
+  const unreachable = () => invalidArgument(name, 'reachable with a noise multiplier below 1e8', target);
   let evaluations = 0;
   const ev = (s: number) => {
     evaluations++;
@@ -68,12 +76,14 @@ function searchSigma(f: EpsilonOf, target: number, tol: number, start: number, s
     flo = ev(lo);
     fhi = ev(hi);
     while (!(flo > target)) {
+      if (lo < 1e-6) return { sigma: lo, epsilon: flo, evaluations, lo: undefined };
       hi = lo;
       fhi = flo;
       lo /= 1.5;
       flo = ev(lo);
     }
     while (!(fhi <= target)) {
+      if (hi > 1e8) throw unreachable();
       lo = hi;
       flo = fhi;
       hi *= 1.5;
@@ -100,7 +110,7 @@ function searchSigma(f: EpsilonOf, target: number, tol: number, start: number, s
       hi = s * 2;
       fhi = ev(hi);
       while (!(fhi <= target)) {
-        if (hi > 1e8) throw invalidArgument('epsilon', 'reachable with a noise multiplier below 1e8', target);
+        if (hi > 1e8) throw unreachable();
         lo = hi;
         flo = fhi;
         hi *= 2;
@@ -313,4 +323,84 @@ export function maxSteps(options: MaxStepsOptions): {
     } else hi = mid;
   }
   return { steps: lo, epsilon: flo, accountant: 'pld', method: methods.get(lo) ?? 'pld' };
+}
+
+export interface CalibrateEventOptions {
+  /** The mechanism at noise multiplier σ: the whole run's event (compose steps with selfComposed/composed). */
+  eventOf: (sigma: number) => DpEvent;
+  /** Target ε (> 0). */
+  targetEpsilon: number;
+  /** Target δ ∈ (0, 1). */
+  delta: number;
+  accountant?: AccountantKind;
+  orders?: readonly number[];
+  discretization?: number;
+  /** A starting bracket [lo, hi] for σ (widened as needed). */
+  bracket?: readonly [number, number];
+  /** Relative tolerance on σ (default 1e-3, in [1e-12, 0.5]). */
+  tolerance?: number;
+}
+
+export interface CalibrateEventResult {
+  /** The smallest σ found with ε(σ) ≤ target; σ ≤ (1 + tolerance)·σ* (σ* the exact smallest). */
+  noiseMultiplier: number;
+  /** ε(δ) at the returned σ (≤ the target), as computeEpsilon reports it. */
+  epsilon: number;
+  /** computeEpsilon's report at the returned σ. */
+  report: EpsilonReport;
+  /** Number of ε evaluations the search used. */
+  evaluations: number;
+  tolerance: number;
+}
+
+/**
+ * The smallest noise multiplier σ (to a relative tolerance) whose event `eventOf(σ)` has ε(δ) ≤ target under one
+ * accountant (computeEpsilon), for any event family whose ε decreases in σ — the role of dp_accounting's
+ * calibrate_dp_mechanism (Google, differential-privacy), with the same Illinois search as calibrateNoiseMultiplier.
+ * The returned σ is always one whose ε was computed and found ≤ target.
+ */
+export function calibrate(options: CalibrateEventOptions): CalibrateEventResult {
+  requiredObject('options', options);
+  const eventOf = options.eventOf;
+  if (typeof eventOf !== 'function') throw invalidArgument('eventOf', 'a function σ → DpEvent', eventOf);
+  const target = positiveNumber('targetEpsilon', options.targetEpsilon);
+  const delta = openUnitInterval('delta', options.delta);
+  const tol = options.tolerance === undefined ? 1e-3 : positiveNumber('tolerance', options.tolerance);
+  if (tol > 0.5 || tol < 1e-12) throw invalidArgument('tolerance', 'in [1e-12, 0.5]', tol);
+  const kind = options.accountant ?? 'rdp';
+  if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
+  const compute: { accountant: AccountantKind; orders?: readonly number[]; discretization?: number } = {
+    accountant: kind,
+  };
+  if (options.orders !== undefined) compute.orders = checkOrders('orders', options.orders);
+  if (options.discretization !== undefined) {
+    compute.discretization = positiveNumber('discretization', options.discretization);
+  }
+  let bracket: [number, number] | undefined;
+  if (options.bracket !== undefined) {
+    const b = options.bracket;
+    if (!Array.isArray(b) || b.length !== 2) throw invalidArgument('bracket', 'a pair [lo, hi]', b);
+    const lo = positiveNumber('bracket[0]', b[0]);
+    const hi = positiveNumber('bracket[1]', b[1]);
+    if (!(lo < hi) || !Number.isFinite(hi)) throw invalidArgument('bracket', 'finite with lo < hi', b);
+    bracket = [lo, hi];
+  }
+  const reports = new Map<number, EpsilonReport>();
+  const f = (s: number): number => {
+    let event: unknown;
+    try {
+      event = eventOf(s);
+    } catch (err) {
+      throw invalidArgument('eventOf', `a function that returns an event (it threw at σ = ${s}: ${String(err)})`, s);
+    }
+    const checked = validateEvent(event, `eventOf(${s})`);
+    const rep = computeEpsilon([{ event: checked, count: 1 }], delta, compute);
+    reports.set(s, rep);
+    return rep.epsilon;
+  };
+  const r = searchSigma(f, target, tol, 1, bracket, 'targetEpsilon');
+  const report = reports.get(r.sigma) as EpsilonReport;
+  // searchSigma's upper end was evaluated and met the target; re-assert it so no path returns the wrong side.
+  if (!(report.epsilon <= target)) throw invalidArgument('targetEpsilon', 'reachable', target);
+  return { noiseMultiplier: r.sigma, epsilon: report.epsilon, report, evaluations: r.evaluations, tolerance: tol };
 }
