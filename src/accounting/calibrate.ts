@@ -12,7 +12,13 @@ import { DEFAULT_PLD_DISCRETIZATION } from './pld-accountant.js';
 import { ledgerMaxSteps, ledgerRdpEpsilon } from './rdp-accountant.js';
 import { checkOrders, DEFAULT_RDP_ORDERS } from './rdp.js';
 import { halfOpenUnitInterval, integerAtLeast, openUnitInterval, positiveNumber, requiredObject } from '../validate.js';
-import { computeEpsilon, type AccountantKind, type EpsilonMethod, type EpsilonReport } from './privacy-accountant.js';
+import {
+  computeEpsilon,
+  type AccountantKind,
+  type EpsilonMethod,
+  type EpsilonReport,
+  type HistoryEntry,
+} from './privacy-accountant.js';
 
 export interface CalibrateOptions {
   /** Target ε (> 0). */
@@ -168,6 +174,33 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
   // with ε ≈ μ·sqrt(2 log(1/δ)) this gives σ ≈ q·sqrt(2T·log(1/δ))/ε, clamped to a sane range.
   const start = Math.min(1e3, Math.max(0.3, (q * Math.sqrt(2 * steps * Math.log(1 / delta))) / target));
   const history = (s: number) => [{ event: dpsgdEvent(q, s), count: steps }];
+  const r = searchHistory(history, target, delta, kind, tol, start, options, undefined, 'epsilon');
+  return {
+    noiseMultiplier: r.sigma,
+    epsilon: r.epsilon,
+    accountant: kind,
+    method: r.report.method,
+    ...(r.report.fallback !== undefined ? { fallback: r.report.fallback } : {}),
+    evaluations: r.evaluations,
+    tolerance: tol,
+  };
+}
+
+/**
+ * The search both calibrations share: the smallest σ with ε(history(σ)) ≤ target under one accountant. RDP
+ * evaluates a window of orders, PLD brackets on a coarse grid first; the returned σ's ε was evaluated (≤ target).
+ */
+function searchHistory(
+  history: (s: number) => HistoryEntry[],
+  target: number,
+  delta: number,
+  kind: AccountantKind,
+  tol: number,
+  start: number,
+  options: { orders?: readonly number[]; discretization?: number },
+  bracket: [number, number] | undefined,
+  name: string,
+): { sigma: number; epsilon: number; report: EpsilonReport; evaluations: number } {
   if (kind === 'rdp') {
     const all = options.orders === undefined ? DEFAULT_RDP_ORDERS : checkOrders('orders', options.orders);
     // Any order gives a valid bound, so the search evaluates a window of ~25 orders around the last
@@ -182,24 +215,17 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
       window = all.slice(Math.max(0, j - 12), j + 13);
       return full.epsilon;
     };
-    let r = searchSigma(f, target, tol, start);
+    let r = searchSigma(f, target, tol, start, bracket, name);
     let evaluations = r.evaluations;
     // The failing end of the bracket was judged on a window: confirm with all orders.
     const fullAt = (s: number) => ledgerRdpEpsilon(history(s), delta, { orders: all, refine: false }).epsilon;
     if (r.lo !== undefined && fullAt(r.lo) <= target) {
       window = all;
-      r = searchSigma(fullAt, target, tol, r.lo);
+      r = searchSigma(fullAt, target, tol, r.lo, undefined, name);
       evaluations += r.evaluations + 1;
     }
-    const final = ledgerRdpEpsilon(history(r.sigma), delta, { orders: all });
-    return {
-      noiseMultiplier: r.sigma,
-      epsilon: Math.min(final.epsilon, r.epsilon),
-      accountant: 'rdp',
-      method: 'rdp',
-      evaluations,
-      tolerance: tol,
-    };
+    const report = computeEpsilon(history(r.sigma), delta, { accountant: 'rdp', orders: all });
+    return { sigma: r.sigma, epsilon: Math.min(report.epsilon, r.epsilon), report, evaluations };
   }
   const d = options.discretization === undefined
     ? DEFAULT_PLD_DISCRETIZATION
@@ -215,18 +241,10 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
   // Coarse grid first (10Δ and 2^15 points: cheaper, still an upper bound) to bracket σ, then the
   // fine grid (Δ, at most 2^18 points: a quarter of computeEpsilon's default, to bound the ~10
   // evaluations' time; the bound at the returned σ is proven all the same).
-  const c = searchSigma(pldAt(Math.min(10 * d, 1e-2), 2 ** 15), target, Math.max(tol, 1e-2), start);
-  const r = searchSigma(pldAt(d, 2 ** 18), target, tol, c.sigma, [c.sigma * 0.98, c.sigma]);
-  const rep = reports.get(r.sigma) as EpsilonReport;
-  return {
-    noiseMultiplier: r.sigma,
-    epsilon: r.epsilon,
-    accountant: 'pld',
-    method: rep.method,
-    ...(rep.fallback !== undefined ? { fallback: rep.fallback } : {}),
-    evaluations: c.evaluations + r.evaluations,
-    tolerance: tol,
-  };
+  const c = searchSigma(pldAt(Math.min(10 * d, 1e-2), 2 ** 15), target, Math.max(tol, 1e-2), start, bracket, name);
+  const r = searchSigma(pldAt(d, 2 ** 18), target, tol, c.sigma, [c.sigma * 0.98, c.sigma], name);
+  return { sigma: r.sigma, epsilon: r.epsilon, report: reports.get(r.sigma) as EpsilonReport,
+    evaluations: c.evaluations + r.evaluations };
 }
 
 export interface MaxStepsOptions {
@@ -369,13 +387,6 @@ export function calibrate(options: CalibrateEventOptions): CalibrateEventResult 
   if (tol > 0.5 || tol < 1e-12) throw invalidArgument('tolerance', 'in [1e-12, 0.5]', tol);
   const kind = options.accountant ?? 'rdp';
   if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
-  const compute: { accountant: AccountantKind; orders?: readonly number[]; discretization?: number } = {
-    accountant: kind,
-  };
-  if (options.orders !== undefined) compute.orders = checkOrders('orders', options.orders);
-  if (options.discretization !== undefined) {
-    compute.discretization = positiveNumber('discretization', options.discretization);
-  }
   let bracket: [number, number] | undefined;
   if (options.bracket !== undefined) {
     const b = options.bracket;
@@ -385,22 +396,22 @@ export function calibrate(options: CalibrateEventOptions): CalibrateEventResult 
     if (!(lo < hi) || !Number.isFinite(hi)) throw invalidArgument('bracket', 'finite with lo < hi', b);
     bracket = [lo, hi];
   }
-  const reports = new Map<number, EpsilonReport>();
-  const f = (s: number): number => {
+  const history = (s: number): HistoryEntry[] => {
     let event: unknown;
     try {
       event = eventOf(s);
     } catch (err) {
       throw invalidArgument('eventOf', `a function that returns an event (it threw at σ = ${s}: ${String(err)})`, s);
     }
-    const checked = validateEvent(event, `eventOf(${s})`);
-    const rep = computeEpsilon([{ event: checked, count: 1 }], delta, compute);
-    reports.set(s, rep);
-    return rep.epsilon;
+    return [{ event: validateEvent(event, `eventOf(${s})`), count: 1 }];
   };
-  const r = searchSigma(f, target, tol, 1, bracket, 'targetEpsilon');
-  const report = reports.get(r.sigma) as EpsilonReport;
-  // searchSigma's upper end was evaluated and met the target; re-assert it so no path returns the wrong side.
-  if (!(report.epsilon <= target)) throw invalidArgument('targetEpsilon', 'reachable', target);
-  return { noiseMultiplier: r.sigma, epsilon: report.epsilon, report, evaluations: r.evaluations, tolerance: tol };
+  const orders = options.orders === undefined ? undefined : checkOrders('orders', options.orders);
+  const discretization = options.discretization === undefined
+    ? undefined
+    : positiveNumber('discretization', options.discretization);
+  const found = { ...(orders ? { orders } : {}), ...(discretization !== undefined ? { discretization } : {}) };
+  const r = searchHistory(history, target, delta, kind, tol, 1, found, bracket, 'targetEpsilon');
+  // The returned σ's ε was evaluated and met the target; re-assert it so no path returns the wrong side.
+  if (!(r.epsilon <= target)) throw invalidArgument('targetEpsilon', 'reachable', target);
+  return { noiseMultiplier: r.sigma, epsilon: r.epsilon, report: r.report, evaluations: r.evaluations, tolerance: tol };
 }
