@@ -57,7 +57,8 @@ describe('calibrate', () => {
     expect(r.epsilon).toBeLessThanOrEqual(2);
     expect(Math.abs(r.noiseMultiplier / c.noiseMultiplier - 1)).toBeLessThan(2e-3);
     // Just below the returned σ (beyond the tolerance) the target fails: it is the smallest to the tolerance.
-    const below = selfComposed(poissonSampledGaussian({ noiseMultiplier: r.noiseMultiplier * (1 - 2e-3), sampleRate: q }), t);
+    const smaller = poissonSampledGaussian({ noiseMultiplier: r.noiseMultiplier * (1 - 2e-3), sampleRate: q });
+    const below = selfComposed(smaller, t);
     expect(epsAt(below)).toBeGreaterThan(2);
   });
 
@@ -109,7 +110,10 @@ describe('calibrate', () => {
     // A fixed Laplace part bounds ε from below whatever σ is: ε = 1/b = 0.5 > target.
     const floor = (s: number) => composed([gaussian({ noiseMultiplier: s }), laplace({ noiseMultiplier: 2 })]);
     expect(() => calibrate({ eventOf: floor, targetEpsilon: 0.4, delta })).toThrow(
-      expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT', message: expect.stringMatching(/^targetEpsilon must be reachable/) }),
+      expect.objectContaining({
+        code: 'ERR_DPFL_INVALID_ARGUMENT',
+        message: expect.stringMatching(/^targetEpsilon must be reachable/),
+      }),
     );
     // A huge target: a tiny σ, still on the private side.
     const big = calibrate({ eventOf: (s) => gaussian({ noiseMultiplier: s }), targetEpsilon: 1e4, delta });
@@ -117,7 +121,10 @@ describe('calibrate', () => {
     expect(big.noiseMultiplier).toBeLessThan(0.1);
     const base = { eventOf: (s: number) => gaussian({ noiseMultiplier: s }), targetEpsilon: 1, delta };
     const bad = (o: object, re: RegExp) => expect(() => calibrate({ ...base, ...o } as never)).toThrow(re);
-    bad({ eventOf: () => { throw new Error('boom'); } }, /eventOf must be a function that returns an event \(it threw at σ = 1: Error: boom\)/);
+    const boom = () => {
+      throw new Error('boom');
+    };
+    bad({ eventOf: boom }, /eventOf must be a function that returns an event \(it threw at σ = 1: Error: boom\)/);
     bad({ eventOf: () => ({ kind: 'nope' }) }, /eventOf\(1\)/);
     bad({ eventOf: 3 }, /eventOf must be a function/);
     bad({ targetEpsilon: 0 }, /targetEpsilon must be a finite number > 0/);
@@ -137,7 +144,8 @@ describe('calibrateNoiseMultiplier: pinned before the generic calibrate (bit for
     [{ epsilon: 3, delta: 1e-5, sampleRate: 0.04, steps: 250 }, 1.2679701676173076, 2.999141131488078],
     [{ epsilon: 8, delta: 1e-6, sampleRate: 0.1, steps: 50, tolerance: 1e-4 }, 0.9160684854321062, 7.993755701291686],
     [{ epsilon: 2, delta: 1e-5, sampleRate: 1, steps: 10, accountant: 'pld' }, 6.30499276975978, 1.9999985070380668],
-    [{ epsilon: 3, delta: 1e-5, sampleRate: 0.02, steps: 300, accountant: 'pld' }, 0.876256102512942, 2.999159159945224],
+    [{ epsilon: 3, delta: 1e-5, sampleRate: 0.02, steps: 300, accountant: 'pld' }, 0.876256102512942,
+      2.999159159945224],
   ];
   for (const [options, sigma, epsilon] of pins) {
     it(JSON.stringify(options), () => {
