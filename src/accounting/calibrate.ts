@@ -7,12 +7,18 @@
 // ε(T) ≤ target < ε(T + 1).
 
 import { invalidArgument } from './errors.js';
-import { poissonSampledGaussian, type DpEvent } from './events.js';
+import { poissonSampledGaussian, validateEvent, type DpEvent } from './events.js';
 import { DEFAULT_PLD_DISCRETIZATION } from './pld-accountant.js';
 import { ledgerMaxSteps, ledgerRdpEpsilon } from './rdp-accountant.js';
 import { checkOrders, DEFAULT_RDP_ORDERS } from './rdp.js';
 import { halfOpenUnitInterval, integerAtLeast, openUnitInterval, positiveNumber, requiredObject } from '../validate.js';
-import { computeEpsilon, type AccountantKind, type EpsilonMethod, type EpsilonReport } from './privacy-accountant.js';
+import {
+  computeEpsilon,
+  type AccountantKind,
+  type EpsilonMethod,
+  type EpsilonReport,
+  type HistoryEntry,
+} from './privacy-accountant.js';
 
 export interface CalibrateOptions {
   /** Target ε (> 0). */
@@ -53,7 +59,15 @@ type EpsilonOf = (sigma: number) => number;
  * Smallest σ with f(σ) ≤ target to relative tolerance, f decreasing. Regula falsi (Illinois) on
  * log ε against log σ, falling back to bisection; returns the feasible end of the bracket.
  */
-function searchSigma(f: EpsilonOf, target: number, tol: number, start: number, startBracket?: [number, number]) {
+function searchSigma(
+  f: EpsilonOf,
+  target: number,
+  tol: number,
+  start: number,
+  startBracket?: [number, number],
+  name = 'epsilon',
+) {
+  const unreachable = () => invalidArgument(name, 'reachable with a noise multiplier below 1e8', target);
   let evaluations = 0;
   const ev = (s: number) => {
     evaluations++;
@@ -68,12 +82,14 @@ function searchSigma(f: EpsilonOf, target: number, tol: number, start: number, s
     flo = ev(lo);
     fhi = ev(hi);
     while (!(flo > target)) {
+      if (lo < 1e-6) return { sigma: lo, epsilon: flo, evaluations, lo: undefined };
       hi = lo;
       fhi = flo;
       lo /= 1.5;
       flo = ev(lo);
     }
     while (!(fhi <= target)) {
+      if (hi > 1e8) throw unreachable();
       lo = hi;
       flo = fhi;
       hi *= 1.5;
@@ -100,7 +116,7 @@ function searchSigma(f: EpsilonOf, target: number, tol: number, start: number, s
       hi = s * 2;
       fhi = ev(hi);
       while (!(fhi <= target)) {
-        if (hi > 1e8) throw invalidArgument('epsilon', 'reachable with a noise multiplier below 1e8', target);
+        if (hi > 1e8) throw unreachable();
         lo = hi;
         flo = fhi;
         hi *= 2;
@@ -158,6 +174,33 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
   // with ε ≈ μ·sqrt(2 log(1/δ)) this gives σ ≈ q·sqrt(2T·log(1/δ))/ε, clamped to a sane range.
   const start = Math.min(1e3, Math.max(0.3, (q * Math.sqrt(2 * steps * Math.log(1 / delta))) / target));
   const history = (s: number) => [{ event: dpsgdEvent(q, s), count: steps }];
+  const r = searchHistory(history, target, delta, kind, tol, start, options, undefined, 'epsilon');
+  return {
+    noiseMultiplier: r.sigma,
+    epsilon: r.epsilon,
+    accountant: kind,
+    method: r.report.method,
+    ...(r.report.fallback !== undefined ? { fallback: r.report.fallback } : {}),
+    evaluations: r.evaluations,
+    tolerance: tol,
+  };
+}
+
+/**
+ * The search both calibrations share: the smallest σ with ε(history(σ)) ≤ target under one accountant. RDP
+ * evaluates a window of orders, PLD brackets on a coarse grid first; the returned σ's ε was evaluated (≤ target).
+ */
+function searchHistory(
+  history: (s: number) => HistoryEntry[],
+  target: number,
+  delta: number,
+  kind: AccountantKind,
+  tol: number,
+  start: number,
+  options: { orders?: readonly number[]; discretization?: number },
+  bracket: [number, number] | undefined,
+  name: string,
+): { sigma: number; epsilon: number; report: EpsilonReport; evaluations: number } {
   if (kind === 'rdp') {
     const all = options.orders === undefined ? DEFAULT_RDP_ORDERS : checkOrders('orders', options.orders);
     // Any order gives a valid bound, so the search evaluates a window of ~25 orders around the last
@@ -172,24 +215,17 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
       window = all.slice(Math.max(0, j - 12), j + 13);
       return full.epsilon;
     };
-    let r = searchSigma(f, target, tol, start);
+    let r = searchSigma(f, target, tol, start, bracket, name);
     let evaluations = r.evaluations;
     // The failing end of the bracket was judged on a window: confirm with all orders.
     const fullAt = (s: number) => ledgerRdpEpsilon(history(s), delta, { orders: all, refine: false }).epsilon;
     if (r.lo !== undefined && fullAt(r.lo) <= target) {
       window = all;
-      r = searchSigma(fullAt, target, tol, r.lo);
+      r = searchSigma(fullAt, target, tol, r.lo, undefined, name);
       evaluations += r.evaluations + 1;
     }
-    const final = ledgerRdpEpsilon(history(r.sigma), delta, { orders: all });
-    return {
-      noiseMultiplier: r.sigma,
-      epsilon: Math.min(final.epsilon, r.epsilon),
-      accountant: 'rdp',
-      method: 'rdp',
-      evaluations,
-      tolerance: tol,
-    };
+    const report = computeEpsilon(history(r.sigma), delta, { accountant: 'rdp', orders: all });
+    return { sigma: r.sigma, epsilon: Math.min(report.epsilon, r.epsilon), report, evaluations };
   }
   const d = options.discretization === undefined
     ? DEFAULT_PLD_DISCRETIZATION
@@ -205,18 +241,10 @@ export function calibrateNoiseMultiplier(options: CalibrateOptions): CalibrateRe
   // Coarse grid first (10Δ and 2^15 points: cheaper, still an upper bound) to bracket σ, then the
   // fine grid (Δ, at most 2^18 points: a quarter of computeEpsilon's default, to bound the ~10
   // evaluations' time; the bound at the returned σ is proven all the same).
-  const c = searchSigma(pldAt(Math.min(10 * d, 1e-2), 2 ** 15), target, Math.max(tol, 1e-2), start);
-  const r = searchSigma(pldAt(d, 2 ** 18), target, tol, c.sigma, [c.sigma * 0.98, c.sigma]);
-  const rep = reports.get(r.sigma) as EpsilonReport;
-  return {
-    noiseMultiplier: r.sigma,
-    epsilon: r.epsilon,
-    accountant: 'pld',
-    method: rep.method,
-    ...(rep.fallback !== undefined ? { fallback: rep.fallback } : {}),
-    evaluations: c.evaluations + r.evaluations,
-    tolerance: tol,
-  };
+  const c = searchSigma(pldAt(Math.min(10 * d, 1e-2), 2 ** 15), target, Math.max(tol, 1e-2), start, bracket, name);
+  const r = searchSigma(pldAt(d, 2 ** 18), target, tol, c.sigma, [c.sigma * 0.98, c.sigma], name);
+  return { sigma: r.sigma, epsilon: r.epsilon, report: reports.get(r.sigma) as EpsilonReport,
+    evaluations: c.evaluations + r.evaluations };
 }
 
 export interface MaxStepsOptions {
@@ -313,4 +341,77 @@ export function maxSteps(options: MaxStepsOptions): {
     } else hi = mid;
   }
   return { steps: lo, epsilon: flo, accountant: 'pld', method: methods.get(lo) ?? 'pld' };
+}
+
+export interface CalibrateEventOptions {
+  /** The mechanism at noise multiplier σ: the whole run's event (compose steps with selfComposed/composed). */
+  eventOf: (sigma: number) => DpEvent;
+  /** Target ε (> 0). */
+  targetEpsilon: number;
+  /** Target δ ∈ (0, 1). */
+  delta: number;
+  accountant?: AccountantKind;
+  orders?: readonly number[];
+  discretization?: number;
+  /** A starting bracket [lo, hi] for σ (widened as needed). */
+  bracket?: readonly [number, number];
+  /** Relative tolerance on σ (default 1e-3, in [1e-12, 0.5]). */
+  tolerance?: number;
+}
+
+export interface CalibrateEventResult {
+  /** The smallest σ found with ε(σ) ≤ target; σ ≤ (1 + tolerance)·σ* (σ* the exact smallest). */
+  noiseMultiplier: number;
+  /** ε(δ) at the returned σ (≤ the target), as computeEpsilon reports it. */
+  epsilon: number;
+  /** computeEpsilon's report at the returned σ. */
+  report: EpsilonReport;
+  /** Number of ε evaluations the search used. */
+  evaluations: number;
+  tolerance: number;
+}
+
+/**
+ * The smallest noise multiplier σ (to a relative tolerance) whose event `eventOf(σ)` has ε(δ) ≤ target under one
+ * accountant (computeEpsilon), for any event family whose ε decreases in σ — the role of dp_accounting's
+ * calibrate_dp_mechanism (Google, differential-privacy), with the same Illinois search as calibrateNoiseMultiplier.
+ * The returned σ is always one whose ε was computed and found ≤ target.
+ */
+export function calibrate(options: CalibrateEventOptions): CalibrateEventResult {
+  requiredObject('options', options);
+  const eventOf = options.eventOf;
+  if (typeof eventOf !== 'function') throw invalidArgument('eventOf', 'a function σ → DpEvent', eventOf);
+  const target = positiveNumber('targetEpsilon', options.targetEpsilon);
+  const delta = openUnitInterval('delta', options.delta);
+  const tol = options.tolerance === undefined ? 1e-3 : positiveNumber('tolerance', options.tolerance);
+  if (tol > 0.5 || tol < 1e-12) throw invalidArgument('tolerance', 'in [1e-12, 0.5]', tol);
+  const kind = options.accountant ?? 'rdp';
+  if (kind !== 'rdp' && kind !== 'pld') throw invalidArgument('accountant', '"rdp" or "pld"', kind);
+  let bracket: [number, number] | undefined;
+  if (options.bracket !== undefined) {
+    const b = options.bracket;
+    if (!Array.isArray(b) || b.length !== 2) throw invalidArgument('bracket', 'a pair [lo, hi]', b);
+    const lo = positiveNumber('bracket[0]', b[0]);
+    const hi = positiveNumber('bracket[1]', b[1]);
+    if (!(lo < hi) || !Number.isFinite(hi)) throw invalidArgument('bracket', 'finite with lo < hi', b);
+    bracket = [lo, hi];
+  }
+  const history = (s: number): HistoryEntry[] => {
+    let event: unknown;
+    try {
+      event = eventOf(s);
+    } catch (err) {
+      throw invalidArgument('eventOf', `a function that returns an event (it threw at σ = ${s}: ${String(err)})`, s);
+    }
+    return [{ event: validateEvent(event, `eventOf(${s})`), count: 1 }];
+  };
+  const orders = options.orders === undefined ? undefined : checkOrders('orders', options.orders);
+  const discretization = options.discretization === undefined
+    ? undefined
+    : positiveNumber('discretization', options.discretization);
+  const found = { ...(orders ? { orders } : {}), ...(discretization !== undefined ? { discretization } : {}) };
+  const r = searchHistory(history, target, delta, kind, tol, 1, found, bracket, 'targetEpsilon');
+  // The returned σ's ε was evaluated and met the target; re-assert it so no path returns the wrong side.
+  if (!(r.epsilon <= target)) throw invalidArgument('targetEpsilon', 'reachable', target);
+  return { noiseMultiplier: r.sigma, epsilon: r.epsilon, report: r.report, evaluations: r.evaluations, tolerance: tol };
 }

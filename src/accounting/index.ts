@@ -55,8 +55,11 @@ export {
 // pld.ts (discretize, composePlds, ...), pld-loss.ts, fft.ts, special.ts.
 export { MAX_GRID_POINTS } from './pld.js';
 export {
+  calibrate,
   calibrateNoiseMultiplier,
   maxSteps,
+  type CalibrateEventOptions,
+  type CalibrateEventResult,
   type CalibrateOptions,
   type CalibrateResult,
   type MaxStepsOptions,

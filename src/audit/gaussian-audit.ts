@@ -7,7 +7,7 @@
 // correctly calibrated σ the bound stays below the claimed ε; a mechanism whose noise is scaled
 // wrong (e.g. 10× too small) is caught, its audited bound far above what it claims.
 // σ for a claimed (ε, δ) is the exact analytic calibration (Balle and Wang 2018, Thm. 8).
-import { gaussianDelta, gaussianEpsilon } from '../accounting/index.js';
+import { calibrate, gaussian, gaussianEpsilon } from '../accounting/index.js';
 import { invalidArgument } from '../errors.js';
 import {
   booleanValue,
@@ -22,19 +22,21 @@ import { addGaussianNoise } from '../kernels/noise.js';
 import { independentTrialsEpsilon, type EmpiricalEpsilon } from './epsilon-bound.js';
 import { Random } from './train-adapter.js';
 
-/** The smallest σ for which the sensitivity-1 Gaussian mechanism is (ε, δ)-DP (bisection on μ = 1/σ). */
+/**
+ * The smallest σ for which the sensitivity-1 Gaussian mechanism is (ε, δ)-DP: the one calibration
+ * (accounting's `calibrate`) under the PLD accountant, whose ε for one Gaussian is the exact closed form,
+ * at a relative tolerance of 1e-12 (the result meets ε, never exceeds it).
+ */
 export function gaussianSigma(epsilon: number, delta: number): number {
   positiveFinite('epsilon', epsilon);
   openUnitInterval('delta', delta);
-  let lo = 0;
-  let hi = 1;
-  while (gaussianDelta(hi, epsilon) < delta) hi *= 2;
-  for (let i = 0; i < 200 && hi - lo > 1e-14 * hi; i++) {
-    const mid = 0.5 * (lo + hi);
-    if (gaussianDelta(mid, epsilon) <= delta) lo = mid;
-    else hi = mid;
-  }
-  return 1 / lo;
+  return calibrate({
+    eventOf: (s) => gaussian({ noiseMultiplier: s }),
+    targetEpsilon: epsilon,
+    delta,
+    accountant: 'pld',
+    tolerance: 1e-12,
+  }).noiseMultiplier;
 }
 
 export interface GaussianAuditOptions {

@@ -1,6 +1,12 @@
 // One entry point (as Opacus's make_private): from a target (ε, δ) and a training length, the
 // sampler, the calibrated noise multiplier, a budget-guarded accountant and the DP optimizer.
-import { Accountant, calibrateNoiseMultiplier, computeEpsilon, type AccountantKind } from '../accounting/index.js';
+import {
+  Accountant,
+  calibrate,
+  calibrateNoiseMultiplier,
+  selfComposed,
+  type AccountantKind,
+} from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite } from '../validate.js';
 import type { ClippingKind, ClippingRule } from './clipping.js';
@@ -68,24 +74,6 @@ function layout(options: MakePrivateOptions): { params: Float32Array; groupEnds?
   return { params: model.params, groupEnds: model.groupEnds };
 }
 
-/** Smallest σ (to 0.1 %) whose ε over `steps` steps of eventOf(σ) is ≤ target: geometric bisection. */
-function searchSigma(epsOf: (sigma: number) => number, target: number): number {
-  let lo = 0.05;
-  let hi = 1;
-  while (epsOf(hi) > target) {
-    lo = hi;
-    hi *= 2;
-    if (hi > 1e6) throw invalidArgument('targetEpsilon', 'reachable with a noise multiplier below 1e6', target);
-  }
-  if (epsOf(lo) <= target) return lo;
-  while (hi / lo > 1.001) {
-    const mid = Math.sqrt(lo * hi);
-    if (epsOf(mid) <= target) hi = mid;
-    else lo = mid;
-  }
-  return hi;
-}
-
 export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
   const n = options.datasetSize;
@@ -136,12 +124,17 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
     budget = { epsilon: target, delta };
     // One step is the sampler's event at σ under every clipping rule (adaptive clipping's sum and
     // count form one Gaussian mechanism of multiplier σ: DpOptimizer.stepEvent).
-    const epsOf = (s: number) =>
-      computeEpsilon([{ event: sampler.event(s), count: steps }], delta, { accountant: kind }).epsilon;
+    // Poisson keeps calibrateNoiseMultiplier (its windowed RDP search fixes today's σ bit for bit); every other
+    // sampler goes through the generic calibration of its own event.
     sigma =
       sampling === 'poisson'
         ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier
-        : searchSigma(epsOf, target);
+        : calibrate({
+          eventOf: (s) => selfComposed(sampler.event(s), steps),
+          targetEpsilon: target,
+          delta,
+          accountant: kind,
+        }).noiseMultiplier;
   }
   // The guard is the accountant's: certifying the calibrated plan once lets every step of the run
   // that stays within it pass without recomputing ε; anything beyond (other events, more steps) is
