@@ -78,10 +78,13 @@ export const federate: Command = {
     // softmax: the old name of the linear model (the TypeScript softmax regression it named is retired from the CLI).
     const modelName = oneOf('model', values.model, ['softmax', 'linear', 'mlp', 'text'] as const, 'linear');
     const modelKind = modelName === 'softmax' ? 'linear' : modelName;
+    // On spam the linear and text models read bags of hashed n-grams (2^14 buckets) through a
+    // sqrt(n) combiner, as dpfl train does; elsewhere the linear and mlp models read dense rows.
+    const bags = datasetName === 'spam' && modelKind !== 'mlp';
     if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
     const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
-    const data = await loadFlDataset(datasetName, { seed: dataSeed, ...(values['data-dir'] ? { from: values['data-dir'] } : {}), ...(modelKind === 'text' ? { representation: 'bags' as const } : {}), ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}) });
+    const data = await loadFlDataset(datasetName, { seed: dataSeed, ...(values['data-dir'] ? { from: values['data-dir'] } : {}), ...(bags ? { representation: 'bags' as const } : {}), ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}) });
     const split = trainTestSplit(data, 0.2, seed);
     // --validation: for tuning, evaluate on 20% of the training examples (the clients train on the
     // other 80%) so that the held-out test split is never looked at.
@@ -116,7 +119,7 @@ export const federate: Command = {
     if (!values.dp && (values.noise !== undefined || values['adaptive-clip'])) fail('dp', 'given with --noise and --adaptive-clip', 'absent');
     // The built-in models of src/models (native layers); the text model on bags of hashed n-grams.
     const model: FlModel = new BuiltinModel(
-      { kind: modelKind, inputDim: data.numFeatures, input: modelKind === 'text' ? 'bags' : 'dense', classes: data.numClasses },
+      { kind: modelKind, inputDim: data.numFeatures, input: bags ? 'bags' : 'dense', classes: data.numClasses, ...(bags ? { combiner: 'sqrtn' as const } : {}) },
       seed,
     );
     const options: SimulationOptions = {
