@@ -31,7 +31,9 @@ selects K clients, they train locally from the global model, the server aggregat
 to stderr (round, selected, accepted, held-out accuracy, ε spent) and a final report; --json
 prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta } to stdout.
 Defaults: synthetic data (6000 examples, 10 classes, 120 natural writers), label partition α 0.5,
-100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16.
+100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16;
+on spam (linear, text) 5 local epochs, local lr 10 and server lr 0.1 for the adaptive algorithms (tuned with
+--validation, docs/fl.md).
 --aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
 lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
@@ -80,6 +82,7 @@ export const federate: Command = {
     const modelKind = modelName === 'softmax' ? 'linear' : modelName;
     // On spam the linear and text models read bags of hashed n-grams (2^14 buckets) through a
     // sqrt(n) combiner, as dpfl train does; elsewhere the linear and mlp models read dense rows.
+    // Local training and server-lr defaults on spam, chosen on --validation (docs/fl.md, "Comparison").
     const bags = datasetName === 'spam' && modelKind !== 'mlp';
     if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
@@ -119,7 +122,9 @@ export const federate: Command = {
     if (!values.dp && (values.noise !== undefined || values['adaptive-clip'])) fail('dp', 'given with --noise and --adaptive-clip', 'absent');
     // The built-in models of src/models (native layers); the text model on bags of hashed n-grams.
     const model: FlModel = new BuiltinModel(
-      { kind: modelKind, inputDim: data.numFeatures, input: bags ? 'bags' : 'dense', classes: data.numClasses, ...(bags ? { combiner: 'sqrtn' as const } : {}) },
+      bags
+        ? { kind: modelKind, inputDim: data.numFeatures, input: 'bags', classes: data.numClasses, combiner: 'sqrtn' }
+        : { kind: modelKind, inputDim: data.numFeatures, input: 'dense', classes: data.numClasses },
       seed,
     );
     const options: SimulationOptions = {
@@ -136,11 +141,13 @@ export const federate: Command = {
       },
       estimator,
       algorithm,
-      ...(values['server-lr'] !== undefined ? { serverOptimizer: { lr: positive('server-lr', values['server-lr']) } } : {}),
+      ...(values['server-lr'] !== undefined
+        ? { serverOptimizer: { lr: positive('server-lr', values['server-lr']) } }
+        : bags && ['fedadam', 'fedyogi', 'fedadagrad'].includes(algorithm) ? { serverOptimizer: { lr: 0.1 } } : {}),
       ...(values.mu !== undefined ? { mu: numberOption('mu', values.mu) } : {}),
       local: {
-        epochs: integer('local-epochs', values['local-epochs'], 1, 1),
-        lr: positive('local-lr', values['local-lr'], 0.1),
+        epochs: integer('local-epochs', values['local-epochs'], bags ? 5 : 1, 1),
+        lr: positive('local-lr', values['local-lr'], bags ? 10 : 0.1),
         batchSize: integer('batch-size', values['batch-size'], 16, 1),
       },
       aggregation,
