@@ -83,7 +83,9 @@ export function createServerOptimizer(name: ServerOptimizerName, options: Server
   let m64n: Float64Array | undefined;
   let v64n: Float64Array | undefined;
   const init = (params: Float32Array, delta: Float32Array): Float32Array => {
-    if (params.length !== delta.length) throw invalidArgument('delta.length', `params.length (${params.length})`, delta.length);
+    if (params.length !== delta.length) {
+      throw invalidArgument('delta.length', `params.length (${params.length})`, delta.length);
+    }
     const d = params.length;
     if (next === undefined || next.length !== d) {
       next = new Float32Array(d);

@@ -46,7 +46,8 @@ describe('server optimizers', () => {
   });
   // Every optimizer, on the kernels or not, against a float64 statement of its formula over a vector
   // and several rounds, with non-default hyper-parameters (η, β1, β2, τ).
-  function vectorReference(kind: ServerOptimizerName, x0: number[], deltas: number[][], o: { lr: number; beta1: number; beta2: number; tau: number }) {
+  type Hyper = { lr: number; beta1: number; beta2: number; tau: number };
+  function vectorReference(kind: ServerOptimizerName, x0: number[], deltas: number[][], o: Hyper): number[] {
     const x = [...x0];
     const m = x.map(() => 0);
     const v = x.map(() => o.tau * o.tau);
@@ -77,7 +78,9 @@ describe('server optimizers', () => {
       const x = Float32Array.from(x0);
       for (const d of deltas) expect(opt.step(x, Float32Array.from(d))).toBe(true);
       const want = vectorReference(kind, x0, deltas, o);
-      for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!)));
+      for (let i = 0; i < x.length; i++) {
+        expect(Math.abs(x[i]! - want[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(want[i]!)));
+      }
     });
   }
   // The kernel-backed steps are all or nothing: an overflow leaves params and state as they were.

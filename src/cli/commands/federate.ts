@@ -87,7 +87,12 @@ export const federate: Command = {
     if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
     const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
-    const data = await loadFlDataset(datasetName, { seed: dataSeed, ...(values['data-dir'] ? { from: values['data-dir'] } : {}), ...(bags ? { representation: 'bags' as const } : {}), ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}) });
+    const data = await loadFlDataset(datasetName, {
+      seed: dataSeed,
+      ...(values['data-dir'] ? { from: values['data-dir'] } : {}),
+      ...(bags ? { representation: 'bags' as const } : {}),
+      ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}),
+    });
     const split = trainTestSplit(data, 0.2, seed);
     // --validation: for tuning, evaluate on 20% of the training examples (the clients train on the
     // other 80%) so that the held-out test split is never looked at.
