@@ -32,7 +32,7 @@ to stderr (round, selected, accepted, held-out accuracy, ε spent) and a final r
 prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta } to stdout.
 Defaults: synthetic data (6000 examples, 10 classes, 120 natural writers), label partition α 0.5,
 100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16;
-on spam (linear, text) 5 local epochs, local lr 10 and server lr 0.1 for the adaptive algorithms (tuned with
+on spam with the linear model 5 local epochs, local lr 10 and server lr 0.1 for the adaptive algorithms (tuned with
 --validation, docs/fl.md).
 --aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
 lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
@@ -84,6 +84,7 @@ export const federate: Command = {
     // sqrt(n) combiner, as dpfl train does; elsewhere the linear and mlp models read dense rows.
     // Local training and server-lr defaults on spam, chosen on --validation (docs/fl.md, "Comparison").
     const bags = datasetName === 'spam' && modelKind !== 'mlp';
+    const tuned = bags && modelKind === 'linear'; // the text model was not tuned: generic defaults
     if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
     const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
@@ -148,11 +149,11 @@ export const federate: Command = {
       algorithm,
       ...(values['server-lr'] !== undefined
         ? { serverOptimizer: { lr: positive('server-lr', values['server-lr']) } }
-        : bags && ['fedadam', 'fedyogi', 'fedadagrad'].includes(algorithm) ? { serverOptimizer: { lr: 0.1 } } : {}),
+        : tuned && ['fedadam', 'fedyogi', 'fedadagrad'].includes(algorithm) ? { serverOptimizer: { lr: 0.1 } } : {}),
       ...(values.mu !== undefined ? { mu: numberOption('mu', values.mu) } : {}),
       local: {
-        epochs: integer('local-epochs', values['local-epochs'], bags ? 5 : 1, 1),
-        lr: positive('local-lr', values['local-lr'], bags ? 10 : 0.1),
+        epochs: integer('local-epochs', values['local-epochs'], tuned ? 5 : 1, 1),
+        lr: positive('local-lr', values['local-lr'], tuned ? 10 : 0.1),
         batchSize: integer('batch-size', values['batch-size'], 16, 1),
       },
       aggregation,
