@@ -32,8 +32,8 @@ to stderr (round, selected, accepted, held-out accuracy, ε spent) and a final r
 prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta } to stdout.
 Defaults: synthetic data (6000 examples, 10 classes, 120 natural writers), label partition α 0.5,
 100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16;
-on spam with the linear model 5 local epochs, local lr 10 and server lr 0.1 for the adaptive algorithms (tuned with
---validation, docs/fl.md).
+on spam with the linear model 5 local epochs, local lr 10 and server lr 0.1 for the adaptive
+algorithms (tuned with --validation, docs/fl.md).
 --aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
 lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
