@@ -26,6 +26,9 @@ export class BuiltinModel implements FlModel {
   }
 
   init(): Float32Array {
+    // The linear model starts at zero, as its bags form does: a convex model needs no symmetry
+    // breaking, and a random dense start costs clients that take few local steps (continual data).
+    if (this.spec.kind === 'linear') return new Float32Array(this.dim);
     this.#model.init(this.seed);
     return Float32Array.from(this.#model.params);
   }

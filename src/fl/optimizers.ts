@@ -19,7 +19,12 @@
 // average of the client models). FedAvgM: server momentum (Hsu, Qi and Brown, "Measuring the
 // Effects of Non-Identical Data Distribution for Federated Visual Classification", 2019):
 // m_t = β m_{t−1} + Δ_t, x_{t+1} = x_t + η m_t, with β = 0.9, η = 1 by default.
+//
+// FedAvg, FedAvgM and FedAdam run on the native kernels (nn.sgdUpdate, nn.adamUpdate) with the
+// pseudo-gradient −Δ_t (gradScale −1), in float32 state; FedAdagrad and FedYogi, which no kernel
+// has, stay a float64 loop here.
 import { invalidArgument } from '../errors.js';
+import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
 import { finiteNumber, optionsObject, positiveFinite } from '../validate.js';
 
 export type ServerOptimizerName = 'fedavg' | 'fedavgm' | 'fedadagrad' | 'fedadam' | 'fedyogi';
@@ -52,6 +57,10 @@ function inUnit(name: string, value: unknown): number {
   return v;
 }
 
+// The Adam kernel's bias correction 1 − β^t is exactly 1 at this step (β^t underflows to 0), which
+// gives the paper's uncorrected FedAdam.
+const NO_BIAS_CORRECTION = Number.MAX_SAFE_INTEGER;
+
 export function createServerOptimizer(name: ServerOptimizerName, options: ServerOptimizerOptions = {}): ServerOptimizer {
   optionsObject('options', options);
   const adaptive = name === 'fedadagrad' || name === 'fedadam' || name === 'fedyogi';
@@ -59,88 +68,85 @@ export function createServerOptimizer(name: ServerOptimizerName, options: Server
   const beta1 = inUnit('beta1', options.beta1 ?? 0.9);
   const beta2 = inUnit('beta2', options.beta2 ?? 0.99);
   const tau = positiveFinite('tau', options.tau ?? 1e-3);
+  if (!['fedavg', 'fedavgm', 'fedadagrad', 'fedadam', 'fedyogi'].includes(name)) {
+    throw invalidArgument('optimizer', '"fedavg", "fedavgm", "fedadagrad", "fedadam" or "fedyogi"', name);
+  }
   // The step is formed in a second set of buffers and swapped in only when every value is finite.
-  let m: Float64Array | undefined;
-  let v: Float64Array | undefined;
-  let m2: Float64Array | undefined;
-  let v2: Float64Array | undefined;
+  let m: Float32Array | undefined;
+  let v: Float32Array | undefined;
+  let m2: Float32Array | undefined;
+  let v2: Float32Array | undefined;
   let next: Float32Array | undefined;
-  const init = (d: number) => {
+  // FedAdagrad and FedYogi: float64 state.
+  let m64: Float64Array | undefined;
+  let v64: Float64Array | undefined;
+  let m64n: Float64Array | undefined;
+  let v64n: Float64Array | undefined;
+  const init = (params: Float32Array, delta: Float32Array): Float32Array => {
+    if (params.length !== delta.length) {
+      throw invalidArgument('delta.length', `params.length (${params.length})`, delta.length);
+    }
+    const d = params.length;
     if (next === undefined || next.length !== d) {
       next = new Float32Array(d);
       m = m2 = v = v2 = undefined;
+      m64 = m64n = v64 = v64n = undefined;
     }
-    if (name !== 'fedavg' && m === undefined) {
-      m = new Float64Array(d);
-      m2 = new Float64Array(d);
-      if (adaptive) {
-        v = new Float64Array(d).fill(tau * tau);
-        v2 = new Float64Array(d);
+    if (name === 'fedavgm' || name === 'fedadam') {
+      if (m === undefined) {
+        m = new Float32Array(d);
+        m2 = new Float32Array(d);
+        if (name === 'fedadam') {
+          v = new Float32Array(d).fill(tau * tau); // v_{−1} = τ²
+          v2 = new Float32Array(d);
+        }
       }
+      m2!.set(m);
+      if (v) v2!.set(v);
+    } else if (name !== 'fedavg' && m64 === undefined) {
+      m64 = new Float64Array(d);
+      m64n = new Float64Array(d);
+      v64 = new Float64Array(d).fill(tau * tau);
+      v64n = new Float64Array(d);
     }
+    next.set(params);
     return next;
   };
-  const check = (params: Float32Array, delta: Float32Array) => {
-    if (params.length !== delta.length) throw invalidArgument('delta.length', `params.length (${params.length})`, delta.length);
+  const allFinite = (x: ArrayLike<number> | undefined) => {
+    if (x) for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
+    return true;
   };
   const commit = (params: Float32Array, p: Float32Array): boolean => {
-    for (let i = 0; i < p.length; i++) if (!Number.isFinite(p[i]!)) return false;
+    if (!allFinite(p) || !allFinite(m2) || !allFinite(v2)) return false;
     params.set(p);
     [m, m2] = [m2, m];
     [v, v2] = [v2, v];
+    [m64, m64n] = [m64n, m64];
+    [v64, v64n] = [v64n, v64];
     return true;
   };
-  switch (name) {
-    case 'fedavg':
-      return {
-        name,
-        lr,
-        step(params, delta) {
-          check(params, delta);
-          const p = init(params.length);
-          for (let i = 0; i < params.length; i++) p[i] = params[i]! + lr * delta[i]!;
-          return commit(params, p);
-        },
-      };
-    case 'fedavgm':
-      return {
-        name,
-        lr,
-        step(params, delta) {
-          check(params, delta);
-          const p = init(params.length);
-          const [mo, mn] = [m!, m2!];
-          for (let i = 0; i < params.length; i++) {
-            mn[i] = beta1 * mo[i]! + delta[i]!;
-            p[i] = params[i]! + lr * mn[i]!;
-          }
-          return commit(params, p);
-        },
-      };
-    case 'fedadagrad':
-    case 'fedadam':
-    case 'fedyogi':
-      return {
-        name,
-        lr,
-        step(params, delta) {
-          check(params, delta);
-          const p = init(params.length);
-          const [mo, mn, vo, vn] = [m!, m2!, v!, v2!];
-          for (let i = 0; i < params.length; i++) {
-            const d = delta[i]!;
-            const d2 = d * d;
-            mn[i] = beta1 * mo[i]! + (1 - beta1) * d;
-            const vp = vo[i]!;
-            if (name === 'fedadagrad') vn[i] = vp + d2;
-            else if (name === 'fedadam') vn[i] = beta2 * vp + (1 - beta2) * d2;
-            else vn[i] = vp - (1 - beta2) * d2 * Math.sign(vp - d2);
-            p[i] = params[i]! + (lr * mn[i]!) / (Math.sqrt(vn[i]!) + tau);
-          }
-          return commit(params, p);
-        },
-      };
-    default:
-      throw invalidArgument('optimizer', '"fedavg", "fedavgm", "fedadagrad", "fedadam" or "fedyogi"', name);
-  }
+  const step = (params: Float32Array, delta: Float32Array): boolean => {
+    const p = init(params, delta);
+    if (name === 'fedavg') {
+      sgdUpdate(p, delta, { lr, gradScale: -1 }); // x + η Δ
+    } else if (name === 'fedavgm') {
+      // velocity = β·velocity − Δ = −m_t; x − η·velocity = x + η m_t.
+      sgdUpdate(p, delta, { lr, momentum: beta1, velocity: m2!, gradScale: -1 });
+    } else if (name === 'fedadam') {
+      // m holds −m_t; x − η (−m_t) / (√v_t + τ).
+      adamUpdate(p, delta, m2!, v2!, { lr, beta1, beta2, eps: tau, gradScale: -1, step: NO_BIAS_CORRECTION });
+    } else {
+      const [mo, mn, vo, vn] = [m64!, m64n!, v64!, v64n!];
+      for (let i = 0; i < p.length; i++) {
+        const d = delta[i]!;
+        const d2 = d * d;
+        mn[i] = beta1 * mo[i]! + (1 - beta1) * d;
+        const vp = vo[i]!;
+        vn[i] = name === 'fedadagrad' ? vp + d2 : vp - (1 - beta2) * d2 * Math.sign(vp - d2);
+        p[i] = params[i]! + (lr * mn[i]!) / (Math.sqrt(vn[i]!) + tau);
+      }
+    }
+    return commit(params, p);
+  };
+  return { name, lr, step };
 }

@@ -25,6 +25,7 @@
 // round releases a noised update, even from zero reports, and is accounted (see endRound).
 import { Random, SecureRandom, type RandomSource } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { perSampleNorms } from '../kernels/clip.js';
 import { createRoundAggregator, type AggregationRule, type RoundAggregator } from './aggregation.js';
 import type { ClientReport } from './client.js';
 import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
@@ -346,10 +347,9 @@ export class FederatedServer {
       delta = result;
     }
     if (!delta) return report;
-    let sq = 0;
-    for (let i = 0; i < delta.length; i++) sq += delta[i]! * delta[i]!;
+    const deltaNorm = perSampleNorms(delta, 1)[0]!; // the native norm kernel, one row
     if (!this.optimizer.step(this.params, delta)) return { ...report, reason: 'nonFinite' };
-    return { ...report, applied: true, deltaNorm: Math.sqrt(sq) };
+    return { ...report, applied: true, deltaNorm };
   }
 }
 

@@ -89,6 +89,15 @@ describe('dpfl federate', () => {
     const r = await run(['--examples', '1500', '--clients', '10', '--rounds', '2', '--model', 'linear', '--json']);
     expect(JSON.parse(r.out[0]!)).toMatchObject({ model: 'linear', parameters: 32 * 10 + 10, rounds: 2 });
   });
+  it('trains the native linear model by default (softmax its old name); --validation holds out data', async () => {
+    const args = ['--examples', '1500', '--clients', '10', '--rounds', '2', '--json'];
+    const byDefault = JSON.parse((await run(args)).out[0]!);
+    expect(byDefault).toMatchObject({ model: 'linear', parameters: 32 * 10 + 10 });
+    const alias = JSON.parse((await run([...args, '--model', 'softmax'])).out[0]!);
+    expect(alias).toEqual({ ...byDefault, seconds: expect.any(Number) });
+    const validation = JSON.parse((await run([...args, '--validation'])).out[0]!);
+    expect(validation.accuracy).not.toBe(byDefault.accuracy); // another evaluation set (and fewer training examples)
+  });
   it('rejects bad options with messages naming them', async () => {
     await expect(run(['--model', 'text'])).rejects.toThrow(/--model must be "text" only with --dataset spam/);
     await expect(run(['--partition', 'zipf'])).rejects.toThrow(/--partition must be "iid" \| "label" \| "quantity" \| "natural", received zipf/);

