@@ -53,16 +53,16 @@ describe('server optimizers', () => {
     const v = x.map(() => o.tau * o.tau);
     for (const delta of deltas) {
       delta.forEach((d, i) => {
-        if (kind === 'fedavg') x[i] += o.lr * d;
+        if (kind === 'fedavg') x[i] = x[i]! + o.lr * d;
         else if (kind === 'fedavgm') {
           m[i] = o.beta1 * m[i]! + d;
-          x[i] += o.lr * m[i]!;
+          x[i] = x[i]! + o.lr * m[i]!;
         } else {
           m[i] = o.beta1 * m[i]! + (1 - o.beta1) * d;
-          if (kind === 'fedadagrad') v[i] += d * d;
+          if (kind === 'fedadagrad') v[i] = v[i]! + d * d;
           else if (kind === 'fedadam') v[i] = o.beta2 * v[i]! + (1 - o.beta2) * d * d;
           else v[i] = v[i]! - (1 - o.beta2) * d * d * Math.sign(v[i]! - d * d);
-          x[i] += (o.lr * m[i]!) / (Math.sqrt(v[i]!) + o.tau);
+          x[i] = x[i]! + (o.lr * m[i]!) / (Math.sqrt(v[i]!) + o.tau);
         }
       });
     }
