@@ -95,6 +95,7 @@ test ! -d "$work/prebuilt/node_modules/dpfl/build" || { echo "dpfl was built fro
 (cd "$work/prebuilt" && PATH="$work/bin" node pack-smoke.mjs)
 check_cli "$work/prebuilt" "$work/bin"
 node scripts/readme-snippets.mjs README.md "$work/prebuilt"
+node scripts/readme-snippets.mjs docs/accounting.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/audit.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/dpsgd.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/fl.md "$work/prebuilt"
