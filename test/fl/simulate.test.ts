@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
 import { syntheticWriters } from '../../src/data/synthetic.js';
-import { SoftmaxRegression } from '../../src/fl/model.js';
+import { SoftmaxRegression } from './softmax-model.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { simulate, type SimulationOptions } from '../../src/fl/simulate.js';
 

@@ -18,7 +18,7 @@ import { api } from '../public-api.js';
 // Internal FL helpers (not exported since issue 13), still fuzzed: the CLI and loaders call them.
 import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
 import { syntheticWriters } from '../../src/data/synthetic.js';
-import { SoftmaxRegression } from '../../src/fl/model.js';
+import { SoftmaxRegression } from './softmax-model.js';
 import { spamFromMessages } from '../../src/data/spam.js';
 import { Random } from '../../src/data/random.js';
 import { anything, CallerError } from '../fuzz/hostile.js';
