@@ -1,15 +1,16 @@
 // Benchmarks of the FL kernels for `npm run bench`: coordinate-wise median and trimmed mean of
 // 100 updates of 1e6 floats (native vs a plain TypeScript baseline in the same run), and
-// streaming weighted aggregation of 1000 updates of 1e6 floats (or reduced shapes with quick).
+// streaming weighted aggregation of 1000 updates of 1e6 floats (or reduced shapes with quick), and the
+// distance-based rules (Krum, multi-Krum, Bulyan; fl-robust.ts) on 100 updates of 1e5 floats.
 import { createRoundAggregator } from '../fl/aggregation.js';
 import { coordinateMedian, trimmedMean } from '../kernels/fl.js';
 import { Random } from '../data/random.js';
+import { benchRobust } from './fl-robust.js';
 import { median } from './median.js';
 import type { SectionRow } from './report.js';
 
 /** One row of the bench's section table. */
 export type FlBenchRow = SectionRow;
-
 
 function time(runs: number, fn: () => void): number {
   const t: number[] = [];
@@ -93,5 +94,8 @@ export async function benchFl(options: { quick?: boolean } = {}): Promise<FlBenc
     medianMs: stream,
     detail: `${(bytes / (stream / 1000) / 1e9).toFixed(2)} GB/s of updates read (float64 state of D, 16 updates folded per pass)`,
   });
+  // O(K²·D): a tenth of D keeps the TypeScript baseline to seconds.
+  const kRobust = quick ? 50 : 100;
+  rows.push(...benchRobust(randomMatrix(kRobust, 100_000, 2), kRobust, 100_000, runs));
   return rows;
 }
