@@ -21,7 +21,7 @@
 // robust rules on the copy.
 import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
-import { invalidArgument, invalidType } from '../errors.js';
+import { invalidArgument, invalidType, isDpflError } from '../errors.js';
 import { float32Array, nonNegativeInteger, optionsObject } from '../validate.js';
 import {
   bulyanAsync,
@@ -197,7 +197,7 @@ class RobustAggregator implements RoundAggregator {
   }
 }
 
-const RULES: readonly AggregationRule[] = ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan'];
+export const AGGREGATION_RULES: readonly AggregationRule[] = ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan'];
 
 export function createRoundAggregator(
   rule: AggregationRule,
@@ -205,8 +205,25 @@ export function createRoundAggregator(
   options: RoundAggregatorOptions = {},
 ): RoundAggregator {
   const opts = optionsObject('options', options);
-  if (!RULES.includes(rule)) throw invalidArgument('rule', `one of ${RULES.join(', ')}`, rule);
+  if (!AGGREGATION_RULES.includes(rule)) throw invalidArgument('rule', `one of ${AGGREGATION_RULES.join(', ')}`, rule);
   if (rule === 'mean') return new MeanAggregator(dim, opts.normBound);
   const byzantine = nonNegativeInteger('options.byzantine', opts.byzantine ?? 1);
   return new RobustAggregator(dim, rule, opts.trim ?? 0.1, byzantine, opts.normBound);
+}
+
+/**
+ * A round's aggregate, settled: undefined when nothing usable was added, null when it does not
+ * fit in float32 (the aggregator's ERR_DPFL_NON_FINITE, or a non-finite value in its output).
+ */
+export async function settledResult(
+  aggregator: RoundAggregator,
+  normalize: boolean,
+): Promise<Float32Array | undefined | null> {
+  try {
+    const out = await aggregator.result(normalize);
+    return out === undefined ? undefined : out.every(Number.isFinite) ? out : null;
+  } catch (e) {
+    if (isDpflError(e, 'ERR_DPFL_NON_FINITE')) return null;
+    throw e;
+  }
 }

@@ -25,6 +25,22 @@
 //   selection 'uniform' (exactly K of M without replacement, replace-one users; sensitivity 2S, so
 //     the multiplier relative to it is z/2):
 //     sampledWithoutReplacementGaussian({ noiseMultiplier: z / 2, sampleSize: K, datasetSize: M })
+//
+// Any aggregation rule (the wrapper, fl/dp-aggregator.ts, as Flower's DP strategies wrap any
+// strategy): with a robust rule (median, trimmed mean, Krum, multi-Krum, Bulyan) each update is
+// clipped to S as for the mean, the rule runs on the clipped updates, and its output A is projected
+// onto the ball of radius S. Whatever the rule does, two such outputs are at most 2S apart, so one
+// user — added, removed or replaced — moves the release by at most 2S (Guerraoui, Gupta, Pinot,
+// Rouault and Stephan, "Differential Privacy and Byzantine Resilience in SGD: Do They Add Up?",
+// PODC 2021, make the same argument and show what it costs). The release is
+//   Δ = Proj_S(A) + N(0, (z_Δ · 2S)² I)          (no denominator: A is already an average)
+// whose multiplier relative to its sensitivity is z_Δ under both neighbourings. Poisson keeps the
+// event above (the count's add/remove sensitivity is ½ as before, so Theorem 1 splits z the same
+// way); uniform charges the replace-one multiplier: z without adaptive clipping, and
+// (z_Δ⁻² + σ_b⁻²)^(−1/2) with it (the count's sensitivity doubles to 1, the output's stays 2S).
+// Its noise std z_Δ·2S is 2·q·W times the mean's z_Δ·S / (q·W) (≈ 2K with unit weights): DP with a
+// robust rule pays for the robustness in noise, and needs large cohorts or few rounds to learn.
+// User weights (weightCap) need the weighted mean and are refused with robust rules.
 // Activity-based or top-K selection is refused with DP: their inclusion probabilities depend on
 // the users' data sizes and no accountant here covers non-uniform sampling.
 import {
@@ -36,18 +52,20 @@ import {
   type PrivacyAccountant,
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { clipByNorm } from '../kernels/clip.js';
 import { addGaussianNoise } from '../kernels/noise.js';
+import { AGGREGATION_RULES, type AggregationRule } from './aggregation.js';
 import {
   float32Array,
   nonNegativeFinite,
   numberArray,
+  oneOf,
   openUnitInterval,
   positiveFinite,
   requiredObject,
 } from '../validate.js';
 import {
   adaptiveClipping,
-  adaptiveClippingEvent,
   countNoiseStd,
   nextClipNorm,
   sumNoiseMultiplier,
@@ -93,6 +111,8 @@ export class DpFedAvg {
   readonly event: DpEvent;
   readonly sumNoiseMultiplier: number;
   readonly delta: number;
+  /** A robust rule (median, trimmed mean, Krum...): its output is projected onto the S-ball and noised at 2S. */
+  readonly robust: boolean;
   #clip: number;
   readonly #adaptive: AdaptiveClipping | undefined;
   readonly #denominator: number;
@@ -103,6 +123,7 @@ export class DpFedAvg {
     readonly perRound: number,
     readonly sampling: 'uniform' | 'poisson',
     readonly options: DpFedAvgOptions,
+    readonly aggregation: AggregationRule = 'mean',
   ) {
     numberArray('population', population, 'an array of sample counts', 'transferred')
       .forEach((n, k) => nonNegativeFinite(`population[${k}]`, n));
@@ -114,41 +135,46 @@ export class DpFedAvg {
       throw invalidType('noiseSeed', 'a bigint or undefined', options.noiseSeed);
     }
     if (sampling !== 'uniform' && sampling !== 'poisson') {
-      throw invalidArgument('selection', "'uniform' or 'poisson' with DP (activity-based sampling is not covered by the accountant)", sampling);
+      const expected = "'uniform' or 'poisson' with DP (activity-based sampling is not covered by the accountant)";
+      throw invalidArgument('selection', expected, sampling);
     }
+    this.robust = oneOf('aggregation', aggregation, AGGREGATION_RULES, 'mean') !== 'mean';
     const m = population.length;
-    if (!Number.isSafeInteger(perRound) || perRound < 1 || perRound > m) throw invalidArgument('perRound', `an integer in [1, ${m}]`, perRound);
+    if (!Number.isSafeInteger(perRound) || perRound < 1 || perRound > m) {
+      throw invalidArgument('perRound', `an integer in [1, ${m}]`, perRound);
+    }
     this.noiseMultiplier = z;
     this.delta = options.delta;
     this.#clip = options.clipNorm;
     const cap = options.weightCap;
-    if (cap !== undefined) positiveFinite('weightCap', cap);
+    if (cap !== undefined) {
+      positiveFinite('weightCap', cap);
+      if (this.robust) throw invalidArgument('weightCap', `unset with the unweighted rule '${aggregation}'`, cap);
+    }
     const q = perRound / m;
     const totalWeight = population.reduce((s, n) => s + this.userWeight(n), 0);
     if (!(totalWeight > 0)) throw invalidArgument('population', 'of positive total weight', totalWeight);
     this.#denominator = q * totalWeight;
     const a = options.adaptiveClip;
     this.#adaptive = a === undefined || a === false ? undefined : adaptiveClipping('adaptiveClip', a === true ? {} : a);
-    // The round's event at z: with adaptive clipping the sum's z_Δ and the count's σ_b together cost exactly z.
-    const eventOf = (sigma: number): DpEvent =>
+    const sigmaB = this.#adaptive === undefined ? undefined : countNoiseStd(this.#adaptive, perRound);
+    // With adaptive clipping the sum's z_Δ and the count's σ_b together cost exactly z (Theorem 1).
+    this.sumNoiseMultiplier = sigmaB === undefined ? z : sumNoiseMultiplier(z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
+    this.event =
       sampling === 'poisson'
-        ? poissonSampledGaussian({ noiseMultiplier: sigma, sampleRate: q })
-        : sampledWithoutReplacementGaussian({ noiseMultiplier: sigma / 2, sampleSize: perRound, datasetSize: m });
-    if (this.#adaptive === undefined) {
-      this.sumNoiseMultiplier = z;
-      this.event = eventOf(z);
-    } else {
-      const sigmaB = countNoiseStd(this.#adaptive, perRound);
-      this.event = adaptiveClippingEvent(eventOf, z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
-      this.sumNoiseMultiplier = sumNoiseMultiplier(z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
-    }
+        ? poissonSampledGaussian({ noiseMultiplier: z, sampleRate: q })
+        : sampledWithoutReplacementGaussian({
+            noiseMultiplier: replaceOneMultiplier(z, this.sumNoiseMultiplier, sigmaB, this.robust),
+            sampleSize: perRound,
+            datasetSize: m,
+          });
     this.accountant = new Accountant({ accountant: options.accountant ?? 'rdp' });
   }
 
   /** w_k = min(n_k / ŵ, 1), or 1 without a cap. */
   userWeight(samples: number): number {
     const cap = this.options.weightCap;
-    return cap === undefined ? 1 : Math.min(samples / cap, 1);
+    return cap === undefined ? 1 : Math.min(nonNegativeFinite('samples', samples) / cap, 1);
   }
 
   /** The clipping norm S of the current round. */
@@ -156,35 +182,46 @@ export class DpFedAvg {
     return this.#clip;
   }
 
-  /** The aggregation coefficient of a report with this norm: w_k · min(1, S / ‖Δ_k‖). */
-  coefficient(norm: number, samples: number): number {
-    nonNegativeFinite('norm', norm);
-    nonNegativeFinite('samples', samples);
-    return this.userWeight(samples) * Math.min(1, this.#clip / Math.max(norm, 1e-30));
-  }
-
   /**
-   * Finishes the round from the weighted clipped sum Σ w_k clip(Δ_k) and the number of reports
-   * whose norm was at most S: adds noise, divides by the fixed denominator, updates S, accounts.
+   * Finishes the round from the rule's output on the clipped updates — for the mean the weighted
+   * sum Σ w_k clip(Δ_k), for a robust rule its output (zeros when it had nothing to aggregate) —
+   * and the number of reports whose norm was at most S: adds noise (the mean: divides by the fixed
+   * denominator; a robust rule: projects onto the S-ball first), updates S, accounts.
    */
-  finish(sum: Float32Array, unclipped: number, reports: number): DpRoundResult {
-    float32Array('sum', sum, false);
+  finish(aggregate: Float32Array, unclipped: number, reports: number): DpRoundResult {
+    float32Array('aggregate', aggregate, false);
     nonNegativeFinite('reports', reports);
     if (!(nonNegativeFinite('unclipped', unclipped) <= reports)) {
       throw invalidArgument('unclipped', `at most reports (${reports})`, unclipped);
     }
     const s = this.#clip;
-    const noise = this.options.noiseSeed === undefined ? {} : { seed: this.options.noiseSeed, stream: BigInt(2 * this.#round) };
-    addGaussianNoise(sum, this.sumNoiseMultiplier * s, noise);
-    const inv = 1 / this.#denominator;
-    for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! * inv;
+    const seed = this.options.noiseSeed;
+    const noise = seed === undefined ? {} : { seed, stream: BigInt(2 * this.#round) };
+    if (this.robust) {
+      if (aggregate.length > 0) clipByNorm(aggregate, s);
+      addGaussianNoise(aggregate, this.sumNoiseMultiplier * 2 * s, noise);
+    } else {
+      addGaussianNoise(aggregate, this.sumNoiseMultiplier * s, noise);
+      const inv = 1 / this.#denominator;
+      for (let i = 0; i < aggregate.length; i++) aggregate[i] = aggregate[i]! * inv;
+    }
     if (this.#adaptive) {
-      const seed = this.options.noiseSeed;
       const countNoise = seed === undefined ? {} : { seed, stream: BigInt(2 * this.#round + 1) };
       this.#clip = nextClipNorm(s, unclipped, reports, this.perRound, this.#adaptive, countNoise);
     }
     this.accountant.step(this.event);
     this.#round += 1;
-    return { delta: sum, clipNorm: s, nextClipNorm: this.#clip, clipped: reports - unclipped, epsilon: this.accountant.epsilon(this.delta) };
+    const epsilon = this.accountant.epsilon(this.delta);
+    return { delta: aggregate, clipNorm: s, nextClipNorm: this.#clip, clipped: reports - unclipped, epsilon };
   }
+}
+
+/**
+ * The multiplier a uniform (replace-one) round charges, given the multiplier z of the add/remove
+ * analysis: the mean's sum and count sensitivities both double (z/2); a robust output's stays 2S,
+ * so without adaptive clipping it is z, and with it only the count's sensitivity doubles.
+ */
+function replaceOneMultiplier(z: number, zSum: number, sigmaB: number | undefined, robust: boolean): number {
+  if (!robust) return z / 2;
+  return sigmaB === undefined ? z : (zSum ** -2 + sigmaB ** -2) ** -0.5;
 }

@@ -26,9 +26,10 @@
 import { Random, SecureRandom, type RandomSource } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { perSampleNorms } from '../kernels/clip.js';
-import { createRoundAggregator, type AggregationRule, type RoundAggregator } from './aggregation.js';
+import { createRoundAggregator, settledResult, type AggregationRule, type RoundAggregator } from './aggregation.js';
 import type { ClientReport } from './client.js';
 import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
+import { DpRoundAggregator } from './dp-aggregator.js';
 import { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
 import {
   finiteNumber,
@@ -166,8 +167,9 @@ export class FederatedServer {
         coefficient: Map<number, number>;
         reported: Set<number>;
         aggregator: RoundAggregator;
+        /** The same aggregator with DP: the wrapper that releases the noised round. */
+        dp: DpRoundAggregator | undefined;
         rejected: Record<RejectReason, number>;
-        unclipped: number;
         capped: number;
         opensAt: number;
       }
@@ -200,11 +202,10 @@ export class FederatedServer {
     if (!Number.isSafeInteger(min) || min < 1) throw invalidArgument('minReports', 'a positive integer', min);
     if (options.dp && min !== 1) throw invalidArgument('minReports', '1 with DP (a DP round always releases a noised update)', min);
     if (options.dp) {
-      if ((options.aggregation ?? 'mean') !== 'mean') throw invalidArgument('aggregation', "'mean' with DP (the robust rules have another sensitivity)", options.aggregation);
       if (options.normBound !== undefined) throw invalidArgument('normBound', 'unset with DP (DP-FedAvg clips to dp.clipNorm)', options.normBound);
       const m = options.selection.method;
       if (m !== 'uniform' && m !== 'poisson') throw invalidArgument('selection.method', "'uniform' or 'poisson' with DP", m);
-      this.dp = new DpFedAvg(this.#activity, options.selection.perRound, m, options.dp);
+      this.dp = new DpFedAvg(this.#activity, options.selection.perRound, m, options.dp, options.aggregation ?? 'mean');
     }
   }
 
@@ -241,18 +242,22 @@ export class FederatedServer {
         bySamples ? selection.multiplicity[j]! / (total * selection.inclusion[j]!) : selection.coefficients[j]!,
       ]),
     );
+    // With DP the rule itself clips to the round's S (its norm bound) and the DP wrapper goes around it.
+    const normBound = this.dp ? this.dp.clipNorm : this.options.normBound;
+    const inner = createRoundAggregator(this.options.aggregation ?? 'mean', this.params.length, {
+      ...(this.options.trim !== undefined ? { trim: this.options.trim } : {}),
+      ...(this.options.byzantine !== undefined ? { byzantine: this.options.byzantine } : {}),
+      ...(normBound !== undefined ? { normBound } : {}),
+    });
+    const dp = this.dp ? new DpRoundAggregator(inner, this.dp, this.params.length) : undefined;
     this.#open = {
       plan,
       selection,
       coefficient,
       reported: new Set(),
-      aggregator: createRoundAggregator(this.options.aggregation ?? 'mean', this.params.length, {
-        ...(this.options.trim !== undefined ? { trim: this.options.trim } : {}),
-        ...(this.options.byzantine !== undefined ? { byzantine: this.options.byzantine } : {}),
-        ...(this.options.normBound !== undefined ? { normBound: this.options.normBound } : {}),
-      }),
+      aggregator: dp ?? inner,
+      dp,
       rejected: emptyRejected(),
-      unclipped: 0,
       capped: 0,
       opensAt: now,
     };
@@ -297,8 +302,7 @@ export class FederatedServer {
     const n = Math.min(claimed, cap === 'activity' ? this.#activity[report.client]! : cap);
     if (n < claimed) r.capped += 1;
     if (this.dp) {
-      r.aggregator.commit(this.dp.coefficient(norm, n));
-      if (norm <= this.dp.clipNorm) r.unclipped += 1;
+      r.aggregator.commit(this.dp.userWeight(n)); // DP-FedAvg's user weight; the rule clips to S
     } else {
       const c = r.coefficient.get(report.client)!;
       r.aggregator.commit((this.options.selection.weighting ?? 'samples') === 'samples' ? c * n : c);
@@ -328,21 +332,17 @@ export class FederatedServer {
       });
     }
     let delta: Float32Array | undefined;
-    if (this.dp) {
-      // Every DP round releases a noised update, even with no reports: skipping only when few
-      // users were sampled would itself reveal the sample size, which the accounting does not cover.
-      // The clipped sum has norm ≤ K·S, so it overflows only for an absurd S; then the round is
-      // still noised and accounted (conservative) but not applied.
-      const sum = await finiteOrUndefined(r.aggregator.result(false));
-      const out = this.dp.finish(sum ?? new Float32Array(this.params.length), r.unclipped, accepted);
-      Object.assign(report, { clipNorm: out.clipNorm, epsilon: out.epsilon, delta: this.dp.delta });
+    if (r.dp) {
+      // Every DP round releases a noised update, even with no reports (DpRoundAggregator.release).
+      const out = await r.dp.release();
+      Object.assign(report, { clipNorm: out.clipNorm, epsilon: out.epsilon, delta: r.dp.dp.delta });
       if (exact) report.clipped = out.clipped;
-      if (sum === null) return { ...report, reason: 'nonFinite' };
+      if (!out.finite) return { ...report, reason: 'nonFinite' };
       delta = out.delta;
     } else {
       if (accepted < (this.options.minReports ?? 1)) return { ...report, reason: 'minReports' };
       const normalize = r.selection.normalize || this.options.estimator === 'self-normalized';
-      const result = await finiteOrUndefined(r.aggregator.result(normalize));
+      const result = await settledResult(r.aggregator, normalize);
       if (result === null) return { ...report, reason: 'nonFinite' };
       delta = result;
     }
@@ -350,16 +350,5 @@ export class FederatedServer {
     const deltaNorm = perSampleNorms(delta, 1)[0]!; // the native norm kernel, one row
     if (!this.optimizer.step(this.params, delta)) return { ...report, reason: 'nonFinite' };
     return { ...report, applied: true, deltaNorm };
-  }
-}
-
-/** The aggregate, undefined when empty, or null when it does not fit in float32. */
-async function finiteOrUndefined(result: Promise<Float32Array | undefined>): Promise<Float32Array | undefined | null> {
-  try {
-    const out = await result;
-    return out && out.every(Number.isFinite) ? out : out === undefined ? undefined : null;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_DPFL_NON_FINITE') return null;
-    throw e;
   }
 }

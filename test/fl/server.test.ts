@@ -160,9 +160,11 @@ describe('DP-FedAvg', () => {
     s.params.forEach((v, i) => expect(v).toBeCloseTo(noise[i]! / 4, 5));
     expect(() => new FederatedServer(base({ minReports: 2, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } }))).toThrow(/minReports must be 1 with DP/);
   });
-  it('refuses DP with activity selection, robust rules or too little count noise', () => {
+  it('refuses DP with activity selection, user weights on a robust rule, a norm bound or too little count noise', () => {
     expect(() => new FederatedServer(base({ selection: { method: 'activity', perRound: 4 }, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } }))).toThrow(/'uniform' or 'poisson' with DP/);
-    expect(() => new FederatedServer(base({ aggregation: 'median', dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } }))).toThrow(/'mean' with DP/);
+    const capped = { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, weightCap: 20 };
+    expect(() => new FederatedServer(base({ aggregation: 'median', dp: capped }))).toThrow(/weightCap must be unset with the unweighted rule 'median'/);
+    expect(() => new FederatedServer(base({ normBound: 1, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } }))).toThrow(/normBound must be unset with DP/);
     expect(() => new FederatedServer(base({ dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, adaptiveClip: true } }))).toThrow(/countNoise must be greater than noiseMultiplier \/ 2/);
   });
 });

@@ -66,7 +66,7 @@ function objects(): [string, object, string[]][] {
   return [
     ['SoftmaxRegression', model, ['init', 'train', 'accuracy']],
     ['FederatedClient', client, ['train']],
-    ['DpFedAvg', dp, ['userWeight', 'coefficient', 'finish']],
+    ['DpFedAvg', dp, ['userWeight', 'finish']],
     ['SecureAggregation', secagg, ['mask', 'unmask', 'encode']],
     ['FederatedServer', server, ['beginRound', 'submit', 'endRound', 'setActivity']],
     ['ContinualStreams', streams, ['advance', 'sizes']],

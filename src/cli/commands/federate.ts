@@ -37,7 +37,8 @@ algorithms (tuned with --validation, docs/fl.md).
 --aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
 lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
-must be uniform or poisson; δ defaults to 1/N^1.1. A simulation is seeded (--seed, default 1):
+must be uniform or poisson; δ defaults to 1/N^1.1. It wraps any --aggregation: a robust rule's
+output is projected onto the clipping ball and noised at 2S (docs/fl.md, DP-FedAvg). A simulation is seeded (--seed, default 1):
 its client selection and noise are reproducible, for experiments only — the ε it reports assumes a
 secret random sample and secret noise, which a known seed is not (a warning says so with --dp).
 The per-round counts (selected, accepted, dropped, rejected) are exact, not noised, and outside ε;
