@@ -3,7 +3,7 @@
 // same run. Both build the K×K matrix of squared distances (float64) — O(K²·D), the work that
 // dominates — then rank; the outputs are compared so a row never times a wrong baseline.
 import { bulyan, krum, multiKrum } from '../kernels/fl.js';
-import { median } from './median.js';
+import { medianTime } from './median.js';
 import type { SectionRow } from './report.js';
 
 /** Squared L2 distances between the K rows of m (K×D), float64, row-major K×K. */
@@ -78,16 +78,6 @@ export function tsBulyan(m: Float32Array, k: number, d: number, f: number): Floa
   return out;
 }
 
-function time(runs: number, fn: () => void): number {
-  const t: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    fn();
-    t.push(performance.now() - t0);
-  }
-  return median(t);
-}
-
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
@@ -117,11 +107,11 @@ export function benchRobust(m: Float32Array, k: number, d: number, runs: number)
     const expected = rule.native(); // the cold call (first touch of the pool and pages)
     const coldMs = performance.now() - t0;
     let baseline: Float32Array | undefined;
-    const tsMs = time(1, () => (baseline = rule.ts()));
+    const tsMs = medianTime(1, () => (baseline = rule.ts()));
     const diff = maxAbsDiff(expected, baseline!);
     // The selection is the same set, so only the float64 sums' rounding may differ.
     if (!(diff <= 1e-6)) throw new Error(`fl ${rule.name}: native and TypeScript outputs differ by ${diff}`);
-    const nativeMs = time(runs, () => rule.native());
+    const nativeMs = medianTime(runs, () => rule.native());
     rows.push({
       name: `fl ${rule.name} ${shape} native`,
       medianMs: nativeMs,

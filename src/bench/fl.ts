@@ -6,21 +6,11 @@ import { createRoundAggregator } from '../fl/aggregation.js';
 import { coordinateMedian, trimmedMean } from '../kernels/fl.js';
 import { Random } from '../data/random.js';
 import { benchRobust } from './fl-robust.js';
-import { median } from './median.js';
+import { medianTime } from './median.js';
 import type { SectionRow } from './report.js';
 
 /** One row of the bench's section table. */
 export type FlBenchRow = SectionRow;
-
-function time(runs: number, fn: () => void): number {
-  const t: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    fn();
-    t.push(performance.now() - t0);
-  }
-  return median(t);
-}
 
 function randomMatrix(k: number, d: number, seed: number): Float32Array {
   const rng = new Random(seed);
@@ -67,12 +57,12 @@ export async function benchFl(options: { quick?: boolean } = {}): Promise<FlBenc
   const trim = 10;
   const shape = `${k}×${d.toExponential(0).replace('+', '')}`;
   coordinateMedian(m, { count: k, out }); // warm the pool and pages
-  const medNative = time(runs, () => coordinateMedian(m, { count: k, out }));
-  const medTs = time(1, () => tsCoordinateMedian(m, k, d, out));
+  const medNative = medianTime(runs, () => coordinateMedian(m, { count: k, out }));
+  const medTs = medianTime(1, () => tsCoordinateMedian(m, k, d, out));
   rows.push({ name: `fl median ${shape} native`, medianMs: medNative, detail: `${(medTs / medNative).toFixed(1)}x vs TypeScript` });
   rows.push({ name: `fl median ${shape} typescript`, medianMs: medTs, detail: 'column gather + Float32Array sort' });
-  const tmNative = time(runs, () => trimmedMean(m, { count: k, trim, out }));
-  const tmTs = time(1, () => tsTrimmedMean(m, k, d, trim, out));
+  const tmNative = medianTime(runs, () => trimmedMean(m, { count: k, trim, out }));
+  const tmTs = medianTime(1, () => tsTrimmedMean(m, k, d, trim, out));
   rows.push({ name: `fl trimmed mean ${shape} (trim ${trim}) native`, medianMs: tmNative, detail: `${(tmTs / tmNative).toFixed(1)}x vs TypeScript` });
   rows.push({ name: `fl trimmed mean ${shape} (trim ${trim}) typescript`, medianMs: tmTs, detail: 'column gather + Float32Array sort' });
 
