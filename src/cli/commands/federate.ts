@@ -74,7 +74,7 @@ function progress(r: RoundSummary, total: number): string {
  * buckets (not train's 2^18: with 64-wide embeddings that is ~1M parameters per update, which
  * every client sends and the server aggregates every round). MNIST has no natural owners.
  */
-function datasetOptions(
+export function federateDatasetOptions(
   name: 'synthetic' | 'spam' | 'mnist',
   o: { dataSeed: number; bags: boolean; from?: string; examples?: number },
 ): LoadDatasetOptions {
@@ -107,7 +107,7 @@ export const federate: Command = {
     if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
     const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
-    const { dataset: data, owners } = loadDataset(datasetName, datasetOptions(datasetName, {
+    const { dataset: data, owners } = loadDataset(datasetName, federateDatasetOptions(datasetName, {
       dataSeed,
       bags,
       ...(values['data-dir'] ? { from: values['data-dir'] } : {}),
