@@ -98,7 +98,7 @@ function quantitySkew(n: number, m: number, beta: number, rng: Random): Int32Arr
 }
 
 function natural(data: Dataset, owners: Owners | undefined, m: number): Int32Array[] {
-  if (!owners) throw invalidArgument('partition', `'natural' only for a dataset with owners (options.owners; none given for ${data.name})`, 'natural');
+  if (!owners) throw invalidArgument('partition', `'natural' only for a dataset with owners, given as options.owners (none for ${data.name})`, 'natural');
   checkOwners('options.owners', owners, data.size);
   const byGroup = new Map<number, number[]>();
   owners.ids.forEach((g, i) => {

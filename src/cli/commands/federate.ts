@@ -121,6 +121,7 @@ export const federate: Command = {
       ? splitDataset(split.train, 0.2, seed, { order: 'shuffled', ...(split.owners ? { owners: split.owners.train } : {}) })
       : split;
     const kind = oneOf<PartitionKind>('partition', values.partition, ['iid', 'label', 'quantity', 'natural'], 'label');
+    if (kind === 'natural' && !trainOwners) fail('partition', `'natural' only for a dataset with owners (${data.name} has none)`, kind);
     const clients = integer('clients', values.clients, 100, 1);
     const partition = partitionData(train, {
       kind,
