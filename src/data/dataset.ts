@@ -72,7 +72,9 @@ export function checkOwners(name: string, value: unknown, size: number): Owners 
   if (!Array.isArray(o.names)) throw invalidType(`${name}.names`, 'an array of strings', o.names);
   o.names.forEach((n, i) => stringValue(`${name}.names[${i}]`, n));
   o.ids.forEach((id, i) => {
-    if (!(id >= 0 && id < o.names.length)) throw invalidArgument(`${name}.ids[${i}]`, `an index into names [0, ${o.names.length})`, id);
+    if (!(id >= 0 && id < o.names.length)) {
+      throw invalidArgument(`${name}.ids[${i}]`, `an index into names [0, ${o.names.length})`, id);
+    }
   });
   return o;
 }
@@ -171,7 +173,9 @@ export function splitDataset(ds: Dataset, testFraction: number, seed: number, op
   return {
     test: subset(ds, testRows, `${ds.name}-test`),
     train: subset(ds, trainRows, `${ds.name}-train`),
-    ...(o.owners ? { owners: { train: subsetOwners(o.owners, trainRows), test: subsetOwners(o.owners, testRows) } } : {}),
+    ...(o.owners
+      ? { owners: { train: subsetOwners(o.owners, trainRows), test: subsetOwners(o.owners, testRows) } }
+      : {}),
   };
 }
 

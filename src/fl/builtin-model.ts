@@ -31,7 +31,14 @@ export class BuiltinModel implements FlModel {
     return Float32Array.from(this.#model.params);
   }
 
-  train(params: Float32Array, global: Float32Array, data: Dataset, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Random): void {
+  train(
+    params: Float32Array,
+    global: Float32Array,
+    data: Dataset,
+    indices: ArrayLike<number>,
+    options: LocalTrainingOptions,
+    rng: Random,
+  ): void {
     const source = labelledDataset('data', data);
     localTraining(this.dim, params, global, data, indices, options, rng);
     const w = this.#model.params;

@@ -11,9 +11,10 @@
 //   (every client holds at least one example), examples assigned at random (Li, Diao, Chen and
 //   He, "Federated Learning on Non-IID Data Silos: An Experimental Study", ICDE 2022).
 // - 'natural': by options.owners, the dataset's own owner of each example (sender domain for the
-//   spam corpus, writer for synthetic data; what loadDataset returns). With M ≥ the number of groups each group is one client (M is
-//   lowered to the number of groups); with fewer clients, whole groups are dealt to clients in
-//   decreasing size order, each to the currently smallest client, so no group is split.
+//   spam corpus, writer for synthetic data; what loadDataset returns). With M ≥ the number of
+//   groups each group is one client (M is lowered to the number of groups); with fewer clients,
+//   whole groups are dealt to clients in decreasing size order, each to the currently smallest
+//   client, so no group is split.
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite, requiredObject } from '../validate.js';
 import { checkOwners, type Dataset, type Owners } from '../data/dataset.js';
@@ -98,7 +99,10 @@ function quantitySkew(n: number, m: number, beta: number, rng: Random): Int32Arr
 }
 
 function natural(data: Dataset, owners: Owners | undefined, m: number): Int32Array[] {
-  if (!owners) throw invalidArgument('partition', `'natural' only for a dataset with owners, given as options.owners (none for ${data.name})`, 'natural');
+  if (!owners) {
+    const expected = `'natural' only for a dataset with owners, given as options.owners (none for ${data.name})`;
+    throw invalidArgument('partition', expected, 'natural');
+  }
   checkOwners('options.owners', owners, data.size);
   const byGroup = new Map<number, number[]>();
   owners.ids.forEach((g, i) => {

@@ -31,7 +31,8 @@ describe('loadDataset', () => {
     expect(owners!.names).toHaveLength(12);
     expect(Math.max(...owners!.ids)).toBeLessThan(12);
     // federate's default: one writer per 50 examples, at least 10.
-    const fl = loadDataset('synthetic', federateDatasetOptions('synthetic', { examples: 1000, dataSeed: 3, bags: false }));
+    const options = federateDatasetOptions('synthetic', { examples: 1000, dataSeed: 3, bags: false });
+    const fl = loadDataset('synthetic', options);
     expect(fl.owners!.names).toHaveLength(20);
     expect(fl.dataset.size).toBe(1000);
     // spam: 2048 dense buckets, or 2^14 for the bags models; the data directory passes through.

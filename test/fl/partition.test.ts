@@ -68,7 +68,8 @@ describe('partitions', () => {
     expect(() => partitionData(data, { kind: 'iid', clients: 0 })).toThrow(/clients must be an integer/);
     expect(() => partitionData(data, { kind: 'natural', clients: 3 })).toThrow(/only for a dataset with owners/);
     const short = { ids: owners.ids.subarray(1), names: owners.names };
-    expect(() => partitionData(data, { kind: 'natural', clients: 3, owners: short })).toThrow(/options.owners.ids.length must be/);
+    expect(() => partitionData(data, { kind: 'natural', clients: 3, owners: short }))
+      .toThrow(/options.owners.ids.length must be/);
   });
 });
 

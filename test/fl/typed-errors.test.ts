@@ -107,7 +107,8 @@ describe('fl: typed errors from every entry', () => {
     expect(() => splitDataset(data, { valueOf: () => 0.5 } as never, 1)).toThrow(/testFraction must be/);
     expect(() => splitDataset(data, 0.5, 1, { order: 'random' as never })).toThrow(/options.order must be/);
     const badOwners = { ids: writers.owners.ids, names: ['only-one'] };
-    expect(() => splitDataset(data, 0.5, 1, { owners: badOwners })).toThrow(/options.owners.ids\[\d+\] must be an index/);
+    expect(() => splitDataset(data, 0.5, 1, { owners: badOwners }))
+      .toThrow(/options.owners.ids\[\d+\] must be an index/);
     const badLabels = { ...data, labels: new Int32Array(data.size).fill(7) };
     expect(() => partitionData(badLabels, { kind: 'iid', clients: 2 })).toThrow(/data.labels\[0\] must be a class/);
     expect(() => new SecureAggregation([1, 2], 4, 5e-324)).toThrow(/bound must be/);

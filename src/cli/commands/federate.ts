@@ -118,10 +118,12 @@ export const federate: Command = {
     // --validation: for tuning, evaluate on 20% of the training examples (the clients train on the
     // other 80%) so that the held-out test split is never looked at.
     const { train, test, owners: trainOwners } = values.validation
-      ? splitDataset(split.train, 0.2, seed, { order: 'shuffled', ...(split.owners ? { owners: split.owners.train } : {}) })
+      ? splitDataset(split.train, 0.2, seed, { order: 'shuffled', ...(owners ? { owners: split.owners!.train } : {}) })
       : split;
     const kind = oneOf<PartitionKind>('partition', values.partition, ['iid', 'label', 'quantity', 'natural'], 'label');
-    if (kind === 'natural' && !trainOwners) fail('partition', `'natural' only for a dataset with owners (${data.name} has none)`, kind);
+    if (kind === 'natural' && !trainOwners) {
+      fail('partition', `'natural' only for a dataset with owners (${data.name} has none)`, kind);
+    }
     const clients = integer('clients', values.clients, 100, 1);
     const partition = partitionData(train, {
       kind,
