@@ -3,7 +3,16 @@
 import type { Batch } from '../models/batch.js';
 import { Random } from './random.js';
 import { invalidArgument, invalidType } from '../errors.js';
-import { elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../validate.js';
+import {
+  elementCount,
+  nonNegativeInteger,
+  oneOf,
+  optionsObject,
+  positiveInteger,
+  requiredObject,
+  stringValue,
+  typedArray,
+} from '../validate.js';
 
 /** The O(1) checks of a dataset argument: its shape and the lengths of its arrays. */
 function checkDataset(ds: unknown): Dataset {
@@ -54,6 +63,22 @@ export interface Owners {
   names: string[];
 }
 
+/** Owners of a dataset of `size` examples: ids an Int32Array of that length indexing names (O(size)). */
+export function checkOwners(name: string, value: unknown, size: number): Owners {
+  const o = requiredObject(name, value as Owners);
+  if (typedArray(`${name}.ids`, o.ids, 'Int32Array').length !== size) {
+    throw invalidArgument(`${name}.ids.length`, `the dataset's size (${size})`, o.ids.length);
+  }
+  if (!Array.isArray(o.names)) throw invalidType(`${name}.names`, 'an array of strings', o.names);
+  o.names.forEach((n, i) => stringValue(`${name}.names[${i}]`, n));
+  o.ids.forEach((id, i) => {
+    if (!(id >= 0 && id < o.names.length)) {
+      throw invalidArgument(`${name}.ids[${i}]`, `an index into names [0, ${o.names.length})`, id);
+    }
+  });
+  return o;
+}
+
 /** The examples `rows` of ds as a batch (copies: the batch owns its buffers). */
 export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
   checkDataset(ds);
@@ -102,19 +127,55 @@ export function subset(ds: Dataset, rows: Int32Array, name?: string): Dataset {
   };
 }
 
-/** A stable split: the same seed and dataset give the same train/test examples on every run. */
-export function splitDataset(ds: Dataset, testFraction: number, seed: number): { train: Dataset; test: Dataset } {
+export interface SplitOptions {
+  /**
+   * 'sorted' (default): each side keeps the dataset's order. 'shuffled': each side in the seeded
+   * permutation's order — FL's partitions deal examples by position, so federate's seeded runs
+   * read this order.
+   */
+  order?: 'sorted' | 'shuffled';
+  /** The owner of each example (FL's 'natural' partition): split with the examples. */
+  owners?: Owners;
+}
+
+export interface Split {
+  train: Dataset;
+  test: Dataset;
+  /** With options.owners: the owners of each side's examples, in its order. */
+  owners?: { train: Owners; test: Owners };
+}
+
+/** The owners of the examples `rows` (ids copied; the names are shared). */
+function subsetOwners(owners: Owners, rows: Int32Array): Owners {
+  const ids = new Int32Array(rows.length);
+  for (let r = 0; r < rows.length; r++) ids[r] = owners.ids[rows[r]!]!;
+  return { ids, names: owners.names };
+}
+
+/**
+ * A stable split: the same seed and dataset give the same train/test examples on every run. The
+ * test side is the first round(size × testFraction) examples of a seeded Fisher–Yates permutation.
+ */
+export function splitDataset(ds: Dataset, testFraction: number, seed: number, options: SplitOptions = {}): Split {
   checkDataset(ds);
   if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1)) throw invalidArgument('testFraction', 'in (0, 1)', testFraction);
   if (ds.size < 2) throw invalidArgument('ds.size', 'at least 2 to split', ds.size);
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('seed', 'a non-negative integer', seed);
+  const o = optionsObject('options', options);
+  const order = oneOf('options.order', o.order, ['sorted', 'shuffled'] as const, 'sorted');
+  if (o.owners !== undefined) checkOwners('options.owners', o.owners, ds.size);
   const perm = new Int32Array(ds.size);
   for (let i = 0; i < ds.size; i++) perm[i] = i;
   new Random(seed).shuffle(perm);
   const nTest = Math.min(ds.size - 1, Math.max(1, Math.round(ds.size * testFraction)));
+  const [testRows, trainRows] = [perm.slice(0, nTest), perm.slice(nTest)];
+  if (order === 'sorted') [testRows, trainRows].forEach((rows) => rows.sort());
   return {
-    test: subset(ds, perm.slice(0, nTest).sort(), `${ds.name}-test`),
-    train: subset(ds, perm.slice(nTest).sort(), `${ds.name}-train`),
+    test: subset(ds, testRows, `${ds.name}-test`),
+    train: subset(ds, trainRows, `${ds.name}-train`),
+    ...(o.owners
+      ? { owners: { train: subsetOwners(o.owners, trainRows), test: subsetOwners(o.owners, testRows) } }
+      : {}),
   };
 }
 

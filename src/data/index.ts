@@ -1,7 +1,16 @@
 // dpfl/data: datasets (dense rows or bags of tokens) and their natural owners, loaded by name
 // (the one registry of dpfl train, federate and audit), batches and splits, synthetic data, the
 // optional SpamAssassin and MNIST loaders, text hashing, and the one seeded random generator.
-export { type Dataset, type Owners, gatherBatch, splitDataset, subset, batches } from './dataset.js';
+export {
+  type Dataset,
+  type Owners,
+  type Split,
+  type SplitOptions,
+  gatherBatch,
+  splitDataset,
+  subset,
+  batches,
+} from './dataset.js';
 export { loadDataset, type DatasetName, type LoadDatasetOptions, type LoadedDataset } from './registry.js';
 export { syntheticDense, syntheticBags } from './synthetic.js';
 export { loadSpam } from './spam.js';

@@ -1,15 +1,13 @@
 // The built-in models of src/models (softmax regression, MLP, hashed-n-gram text classifier) as
 // FL client models: local minibatch SGD on the mean cross-entropy, with the FedProx proximal term
-// μ/2‖w − w_t‖² (Li et al., MLSys 2020) when μ > 0. Trains on data.source (a src/data Dataset).
-import { batches, gatherBatch } from '../data/dataset.js';
-import { invalidArgument } from '../errors.js';
+// μ/2‖w − w_t‖² (Li et al., MLSys 2020) when μ > 0. Trains on a src/data Dataset (dense or bags).
+import { batches, gatherBatch, type Dataset } from '../data/dataset.js';
 import { createModel, type ModelSpec } from '../models/zoo.js';
 import type { Sequential } from '../models/sequential.js';
-import type { LabelledData } from './data.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
 import type { Random } from '../data/random.js';
 import { sizedFloat32 } from '../validate.js';
-import { labelledData, localTraining } from './validate.js';
+import { labelledDataset, localTraining } from './validate.js';
 
 export class BuiltinModel implements FlModel {
   readonly #model: Sequential;
@@ -33,14 +31,15 @@ export class BuiltinModel implements FlModel {
     return Float32Array.from(this.#model.params);
   }
 
-  #source(data: LabelledData) {
-    labelledData('data', data);
-    if (!data.source) throw invalidArgument('data.source', `a src/data Dataset for the built-in ${this.spec.kind} model`, data.source);
-    return data.source;
-  }
-
-  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>, options: LocalTrainingOptions, rng: Random): void {
-    const source = this.#source(data);
+  train(
+    params: Float32Array,
+    global: Float32Array,
+    data: Dataset,
+    indices: ArrayLike<number>,
+    options: LocalTrainingOptions,
+    rng: Random,
+  ): void {
+    const source = labelledDataset('data', data);
     localTraining(this.dim, params, global, data, indices, options, rng);
     const w = this.#model.params;
     w.set(params);
@@ -61,8 +60,8 @@ export class BuiltinModel implements FlModel {
     params.set(w);
   }
 
-  accuracy(params: Float32Array, data: LabelledData): number {
-    const source = this.#source(data);
+  accuracy(params: Float32Array, data: Dataset): number {
+    const source = labelledDataset('data', data);
     sizedFloat32('params', params, this.dim);
     this.#model.params.set(params);
     let correct = 0;

@@ -2,10 +2,10 @@
 // the examples currently on the device; it returns its update Δ_k = x_k − x_t and its sample count.
 import { invalidType } from '../errors.js';
 import { nonNegativeInteger, requiredObject, sizedFloat32, withMethods } from '../validate.js';
-import type { LabelledData } from './data.js';
+import type { Dataset } from '../data/dataset.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
 import type { Random } from '../data/random.js';
-import { exampleIndices, labelledData } from './validate.js';
+import { exampleIndices, labelledDataset } from './validate.js';
 
 export interface ClientReport {
   client: number;
@@ -19,7 +19,7 @@ export class FederatedClient {
   constructor(
     readonly id: number,
     readonly model: FlModel,
-    readonly data: LabelledData,
+    readonly data: Dataset,
     /** The examples on the device now (fixed in the static setting, a store in the continual one). */
     readonly examples: () => ArrayLike<number>,
     readonly training: LocalTrainingOptions,
@@ -27,7 +27,7 @@ export class FederatedClient {
     nonNegativeInteger('id', id);
     withMethods('model', model, 'an FlModel', 'init', 'train', 'accuracy');
     nonNegativeInteger('model.dim', model.dim);
-    labelledData('data', data);
+    labelledDataset('data', data);
     if (typeof examples !== 'function') throw invalidType('examples', 'a function returning example indices', examples);
     requiredObject('training', training);
   }
@@ -38,7 +38,7 @@ export class FederatedClient {
     nonNegativeInteger('round', round);
     withMethods('rng', rng, 'a Random', 'next', 'shuffle');
     const local = Float32Array.from(global);
-    const examples = exampleIndices('examples()', this.examples(), this.data.labels.length);
+    const examples = exampleIndices('examples()', this.examples(), this.data.size);
     if (examples.length > 0) await this.model.train(local, global, this.data, examples, this.training, rng);
     for (let i = 0; i < local.length; i++) local[i] = local[i]! - global[i]!;
     return { client: this.id, round, update: local, samples: examples.length };

@@ -23,7 +23,5 @@ export {
 export { SecureAggregation, fixedPointScale } from './secagg.js';
 export { ClientStore, ContinualStreams, type EvictionPolicy } from './store.js';
 export type { FlModel, LocalTrainingOptions } from './model.js';
+// Data is dpfl/data's: a Dataset, and for the 'natural' partition its Owners (loadDataset returns both).
 export { BuiltinModel } from './builtin-model.js';
-// One way in for data: a src/data Dataset, optionally with an owner per example (dpfl/data's
-// loadDataset returns both).
-export { fromDataset, type LabelledData } from './data.js';

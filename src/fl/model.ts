@@ -1,6 +1,6 @@
 // The client model interface of the FL loops (flat Float32Array parameters). dpfl's own client
 // model is BuiltinModel (the native models of src/models); a caller's (tfjs, hand-written) works too.
-import type { LabelledData } from './data.js';
+import type { Dataset } from '../data/dataset.js';
 import type { Random } from '../data/random.js';
 
 export interface LocalTrainingOptions {
@@ -24,8 +24,8 @@ export interface FlModel {
    * Trains params in place on the examples `indices` of data; global is w_t for FedProx. params
    * must hold the trained values when the call (or its Promise) completes, and not change after.
    */
-  train(params: Float32Array, global: Float32Array, data: LabelledData, indices: ArrayLike<number>,
+  train(params: Float32Array, global: Float32Array, data: Dataset, indices: ArrayLike<number>,
     options: LocalTrainingOptions, rng: Random): void | Promise<void>;
   /** Fraction of examples of data classified correctly. */
-  accuracy(params: Float32Array, data: LabelledData): number | Promise<number>;
+  accuracy(params: Float32Array, data: Dataset): number | Promise<number>;
 }

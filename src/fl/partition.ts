@@ -10,15 +10,16 @@
 // - 'quantity' (quantity skew): client shares s ~ Dirichlet(β·1_M), sizes 1 + round(s·(N − M))
 //   (every client holds at least one example), examples assigned at random (Li, Diao, Chen and
 //   He, "Federated Learning on Non-IID Data Silos: An Experimental Study", ICDE 2022).
-// - 'natural': by the dataset's own owner of each example (mailbox or sender for the spam corpus,
-//   writer for synthetic data). With M ≥ the number of groups each group is one client (M is
-//   lowered to the number of groups); with fewer clients, whole groups are dealt to clients in
-//   decreasing size order, each to the currently smallest client, so no group is split.
+// - 'natural': by options.owners, the dataset's own owner of each example (sender domain for the
+//   spam corpus, writer for synthetic data; what loadDataset returns). With M ≥ the number of
+//   groups each group is one client (M is lowered to the number of groups); with fewer clients,
+//   whole groups are dealt to clients in decreasing size order, each to the currently smallest
+//   client, so no group is split.
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite, requiredObject } from '../validate.js';
-import type { LabelledData } from './data.js';
+import { checkOwners, type Dataset, type Owners } from '../data/dataset.js';
 import { Random } from '../data/random.js';
-import { labelledData } from './validate.js';
+import { labelledDataset } from './validate.js';
 
 export type PartitionKind = 'iid' | 'label' | 'quantity' | 'natural';
 
@@ -30,6 +31,8 @@ export interface PartitionOptions {
   /** Concentration β of quantity skew. Default 0.5. */
   beta?: number;
   seed?: number;
+  /** 'natural': the owner of each example of the dataset (src/data's Owners). */
+  owners?: Owners;
 }
 
 export interface Partition {
@@ -41,9 +44,9 @@ export interface Partition {
   labelHistograms: number[][];
 }
 
-function histograms(data: LabelledData, clients: Int32Array[]): number[][] {
+function histograms(data: Dataset, clients: Int32Array[]): number[][] {
   return clients.map((idx) => {
-    const h = new Array<number>(data.numClasses).fill(0);
+    const h = new Array<number>(data.classes).fill(0);
     for (const i of idx) h[data.labels[i]!]! += 1;
     return h;
   });
@@ -54,9 +57,9 @@ function evenSplit(order: number[], m: number): Int32Array[] {
   return Array.from({ length: m }, (_, k) => Int32Array.from(order.slice(Math.floor((k * n) / m), Math.floor(((k + 1) * n) / m))));
 }
 
-function labelSkew(data: LabelledData, m: number, alpha: number, rng: Random): Int32Array[] {
-  const n = data.labels.length;
-  const c = data.numClasses;
+function labelSkew(data: Dataset, m: number, alpha: number, rng: Random): Int32Array[] {
+  const n = data.size;
+  const c = data.classes;
   const pools: number[][] = Array.from({ length: c }, () => []);
   for (let i = 0; i < n; i++) pools[data.labels[i]!]!.push(i);
   pools.forEach((p) => rng.shuffle(p));
@@ -95,10 +98,14 @@ function quantitySkew(n: number, m: number, beta: number, rng: Random): Int32Arr
   return sizes.map((s) => Int32Array.from(order.slice(at, (at += s))));
 }
 
-function natural(data: LabelledData, m: number): Int32Array[] {
-  if (!data.groups) throw invalidArgument('partition', `'natural' only for a dataset with owners (${data.name} has none)`, 'natural');
+function natural(data: Dataset, owners: Owners | undefined, m: number): Int32Array[] {
+  if (!owners) {
+    const expected = `'natural' only for a dataset with owners, given as options.owners (none for ${data.name})`;
+    throw invalidArgument('partition', expected, 'natural');
+  }
+  checkOwners('options.owners', owners, data.size);
   const byGroup = new Map<number, number[]>();
-  data.groups.forEach((g, i) => {
+  owners.ids.forEach((g, i) => {
     const list = byGroup.get(g);
     if (list) list.push(i);
     else byGroup.set(g, [i]);
@@ -114,14 +121,14 @@ function natural(data: LabelledData, m: number): Int32Array[] {
   return bins.map((b) => Int32Array.from(b.sort((x, y) => x - y)));
 }
 
-export function partitionData(data: LabelledData, options: PartitionOptions): Partition {
-  labelledData('data', data);
+export function partitionData(data: Dataset, options: PartitionOptions): Partition {
+  labelledDataset('data', data);
   requiredObject('options', options);
   const m = options.clients;
   if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {
     throw invalidType('options.seed', 'a safe integer', options.seed);
   }
-  const n = data.labels.length;
+  const n = data.size;
   // 'natural' lowers M to the number of owners, so any positive M is fine there.
   if (!Number.isSafeInteger(m) || m < 1 || (m > n && options.kind !== 'natural')) throw invalidArgument('clients', `an integer in [1, ${n}]`, m);
   const rng = new Random(options.seed ?? 0);
@@ -146,7 +153,7 @@ export function partitionData(data: LabelledData, options: PartitionOptions): Pa
       break;
     }
     case 'natural':
-      clients = natural(data, m);
+      clients = natural(data, options.owners, m);
       break;
     default:
       throw invalidArgument('kind', '"iid", "label", "quantity" or "natural"', options.kind);

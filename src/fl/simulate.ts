@@ -8,7 +8,7 @@
 // device speed; Bonawitz et al., "Towards Federated Learning at Scale", SysML 2019, describe the
 // heavy tail of device round-trip times). Reports are submitted in arrival order at t + latency;
 // the next round opens at t + deadline (or after the last arrival without a deadline).
-import type { LabelledData } from './data.js';
+import type { Dataset } from '../data/dataset.js';
 import { FederatedClient } from './client.js';
 import type { AdaptiveClipOptions } from './dp.js';
 import type { FlModel, LocalTrainingOptions } from './model.js';
@@ -27,7 +27,7 @@ import {
   withMethods,
 } from '../validate.js';
 import { Random } from '../data/random.js';
-import { exampleIndices, labelledData } from './validate.js';
+import { exampleIndices, labelledDataset } from './validate.js';
 import type { SelectionOptions } from './selection.js';
 import { FederatedServer, type RoundReport } from './server.js';
 import { ContinualStreams, type EvictionPolicy } from './store.js';
@@ -36,8 +36,8 @@ import type { AccountantKind } from '../accounting/index.js';
 export type Algorithm = ServerOptimizerName | 'fedprox';
 
 export interface SimulationOptions {
-  train: LabelledData;
-  test: LabelledData;
+  train: Dataset;
+  test: Dataset;
   partition: Partition;
   model: FlModel;
   rounds: number;
@@ -94,14 +94,14 @@ export interface SimulationResult {
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   // Everything is checked before the first round: a bad option must not surface rounds later.
   requiredObject('options', options);
-  labelledData('options.train', options.train);
-  labelledData('options.test', options.test);
+  labelledDataset('options.train', options.train);
+  labelledDataset('options.test', options.test);
   const partition = requiredObject('options.partition', options.partition);
   if (!Array.isArray(partition.clients)) {
     throw invalidType('options.partition.clients', 'an array of Int32Array', partition.clients);
   }
   partition.clients.forEach((c, k) => exampleIndices(`options.partition.clients[${k}]`, typedArray(
-    `options.partition.clients[${k}]`, c, 'Int32Array'), options.train.labels.length));
+    `options.partition.clients[${k}]`, c, 'Int32Array'), options.train.size));
   withMethods('options.model', options.model, 'an FlModel', 'init', 'train', 'accuracy');
   nonNegativeInteger('options.rounds', options.rounds);
   if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {

@@ -16,7 +16,6 @@ import {
   typedArrayKind,
   withMethods,
 } from '../validate.js';
-import type { LabelledData } from './data.js';
 import type { LocalTrainingOptions } from './model.js';
 
 /** A src/data Dataset, checked by src/data itself (gathering no rows runs its full dataset check). */
@@ -26,26 +25,16 @@ export function dataset(name: string, value: unknown): Dataset {
   return value as Dataset;
 }
 
-/** A LabelledData: typed arrays of consistent lengths (features may be empty for a bags source). */
-export function labelledData(name: string, value: unknown): LabelledData {
-  const d = requiredObject(name, value as LabelledData);
-  stringValue(`${name}.name`, d.name);
-  const labels = typedArray(`${name}.labels`, d.labels, 'Int32Array');
-  const f = nonNegativeInteger(`${name}.numFeatures`, d.numFeatures);
-  const c = positiveInteger(`${name}.numClasses`, d.numClasses);
-  // Labels index per-class arrays (pools, logits): one out of range would read past them.
-  labels.forEach((y, i) => {
+/**
+ * A Dataset the FL loops index by label (pools, logits, histograms): dataset's checks and every
+ * label a class in [0, classes) (O(size): once per entry, not per round).
+ */
+export function labelledDataset(name: string, value: unknown): Dataset {
+  const d = dataset(name, value);
+  const c = positiveInteger(`${name}.classes`, d.classes);
+  d.labels.forEach((y, i) => {
     if (y < 0 || y >= c) throw invalidArgument(`${name}.labels[${i}]`, `a class in [0, ${c})`, y);
   });
-  const features = typedArray(`${name}.features`, d.features, 'Float32Array');
-  const n = elementCount(`${name}.features.length`, labels.length, f);
-  if (features.length !== n && !(features.length === 0 && d.source !== undefined)) {
-    throw invalidArgument(`${name}.features.length`, `labels.length × numFeatures (${n})`, features.length);
-  }
-  if (d.groups !== undefined && typedArray(`${name}.groups`, d.groups, 'Int32Array').length !== labels.length) {
-    throw invalidArgument(`${name}.groups.length`, `labels.length (${labels.length})`, d.groups.length);
-  }
-  if (d.source !== undefined) dataset(`${name}.source`, d.source);
   return d;
 }
 
@@ -69,14 +58,14 @@ export function localTraining(
   dim: number,
   params: unknown,
   global: unknown,
-  data: LabelledData,
+  data: Dataset,
   indices: unknown,
   options: unknown,
   rng: unknown,
 ): void {
   sizedFloat32('params', params, dim);
   sizedFloat32('global', global, dim);
-  exampleIndices('indices', indices, data.labels.length);
+  exampleIndices('indices', indices, data.size);
   const o = requiredObject('options', options as LocalTrainingOptions);
   nonNegativeInteger('options.epochs', o.epochs);
   positiveInteger('options.batchSize', o.batchSize);

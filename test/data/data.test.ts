@@ -16,6 +16,25 @@ describe('data', () => {
     expect(Array.from(splitDataset(ds, 0.2, 6).test.x!)).not.toEqual(Array.from(a.test.x!));
   });
 
+  it("order 'shuffled': the same examples, in the seeded permutation's order (FL's partitions read it)", () => {
+    const ds = syntheticDense({ size: 101, dim: 3, classes: 2, seed: 1 });
+    const ids = Int32Array.from({ length: 101 }, (_, i) => i % 7);
+    const owners = { ids, names: Array.from({ length: 7 }, (_, i) => `o${i}`) };
+    const sorted = splitDataset(ds, 0.2, 5, { owners });
+    const shuffled = splitDataset(ds, 0.2, 5, { order: 'shuffled', owners });
+    // Pinned: the test side is the permutation's first round(n·f) examples, the train side the rest.
+    const perm = Array.from({ length: 101 }, (_, i) => i);
+    new Random(5).shuffle(perm);
+    const rows = (s: number[]) => Int32Array.from(s);
+    for (const [side, want] of [['test', perm.slice(0, 20)], ['train', perm.slice(20)]] as const) {
+      expect(shuffled[side]).toEqual(subset(ds, rows(want), `${ds.name}-${side}`));
+      expect(sorted[side]).toEqual(subset(ds, rows([...want].sort((a, b) => a - b)), `${ds.name}-${side}`));
+      expect(Array.from(shuffled.owners![side].ids)).toEqual(want.map((i) => i % 7));
+      expect(Array.from(sorted.owners![side].ids)).toEqual([...want].sort((a, b) => a - b).map((i) => i % 7));
+    }
+    expect(splitDataset(ds, 0.2, 5).owners).toBeUndefined();
+  });
+
   it('refuses bad arguments', () => {
     const ds = syntheticDense({ size: 5, dim: 2, classes: 2 });
     expect(() => gatherBatch(ds, Int32Array.of(5))).toThrow('rows[0] must be an example index in [0, 5), received 5');

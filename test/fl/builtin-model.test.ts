@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BuiltinModel } from '../../src/fl/builtin-model.js';
-import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
+import { splitDataset } from '../../src/data/dataset.js';
 import { senderOwners } from '../../src/data/spam.js';
 import { syntheticWriters } from '../../src/data/synthetic.js';
 import { partitionData } from '../../src/fl/partition.js';
@@ -8,15 +8,9 @@ import { simulate } from '../../src/fl/simulate.js';
 import { Random } from '../../src/data/random.js';
 
 const { dataset, owners } = syntheticWriters({ size: 2000, dim: 12, classes: 3, writers: 20, seed: 3 });
-const data = fromDataset(dataset, owners);
-const { train, test } = trainTestSplit(data, 0.25, 2);
+const { train, test } = splitDataset(dataset, 0.25, 2, { order: 'shuffled', owners });
 
 describe('built-in models (src/models) as FL clients', () => {
-  it('the train/test split keeps the src/data view aligned with labels and features', () => {
-    expect(train.source!.size).toBe(train.labels.length);
-    expect(Array.from(train.source!.labels)).toEqual(Array.from(train.labels));
-    expect(train.source!.x).toBe(train.features); // shared, not copied twice
-  });
   it('FedProx with the built-in MLP learns on a label-skewed partition', async () => {
     const model = new BuiltinModel({ kind: 'mlp', inputDim: 12, input: 'dense', classes: 3, hidden: [16] }, 1);
     const partition = partitionData(train, { kind: 'label', clients: 20, alpha: 0.5, seed: 1 });
@@ -35,10 +29,12 @@ describe('built-in models (src/models) as FL clients', () => {
     expect(drift(0)).toBeGreaterThan(0);
     expect(drift(1)).toBeLessThan(drift(0));
   });
-  it('refuses data without a src/data view', () => {
+  it('refuses data that is not a src/data Dataset, or labels outside its classes', () => {
     const model = new BuiltinModel({ kind: 'linear', inputDim: 12, input: 'dense', classes: 3 }, 1);
-    const { source: _s, ...bare } = train;
-    expect(() => model.accuracy(model.init(), bare)).toThrow(/data.source must be a src\/data Dataset/);
+    const { kind: _k, ...bare } = train;
+    expect(() => model.accuracy(model.init(), bare as never)).toThrow(/ds.kind must be "dense" or "bags"/);
+    const bad = { ...train, labels: Int32Array.from(train.labels, (y, i) => (i === 5 ? 3 : y)) };
+    expect(() => model.accuracy(model.init(), bad)).toThrow(/data.labels\[5\] must be a class in \[0, 3\)/);
   });
   it('sender owners index messages by their From: domain', () => {
     const g = senderOwners([{ group: 'spam-1', text: 'From: a@x.com\n\n.' }, { group: 'easy-ham-1', text: 'From: b@y.org\n\n.' }, { group: 'spam-2', text: 'From: c@x.com\n\n.' }]);

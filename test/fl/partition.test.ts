@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { fromDataset } from '../../src/fl/data.js';
 import { syntheticWriters } from '../../src/data/synthetic.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { ClientStore, ContinualStreams } from '../../src/fl/store.js';
 import { Random } from '../../src/data/random.js';
 
 const { dataset, owners } = syntheticWriters({ size: 3000, dim: 8, classes: 5, writers: 30, seed: 2 });
-const data = fromDataset(dataset, owners);
+const data = dataset;
 
 function coversAll(clients: Int32Array[], n: number): boolean {
   const seen = new Uint8Array(n);
@@ -50,15 +49,15 @@ describe('partitions', () => {
     expect(Math.max(...p.sizes)).toBeGreaterThan(4 * (3000 / 25));
   });
   it('natural: one client per owner, or whole owners dealt to fewer clients', () => {
-    const p = partitionData(data, { kind: 'natural', clients: 3000, seed: 0 });
-    expect(p.clients.length).toBe(new Set(data.groups).size);
-    p.clients.forEach((c) => expect(new Set(Array.from(c, (i) => data.groups![i])).size).toBe(1));
-    const q = partitionData(data, { kind: 'natural', clients: 5 });
+    const p = partitionData(data, { kind: 'natural', clients: 3000, seed: 0, owners });
+    expect(p.clients.length).toBe(new Set(owners.ids).size);
+    p.clients.forEach((c) => expect(new Set(Array.from(c, (i) => owners.ids[i])).size).toBe(1));
+    const q = partitionData(data, { kind: 'natural', clients: 5, owners });
     expect(q.clients.length).toBe(5);
     expect(coversAll(q.clients, 3000)).toBe(true);
     const owner = new Map<number, number>();
     q.clients.forEach((c, k) => c.forEach((i) => {
-      const g = data.groups![i]!;
+      const g = owners.ids[i]!;
       expect(owner.get(g) ?? k).toBe(k);
       owner.set(g, k);
     }));
@@ -67,8 +66,10 @@ describe('partitions', () => {
     expect(partitionData(data, { kind: 'label', clients: 9, seed: 8 })).toEqual(partitionData(data, { kind: 'label', clients: 9, seed: 8 }));
     expect(() => partitionData(data, { kind: 'label', clients: 9, alpha: 0 })).toThrow(/alpha must be a positive finite number/);
     expect(() => partitionData(data, { kind: 'iid', clients: 0 })).toThrow(/clients must be an integer/);
-    const { groups: _g, ...noOwners } = data;
-    expect(() => partitionData(noOwners, { kind: 'natural', clients: 3 })).toThrow(/only for a dataset with owners/);
+    expect(() => partitionData(data, { kind: 'natural', clients: 3 })).toThrow(/only for a dataset with owners/);
+    const short = { ids: owners.ids.subarray(1), names: owners.names };
+    expect(() => partitionData(data, { kind: 'natural', clients: 3, owners: short }))
+      .toThrow(/options.owners.ids.length must be/);
   });
 });
 

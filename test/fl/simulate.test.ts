@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
+import { splitDataset } from '../../src/data/dataset.js';
 import { syntheticWriters } from '../../src/data/synthetic.js';
 import { SoftmaxRegression } from './softmax-model.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { simulate, type SimulationOptions } from '../../src/fl/simulate.js';
 
 const { dataset, owners } = syntheticWriters({ size: 2400, dim: 16, classes: 4, writers: 40, seed: 5 });
-const data = fromDataset(dataset, owners);
-const { train, test } = trainTestSplit(data, 0.2, 1);
+const { train, test } = splitDataset(dataset, 0.2, 1, { order: 'shuffled', owners });
 const partition = partitionData(train, { kind: 'label', clients: 30, alpha: 0.3, seed: 2 });
 const model = new SoftmaxRegression(16, 4);
 const base: SimulationOptions = { train, test, partition, model, rounds: 12, selection: { method: 'uniform', perRound: 6 }, seed: 4 };

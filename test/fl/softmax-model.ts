@@ -5,10 +5,10 @@
 // linear model replaced it (issue 14).
 import { invalidArgument } from '../../src/errors.js';
 import { elementCount, positiveInteger, sizedFloat32 } from '../../src/validate.js';
-import type { LabelledData } from '../../src/fl/data.js';
+import type { Dataset } from '../../src/data/dataset.js';
 import type { FlModel, LocalTrainingOptions } from '../../src/fl/model.js';
 import type { Random } from '../../src/data/random.js';
-import { labelledData, localTraining } from '../../src/fl/validate.js';
+import { labelledDataset, localTraining } from '../../src/fl/validate.js';
 
 /** Softmax regression: params = [W (classes × features, row-major), b (classes)]. */
 export class SoftmaxRegression implements FlModel {
@@ -23,13 +23,13 @@ export class SoftmaxRegression implements FlModel {
     this.dim = elementCount('numClasses × (numFeatures + 1)', numClasses, numFeatures + 1);
   }
 
-  /** Data this model can read: dense rows of numFeatures (checked once per public call). */
-  #data(data: unknown): LabelledData {
-    const d = labelledData('data', data);
-    if (d.numFeatures !== this.numFeatures || d.features.length !== d.labels.length * this.numFeatures) {
-      throw invalidArgument('data.numFeatures', `${this.numFeatures} with dense features`, d.numFeatures);
+  /** Data this model can read: dense rows of numFeatures; returns them (checked once per public call). */
+  #rows(data: unknown): Float32Array {
+    const d = labelledDataset('data', data);
+    if (d.kind !== 'dense' || d.featureDim !== this.numFeatures) {
+      throw invalidArgument('data.featureDim', `${this.numFeatures} with dense rows`, d.featureDim);
     }
-    return d;
+    return d.x!;
   }
 
   init(): Float32Array {
@@ -49,12 +49,13 @@ export class SoftmaxRegression implements FlModel {
   train(
     params: Float32Array,
     global: Float32Array,
-    data: LabelledData,
+    data: Dataset,
     indices: ArrayLike<number>,
     options: LocalTrainingOptions,
     rng: Random,
   ): void {
-    localTraining(this.dim, params, global, this.#data(data), indices, options, rng);
+    const x = this.#rows(data);
+    localTraining(this.dim, params, global, data, indices, options, rng);
     const f = this.numFeatures;
     const k = this.numClasses;
     const bias = k * f;
@@ -67,7 +68,7 @@ export class SoftmaxRegression implements FlModel {
         const batch = order.slice(start, start + options.batchSize);
         grad.fill(0);
         for (const i of batch) {
-          this.#logits(params, data.features, i * f, p);
+          this.#logits(params, x, i * f, p);
           let max = -Infinity;
           for (let c = 0; c < k; c++) max = Math.max(max, p[c]!);
           let sum = 0;
@@ -76,7 +77,7 @@ export class SoftmaxRegression implements FlModel {
           for (let c = 0; c < k; c++) {
             const g = p[c]! / sum - (c === y ? 1 : 0); // ∂(cross-entropy)/∂z_c
             grad[bias + c] = grad[bias + c]! + g;
-            for (let d = 0; d < f; d++) grad[c * f + d] = grad[c * f + d]! + g * data.features[i * f + d]!;
+            for (let d = 0; d < f; d++) grad[c * f + d] = grad[c * f + d]! + g * x[i * f + d]!;
           }
         }
         const scale = options.lr / batch.length;
@@ -88,14 +89,14 @@ export class SoftmaxRegression implements FlModel {
     }
   }
 
-  accuracy(params: Float32Array, data: LabelledData): number {
+  accuracy(params: Float32Array, data: Dataset): number {
     sizedFloat32('params', params, this.dim);
-    this.#data(data);
+    const x = this.#rows(data);
     const z = new Float64Array(this.numClasses);
     let correct = 0;
-    const n = data.labels.length;
+    const n = data.size;
     for (let i = 0; i < n; i++) {
-      this.#logits(params, data.features, i * this.numFeatures, z);
+      this.#logits(params, x, i * this.numFeatures, z);
       let best = 0;
       for (let c = 1; c < this.numClasses; c++) if (z[c]! > z[best]!) best = c;
       if (best === data.labels[i]) correct++;

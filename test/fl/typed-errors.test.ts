@@ -15,8 +15,7 @@ import {
   simulate,
 } from '../../src/fl/index.js';
 import { api } from '../public-api.js';
-// Internal FL helpers (not exported since issue 13), still fuzzed: the CLI and loaders call them.
-import { fromDataset, trainTestSplit } from '../../src/fl/data.js';
+import { splitDataset } from '../../src/data/dataset.js';
 import { syntheticWriters } from '../../src/data/synthetic.js';
 import { SoftmaxRegression } from './softmax-model.js';
 import { spamFromMessages } from '../../src/data/spam.js';
@@ -44,7 +43,7 @@ function detached(): Float64Array {
 }
 
 const writers = syntheticWriters({ size: 60, dim: 3, classes: 2, writers: 4, seed: 3 });
-const data = fromDataset(writers.dataset, writers.owners);
+const data = writers.dataset;
 
 /** Valid FL objects, each with the methods to fuzz. */
 function objects(): [string, object, string[]][] {
@@ -105,8 +104,13 @@ describe('fl: typed errors from every entry', () => {
     expect(() => spamFromMessages(mails, { representation: 'dense', buckets: 2 ** 31 })).toThrow(/messages.length × buckets/);
     expect(() => spamFromMessages([{ group: 1, text: 'x' }] as never)).toThrow(/messages\[0\].group must be a string/);
     expect(() => partitionData(data, null as never)).toThrow(/options must be an object/);
-    expect(() => trainTestSplit(data, { valueOf: () => 0.5 } as never, 1)).toThrow(/testFraction must be/);
-    expect(() => trainTestSplit({ ...data, labels: Int32Array.of(7) }, 0.5, 1)).toThrow(/data.labels\[0\] must be a class/);
+    expect(() => splitDataset(data, { valueOf: () => 0.5 } as never, 1)).toThrow(/testFraction must be/);
+    expect(() => splitDataset(data, 0.5, 1, { order: 'random' as never })).toThrow(/options.order must be/);
+    const badOwners = { ids: writers.owners.ids, names: ['only-one'] };
+    expect(() => splitDataset(data, 0.5, 1, { owners: badOwners }))
+      .toThrow(/options.owners.ids\[\d+\] must be an index/);
+    const badLabels = { ...data, labels: new Int32Array(data.size).fill(7) };
+    expect(() => partitionData(badLabels, { kind: 'iid', clients: 2 })).toThrow(/data.labels\[0\] must be a class/);
     expect(() => new SecureAggregation([1, 2], 4, 5e-324)).toThrow(/bound must be/);
   });
 

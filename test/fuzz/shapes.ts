@@ -406,7 +406,9 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
         ),
       ),
     },
-    splitDataset: { args: fc.tuple(ds, real(0, 1), mix(fc.nat())) },
+    splitDataset: {
+      args: fc.tuple(ds, real(0, 1), mix(fc.nat()), options({ order: mix(fc.constantFrom('sorted', 'shuffled')) })),
+    },
     gatherBatch: { args: fc.tuple(ds, i32(fc.array(fc.integer({ min: -1, max: 6 }), { maxLength: 4 }))) },
     hashNgrams: {
       args: fc.tuple(

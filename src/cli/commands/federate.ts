@@ -1,7 +1,7 @@
 // `dpfl federate`: a federated-learning simulation (FedAvg and friends, optional DP-FedAvg) over a
 // partitioned dataset, with a progress line per round and a final report (or --json).
-import { trainTestSplit } from '../../fl/data.js';
-import { loadFlDataset } from '../../fl/datasets.js';
+import { splitDataset } from '../../data/dataset.js';
+import { loadDataset, type LoadDatasetOptions } from '../../data/registry.js';
 import { BuiltinModel } from '../../fl/builtin-model.js';
 import type { FlModel } from '../../fl/model.js';
 import { partitionData, type PartitionKind } from '../../fl/partition.js';
@@ -69,6 +69,25 @@ function progress(r: RoundSummary, total: number): string {
   return `${bar((r.round + 1) / total)} ${round}${counts}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
 }
 
+/**
+ * federate's datasets, as train's defaults live with train: synthetic data with natural writers
+ * (6000 examples, one writer per 50), spam as 2048 dense buckets or, for the bags models, 2^14
+ * buckets (not train's 2^18: with 64-wide embeddings that is ~1M parameters per update, which
+ * every client sends and the server aggregates every round). MNIST has no natural owners.
+ */
+export function federateDatasetOptions(
+  name: 'synthetic' | 'spam' | 'mnist',
+  o: { dataSeed: number; bags: boolean; from?: string; examples?: number },
+): LoadDatasetOptions {
+  const from = o.from !== undefined ? { from: o.from } : {};
+  if (name === 'synthetic') {
+    const size = o.examples ?? 6000;
+    return { size, writers: Math.max(10, Math.round(size / 50)), seed: o.dataSeed };
+  }
+  if (name === 'mnist') return from;
+  return { ...(o.bags ? { representation: 'bags', buckets: 2 ** 14 } : { representation: 'dense' }), ...from };
+}
+
 export const federate: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, OPTIONS);
@@ -89,17 +108,23 @@ export const federate: Command = {
     if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
     const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
-    const data = await loadFlDataset(datasetName, {
-      seed: dataSeed,
+    const { dataset: data, owners } = loadDataset(datasetName, federateDatasetOptions(datasetName, {
+      dataSeed,
+      bags,
       ...(values['data-dir'] ? { from: values['data-dir'] } : {}),
-      ...(bags ? { representation: 'bags' as const } : {}),
       ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}),
-    });
-    const split = trainTestSplit(data, 0.2, seed);
+    }));
+    // Each side in the permutation's order: the partitions deal examples by position.
+    const split = splitDataset(data, 0.2, seed, { order: 'shuffled', ...(owners ? { owners } : {}) });
     // --validation: for tuning, evaluate on 20% of the training examples (the clients train on the
     // other 80%) so that the held-out test split is never looked at.
-    const { train, test } = values.validation ? trainTestSplit(split.train, 0.2, seed) : split;
+    const { train, test, owners: trainOwners } = values.validation
+      ? splitDataset(split.train, 0.2, seed, { order: 'shuffled', ...(owners ? { owners: split.owners!.train } : {}) })
+      : split;
     const kind = oneOf<PartitionKind>('partition', values.partition, ['iid', 'label', 'quantity', 'natural'], 'label');
+    if (kind === 'natural' && !trainOwners) {
+      fail('partition', `'natural' only for a dataset with owners (${data.name} has none)`, kind);
+    }
     const clients = integer('clients', values.clients, 100, 1);
     const partition = partitionData(train, {
       kind,
@@ -107,6 +132,7 @@ export const federate: Command = {
       alpha: positive('alpha', values.alpha, 0.5),
       beta: positive('beta', values.beta, 0.5),
       seed,
+      ...(trainOwners ? { owners: trainOwners.train } : {}),
     });
     const population = partition.clients.length; // 'natural' may have fewer clients than asked
     const perRound = integer('per-round', values['per-round'], Math.min(10, population), 1);
@@ -130,8 +156,8 @@ export const federate: Command = {
     // The built-in models of src/models (native layers); the text model on bags of hashed n-grams.
     const model: FlModel = new BuiltinModel(
       bags
-        ? { kind: modelKind, inputDim: data.numFeatures, input: 'bags', classes: data.numClasses, combiner: 'sqrtn' }
-        : { kind: modelKind, inputDim: data.numFeatures, input: 'dense', classes: data.numClasses },
+        ? { kind: modelKind, inputDim: data.featureDim, input: 'bags', classes: data.classes, combiner: 'sqrtn' }
+        : { kind: modelKind, inputDim: data.featureDim, input: 'dense', classes: data.classes },
       seed,
     );
     const options: SimulationOptions = {
