@@ -357,7 +357,7 @@ export class FederatedServer {
 async function finiteOrUndefined(result: Promise<Float32Array | undefined>): Promise<Float32Array | undefined | null> {
   try {
     const out = await result;
-    return out && out.every(Number.isFinite) ? out : out === undefined ? undefined : null;
+    return out?.every(Number.isFinite) ? out : out === undefined ? undefined : null;
   } catch (e) {
     if ((e as { code?: string }).code === 'ERR_DPFL_NON_FINITE') return null;
     throw e;
