@@ -165,10 +165,12 @@ void simd_noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t 
 // chacha20.h); w[k] holds output word k of each block.
 template <int A, int B, int C, int D>
 void quarter(typename S::U* s) {
+  // clang-format off: one line per quarter-round row, as in RFC 8439 2.1
   s[A] = S::add32(s[A], s[B]); s[D] = S::template rotl<16>(S::xor_(s[D], s[A]));
   s[C] = S::add32(s[C], s[D]); s[B] = S::template rotl<12>(S::xor_(s[B], s[C]));
   s[A] = S::add32(s[A], s[B]); s[D] = S::template rotl<8>(S::xor_(s[D], s[A]));
   s[C] = S::add32(s[C], s[D]); s[B] = S::template rotl<7>(S::xor_(s[B], s[C]));
+  // clang-format on
 }
 
 void chacha_blocks(const ChaChaKey& key, uint64_t stream, uint64_t block, typename S::U w[16]) {
@@ -177,12 +179,14 @@ void chacha_blocks(const ChaChaKey& key, uint64_t stream, uint64_t block, typena
     lo[j] = static_cast<uint32_t>(block + j);
     hi[j] = static_cast<uint32_t>((block + j) >> 32);
   }
+  // clang-format off: the 4x4 state of RFC 8439 2.3
   typename S::U init[16] = {S::dup32(0x61707865u), S::dup32(0x3320646eu), S::dup32(0x79622d32u),
                             S::dup32(0x6b206574u), S::dup32(key.k[0]),    S::dup32(key.k[1]),
                             S::dup32(key.k[2]),    S::dup32(key.k[3]),    S::dup32(key.k[4]),
                             S::dup32(key.k[5]),    S::dup32(key.k[6]),    S::dup32(key.k[7]),
                             S::load_u32(lo),       S::load_u32(hi),       S::dup32(static_cast<uint32_t>(stream)),
                             S::dup32(static_cast<uint32_t>(stream >> 32))};
+  // clang-format on
   for (int i = 0; i < 16; ++i) w[i] = init[i];
   for (int i = 0; i < 10; ++i) {
     quarter<0, 4, 8, 12>(w);

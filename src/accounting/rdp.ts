@@ -54,20 +54,6 @@ export const DEFAULT_RDP_ORDERS: readonly number[] = (() => {
   return [...new Set(orders)].sort((a, b) => a - b);
 })();
 
-/** log |C(α, k)| and the sign of C(α, k) for k = 0..n, by the recurrence C(α,k+1) = C(α,k)(α−k)/(k+1). */
-function logBinomials(alpha: number, n: number): { logs: Float64Array; signs: Int8Array } {
-  const logs = new Float64Array(n + 1);
-  const signs = new Int8Array(n + 1);
-  logs[0] = 0;
-  signs[0] = 1;
-  for (let k = 0; k < n; k++) {
-    const f = alpha - k;
-    logs[k + 1] = (logs[k] as number) + Math.log(Math.abs(f)) - Math.log(k + 1);
-    signs[k + 1] = (f < 0 ? -1 : f > 0 ? 1 : 0) * (signs[k] as number);
-  }
-  return { logs, signs };
-}
-
 /** log C(n, k) for integers via lgamma-free summation of logs (exact enough: k ≤ 1e5). */
 function logChoose(n: number, k: number): number {
   if (k < 0 || k > n) return -Infinity;

@@ -55,7 +55,8 @@ export function renderText(doc: BenchDocument): string {
   lines.push(`dpfl bench  ${doc.date}  ${m.cpuModel}, ${m.logicalCpus} CPUs, ${m.totalMemoryGiB} GiB  node ${m.node}`);
   const h = m.harness ?? null; // absent in documents written before it was recorded
   const harness = h === null || (h.isa === m.isa && h.threads === m.threads) ? '' : ` (C++ harness: ${h.isa}, ${h.threads} threads)`;
-  lines.push(`core: ${m.backend} ${m.isa}, ${m.threads} threads${harness}` + (m.llcBytes ? `, LLC ${(m.llcBytes / 2 ** 20).toFixed(0)} MiB` : ''));
+  const llc = m.llcBytes ? `, LLC ${(m.llcBytes / 2 ** 20).toFixed(0)} MiB` : '';
+  lines.push(`core: ${m.backend} ${m.isa}, ${m.threads} threads${harness}${llc}`);
   const load = m.loadAverage; // absent in documents written before it was recorded
   if (load !== undefined && load.start > 0.5) {
     lines.push(`warning: load average ${load.start.toFixed(1)} at the start (${load.end.toFixed(1)} at the end): other processes competed for this machine`);

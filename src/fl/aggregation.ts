@@ -21,7 +21,7 @@
 // robust rules on the copy.
 import { Aggregator } from '../kernels/aggregate.js';
 import { clipByNorm, perSampleNorms } from '../kernels/clip.js';
-import { invalidArgument, invalidType, isDpflError } from '../errors.js';
+import { invalidArgument, isDpflError } from '../errors.js';
 import { float32Array, nonNegativeInteger, optionsObject } from '../validate.js';
 import {
   bulyanAsync,

@@ -95,7 +95,11 @@ function quantitySkew(n: number, m: number, beta: number, rng: Random): Int32Arr
   const order = Array.from({ length: n }, (_, i) => i);
   rng.shuffle(order);
   let at = 0;
-  return sizes.map((s) => Int32Array.from(order.slice(at, (at += s))));
+  return sizes.map((s) => {
+    const part = Int32Array.from(order.slice(at, at + s));
+    at += s;
+    return part;
+  });
 }
 
 function natural(data: Dataset, owners: Owners | undefined, m: number): Int32Array[] {

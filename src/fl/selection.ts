@@ -101,7 +101,10 @@ function inclusion(x: Float64Array, k: number): Float64Array {
   for (;;) {
     let free = 0;
     let rest = k;
-    x.forEach((v, i) => (capped[i] ? (rest -= 1) : (free += v)));
+    x.forEach((v, i) => {
+      if (capped[i]) rest -= 1;
+      else free += v;
+    });
     let changed = false;
     x.forEach((v, i) => {
       if (capped[i]) return;
@@ -113,7 +116,9 @@ function inclusion(x: Float64Array, k: number): Float64Array {
       }
     });
     if (!changed) return pi;
-    capped.forEach((c, i) => c && (pi[i] = 1));
+    capped.forEach((c, i) => {
+      if (c) pi[i] = 1;
+    });
   }
 }
 

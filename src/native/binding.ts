@@ -157,7 +157,7 @@ function load(): Binding {
   const require = createRequire(import.meta.url);
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
   // An explicit addon file, e.g. the ASan/UBSan build that scripts/test-asan.sh runs the tests against.
-  const override = process.env['DPFL_ADDON_PATH'];
+  const override = process.env.DPFL_ADDON_PATH;
   if (override) return require(override) as Binding;
   try {
     return nodeGypBuild(packageRoot) as Binding;

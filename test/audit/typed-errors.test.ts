@@ -114,7 +114,7 @@ const result = api.runAudit({
 const reports = fc.oneof(
   perturbed(fc.constant(result)),
   perturbed(fc.constant(result.private as Record<string, unknown>)).map((p) => ({ ...result, private: p })),
-  perturbed(fc.constant((result.private as { attacks: Record<string, Record<string, unknown>> }).attacks['loss']!))
+  perturbed(fc.constant((result.private as { attacks: Record<string, Record<string, unknown>> }).attacks.loss!))
     .map((loss) => ({ ...result, private: { ...(result.private as object), attacks: { loss } } })),
 );
 

@@ -55,7 +55,13 @@ function rule(kind: RuleKind): ClippingRule {
 function noiseOf(schedule: Schedule): { sigma: number | ((t: number) => number); calls: () => number } {
   let calls = 0;
   if (schedule === 'constant') return { sigma: 1.1, calls: () => calls };
-  if (schedule === 'schedule') return { sigma: (t) => (calls++, [0.9, 1.4, 0.7][t]!), calls: () => calls };
+  if (schedule === 'schedule') {
+    const sigma = (t: number) => {
+      calls++;
+      return [0.9, 1.4, 0.7][t]!;
+    };
+    return { sigma, calls: () => calls };
+  }
   // A schedule with state: every call returns another σ. Called once per step, σ of the noise and
   // σ of the event are the same number; called twice, they differ.
   return { sigma: () => 0.8 + 0.1 * (calls++ % 5), calls: () => calls };

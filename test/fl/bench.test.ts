@@ -21,7 +21,10 @@ describe('FL benchmark hook', () => {
     // means of the same rows, so they agree to float32 rounding of different float64 sums.
     for (const [k, d, f] of [[7, 33, 1], [11, 200, 2], [23, 64, 5]] as const) {
       const m = randomFloats(k * d, k);
-      for (let c = 0; c < d; c++) (m[c]! += 4, m[5 * d + c]! -= 3);
+      for (let c = 0; c < d; c++) {
+        m[c]! += 4;
+        m[5 * d + c]! -= 3;
+      }
       const close = (a: Float32Array, b: Float32Array) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 6));
       close(tsMultiKrum(m, k, d, f, 1), krum(m, { count: k, byzantine: f }));
       close(tsMultiKrum(m, k, d, f, k - f), multiKrum(m, { count: k, byzantine: f }));

@@ -19,20 +19,24 @@ struct U32x16 {
 namespace chacha_detail {
 DPFL_HD uint32_t rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
 DPFL_HD void quarter(uint32_t* s, int a, int b, int c, int d) {
+  // clang-format off: one line per quarter-round row, as in RFC 8439 2.1
   s[a] += s[b]; s[d] ^= s[a]; s[d] = rotl(s[d], 16);
   s[c] += s[d]; s[b] ^= s[c]; s[b] = rotl(s[b], 12);
   s[a] += s[b]; s[d] ^= s[a]; s[d] = rotl(s[d], 8);
   s[c] += s[d]; s[b] ^= s[c]; s[b] = rotl(s[b], 7);
+  // clang-format on
 }
 }  // namespace chacha_detail
 
 // RFC 8439 section 2.3 with a 32-bit block counter and a 96-bit nonce.
 DPFL_HD U32x16 chacha20_block(const ChaChaKey& key, uint32_t counter, uint32_t n0, uint32_t n1,
                               uint32_t n2) {
+  // clang-format off: the 4x4 state of RFC 8439 2.3
   uint32_t init[16] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u,
                        key.k[0],    key.k[1],    key.k[2],    key.k[3],
                        key.k[4],    key.k[5],    key.k[6],    key.k[7],
                        counter,     n0,          n1,          n2};
+  // clang-format on
   U32x16 out;
   for (int i = 0; i < 16; ++i) out.v[i] = init[i];
   for (int i = 0; i < 10; ++i) {

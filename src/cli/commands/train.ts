@@ -93,7 +93,7 @@ export function parseTrainArgs(argv: string[]): {
 
 export const train: Command = {
   async run(argv) {
-    let parsed;
+    let parsed: ReturnType<typeof parseTrainArgs>;
     try {
       parsed = parseTrainArgs(argv);
     } catch (e) {
