@@ -51,6 +51,8 @@ accountant.step(poissonSampledGaussian({ noiseMultiplier: 1.1, sampleRate: 256 /
 assert.ok(accountant.epsilon(1e-5) > 0.3 && accountant.epsilon(1e-5) < 1);
 // The README's entry-point table states each entry's export count: it must be the shipped one.
 const readme = readFileSync(new URL('./node_modules/dpfl/README.md', import.meta.url), 'utf8');
-const table = Object.fromEntries([...readme.matchAll(/^\| `(dpfl[a-z/]*)` \|.*\| (\d+) \|[^|]*\|$/gm)].map((m) => [m[1], Number(m[2])]));
+const table = Object.fromEntries(
+  [...readme.matchAll(/^\| `(dpfl[a-z/]*)` \|.*\| (\d+) \|[^|]*\|$/gm)].map((m) => [m[1], Number(m[2])]),
+);
 assert.deepEqual(table, counts, "README's entry-point table against the installed package's exports");
 console.log(`pack smoke: every entry point imports and requires; exports per entry ${JSON.stringify(counts)}`);

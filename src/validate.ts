@@ -138,7 +138,10 @@ export function stringValue(name: string, value: unknown): string {
 export function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback?: T): T {
   if (value === undefined && fallback !== undefined) return fallback;
   if (!allowed.includes(value as T)) {
-    const list = allowed.map((a) => JSON.stringify(a)).join(', ').replace(/, ([^,]*)$/, ' or $1');
+    const list = allowed
+      .map((a) => JSON.stringify(a))
+      .join(', ')
+      .replace(/, ([^,]*)$/, ' or $1');
     throw invalidArgument(name, list, value);
   }
   return value as T;

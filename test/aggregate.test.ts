@@ -3,31 +3,44 @@ import { Aggregator, weightedSum, weightedSumAsync } from '../src/index.js';
 import { randomFloats, weightedSumRef } from './reference/kernels.js';
 import { firstMismatch, TOL } from './tolerances.js';
 
-const clients = (k: number, dim: number, seed: number) => Array.from({ length: k }, (_, i) => randomFloats(dim, seed * 1000 + i));
+const clients = (k: number, dim: number, seed: number) =>
+  Array.from({ length: k }, (_, i) => randomFloats(dim, seed * 1000 + i));
 
 describe('aggregation: bad input', () => {
   const u = clients(3, 5, 1);
   it('rejects wrong types', () => {
-    expect(() => weightedSum([new Float64Array(5)] as never, [1])).toThrow(/^updates\[0\] must be a Float32Array, received Float64Array\(5\)/);
+    expect(() => weightedSum([new Float64Array(5)] as never, [1])).toThrow(
+      /^updates\[0\] must be a Float32Array, received Float64Array\(5\)/,
+    );
     expect(() => weightedSum('x' as never, [1])).toThrow(TypeError);
     expect(() => weightedSum(u, 'abc' as never)).toThrow(/weights must be an array of non-negative numbers/);
     expect(() => new Aggregator(3).add(new Float64Array(3) as never)).toThrow(/update must be a Float32Array/);
   });
   it('rejects negative or non-finite weights, naming the index', () => {
     expect(() => weightedSum(u, [1, -1, 1])).toThrow(/^weights\[1\] must be a non-negative finite number, received -1/);
-    expect(() => weightedSum(u, [1, 1, NaN])).toThrow(/^weights\[2\] must be a non-negative finite number, received NaN/);
+    expect(() => weightedSum(u, [1, 1, NaN])).toThrow(
+      /^weights\[2\] must be a non-negative finite number, received NaN/,
+    );
     expect(() => weightedSum(u, [1, Infinity, 1])).toThrow(RangeError);
     expect(() => weightedSum(u, [0, 0, 0], { normalize: true })).toThrow(/weights must be of positive sum/);
     expect(() => new Aggregator(5).add(u[0]!, -2)).toThrow(/weight must be a non-negative finite number, received -2/);
   });
   it('rejects K updates of unequal lengths and count mismatches', () => {
-    expect(() => weightedSum([u[0]!, new Float32Array(4)], [1, 1])).toThrow(/^updates\[1\].length must be 5 like updates\[0\], received 4/);
+    expect(() => weightedSum([u[0]!, new Float32Array(4)], [1, 1])).toThrow(
+      /^updates\[1\].length must be 5 like updates\[0\], received 4/,
+    );
     expect(() => weightedSum(u, [1, 1])).toThrow(/updates.length must be weights.length \(2\), received 3/);
-    expect(() => weightedSum(new Float32Array(10), [1, 1, 1])).toThrow(/updates.length must be a multiple of weights.length \(3\)/);
-    expect(() => weightedSum(u, [1, 1, 1], { out: new Float32Array(4) })).toThrow(/options.out.length must be 5, received 4/);
+    expect(() => weightedSum(new Float32Array(10), [1, 1, 1])).toThrow(
+      /updates.length must be a multiple of weights.length \(3\)/,
+    );
+    expect(() => weightedSum(u, [1, 1, 1], { out: new Float32Array(4) })).toThrow(
+      /options.out.length must be 5, received 4/,
+    );
     expect(() => weightedSum([], [])).toThrow(/weights.length must be positive/);
     expect(() => new Aggregator(0)).toThrow(/dim must be a positive integer, received 0/);
-    expect(() => new Aggregator(5).add(new Float32Array(4))).toThrow(/update.length must be the aggregator's dim \(5\), received 4/);
+    expect(() => new Aggregator(5).add(new Float32Array(4))).toThrow(
+      /update.length must be the aggregator's dim \(5\), received 4/,
+    );
   });
   it('refuses a NaN/Inf update with an error naming it (sync and async)', async () => {
     const bad = clients(4, 3000, 2);
@@ -63,7 +76,7 @@ describe('weightedSum against the float64 reference', () => {
   for (const [k, dim] of shapes) {
     it(`K=${k} D=${dim}, list and K×D matrix, normalized or not`, () => {
       const u = clients(k, dim, k + dim);
-      const w = u.map((_, i) => (i * 37) % 11 + 0.5);
+      const w = u.map((_, i) => ((i * 37) % 11) + 0.5);
       const matrix = new Float32Array(k * dim);
       u.forEach((x, i) => matrix.set(x, i * dim));
       for (const normalize of [false, true]) {
@@ -131,8 +144,15 @@ describe('Aggregator (streaming, float64 state)', () => {
     const bad = u.map((x) => x.slice());
     bad[3]![7] = Infinity;
     expect(() => many.addMany(bad, w)).toThrow('updates[3] must contain only finite values');
-    expect(() => many.addMany(u, w.map((x, i) => (i === 2 ? -1 : x)))).toThrow(/weights\[2\] must be a non-negative finite number/);
-    expect(() => many.addMany([u[0]!, new Float32Array(3)], [1, 1])).toThrow(/updates\[1\].length must be the aggregator's dim/);
+    expect(() =>
+      many.addMany(
+        u,
+        w.map((x, i) => (i === 2 ? -1 : x)),
+      ),
+    ).toThrow(/weights\[2\] must be a non-negative finite number/);
+    expect(() => many.addMany([u[0]!, new Float32Array(3)], [1, 1])).toThrow(
+      /updates\[1\].length must be the aggregator's dim/,
+    );
     expect(many.count).toBe(11);
     expect(many.result({ normalize: true })).toEqual(one.result({ normalize: true }));
   });

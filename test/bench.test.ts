@@ -16,7 +16,20 @@ const traffic = ({ bytes, minBytes }: ByteModel) => ({ bytes, minBytes });
 describe('dpfl bench', () => {
   it('--json prints one document of the documented shape and writes the same to --out', () => {
     const out = mkdtempSync(join(tmpdir(), 'dpfl-bench-'));
-    const args = [main, 'bench', '--quick', '--json', '--filter', TINY, '--time-ms', '5', '--probe-mib', '16', '--out', out];
+    const args = [
+      main,
+      'bench',
+      '--quick',
+      '--json',
+      '--filter',
+      TINY,
+      '--time-ms',
+      '5',
+      '--probe-mib',
+      '16',
+      '--out',
+      out,
+    ];
     const withCpp = existsSync(harness); // npm test builds it (test:cpp) before the vitest suites
     args.push(withCpp ? '--no-build' : '--no-cpp');
     const doc = JSON.parse(execFileSync('node', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -56,7 +69,11 @@ describe('dpfl bench', () => {
         expect(r.scalarCppMs).toBeGreaterThan(0);
         expect(r.cppPctProbe).toBeCloseTo((100 * r.cppGBps) / doc.probe.bestGBps, 6);
       }
-      expect(doc.callOverhead.map((o: { kernel: string }) => o.kernel).sort()).toEqual(['clip_flat', 'noise_philox', 'weighted_sum']);
+      expect(doc.callOverhead.map((o: { kernel: string }) => o.kernel).sort()).toEqual([
+        'clip_flat',
+        'noise_philox',
+        'weighted_sum',
+      ]);
       for (const o of doc.callOverhead) {
         expect(o.overheadUs).toBeCloseTo(o.apiUs - o.cppUs, 6);
         expect(o.apiAsyncUs).toBeGreaterThan(0);
@@ -66,35 +83,63 @@ describe('dpfl bench', () => {
     }
   });
 
-  it.runIf(existsSync(harness))('the C++ harness uses the same byte model as the TypeScript side, and sweeps ISAs', () => {
-    const filter = '^(clip_grouped 32x1000|noise_secure 1000|accumulator_add 10x1000)$';
-    const args = ['--json', '--quick', '--no-baseline', '--isa-sweep', '--filter', filter, '--min-time', '0', '--probe-mib', '16'];
-    const report = JSON.parse(execFileSync(harness, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-    const active = new Map(report.results.filter((r: { impl: string }) => r.impl === 'dpfl').map((r: { kernel: string }) => [r.kernel, r]));
-    expect(active.get('clip_grouped')).toMatchObject(traffic(clipBytes(32, 1000, 6)));
-    expect(active.get('noise_secure')).toMatchObject(traffic(noiseBytes(1000)));
-    expect(active.get('accumulator_add')).toMatchObject(traffic(accumulatorBytes(10, 1000)));
-    // Every kernel also ran under the scalar variant (always supported) unless scalar is the active one.
-    if (report.machine.isa !== 'scalar') {
-      const scalar = report.results.filter((r: { impl: string }) => r.impl === 'dpfl-scalar').map((r: { kernel: string }) => r.kernel);
-      expect(scalar.sort()).toEqual(['accumulator_add', 'clip_grouped', 'noise_secure']);
-    }
-  });
+  it.runIf(existsSync(harness))(
+    'the C++ harness uses the same byte model as the TypeScript side, and sweeps ISAs',
+    () => {
+      const filter = '^(clip_grouped 32x1000|noise_secure 1000|accumulator_add 10x1000)$';
+      const args = [
+        '--json',
+        '--quick',
+        '--no-baseline',
+        '--isa-sweep',
+        '--filter',
+        filter,
+        '--min-time',
+        '0',
+        '--probe-mib',
+        '16',
+      ];
+      const report = JSON.parse(execFileSync(harness, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      const active = new Map(
+        report.results.filter((r: { impl: string }) => r.impl === 'dpfl').map((r: { kernel: string }) => [r.kernel, r]),
+      );
+      expect(active.get('clip_grouped')).toMatchObject(traffic(clipBytes(32, 1000, 6)));
+      expect(active.get('noise_secure')).toMatchObject(traffic(noiseBytes(1000)));
+      expect(active.get('accumulator_add')).toMatchObject(traffic(accumulatorBytes(10, 1000)));
+      // Every kernel also ran under the scalar variant (always supported) unless scalar is the active one.
+      if (report.machine.isa !== 'scalar') {
+        const scalar = report.results
+          .filter((r: { impl: string }) => r.impl === 'dpfl-scalar')
+          .map((r: { kernel: string }) => r.kernel);
+        expect(scalar.sort()).toEqual(['accumulator_add', 'clip_grouped', 'noise_secure']);
+      }
+    },
+  );
 
   it('refuses a bad --filter before doing any work', () => {
-    expect(() => execFileSync('node', [main, 'bench', '--filter', '(', '--no-cpp'], { stdio: 'pipe' })).toThrow(/regular expression/i);
+    expect(() => execFileSync('node', [main, 'bench', '--filter', '(', '--no-cpp'], { stdio: 'pipe' })).toThrow(
+      /regular expression/i,
+    );
   });
   it('bench dpsgd --json reports private and non-private step times and their ratio', () => {
     const r = JSON.parse(
-      execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'mlp', '--batch-size', '8', '--steps', '2', '--json'], { encoding: 'utf8' }),
+      execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'mlp', '--batch-size', '8', '--steps', '2', '--json'], {
+        encoding: 'utf8',
+      }),
     );
     expect(r.msPerStepPrivate).toBeGreaterThan(0);
     expect(r.msPerStepNonPrivate).toBeGreaterThan(0);
     expect(r.ratio).toBeCloseTo(r.msPerStepPrivate / r.msPerStepNonPrivate, 6);
-    expect(() => execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'cnn'], { stdio: 'pipe' })).toThrow(/--model must be linear, mlp or text/);
+    expect(() => execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'cnn'], { stdio: 'pipe' })).toThrow(
+      /--model must be linear, mlp or text/,
+    );
   });
   it('bench utility refuses bad --seeds and --dataset before training anything', () => {
-    expect(() => execFileSync('node', [main, 'bench', 'utility', '--seeds', '1,x'], { stdio: 'pipe' })).toThrow(/--seeds must be comma-separated non-negative integers, received "1,x"/);
-    expect(() => execFileSync('node', [main, 'bench', 'utility', '--dataset', 'cifar'], { stdio: 'pipe' })).toThrow(/--dataset must be one of spam, mnist, received "cifar"/);
+    expect(() => execFileSync('node', [main, 'bench', 'utility', '--seeds', '1,x'], { stdio: 'pipe' })).toThrow(
+      /--seeds must be comma-separated non-negative integers, received "1,x"/,
+    );
+    expect(() => execFileSync('node', [main, 'bench', 'utility', '--dataset', 'cifar'], { stdio: 'pipe' })).toThrow(
+      /--dataset must be one of spam, mnist, received "cifar"/,
+    );
   });
 });

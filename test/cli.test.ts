@@ -6,7 +6,9 @@ const main = new URL('../dist/cli/main.js', import.meta.url).pathname;
 
 describe('dpfl CLI', () => {
   it('demo --json prints one JSON object describing a private step and a federated round', () => {
-    const out = execFileSync('node', [main, 'demo', '--json', '--batch', '8', '--dim', '300', '--clients', '4'], { encoding: 'utf8' });
+    const out = execFileSync('node', [main, 'demo', '--json', '--batch', '8', '--dim', '300', '--clients', '4'], {
+      encoding: 'utf8',
+    });
     const report = JSON.parse(out);
     expect(report.dpsgd.batch).toBe(8);
     expect(report.dpsgd.nonFinite).toBe(0);
@@ -21,7 +23,10 @@ describe('dpfl CLI', () => {
     expect(['scalar', 'avx2', 'avx512']).toContain(report.isa);
     expect(report.threads).toBeGreaterThanOrEqual(1);
     const forced = JSON.parse(
-      execFileSync('node', [main, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, DPFL_ISA: 'scalar', DPFL_THREADS: '3' } }),
+      execFileSync('node', [main, 'info', '--json'], {
+        encoding: 'utf8',
+        env: { ...process.env, DPFL_ISA: 'scalar', DPFL_THREADS: '3' },
+      }),
     );
     expect(forced.isa).toBe('scalar');
     expect(forced.threads).toBe(3);
@@ -29,6 +34,8 @@ describe('dpfl CLI', () => {
   it('unknown commands and options fail with a message', () => {
     expect(() => execFileSync('node', [main, 'nope'], { stdio: 'pipe' })).toThrow(/unknown command "nope"/);
     expect(() => execFileSync('node', [main, 'demo', '--bogus'], { stdio: 'pipe' })).toThrow(/bogus/);
-    expect(() => execFileSync('node', [main, 'demo', '--dim', 'abc'], { stdio: 'pipe' })).toThrow(/--dim must be a finite number/);
+    expect(() => execFileSync('node', [main, 'demo', '--dim', 'abc'], { stdio: 'pipe' })).toThrow(
+      /--dim must be a finite number/,
+    );
   });
 });

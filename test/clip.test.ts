@@ -18,39 +18,134 @@ function expectCode(fn: () => unknown, type: typeof TypeError | typeof RangeErro
 describe('clipping: bad input', () => {
   const g = new Float32Array(12);
   it('rejects wrong types with TypeError naming the argument', () => {
-    expectCode(() => clipAndSum(new Float64Array(12) as never, 3, 1), TypeError, 'ERR_DPFL_INVALID_TYPE', /^grads must be a Float32Array, received Float64Array\(12\)/);
-    expectCode(() => clipAndSum([1, 2] as never, 1, 1), TypeError, 'ERR_DPFL_INVALID_TYPE', /grads must be a Float32Array, received Array\(2\)/);
-    expectCode(() => clipAndSum(g, '3' as never, 1), TypeError, 'ERR_DPFL_INVALID_TYPE', /batchSize must be a positive integer, received "3"/);
-    expectCode(() => perSampleNorms(new Int32Array(4) as never, 1), TypeError, 'ERR_DPFL_INVALID_TYPE', /grads must be a Float32Array/);
-    expectCode(() => clipByNorm(new Float64Array(3) as never, 1), TypeError, 'ERR_DPFL_INVALID_TYPE', /x must be a Float32Array/);
+    expectCode(
+      () => clipAndSum(new Float64Array(12) as never, 3, 1),
+      TypeError,
+      'ERR_DPFL_INVALID_TYPE',
+      /^grads must be a Float32Array, received Float64Array\(12\)/,
+    );
+    expectCode(
+      () => clipAndSum([1, 2] as never, 1, 1),
+      TypeError,
+      'ERR_DPFL_INVALID_TYPE',
+      /grads must be a Float32Array, received Array\(2\)/,
+    );
+    expectCode(
+      () => clipAndSum(g, '3' as never, 1),
+      TypeError,
+      'ERR_DPFL_INVALID_TYPE',
+      /batchSize must be a positive integer, received "3"/,
+    );
+    expectCode(
+      () => perSampleNorms(new Int32Array(4) as never, 1),
+      TypeError,
+      'ERR_DPFL_INVALID_TYPE',
+      /grads must be a Float32Array/,
+    );
+    expectCode(
+      () => clipByNorm(new Float64Array(3) as never, 1),
+      TypeError,
+      'ERR_DPFL_INVALID_TYPE',
+      /x must be a Float32Array/,
+    );
   });
   it('rejects lengths that do not match B×D, and B or D of zero', () => {
-    expectCode(() => clipAndSum(g, 5, 1), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /grads.length must be a multiple of batchSize \(5\), received 12/);
-    expectCode(() => clipAndSum(g, 0, 1), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /batchSize must be a positive integer, received 0/);
-    expectCode(() => clipAndSum(new Float32Array(0), 1, 1), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /grads.length must be positive, received 0/);
-    expectCode(() => clipAndSum(g, 2.5, 1), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /batchSize must be a positive integer, received 2.5/);
-    expectCode(() => clipAndSum(g, 3, 1, { out: new Float32Array(3) }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.out.length must be 4, received 3/);
-    expectCode(() => clipAndSum(g, 3, 1, { norms: new Float32Array(4) }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.norms.length must be 3, received 4/);
+    expectCode(
+      () => clipAndSum(g, 5, 1),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /grads.length must be a multiple of batchSize \(5\), received 12/,
+    );
+    expectCode(
+      () => clipAndSum(g, 0, 1),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /batchSize must be a positive integer, received 0/,
+    );
+    expectCode(
+      () => clipAndSum(new Float32Array(0), 1, 1),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /grads.length must be positive, received 0/,
+    );
+    expectCode(
+      () => clipAndSum(g, 2.5, 1),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /batchSize must be a positive integer, received 2.5/,
+    );
+    expectCode(
+      () => clipAndSum(g, 3, 1, { out: new Float32Array(3) }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.out.length must be 4, received 3/,
+    );
+    expectCode(
+      () => clipAndSum(g, 3, 1, { norms: new Float32Array(4) }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.norms.length must be 3, received 4/,
+    );
   });
   it('rejects negative, zero, NaN and infinite max norms', () => {
     for (const c of [-1, 0, NaN, Infinity]) {
-      expectCode(() => clipAndSum(g, 3, c), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /^maxNorm must be a positive finite number/);
+      expectCode(
+        () => clipAndSum(g, 3, c),
+        RangeError,
+        'ERR_DPFL_INVALID_ARGUMENT',
+        /^maxNorm must be a positive finite number/,
+      );
       expectCode(() => clipByNorm(new Float32Array(2), c), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /^maxNorm must be/);
     }
-    expectCode(() => clipAndSum(g, 3, 1, { groups: [2, 4], maxNorms: [1, -2] }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.maxNorms\[1\] must be a positive finite number, received -2/);
+    expectCode(
+      () => clipAndSum(g, 3, 1, { groups: [2, 4], maxNorms: [1, -2] }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.maxNorms\[1\] must be a positive finite number, received -2/,
+    );
   });
   it('rejects malformed groups', () => {
-    expectCode(() => clipAndSum(g, 3, 1, { groups: [2, 3] }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.groups\[1\] must be the row length 4, received 3/);
-    expectCode(() => clipAndSum(g, 3, 1, { groups: [2, 2, 4] }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.groups\[1\] must be an integer greater than 2/);
-    expectCode(() => clipAndSum(g, 3, 1, { groups: [] }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.groups.length must be positive/);
-    expectCode(() => clipAndSum(g, 3, 1, { groups: [4], maxNorms: [1, 2] }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.maxNorms.length must be the number of groups \(1\)/);
-    expectCode(() => clipAndSum(g, 3, 1, { maxNorms: [1] }), RangeError, 'ERR_DPFL_INVALID_ARGUMENT', /options.maxNorms must be given together with options.groups/);
+    expectCode(
+      () => clipAndSum(g, 3, 1, { groups: [2, 3] }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.groups\[1\] must be the row length 4, received 3/,
+    );
+    expectCode(
+      () => clipAndSum(g, 3, 1, { groups: [2, 2, 4] }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.groups\[1\] must be an integer greater than 2/,
+    );
+    expectCode(
+      () => clipAndSum(g, 3, 1, { groups: [] }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.groups.length must be positive/,
+    );
+    expectCode(
+      () => clipAndSum(g, 3, 1, { groups: [4], maxNorms: [1, 2] }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.maxNorms.length must be the number of groups \(1\)/,
+    );
+    expectCode(
+      () => clipAndSum(g, 3, 1, { maxNorms: [1] }),
+      RangeError,
+      'ERR_DPFL_INVALID_ARGUMENT',
+      /options.maxNorms must be given together with options.groups/,
+    );
   });
   it('rejects a detached (transferred) buffer', () => {
     const buf = new ArrayBuffer(16);
     const view = new Float32Array(buf);
     structuredClone(buf, { transfer: [buf] });
-    expectCode(() => clipAndSum(view, 1, 1), TypeError, 'ERR_DPFL_INVALID_TYPE', /grads must be an attached Float32Array/);
+    expectCode(
+      () => clipAndSum(view, 1, 1),
+      TypeError,
+      'ERR_DPFL_INVALID_TYPE',
+      /grads must be an attached Float32Array/,
+    );
     expectCode(() => clipByNorm(view, 1), TypeError, 'ERR_DPFL_INVALID_TYPE', /x must be an attached Float32Array/);
   });
   it('async forms reject instead of throwing', async () => {
@@ -97,7 +192,18 @@ describe('clipAndSum against the float64 reference', () => {
     expect(firstMismatch(perSampleNorms(g, batch, { groups: ends }), ref.groupNorms, TOL.norm)).toBe(-1);
     // Without maxNorms every group gets the flat threshold.
     const same = clipAndSum(g, batch, 0.2, { groups: ends });
-    expect(firstMismatch(same.sum, clipAndSumRef(g, batch, ends.map(() => 0.2), ends).sum, TOL.sum)).toBe(-1);
+    expect(
+      firstMismatch(
+        same.sum,
+        clipAndSumRef(
+          g,
+          batch,
+          ends.map(() => 0.2),
+          ends,
+        ).sum,
+        TOL.sum,
+      ),
+    ).toBe(-1);
   });
 
   it('clipped sums respect the bound: each clipped row contributes norm ≤ C', () => {

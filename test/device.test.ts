@@ -62,7 +62,11 @@ describe.skipIf(!cuda.available)('kernels on device memory', () => {
   });
   it('weightedSum and clipByNorm on device match the host', () => {
     const u = [randomFloats(3000, 4), randomFloats(3000, 5), randomFloats(3000, 6)];
-    const out = weightedSum(u.map((x) => DeviceArray.from(x)), [1, 2, 3], { normalize: true });
+    const out = weightedSum(
+      u.map((x) => DeviceArray.from(x)),
+      [1, 2, 3],
+      { normalize: true },
+    );
     expect(firstMismatch(out.download(), weightedSumRef(u, [1, 2, 3], true), TOL.sum)).toBe(-1);
     const x = DeviceArray.from(new Float32Array([3, 4]));
     expect(clipByNorm(x, 1).norm).toBeCloseTo(5, 5);

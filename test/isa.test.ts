@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 const script = new URL('./fixtures/isa-run.mjs', import.meta.url).pathname;
 
 function run(isa: string, threads: number): { isa: string; threads: number; hash: string } {
-  const out = execFileSync('node', [script], { env: { ...process.env, DPFL_ISA: isa, DPFL_THREADS: String(threads) }, encoding: 'utf8' });
+  const out = execFileSync('node', [script], {
+    env: { ...process.env, DPFL_ISA: isa, DPFL_THREADS: String(threads) },
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }
 

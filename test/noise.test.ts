@@ -8,19 +8,33 @@ const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLeng
 
 describe('noise: bad input', () => {
   it('rejects wrong types and bad std with errors naming the argument', () => {
-    expect(() => addGaussianNoise(new Float64Array(3) as never, 1, { seed: 1 })).toThrow(/^x must be a Float32Array, received Float64Array\(3\)/);
+    expect(() => addGaussianNoise(new Float64Array(3) as never, 1, { seed: 1 })).toThrow(
+      /^x must be a Float32Array, received Float64Array\(3\)/,
+    );
     for (const std of [-1, NaN, Infinity]) {
       expect(() => addGaussianNoise(new Float32Array(3), std, { seed: 1 })).toThrow(RangeError);
-      expect(() => addGaussianNoise(new Float32Array(3), std, { seed: 1 })).toThrow(/^std must be a non-negative finite number/);
+      expect(() => addGaussianNoise(new Float32Array(3), std, { seed: 1 })).toThrow(
+        /^std must be a non-negative finite number/,
+      );
     }
-    expect(() => addGaussianNoise(new Float32Array(3), 1, { seed: -1 })).toThrow(/options.seed must be a non-negative integer, received -1/);
-    expect(() => addGaussianNoise(new Float32Array(3), 1, { seed: 1n << 64n })).toThrow(/options.seed must be an integer in \[0, 2\^64\)/);
-    expect(() => addGaussianNoise(new Float32Array(3), 1, { seed: 1, offset: 0.5 })).toThrow(/options.offset must be a non-negative integer, received 0.5/);
+    expect(() => addGaussianNoise(new Float32Array(3), 1, { seed: -1 })).toThrow(
+      /options.seed must be a non-negative integer, received -1/,
+    );
+    expect(() => addGaussianNoise(new Float32Array(3), 1, { seed: 1n << 64n })).toThrow(
+      /options.seed must be an integer in \[0, 2\^64\)/,
+    );
+    expect(() => addGaussianNoise(new Float32Array(3), 1, { seed: 1, offset: 0.5 })).toThrow(
+      /options.offset must be a non-negative integer, received 0.5/,
+    );
     expect(() => addGaussianNoise(new Float32Array(3), 1, { seed: 1, stream: 'a' as never })).toThrow(TypeError);
   });
   it('secure mode refuses a user-supplied seed; reproducible mode needs one', () => {
-    expect(() => addGaussianNoise(new Float32Array(3), 1, { secure: true, seed: 5 })).toThrow(/options.seed must be absent in secure mode/);
-    expect(() => addGaussianNoise(new Float32Array(3), 1, { secure: false })).toThrow(/options.seed must be given when options.secure is false/);
+    expect(() => addGaussianNoise(new Float32Array(3), 1, { secure: true, seed: 5 })).toThrow(
+      /options.seed must be absent in secure mode/,
+    );
+    expect(() => addGaussianNoise(new Float32Array(3), 1, { secure: false })).toThrow(
+      /options.seed must be given when options.secure is false/,
+    );
   });
   it('refuses NaN/Inf in x before writing anything', () => {
     const x = new Float32Array([1, 2, NaN, 4]);
@@ -79,7 +93,7 @@ describe('reproducible mode (Philox4x32-10)', () => {
     expect(ksStatistic(x, std)).toBeLessThan(1.628 / 1000);
     const { mean, variance } = meanAndVariance(x);
     expect(Math.abs(mean)).toBeLessThan((5 * std) / 1000);
-    expect(Math.abs(variance / (std * std) - 1)).toBeLessThan(5 * Math.SQRT2 / 1000);
+    expect(Math.abs(variance / (std * std) - 1)).toBeLessThan((5 * Math.SQRT2) / 1000);
   });
   it('shows no correlation between streams, seeds or adjacent offsets', () => {
     const n = 200_000;
@@ -118,6 +132,6 @@ describe('secure mode (ChaCha20 + OS CSPRNG + Holohan–Braghin sampler)', () =>
     expect(ksStatistic(x, std)).toBeLessThan(2.146 / 1000);
     const { mean, variance } = meanAndVariance(x);
     expect(Math.abs(mean)).toBeLessThan((6 * std) / 1000);
-    expect(Math.abs(variance / (std * std) - 1)).toBeLessThan(6 * Math.SQRT2 / 1000);
+    expect(Math.abs(variance / (std * std) - 1)).toBeLessThan((6 * Math.SQRT2) / 1000);
   });
 });

@@ -5,7 +5,10 @@ import { bar, ProgressLine } from '../src/cli/progress.js';
 
 function fakeStream(tty: boolean) {
   const writes: string[] = [];
-  return { writes, stream: { isTTY: tty, columns: 200, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream };
+  return {
+    writes,
+    stream: { isTTY: tty, columns: 200, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream,
+  };
 }
 
 describe('progress line', () => {

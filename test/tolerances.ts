@@ -16,7 +16,11 @@ export function close(a: number, ref: number, t: { rtol: number; atol: number })
 }
 
 /** Index of the first element outside tolerance, or -1. */
-export function firstMismatch(actual: ArrayLike<number>, ref: ArrayLike<number>, t: { rtol: number; atol: number }): number {
+export function firstMismatch(
+  actual: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  t: { rtol: number; atol: number },
+): number {
   if (actual.length !== ref.length) return 0;
   for (let i = 0; i < ref.length; i++) if (!close(actual[i]!, ref[i]!, t)) return i;
   return -1;

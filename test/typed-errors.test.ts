@@ -2,7 +2,15 @@
 // (test/fuzz/public-api.test.ts) or the issue found threw an error without a dpfl `code`, hung, or
 // returned ±Infinity silently.
 import { describe, expect, it } from 'vitest';
-import { addGaussianNoise, addGaussianNoiseAsync, Aggregator, clipAndSum, nn, perSampleNorms, weightedSum } from '../src/index.js';
+import {
+  addGaussianNoise,
+  addGaussianNoiseAsync,
+  Aggregator,
+  clipAndSum,
+  nn,
+  perSampleNorms,
+  weightedSum,
+} from '../src/index.js';
 import { gaussianEpsilon } from '../src/accounting/index.js';
 import { gatherBatch, syntheticBags, syntheticDense } from '../src/data/index.js';
 import { loadCheckpoint } from '../src/dpsgd/index.js';
@@ -36,9 +44,9 @@ describe('noise: std whose noise would overflow float32, and options ignored in 
       /^std must be at most .* received 1e\+308/,
     );
     expectCode(() => addGaussianNoise(x, 1e39), 'ERR_DPFL_INVALID_ARGUMENT', /^std must be at most/);
-    await expect(
-      addGaussianNoiseAsync(x, 1e308, { seed: 1 })
-    ).rejects.toMatchObject({ code: 'ERR_DPFL_INVALID_ARGUMENT' });
+    await expect(addGaussianNoiseAsync(x, 1e308, { seed: 1 })).rejects.toMatchObject({
+      code: 'ERR_DPFL_INVALID_ARGUMENT',
+    });
     expect([...x]).toEqual([1, 2, 3]);
   });
 
@@ -64,9 +72,9 @@ describe('noise: std whose noise would overflow float32, and options ignored in 
       'ERR_DPFL_INVALID_ARGUMENT',
       /^options.offset must be absent in secure mode/,
     );
-    await expect(
-      addGaussianNoiseAsync(x, 1, { stream: 1n })
-    ).rejects.toMatchObject({ code: 'ERR_DPFL_INVALID_ARGUMENT' });
+    await expect(addGaussianNoiseAsync(x, 1, { stream: 1n })).rejects.toMatchObject({
+      code: 'ERR_DPFL_INVALID_ARGUMENT',
+    });
     expect([...x]).toEqual([0, 0, 0]);
     expect(() => addGaussianNoise(x, 1, { seed: 1, stream: 2, offset: 5 })).not.toThrow();
   });
@@ -217,8 +225,11 @@ describe('sizes are checked before any output is allocated', () => {
     );
     const text = createModel({ kind: 'linear', input: 'bags', inputDim: 4, classes: 2, combiner: 'sqrtn' });
     const bags = { indices: new Proxy(Int32Array.from([1]), {}), offsets: Int32Array.from([0, 1]) };
-    expectCode(() => text.forward({ size: 1, bags, labels: new Int32Array(1) } as never), 'ERR_DPFL_INVALID_TYPE',
-      /^bags.indices must be an Int32Array/);
+    expectCode(
+      () => text.forward({ size: 1, bags, labels: new Int32Array(1) } as never),
+      'ERR_DPFL_INVALID_TYPE',
+      /^bags.indices must be an Int32Array/,
+    );
   });
 });
 
@@ -263,7 +274,10 @@ describe('accounting entry (a few lines at the entry of analytic-gaussian.ts)', 
 
 describe('checkpoint paths (a few lines at the entry of dpsgd/checkpoint.ts)', () => {
   it('loadCheckpoint refuses a number, which node:fs would read as a file descriptor (and block on a pipe)', () => {
-    expectCode(() => loadCheckpoint(5 as never), 'ERR_DPFL_INVALID_TYPE',
-      /^file must be a path \(string\), received 5/);
+    expectCode(
+      () => loadCheckpoint(5 as never),
+      'ERR_DPFL_INVALID_TYPE',
+      /^file must be a path \(string\), received 5/,
+    );
   });
 });

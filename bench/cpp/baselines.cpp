@@ -61,8 +61,8 @@ void scalar_noise_secure(float* x, int64_t n, double stddev, const dpfl::ChaChaK
   }
 }
 
-void scalar_weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights,
-                         double* acc, float* out) {
+void scalar_weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights, double* acc,
+                         float* out) {
   for (int64_t d = 0; d < dim; ++d) acc[d] = 0.0;
   for (int64_t k = 0; k < count; ++k) scalar_accumulate(acc, updates[k], dim, weights[k]);
   for (int64_t d = 0; d < dim; ++d) out[d] = static_cast<float>(acc[d]);

@@ -19,8 +19,8 @@ void scalar_noise_philox(float* x, int64_t n, double stddev, uint64_t seed, uint
 void scalar_noise_secure(float* x, int64_t n, double stddev, const dpfl::ChaChaKey& key, uint64_t stream);
 
 // Update by update: acc += w_k * u_k over the whole length (acc: dim doubles), then out = acc.
-void scalar_weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights,
-                         double* acc, float* out);
+void scalar_weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights, double* acc,
+                         float* out);
 
 // One streaming step: acc += w * u.
 void scalar_accumulate(double* acc, const float* update, int64_t dim, double weight);

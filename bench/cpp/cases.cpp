@@ -94,7 +94,8 @@ void run_clip_cases(Runner& r) {
         return sum.data()[dim / 2] + st.clipped;
       });
       r.time_baseline(row, [&] {
-        scalar_clip_and_sum(g.data(), batch, dim, ends.data(), ng, max_norms.data(), acc.data(), sum.data(), norms.data());
+        scalar_clip_and_sum(g.data(), batch, dim, ends.data(), ng, max_norms.data(), acc.data(), sum.data(),
+                            norms.data());
         return sum.data()[dim / 2];
       });
     }

@@ -74,13 +74,12 @@ Napi::Value WeightedSumAsync(const Napi::CallbackInfo& info) {
 class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Aggregator",
-                       {InstanceMethod<&AggregatorWrap::Add>("add"), InstanceMethod<&AggregatorWrap::AddMany>("addMany"),
-                        InstanceMethod<&AggregatorWrap::Result>("result"),
-                        InstanceMethod<&AggregatorWrap::Reset>("reset"),
-                        InstanceAccessor<&AggregatorWrap::Count>("count"),
-                        InstanceAccessor<&AggregatorWrap::TotalWeight>("totalWeight"),
-                        InstanceAccessor<&AggregatorWrap::Dim>("dim")});
+    return DefineClass(
+        env, "Aggregator",
+        {InstanceMethod<&AggregatorWrap::Add>("add"), InstanceMethod<&AggregatorWrap::AddMany>("addMany"),
+         InstanceMethod<&AggregatorWrap::Result>("result"), InstanceMethod<&AggregatorWrap::Reset>("reset"),
+         InstanceAccessor<&AggregatorWrap::Count>("count"),
+         InstanceAccessor<&AggregatorWrap::TotalWeight>("totalWeight"), InstanceAccessor<&AggregatorWrap::Dim>("dim")});
   }
 
   explicit AggregatorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AggregatorWrap>(info) {
@@ -128,7 +127,9 @@ class AggregatorWrap : public Napi::ObjectWrap<AggregatorWrap> {
   Napi::Value Count(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(acc_->count()));
   }
-  Napi::Value TotalWeight(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), acc_->total_weight()); }
+  Napi::Value TotalWeight(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), acc_->total_weight());
+  }
   Napi::Value Dim(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(acc_->dim()));
   }

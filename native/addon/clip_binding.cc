@@ -58,8 +58,8 @@ Napi::Value PerSampleNorms(const Napi::CallbackInfo& info) {
   const int64_t groups = static_cast<int64_t>(call.ends.size());
   CheckOutput(env, norms, call.batch, "norms");
   CheckOutput(env, group_norms, Product(env, call.batch, groups, "batchSize * groups"), "groupNorms");
-  ThrowIfFailed(env, dpfl::per_sample_norms(call.grads, call.batch, call.dim, {call.ends.data(), groups},
-                                            norms.Data(), Data(group_norms)));
+  ThrowIfFailed(env, dpfl::per_sample_norms(call.grads, call.batch, call.dim, {call.ends.data(), groups}, norms.Data(),
+                                            Data(group_norms)));
   return env.Undefined();
 }
 

@@ -125,12 +125,13 @@ void load_once() {
     return;
   }
   CudaApi& a = s.api;
-  const bool ok = bind(lib, "dpfl_cuda_abi_version", &a.abi_version) && bind(lib, "dpfl_cuda_init", &a.init) &&
-                  bind(lib, "dpfl_cuda_last_error", &a.last_error) && bind(lib, "dpfl_cuda_malloc", &a.malloc_) &&
-                  bind(lib, "dpfl_cuda_free", &a.free_) && bind(lib, "dpfl_cuda_upload", &a.upload) &&
-                  bind(lib, "dpfl_cuda_download", &a.download) && bind(lib, "dpfl_cuda_clip_and_sum", &a.clip_and_sum) &&
-                  bind(lib, "dpfl_cuda_add_gaussian_noise", &a.add_gaussian_noise) &&
-                  bind(lib, "dpfl_cuda_weighted_sum", &a.weighted_sum) && bind(lib, "dpfl_cuda_clip_by_norm", &a.clip_by_norm);
+  const bool ok =
+      bind(lib, "dpfl_cuda_abi_version", &a.abi_version) && bind(lib, "dpfl_cuda_init", &a.init) &&
+      bind(lib, "dpfl_cuda_last_error", &a.last_error) && bind(lib, "dpfl_cuda_malloc", &a.malloc_) &&
+      bind(lib, "dpfl_cuda_free", &a.free_) && bind(lib, "dpfl_cuda_upload", &a.upload) &&
+      bind(lib, "dpfl_cuda_download", &a.download) && bind(lib, "dpfl_cuda_clip_and_sum", &a.clip_and_sum) &&
+      bind(lib, "dpfl_cuda_add_gaussian_noise", &a.add_gaussian_noise) &&
+      bind(lib, "dpfl_cuda_weighted_sum", &a.weighted_sum) && bind(lib, "dpfl_cuda_clip_by_norm", &a.clip_by_norm);
   if (!ok) {
     s.reason = s.library + " does not export the dpfl CUDA ABI";
     return;
@@ -185,12 +186,11 @@ class DeviceArrayWrap : public Napi::ObjectWrap<DeviceArrayWrap> {
  public:
   // Keeps the constructor in this environment's AddonData (instanceof checks in From).
   static Napi::Function Define(Napi::Env env) {
-    Napi::Function f = DefineClass(env, "DeviceArray",
-                                   {InstanceMethod<&DeviceArrayWrap::Upload>("upload"),
-                                    InstanceMethod<&DeviceArrayWrap::Download>("download"),
-                                    InstanceMethod<&DeviceArrayWrap::Free>("free"),
-                                    InstanceAccessor<&DeviceArrayWrap::Length>("length"),
-                                    InstanceAccessor<&DeviceArrayWrap::Freed>("freed")});
+    Napi::Function f = DefineClass(
+        env, "DeviceArray",
+        {InstanceMethod<&DeviceArrayWrap::Upload>("upload"), InstanceMethod<&DeviceArrayWrap::Download>("download"),
+         InstanceMethod<&DeviceArrayWrap::Free>("free"), InstanceAccessor<&DeviceArrayWrap::Length>("length"),
+         InstanceAccessor<&DeviceArrayWrap::Freed>("freed")});
     GetAddonData(env)->device_array = Napi::Persistent(f);
     return f;
   }
@@ -245,7 +245,9 @@ class DeviceArrayWrap : public Napi::ObjectWrap<DeviceArrayWrap> {
     ptr_ = nullptr;
     return info.Env().Undefined();
   }
-  Napi::Value Length(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(length_)); }
+  Napi::Value Length(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(length_));
+  }
   Napi::Value Freed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ptr_ == nullptr); }
 
   void* ptr_ = nullptr;
@@ -272,7 +274,8 @@ Napi::Value CudaClipAndSum(const Napi::CallbackInfo& info) {
   const CudaApi& a = api(env);
   DeviceArrayWrap* g = DeviceArrayWrap::From(env, info[0], "grads");
   const int64_t batch = IndexArg(info, 1, "batchSize");
-  if (batch == 0 || g->length() == 0 || g->length() % batch != 0) ThrowRange(env, "grads.length must be a positive multiple of batchSize");
+  if (batch == 0 || g->length() == 0 || g->length() % batch != 0)
+    ThrowRange(env, "grads.length must be a positive multiple of batchSize");
   const int64_t dim = g->length() / batch;
   Napi::Float64Array ends_arg = OptionalFloat64Arg(info, 2, "groups");
   std::vector<int64_t> ends = ends_arg.IsEmpty() ? std::vector<int64_t>{dim} : GroupEnds(env, ends_arg, "groups");
@@ -308,7 +311,8 @@ Napi::Value CudaAddGaussianNoise(const Napi::CallbackInfo& info) {
   }
   const uint64_t stream = Uint64Arg(info, 3, "stream");
   const uint64_t offset = Uint64Arg(info, 4, "offset");
-  check(env, a.add_gaussian_noise(x->data(), x->length(), stddev, key.seed, key.secure ? key.chacha.k : nullptr, stream, offset));
+  check(env, a.add_gaussian_noise(x->data(), x->length(), stddev, key.seed, key.secure ? key.chacha.k : nullptr, stream,
+                                  offset));
   return info[0];
 }
 
@@ -321,16 +325,20 @@ Napi::Value CudaWeightedSum(const Napi::CallbackInfo& info) {
   Napi::Float64Array weights = Float64Arg(info, 1, "weights");
   const bool normalize = BoolArg(info, 2, "normalize");
   DeviceArrayWrap* out = DeviceArrayWrap::From(env, info[3], "out");
-  if (list.Length() != weights.ElementLength() || list.Length() == 0) ThrowRange(env, "updates.length must equal weights.length (at least 1)");
+  if (list.Length() != weights.ElementLength() || list.Length() == 0)
+    ThrowRange(env, "updates.length must equal weights.length (at least 1)");
   std::vector<const float*> ptrs;
   for (uint32_t k = 0; k < list.Length(); ++k) {
     DeviceArrayWrap* u = DeviceArrayWrap::From(env, list.Get(k), "updates[" + std::to_string(k) + "]");
-    if (u->length() != out->length()) ThrowRange(env, "updates[" + std::to_string(k) + "].length must equal out.length");
+    if (u->length() != out->length())
+      ThrowRange(env, "updates[" + std::to_string(k) + "].length must equal out.length");
     ptrs.push_back(u->data());
   }
   int64_t bad = -1;
-  check(env, a.weighted_sum(ptrs.data(), static_cast<int64_t>(ptrs.size()), out->length(), weights.Data(), normalize ? 1 : 0,
-                            out->data(), &bad), bad);
+  check(env,
+        a.weighted_sum(ptrs.data(), static_cast<int64_t>(ptrs.size()), out->length(), weights.Data(), normalize ? 1 : 0,
+                       out->data(), &bad),
+        bad);
   return info[3];
 }
 

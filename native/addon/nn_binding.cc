@@ -200,8 +200,9 @@ Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   const int64_t n = static_cast<int64_t>(p.ElementLength());
   const float* g = F32(info, 1, "grad", n);
   float* vel = F32(info, 2, "velocity", n, true);
-  ThrowIfFailed(info.Env(), dpfl::nn::sgd_update(p.Data(), g, vel, n, NumberArg(info, 3, "lr"), NumberArg(info, 4, "momentum"),
-                                                 NumberArg(info, 5, "weightDecay"), NumberArg(info, 6, "gradScale")));
+  ThrowIfFailed(info.Env(),
+                dpfl::nn::sgd_update(p.Data(), g, vel, n, NumberArg(info, 3, "lr"), NumberArg(info, 4, "momentum"),
+                                     NumberArg(info, 5, "weightDecay"), NumberArg(info, 6, "gradScale")));
   return info.Env().Undefined();
 }
 
@@ -212,11 +213,10 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   const float* g = F32(info, 1, "grad", n);
   float* m = F32(info, 2, "m", n);
   float* v = F32(info, 3, "v", n);
-  ThrowIfFailed(info.Env(),
-                dpfl::nn::adam_update(p.Data(), g, m, v, n, NumberArg(info, 4, "lr"), NumberArg(info, 5, "beta1"),
-                                      NumberArg(info, 6, "beta2"), NumberArg(info, 7, "eps"),
-                                      NumberArg(info, 8, "weightDecay"), NumberArg(info, 9, "gradScale"),
-                                      IndexArg(info, 10, "t")));
+  ThrowIfFailed(info.Env(), dpfl::nn::adam_update(p.Data(), g, m, v, n, NumberArg(info, 4, "lr"),
+                                                  NumberArg(info, 5, "beta1"), NumberArg(info, 6, "beta2"),
+                                                  NumberArg(info, 7, "eps"), NumberArg(info, 8, "weightDecay"),
+                                                  NumberArg(info, 9, "gradScale"), IndexArg(info, 10, "t")));
   return info.Env().Undefined();
 }
 

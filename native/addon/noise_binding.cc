@@ -51,8 +51,7 @@ Napi::Value AddGaussianNoiseAsync(const Napi::CallbackInfo& info) {
   std::shared_ptr<NoiseCall> call = ReadNoiseCall(info, &x, &held);
   auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(x.As<Napi::Object>()));
   return KernelWorker::Start(
-      info.Env(), std::move(held), [call] { return RunNoise(call.get()); },
-      [ref](Napi::Env) { return ref->Value(); });
+      info.Env(), std::move(held), [call] { return RunNoise(call.get()); }, [ref](Napi::Env) { return ref->Value(); });
 }
 
 }  // namespace

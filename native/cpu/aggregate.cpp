@@ -42,8 +42,8 @@ Status check_weights(const double* weights, int64_t count, bool normalize, doubl
 
 }  // namespace
 
-Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights,
-                    bool normalize, float* out, int64_t* bad_update) {
+Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights, bool normalize,
+                    float* out, int64_t* bad_update) {
   *bad_update = -1;
   if (count <= 0) return Status::Invalid("updates must hold at least one update");
   if (dim <= 0) return Status::Invalid("updates must have a positive length");
@@ -108,7 +108,8 @@ Status Accumulator::add_many(const float* const* updates, const double* weights,
   *bad_update = -1;
   if (count < 0) return Status::Invalid("updates.length must be non-negative");
   for (int64_t c = 0; c < count; ++c) {
-    if (!std::isfinite(weights[c]) || weights[c] < 0.0) return Status::Invalid("weights must be finite and non-negative");
+    if (!std::isfinite(weights[c]) || weights[c] < 0.0)
+      return Status::Invalid("weights must be finite and non-negative");
   }
   if (count == 0) return Status::Ok();
   try {

@@ -46,7 +46,8 @@ std::vector<Segment> segments_of(Groups groups) {
   std::vector<Segment> segs;
   int64_t begin = 0;
   for (int64_t g = 0; g < groups.count; ++g) {
-    for (int64_t b = begin; b < groups.ends[g]; b += kSegment) segs.push_back({g, b, std::min(groups.ends[g], b + kSegment)});
+    for (int64_t b = begin; b < groups.ends[g]; b += kSegment)
+      segs.push_back({g, b, std::min(groups.ends[g], b + kSegment)});
     begin = groups.ends[g];
   }
   return segs;
@@ -72,7 +73,8 @@ void compute_norms(const float* grads, int64_t batch, int64_t dim, Groups groups
   for (int64_t b = 0; b < batch; ++b) {
     double* row = sq + b * groups.count;
     std::fill(row, row + groups.count, 0.0);
-    for (int64_t j = 0; j < per_row; ++j) row[segs[static_cast<size_t>(j)].group] += partial[static_cast<size_t>(b * per_row + j)];
+    for (int64_t j = 0; j < per_row; ++j)
+      row[segs[static_cast<size_t>(j)].group] += partial[static_cast<size_t>(b * per_row + j)];
     double total = 0.0;
     for (int64_t g = 0; g < groups.count; ++g) {
       total += row[g];
@@ -100,13 +102,14 @@ Status per_sample_norms(const float* grads, int64_t batch, int64_t dim, Groups g
   return Status::Ok();
 }
 
-Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups groups, const double* max_norms,
-                    float* sum, float* norms, float* group_norms, ClipStats* stats) {
+Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups groups, const double* max_norms, float* sum,
+                    float* norms, float* group_norms, ClipStats* stats) {
   Status s = check_matrix(grads, batch, dim, groups);
   if (!s.ok()) return s;
   if (sum == nullptr || stats == nullptr) return Status::Invalid("sum must not be null");
   for (int64_t g = 0; g < groups.count; ++g) {
-    if (!(max_norms[g] > 0.0) || !std::isfinite(max_norms[g])) return Status::Invalid("maxNorm must be a positive finite number");
+    if (!(max_norms[g] > 0.0) || !std::isfinite(max_norms[g]))
+      return Status::Invalid("maxNorm must be a positive finite number");
   }
   try {
     // scale[b, g]: the clipping factor of group g of row b (0 for a non-finite row).

@@ -21,8 +21,8 @@ namespace {
 
 bool os_random(void* buf, size_t len) {
 #if defined(_WIN32)
-  return BCryptGenRandom(nullptr, static_cast<PUCHAR>(buf), static_cast<ULONG>(len),
-                         BCRYPT_USE_SYSTEM_PREFERRED_RNG) == 0;
+  return BCryptGenRandom(nullptr, static_cast<PUCHAR>(buf), static_cast<ULONG>(len), BCRYPT_USE_SYSTEM_PREFERRED_RNG) ==
+         0;
 #elif defined(__linux__)
   auto* p = static_cast<unsigned char*>(buf);
   while (len > 0) {

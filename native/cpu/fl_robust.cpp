@@ -93,8 +93,7 @@ Status by_columns(const float* const* updates, int64_t count, int64_t dim, float
 
 }  // namespace
 
-Status coordinate_median(const float* const* updates, int64_t count, int64_t dim, float* out,
-                         int64_t* bad_update) {
+Status coordinate_median(const float* const* updates, int64_t count, int64_t dim, float* out, int64_t* bad_update) {
   const int64_t mid = count / 2;
   return by_columns(updates, count, dim, out, bad_update, [count, mid](float* v) -> float {
     std::nth_element(v, v + mid, v + count);
@@ -337,13 +336,13 @@ Status krum_scores(const double* dist, int64_t count, int64_t byzantine, double*
   return Status::Ok();
 }
 
-Status krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out,
-            int64_t* selected, int64_t* bad_update) {
+Status krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out, int64_t* selected,
+            int64_t* bad_update) {
   return multi_krum(updates, count, dim, byzantine, 1, out, selected, bad_update);
 }
 
-Status multi_krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, int64_t keep,
-                  float* out, int64_t* selected, int64_t* bad_update) {
+Status multi_krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, int64_t keep, float* out,
+                  int64_t* selected, int64_t* bad_update) {
   *bad_update = -1;
   Status s = krum_arguments(count, byzantine);
   if (!s.ok()) return s;
@@ -370,8 +369,8 @@ Status multi_krum(const float* const* updates, int64_t count, int64_t dim, int64
   }
 }
 
-Status bulyan(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out,
-              int64_t* selected, int64_t* bad_update) {
+Status bulyan(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out, int64_t* selected,
+              int64_t* bad_update) {
   *bad_update = -1;
   if (byzantine < 0) return Status::Invalid("byzantine must be a non-negative integer");
   if (count < 4 * byzantine + 3) return Status::Invalid("Bulyan needs at least 4 * byzantine + 3 updates");

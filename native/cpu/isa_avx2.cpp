@@ -96,4 +96,3 @@ using S = Avx2;
 const IsaKernels* avx2_kernels() { return &kTable; }
 
 }  // namespace dpfl
-

@@ -31,8 +31,9 @@ struct Avx512 {
   static MD gt(VD a, VD b) { return _mm512_cmp_pd_mask(a.v, b.v, _CMP_GT_OQ); }
   static VD select(MD m, VD a, VD b) { return {_mm512_mask_blend_pd(m, b.v, a.v)}; }
   static VD neg_if(MD m, VD x) {
-    return {_mm512_castsi512_pd(_mm512_mask_xor_epi64(_mm512_castpd_si512(x.v), m, _mm512_castpd_si512(x.v),
-                                                      _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ull))))};
+    return {
+        _mm512_castsi512_pd(_mm512_mask_xor_epi64(_mm512_castpd_si512(x.v), m, _mm512_castpd_si512(x.v),
+                                                  _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ull))))};
   }
   static void quadrant(VD q, MD* odd, MD* neg_cos, MD* neg_sin) {
     const __m512i k = _mm512_cvtpd_epi64(q.v);  // q is integral: exact
@@ -99,4 +100,3 @@ using S = Avx512;
 const IsaKernels* avx512_kernels() { return &kTable; }
 
 }  // namespace dpfl
-

@@ -29,7 +29,8 @@ Status dense_forward(const float* x, const float* w, const float* bias, float* y
                      int64_t out) {
   Status s = check_dense(batch, in, out);
   if (!s.ok()) return s;
-  if (w == nullptr || (batch > 0 && (x == nullptr || y == nullptr))) return Status::Invalid("dense_forward: null buffer");
+  if (w == nullptr || (batch > 0 && (x == nullptr || y == nullptr)))
+    return Status::Invalid("dense_forward: null buffer");
   if (batch == 0) return Status::Ok();
   if (bias != nullptr) {
     for (int64_t r = 0; r < batch; ++r) std::memcpy(y + r * out, bias, static_cast<size_t>(out) * sizeof(float));

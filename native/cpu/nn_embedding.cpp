@@ -42,7 +42,8 @@ inline float token_weight(const Bags& bags, int64_t t, int64_t n) {
 Status embedding_bag_forward(const float* table, int64_t rows, int64_t dim, Bags bags, const float* bias, float* out) {
   Status s = check_bags(rows, dim, bags);
   if (!s.ok()) return s;
-  if (table == nullptr || (bags.batch > 0 && out == nullptr)) return Status::Invalid("embedding_bag_forward: null buffer");
+  if (table == nullptr || (bags.batch > 0 && out == nullptr))
+    return Status::Invalid("embedding_bag_forward: null buffer");
   parallel_for(bags.batch, 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       float* o = out + r * dim;
@@ -66,7 +67,8 @@ Status embedding_bag_backward(const float* dout, int64_t rows, int64_t dim, Bags
                               float* dtable) {
   Status s = check_bags(rows, dim, bags);
   if (!s.ok()) return s;
-  if (dtable == nullptr || (bags.batch > 0 && dout == nullptr)) return Status::Invalid("embedding_bag_backward: null buffer");
+  if (dtable == nullptr || (bags.batch > 0 && dout == nullptr))
+    return Status::Invalid("embedding_bag_backward: null buffer");
   // Tokens are bucketed by table-row range with a stable counting sort (token order kept within
   // a bucket); each bucket is then written by one chunk. No two chunks write one row, and each
   // row sums its tokens in token order, so the result does not depend on the thread count.
@@ -136,7 +138,8 @@ Status embedding_bag_ghost_sqnorms(const float* dout, int64_t rows, int64_t dim,
       double coeff = 0.0;
       for (int64_t t = t0; t < t1; ++t) {
         const int32_t j = bags.indices[t];
-        const double w = bags.weights != nullptr ? static_cast<double>(bags.weights[t]) : 1.0 / static_cast<double>(t1 - t0);
+        const double w =
+            bags.weights != nullptr ? static_cast<double>(bags.weights[t]) : 1.0 / static_cast<double>(t1 - t0);
         uint32_t h = (static_cast<uint32_t>(j) * 0x9E3779B1u) & mask;
         while (keys[h] != -1 && keys[h] != j) h = (h + 1) & mask;
         if (keys[h] == -1) {

@@ -81,7 +81,8 @@ Status run(const StridedA& A, const float* b, float* c, int64_t m, int64_t n, in
 Status check_dims(const float* a, const float* b, const float* c, int64_t m, int64_t n, int64_t k) {
   if (m < 0 || n < 0 || k < 0) return Status::Invalid("gemm dimensions must be non-negative");
   if (c == nullptr && m * n > 0) return Status::Invalid("gemm output must not be null");
-  if ((a == nullptr && m * k > 0) || (b == nullptr && k * n > 0)) return Status::Invalid("gemm inputs must not be null");
+  if ((a == nullptr && m * k > 0) || (b == nullptr && k * n > 0))
+    return Status::Invalid("gemm inputs must not be null");
   return Status::Ok();
 }
 

@@ -88,7 +88,7 @@ inline void micro_full(const StridedA& A, int64_t i, int64_t p0, int64_t kc, con
 // Edge tiles (mr <= kMr rows, nr <= kNr columns): the same arithmetic in the same order.
 template <bool kScale>
 inline void micro_edge(const StridedA& A, int64_t i, int64_t mr, int64_t p0, int64_t kc, const float* b, int64_t ldb,
-                int64_t nr, float* c, int64_t ldc, bool first) {
+                       int64_t nr, float* c, int64_t ldc, bool first) {
   float acc[kMr][kNr];
   for (int64_t r = 0; r < mr; ++r)
     for (int64_t l = 0; l < nr; ++l) acc[r][l] = first ? 0.0f : c[r * ldc + l];
@@ -134,7 +134,6 @@ void gemm_rows(const StridedA& A, const float* b, float* c, int64_t i0, int64_t 
     }
   }
 }
-
 
 void gemm_all_rows(const StridedA& A, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool accumulate) {
   parallel_for(m, kRowsPerChunk, [&](int64_t i0, int64_t i1) {

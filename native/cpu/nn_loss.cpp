@@ -10,7 +10,8 @@ namespace nn {
 Status softmax_cross_entropy(const float* logits, const int32_t* labels, float* loss, float* dlogits, int64_t batch,
                              int64_t classes) {
   if (batch < 0 || classes < 1) return Status::Invalid("softmax_cross_entropy: sizes out of range");
-  if (batch > 0 && (logits == nullptr || labels == nullptr)) return Status::Invalid("softmax_cross_entropy: null buffer");
+  if (batch > 0 && (logits == nullptr || labels == nullptr))
+    return Status::Invalid("softmax_cross_entropy: null buffer");
   for (int64_t r = 0; r < batch; ++r) {
     if (labels[r] < 0 || labels[r] >= classes) return Status::Invalid("labels must lie in [0, classes)");
   }

@@ -11,9 +11,15 @@ namespace nn {
 namespace {
 constexpr int64_t kGrain = 1 << 16;
 
-AdamHyper adam_hyper(double lr, double beta1, double beta2, double eps, double weight_decay,
-                     double grad_scale, int64_t t) {
-  return {lr, beta1, beta2, eps, weight_decay, grad_scale, 1.0 - std::pow(beta1, static_cast<double>(t)),
+AdamHyper adam_hyper(double lr, double beta1, double beta2, double eps, double weight_decay, double grad_scale,
+                     int64_t t) {
+  return {lr,
+          beta1,
+          beta2,
+          eps,
+          weight_decay,
+          grad_scale,
+          1.0 - std::pow(beta1, static_cast<double>(t)),
           1.0 - std::pow(beta2, static_cast<double>(t))};
 }
 
@@ -51,7 +57,8 @@ Status adam_update(float* params, const float* grad, float* m, float* v, int64_t
   }
   const AdamHyper h = adam_hyper(lr, beta1, beta2, eps, weight_decay, grad_scale, t);
   const IsaKernels& k = isa();
-  parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) { k.adam_range(params + i0, grad + i0, m + i0, v + i0, i1 - i0, h); });
+  parallel_for(n, kGrain,
+               [&](int64_t i0, int64_t i1) { k.adam_range(params + i0, grad + i0, m + i0, v + i0, i1 - i0, h); });
   return Status::Ok();
 }
 

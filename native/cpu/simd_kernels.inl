@@ -236,11 +236,12 @@ void simd_noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, ui
 }
 
 // The compiler vectorises optim_loops.h's loops under this file's flags.
-void simd_sgd_range(float* p, const float* g, float* v, int64_t n, const nn::SgdHyper& h) { nn::sgd_range(p, g, v, n, h); }
+void simd_sgd_range(float* p, const float* g, float* v, int64_t n, const nn::SgdHyper& h) {
+  nn::sgd_range(p, g, v, n, h);
+}
 void simd_adam_range(float* p, const float* g, float* m, float* v, int64_t n, const nn::AdamHyper& h) {
   nn::adam_range(p, g, m, v, n, h);
 }
 
-const IsaKernels kTable = {simd_sum_squares, simd_axpy_rows,    simd_store_scaled, simd_scale_inplace,
-                           simd_all_finite,  simd_noise_philox, simd_noise_chacha, simd_sgd_range,
-                           simd_adam_range};
+const IsaKernels kTable = {simd_sum_squares,  simd_axpy_rows,    simd_store_scaled, simd_scale_inplace, simd_all_finite,
+                           simd_noise_philox, simd_noise_chacha, simd_sgd_range,    simd_adam_range};

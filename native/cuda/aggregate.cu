@@ -46,7 +46,8 @@ extern "C" int dpfl_cuda_weighted_sum(const float* const* d_updates, int64_t cou
       return fail(DPFL_CUDA_INVALID_ARGUMENT, "weights must be finite and non-negative");
     total += weights[k];
   }
-  if (normalize && !(total > 0.0)) return fail(DPFL_CUDA_INVALID_ARGUMENT, "weights must have a positive sum to normalize");
+  if (normalize && !(total > 0.0))
+    return fail(DPFL_CUDA_INVALID_ARGUMENT, "weights must have a positive sum to normalize");
   DeviceBuffer<const float*> d_ptrs;
   DeviceBuffer<double> d_w;
   DeviceBuffer<int> d_flag;

@@ -36,8 +36,9 @@ __global__ void segment_squares(const float* __restrict__ g, int64_t dim, const 
 
 // flags[b]: 0 unclipped, 1 clipped, 2 non-finite.
 __global__ void row_scales(const double* __restrict__ partial, int64_t per_row, const int64_t* __restrict__ seg_group,
-                           int64_t groups, int64_t batch, const double* __restrict__ max_norms, double* __restrict__ scale,
-                           float* __restrict__ norms, float* __restrict__ group_norms, uint8_t* __restrict__ flags) {
+                           int64_t groups, int64_t batch, const double* __restrict__ max_norms,
+                           double* __restrict__ scale, float* __restrict__ norms, float* __restrict__ group_norms,
+                           uint8_t* __restrict__ flags) {
   const int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (b >= batch) return;
   double* sc = scale + b * groups;
@@ -67,7 +68,10 @@ __global__ void column_sums(const float* __restrict__ g, int64_t batch, int64_t 
   int64_t lo = 0, hi = groups - 1;  // the group of column c: first end > c
   while (lo < hi) {
     const int64_t mid = (lo + hi) / 2;
-    if (ends[mid] > c) hi = mid; else lo = mid + 1;
+    if (ends[mid] > c)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   double acc = 0.0;
   for (int64_t b = 0; b < batch; ++b) {
@@ -124,7 +128,7 @@ int compute_scales(const float* d_grads, int64_t batch, int64_t dim, const int64
   DPFL_CUDA_TRY(scale->alloc(batch * count), "cudaMalloc");
   DPFL_CUDA_TRY(d_flags.alloc(batch), "cudaMalloc");
   segment_squares<<<static_cast<unsigned>(batch * per_row), kThreads>>>(d_grads, dim, d_begin.ptr, d_end.ptr, per_row,
-                                                                         d_partial.ptr);
+                                                                        d_partial.ptr);
   DPFL_CUDA_TRY(cudaGetLastError(), "segment_squares");
   row_scales<<<blocks_for(batch), kThreads>>>(d_partial.ptr, per_row, d_group.ptr, count, batch, d_max.ptr, scale->ptr,
                                               d_norms, d_group_norms, d_flags.ptr);
@@ -137,10 +141,12 @@ int compute_scales(const float* d_grads, int64_t batch, int64_t dim, const int64
 int check_matrix(int64_t batch, int64_t dim, const int64_t* ends, int64_t count, const double* max_norms) {
   if (batch <= 0) return fail(DPFL_CUDA_INVALID_ARGUMENT, "batchSize must be a positive integer");
   if (dim <= 0) return fail(DPFL_CUDA_INVALID_ARGUMENT, "the row length must be a positive integer");
-  if (ends == nullptr || count <= 0) return fail(DPFL_CUDA_INVALID_ARGUMENT, "groups must hold at least one end offset");
+  if (ends == nullptr || count <= 0)
+    return fail(DPFL_CUDA_INVALID_ARGUMENT, "groups must hold at least one end offset");
   int64_t prev = 0;
   for (int64_t g = 0; g < count; ++g) {
-    if (ends[g] <= prev) return fail(DPFL_CUDA_INVALID_ARGUMENT, "groups must be strictly increasing positive end offsets");
+    if (ends[g] <= prev)
+      return fail(DPFL_CUDA_INVALID_ARGUMENT, "groups must be strictly increasing positive end offsets");
     prev = ends[g];
     if (max_norms != nullptr && (!(max_norms[g] > 0.0) || !std::isfinite(max_norms[g])))
       return fail(DPFL_CUDA_INVALID_ARGUMENT, "maxNorm must be a positive finite number");
@@ -163,7 +169,8 @@ extern "C" int dpfl_cuda_clip_and_sum(const float* d_grads, int64_t batch, int64
   DeviceBuffer<double> scale;
   DeviceBuffer<int64_t> d_ends;
   std::vector<uint8_t> flags;
-  if (int rc = compute_scales(d_grads, batch, dim, ends, count, max_norms, &scale, d_norms, d_group_norms, &flags)) return rc;
+  if (int rc = compute_scales(d_grads, batch, dim, ends, count, max_norms, &scale, d_norms, d_group_norms, &flags))
+    return rc;
   if (int rc = upload_vector(&d_ends, std::vector<int64_t>(ends, ends + count))) return rc;
   column_sums<<<blocks_for(dim), kThreads>>>(d_grads, batch, dim, d_ends.ptr, count, scale.ptr, d_sum);
   DPFL_CUDA_TRY(cudaGetLastError(), "column_sums");

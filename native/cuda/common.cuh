@@ -30,8 +30,8 @@ struct DeviceBuffer {
 
 }  // namespace dpfl_cuda
 
-#define DPFL_CUDA_TRY(expr, what)                         \
-  do {                                                    \
+#define DPFL_CUDA_TRY(expr, what)                          \
+  do {                                                     \
     const int dpfl_rc_ = ::dpfl_cuda::check((expr), what); \
-    if (dpfl_rc_ != DPFL_CUDA_OK) return dpfl_rc_;        \
+    if (dpfl_rc_ != DPFL_CUDA_OK) return dpfl_rc_;         \
   } while (0)

@@ -37,7 +37,8 @@ __global__ void add_noise(float* __restrict__ x, int64_t n, double std, uint64_t
 }
 
 template <uint64_t kPer, bool kSecure>
-int launch(float* d_x, int64_t n, double std, uint64_t seed, const dpfl::ChaChaKey& key, uint64_t stream, uint64_t offset) {
+int launch(float* d_x, int64_t n, double std, uint64_t seed, const dpfl::ChaChaKey& key, uint64_t stream,
+           uint64_t offset) {
   const int64_t blocks_needed = static_cast<int64_t>((offset % kPer + n + kPer - 1) / kPer);
   add_noise<kPer, kSecure><<<blocks_for(blocks_needed), kThreads>>>(d_x, n, std, seed, key, stream, offset);
   DPFL_CUDA_TRY(cudaGetLastError(), "add_noise");
@@ -54,8 +55,10 @@ extern "C" int dpfl_cuda_add_gaussian_noise(float* d_x, int64_t n, double std, u
   if (n < 0) return fail(DPFL_CUDA_INVALID_ARGUMENT, "x.length must be non-negative");
   if (n == 0) return DPFL_CUDA_OK;
   if (d_x == nullptr) return fail(DPFL_CUDA_INVALID_ARGUMENT, "x must not be null");
-  if (!(std >= 0.0) || !std::isfinite(std)) return fail(DPFL_CUDA_INVALID_ARGUMENT, "std must be a non-negative finite number");
-  if (offset + static_cast<uint64_t>(n) < offset) return fail(DPFL_CUDA_INVALID_ARGUMENT, "offset + x.length must be below 2^64");
+  if (!(std >= 0.0) || !std::isfinite(std))
+    return fail(DPFL_CUDA_INVALID_ARGUMENT, "std must be a non-negative finite number");
+  if (offset + static_cast<uint64_t>(n) < offset)
+    return fail(DPFL_CUDA_INVALID_ARGUMENT, "offset + x.length must be below 2^64");
   DeviceBuffer<int> flag;
   DPFL_CUDA_TRY(flag.alloc(1), "cudaMalloc");
   DPFL_CUDA_TRY(cudaMemset(flag.ptr, 0, sizeof(int)), "cudaMemset");

@@ -51,48 +51,48 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1
 
 #define DPFL_CAT2(a, b) a##b
 #define DPFL_CAT(a, b) DPFL_CAT2(a, b)
-#define TEST(name)                                                             \
-  static void name();                                                          \
-  static check::Register DPFL_CAT(register_, name)(#name, name);               \
+#define TEST(name)                                               \
+  static void name();                                            \
+  static check::Register DPFL_CAT(register_, name)(#name, name); \
   static void name()
 
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (!(cond)) check::fail(__FILE__, __LINE__, "CHECK(" #cond ")");    \
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (!(cond)) check::fail(__FILE__, __LINE__, "CHECK(" #cond ")"); \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                          \
-  do {                                                                                          \
-    auto va_ = (a);                                                                             \
-    auto vb_ = (b);                                                                             \
-    if (!(va_ == vb_))                                                                          \
-      check::fail(__FILE__, __LINE__,                                                           \
+#define CHECK_EQ(a, b)                                                                                        \
+  do {                                                                                                        \
+    auto va_ = (a);                                                                                           \
+    auto vb_ = (b);                                                                                           \
+    if (!(va_ == vb_))                                                                                        \
+      check::fail(__FILE__, __LINE__,                                                                         \
                   std::string(#a " == " #b " (") + std::to_string(va_) + " vs " + std::to_string(vb_) + ")"); \
   } while (0)
 
-#define CHECK_CLOSE(a, ref, atol, rtol)                                                          \
-  do {                                                                                           \
-    double va_ = (a), vr_ = (ref);                                                               \
-    if (!check::close(va_, vr_, (atol), (rtol)))                                                 \
-      check::fail(__FILE__, __LINE__,                                                            \
+#define CHECK_CLOSE(a, ref, atol, rtol)                                                                        \
+  do {                                                                                                         \
+    double va_ = (a), vr_ = (ref);                                                                             \
+    if (!check::close(va_, vr_, (atol), (rtol)))                                                               \
+      check::fail(__FILE__, __LINE__,                                                                          \
                   std::string(#a " ~ " #ref " (") + std::to_string(va_) + " vs " + std::to_string(vr_) + ")"); \
   } while (0)
 
 #define CHECK_OK(status) CHECK((status).ok())
 
-#define CHECK_MAIN()                                                                  \
-  int main() {                                                                        \
-    int passed = 0, failed = 0;                                                       \
-    for (const check::Case& c : check::registry()) {                                  \
-      const int before = check::failures();                                           \
-      c.fn();                                                                         \
-      if (check::failures() == before) {                                              \
-        ++passed;                                                                     \
-      } else {                                                                        \
-        ++failed;                                                                     \
-        std::fprintf(stderr, "FAILED %s\n", c.name);                                  \
-      }                                                                               \
-    }                                                                                 \
-    std::printf("%d passed, %d failed\n", passed, failed);                            \
-    return failed == 0 ? 0 : 1;                                                       \
+#define CHECK_MAIN()                                       \
+  int main() {                                             \
+    int passed = 0, failed = 0;                            \
+    for (const check::Case& c : check::registry()) {       \
+      const int before = check::failures();                \
+      c.fn();                                              \
+      if (check::failures() == before) {                   \
+        ++passed;                                          \
+      } else {                                             \
+        ++failed;                                          \
+        std::fprintf(stderr, "FAILED %s\n", c.name);       \
+      }                                                    \
+    }                                                      \
+    std::printf("%d passed, %d failed\n", passed, failed); \
+    return failed == 0 ? 0 : 1;                            \
   }

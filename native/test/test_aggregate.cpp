@@ -33,7 +33,8 @@ std::vector<double> reference(const Clients& c, int64_t dim, bool normalize) {
     total += c.weights[k];
     for (int64_t d = 0; d < dim; ++d) out[d] += c.weights[k] * c.data[k][d];
   }
-  if (normalize) for (double& v : out) v /= total;
+  if (normalize)
+    for (double& v : out) v /= total;
   return out;
 }
 

@@ -59,8 +59,8 @@ void check_case(int64_t batch, int64_t dim, std::vector<int64_t> ends, std::vect
   const Reference ref = reference(g, batch, dim, ends, max_norms);
   std::vector<float> sum(dim, -7.0f), norms(batch, -7.0f), group_norms(batch * ends.size(), -7.0f);
   dpfl::ClipStats stats;
-  CHECK_OK(dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), int64_t(ends.size())}, max_norms.data(),
-                              sum.data(), norms.data(), group_norms.data(), &stats));
+  CHECK_OK(dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), int64_t(ends.size())}, max_norms.data(), sum.data(),
+                              norms.data(), group_norms.data(), &stats));
   CHECK_EQ(stats.clipped, ref.clipped);
   CHECK_EQ(stats.non_finite, ref.non_finite);
   // Scale of the summands bounds the cancellation error of the float32 rounding.
@@ -103,7 +103,8 @@ TEST(non_finite_rows_contribute_zero) {
   std::vector<double> c = {10.0};
   std::vector<float> sum(dim), norms(batch);
   dpfl::ClipStats stats;
-  CHECK_OK(dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &stats));
+  CHECK_OK(
+      dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &stats));
   CHECK_EQ(stats.non_finite, int64_t(2));
   CHECK_EQ(stats.clipped, int64_t(0));
   for (int64_t d = 0; d < dim; ++d) {
@@ -123,8 +124,10 @@ TEST(clip_rejects_bad_arguments) {
   CHECK(!dpfl::clip_and_sum(g.data(), 2, 0, {ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &s).ok());
   CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {ends.data(), 1}, neg.data(), sum.data(), norms.data(), nullptr, &s).ok());
   CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {ends.data(), 1}, nan.data(), sum.data(), norms.data(), nullptr, &s).ok());
-  CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {bad_ends.data(), 3}, c3.data(), sum.data(), norms.data(), nullptr, &s).ok());
-  CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {short_ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &s).ok());
+  CHECK(
+      !dpfl::clip_and_sum(g.data(), 2, 3, {bad_ends.data(), 3}, c3.data(), sum.data(), norms.data(), nullptr, &s).ok());
+  CHECK(!dpfl::clip_and_sum(g.data(), 2, 3, {short_ends.data(), 1}, c.data(), sum.data(), norms.data(), nullptr, &s)
+             .ok());
 }
 
 // Found by native/test/fuzz/fuzz_clip: two finite rows of norm 3e38 under C = 3e38 summed to -inf
@@ -136,8 +139,8 @@ TEST(clipped_sum_beyond_float32_is_refused) {
   std::vector<double> c = {4e38};
   std::vector<float> sum(2);
   dpfl::ClipStats stats;
-  const dpfl::Status s = dpfl::clip_and_sum(g.data(), 2, 2, {ends.data(), 1}, c.data(), sum.data(), nullptr, nullptr,
-                                            &stats);
+  const dpfl::Status s =
+      dpfl::clip_and_sum(g.data(), 2, 2, {ends.data(), 1}, c.data(), sum.data(), nullptr, nullptr, &stats);
   CHECK(!s.ok());
   CHECK(s.code == dpfl::StatusCode::kInvalidArgument);
 }

@@ -25,7 +25,8 @@ Rows make_rows(int64_t count, int64_t dim, uint32_t seed, bool ties) {
   for (int64_t k = 0; k < count; ++k) {
     std::vector<float> v = check::random_floats(dim, seed * 131 + k);
     // Ties: round to a coarse grid so many columns hold repeated values.
-    if (ties) for (float& x : v) x = std::round(x * 2.0f) / 2.0f;
+    if (ties)
+      for (float& x : v) x = std::round(x * 2.0f) / 2.0f;
     r.data.push_back(v);
   }
   for (auto& d : r.data) r.ptrs.push_back(d.data());
@@ -404,7 +405,8 @@ TEST(masks_match_chacha_blocks_and_cancel) {
 TEST(pairwise_masks_cancel_in_the_modular_sum) {
   // Three clients, pairwise seeds: u adds PRG(s_uv) for v > u and subtracts it for v < u.
   const int64_t n = 1000;
-  std::vector<std::vector<float>> x = {check::random_floats(n, 1), check::random_floats(n, 2), check::random_floats(n, 3)};
+  std::vector<std::vector<float>> x = {check::random_floats(n, 1), check::random_floats(n, 2),
+                                       check::random_floats(n, 3)};
   const double scale = 1 << 20;
   std::vector<std::vector<uint32_t>> q(3, std::vector<uint32_t>(n));
   std::vector<uint32_t> plain(n, 0u);

@@ -182,8 +182,7 @@ TEST(embedding_bag_forward_backward_and_ghost_norms) {
       std::fill(dtable.begin(), dtable.end(), 0.0f);
       // Batch of one: bag r alone, offsets rebased.
       std::vector<int32_t> one = {0, offsets[r + 1] - offsets[r]};
-      Bags single{indices.data() + offsets[r], one.data(), weighted ? weights.data() + offsets[r] : nullptr, 1,
-                  one[1]};
+      Bags single{indices.data() + offsets[r], one.data(), weighted ? weights.data() + offsets[r] : nullptr, 1, one[1]};
       CHECK_OK(embedding_bag_backward(dout.data() + r * dim, rows, dim, single, nullptr, dtable.data()));
       double sq = 0;
       for (float v : dtable) sq += static_cast<double>(v) * v;

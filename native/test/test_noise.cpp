@@ -45,7 +45,8 @@ void check_chunking(const dpfl::NoiseKey& key) {
   // Offsets address the stream: noise(n, offset=k) equals the tail of noise(n + k, 0).
   const std::vector<float> tail = noise(key, n - 5, 5);
   CHECK(std::memcmp(tail.data(), whole.data() + 5, (n - 5) * sizeof(float)) == 0);
-  for (uint64_t j : {0ull, 1ull, 2ull, 3ull, 4ull, 999ull}) CHECK_EQ(static_cast<float>(dpfl::gaussian_sample(key, j)), whole[j]);
+  for (uint64_t j : {0ull, 1ull, 2ull, 3ull, 4ull, 999ull})
+    CHECK_EQ(static_cast<float>(dpfl::gaussian_sample(key, j)), whole[j]);
 }
 
 void check_moments(const std::vector<float>& x, double stddev) {

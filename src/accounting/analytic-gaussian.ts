@@ -58,5 +58,3 @@ export function gaussianMu(noiseMultiplier: number, steps = 1): number {
   nonNegativeNumber('steps', steps);
   return Math.sqrt(steps) / noiseMultiplier;
 }
-
-

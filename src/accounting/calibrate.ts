@@ -209,7 +209,7 @@ function searchHistory(
     const f = (s: number): number => {
       const r = ledgerRdpEpsilon(history(s), delta, { orders: window, refine: false });
       const i = window.indexOf(r.order);
-      if (window !== all && (i > 0 && i < window.length - 1)) return r.epsilon;
+      if (window !== all && i > 0 && i < window.length - 1) return r.epsilon;
       const full = window === all ? r : ledgerRdpEpsilon(history(s), delta, { orders: all, refine: false });
       const j = all.indexOf(full.order);
       window = all.slice(Math.max(0, j - 12), j + 13);
@@ -227,9 +227,10 @@ function searchHistory(
     const report = computeEpsilon(history(r.sigma), delta, { accountant: 'rdp', orders: all });
     return { sigma: r.sigma, epsilon: Math.min(report.epsilon, r.epsilon), report, evaluations };
   }
-  const d = options.discretization === undefined
-    ? DEFAULT_PLD_DISCRETIZATION
-    : positiveNumber('discretization', options.discretization);
+  const d =
+    options.discretization === undefined
+      ? DEFAULT_PLD_DISCRETIZATION
+      : positiveNumber('discretization', options.discretization);
   // Every evaluation is computeEpsilon's proven upper bound (PLD, closed form at q = 1, or RDP when
   // smaller), so the returned σ meets the target whatever method answered.
   const reports = new Map<number, EpsilonReport>();
@@ -243,8 +244,12 @@ function searchHistory(
   // evaluations' time; the bound at the returned σ is proven all the same).
   const c = searchSigma(pldAt(Math.min(10 * d, 1e-2), 2 ** 15), target, Math.max(tol, 1e-2), start, bracket, name);
   const r = searchSigma(pldAt(d, 2 ** 18), target, tol, c.sigma, [c.sigma * 0.98, c.sigma], name);
-  return { sigma: r.sigma, epsilon: r.epsilon, report: reports.get(r.sigma) as EpsilonReport,
-    evaluations: c.evaluations + r.evaluations };
+  return {
+    sigma: r.sigma,
+    epsilon: r.epsilon,
+    report: reports.get(r.sigma) as EpsilonReport,
+    evaluations: c.evaluations + r.evaluations,
+  };
 }
 
 export interface MaxStepsOptions {
@@ -295,9 +300,10 @@ export function maxSteps(options: MaxStepsOptions): {
     }
     return { steps: t, epsilon: e, accountant: 'rdp', method: 'rdp' };
   }
-  const d = options.discretization === undefined
-    ? DEFAULT_PLD_DISCRETIZATION
-    : positiveNumber('discretization', options.discretization);
+  const d =
+    options.discretization === undefined
+      ? DEFAULT_PLD_DISCRETIZATION
+      : positiveNumber('discretization', options.discretization);
   const methods = new Map<number, EpsilonMethod>([[0, 'pld']]);
   const f = (t: number) => {
     if (t === 0) return 0;
@@ -406,9 +412,8 @@ export function calibrate(options: CalibrateEventOptions): CalibrateEventResult 
     return [{ event: validateEvent(event, `eventOf(${s})`), count: 1 }];
   };
   const orders = options.orders === undefined ? undefined : checkOrders('orders', options.orders);
-  const discretization = options.discretization === undefined
-    ? undefined
-    : positiveNumber('discretization', options.discretization);
+  const discretization =
+    options.discretization === undefined ? undefined : positiveNumber('discretization', options.discretization);
   const found = { ...(orders ? { orders } : {}), ...(discretization !== undefined ? { discretization } : {}) };
   const r = searchHistory(history, target, delta, kind, tol, 1, found, bracket, 'targetEpsilon');
   // The returned σ's ε was evaluated and met the target; re-assert it so no path returns the wrong side.

@@ -52,7 +52,11 @@ export type DpEvent =
   | SelfComposedEvent;
 
 /** The events that are not compositions. */
-export type BaseEvent = GaussianEvent | PoissonSampledGaussianEvent | SampledWithoutReplacementGaussianEvent | LaplaceEvent;
+export type BaseEvent =
+  | GaussianEvent
+  | PoissonSampledGaussianEvent
+  | SampledWithoutReplacementGaussianEvent
+  | LaplaceEvent;
 
 export function gaussian(options: { noiseMultiplier: number }): GaussianEvent {
   requiredObject('options', options);
@@ -60,7 +64,10 @@ export function gaussian(options: { noiseMultiplier: number }): GaussianEvent {
 }
 
 /** Each record is included independently with probability sampleRate (add/remove-one neighbours). */
-export function poissonSampledGaussian(options: { noiseMultiplier: number; sampleRate: number }): PoissonSampledGaussianEvent {
+export function poissonSampledGaussian(options: {
+  noiseMultiplier: number;
+  sampleRate: number;
+}): PoissonSampledGaussianEvent {
   requiredObject('options', options);
   return {
     kind: 'poisson-sampled-gaussian',
@@ -122,7 +129,8 @@ export function validateEvent(event: unknown, name: string = 'event'): DpEvent {
     case 'sampled-without-replacement-gaussian': {
       const datasetSize = integerAtLeast(at('datasetSize'), e.datasetSize, 1);
       const sampleSize = integerAtLeast(at('sampleSize'), e.sampleSize, 1);
-      if (sampleSize > datasetSize) throw invalidArgument(at('sampleSize'), `at most datasetSize (${datasetSize})`, sampleSize);
+      if (sampleSize > datasetSize)
+        throw invalidArgument(at('sampleSize'), `at most datasetSize (${datasetSize})`, sampleSize);
       return {
         kind: 'sampled-without-replacement-gaussian',
         noiseMultiplier: positiveNumber(at('noiseMultiplier'), e.noiseMultiplier),
@@ -152,7 +160,11 @@ export function validateEvent(event: unknown, name: string = 'event'): DpEvent {
  * Flattens an event (times `count`) into base events with multiplicities, merging equal ones.
  * Keys are JSON of the base event, so equal parameters share one entry.
  */
-export function flattenEvent(event: DpEvent, count: number, into: Map<string, { event: BaseEvent; count: number }>): void {
+export function flattenEvent(
+  event: DpEvent,
+  count: number,
+  into: Map<string, { event: BaseEvent; count: number }>,
+): void {
   if (count === 0) return;
   switch (event.kind) {
     case 'composed':

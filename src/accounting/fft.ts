@@ -147,7 +147,9 @@ export function rfft(x: Float64Array): { re: Float64Array; im: Float64Array } {
 export function irfft(re: Float64Array, im: Float64Array, n: number): Float64Array {
   const h = n >> 1;
   if (!isPowerOfTwo(n) || n < 2 || re.length !== h + 1 || im.length !== h + 1) {
-    throw new RangeError(`irfft: spectrum must have n/2 + 1 bins for a power-of-two n, received ${re.length} for n = ${n}`);
+    throw new RangeError(
+      `irfft: spectrum must have n/2 + 1 bins for a power-of-two n, received ${re.length} for n = ${n}`,
+    );
   }
   const { cos, sin } = plan(n);
   const zr = new Float64Array(h);

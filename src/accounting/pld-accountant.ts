@@ -125,7 +125,13 @@ const cache = new Map<string, DiscretePld>();
 let cachedPoints = 0;
 const CACHE_POINTS = 2 ** 23;
 
-function cachedPmf(key: string, direction: Direction, pessimistic: boolean, d: number, model: () => LossModel): DiscretePld {
+function cachedPmf(
+  key: string,
+  direction: Direction,
+  pessimistic: boolean,
+  d: number,
+  model: () => LossModel,
+): DiscretePld {
   const k = `${key}|${direction}|${pessimistic ? 'p' : 'o'}|${d}`;
   let pld = cache.get(k);
   if (!pld) {
@@ -362,7 +368,11 @@ export function ledgerPldEpsilon(
 }
 
 /** Upper bound on δ(ε) of a ledger (pessimistic PLD, max over directions). */
-export function pldDelta(entries: ReadonlyArray<{ event: DpEvent; count: number }>, epsilon: number, options: PldOptions = {}): number {
+export function pldDelta(
+  entries: ReadonlyArray<{ event: DpEvent; count: number }>,
+  epsilon: number,
+  options: PldOptions = {},
+): number {
   const checked = checkPldOptions(optionsObject('options', options));
   const ledger = checkEntries('entries', entries, 0);
   nonNegativeNumber('epsilon', epsilon);

@@ -85,7 +85,12 @@ function lastTrue(pred: (i: number) => boolean, start: number, direction: 1 | -1
  * Discretises a loss model on the grid of spacing Δ. Tail masses below `tailMass` are cut (above
  * the grid: to +∞ for the pessimistic estimate; below it: moved up to the first point).
  */
-export function discretize(model: LossModel, discretization: number, pessimistic: boolean, tailMass = STEP_TAIL_MASS): DiscretePld {
+export function discretize(
+  model: LossModel,
+  discretization: number,
+  pessimistic: boolean,
+  tailMass = STEP_TAIL_MASS,
+): DiscretePld {
   const d = discretization;
   // Grid range [iLo, iHi]: P(L > iHi·Δ) ≤ tailMass, P(L ≤ iLo·Δ) ≤ tailMass, clipped to the support.
   let iHi: number;

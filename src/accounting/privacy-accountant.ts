@@ -195,8 +195,12 @@ function ledgerEpsilon(history: readonly HistoryEntry[], delta: number, options:
   if (pld?.method === 'closed-form') {
     const { lower, upper } = pld;
     return {
-      epsilon: upper, delta, accountant: 'pld', method: 'closed-form',
-      epsilonLower: lower, epsilonUpper: upper,
+      epsilon: upper,
+      delta,
+      accountant: 'pld',
+      method: 'closed-form',
+      epsilonLower: lower,
+      epsilonUpper: upper,
     };
   }
   // RDP is a second proven upper bound: the smaller of the two is reported.
@@ -274,7 +278,8 @@ export class Accountant implements PrivacyAccountant {
     this.orders = options.orders === undefined ? undefined : checkOrders('orders', options.orders);
     this.discretization =
       options.discretization === undefined ? undefined : positiveNumber('discretization', options.discretization);
-    if (this.discretization !== undefined && this.discretization > 0.1) throw invalidArgument('discretization', 'at most 0.1', this.discretization);
+    if (this.discretization !== undefined && this.discretization > 0.1)
+      throw invalidArgument('discretization', 'at most 0.1', this.discretization);
     if (options.budget !== undefined) {
       const b = options.budget;
       if (typeof b !== 'object' || b === null) throw invalidType('budget', 'an object { epsilon, delta }', b);
@@ -401,7 +406,8 @@ export class Accountant implements PrivacyAccountant {
   static fromJSON(state: unknown): Accountant {
     if (typeof state !== 'object' || state === null) throw invalidType('state', 'an accountant state object', state);
     const s = state as Partial<AccountantState>;
-    if (s.format !== 'dpfl-privacy-accountant') throw invalidArgument('state.format', '"dpfl-privacy-accountant"', s.format);
+    if (s.format !== 'dpfl-privacy-accountant')
+      throw invalidArgument('state.format', '"dpfl-privacy-accountant"', s.format);
     if (s.version !== 1) throw invalidArgument('state.version', '1', s.version);
     if (!Array.isArray(s.history)) throw invalidType('state.history', 'an array', s.history);
     const acc = new Accountant({

@@ -42,7 +42,10 @@ function eventCurve(key: string, event: BaseEvent, orders: readonly number[]): F
 }
 
 /** Σ count·ε_event(α) at each order. */
-export function rdpCurve(entries: ReadonlyArray<{ event: DpEvent; count: number }>, orders: readonly number[] = DEFAULT_RDP_ORDERS): Float64Array {
+export function rdpCurve(
+  entries: ReadonlyArray<{ event: DpEvent; count: number }>,
+  orders: readonly number[] = DEFAULT_RDP_ORDERS,
+): Float64Array {
   const checked = orders === DEFAULT_RDP_ORDERS ? orders : checkOrders('orders', orders);
   return ledgerCurve(checkEntries('entries', entries, 0), checked);
 }
@@ -75,7 +78,11 @@ function rdpAt(flat: Flat, alpha: number): number {
 }
 
 /** ε(δ) of a ledger by RDP, with the order that achieves it. */
-export function rdpEpsilon(entries: ReadonlyArray<{ event: DpEvent; count: number }>, delta: number, options: RdpOptions = {}): RdpEpsilon {
+export function rdpEpsilon(
+  entries: ReadonlyArray<{ event: DpEvent; count: number }>,
+  delta: number,
+  options: RdpOptions = {},
+): RdpEpsilon {
   const d = openUnitInterval('delta', delta);
   return ledgerRdpEpsilon(checkEntries('entries', entries, 0), d, checkRdpOptions(options));
 }

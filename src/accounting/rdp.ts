@@ -246,7 +246,8 @@ function bestDelta(
     const a = orders[i] as number;
     const r = rdp[i] as number;
     let logDelta = r <= 0 ? -Infinity : 0.5 * Math.log(-Math.expm1(-r));
-    if (a > 1.01 && Number.isFinite(r)) logDelta = Math.min(logDelta, (a - 1) * (r - epsilon + Math.log1p(-1 / a)) - Math.log(a));
+    if (a > 1.01 && Number.isFinite(r))
+      logDelta = Math.min(logDelta, (a - 1) * (r - epsilon + Math.log1p(-1 / a)) - Math.log(a));
     if (logDelta < best || Number.isNaN(order)) {
       best = logDelta;
       order = a;

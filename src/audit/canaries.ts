@@ -41,12 +41,17 @@ const MAX_CANARIES = 2 ** 20;
  * is") carries no label information when perRepeat is a multiple of `classes`: only the secret
  * itself can tie a canary to its label, and that is what a model must memorise to expose it.
  */
-export function makeCanaries(options: { perRepeat: number; repeats: readonly number[]; digits?: number; seed?: number; classes?: number }): Canary[] {
+export function makeCanaries(options: {
+  perRepeat: number;
+  repeats: readonly number[];
+  digits?: number;
+  seed?: number;
+  classes?: number;
+}): Canary[] {
   const o = requiredObject('options', options);
   const classes = o.classes === undefined ? 2 : integerIn('classes', o.classes, 2, 2 ** 31 - 1, 'an integer ≥ 2');
-  const digits = o.digits === undefined
-    ? 4
-    : integerIn('digits', o.digits, 1, MAX_DIGITS, `an integer in [1, ${MAX_DIGITS}]`);
+  const digits =
+    o.digits === undefined ? 4 : integerIn('digits', o.digits, 1, MAX_DIGITS, `an integer in [1, ${MAX_DIGITS}]`);
   const perRepeat = integerIn('perRepeat', o.perRepeat, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
   const repeatsIn: unknown = o.repeats;
   if (!Array.isArray(repeatsIn)) throw invalidType('repeats', 'a non-empty list of positive integers', repeatsIn);
@@ -59,9 +64,12 @@ export function makeCanaries(options: { perRepeat: number; repeats: readonly num
     throw invalidArgument('perRepeat', `at most ${each} for ${repeatsIn.length} × ${digits}-digit secrets`, perRepeat);
   }
   const repeats = Array.from(repeatsIn as unknown[], (r, i) =>
-    integerIn(`repeats[${i}]`, r, 1, Number.MAX_SAFE_INTEGER, 'a positive integer'));
-  const seed = o.seed === undefined ? 1 : integerIn('seed', o.seed, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER,
-    'a safe integer');
+    integerIn(`repeats[${i}]`, r, 1, Number.MAX_SAFE_INTEGER, 'a positive integer'),
+  );
+  const seed =
+    o.seed === undefined
+      ? 1
+      : integerIn('seed', o.seed, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'a safe integer');
   const rng = new Random(seed);
   const used = new Set<number>();
   const out: Canary[] = [];

@@ -14,8 +14,10 @@ export interface ProportionInterval {
 
 export function clopperPearson(successes: number, trials: number, confidence = 0.95): ProportionInterval {
   if (!Number.isSafeInteger(trials) || trials <= 0) throw invalidArgument('trials', 'a positive integer', trials);
-  if (!Number.isSafeInteger(successes) || successes < 0 || successes > trials) throw invalidArgument('successes', `an integer in [0, trials = ${trials}]`, successes);
-  if (typeof confidence !== 'number' || !(confidence > 0 && confidence < 1)) throw invalidArgument('confidence', 'in (0, 1)', confidence);
+  if (!Number.isSafeInteger(successes) || successes < 0 || successes > trials)
+    throw invalidArgument('successes', `an integer in [0, trials = ${trials}]`, successes);
+  if (typeof confidence !== 'number' || !(confidence > 0 && confidence < 1))
+    throw invalidArgument('confidence', 'in (0, 1)', confidence);
   const alpha = 1 - confidence;
   const k = successes;
   const n = trials;

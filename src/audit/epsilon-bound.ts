@@ -60,8 +60,11 @@ export function epsilonFromCounts(counts: AttackCounts, delta: number, confidenc
   const tp = integerIn('counts.truePositives', c.truePositives, 0, p, `an integer in [0, members = ${p}]`);
   const n = integerIn('counts.nonMembers', c.nonMembers, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
   const fp = integerIn('counts.falsePositives', c.falsePositives, 0, n, `an integer in [0, nonMembers = ${n}]`);
-  return boundFromCounts({ truePositives: tp, members: p, falsePositives: fp, nonMembers: n }, checkDelta(delta),
-    checkConfidence(confidence));
+  return boundFromCounts(
+    { truePositives: tp, members: p, falsePositives: fp, nonMembers: n },
+    checkDelta(delta),
+    checkConfidence(confidence),
+  );
 }
 
 /** epsilonFromCounts without the checks (the threshold search calls it once per distinct score). */
@@ -73,11 +76,18 @@ function boundFromCounts(counts: AttackCounts, delta: number, confidence: number
   const tnr = clopperPearson(n - fp, n, confidence);
   const positive = logRatio(tpr.lower, delta, fpr.upper);
   const negative = logRatio(tnr.lower, delta, fnr.upper);
-  return positive >= negative ? { epsilon: positive, direction: 'positive' } : { epsilon: negative, direction: 'negative' };
+  return positive >= negative
+    ? { epsilon: positive, direction: 'positive' }
+    : { epsilon: negative, direction: 'negative' };
 }
 
 /** Counts of the attack "score ≥ threshold ⇒ member". */
-export function countsAt(scores: Scores, labels: Uint8Array, threshold: number, rows?: ArrayLike<number>): AttackCounts {
+export function countsAt(
+  scores: Scores,
+  labels: Uint8Array,
+  threshold: number,
+  rows?: ArrayLike<number>,
+): AttackCounts {
   const c = { truePositives: 0, members: 0, falsePositives: 0, nonMembers: 0 };
   const count = rows ? rows.length : labels.length;
   for (let j = 0; j < count; j++) {
@@ -95,7 +105,13 @@ export function countsAt(scores: Scores, labels: Uint8Array, threshold: number, 
 }
 
 /** The threshold (among the given rows' scores) whose counts certify the largest ε. */
-export function bestThreshold(scores: Scores, labels: Uint8Array, rows: ArrayLike<number>, delta: number, confidence: number): { threshold: number; bound: EpsilonBound } {
+export function bestThreshold(
+  scores: Scores,
+  labels: Uint8Array,
+  rows: ArrayLike<number>,
+  delta: number,
+  confidence: number,
+): { threshold: number; bound: EpsilonBound } {
   const order = Array.from(rows).sort((a, b) => scores[b]! - scores[a]!);
   let members = 0;
   for (const i of order) members += labels[i]!;
@@ -156,12 +172,20 @@ export function independentTrialsEpsilon(
     (seen[c]! % 2 === 0 ? select : evaluate).push(i);
     seen[c]!++;
   }
-  if (seen[0]! < 2 || seen[1]! < 2) throw invalidArgument('labels', 'at least 2 members and 2 non-members', `${seen[1]} members, ${seen[0]} non-members`);
+  if (seen[0]! < 2 || seen[1]! < 2)
+    throw invalidArgument(
+      'labels',
+      'at least 2 members and 2 non-members',
+      `${seen[1]} members, ${seen[0]} non-members`,
+    );
   const { threshold, bound: chosen } = bestThreshold(s, lab, select, delta, confidence);
   const counts = countsAt(s, lab, threshold, evaluate);
   const evaluated = boundFromCounts(counts, delta, confidence);
   // Evaluate only the direction chosen on the selection half (choosing again would reuse the data).
-  const dirBound = evaluated.direction === chosen.direction ? evaluated.epsilon : directionBound(counts, delta, confidence, chosen.direction);
+  const dirBound =
+    evaluated.direction === chosen.direction
+      ? evaluated.epsilon
+      : directionBound(counts, delta, confidence, chosen.direction);
   const direction = chosen.direction;
   return { analysis: 'independent-trials', epsilon: dirBound, direction, threshold, counts, delta, confidence };
 }
@@ -172,7 +196,21 @@ export function independentTrialsEpsilon(
  */
 export const empiricalEpsilon = independentTrialsEpsilon;
 
-function directionBound(c: AttackCounts, delta: number, confidence: number, direction: 'positive' | 'negative'): number {
-  if (direction === 'positive') return logRatio(clopperPearson(c.truePositives, c.members, confidence).lower, delta, clopperPearson(c.falsePositives, c.nonMembers, confidence).upper);
-  return logRatio(clopperPearson(c.nonMembers - c.falsePositives, c.nonMembers, confidence).lower, delta, clopperPearson(c.members - c.truePositives, c.members, confidence).upper);
+function directionBound(
+  c: AttackCounts,
+  delta: number,
+  confidence: number,
+  direction: 'positive' | 'negative',
+): number {
+  if (direction === 'positive')
+    return logRatio(
+      clopperPearson(c.truePositives, c.members, confidence).lower,
+      delta,
+      clopperPearson(c.falsePositives, c.nonMembers, confidence).upper,
+    );
+  return logRatio(
+    clopperPearson(c.nonMembers - c.falsePositives, c.nonMembers, confidence).lower,
+    delta,
+    clopperPearson(c.members - c.truePositives, c.members, confidence).upper,
+  );
 }

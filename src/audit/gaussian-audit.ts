@@ -73,11 +73,10 @@ export function auditGaussianMechanism(options: GaussianAuditOptions): GaussianA
   const epsilon = o.epsilon as number;
   const delta = o.delta as number;
   const noiseScale = o.noiseScale === undefined ? 1 : positiveFinite('noiseScale', o.noiseScale);
-  const trials = o.trials === undefined ? 20000 : integerIn('trials', o.trials, 8, MAX_TRIALS,
-    `an integer in [8, ${MAX_TRIALS}]`);
-  const seed = o.seed === undefined
-    ? 1
-    : integerIn('seed', o.seed, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer');
+  const trials =
+    o.trials === undefined ? 20000 : integerIn('trials', o.trials, 8, MAX_TRIALS, `an integer in [8, ${MAX_TRIALS}]`);
+  const seed =
+    o.seed === undefined ? 1 : integerIn('seed', o.seed, 0, Number.MAX_SAFE_INTEGER, 'a non-negative integer');
   if (o.confidence !== undefined) openUnitInterval('confidence', o.confidence);
   const calibratedSigma = gaussianSigma(epsilon, delta);
   const sigma = calibratedSigma * noiseScale;

@@ -1,7 +1,16 @@
 // Privacy auditing: membership inference, canary exposure, empirical ε lower bounds.
 // beta.ts (ln Γ, ln B, the incomplete beta and its inverse) is internal math: not exported (issue 13).
 export { clopperPearson, type ProportionInterval } from './clopper-pearson.js';
-export { rocCurve, auc, tprAtFpr, advantage, balancedAccuracy, attackMetrics, type RocCurve, type AttackMetrics } from './roc.js';
+export {
+  rocCurve,
+  auc,
+  tprAtFpr,
+  advantage,
+  balancedAccuracy,
+  attackMetrics,
+  type RocCurve,
+  type AttackMetrics,
+} from './roc.js';
 export {
   epsilonFromCounts,
   independentTrialsEpsilon,
@@ -27,7 +36,13 @@ export { rocSvg, type RocPlotCurve, type RocPlotOptions } from './roc-svg.js';
 export { lossThresholdScores } from './loss-attack.js';
 export { liraScores, type LiraOptions } from './lira.js';
 export { makeCanaries, canaryText, exposure, type Canary } from './canaries.js';
-export { auditGaussianMechanism, assertClaimHolds, PrivacyClaimViolated, type GaussianAudit, type GaussianAuditOptions } from './gaussian-audit.js';
+export {
+  auditGaussianMechanism,
+  assertClaimHolds,
+  PrivacyClaimViolated,
+  type GaussianAudit,
+  type GaussianAuditOptions,
+} from './gaussian-audit.js';
 export {
   runAudit,
   type AuditConfig,

@@ -36,7 +36,7 @@ function moments(values: number[]): { mean: number; variance: number; n: number 
 }
 
 function logNormalPdf(x: number, mean: number, variance: number): number {
-  return -0.5 * Math.log(2 * Math.PI * variance) - ((x - mean) ** 2) / (2 * variance);
+  return -0.5 * Math.log(2 * Math.PI * variance) - (x - mean) ** 2 / (2 * variance);
 }
 
 /** Membership scores (higher = more likely a member of the target's training set). */
@@ -51,8 +51,11 @@ export function liraScores(options: LiraOptions): Float64Array {
     throw invalidType('shadowMembership', `one membership array per shadow model (${models})`, o.shadowMembership);
   }
   if (o.shadowMembership.length !== models) {
-    throw invalidArgument('shadowMembership.length', `one membership array per shadow model (${models})`,
-      o.shadowMembership.length);
+    throw invalidArgument(
+      'shadowMembership.length',
+      `one membership array per shadow model (${models})`,
+      o.shadowMembership.length,
+    );
   }
   // Each array read once into a typed copy: the fitting loops below index them unchecked.
   const shadow = Array.from(o.shadow as unknown[], (s, m) => {
@@ -84,7 +87,10 @@ export function liraScores(options: LiraOptions): Float64Array {
     }
     inFit[i] = moments(ins);
     outFit[i] = moments(outs);
-    for (const [side, fit] of [['in', inFit[i]!], ['out', outFit[i]!]] as const) {
+    for (const [side, fit] of [
+      ['in', inFit[i]!],
+      ['out', outFit[i]!],
+    ] as const) {
       if (fit.n === 0) continue;
       sums[side][0]! += fit.n;
       sums[side][1]! += fit.mean;
@@ -93,7 +99,10 @@ export function liraScores(options: LiraOptions): Float64Array {
   }
   const sideStats = (side: 'in' | 'out', fits: typeof inFit) => {
     const examples = fits.filter((f) => f.n > 0).length;
-    return { mean: examples > 0 ? sums[side][1]! / examples : 0, variance: sums[side][0]! > 0 ? sums[side][2]! / sums[side][0]! : 1 };
+    return {
+      mean: examples > 0 ? sums[side][1]! / examples : 0,
+      variance: sums[side][0]! > 0 ? sums[side][2]! / sums[side][0]! : 1,
+    };
   };
   const gIn = sideStats('in', inFit);
   const gOut = sideStats('out', outFit);

@@ -83,7 +83,12 @@ const BOUND_NUMBERS = ['canaries', 'guesses', 'correct', 'positiveGuesses', 'neg
 const REGIME_NUMBERS = ['epsilon', 'noiseMultiplier', 'trainAccuracy', 'testAccuracy'];
 const RESULT_NUMBERS = ['members', 'nonMembers', 'shadowModels', 'delta', 'confidence'];
 const CANARY_NUMBERS = [
-  'repeats', 'exposure', 'nonPrivateExposure', 'extraction', 'nonPrivateExtraction', 'candidates',
+  'repeats',
+  'exposure',
+  'nonPrivateExposure',
+  'extraction',
+  'nonPrivateExtraction',
+  'candidates',
 ];
 
 function checkNumbers(name: string, o: Record<string, unknown>, keys: readonly string[]): void {
@@ -160,7 +165,11 @@ export function auditSummary(result: AuditResult, meta: Record<string, unknown> 
   };
 }
 
-const ATTACK_NAMES: Record<string, string> = { loss: 'loss threshold', 'lira-online': 'LiRA online', 'lira-offline': 'LiRA offline' };
+const ATTACK_NAMES: Record<string, string> = {
+  loss: 'loss threshold',
+  'lira-online': 'LiRA online',
+  'lira-offline': 'LiRA offline',
+};
 
 /** The side-by-side table. */
 export function auditTable(result: AuditResult, title: string): string {
@@ -172,7 +181,11 @@ export function auditTable(result: AuditResult, title: string): string {
   const num = (v: number, d = 3) => v.toFixed(d);
   const rows: [string, string, string][] = [];
   rows.push(['', 'non-private', `private (ε = ${num(p.epsilon, 2)})`]);
-  rows.push(['train / test accuracy', `${pct(np.trainAccuracy)} / ${pct(np.testAccuracy)}`, `${pct(p.trainAccuracy)} / ${pct(p.testAccuracy)}`]);
+  rows.push([
+    'train / test accuracy',
+    `${pct(np.trainAccuracy)} / ${pct(np.testAccuracy)}`,
+    `${pct(p.trainAccuracy)} / ${pct(p.testAccuracy)}`,
+  ]);
   const conf = `${Math.round(result.confidence * 100)}%`;
   for (const name of Object.keys(np.attacks)) {
     const a = np.attacks[name]!;
@@ -191,7 +204,12 @@ export function auditTable(result: AuditResult, title: string): string {
     rows.push([`canary exposure (max ${num(Math.log2(c0.candidates), 2)} bits)`, '', '']);
     for (const c of result.canaries) {
       rows.push([`  repeated ${c.repeats}×`, num(c.nonPrivateExposure, 2), num(c.exposure, 2)]);
-      if (c.calibratedExposure !== undefined) rows.push([`  repeated ${c.repeats}×, calibrated`, num(c.nonPrivateCalibratedExposure!, 2), num(c.calibratedExposure, 2)]);
+      if (c.calibratedExposure !== undefined)
+        rows.push([
+          `  repeated ${c.repeats}×, calibrated`,
+          num(c.nonPrivateCalibratedExposure!, 2),
+          num(c.calibratedExposure, 2),
+        ]);
       rows.push([`  repeated ${c.repeats}×, extracted`, pct(c.nonPrivateExtraction), pct(c.extraction)]);
     }
   }
@@ -200,7 +218,9 @@ export function auditTable(result: AuditResult, title: string): string {
   const lines = [title, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd())];
   const head = p.attacks[p.primaryAttack]!;
   lines.push('');
-  lines.push(`theoretical ε = ${num(p.epsilon)}, audited lower bound = ${num(head.epsilonLowerBound)} at ${conf} confidence (${ATTACK_NAMES[p.primaryAttack] ?? p.primaryAttack})`);
+  lines.push(
+    `theoretical ε = ${num(p.epsilon)}, audited lower bound = ${num(head.epsilonLowerBound)} at ${conf} confidence (${ATTACK_NAMES[p.primaryAttack] ?? p.primaryAttack})`,
+  );
   lines.push(
     `ε lower bounds: one-run analysis (Steinke, Nasr and Jagielski 2023) over ${result.members + result.nonMembers} ` +
       `examples, each a member with probability 1/2 (seeded draw, seed ${result.membership.seed})`,

@@ -40,22 +40,28 @@ export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions 
   const minRate = o.minRate ?? 1e-4;
   // A floor at 1e-300 keeps the decade ticks (one per power of ten) few and in normal float64 range.
   numberWhere('options.minRate', minRate, (r) => r >= 1e-300 && r < 1, 'in [1e-300, 1)', 'a number in (0, 1)');
-  const width = o.width === undefined ? 560 : integerIn('options.width', o.width, 100, 100000,
-    'an integer in [100, 100000]');
-  const height = o.height === undefined ? 480 : integerIn('options.height', o.height, 100, 100000,
-    'an integer in [100, 100000]');
+  const width =
+    o.width === undefined ? 560 : integerIn('options.width', o.width, 100, 100000, 'an integer in [100, 100000]');
+  const height =
+    o.height === undefined ? 480 : integerIn('options.height', o.height, 100, 100000, 'an integer in [100, 100000]');
   const title = o.title === undefined ? undefined : stringValue('options.title', o.title);
   const m = { left: 64, right: 16, top: 36, bottom: 52 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
-  const unit = (v: number) => (scale === 'linear' ? v : (Math.log10(Math.max(v, minRate)) - Math.log10(minRate)) / -Math.log10(minRate));
+  const unit = (v: number) =>
+    scale === 'linear' ? v : (Math.log10(Math.max(v, minRate)) - Math.log10(minRate)) / -Math.log10(minRate);
   const px = (v: number) => m.left + unit(v) * pw;
   const py = (v: number) => m.top + (1 - unit(v)) * ph;
   const f = (v: number) => v.toFixed(1);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  const ticks = scale === 'linear' ? [0, 0.2, 0.4, 0.6, 0.8, 1] : Array.from({ length: Math.round(-Math.log10(minRate)) + 1 }, (_, i) => minRate * 10 ** i);
+  const ticks =
+    scale === 'linear'
+      ? [0, 0.2, 0.4, 0.6, 0.8, 1]
+      : Array.from({ length: Math.round(-Math.log10(minRate)) + 1 }, (_, i) => minRate * 10 ** i);
   for (const t of ticks) {
     const label = scale === 'linear' ? t.toFixed(1) : t >= 1 ? '1' : `1e${Math.round(Math.log10(t))}`;
     parts.push(`<line x1="${f(px(t))}" y1="${m.top}" x2="${f(px(t))}" y2="${m.top + ph}" stroke="#ddd"/>`);
@@ -66,7 +72,9 @@ export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions 
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   // The chance line TPR = FPR.
   const diag = Array.from({ length: 41 }, (_, i) => (scale === 'linear' ? i / 40 : minRate ** (1 - i / 40)));
-  parts.push(`<polyline fill="none" stroke="#999" stroke-dasharray="4 4" points="${diag.map((v) => `${f(px(v))},${f(py(v))}`).join(' ')}"/>`);
+  parts.push(
+    `<polyline fill="none" stroke="#999" stroke-dasharray="4 4" points="${diag.map((v) => `${f(px(v))},${f(py(v))}`).join(' ')}"/>`,
+  );
   plotted.forEach(({ label, roc }, k) => {
     const pts: string[] = [];
     const add = (p: string) => {
@@ -79,11 +87,15 @@ export function rocSvg(curves: readonly RocPlotCurve[], options: RocPlotOptions 
     }
     const color = COLORS[k % COLORS.length]!;
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.join(' ')}"/>`);
-    parts.push(`<line x1="${m.left + 12}" y1="${m.top + 14 + 16 * k}" x2="${m.left + 32}" y2="${m.top + 14 + 16 * k}" stroke="${color}" stroke-width="2"/>`);
+    parts.push(
+      `<line x1="${m.left + 12}" y1="${m.top + 14 + 16 * k}" x2="${m.left + 32}" y2="${m.top + 14 + 16 * k}" stroke="${color}" stroke-width="2"/>`,
+    );
     parts.push(`<text x="${m.left + 38}" y="${m.top + 18 + 16 * k}">${escapeXml(label)}</text>`);
   });
   parts.push(`<text x="${m.left + pw / 2}" y="${height - 12}" text-anchor="middle">false positive rate</text>`);
-  parts.push(`<text x="16" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${m.top + ph / 2})">true positive rate</text>`);
+  parts.push(
+    `<text x="16" y="${m.top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${m.top + ph / 2})">true positive rate</text>`,
+  );
   if (title) parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;

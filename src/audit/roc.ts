@@ -81,7 +81,8 @@ export function auc(roc: RocCurve): number {
 
 function aucOf(roc: RocCurve): number {
   let area = 0;
-  for (let i = 1; i < roc.tpr.length; i++) area += (roc.fpr[i]! - roc.fpr[i - 1]!) * 0.5 * (roc.tpr[i]! + roc.tpr[i - 1]!);
+  for (let i = 1; i < roc.tpr.length; i++)
+    area += (roc.fpr[i]! - roc.fpr[i - 1]!) * 0.5 * (roc.tpr[i]! + roc.tpr[i - 1]!);
   return area;
 }
 

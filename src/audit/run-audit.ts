@@ -20,7 +20,17 @@ import { lossThresholdScores } from './loss-attack.js';
 import { drawMembership, oneRunAudit, type OneRunAudit } from './one-run.js';
 import { attackMetrics, rocCurve, type AttackMetrics, type RocCurve } from './roc.js';
 import { datasetValue } from './validate.js';
-import { appendBags, Random, subset, textFeatures, trainModel, type Dataset, type ModelKind, type TrainedModel, type TrainOptions } from './train-adapter.js';
+import {
+  appendBags,
+  Random,
+  subset,
+  textFeatures,
+  trainModel,
+  type Dataset,
+  type ModelKind,
+  type TrainedModel,
+  type TrainOptions,
+} from './train-adapter.js';
 
 export interface TrainingSettings {
   optimizer: 'sgd' | 'adam';
@@ -186,10 +196,23 @@ function checkConfig(config: unknown): AuditConfig {
   if (c.canaries !== undefined) {
     if (data.kind !== 'bags') throw invalidArgument('canaries', 'used with a text (bags) dataset', data.kind);
     const k = requiredObject('config.canaries', c.canaries);
-    const digits = k.digits === undefined ? 4 : integerIn('config.canaries.digits', k.digits, 1, MAX_CANARY_DIGITS,
-      `an integer in [1, ${MAX_CANARY_DIGITS}]`);
-    const perRepeat = integerIn('config.canaries.perRepeat', k.perRepeat, 1, MAX_PLANTED,
-      `an integer in [1, ${MAX_PLANTED}]`);
+    const digits =
+      k.digits === undefined
+        ? 4
+        : integerIn(
+            'config.canaries.digits',
+            k.digits,
+            1,
+            MAX_CANARY_DIGITS,
+            `an integer in [1, ${MAX_CANARY_DIGITS}]`,
+          );
+    const perRepeat = integerIn(
+      'config.canaries.perRepeat',
+      k.perRepeat,
+      1,
+      MAX_PLANTED,
+      `an integer in [1, ${MAX_PLANTED}]`,
+    );
     const list: unknown = k.repeats;
     if (!Array.isArray(list)) {
       throw invalidType('config.canaries.repeats', 'a non-empty list of positive integers', list);
@@ -197,8 +220,9 @@ function checkConfig(config: unknown): AuditConfig {
     if (list.length > MAX_PLANTED) {
       throw invalidArgument('config.canaries.repeats.length', `at most ${MAX_PLANTED}`, list.length);
     }
-    const repeats = Array.from(list as unknown[], (r, i) => integerIn(`config.canaries.repeats[${i}]`, r, 1,
-      MAX_PLANTED, `an integer in [1, ${MAX_PLANTED}]`));
+    const repeats = Array.from(list as unknown[], (r, i) =>
+      integerIn(`config.canaries.repeats[${i}]`, r, 1, MAX_PLANTED, `an integer in [1, ${MAX_PLANTED}]`),
+    );
     // makeCanaries checks perRepeat, the list and the secret space with the same names.
     makeCanaries({ perRepeat, repeats, digits, classes: data.classes });
     const copies = perRepeat * repeats.reduce((sum, r) => sum + r, 0);
@@ -237,21 +261,33 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
   }
   const shadowIn = Array.from({ length: config.shadowModels }, () => randomHalf(data.size, rng));
   const canaries: Canary[] = config.canaries
-    ? makeCanaries({ perRepeat: config.canaries.perRepeat, repeats: config.canaries.repeats, digits: config.canaries.digits ?? 4, seed: config.seed + 17, classes: data.classes })
+    ? makeCanaries({
+        perRepeat: config.canaries.perRepeat,
+        repeats: config.canaries.repeats,
+        digits: config.canaries.digits ?? 4,
+        seed: config.seed + 17,
+        classes: data.classes,
+      })
     : [];
   const digits = config.canaries?.digits ?? 4;
-  const planted = canaries.flatMap((c) => Array.from({ length: c.repeats }, () => ({ tokens: textFeatures(c.text, data.featureDim), label: c.label })));
+  const planted = canaries.flatMap((c) =>
+    Array.from({ length: c.repeats }, () => ({ tokens: textFeatures(c.text, data.featureDim), label: c.label })),
+  );
   const members = subset(data, rowsWhere(targetIn, 1));
   const targetData = planted.length > 0 ? appendBags(members, planted, `${data.name}+canaries`) : members;
   const testData = subset(data, rowsWhere(targetIn, 0));
   // Every candidate secret as a message, under every label a canary carries (for ranking).
   const candidateData = new Map<number, Dataset>();
   for (const label of new Set(canaries.map((c) => c.label))) {
-    const messages = Array.from({ length: 10 ** digits }, (_, s) => ({ tokens: textFeatures(canaryText(s, digits), data.featureDim), label }));
+    const messages = Array.from({ length: 10 ** digits }, (_, s) => ({
+      tokens: textFeatures(canaryText(s, digits), data.featureDim),
+      label,
+    }));
     candidateData.set(label, appendBags(subset(data, new Int32Array(0)), messages, `canary-candidates-${label}`));
   }
   /** Per label: the candidates' losses and logit-scaled confidences under a model. */
-  const candidateStats = (model: TrainedModel) => new Map([...candidateData].map(([label, ds]) => [label, model.stats(ds)]));
+  const candidateStats = (model: TrainedModel) =>
+    new Map([...candidateData].map(([label, ds]) => [label, model.stats(ds)]));
 
   const regime = (priv: boolean): RegimeResult => {
     const settings = priv ? config.private : config.nonPrivate;
@@ -274,9 +310,14 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
     // Reference confidences of the candidate secrets: the mean over shadow models, which never saw a canary.
     const reference = new Map([...candidateData].map(([label, ds]) => [label, new Float64Array(ds.size)]));
     shadowIn.forEach((flags, m) => {
-      const shadow = train(subset(data, rowsWhere(flags, 1)), config.seed * 1000 + 2 * (m + 1) + (priv ? 1 : 0), `${name}: shadow model ${m + 1}/${shadowIn.length}`);
+      const shadow = train(
+        subset(data, rowsWhere(flags, 1)),
+        config.seed * 1000 + 2 * (m + 1) + (priv ? 1 : 0),
+        `${name}: shadow model ${m + 1}/${shadowIn.length}`,
+      );
       shadowConf.push(shadow.stats(data).confidence);
-      for (const [label, st] of candidateStats(shadow)) st.confidence.forEach((v, i) => (reference.get(label)![i]! += v / shadowIn.length));
+      for (const [label, st] of candidateStats(shadow))
+        st.confidence.forEach((v, i) => (reference.get(label)![i]! += v / shadowIn.length));
     });
     const attack = (scores: Float64Array): AttackResult => {
       const roc = rocCurve(scores, targetIn);
@@ -285,8 +326,12 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
     };
     const attacks: Record<string, AttackResult> = { loss: attack(lossThresholdScores(stats.loss)) };
     if (shadowIn.length >= 2) {
-      attacks['lira-online'] = attack(liraScores({ target: stats.confidence, shadow: shadowConf, shadowMembership: shadowIn, variant: 'online' }));
-      attacks['lira-offline'] = attack(liraScores({ target: stats.confidence, shadow: shadowConf, shadowMembership: shadowIn, variant: 'offline' }));
+      attacks['lira-online'] = attack(
+        liraScores({ target: stats.confidence, shadow: shadowConf, shadowMembership: shadowIn, variant: 'online' }),
+      );
+      attacks['lira-offline'] = attack(
+        liraScores({ target: stats.confidence, shadow: shadowConf, shadowMembership: shadowIn, variant: 'offline' }),
+      );
     }
     const result: RegimeResult = {
       epsilon: priv ? target.epsilon : Infinity,
@@ -307,7 +352,11 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
         if (shadowIn.length > 0) {
           // Lower = more likely the secret: the target's confidence gain over the reference models.
           const ref = reference.get(c.label)!;
-          const k = exposure(st.confidence.map((v, i) => ref[i]! - v), c.secret, others);
+          const k = exposure(
+            st.confidence.map((v, i) => ref[i]! - v),
+            c.secret,
+            others,
+          );
           row.calibratedRank = k.rank;
           row.calibratedExposure = k.exposure;
         }
@@ -345,7 +394,10 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
         extraction: mean(p.map((c) => (c.rank === 1 ? 1 : 0))),
         nonPrivateExtraction: mean(np.map((c) => (c.rank === 1 ? 1 : 0))),
         ...(config.shadowModels > 0
-          ? { calibratedExposure: mean(p.map((c) => c.calibratedExposure!)), nonPrivateCalibratedExposure: mean(np.map((c) => c.calibratedExposure!)) }
+          ? {
+              calibratedExposure: mean(p.map((c) => c.calibratedExposure!)),
+              nonPrivateCalibratedExposure: mean(np.map((c) => c.calibratedExposure!)),
+            }
           : {}),
         candidates: 10 ** digits - canaries.length + 1,
       };

@@ -35,7 +35,11 @@ export function textFeatures(text: string, buckets: number): Int32Array {
 }
 
 /** A bags dataset holding ds's examples followed by extra ones (token ids and labels). */
-export function appendBags(ds: Dataset, extra: readonly { tokens: Int32Array; label: number }[], name = ds.name): Dataset {
+export function appendBags(
+  ds: Dataset,
+  extra: readonly { tokens: Int32Array; label: number }[],
+  name = ds.name,
+): Dataset {
   if (ds.kind !== 'bags') throw invalidArgument('dataset', 'a bags (text) dataset', ds.kind);
   const size = ds.size + extra.length;
   const offsets = new Int32Array(size + 1);
@@ -130,7 +134,8 @@ export function exampleStats(model: Sequential, ds: Dataset, batchSize = 1024): 
 /** Trains a fresh model (initialised from options.seed) on exactly the examples of `data`. */
 export function trainModel(data: Dataset, options: TrainOptions): TrainedModel {
   const model = createModel(specFor(options.model, data), options.seed);
-  const update: UpdateRule = options.optimizer === 'adam' ? { kind: 'adam', lr: options.lr } : { kind: 'sgd', lr: options.lr, momentum: 0.9 };
+  const update: UpdateRule =
+    options.optimizer === 'adam' ? { kind: 'adam', lr: options.lr } : { kind: 'sgd', lr: options.lr, momentum: 0.9 };
   const batchSize = Math.min(options.batchSize, data.size);
   let trainer: Trainer;
   let steps: number;

@@ -16,7 +16,6 @@ import type { SectionRow } from './report.js';
 /** One row of the bench's section table. */
 export type BenchRow = SectionRow;
 
-
 function time(reps: number, fn: (i: number) => unknown): { ms: number; last: unknown } {
   const ts: number[] = [];
   let last: unknown;
@@ -34,7 +33,9 @@ export async function benchAccounting(options: { quick?: boolean } = {}): Promis
   const delta = 1e-5;
   const reps = options.quick ? 3 : 7;
   const sigma = (i: number) => 1.1 * (1 + 1e-6 * (i + 1)); // defeat per-event caches
-  const history = (s: number) => [{ event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: steps }];
+  const history = (s: number) => [
+    { event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: steps },
+  ];
   const rows: BenchRow[] = [];
   time(2, (i) => rdpEpsilon(history(2 + i), delta)); // warm-up (JIT)
   const rdp = time(reps * 3, (i) => rdpEpsilon(history(sigma(i)), delta));
@@ -44,7 +45,9 @@ export async function benchAccounting(options: { quick?: boolean } = {}): Promis
     medianMs: rdpMs,
     detail: `q=${q.toPrecision(4)} σ=1.1 δ=1e-5 ε=${(rdp.last as { epsilon: number }).epsilon.toFixed(4)}`,
   });
-  const pld = time(reps, (i) => pldEpsilon(history(sigma(i)), delta, { discretization: DEFAULT_PLD_DISCRETIZATION, lowerBound: false }));
+  const pld = time(reps, (i) =>
+    pldEpsilon(history(sigma(i)), delta, { discretization: DEFAULT_PLD_DISCRETIZATION, lowerBound: false }),
+  );
   const pldR = pld.last as { upper: number };
   rows.push({
     name: 'accounting: pld epsilon (upper), 1e5 steps',
@@ -58,13 +61,17 @@ export async function benchAccounting(options: { quick?: boolean } = {}): Promis
     medianMs: pldBoth.ms,
     detail: `ε∈[${b.lower.toFixed(4)}, ${b.upper.toFixed(4)}]`,
   });
-  const calR = time(reps, (i) => calibrateNoiseMultiplier({ epsilon: 8 + 1e-3 * i, delta, sampleRate: q, steps, accountant: 'rdp' }));
+  const calR = time(reps, (i) =>
+    calibrateNoiseMultiplier({ epsilon: 8 + 1e-3 * i, delta, sampleRate: q, steps, accountant: 'rdp' }),
+  );
   rows.push({
     name: 'accounting: rdp calibrate σ, 1e5 steps',
     medianMs: calR.ms,
     detail: `${(calR.ms / rdpMs).toFixed(1)}× one rdp ε; σ=${(calR.last as { noiseMultiplier: number }).noiseMultiplier.toFixed(4)}`,
   });
-  const calP = time(options.quick ? 1 : 3, (i) => calibrateNoiseMultiplier({ epsilon: 8 + 1e-3 * i, delta, sampleRate: q, steps, accountant: 'pld' }));
+  const calP = time(options.quick ? 1 : 3, (i) =>
+    calibrateNoiseMultiplier({ epsilon: 8 + 1e-3 * i, delta, sampleRate: q, steps, accountant: 'pld' }),
+  );
   rows.push({
     name: 'accounting: pld calibrate σ, 1e5 steps',
     medianMs: calP.ms,

@@ -90,7 +90,12 @@ export function tsAccumulate(acc: Float64Array, u: Float32Array, offset: number,
 }
 
 /** Update by update over the K×D matrix, then out = acc / Σw. */
-export function tsWeightedSum(updates: Float32Array, weights: Float64Array, acc: Float64Array, out: Float32Array): void {
+export function tsWeightedSum(
+  updates: Float32Array,
+  weights: Float64Array,
+  acc: Float64Array,
+  out: Float32Array,
+): void {
   const dim = acc.length;
   acc.fill(0);
   let total = 0;

@@ -15,7 +15,11 @@ export interface ByteModel {
 /** Clipping: pass one reads G for the norms, pass two reads it again for the clipped float64 sum. */
 export function clipBytes(batch: number, dim: number, groups: number | null): ByteModel {
   const writes = dim * 4 + batch * 4 + (groups === null ? 0 : batch * groups * 4);
-  return { bytes: 2 * batch * dim * 4 + writes, minBytes: batch * dim * 4 + writes, workingSet: batch * dim * 4 + writes };
+  return {
+    bytes: 2 * batch * dim * 4 + writes,
+    minBytes: batch * dim * 4 + writes,
+    workingSet: batch * dim * 4 + writes,
+  };
 }
 
 /** Noise in place: a finite check reads x, then the noise pass reads and writes it. */

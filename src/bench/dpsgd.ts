@@ -57,11 +57,20 @@ const MATERIALISED_STEPS = 5;
 function shape(model: BenchDpsgdOptions['model'], batch: number): { spec: ModelSpec; data: Dataset } {
   switch (model) {
     case 'mlp':
-      return { spec: { kind: 'mlp', input: 'dense', inputDim: 784, classes: 10, hidden: [512, 256] }, data: syntheticDense({ size: batch, dim: 784, classes: 10, seed: 1 }) };
+      return {
+        spec: { kind: 'mlp', input: 'dense', inputDim: 784, classes: 10, hidden: [512, 256] },
+        data: syntheticDense({ size: batch, dim: 784, classes: 10, seed: 1 }),
+      };
     case 'text':
-      return { spec: { kind: 'text', input: 'bags', inputDim: HASH_ROWS, classes: 2, hidden: [64, 64], combiner: 'sqrtn' }, data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }) };
+      return {
+        spec: { kind: 'text', input: 'bags', inputDim: HASH_ROWS, classes: 2, hidden: [64, 64], combiner: 'sqrtn' },
+        data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }),
+      };
     case 'linear':
-      return { spec: { kind: 'linear', input: 'bags', inputDim: HASH_ROWS, classes: 2, combiner: 'sqrtn' }, data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }) };
+      return {
+        spec: { kind: 'linear', input: 'bags', inputDim: HASH_ROWS, classes: 2, combiner: 'sqrtn' },
+        data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }),
+      };
     default:
       throw invalidArgument('model', '"linear", "mlp" or "text"', model);
   }
@@ -69,7 +78,8 @@ function shape(model: BenchDpsgdOptions['model'], batch: number): { spec: ModelS
 
 export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdResult> {
   const { batchSize, steps } = opts;
-  if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw invalidArgument('batchSize', 'a positive integer', batchSize);
+  if (!Number.isSafeInteger(batchSize) || batchSize <= 0)
+    throw invalidArgument('batchSize', 'a positive integer', batchSize);
   if (!Number.isSafeInteger(steps) || steps <= 0) throw invalidArgument('steps', 'a positive integer', steps);
   const { spec, data } = shape(opts.model, batchSize);
   const rows = Int32Array.from({ length: batchSize }, (_, i) => i);
@@ -101,7 +111,15 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   // do), through the optimizer's per-example path: the baseline ghost clipping is measured against.
   const materialisedRun = () => {
     const model = createModel(spec, 1);
-    const dp = new DpOptimizer({ params: model.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: batchSize, event, update, accountant: new Accountant() });
+    const dp = new DpOptimizer({
+      params: model.params,
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: batchSize,
+      event,
+      update,
+      accountant: new Accountant(),
+    });
     const d = model.paramCount;
     const grads = new Float32Array(batchSize * d);
     const singles = Array.from(rows, (r) => gatherBatch(data, Int32Array.of(r)));
@@ -169,7 +187,9 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     msPerStepMaterialised,
     speedupVsMaterialised: msPerStepMaterialised === null ? null : msPerStepMaterialised / msPerStepPrivate,
     ...(materialised === null
-      ? { materialisedSkipped: `per-example gradients would take ${(materialisedBytes / 2 ** 30).toFixed(2)} GiB (limit 1 GiB)` }
+      ? {
+          materialisedSkipped: `per-example gradients would take ${(materialisedBytes / 2 ** 30).toFixed(2)} GiB (limit 1 GiB)`,
+        }
       : {}),
     model: opts.model,
     params: plainModel.paramCount,

@@ -38,7 +38,10 @@ function scores(dist: Float64Array, k: number, alive: number[], nearest: number)
 function ranked(dist: Float64Array, k: number, alive: number[], f: number): number[] {
   const n = alive.length;
   const s = scores(dist, k, alive, Math.min(n - 1, Math.max(1, n - f - 2)));
-  return alive.map((i, t) => ({ i, s: s[t]! })).sort((a, b) => a.s - b.s || a.i - b.i).map((x) => x.i);
+  return alive
+    .map((i, t) => ({ i, s: s[t]! }))
+    .sort((a, b) => a.s - b.s || a.i - b.i)
+    .map((x) => x.i);
 }
 
 /** Plain TypeScript multi-Krum: the float64 mean of the `keep` best-scored rows (keep = 1: Krum). */

@@ -59,12 +59,24 @@ export async function benchFl(options: { quick?: boolean } = {}): Promise<FlBenc
   coordinateMedian(m, { count: k, out }); // warm the pool and pages
   const medNative = medianTime(runs, () => coordinateMedian(m, { count: k, out }));
   const medTs = medianTime(1, () => tsCoordinateMedian(m, k, d, out));
-  rows.push({ name: `fl median ${shape} native`, medianMs: medNative, detail: `${(medTs / medNative).toFixed(1)}x vs TypeScript` });
+  rows.push({
+    name: `fl median ${shape} native`,
+    medianMs: medNative,
+    detail: `${(medTs / medNative).toFixed(1)}x vs TypeScript`,
+  });
   rows.push({ name: `fl median ${shape} typescript`, medianMs: medTs, detail: 'column gather + Float32Array sort' });
   const tmNative = medianTime(runs, () => trimmedMean(m, { count: k, trim, out }));
   const tmTs = medianTime(1, () => tsTrimmedMean(m, k, d, trim, out));
-  rows.push({ name: `fl trimmed mean ${shape} (trim ${trim}) native`, medianMs: tmNative, detail: `${(tmTs / tmNative).toFixed(1)}x vs TypeScript` });
-  rows.push({ name: `fl trimmed mean ${shape} (trim ${trim}) typescript`, medianMs: tmTs, detail: 'column gather + Float32Array sort' });
+  rows.push({
+    name: `fl trimmed mean ${shape} (trim ${trim}) native`,
+    medianMs: tmNative,
+    detail: `${(tmTs / tmNative).toFixed(1)}x vs TypeScript`,
+  });
+  rows.push({
+    name: `fl trimmed mean ${shape} (trim ${trim}) typescript`,
+    medianMs: tmTs,
+    detail: 'column gather + Float32Array sort',
+  });
 
   const count = quick ? 100 : 1000;
   const buffers = Array.from({ length: 16 }, (_, i) => randomMatrix(1, d, 100 + i));

@@ -1,7 +1,13 @@
 // The benchmark grid of issue 3, shared by every part of the TypeScript bench. It must match the
 // grid of the C++ harness (bench/cpp/cases.cpp): rows are joined on (kernel, shape).
 
-export type KernelName = 'clip_flat' | 'clip_grouped' | 'noise_philox' | 'noise_secure' | 'weighted_sum' | 'accumulator_add';
+export type KernelName =
+  | 'clip_flat'
+  | 'clip_grouped'
+  | 'noise_philox'
+  | 'noise_secure'
+  | 'weighted_sum'
+  | 'accumulator_add';
 
 export interface ClipShape {
   batch: number;

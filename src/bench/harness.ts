@@ -75,7 +75,9 @@ export function harnessPath(buildDir: string): string {
 export function buildHarness(buildDir: string, log: (line: string) => void): void {
   if (!existsSync(join(packageRoot, 'bench', 'CMakeLists.txt'))) {
     if (existsSync(harnessPath(buildDir))) return;
-    throw new HarnessUnavailable(`no C++ harness at ${harnessPath(buildDir)} and no bench/ sources to build it from (a source checkout has them)`);
+    throw new HarnessUnavailable(
+      `no C++ harness at ${harnessPath(buildDir)} and no bench/ sources to build it from (a source checkout has them)`,
+    );
   }
   const opts = { cwd: packageRoot, stdio: ['ignore', 'ignore', 'inherit'] as ('ignore' | 'inherit')[] };
   if (!existsSync(join(buildDir, 'CMakeCache.txt'))) {

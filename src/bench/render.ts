@@ -23,7 +23,20 @@ function table(header: string[], rows: string[][]): string {
 
 /** The results and the small-call overheads as Markdown tables (for docs/benchmarks.md). */
 export function renderMarkdown(doc: BenchDocument): string {
-  const header = ['kernel', 'shape', 'API ms', 'GB/s', '% probe', 'C++ ms', 'C++ % probe', 'probe@shape GB/s', 'samples/s', '× scalar C++', '× TS', ''];
+  const header = [
+    'kernel',
+    'shape',
+    'API ms',
+    'GB/s',
+    '% probe',
+    'C++ ms',
+    'C++ % probe',
+    'probe@shape GB/s',
+    'samples/s',
+    '× scalar C++',
+    '× TS',
+    '',
+  ];
   const rows = doc.results.map((r) => [
     r.kernel,
     r.shape,
@@ -40,12 +53,32 @@ export function renderMarkdown(doc: BenchDocument): string {
   ]);
   const overhead = markdownTable(
     ['kernel', 'shape', 'API µs', 'API µs, outputs allocated', 'async API µs', 'C++ µs', 'overhead µs'],
-    doc.callOverhead.map((o) => [o.kernel, o.shape, fmt(o.apiUs), fmt(o.apiAllocUs), fmt(o.apiAsyncUs), fmt(o.cppUs), fmt(o.overheadUs)]),
+    doc.callOverhead.map((o) => [
+      o.kernel,
+      o.shape,
+      fmt(o.apiUs),
+      fmt(o.apiAllocUs),
+      fmt(o.apiAsyncUs),
+      fmt(o.cppUs),
+      fmt(o.overheadUs),
+    ]),
   );
-  const sweep = (doc.isaSweep ?? []).length === 0 ? '' : `\n\n${markdownTable(
-    ['kernel', 'shape', 'isa', 'C++ ms', 'GB/s', '% probe', 'samples/s', '× active ISA time'],
-    doc.isaSweep.map((v) => [v.kernel, v.shape, v.isa, fmt(v.cppMs, 4), fmt(v.cppGBps), pct(v.cppPctProbe), fmt(v.samplesPerSec), times(v.vsActive)]),
-  )}`;
+  const sweep =
+    (doc.isaSweep ?? []).length === 0
+      ? ''
+      : `\n\n${markdownTable(
+          ['kernel', 'shape', 'isa', 'C++ ms', 'GB/s', '% probe', 'samples/s', '× active ISA time'],
+          doc.isaSweep.map((v) => [
+            v.kernel,
+            v.shape,
+            v.isa,
+            fmt(v.cppMs, 4),
+            fmt(v.cppGBps),
+            pct(v.cppPctProbe),
+            fmt(v.samplesPerSec),
+            times(v.vsActive),
+          ]),
+        )}`;
   return `${markdownTable(header, rows)}\n\n${overhead}${sweep}`;
 }
 
@@ -54,12 +87,15 @@ export function renderText(doc: BenchDocument): string {
   const lines: string[] = [];
   lines.push(`dpfl bench  ${doc.date}  ${m.cpuModel}, ${m.logicalCpus} CPUs, ${m.totalMemoryGiB} GiB  node ${m.node}`);
   const h = m.harness ?? null; // absent in documents written before it was recorded
-  const harness = h === null || (h.isa === m.isa && h.threads === m.threads) ? '' : ` (C++ harness: ${h.isa}, ${h.threads} threads)`;
+  const harness =
+    h === null || (h.isa === m.isa && h.threads === m.threads) ? '' : ` (C++ harness: ${h.isa}, ${h.threads} threads)`;
   const llc = m.llcBytes ? `, LLC ${(m.llcBytes / 2 ** 20).toFixed(0)} MiB` : '';
   lines.push(`core: ${m.backend} ${m.isa}, ${m.threads} threads${harness}${llc}`);
   const load = m.loadAverage; // absent in documents written before it was recorded
   if (load !== undefined && load.start > 0.5) {
-    lines.push(`warning: load average ${load.start.toFixed(1)} at the start (${load.end.toFixed(1)} at the end): other processes competed for this machine`);
+    lines.push(
+      `warning: load average ${load.start.toFixed(1)} at the start (${load.end.toFixed(1)} at the end): other processes competed for this machine`,
+    );
   }
   if (doc.probe !== null) {
     const s = doc.probe.samples;
@@ -74,7 +110,21 @@ export function renderText(doc: BenchDocument): string {
     lines.push('read probe: not run (--no-cpp), so no % of probe');
   }
   lines.push('');
-  const header = ['kernel', 'shape', 'API ms', 'GB/s', '%probe', 'C++ ms', 'C++ GB/s', '%probe', 'probe@shape', 'samples/s', 'x scalar C++', 'x TS', 'note'];
+  const header = [
+    'kernel',
+    'shape',
+    'API ms',
+    'GB/s',
+    '%probe',
+    'C++ ms',
+    'C++ GB/s',
+    '%probe',
+    'probe@shape',
+    'samples/s',
+    'x scalar C++',
+    'x TS',
+    'note',
+  ];
   const rows = doc.results.map((r) => [
     r.kernel,
     r.shape,
@@ -96,7 +146,15 @@ export function renderText(doc: BenchDocument): string {
     lines.push(
       table(
         ['kernel', 'shape', 'API us', 'API us (outputs allocated)', 'async API us', 'C++ us', 'overhead us'],
-        doc.callOverhead.map((o) => [o.kernel, o.shape, fmt(o.apiUs), fmt(o.apiAllocUs), fmt(o.apiAsyncUs), fmt(o.cppUs), fmt(o.overheadUs)]),
+        doc.callOverhead.map((o) => [
+          o.kernel,
+          o.shape,
+          fmt(o.apiUs),
+          fmt(o.apiAllocUs),
+          fmt(o.apiAsyncUs),
+          fmt(o.cppUs),
+          fmt(o.overheadUs),
+        ]),
       ),
     );
   }
@@ -105,7 +163,16 @@ export function renderText(doc: BenchDocument): string {
     lines.push(
       table(
         ['kernel', 'shape', 'isa', 'C++ ms', 'GB/s', '%probe', 'samples/s', 'x active'],
-        doc.isaSweep.map((v) => [v.kernel, v.shape, v.isa, fmt(v.cppMs, 4), fmt(v.cppGBps), pct(v.cppPctProbe), fmt(v.samplesPerSec), times(v.vsActive)]),
+        doc.isaSweep.map((v) => [
+          v.kernel,
+          v.shape,
+          v.isa,
+          fmt(v.cppMs, 4),
+          fmt(v.cppGBps),
+          pct(v.cppPctProbe),
+          fmt(v.samplesPerSec),
+          times(v.vsActive),
+        ]),
       ),
     );
   }
@@ -114,7 +181,12 @@ export function renderText(doc: BenchDocument): string {
     if ('error' in rows) {
       lines.push(`  failed: ${rows.error}`);
     } else {
-      lines.push(table(['name', '', 'median ms', 'detail'], rows.map((a) => [a.name, '', fmt(a.medianMs, 4), a.detail ?? ''])));
+      lines.push(
+        table(
+          ['name', '', 'median ms', 'detail'],
+          rows.map((a) => [a.name, '', fmt(a.medianMs, 4), a.detail ?? '']),
+        ),
+      );
     }
   }
   return lines.join('\n');

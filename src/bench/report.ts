@@ -75,7 +75,14 @@ export interface IsaVariant {
 export interface BenchDocument {
   schema: 1;
   date: string;
-  options: { quick: boolean; filter: string | null; baselines: boolean; isaSweep: boolean; timeMs: number | null; probeMib: number | null };
+  options: {
+    quick: boolean;
+    filter: string | null;
+    baselines: boolean;
+    isaSweep: boolean;
+    timeMs: number | null;
+    probeMib: number | null;
+  };
   machine: MachineInfo;
   probe: { bestGBps: number; samples: ProbeSample[] } | null;
   results: KernelResult[];
@@ -93,7 +100,8 @@ const ratio = (a: number | null, b: number | null) => (a === null || b === null 
 
 export function mergeResults(ts: TsRow[], cpp: HarnessReport | null): KernelResult[] {
   const keys = new Map<string, { kernel: string; shape: string }>();
-  for (const r of [...ts, ...(cpp?.results ?? [])]) keys.set(`${r.kernel} ${r.shape}`, { kernel: r.kernel, shape: r.shape });
+  for (const r of [...ts, ...(cpp?.results ?? [])])
+    keys.set(`${r.kernel} ${r.shape}`, { kernel: r.kernel, shape: r.shape });
   const probe = cpp?.probe.bestGBps ?? null;
   const llc = cpp?.machine.llcBytes ?? 0;
   const out: KernelResult[] = [];

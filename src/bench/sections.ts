@@ -20,7 +20,9 @@ async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
         `non-private ${r.msPerStepNonPrivate.toFixed(2)} ms, ratio ${r.ratio.toFixed(2)}; ` +
         `secure noise ${r.msNoise.toFixed(2)} ms (ratio without it ${r.ratioWithoutNoise.toFixed(2)}); ` +
         `Philox noise ratio ${r.ratioReproducible.toFixed(2)}; ` +
-        (r.speedupVsMaterialised === null ? 'naive baseline skipped (memory)' : `${r.speedupVsMaterialised.toFixed(1)}x faster than materialised per-example gradients`),
+        (r.speedupVsMaterialised === null
+          ? 'naive baseline skipped (memory)'
+          : `${r.speedupVsMaterialised.toFixed(1)}x faster than materialised per-example gradients`),
       values: {
         msPerStepNonPrivate: r.msPerStepNonPrivate,
         ratio: r.ratio,
@@ -28,7 +30,9 @@ async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
         ratioWithoutNoise: r.ratioWithoutNoise,
         msPerStepPrivateReproducible: r.msPerStepPrivateReproducible,
         ratioReproducible: r.ratioReproducible,
-        ...(r.msPerStepMaterialised === null ? {} : { msPerStepMaterialised: r.msPerStepMaterialised, speedupVsMaterialised: r.speedupVsMaterialised! }),
+        ...(r.msPerStepMaterialised === null
+          ? {}
+          : { msPerStepMaterialised: r.msPerStepMaterialised, speedupVsMaterialised: r.speedupVsMaterialised! }),
       },
     });
   }

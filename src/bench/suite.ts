@@ -7,7 +7,16 @@ import { addGaussianNoise, addGaussianNoiseAsync } from '../kernels/noise.js';
 import { tsAccumulate, tsClipAndSum, tsNoiseFast, tsNoiseSecure, tsWeightedSum } from './baselines.js';
 import { accumulatorBytes, clipBytes, noiseBytes, weightedSumBytes, type ByteModel } from './bytes.js';
 import { uniformArray } from './data.js';
-import { aggregateShapes, clipNorms, clipShapes, layerGroupEnds, noiseLengths, shapeId, wanted, type KernelName } from './grid.js';
+import {
+  aggregateShapes,
+  clipNorms,
+  clipShapes,
+  layerGroupEnds,
+  noiseLengths,
+  shapeId,
+  wanted,
+  type KernelName,
+} from './grid.js';
 import { freeMemory } from './memory.js';
 import { timeAsync, timeSync, type TimeBudget, type TsTiming } from './timing.js';
 
@@ -57,7 +66,13 @@ class Cases {
     this.rows.push({ kernel, shape, impl, items, ...model, ...t });
   }
 
-  async timeAsync(kernel: KernelName, shape: string, model: ByteModel, items: number, fn: () => Promise<unknown>): Promise<void> {
+  async timeAsync(
+    kernel: KernelName,
+    shape: string,
+    model: ByteModel,
+    items: number,
+    fn: () => Promise<unknown>,
+  ): Promise<void> {
     this.o.progress(`TS  ${kernel} ${shape} api-async`);
     const t = await timeAsync(`${kernel} ${shape} api-async`, fn, this.budget(model.bytes, 'api-async'));
     this.rows.push({ kernel, shape, impl: 'api-async', items, ...model, ...t });
@@ -107,7 +122,8 @@ async function noiseCases(c: Cases): Promise<void> {
     for (const kernel of kernels) {
       if (kernel === 'noise_philox') {
         c.time(kernel, shape, 'api', model, n, () => addGaussianNoise(x, std, { seed: 42n, stream: 0, offset: 0 }));
-        if (shape === '1000') await c.timeAsync(kernel, shape, model, n, () => addGaussianNoiseAsync(x, std, { seed: 42n }));
+        if (shape === '1000')
+          await c.timeAsync(kernel, shape, model, n, () => addGaussianNoiseAsync(x, std, { seed: 42n }));
         c.time(kernel, shape, 'ts', model, n, () => tsNoiseFast(x, std, ++seed));
       } else {
         c.time(kernel, shape, 'api', model, n, () => addGaussianNoise(x, std));
@@ -134,7 +150,10 @@ async function aggregateCases(c: Cases): Promise<void> {
     if (kernels.includes('weighted_sum')) {
       const model = weightedSumBytes(count, dim);
       c.time('weighted_sum', shape, 'api', model, 0, () => weightedSum(updates, weights, { normalize: true, out }));
-      if (shape === '10x1000') await c.timeAsync('weighted_sum', shape, model, 0, () => weightedSumAsync(updates, weights, { normalize: true, out }));
+      if (shape === '10x1000')
+        await c.timeAsync('weighted_sum', shape, model, 0, () =>
+          weightedSumAsync(updates, weights, { normalize: true, out }),
+        );
       c.time('weighted_sum', shape, 'ts', model, 0, () => tsWeightedSum(updates, weights, acc, out));
       c.checksum += out[dim >> 1]!;
     }

@@ -14,7 +14,8 @@ export type UtilityColumn = 1 | 3 | 8 | 'non-private';
 export const UTILITY_COLUMNS: readonly UtilityColumn[] = [1, 3, 8, 'non-private'];
 export const UTILITY_DELTA = 1e-5;
 
-type CellSettings = Pick<RunConfig, 'batchSize' | 'epochs' | 'lr' | 'maxGradNorm'> & Pick<Partial<RunConfig>, 'activation' | 'combiner'>;
+type CellSettings = Pick<RunConfig, 'batchSize' | 'epochs' | 'lr' | 'maxGradNorm'> &
+  Pick<Partial<RunConfig>, 'activation' | 'combiner'>;
 
 export interface UtilityRow {
   dataset: DatasetName;
@@ -131,9 +132,15 @@ export interface UtilityOptions {
 /** Trains every cell of the table once per seed and returns the per-run and summary results. */
 export function runUtilityTable(options: UtilityOptions): UtilityTable {
   const seeds = [...options.seeds];
-  if (seeds.length === 0 || !seeds.every((s) => Number.isSafeInteger(s) && s >= 0)) throw invalidArgument('seeds', 'a non-empty list of non-negative integers', options.seeds);
+  if (seeds.length === 0 || !seeds.every((s) => Number.isSafeInteger(s) && s >= 0))
+    throw invalidArgument('seeds', 'a non-empty list of non-negative integers', options.seeds);
   const rows = UTILITY_ROWS.filter((r) => options.datasets === undefined || options.datasets.includes(r.dataset));
-  if (rows.length === 0) throw invalidArgument('datasets', `some of ${[...new Set(UTILITY_ROWS.map((r) => r.dataset))].join(', ')}`, options.datasets);
+  if (rows.length === 0)
+    throw invalidArgument(
+      'datasets',
+      `some of ${[...new Set(UTILITY_ROWS.map((r) => r.dataset))].join(', ')}`,
+      options.datasets,
+    );
   const total = rows.length * UTILITY_COLUMNS.length * seeds.length;
   const runs: UtilityRun[] = [];
   const out: UtilityTable['rows'] = [];

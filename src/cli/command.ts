@@ -15,7 +15,9 @@ export interface Command {
 export function parseCommandArgs<T extends OptionsConfig>(
   argv: string[],
   options: T,
-): { values: { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { json: boolean; help: boolean } } {
+): {
+  values: { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { json: boolean; help: boolean };
+} {
   const { values } = parseArgs({
     args: argv,
     options: { ...options, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },

@@ -86,7 +86,8 @@ export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
   typedArray('rows', rows, 'Int32Array');
   const b = rows.length;
   for (let r = 0; r < b; r++) {
-    if (!(rows[r]! >= 0 && rows[r]! < ds.size)) throw invalidArgument(`rows[${r}]`, `an example index in [0, ${ds.size})`, rows[r]);
+    if (!(rows[r]! >= 0 && rows[r]! < ds.size))
+      throw invalidArgument(`rows[${r}]`, `an example index in [0, ${ds.size})`, rows[r]);
   }
   const labels = new Int32Array(b);
   for (let r = 0; r < b; r++) labels[r] = ds.labels[rows[r]!]!;
@@ -158,7 +159,8 @@ function subsetOwners(owners: Owners, rows: Int32Array): Owners {
  */
 export function splitDataset(ds: Dataset, testFraction: number, seed: number, options: SplitOptions = {}): Split {
   checkDataset(ds);
-  if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1)) throw invalidArgument('testFraction', 'in (0, 1)', testFraction);
+  if (typeof testFraction !== 'number' || !(testFraction > 0 && testFraction < 1))
+    throw invalidArgument('testFraction', 'in (0, 1)', testFraction);
   if (ds.size < 2) throw invalidArgument('ds.size', 'at least 2 to split', ds.size);
   if (!Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('seed', 'a non-negative integer', seed);
   const o = optionsObject('options', options);

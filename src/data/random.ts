@@ -31,7 +31,8 @@ function arrayLike(name: string, value: unknown): void {
 
 /** A weight for categorical/dirichlet: checked in the loop that reads it, so draws stay one pass. */
 function weight(name: string, i: number, w: unknown): number {
-  if (!(typeof w === 'number' && w >= 0 && w < Infinity)) throw invalidArgument(`${name}[${i}]`, 'a finite number >= 0', w);
+  if (!(typeof w === 'number' && w >= 0 && w < Infinity))
+    throw invalidArgument(`${name}[${i}]`, 'a finite number >= 0', w);
   return w;
 }
 
@@ -202,7 +203,8 @@ export class Random extends RandomSource {
   }
 
   setState(state: readonly number[]): void {
-    const words = Array.isArray(state) && state.length === 4 && state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
+    const words =
+      Array.isArray(state) && state.length === 4 && state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
     if (!words || state.every((v) => v === 0)) {
       throw invalidArgument('state', 'four uint32 words, not all zero (from getState)', state);
     }

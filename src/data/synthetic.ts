@@ -22,7 +22,13 @@ function seedOf(value: unknown): number {
   return value as number;
 }
 
-export function syntheticDense(options: { size: number; dim: number; classes: number; seed?: number; noise?: number }): Dataset {
+export function syntheticDense(options: {
+  size: number;
+  dim: number;
+  classes: number;
+  seed?: number;
+  noise?: number;
+}): Dataset {
   const o = requiredObject('options', options);
   const size = nonNegativeInteger('options.size', o.size);
   const dim = positiveInteger('options.dim', o.dim);
@@ -44,7 +50,13 @@ export function syntheticDense(options: { size: number; dim: number; classes: nu
 }
 
 /** Each class prefers its own slice of rows; tokensPerExample tokens per bag (half class-specific). */
-export function syntheticBags(options: { size: number; rows: number; classes: number; tokensPerExample: number; seed?: number }): Dataset {
+export function syntheticBags(options: {
+  size: number;
+  rows: number;
+  classes: number;
+  tokensPerExample: number;
+  seed?: number;
+}): Dataset {
   const o = requiredObject('options', options);
   const size = nonNegativeInteger('options.size', o.size);
   const rows = positiveInteger('options.rows', o.rows);

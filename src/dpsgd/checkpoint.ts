@@ -205,7 +205,8 @@ export function loadCheckpoint(file: string, expectedConfig?: unknown): Checkpoi
   if (data.subarray(0, MAGIC.length).toString() !== MAGIC) throw corrupt(file, 'not a dpfl checkpoint (bad magic)');
   const digest = data.subarray(MAGIC.length, MAGIC.length + 64).toString();
   const body = data.subarray(MAGIC.length + 65);
-  if (createHash('sha256').update(body).digest('hex') !== digest) throw corrupt(file, 'checksum mismatch (the file is corrupted or truncated)');
+  if (createHash('sha256').update(body).digest('hex') !== digest)
+    throw corrupt(file, 'checksum mismatch (the file is corrupted or truncated)');
   if (body.length < 4 || body.readUInt32LE(0) > body.length - 4) throw corrupt(file, 'the header is truncated');
   const headerLength = body.readUInt32LE(0);
   let header: { config: unknown; state: unknown; buffers: Array<{ name: string; length: number }> };
@@ -218,7 +219,11 @@ export function loadCheckpoint(file: string, expectedConfig?: unknown): Checkpoi
     throw corrupt(file, 'the header has no buffer list');
   }
   if (expectedConfig !== undefined && JSON.stringify(header.config) !== JSON.stringify(expectedConfig)) {
-    throw invalidArgument('checkpoint configuration', `the run's configuration ${JSON.stringify(expectedConfig)}`, JSON.stringify(header.config));
+    throw invalidArgument(
+      'checkpoint configuration',
+      `the run's configuration ${JSON.stringify(expectedConfig)}`,
+      JSON.stringify(header.config),
+    );
   }
   const buffers: Record<string, Float32Array> = {};
   let at = 4 + headerLength;

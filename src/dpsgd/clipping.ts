@@ -52,17 +52,25 @@ export function floorF32(s: number): number {
 export function normaliseRule(rule: unknown, groupSizes: readonly number[]): CheckedClippingRule {
   if (rule === undefined) return { kind: 'flat' };
   if (typeof rule === 'string') rule = { kind: rule };
-  if (typeof rule !== 'object' || rule === null) throw invalidType('clipping', 'a clipping rule or "flat" | "per-layer" | "adaptive" | "automatic"', rule);
+  if (typeof rule !== 'object' || rule === null)
+    throw invalidType('clipping', 'a clipping rule or "flat" | "per-layer" | "adaptive" | "automatic"', rule);
   const r = rule as Record<string, unknown>;
   switch (r.kind) {
     case 'flat':
       return { kind: 'flat' };
     case 'per-layer': {
       if (r.maxNorms !== undefined) {
-        if (!Array.isArray(r.maxNorms)) throw invalidType('clipping.maxNorms', 'an array of positive numbers', r.maxNorms);
-        if (r.maxNorms.length !== groupSizes.length) throw invalidArgument('clipping.maxNorms.length', `the number of parameter groups (${groupSizes.length})`, r.maxNorms.length);
+        if (!Array.isArray(r.maxNorms))
+          throw invalidType('clipping.maxNorms', 'an array of positive numbers', r.maxNorms);
+        if (r.maxNorms.length !== groupSizes.length)
+          throw invalidArgument(
+            'clipping.maxNorms.length',
+            `the number of parameter groups (${groupSizes.length})`,
+            r.maxNorms.length,
+          );
         r.maxNorms.forEach((c: unknown, i: number) => {
-          if (typeof c !== 'number' || !(c > 0) || !Number.isFinite(c)) throw invalidArgument(`clipping.maxNorms[${i}]`, 'a positive finite number', c);
+          if (typeof c !== 'number' || !(c > 0) || !Number.isFinite(c))
+            throw invalidArgument(`clipping.maxNorms[${i}]`, 'a positive finite number', c);
         });
       }
       return { kind: 'per-layer', maxNorms: r.maxNorms as readonly number[] | undefined };
@@ -71,7 +79,8 @@ export function normaliseRule(rule: unknown, groupSizes: readonly number[]): Che
       return { kind: 'adaptive', ...adaptiveClipping('clipping', r) };
     case 'automatic': {
       const gamma = r.gamma ?? 0.01;
-      if (typeof gamma !== 'number' || !(gamma > 0) || !Number.isFinite(gamma)) throw invalidArgument('clipping.gamma', 'a positive finite number', gamma);
+      if (typeof gamma !== 'number' || !(gamma > 0) || !Number.isFinite(gamma))
+        throw invalidArgument('clipping.gamma', 'a positive finite number', gamma);
       return { kind: 'automatic', gamma };
     }
     default:

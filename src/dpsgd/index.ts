@@ -1,6 +1,13 @@
 // dpfl/dpsgd: the DP optimizer (clipping rules, noise, accounting), its non-private baseline,
 // samplers, makePrivate, the trainer, checkpoints and resumable runs.
-export { DpOptimizer, type DpOptimizerOptions, type GhostClippable, type OptimizerState, type StepReport, type UpdateRule } from './optimizer.js';
+export {
+  DpOptimizer,
+  type DpOptimizerOptions,
+  type GhostClippable,
+  type OptimizerState,
+  type StepReport,
+  type UpdateRule,
+} from './optimizer.js';
 export { NonPrivateOptimizer, type NonPrivateOptimizerOptions, type NonPrivateState } from './non-private.js';
 export { makePrivate, type MakePrivateOptions, type PrivateSetup } from './make-private.js';
 export { PoissonSampler, FixedSizeSampler, type Sampler, type SamplerState } from './sampler.js';

@@ -81,14 +81,16 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   const delta = options.delta;
   if (typeof delta !== 'number' || !(delta > 0 && delta < 1)) throw invalidArgument('delta', 'in (0, 1)', delta);
   const sampling = options.sampling ?? 'poisson';
-  if (sampling !== 'poisson' && sampling !== 'fixed-size') throw invalidArgument('sampling', '"poisson" or "fixed-size"', sampling);
+  if (sampling !== 'poisson' && sampling !== 'fixed-size')
+    throw invalidArgument('sampling', '"poisson" or "fixed-size"', sampling);
   let q: number;
   if (options.sampleRate !== undefined) {
     q = options.sampleRate;
     if (typeof q !== 'number' || !(q > 0 && q <= 1)) throw invalidArgument('sampleRate', 'in (0, 1]', q);
   } else {
     const b = options.batchSize;
-    if (!Number.isSafeInteger(b) || (b as number) <= 0 || (b as number) > n) throw invalidArgument('batchSize', `an integer in [1, datasetSize = ${n}] (or give sampleRate)`, b);
+    if (!Number.isSafeInteger(b) || (b as number) <= 0 || (b as number) > n)
+      throw invalidArgument('batchSize', `an integer in [1, datasetSize = ${n}] (or give sampleRate)`, b);
     q = (b as number) / n;
   }
   let steps: number;
@@ -101,8 +103,16 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   }
   const sampler: Sampler =
     sampling === 'poisson'
-      ? new PoissonSampler({ datasetSize: n, sampleRate: q, ...(options.seed !== undefined ? { seed: options.seed } : {}) })
-      : new FixedSizeSampler({ datasetSize: n, batchSize: Math.max(1, Math.round(q * n)), ...(options.seed !== undefined ? { seed: options.seed + 1 } : {}) });
+      ? new PoissonSampler({
+          datasetSize: n,
+          sampleRate: q,
+          ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        })
+      : new FixedSizeSampler({
+          datasetSize: n,
+          batchSize: Math.max(1, Math.round(q * n)),
+          ...(options.seed !== undefined ? { seed: options.seed + 1 } : {}),
+        });
   const kind = options.accountant ?? 'rdp';
   const base = {
     ...layout(options),
@@ -117,7 +127,8 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   let sigma: number;
   let budget: { epsilon: number; delta: number } | undefined;
   if (options.noiseMultiplier !== undefined) {
-    if (options.targetEpsilon !== undefined) throw invalidArgument('noiseMultiplier', 'absent when targetEpsilon is given', options.noiseMultiplier);
+    if (options.targetEpsilon !== undefined)
+      throw invalidArgument('noiseMultiplier', 'absent when targetEpsilon is given', options.noiseMultiplier);
     sigma = positiveFinite('noiseMultiplier', options.noiseMultiplier);
   } else {
     const target = positiveFinite('targetEpsilon', options.targetEpsilon);
@@ -130,11 +141,11 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
       sampling === 'poisson'
         ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier
         : calibrate({
-          eventOf: (s) => selfComposed(sampler.event(s), steps),
-          targetEpsilon: target,
-          delta,
-          accountant: kind,
-        }).noiseMultiplier;
+            eventOf: (s) => selfComposed(sampler.event(s), steps),
+            targetEpsilon: target,
+            delta,
+            accountant: kind,
+          }).noiseMultiplier;
   }
   // The guard is the accountant's: certifying the calibrated plan once lets every step of the run
   // that stays within it pass without recomputing ε; anything beyond (other events, more steps) is

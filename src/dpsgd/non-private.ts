@@ -58,7 +58,11 @@ export class NonPrivateOptimizer {
     const expected = 'a model with parameter groups (GhostClippable)';
     const m = withMethods<GhostClippable>('model', model, expected, 'backwardParams');
     if (!Array.isArray(m.groups)) throw invalidType('model.groups', 'an array of parameter groups', m.groups);
-    m.backwardParams(this.#sum, m.groups.map(() => null), !this.#sumFresh);
+    m.backwardParams(
+      this.#sum,
+      m.groups.map(() => null),
+      !this.#sumFresh,
+    );
     this.#sumFresh = false;
     this.#examples += batchSize;
   }

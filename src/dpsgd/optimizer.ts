@@ -194,7 +194,8 @@ export class DpOptimizer {
 
   constructor(options: DpOptimizerOptions) {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
-    if (!(options.params instanceof Float32Array) || options.params.length === 0) throw invalidType('params', 'a non-empty Float32Array', options.params);
+    if (!(options.params instanceof Float32Array) || options.params.length === 0)
+      throw invalidType('params', 'a non-empty Float32Array', options.params);
     this.params = options.params;
     this.groupEnds = groupEndsOption(options.groupEnds, this.params.length);
     if (typeof options.maxGradNorm === 'function') {
@@ -211,7 +212,8 @@ export class DpOptimizer {
     }
     this.sigma = noiseMultiplierOption(options.noiseMultiplier);
     this.expectedBatchSize = positiveFinite('expectedBatchSize', options.expectedBatchSize);
-    if (typeof options.event !== 'function') throw invalidType('event', 'a function (noiseMultiplier) => DpEvent', options.event);
+    if (typeof options.event !== 'function')
+      throw invalidType('event', 'a function (noiseMultiplier) => DpEvent', options.event);
     this.eventOf = options.event;
     const sizes = this.groupEnds.map((e, i) => e - (i === 0 ? 0 : this.groupEnds[i - 1]!));
     this.rule = normaliseRule(options.clipping, sizes);
@@ -289,7 +291,8 @@ export class DpOptimizer {
     const perGroup = batch * this.groupEnds.length;
     if (this.groupSqBuf.length < perGroup) this.groupSqBuf = new Float64Array(perGroup * 2);
     if (this.scratch.length < batch) this.scratch = new Float64Array(batch * 2);
-    if ((this.scaleBufs[0]?.length ?? 0) < batch) this.scaleBufs = Array.from({ length: g }, () => new Float32Array(batch * 2));
+    if ((this.scaleBufs[0]?.length ?? 0) < batch)
+      this.scaleBufs = Array.from({ length: g }, () => new Float32Array(batch * 2));
   }
 
   /**
@@ -354,9 +357,11 @@ export class DpOptimizer {
     this.#assertIdle('clipFactors');
     this.#assertNoiseCoversThresholds();
     const g = this.groupEnds.length;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0)
+      throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     typedArray('sqNorms', sqNorms, 'Float64Array');
-    if (sqNorms.length !== batchSize * g) throw invalidArgument('sqNorms.length', `batchSize x groups (${batchSize * g})`, sqNorms.length);
+    if (sqNorms.length !== batchSize * g)
+      throw invalidArgument('sqNorms.length', `batchSize x groups (${batchSize * g})`, sqNorms.length);
     const out = Array.from({ length: g }, () => new Float32Array(batchSize));
     const res = clipScales(sqNorms, batchSize, g, this.rule.kind, this.groupMaxNorms, this.#gamma, out);
     this.#note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
@@ -369,8 +374,14 @@ export class DpOptimizer {
   addClippedSum(sum: Float32Array): void {
     this.#assertIdle('addClippedSum');
     float32Array('sum', sum, false);
-    if (sum.length !== this.params.length) throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
-    if (!this.externalSumPending) throw invalidArgument('addClippedSum', 'called after clipFactors for the same batch', 'no pending clipFactors call');
+    if (sum.length !== this.params.length)
+      throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
+    if (!this.externalSumPending)
+      throw invalidArgument(
+        'addClippedSum',
+        'called after clipFactors for the same batch',
+        'no pending clipFactors call',
+      );
     // Refused here, not by the noise kernel after the step was charged.
     if (!sum.every(Number.isFinite)) {
       throw invalidArgument('sum', 'finite (a clipped sum)', 'a sum with NaN or ±Infinity');
@@ -385,12 +396,14 @@ export class DpOptimizer {
   accumulatePerSampleGrads(grads: Float32Array, batchSize: number): void {
     this.#assertIdle('accumulatePerSampleGrads');
     this.#assertNoiseCoversThresholds();
-    if (!Number.isSafeInteger(batchSize) || batchSize < 0) throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 0)
+      throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
     if (batchSize === 0) return;
     const first = this.sumFresh;
     const d = this.params.length;
     float32Array('grads', grads, false);
-    if (grads.length !== batchSize * d) throw invalidArgument('grads.length', `batchSize x params.length (${batchSize * d})`, grads.length);
+    if (grads.length !== batchSize * d)
+      throw invalidArgument('grads.length', `batchSize x params.length (${batchSize * d})`, grads.length);
     const out = first ? this.sum : this.#chunkSum();
     let clipped = 0;
     let nonFinite = 0;
@@ -405,14 +418,24 @@ export class DpOptimizer {
       const keep = [...Array(batchSize).keys()].filter((r) => !res.nonFinite.includes(r));
       const w = Float64Array.from(keep, (r) => res.scales[0]![r]!);
       if (keep.length === batchSize) weightedSum(grads, w, { out });
-      else if (keep.length > 0) weightedSum(keep.map((r) => grads.subarray(r * d, (r + 1) * d)), w, { out });
+      else if (keep.length > 0)
+        weightedSum(
+          keep.map((r) => grads.subarray(r * d, (r + 1) * d)),
+          w,
+          { out },
+        );
       else out.fill(0);
       clipped = res.clipped;
       nonFinite = res.nonFinite.length;
       below = res.belowThreshold;
     } else {
       const perLayer = this.rule.kind === 'per-layer';
-      const r = clipAndSum(grads, batchSize, this.c, perLayer ? { groups: this.groupEnds, maxNorms: this.groupMaxNorms, out } : { out });
+      const r = clipAndSum(
+        grads,
+        batchSize,
+        this.c,
+        perLayer ? { groups: this.groupEnds, maxNorms: this.groupMaxNorms, out } : { out },
+      );
       clipped = r.clipped;
       nonFinite = r.nonFinite;
     }
@@ -468,7 +491,12 @@ export class DpOptimizer {
   }
 
   #assertIdle(method: string): void {
-    if (this.inFlight) throw invalidArgument(method, 'called after the pending stepAsync() settles', 'a call while stepAsync() is in flight');
+    if (this.inFlight)
+      throw invalidArgument(
+        method,
+        'called after the pending stepAsync() settles',
+        'a call while stepAsync() is in flight',
+      );
   }
 
   /**
@@ -478,7 +506,12 @@ export class DpOptimizer {
    */
   #charge(): StepPlan {
     this.#assertIdle('step');
-    if (this.externalSumPending) throw invalidArgument('step', 'preceded by addClippedSum after clipFactors', 'a clipFactors call without its clipped sum');
+    if (this.externalSumPending)
+      throw invalidArgument(
+        'step',
+        'preceded by addClippedSum after clipFactors',
+        'a clipFactors call without its clipped sum',
+      );
     const step = this.#stepCount;
     // σ(step) is memoised per step: the noise and the charged event read one call of a schedule.
     const sigma = this.gradientNoiseMultiplier(step);
@@ -566,7 +599,7 @@ export class DpOptimizer {
       throw invalidArgument('state.plainSteps', 'a non-negative integer', plain);
     }
     if (plain !== 0) {
-      const expected = '0 (non-private steps are NonPrivateOptimizer\'s, not in a DpOptimizer state)';
+      const expected = "0 (non-private steps are NonPrivateOptimizer's, not in a DpOptimizer state)";
       throw invalidArgument('state.plainSteps', expected, plain);
     }
     if (typeof state.step !== 'number' || !Number.isSafeInteger(state.step) || state.step < 0) {

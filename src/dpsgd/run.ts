@@ -117,18 +117,31 @@ export function createRun(config: RunConfig, data?: Dataset): Run {
   checkConfig(config);
   if (data !== undefined) dataset('data', data);
   const all = data ?? loadNamedDataset(config.dataset, config.model);
-  if (config.model === 'text' && all.kind !== 'bags') throw invalidArgument('model', `"linear" or "mlp" for the ${config.dataset} dataset (dense features)`, config.model);
+  if (config.model === 'text' && all.kind !== 'bags')
+    throw invalidArgument(
+      'model',
+      `"linear" or "mlp" for the ${config.dataset} dataset (dense features)`,
+      config.model,
+    );
   const { train, test } = splitDataset(all, 0.2, SPLIT_SEED);
   const spec = specFor(config, train);
   const model = createModel(spec, config.seed ?? 0);
-  if (config.batchSize > train.size) throw invalidArgument('batchSize', `at most the training set size (${train.size})`, config.batchSize);
-  const update: UpdateRule = config.optimizer === 'adam' ? { kind: 'adam', lr: config.lr } : { kind: 'sgd', lr: config.lr, momentum: config.momentum };
+  if (config.batchSize > train.size)
+    throw invalidArgument('batchSize', `at most the training set size (${train.size})`, config.batchSize);
+  const update: UpdateRule =
+    config.optimizer === 'adam'
+      ? { kind: 'adam', lr: config.lr }
+      : { kind: 'sgd', lr: config.lr, momentum: config.momentum };
   let sampler: Sampler;
   let optimizer: DpOptimizer | NonPrivateOptimizer;
   let totalSteps: number;
   let noiseMultiplier = 0;
   if (config.nonPrivate) {
-    sampler = new FixedSizeSampler({ datasetSize: train.size, batchSize: config.batchSize, ...(config.seed !== undefined ? { seed: config.seed } : {}) });
+    sampler = new FixedSizeSampler({
+      datasetSize: train.size,
+      batchSize: config.batchSize,
+      ...(config.seed !== undefined ? { seed: config.seed } : {}),
+    });
     totalSteps = Math.max(1, Math.round((config.epochs * train.size) / config.batchSize));
     optimizer = new NonPrivateOptimizer({ params: model.params, update });
   } else {
@@ -147,7 +160,14 @@ export function createRun(config: RunConfig, data?: Dataset): Run {
     });
     ({ sampler, optimizer, steps: totalSteps, noiseMultiplier } = setup);
   }
-  const trainer = new Trainer({ model, data: train, sampler, optimizer, private: !config.nonPrivate, maxPhysicalBatch: config.maxPhysicalBatch });
+  const trainer = new Trainer({
+    model,
+    data: train,
+    sampler,
+    optimizer,
+    private: !config.nonPrivate,
+    maxPhysicalBatch: config.maxPhysicalBatch,
+  });
   const run = { config, train, test, model, spec, sampler, optimizer, trainer, totalSteps, noiseMultiplier };
   runs.add(run);
   return run;
@@ -200,9 +220,11 @@ export function restoreRun(run: Run, file: string): void {
     throw invalidArgument('checkpoint state.accountant', 'the ledger of the run', undefined);
   }
   const params = ck.buffers.params;
-  if (!params || params.length !== run.model.paramCount) throw invalidArgument('checkpoint params', `${run.model.paramCount} floats`, params?.length);
+  if (!params || params.length !== run.model.paramCount)
+    throw invalidArgument('checkpoint params', `${run.model.paramCount} floats`, params?.length);
   const optBuffers: Record<string, Float32Array> = {};
-  for (const [k, v] of Object.entries(ck.buffers)) if (k.startsWith('optimizer.')) optBuffers[k.slice('optimizer.'.length)] = v;
+  for (const [k, v] of Object.entries(ck.buffers))
+    if (k.startsWith('optimizer.')) optBuffers[k.slice('optimizer.'.length)] = v;
   // Each setState validates before it changes anything; the sampler is rolled back if the optimizer refuses.
   const samplerBefore = run.sampler.getState();
   run.sampler.setState(st.sampler);

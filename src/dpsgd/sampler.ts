@@ -41,17 +41,23 @@ function sizeArg(name: string, v: unknown): number {
 function generator(seed: unknown): Random | SecureRandom {
   if (seed === undefined) return new SecureRandom();
   if (typeof seed === 'bigint') return new Random(seed);
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) throw invalidArgument('seed', 'a non-negative safe integer or bigint', seed);
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0)
+    throw invalidArgument('seed', 'a non-negative safe integer or bigint', seed);
   return new Random(seed);
 }
 
 function restore(kind: SamplerState['kind'], state: unknown): SamplerState {
   const s = state as Partial<SamplerState> | null;
   if (typeof s !== 'object' || s === null || s.kind !== kind) throw invalidArgument('state.kind', `"${kind}"`, s?.kind);
-  if (!Array.isArray(s.rng) || s.rng.length !== 4 || s.rng.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+  if (
+    !Array.isArray(s.rng) ||
+    s.rng.length !== 4 ||
+    s.rng.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)
+  ) {
     throw invalidArgument('state.rng', 'four uint32 words', s.rng);
   }
-  if (!Number.isSafeInteger(s.steps) || (s.steps as number) < 0) throw invalidArgument('state.steps', 'a non-negative integer', s.steps);
+  if (!Number.isSafeInteger(s.steps) || (s.steps as number) < 0)
+    throw invalidArgument('state.steps', 'a non-negative integer', s.steps);
   return s as SamplerState;
 }
 

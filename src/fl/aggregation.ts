@@ -197,7 +197,14 @@ class RobustAggregator implements RoundAggregator {
   }
 }
 
-export const AGGREGATION_RULES: readonly AggregationRule[] = ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan'];
+export const AGGREGATION_RULES: readonly AggregationRule[] = [
+  'mean',
+  'median',
+  'trimmed-mean',
+  'krum',
+  'multi-krum',
+  'bulyan',
+];
 
 export function createRoundAggregator(
   rule: AggregationRule,

@@ -61,7 +61,8 @@ export class DpRoundAggregator implements RoundAggregator {
   /** The released (noised) update; rejects with ERR_DPFL_NON_FINITE when the round overflowed. */
   async result(): Promise<Float32Array> {
     const r = await this.release();
-    if (!r.finite) throw invalidArgument('the round aggregate', 'finite in float32', 'an overflow', 'ERR_DPFL_NON_FINITE');
+    if (!r.finite)
+      throw invalidArgument('the round aggregate', 'finite in float32', 'an overflow', 'ERR_DPFL_NON_FINITE');
     return r.delta;
   }
 }

@@ -125,8 +125,9 @@ export class DpFedAvg {
     readonly options: DpFedAvgOptions,
     readonly aggregation: AggregationRule = 'mean',
   ) {
-    numberArray('population', population, 'an array of sample counts', 'transferred')
-      .forEach((n, k) => nonNegativeFinite(`population[${k}]`, n));
+    numberArray('population', population, 'an array of sample counts', 'transferred').forEach((n, k) =>
+      nonNegativeFinite(`population[${k}]`, n),
+    );
     requiredObject('options', options);
     const z = positiveFinite('noiseMultiplier', options.noiseMultiplier);
     positiveFinite('clipNorm', options.clipNorm);
@@ -159,7 +160,8 @@ export class DpFedAvg {
     this.#adaptive = a === undefined || a === false ? undefined : adaptiveClipping('adaptiveClip', a === true ? {} : a);
     const sigmaB = this.#adaptive === undefined ? undefined : countNoiseStd(this.#adaptive, perRound);
     // With adaptive clipping the sum's z_Δ and the count's σ_b together cost exactly z (Theorem 1).
-    this.sumNoiseMultiplier = sigmaB === undefined ? z : sumNoiseMultiplier(z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
+    this.sumNoiseMultiplier =
+      sigmaB === undefined ? z : sumNoiseMultiplier(z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
     this.event =
       sampling === 'poisson'
         ? poissonSampledGaussian({ noiseMultiplier: z, sampleRate: q })

@@ -1,8 +1,21 @@
 // dpfl/fl: federated learning loops (server, client, simulation), client selection, partitions,
 // server optimizers, DP-FedAvg, robust and secure aggregation, continual client stores.
-export { FederatedServer, REJECT_REASONS, type RejectReason, type RoundPlan, type RoundReport, type ServerOptions } from './server.js';
+export {
+  FederatedServer,
+  REJECT_REASONS,
+  type RejectReason,
+  type RoundPlan,
+  type RoundReport,
+  type ServerOptions,
+} from './server.js';
 export { FederatedClient, type ClientReport } from './client.js';
-export { simulate, type Algorithm, type RoundSummary, type SimulationOptions, type SimulationResult } from './simulate.js';
+export {
+  simulate,
+  type Algorithm,
+  type RoundSummary,
+  type SimulationOptions,
+  type SimulationResult,
+} from './simulate.js';
 export {
   selectClients,
   ppsInclusion,
@@ -12,7 +25,12 @@ export {
   type Weighting,
 } from './selection.js';
 export { partitionData, type Partition, type PartitionKind, type PartitionOptions } from './partition.js';
-export { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
+export {
+  createServerOptimizer,
+  type ServerOptimizer,
+  type ServerOptimizerName,
+  type ServerOptimizerOptions,
+} from './optimizers.js';
 export { DpFedAvg, type AdaptiveClipOptions, type DpFedAvgOptions, type DpRoundResult } from './dp.js';
 export {
   createRoundAggregator,

@@ -24,8 +24,14 @@ export interface FlModel {
    * Trains params in place on the examples `indices` of data; global is w_t for FedProx. params
    * must hold the trained values when the call (or its Promise) completes, and not change after.
    */
-  train(params: Float32Array, global: Float32Array, data: Dataset, indices: ArrayLike<number>,
-    options: LocalTrainingOptions, rng: Random): void | Promise<void>;
+  train(
+    params: Float32Array,
+    global: Float32Array,
+    data: Dataset,
+    indices: ArrayLike<number>,
+    options: LocalTrainingOptions,
+    rng: Random,
+  ): void | Promise<void>;
   /** Fraction of examples of data classified correctly. */
   accuracy(params: Float32Array, data: Dataset): number | Promise<number>;
 }

@@ -61,7 +61,10 @@ function inUnit(name: string, value: unknown): number {
 // gives the paper's uncorrected FedAdam.
 const NO_BIAS_CORRECTION = Number.MAX_SAFE_INTEGER;
 
-export function createServerOptimizer(name: ServerOptimizerName, options: ServerOptimizerOptions = {}): ServerOptimizer {
+export function createServerOptimizer(
+  name: ServerOptimizerName,
+  options: ServerOptimizerOptions = {},
+): ServerOptimizer {
   optionsObject('options', options);
   const adaptive = name === 'fedadagrad' || name === 'fedadam' || name === 'fedyogi';
   const lr = positiveFinite('lr', options.lr ?? (adaptive ? 0.01 : 1));

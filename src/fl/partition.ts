@@ -54,7 +54,9 @@ function histograms(data: Dataset, clients: Int32Array[]): number[][] {
 
 function evenSplit(order: number[], m: number): Int32Array[] {
   const n = order.length;
-  return Array.from({ length: m }, (_, k) => Int32Array.from(order.slice(Math.floor((k * n) / m), Math.floor(((k + 1) * n) / m))));
+  return Array.from({ length: m }, (_, k) =>
+    Int32Array.from(order.slice(Math.floor((k * n) / m), Math.floor(((k + 1) * n) / m))),
+  );
 }
 
 function labelSkew(data: Dataset, m: number, alpha: number, rng: Random): Int32Array[] {
@@ -134,7 +136,8 @@ export function partitionData(data: Dataset, options: PartitionOptions): Partiti
   }
   const n = data.size;
   // 'natural' lowers M to the number of owners, so any positive M is fine there.
-  if (!Number.isSafeInteger(m) || m < 1 || (m > n && options.kind !== 'natural')) throw invalidArgument('clients', `an integer in [1, ${n}]`, m);
+  if (!Number.isSafeInteger(m) || m < 1 || (m > n && options.kind !== 'natural'))
+    throw invalidArgument('clients', `an integer in [1, ${n}]`, m);
   const rng = new Random(options.seed ?? 0);
   let clients: Int32Array[];
   switch (options.kind) {
@@ -162,5 +165,10 @@ export function partitionData(data: Dataset, options: PartitionOptions): Partiti
     default:
       throw invalidArgument('kind', '"iid", "label", "quantity" or "natural"', options.kind);
   }
-  return { kind: options.kind, clients, sizes: clients.map((c) => c.length), labelHistograms: histograms(data, clients) };
+  return {
+    kind: options.kind,
+    clients,
+    sizes: clients.map((c) => c.length),
+    labelHistograms: histograms(data, clients),
+  };
 }

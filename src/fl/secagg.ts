@@ -62,7 +62,8 @@ export class SecureAggregation {
     clients.forEach((u, i) => {
       if (!Number.isSafeInteger(u) || u < 0) throw invalidType(`clients[${i}]`, 'a non-negative safe integer id', u);
     });
-    if (new Set(clients).size !== clients.length || clients.length < 2) throw invalidArgument('clients', 'at least two distinct ids', clients);
+    if (new Set(clients).size !== clients.length || clients.length < 2)
+      throw invalidArgument('clients', 'at least two distinct ids', clients);
     if (!Number.isSafeInteger(dim) || dim < 1) throw invalidArgument('dim', 'a positive integer', dim);
     if (seed !== undefined && typeof seed !== 'string') throw invalidType('seed', 'a string or undefined', seed);
     this.scale = fixedPointScale(clients.length, bound);
@@ -97,10 +98,12 @@ export class SecureAggregation {
    * pairwise masks are removed with the seeds the survivors reveal.
    */
   unmask(messages: Map<number, Uint32Array>): { sum: Float32Array; survivors: number[]; dropped: number[] } {
-    if (!(messages instanceof Map)) throw invalidType('messages', 'a Map from client id to its masked message', messages);
+    if (!(messages instanceof Map))
+      throw invalidType('messages', 'a Map from client id to its masked message', messages);
     const survivors = this.clients.filter((u) => messages.has(u));
     const dropped = this.clients.filter((u) => !messages.has(u));
-    for (const u of messages.keys()) if (!this.#self.has(u)) throw invalidArgument('messages', 'from participants only', u);
+    for (const u of messages.keys())
+      if (!this.#self.has(u)) throw invalidArgument('messages', 'from participants only', u);
     if (survivors.length === 0) throw invalidArgument('messages', 'from at least one participant', 0);
     const total = sumMod(survivors.map((u) => messages.get(u)!));
     for (const u of survivors) {

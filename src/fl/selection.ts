@@ -68,7 +68,8 @@ export interface Selection {
 }
 
 function checkActivity(activity: ArrayLike<number>): Float64Array {
-  if (!Array.isArray(activity) && !ArrayBuffer.isView(activity)) throw invalidType('activity', 'an array of sample counts', activity);
+  if (!Array.isArray(activity) && !ArrayBuffer.isView(activity))
+    throw invalidType('activity', 'an array of sample counts', activity);
   const n = numberArray('activity', activity, 'an array of sample counts', 'transferred');
   n.forEach((v, k) => {
     if (!(v >= 0) || !Number.isFinite(v)) throw invalidArgument(`activity[${k}]`, 'a non-negative finite number', v);
@@ -95,7 +96,8 @@ export function ppsInclusion(x: Float64Array, k: number): Float64Array {
 /** ppsInclusion without the checks (selectClients checks its own arguments). */
 function inclusion(x: Float64Array, k: number): Float64Array {
   const positive = x.reduce((s, v) => s + (v > 0 ? 1 : 0), 0);
-  if (k > positive) throw invalidArgument('perRound', `at most the number of clients with activity > 0 (${positive})`, k);
+  if (k > positive)
+    throw invalidArgument('perRound', `at most the number of clients with activity > 0 (${positive})`, k);
   const pi = new Float64Array(x.length);
   const capped = new Uint8Array(x.length);
   for (;;) {
@@ -152,12 +154,19 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
   const k = options.perRound;
   if (!Number.isSafeInteger(k) || k < 1 || k > m) throw invalidArgument('perRound', `an integer in [1, ${m}]`, k);
   const weighting = options.weighting ?? 'samples';
-  if (weighting !== 'samples' && weighting !== 'uniform') throw invalidArgument('weighting', '"samples" or "uniform"', weighting);
+  if (weighting !== 'samples' && weighting !== 'uniform')
+    throw invalidArgument('weighting', '"samples" or "uniform"', weighting);
   const a = targetWeights(n, weighting);
   const power = options.power === undefined ? 1 : nonNegativeFinite('power', options.power);
   const replacement = optionalBoolean('replacement', options.replacement, false);
-  if (replacement && options.method !== 'activity') throw invalidArgument('replacement', "used with method 'activity' only", replacement);
-  const build = (clients: number[], pi: (i: number) => number, coef: (i: number) => number, mult?: Map<number, number>): Selection => {
+  if (replacement && options.method !== 'activity')
+    throw invalidArgument('replacement', "used with method 'activity' only", replacement);
+  const build = (
+    clients: number[],
+    pi: (i: number) => number,
+    coef: (i: number) => number,
+    mult?: Map<number, number>,
+  ): Selection => {
     clients.sort((x, y) => x - y);
     return {
       clients,
@@ -176,13 +185,21 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
       const pi = k / m;
-      return build(order.slice(0, k), () => pi, (i) => a[i]! / pi);
+      return build(
+        order.slice(0, k),
+        () => pi,
+        (i) => a[i]! / pi,
+      );
     }
     case 'poisson': {
       const q = k / m;
       const clients: number[] = [];
       for (let i = 0; i < m; i++) if (rng.next() < q) clients.push(i);
-      return build(clients, () => q, (i) => a[i]! / q);
+      return build(
+        clients,
+        () => q,
+        (i) => a[i]! / q,
+      );
     }
     case 'activity': {
       const x = n.map((v) => (v > 0 ? v ** power : 0));
@@ -195,16 +212,29 @@ export function selectClients(activity: ArrayLike<number>, options: SelectionOpt
           mult.set(i, (mult.get(i) ?? 0) + 1);
         }
         const p = (i: number) => x[i]! / total;
-        return build([...mult.keys()], (i) => k * p(i), (i) => (mult.get(i)! * a[i]!) / (k * p(i)), mult);
+        return build(
+          [...mult.keys()],
+          (i) => k * p(i),
+          (i) => (mult.get(i)! * a[i]!) / (k * p(i)),
+          mult,
+        );
       }
       const pi = inclusion(x, k);
-      return build(systematic(pi, k, rng), (i) => pi[i]!, (i) => a[i]! / pi[i]!);
+      return build(
+        systematic(pi, k, rng),
+        (i) => pi[i]!,
+        (i) => a[i]! / pi[i]!,
+      );
     }
     case 'top': {
       const order = Array.from({ length: m }, (_, i) => i).sort((x, y) => n[y]! - n[x]! || x - y);
       const chosen = order.slice(0, k);
       const sum = chosen.reduce((s, i) => s + a[i]!, 0);
-      const sel = build(chosen, () => 1, (i) => (sum > 0 ? a[i]! / sum : 1 / k));
+      const sel = build(
+        chosen,
+        () => 1,
+        (i) => (sum > 0 ? a[i]! / sum : 1 / k),
+      );
       sel.normalize = true;
       return sel;
     }

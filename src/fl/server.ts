@@ -30,7 +30,12 @@ import { createRoundAggregator, settledResult, type AggregationRule, type RoundA
 import type { ClientReport } from './client.js';
 import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
 import { DpRoundAggregator } from './dp-aggregator.js';
-import { createServerOptimizer, type ServerOptimizer, type ServerOptimizerName, type ServerOptimizerOptions } from './optimizers.js';
+import {
+  createServerOptimizer,
+  type ServerOptimizer,
+  type ServerOptimizerName,
+  type ServerOptimizerOptions,
+} from './optimizers.js';
 import {
   finiteNumber,
   float32Array,
@@ -200,11 +205,14 @@ export class FederatedServer {
     if (stats !== 'exact' && stats !== 'withheld') throw invalidArgument('statistics', "'exact' or 'withheld'", stats);
     const min = options.minReports ?? 1;
     if (!Number.isSafeInteger(min) || min < 1) throw invalidArgument('minReports', 'a positive integer', min);
-    if (options.dp && min !== 1) throw invalidArgument('minReports', '1 with DP (a DP round always releases a noised update)', min);
+    if (options.dp && min !== 1)
+      throw invalidArgument('minReports', '1 with DP (a DP round always releases a noised update)', min);
     if (options.dp) {
-      if (options.normBound !== undefined) throw invalidArgument('normBound', 'unset with DP (DP-FedAvg clips to dp.clipNorm)', options.normBound);
+      if (options.normBound !== undefined)
+        throw invalidArgument('normBound', 'unset with DP (DP-FedAvg clips to dp.clipNorm)', options.normBound);
       const m = options.selection.method;
-      if (m !== 'uniform' && m !== 'poisson') throw invalidArgument('selection.method', "'uniform' or 'poisson' with DP", m);
+      if (m !== 'uniform' && m !== 'poisson')
+        throw invalidArgument('selection.method', "'uniform' or 'poisson' with DP", m);
       this.dp = new DpFedAvg(this.#activity, options.selection.perRound, m, options.dp, options.aggregation ?? 'mean');
     }
   }
@@ -221,7 +229,8 @@ export class FederatedServer {
   /** Updates the population's activity (continual setting: what each device stores now). */
   setActivity(activity: number[]): void {
     numberArray('activity', activity, 'an array of sample counts', 'transferred');
-    if (activity.length !== this.#activity.length) throw invalidArgument('activity.length', `${this.#activity.length}`, activity.length);
+    if (activity.length !== this.#activity.length)
+      throw invalidArgument('activity.length', `${this.#activity.length}`, activity.length);
     this.#activity = [...activity];
   }
 

@@ -100,8 +100,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   if (!Array.isArray(partition.clients)) {
     throw invalidType('options.partition.clients', 'an array of Int32Array', partition.clients);
   }
-  partition.clients.forEach((c, k) => exampleIndices(`options.partition.clients[${k}]`, typedArray(
-    `options.partition.clients[${k}]`, c, 'Int32Array'), options.train.size));
+  partition.clients.forEach((c, k) =>
+    exampleIndices(
+      `options.partition.clients[${k}]`,
+      typedArray(`options.partition.clients[${k}]`, c, 'Int32Array'),
+      options.train.size,
+    ),
+  );
   withMethods('options.model', options.model, 'an FlModel', 'init', 'train', 'accuracy');
   nonNegativeInteger('options.rounds', options.rounds);
   if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {

@@ -28,7 +28,8 @@ export class ClientStore {
     readonly policy: EvictionPolicy,
     readonly rng: Random,
   ) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw invalidArgument('capacity', 'a positive integer', capacity);
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw invalidArgument('capacity', 'a positive integer', capacity);
     if (policy !== 'fifo' && policy !== 'reservoir') throw invalidArgument('policy', '"fifo" or "reservoir"', policy);
     if (policy === 'reservoir') withMethods('rng', rng, 'a Random', 'below');
   }
@@ -82,8 +83,10 @@ export class ContinualStreams {
     clients.forEach((c, k) => typedArray(`clients[${k}]`, c, 'Int32Array'));
     requiredObject('options', options);
     if (typeof rngFor !== 'function') throw invalidType('rngFor', 'a function returning a Random', rngFor);
-    if (!Number.isSafeInteger(options.initial) || options.initial < 0) throw invalidArgument('initial', 'a non-negative integer', options.initial);
-    if (!Number.isSafeInteger(options.perRound) || options.perRound < 0) throw invalidArgument('perRound', 'a non-negative integer', options.perRound);
+    if (!Number.isSafeInteger(options.initial) || options.initial < 0)
+      throw invalidArgument('initial', 'a non-negative integer', options.initial);
+    if (!Number.isSafeInteger(options.perRound) || options.perRound < 0)
+      throw invalidArgument('perRound', 'a non-negative integer', options.perRound);
     this.stores = clients.map((_, k) => new ClientStore(options.capacity, options.policy, rng(rngFor, k, 'store')));
     this.#streams = clients.map((c, k) => {
       const s = Int32Array.from(c);

@@ -4,15 +4,12 @@ import { gatherBatch, type Dataset } from '../data/dataset.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import {
   attachedView,
-  elementCount,
   finiteNumber,
   nonNegativeFinite,
   nonNegativeInteger,
   positiveInteger,
   requiredObject,
   sizedFloat32,
-  stringValue,
-  typedArray,
   typedArrayKind,
   withMethods,
 } from '../validate.js';

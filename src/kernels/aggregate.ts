@@ -32,7 +32,6 @@ interface SumArgs {
   out: Float32Array;
 }
 
-
 function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOptions | undefined): SumArgs {
   const opts = optionsObject('options', options);
   const w = weightsArray(weights);
@@ -45,11 +44,16 @@ function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOpt
   if (updates instanceof Float32Array) {
     float32Array('updates', updates);
     if (updates.length % w.length !== 0) {
-      throw invalidArgument('updates.length', `a multiple of weights.length (${w.length}) for a K x D matrix`, updates.length);
+      throw invalidArgument(
+        'updates.length',
+        `a multiple of weights.length (${w.length}) for a K x D matrix`,
+        updates.length,
+      );
     }
     dim = updates.length / w.length;
   } else if (Array.isArray(updates)) {
-    if (updates.length !== w.length) throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
+    if (updates.length !== w.length)
+      throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
     const first = float32Array('updates[0]', updates[0]);
     dim = first.length;
     updates.forEach((u, k) => {
@@ -59,7 +63,12 @@ function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOpt
   } else {
     throw invalidType('updates', 'an array of Float32Array or a K x D Float32Array', updates);
   }
-  return { updates: updates as Float32Array[] | Float32Array, weights: w, normalize, out: outputArray('options.out', opts.out, dim) };
+  return {
+    updates: updates as Float32Array[] | Float32Array,
+    weights: w,
+    normalize,
+    out: outputArray('options.out', opts.out, dim),
+  };
 }
 
 /**
@@ -67,9 +76,17 @@ function readSumArgs(updates: unknown, weights: unknown, options: WeightedSumOpt
  * pass over the updates. updates is K Float32Arrays of length D or one K×D Float32Array. An update
  * holding NaN or Inf is refused with an error naming it.
  */
-export function weightedSum(updates: Float32Array[] | Float32Array, weights: ArrayLike<number>, options?: WeightedSumOptions): Float32Array;
+export function weightedSum(
+  updates: Float32Array[] | Float32Array,
+  weights: ArrayLike<number>,
+  options?: WeightedSumOptions,
+): Float32Array;
 /** On the GPU: K DeviceArrays of equal length; options.out a DeviceArray. */
-export function weightedSum(updates: DeviceArray[], weights: ArrayLike<number>, options?: { normalize?: boolean; out?: DeviceArray }): DeviceArray;
+export function weightedSum(
+  updates: DeviceArray[],
+  weights: ArrayLike<number>,
+  options?: { normalize?: boolean; out?: DeviceArray },
+): DeviceArray;
 export function weightedSum(
   updates: Float32Array[] | Float32Array | DeviceArray[],
   weights: ArrayLike<number>,
@@ -151,10 +168,12 @@ export class Aggregator {
         throw invalidArgument('updates.length', `weights.length × dim (${w.length * this.dim})`, updates.length);
       }
     } else if (Array.isArray(updates)) {
-      if (updates.length !== w.length) throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
+      if (updates.length !== w.length)
+        throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
       updates.forEach((u, k) => {
         const v = float32Array(`updates[${k}]`, u);
-        if (v.length !== this.dim) throw invalidArgument(`updates[${k}].length`, `the aggregator's dim (${this.dim})`, v.length);
+        if (v.length !== this.dim)
+          throw invalidArgument(`updates[${k}].length`, `the aggregator's dim (${this.dim})`, v.length);
       });
     } else {
       throw invalidType('updates', 'an array of Float32Array or a K × dim Float32Array', updates);
@@ -173,7 +192,11 @@ export class Aggregator {
     const opts = optionsObject('options', options);
     const normalize = booleanValue('options.normalize', opts.normalize ?? false);
     if (normalize && !(this.totalWeight > 0)) {
-      throw invalidArgument('totalWeight', 'positive to normalize (add an update with a positive weight first)', this.totalWeight);
+      throw invalidArgument(
+        'totalWeight',
+        'positive to normalize (add an update with a positive weight first)',
+        this.totalWeight,
+      );
     }
     const out = outputArray('options.out', opts.out, this.dim);
     // The caller's buffer is written only once the result is known to be finite.

@@ -74,7 +74,12 @@ interface ClipArgs {
   groupNorms: Float32Array | null;
 }
 
-function readClipArgs(grads: unknown, batchSize: unknown, maxNorm: unknown, options: ClipAndSumOptions | undefined): ClipArgs {
+function readClipArgs(
+  grads: unknown,
+  batchSize: unknown,
+  maxNorm: unknown,
+  options: ClipAndSumOptions | undefined,
+): ClipArgs {
   const opts = optionsObject('options', options);
   const m = readMatrix(grads, batchSize, opts.groups);
   const maxNorms = thresholds(maxNorm, opts.maxNorms, m.ends, m.groupCount);
@@ -98,9 +103,19 @@ function toResult(a: ClipArgs, stats: { clipped: number; nonFinite: number }): C
  * scale min(1, C / (norm + 1e-6)) — per group when options.groups is given — and sums the clipped
  * rows in float64. Rows holding NaN or Inf contribute zero and are counted in nonFinite.
  */
-export function clipAndSum(grads: Float32Array, batchSize: number, maxNorm: number, options?: ClipAndSumOptions): ClipAndSumResult;
+export function clipAndSum(
+  grads: Float32Array,
+  batchSize: number,
+  maxNorm: number,
+  options?: ClipAndSumOptions,
+): ClipAndSumResult;
 /** On the GPU: grads, the outputs and the result live in device memory (see DeviceArray). */
-export function clipAndSum(grads: DeviceArray, batchSize: number, maxNorm: number, options?: DeviceClipOptions): DeviceClipResult;
+export function clipAndSum(
+  grads: DeviceArray,
+  batchSize: number,
+  maxNorm: number,
+  options?: DeviceClipOptions,
+): DeviceClipResult;
 export function clipAndSum(
   grads: Float32Array | DeviceArray,
   batchSize: number,
@@ -127,7 +142,15 @@ export async function clipAndSumAsync(
   options?: ClipAndSumOptions,
 ): Promise<ClipAndSumResult> {
   const a = readClipArgs(grads, batchSize, maxNorm, options);
-  const stats = await binding.clipAndSumAsync(a.m.grads, a.m.batchSize, a.m.ends, a.maxNorms, a.out, a.norms, a.groupNorms);
+  const stats = await binding.clipAndSumAsync(
+    a.m.grads,
+    a.m.batchSize,
+    a.m.ends,
+    a.maxNorms,
+    a.out,
+    a.norms,
+    a.groupNorms,
+  );
   return toResult(a, stats);
 }
 

@@ -29,7 +29,8 @@ function device(name: string, value: unknown, length?: number): DeviceArray {
     throw invalidType(name, 'a DeviceArray (mixing host and device arrays is not supported)', value);
   }
   if (value.freed) throw invalidType(name, 'a DeviceArray that was not freed', value);
-  if (length !== undefined && value.length !== length) throw invalidArgument(`${name}.length`, `${length}`, value.length);
+  if (length !== undefined && value.length !== length)
+    throw invalidArgument(`${name}.length`, `${length}`, value.length);
   return value;
 }
 
@@ -37,11 +38,17 @@ function deviceOutput(name: string, value: unknown, length: number): DeviceArray
   return value === undefined ? new DeviceArray(length) : device(name, value, length);
 }
 
-export function clipAndSumDevice(grads: DeviceArray, batchSize: number, maxNorm: number, options?: DeviceClipOptions): DeviceClipResult {
+export function clipAndSumDevice(
+  grads: DeviceArray,
+  batchSize: number,
+  maxNorm: number,
+  options?: DeviceClipOptions,
+): DeviceClipResult {
   const opts = optionsObject('options', options);
   const g = device('grads', grads);
   const b = positiveInteger('batchSize', batchSize);
-  if (g.length === 0 || g.length % b !== 0) throw invalidArgument('grads.length', `a positive multiple of batchSize (${b})`, g.length);
+  if (g.length === 0 || g.length % b !== 0)
+    throw invalidArgument('grads.length', `a positive multiple of batchSize (${b})`, g.length);
   const dim = g.length / b;
   const ends = opts.groups === undefined ? null : groupEnds('options.groups', opts.groups, dim);
   const groupCount = ends?.length ?? 1;
@@ -49,7 +56,15 @@ export function clipAndSumDevice(grads: DeviceArray, batchSize: number, maxNorm:
   const sum = deviceOutput('options.out', opts.out, dim);
   const norms = deviceOutput('options.norms', opts.norms, b);
   const groupNorms = ends === null ? null : new DeviceArray(b * groupCount);
-  const stats = binding.cudaClipAndSum(g.native, b, ends, maxNorms, sum.native, norms.native, groupNorms?.native ?? null);
+  const stats = binding.cudaClipAndSum(
+    g.native,
+    b,
+    ends,
+    maxNorms,
+    sum.native,
+    norms.native,
+    groupNorms?.native ?? null,
+  );
   const result: DeviceClipResult = { sum, norms, clipped: stats.clipped, nonFinite: stats.nonFinite };
   if (groupNorms !== null) result.groupNorms = groupNorms;
   return result;
@@ -76,11 +91,13 @@ export function weightedSumDevice(
   const opts = optionsObject('options', options);
   const w = weightsArray(weights);
   if (w.length === 0) throw invalidArgument('weights.length', 'positive', 0);
-  if (updates.length !== w.length) throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
+  if (updates.length !== w.length)
+    throw invalidArgument('updates.length', `weights.length (${w.length})`, updates.length);
   const first = device('updates[0]', updates[0]);
   updates.forEach((u, k) => device(`updates[${k}]`, u, first.length));
   const normalize = booleanValue('options.normalize', opts.normalize ?? false);
-  if (normalize && !(w.reduce((s, x) => s + x, 0) > 0)) throw invalidArgument('weights', 'of positive sum when options.normalize is true', 0);
+  if (normalize && !(w.reduce((s, x) => s + x, 0) > 0))
+    throw invalidArgument('weights', 'of positive sum when options.normalize is true', 0);
   const out = deviceOutput('options.out', opts.out, first.length);
   binding.cudaWeightedSum(
     updates.map((u) => u.native),

@@ -47,7 +47,8 @@ export class DeviceArray {
   /** Copies host data (of the same length) to the device. */
   upload(source: Float32Array): this {
     const src = float32Array('source', source, false);
-    if (src.length !== this.length) throw invalidArgument('source.length', `the DeviceArray's length (${this.length})`, src.length);
+    if (src.length !== this.length)
+      throw invalidArgument('source.length', `the DeviceArray's length (${this.length})`, src.length);
     this.native.upload(src);
     return this;
   }
@@ -55,7 +56,8 @@ export class DeviceArray {
   /** Copies the device data to out (or a new Float32Array) and returns it. */
   download(out?: Float32Array): Float32Array {
     const dst = out === undefined ? new Float32Array(this.length) : float32Array('out', out, false);
-    if (dst.length !== this.length) throw invalidArgument('out.length', `the DeviceArray's length (${this.length})`, dst.length);
+    if (dst.length !== this.length)
+      throw invalidArgument('out.length', `the DeviceArray's length (${this.length})`, dst.length);
     return this.native.download(dst);
   }
 

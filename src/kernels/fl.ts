@@ -39,7 +39,8 @@ function readRobust(updates: unknown, count: number | undefined, out: unknown): 
     if (count === undefined) throw invalidArgument('count', 'given when updates is one K x D matrix', count);
     k = count;
     if (!Number.isSafeInteger(k) || k <= 0) throw invalidArgument('count', 'a positive integer', k);
-    if (updates.length % k !== 0) throw invalidArgument('updates.length', `a multiple of count (${k}) for a K x D matrix`, updates.length);
+    if (updates.length % k !== 0)
+      throw invalidArgument('updates.length', `a multiple of count (${k}) for a K x D matrix`, updates.length);
     dim = updates.length / k;
   } else if (Array.isArray(updates)) {
     if (updates.length === 0) throw invalidArgument('updates.length', 'positive', 0);
@@ -60,10 +61,12 @@ export function trimCount(value: unknown, count: number): number {
   const trim = numberValue('options.trim', value);
   let t: number;
   if (trim >= 1) {
-    if (!Number.isSafeInteger(trim)) throw invalidArgument('options.trim', 'an integer count or a fraction in [0, 0.5)', trim);
+    if (!Number.isSafeInteger(trim))
+      throw invalidArgument('options.trim', 'an integer count or a fraction in [0, 0.5)', trim);
     t = trim;
   } else {
-    if (!(trim >= 0 && trim < 0.5)) throw invalidArgument('options.trim', 'an integer count or a fraction in [0, 0.5)', trim);
+    if (!(trim >= 0 && trim < 0.5))
+      throw invalidArgument('options.trim', 'an integer count or a fraction in [0, 0.5)', trim);
     t = Math.floor(trim * count);
   }
   if (2 * t >= count) throw invalidArgument('options.trim', `less than half the updates (${count})`, trim);
@@ -80,7 +83,10 @@ function matrixCount(updates: unknown, options: { count?: number } | undefined):
  * length D, or one K×D Float32Array with options.count = K. A NaN/Inf update is refused with an
  * error naming it (code ERR_DPFL_NON_FINITE).
  */
-export function coordinateMedian(updates: Float32Array[] | Float32Array, options?: RobustOptions & { count?: number }): Float32Array {
+export function coordinateMedian(
+  updates: Float32Array[] | Float32Array,
+  options?: RobustOptions & { count?: number },
+): Float32Array {
   const opts = optionsObject('options', options);
   const a = readRobust(updates, matrixCount(updates, opts), opts.out);
   return binding.coordinateMedian(a.updates, a.count, a.out);
@@ -106,7 +112,10 @@ export async function coordinateMedianAsync(
  * Coordinate-wise trimmed mean (Yin et al., ICML 2018): for each coordinate drop the `trim`
  * smallest and `trim` largest of the K values and average the rest (float64 sum). Unweighted.
  */
-export function trimmedMean(updates: Float32Array[] | Float32Array, options?: TrimmedMeanOptions & { count?: number }): Float32Array {
+export function trimmedMean(
+  updates: Float32Array[] | Float32Array,
+  options?: TrimmedMeanOptions & { count?: number },
+): Float32Array {
   const opts = optionsObject('options', options);
   const a = readRobust(updates, matrixCount(updates, opts), opts.out);
   return binding.trimmedMean(a.updates, a.count, trimCount(opts.trim ?? 0.1, a.count), a.out);
@@ -258,7 +267,11 @@ export function dequantizeFixed(q: Uint32Array, scale: number, options?: { out?:
  * Adds (or with subtract, removes) the pseudorandom mask expanded from a 256-bit seed, in place,
  * modulo 2^32: word i is word i mod 16 of ChaCha20 (RFC 8439) block i / 16 under (key, stream).
  */
-export function applyMask(x: Uint32Array, key: Uint32Array, options?: { stream?: bigint | number; subtract?: boolean }): Uint32Array {
+export function applyMask(
+  x: Uint32Array,
+  key: Uint32Array,
+  options?: { stream?: bigint | number; subtract?: boolean },
+): Uint32Array {
   const v = uint32Array('x', x);
   const k = uint32Array('key', key);
   if (k.length !== 8) throw invalidArgument('key.length', '8 (a 256-bit seed)', k.length);
@@ -281,13 +294,15 @@ export function sumMod(vectors: Uint32Array[], options?: { out?: Uint32Array }):
   if (vectors.length === 0) throw invalidArgument('vectors.length', 'positive', 0);
   const n = uint32Array('vectors[0]', vectors[0]).length;
   vectors.forEach((v, k) => {
-    if (uint32Array(`vectors[${k}]`, v).length !== n) throw invalidArgument(`vectors[${k}].length`, `${n} like vectors[0]`, v.length);
+    if (uint32Array(`vectors[${k}]`, v).length !== n)
+      throw invalidArgument(`vectors[${k}].length`, `${n} like vectors[0]`, v.length);
   });
   const opts = optionsObject('options', options);
   const out = opts.out === undefined ? new Uint32Array(n) : uint32Array('options.out', opts.out);
   if (out.length !== n) throw invalidArgument('options.out.length', `${n}`, out.length);
   vectors.forEach((v, k) => {
-    if (k > 0 && v === out) throw invalidArgument(`vectors[${k}]`, 'a different array from options.out (only vectors[0] may be out)', v);
+    if (k > 0 && v === out)
+      throw invalidArgument(`vectors[${k}]`, 'a different array from options.out (only vectors[0] may be out)', v);
   });
   return binding.sumMod(vectors, out);
 }

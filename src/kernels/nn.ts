@@ -72,7 +72,8 @@ function readBags(bags: unknown, batch: number): Bags {
   const b = bags as Partial<Bags>;
   const indices = typedArray('bags.indices', b.indices, 'Int32Array');
   const offsets = typedArray('bags.offsets', b.offsets, 'Int32Array');
-  if (offsets.length !== batch + 1) throw invalidArgument('bags.offsets.length', `batch + 1 (${batch + 1})`, offsets.length);
+  if (offsets.length !== batch + 1)
+    throw invalidArgument('bags.offsets.length', `batch + 1 (${batch + 1})`, offsets.length);
   const weights = optionalSized('bags.weights', b.weights, indices.length);
   return weights === null ? { indices, offsets } : { indices, offsets, weights };
 }
@@ -206,7 +207,12 @@ export function activationForward(kind: ActivationKind, x: Float32Array, out?: F
 }
 
 /** dx = dy · f'(x), with f' expressed through y = f(x) (out may be dy). */
-export function activationBackward(kind: ActivationKind, y: Float32Array, dy: Float32Array, out?: Float32Array): Float32Array {
+export function activationBackward(
+  kind: ActivationKind,
+  y: Float32Array,
+  dy: Float32Array,
+  out?: Float32Array,
+): Float32Array {
   const code = activationCode(kind);
   const yv = float32Array('y', y, false);
   const dys = sizedFloat32('dy', dy, yv.length);
@@ -315,7 +321,8 @@ export function sgdUpdate(params: Float32Array, grad: Float32Array, options: Sgd
   const momentum = finite('options.momentum', options.momentum, 0);
   if (momentum < 0 || momentum >= 1) throw invalidArgument('options.momentum', 'in [0, 1)', momentum);
   const velocity = optionalSized('options.velocity', options.velocity, p.length);
-  if (momentum > 0 && velocity === null) throw invalidArgument('options.velocity', 'given when options.momentum > 0', undefined);
+  if (momentum > 0 && velocity === null)
+    throw invalidArgument('options.velocity', 'given when options.momentum > 0', undefined);
   const g = sizedFloat32('grad', grad, p.length);
   const lr = requiredFinite('options.lr', options.lr);
   const decay = finite('options.weightDecay', options.weightDecay, 0);
@@ -334,7 +341,13 @@ export interface AdamUpdateOptions {
 }
 
 /** One Adam step with bias correction; m and v are the moment buffers (params.length floats). */
-export function adamUpdate(params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, options: AdamUpdateOptions): void {
+export function adamUpdate(
+  params: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  options: AdamUpdateOptions,
+): void {
   const p = float32Array('params', params, false);
   options = requiredObject('options', options);
   const beta1 = finite('options.beta1', options.beta1, 0.9);

@@ -63,7 +63,11 @@ export function readNoiseOptions(std: unknown, options: GaussianNoiseOptions | u
   const opts = optionsObject('options', options);
   const secure = optionalBoolean('options.secure', opts.secure, opts.seed === undefined);
   if (secure && opts.seed !== undefined) {
-    throw invalidArgument('options.seed', 'absent in secure mode (secure keys come only from the OS CSPRNG)', opts.seed);
+    throw invalidArgument(
+      'options.seed',
+      'absent in secure mode (secure keys come only from the OS CSPRNG)',
+      opts.seed,
+    );
   }
   if (!secure && opts.seed === undefined) {
     throw invalidArgument('options.seed', 'given when options.secure is false', undefined);
@@ -82,4 +86,3 @@ export function readNoiseOptions(std: unknown, options: GaussianNoiseOptions | u
     offset: opts.offset === undefined ? 0 : nonNegativeInteger('options.offset', opts.offset),
   };
 }
-

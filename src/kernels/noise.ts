@@ -14,7 +14,11 @@ import { float32Array } from '../validate.js';
 export function addGaussianNoise(x: Float32Array, std: number, options?: GaussianNoiseOptions): Float32Array;
 /** On the GPU, in device memory; the same (seed, stream, offset) gives the same bits as on the CPU. */
 export function addGaussianNoise(x: DeviceArray, std: number, options?: GaussianNoiseOptions): DeviceArray;
-export function addGaussianNoise(x: Float32Array | DeviceArray, std: number, options?: GaussianNoiseOptions): Float32Array | DeviceArray {
+export function addGaussianNoise(
+  x: Float32Array | DeviceArray,
+  std: number,
+  options?: GaussianNoiseOptions,
+): Float32Array | DeviceArray {
   if (x instanceof DeviceArray) return addGaussianNoiseDevice(x, std, options);
   const v = float32Array('x', x, false);
   const a = readNoiseOptions(std, options);
@@ -28,7 +32,11 @@ export function addGaussianNoise(x: Float32Array | DeviceArray, std: number, opt
  * detaching (transferring) or resizing any of their buffers before then rejects with ERR_DPFL_DETACHED
  * and writes nothing.
  */
-export async function addGaussianNoiseAsync(x: Float32Array, std: number, options?: GaussianNoiseOptions): Promise<Float32Array> {
+export async function addGaussianNoiseAsync(
+  x: Float32Array,
+  std: number,
+  options?: GaussianNoiseOptions,
+): Promise<Float32Array> {
   const v = float32Array('x', x, false);
   const a = readNoiseOptions(std, options);
   return binding.addGaussianNoiseAsync(v, a.std, a.seed, a.stream, a.offset);

@@ -28,7 +28,12 @@ export function groupEnds(name: string, value: unknown, dim: number): Float64Arr
 }
 
 /** One clipping threshold per group: maxNorm for every group, or options.maxNorms. */
-export function thresholds(maxNorm: unknown, maxNormsOption: unknown, ends: Float64Array | null, groupCount: number): Float64Array {
+export function thresholds(
+  maxNorm: unknown,
+  maxNormsOption: unknown,
+  ends: Float64Array | null,
+  groupCount: number,
+): Float64Array {
   const flat = positiveFinite('maxNorm', maxNorm);
   if (maxNormsOption === undefined) return new Float64Array(groupCount).fill(flat);
   if (ends === null) throw invalidArgument('options.maxNorms', 'given together with options.groups', maxNormsOption);

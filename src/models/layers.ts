@@ -65,7 +65,13 @@ export interface Layer {
   /** Squared norm of each example's parameter gradient (batch float64s), without forming it. */
   ghostSqNorms(dOut: Float32Array, batch: number, out: Float64Array): void;
   /** grad (+)= Σ_r rowScale_r · (example r's parameter gradient); rowScale null = ones. */
-  backwardParams(dOut: Float32Array, batch: number, grad: Float32Array, rowScale: Float32Array | null, accumulate: boolean): void;
+  backwardParams(
+    dOut: Float32Array,
+    batch: number,
+    grad: Float32Array,
+    rowScale: Float32Array | null,
+    accumulate: boolean,
+  ): void;
   /** Zeroes example rows of the stored input (dense layers), so a dropped example contributes nothing. */
   zeroInputRows?(rows: readonly number[]): void;
 }
@@ -130,7 +136,13 @@ export class Dense implements Layer {
     denseGhostSqNorms(this.x, dOut, batch, this.inDim, this.outDim, { withBias: true, out });
   }
 
-  backwardParams(dOut: Float32Array, batch: number, grad: Float32Array, rowScale: Float32Array | null, accumulate: boolean): void {
+  backwardParams(
+    dOut: Float32Array,
+    batch: number,
+    grad: Float32Array,
+    rowScale: Float32Array | null,
+    accumulate: boolean,
+  ): void {
     denseBackwardParams(this.x, dOut, batch, this.inDim, this.outDim, this.w(grad), {
       dbias: this.b(grad),
       accumulate,
@@ -264,7 +276,13 @@ export class EmbeddingBag implements Layer {
     }
   }
 
-  backwardParams(dOut: Float32Array, batch: number, grad: Float32Array, rowScale: Float32Array | null, accumulate: boolean): void {
+  backwardParams(
+    dOut: Float32Array,
+    batch: number,
+    grad: Float32Array,
+    rowScale: Float32Array | null,
+    accumulate: boolean,
+  ): void {
     const table = this.table(grad);
     if (!accumulate) table.fill(0);
     embeddingBagBackward(dOut, this.rows, this.outDim, this.bags(), batch, table, rowScale ? { rowScale } : {});

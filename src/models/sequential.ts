@@ -49,7 +49,10 @@ export class Sequential {
     }
     positiveInteger('classes', classes);
     if (!Number.isSafeInteger(seed)) throw invalidArgument('seed', 'a safe integer', seed);
-    const count = elementCount('the parameter count', layers.reduce((s, l) => s + l.paramCount, 0));
+    const count = elementCount(
+      'the parameter count',
+      layers.reduce((s, l) => s + l.paramCount, 0),
+    );
     this.params = allocate('params', 'Float32Array', count);
     const groups: ParamGroup[] = [];
     let offset = 0;
@@ -177,7 +180,13 @@ export class Sequential {
     }
     this.paramLayers.forEach((i, k) => {
       const g = this.groups[k]!;
-      this.layers[i]!.backwardParams(this.dOuts[i]!, b, grad.subarray(g.offset, g.offset + g.length), rowScales[k] ?? null, accumulate);
+      this.layers[i]!.backwardParams(
+        this.dOuts[i]!,
+        b,
+        grad.subarray(g.offset, g.offset + g.length),
+        rowScales[k] ?? null,
+        accumulate,
+      );
     });
   }
 
@@ -199,7 +208,8 @@ export class Sequential {
     const out = new Int32Array(batch.size);
     for (let r = 0; r < batch.size; r++) {
       let best = 0;
-      for (let c = 1; c < this.classes; c++) if (logits[r * this.classes + c]! > logits[r * this.classes + best]!) best = c;
+      for (let c = 1; c < this.classes; c++)
+        if (logits[r * this.classes + c]! > logits[r * this.classes + best]!) best = c;
       out[r] = best;
     }
     return out;

@@ -27,7 +27,8 @@ export function createModel(spec: ModelSpec, seed = 0): Sequential {
   const inputDim = positiveInteger('spec.inputDim', spec.inputDim);
   const classes = positiveInteger('spec.classes', spec.classes);
   if (classes < 2) throw invalidArgument('spec.classes', 'at least 2', classes);
-  if (spec.input !== 'dense' && spec.input !== 'bags') throw invalidArgument('spec.input', '"dense" or "bags"', spec.input);
+  if (spec.input !== 'dense' && spec.input !== 'bags')
+    throw invalidArgument('spec.input', '"dense" or "bags"', spec.input);
   const act = spec.activation ?? 'relu';
   if (act !== 'relu' && act !== 'tanh') throw invalidArgument('spec.activation', '"relu" or "tanh"', act);
   if (spec.hidden !== undefined && !Array.isArray(spec.hidden)) {
@@ -35,18 +36,25 @@ export function createModel(spec: ModelSpec, seed = 0): Sequential {
   }
   const hidden = spec.hidden?.map((h, i) => positiveInteger(`spec.hidden[${i}]`, h));
   const combiner = spec.combiner ?? 'mean';
-  if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum') throw invalidArgument('spec.combiner', '"mean", "sqrtn" or "sum"', combiner);
+  if (combiner !== 'mean' && combiner !== 'sqrtn' && combiner !== 'sum')
+    throw invalidArgument('spec.combiner', '"mean", "sqrtn" or "sum"', combiner);
   const layers: Layer[] = [];
   switch (spec.kind) {
     case 'linear':
-      layers.push(spec.input === 'dense' ? new Dense('linear', inputDim, classes) : new EmbeddingBag('linear', inputDim, classes, true, 0, combiner));
+      layers.push(
+        spec.input === 'dense'
+          ? new Dense('linear', inputDim, classes)
+          : new EmbeddingBag('linear', inputDim, classes, true, 0, combiner),
+      );
       break;
     case 'mlp': {
       const widths = hidden ?? [512, 256];
       let prev = inputDim;
       widths.forEach((w, i) => {
         layers.push(
-          i === 0 && spec.input === 'bags' ? new EmbeddingBag(`fc${i + 1}`, inputDim, w, true, Math.sqrt(6 / (inputDim + w)), combiner) : new Dense(`fc${i + 1}`, prev, w),
+          i === 0 && spec.input === 'bags'
+            ? new EmbeddingBag(`fc${i + 1}`, inputDim, w, true, Math.sqrt(6 / (inputDim + w)), combiner)
+            : new Dense(`fc${i + 1}`, prev, w),
           new Act(`${act}${i + 1}`, act, w),
         );
         prev = w;
@@ -57,7 +65,12 @@ export function createModel(spec: ModelSpec, seed = 0): Sequential {
     case 'text': {
       if (spec.input !== 'bags') throw invalidArgument('spec.input', '"bags" for the text model', spec.input);
       const [emb = 64, h = 64] = hidden ?? [];
-      layers.push(new EmbeddingBag('embedding', inputDim, emb, false, 0.1, combiner), new Dense('fc1', emb, h), new Act(act, act, h), new Dense('fc2', h, classes));
+      layers.push(
+        new EmbeddingBag('embedding', inputDim, emb, false, 0.1, combiner),
+        new Dense('fc1', emb, h),
+        new Act(act, act, h),
+        new Dense('fc2', h, classes),
+      );
       break;
     }
     default:

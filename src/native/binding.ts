@@ -38,9 +38,18 @@ type Updates = Float32Array[] | Float32Array; // K rows, or one K x D matrix
 /** The federated-learning kernels (native/addon/fl_binding.cc). */
 export interface FlBinding {
   coordinateMedian(updates: Float32Array[] | Float32Array, count: number, out: Float32Array): Float32Array;
-  coordinateMedianAsync(updates: Float32Array[] | Float32Array, count: number, out: Float32Array): Promise<Float32Array>;
+  coordinateMedianAsync(
+    updates: Float32Array[] | Float32Array,
+    count: number,
+    out: Float32Array,
+  ): Promise<Float32Array>;
   trimmedMean(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Float32Array;
-  trimmedMeanAsync(updates: Float32Array[] | Float32Array, count: number, trim: number, out: Float32Array): Promise<Float32Array>;
+  trimmedMeanAsync(
+    updates: Float32Array[] | Float32Array,
+    count: number,
+    trim: number,
+    out: Float32Array,
+  ): Promise<Float32Array>;
   // Krum is multiKrum with keep = 1.
   multiKrum(updates: Updates, count: number, f: number, keep: number, out: Float32Array): Float32Array;
   multiKrumAsync(updates: Updates, count: number, f: number, keep: number, out: Float32Array): Promise<Float32Array>;
@@ -74,27 +83,134 @@ export interface CudaBinding {
     norms: NativeDeviceArray | null,
     groupNorms: NativeDeviceArray | null,
   ): ClipStatsNative;
-  cudaAddGaussianNoise(x: NativeDeviceArray, std: number, seed: bigint | null, stream: bigint, offset: number): NativeDeviceArray;
-  cudaWeightedSum(updates: NativeDeviceArray[], weights: Float64Array, normalize: boolean, out: NativeDeviceArray): NativeDeviceArray;
+  cudaAddGaussianNoise(
+    x: NativeDeviceArray,
+    std: number,
+    seed: bigint | null,
+    stream: bigint,
+    offset: number,
+  ): NativeDeviceArray;
+  cudaWeightedSum(
+    updates: NativeDeviceArray[],
+    weights: Float64Array,
+    normalize: boolean,
+    out: NativeDeviceArray,
+  ): NativeDeviceArray;
   cudaClipByNorm(x: NativeDeviceArray, maxNorm: number): { norm: number; scale: number };
 }
 
 /** The neural-network kernels (native/include/dpfl/nn.h); wrapped by src/kernels/nn.ts. */
 export interface NnBinding {
-  nnDenseForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, batch: number, inDim: number, outDim: number): void;
-  nnDenseBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, batch: number, inDim: number, outDim: number): void;
-  nnDenseBackwardParams(x: Float32Array, dy: Float32Array, rowScale: Float32Array | null, dw: Float32Array, dbias: Float32Array | null, batch: number, inDim: number, outDim: number, accumulate: boolean): void;
-  nnDenseGhostSqnorms(x: Float32Array, dy: Float32Array, sqNorms: Float64Array, batch: number, inDim: number, outDim: number, withBias: boolean): void;
-  nnBiasBackward(dy: Float32Array, rowScale: Float32Array | null, dbias: Float32Array, batch: number, outDim: number, accumulate: boolean): void;
+  nnDenseForward(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    batch: number,
+    inDim: number,
+    outDim: number,
+  ): void;
+  nnDenseBackwardInput(
+    dy: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    batch: number,
+    inDim: number,
+    outDim: number,
+  ): void;
+  nnDenseBackwardParams(
+    x: Float32Array,
+    dy: Float32Array,
+    rowScale: Float32Array | null,
+    dw: Float32Array,
+    dbias: Float32Array | null,
+    batch: number,
+    inDim: number,
+    outDim: number,
+    accumulate: boolean,
+  ): void;
+  nnDenseGhostSqnorms(
+    x: Float32Array,
+    dy: Float32Array,
+    sqNorms: Float64Array,
+    batch: number,
+    inDim: number,
+    outDim: number,
+    withBias: boolean,
+  ): void;
+  nnBiasBackward(
+    dy: Float32Array,
+    rowScale: Float32Array | null,
+    dbias: Float32Array,
+    batch: number,
+    outDim: number,
+    accumulate: boolean,
+  ): void;
   nnRowSqnorms(y: Float32Array, sqNorms: Float64Array, batch: number, dim: number): void;
   nnActivationForward(kind: number, x: Float32Array, y: Float32Array): void;
   nnActivationBackward(kind: number, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
-  nnSoftmaxCrossEntropy(logits: Float32Array, labels: Int32Array, loss: Float32Array | null, dlogits: Float32Array | null, batch: number, classes: number): void;
-  nnEmbeddingBagForward(table: Float32Array, rows: number, dim: number, indices: Int32Array, offsets: Int32Array, weights: Float32Array | null, batch: number, bias: Float32Array | null, out: Float32Array): void;
-  nnEmbeddingBagBackward(dout: Float32Array, rows: number, dim: number, indices: Int32Array, offsets: Int32Array, weights: Float32Array | null, batch: number, rowScale: Float32Array | null, dtable: Float32Array): void;
-  nnEmbeddingBagGhostSqnorms(dout: Float32Array, rows: number, dim: number, indices: Int32Array, offsets: Int32Array, weights: Float32Array | null, batch: number, sqNorms: Float64Array): void;
-  nnSgdUpdate(params: Float32Array, grad: Float32Array, velocity: Float32Array | null, lr: number, momentum: number, weightDecay: number, gradScale: number): void;
-  nnAdamUpdate(params: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, gradScale: number, t: number): void;
+  nnSoftmaxCrossEntropy(
+    logits: Float32Array,
+    labels: Int32Array,
+    loss: Float32Array | null,
+    dlogits: Float32Array | null,
+    batch: number,
+    classes: number,
+  ): void;
+  nnEmbeddingBagForward(
+    table: Float32Array,
+    rows: number,
+    dim: number,
+    indices: Int32Array,
+    offsets: Int32Array,
+    weights: Float32Array | null,
+    batch: number,
+    bias: Float32Array | null,
+    out: Float32Array,
+  ): void;
+  nnEmbeddingBagBackward(
+    dout: Float32Array,
+    rows: number,
+    dim: number,
+    indices: Int32Array,
+    offsets: Int32Array,
+    weights: Float32Array | null,
+    batch: number,
+    rowScale: Float32Array | null,
+    dtable: Float32Array,
+  ): void;
+  nnEmbeddingBagGhostSqnorms(
+    dout: Float32Array,
+    rows: number,
+    dim: number,
+    indices: Int32Array,
+    offsets: Int32Array,
+    weights: Float32Array | null,
+    batch: number,
+    sqNorms: Float64Array,
+  ): void;
+  nnSgdUpdate(
+    params: Float32Array,
+    grad: Float32Array,
+    velocity: Float32Array | null,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    gradScale: number,
+  ): void;
+  nnAdamUpdate(
+    params: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    gradScale: number,
+    t: number,
+  ): void;
 }
 
 /**
@@ -141,7 +257,12 @@ export interface Binding extends FlBinding, NnBinding, CudaBinding {
     stream: bigint,
     offset: number,
   ): Promise<Float32Array>;
-  weightedSum(updates: Float32Array[] | Float32Array, weights: Float64Array, normalize: boolean, out: Float32Array): Float32Array;
+  weightedSum(
+    updates: Float32Array[] | Float32Array,
+    weights: Float64Array,
+    normalize: boolean,
+    out: Float32Array,
+  ): Float32Array;
   weightedSumAsync(
     updates: Float32Array[] | Float32Array,
     weights: Float64Array,

@@ -68,7 +68,11 @@ describe('PrivacyAccountant', () => {
 
   it('toJSON/fromJSON round-trips exactly (through JSON text)', () => {
     for (const kind of ['rdp', 'pld'] as const) {
-      const acc = new Accountant({ accountant: kind, budget: { epsilon: 50, delta: 1e-6 }, ...(kind === 'pld' ? { discretization: 2e-4 } : { orders: [1.5, 2, 8, 32] }) });
+      const acc = new Accountant({
+        accountant: kind,
+        budget: { epsilon: 50, delta: 1e-6 },
+        ...(kind === 'pld' ? { discretization: 2e-4 } : { orders: [1.5, 2, 8, 32] }),
+      });
       acc.step(psg(1.3, 0.003), 500);
       acc.step(composed([gaussian({ noiseMultiplier: 5 }), selfComposed(psg(0.9, 0.02), 3)]), 2);
       acc.step(psg(1.1, 0.004), 250);
@@ -86,9 +90,14 @@ describe('PrivacyAccountant', () => {
 
   it('fromJSON rejects malformed state with messages naming the field', () => {
     expect(() => Accountant.fromJSON({ format: 'x' })).toThrow(/state\.format must be/);
-    expect(() => Accountant.fromJSON({ format: 'dpfl-privacy-accountant', version: 1, accountant: 'rdp', history: [{ event: { kind: 'gaussian', noiseMultiplier: -1 }, count: 1 }] })).toThrow(
-      /state\.history\[0\]\.event\.noiseMultiplier must be a finite number > 0, received -1/,
-    );
+    expect(() =>
+      Accountant.fromJSON({
+        format: 'dpfl-privacy-accountant',
+        version: 1,
+        accountant: 'rdp',
+        history: [{ event: { kind: 'gaussian', noiseMultiplier: -1 }, count: 1 }],
+      }),
+    ).toThrow(/state\.history\[0\]\.event\.noiseMultiplier must be a finite number > 0, received -1/);
   });
 
   it('PLD accountant rejects sampling without replacement (replace-one), RDP accepts it', () => {
@@ -151,13 +160,19 @@ describe('the budget guard: certified plans and restored ledgers', () => {
   it('restore replaces the ledger atomically; releases counts it; history cannot edit it', () => {
     const acc = new Accountant({ accountant: 'rdp', budget: { epsilon: 5, delta } });
     acc.step(psg(1, 0.01), 10);
-    acc.restore([{ event: psg(1, 0.01), count: 3 }, { event: gaussian({ noiseMultiplier: 9 }), count: 2 }]);
+    acc.restore([
+      { event: psg(1, 0.01), count: 3 },
+      { event: gaussian({ noiseMultiplier: 9 }), count: 2 },
+    ]);
     expect(acc.releases).toBe(5);
     const before = JSON.stringify(acc);
     const negative = { kind: 'poisson-sampled-gaussian', noiseMultiplier: -1, sampleRate: 0.01 } as DpEvent;
-    expect(() => acc.restore([{ event: psg(1, 0.01), count: 3 }, { event: negative, count: 1 }])).toThrow(
-      /history\[1\]\.event\.noiseMultiplier/,
-    );
+    expect(() =>
+      acc.restore([
+        { event: psg(1, 0.01), count: 3 },
+        { event: negative, count: 1 },
+      ]),
+    ).toThrow(/history\[1\]\.event\.noiseMultiplier/);
     expect(() => acc.restore([{ event: psg(1, 0.01), count: 0 }])).toThrow(
       /history\[0\]\.count must be an integer >= 1/,
     );
@@ -201,11 +216,15 @@ describe('bad arguments name the argument', () => {
 
   it('calibration', () => {
     const base = { epsilon: 1, delta: 1e-5, sampleRate: 0.01, steps: 100 };
-    expect(() => calibrateNoiseMultiplier({ ...base, steps: 10.5 })).toThrow(/steps must be an integer >= 1, received 10.5/);
+    expect(() => calibrateNoiseMultiplier({ ...base, steps: 10.5 })).toThrow(
+      /steps must be an integer >= 1, received 10.5/,
+    );
     expect(() => calibrateNoiseMultiplier({ ...base, sampleRate: 0 })).toThrow(/sampleRate must be in \(0, 1\]/);
     expect(() => calibrateNoiseMultiplier({ ...base, delta: 1 })).toThrow(/delta must be in \(0, 1\)/);
     expect(() => calibrateNoiseMultiplier({ ...base, epsilon: 0 })).toThrow(/epsilon must be a finite number > 0/);
-    expect(() => maxSteps({ noiseMultiplier: 0, sampleRate: 0.1, epsilon: 1, delta: 1e-5 })).toThrow(/noiseMultiplier must be a finite number > 0/);
+    expect(() => maxSteps({ noiseMultiplier: 0, sampleRate: 0.1, epsilon: 1, delta: 1e-5 })).toThrow(
+      /noiseMultiplier must be a finite number > 0/,
+    );
   });
 });
 
@@ -222,17 +241,32 @@ describe('calibration', () => {
       expect(at).toBeLessThanOrEqual(eps);
       expect(r.epsilon).toBeLessThanOrEqual(eps);
       // Smallest: 0.02% less noise fails (tolerance 1e-4 on σ, with margin).
-      expect(rdpEpsilon([{ event: psg(r.noiseMultiplier * (1 - 2e-4), q), count: t }], 1e-5).epsilon).toBeGreaterThan(eps);
+      expect(rdpEpsilon([{ event: psg(r.noiseMultiplier * (1 - 2e-4), q), count: t }], 1e-5).epsilon).toBeGreaterThan(
+        eps,
+      );
     }
   });
 
   it('PLD: meets the target, needs less noise than RDP', () => {
     const q = 256 / 60000;
     const t = 14063;
-    const r = calibrateNoiseMultiplier({ epsilon: 3, delta: 1e-5, sampleRate: q, steps: t, accountant: 'pld', tolerance: 1e-3 });
-    expect(pldEpsilon([{ event: psg(r.noiseMultiplier, q), count: t }], 1e-5, { lowerBound: false }).upper).toBeLessThanOrEqual(3);
-    expect(pldEpsilon([{ event: psg(r.noiseMultiplier * (1 - 2e-3), q), count: t }], 1e-5, { lowerBound: false }).upper).toBeGreaterThan(3);
-    expect(r.noiseMultiplier).toBeLessThan(calibrateNoiseMultiplier({ epsilon: 3, delta: 1e-5, sampleRate: q, steps: t }).noiseMultiplier);
+    const r = calibrateNoiseMultiplier({
+      epsilon: 3,
+      delta: 1e-5,
+      sampleRate: q,
+      steps: t,
+      accountant: 'pld',
+      tolerance: 1e-3,
+    });
+    expect(
+      pldEpsilon([{ event: psg(r.noiseMultiplier, q), count: t }], 1e-5, { lowerBound: false }).upper,
+    ).toBeLessThanOrEqual(3);
+    expect(
+      pldEpsilon([{ event: psg(r.noiseMultiplier * (1 - 2e-3), q), count: t }], 1e-5, { lowerBound: false }).upper,
+    ).toBeGreaterThan(3);
+    expect(r.noiseMultiplier).toBeLessThan(
+      calibrateNoiseMultiplier({ epsilon: 3, delta: 1e-5, sampleRate: q, steps: t }).noiseMultiplier,
+    );
   });
 
   it('maxSteps: ε(T) ≤ target < ε(T + 1), for both accountants', () => {
@@ -241,8 +275,16 @@ describe('calibration', () => {
     const rdp = maxSteps({ noiseMultiplier: s, sampleRate: q, epsilon: 2, delta: 1e-5 });
     expect(rdpEpsilon([{ event: psg(s, q), count: rdp.steps }], 1e-5).epsilon).toBeLessThanOrEqual(2);
     expect(rdpEpsilon([{ event: psg(s, q), count: rdp.steps + 1 }], 1e-5).epsilon).toBeGreaterThan(2);
-    const pld = maxSteps({ noiseMultiplier: s, sampleRate: q, epsilon: 2, delta: 1e-5, accountant: 'pld', discretization: 2e-4 });
-    const f = (t: number) => pldEpsilon([{ event: psg(s, q), count: t }], 1e-5, { discretization: 2e-4, lowerBound: false }).upper;
+    const pld = maxSteps({
+      noiseMultiplier: s,
+      sampleRate: q,
+      epsilon: 2,
+      delta: 1e-5,
+      accountant: 'pld',
+      discretization: 2e-4,
+    });
+    const f = (t: number) =>
+      pldEpsilon([{ event: psg(s, q), count: t }], 1e-5, { discretization: 2e-4, lowerBound: false }).upper;
     expect(f(pld.steps)).toBeLessThanOrEqual(2);
     expect(f(pld.steps + 1)).toBeGreaterThan(2);
     expect(pld.steps).toBeGreaterThan(rdp.steps);

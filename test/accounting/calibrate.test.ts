@@ -36,8 +36,13 @@ describe('calibrate', () => {
   it('matches the closed-form analytic Gaussian calibration under PLD (exact ε)', () => {
     for (const eps of [0.1, 1, 4]) {
       const exact = analyticSigma(eps, delta);
-      const r = calibrate({ eventOf: (s) => gaussian({ noiseMultiplier: s }), targetEpsilon: eps, delta,
-        accountant: 'pld', tolerance: 1e-10 });
+      const r = calibrate({
+        eventOf: (s) => gaussian({ noiseMultiplier: s }),
+        targetEpsilon: eps,
+        delta,
+        accountant: 'pld',
+        tolerance: 1e-10,
+      });
       expect(r.report.method).toBe('closed-form');
       expect(r.epsilon).toBeLessThanOrEqual(eps);
       expect(r.noiseMultiplier).toBeGreaterThanOrEqual(exact * (1 - 1e-12));
@@ -99,7 +104,11 @@ describe('calibrate', () => {
 
   it('a given bracket is widened as needed and gives the same side', () => {
     const ev = (s: number) => gaussian({ noiseMultiplier: s });
-    for (const bracket of [[0.01, 0.02], [100, 200], [1, 10]] as const) {
+    for (const bracket of [
+      [0.01, 0.02],
+      [100, 200],
+      [1, 10],
+    ] as const) {
       const r = calibrate({ eventOf: ev, targetEpsilon: 1, delta, bracket, accountant: 'pld' });
       expect(r.epsilon).toBeLessThanOrEqual(1);
       expect(r.noiseMultiplier / analyticSigma(1, delta) - 1).toBeLessThan(1e-3);
@@ -144,8 +153,11 @@ describe('calibrateNoiseMultiplier: pinned before the generic calibrate (bit for
     [{ epsilon: 3, delta: 1e-5, sampleRate: 0.04, steps: 250 }, 1.2679701676173076, 2.999141131488078],
     [{ epsilon: 8, delta: 1e-6, sampleRate: 0.1, steps: 50, tolerance: 1e-4 }, 0.9160684854321062, 7.993755701291686],
     [{ epsilon: 2, delta: 1e-5, sampleRate: 1, steps: 10, accountant: 'pld' }, 6.30499276975978, 1.9999985070380668],
-    [{ epsilon: 3, delta: 1e-5, sampleRate: 0.02, steps: 300, accountant: 'pld' }, 0.876256102512942,
-      2.999159159945224],
+    [
+      { epsilon: 3, delta: 1e-5, sampleRate: 0.02, steps: 300, accountant: 'pld' },
+      0.876256102512942,
+      2.999159159945224,
+    ],
   ];
   for (const [options, sigma, epsilon] of pins) {
     it(JSON.stringify(options), () => {

@@ -28,7 +28,11 @@ import {
 import { MAX_EXACT_ORDER } from '../../src/accounting/rdp.js';
 
 /** An object whose conversion to a primitive throws (the fuzzer's hostile values do the same). */
-const hostile = { [Symbol.toPrimitive]: () => { throw new Error('converted'); } };
+const hostile = {
+  [Symbol.toPrimitive]: () => {
+    throw new Error('converted');
+  },
+};
 
 function codeOf(f: () => unknown): unknown {
   try {
@@ -93,11 +97,17 @@ describe('accounting entry points throw typed errors only', () => {
     ['computeEpsilon(1, 1e-5)', () => computeEpsilon(1 as never, 1e-5), 'ERR_DPFL_INVALID_TYPE'],
     ['computeEpsilon([], 1e-5, null)', () => computeEpsilon([], 1e-5, null as never), 'ERR_DPFL_INVALID_TYPE'],
     ['new Accountant(5)', () => new Accountant(5 as never), 'ERR_DPFL_INVALID_TYPE'],
-    ['new Accountant({ accountant: hostile })', () => new Accountant({ accountant: hostile as never }),
-      'ERR_DPFL_INVALID_ARGUMENT'],
+    [
+      'new Accountant({ accountant: hostile })',
+      () => new Accountant({ accountant: hostile as never }),
+      'ERR_DPFL_INVALID_ARGUMENT',
+    ],
     ['accountant.epsilon(hostile)', () => new Accountant().epsilon(hostile as never), 'ERR_DPFL_INVALID_TYPE'],
-    ['new BudgetExceededError([1])', () => new (BudgetExceededError as never as new (...a: unknown[]) => unknown)([1]),
-      'ERR_DPFL_INVALID_TYPE'],
+    [
+      'new BudgetExceededError([1])',
+      () => new (BudgetExceededError as never as new (...a: unknown[]) => unknown)([1]),
+      'ERR_DPFL_INVALID_TYPE',
+    ],
   ];
   for (const [label, call, code] of cases) it(label, () => expect(codeOf(call)).toBe(code));
 

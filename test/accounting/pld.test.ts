@@ -11,7 +11,9 @@ import { composePlds, discretize, epsilonForDelta } from '../../src/accounting/p
 import { laplaceLoss, subsampledGaussianLoss } from '../../src/accounting/pld-loss.js';
 import { rng } from './helpers.js';
 
-const dpsgd = (q: number, s: number, t: number) => [{ event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: t }];
+const dpsgd = (q: number, s: number, t: number) => [
+  { event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: t },
+];
 
 describe('PLD accountant', () => {
   it('q = 1: the interval contains the exact ε of the composed Gaussian (Balle and Wang 2018) and is tight', () => {
@@ -62,7 +64,10 @@ describe('PLD accountant', () => {
     const T = 2000;
     const d = 1e-4;
     const opt = ['remove', 'add'].map((dir) =>
-      epsilonForDelta(composePlds([{ pld: discretize(subsampledGaussianLoss(q, s, dir as 'remove' | 'add'), d, false), count: T }]), 1e-6),
+      epsilonForDelta(
+        composePlds([{ pld: discretize(subsampledGaussianLoss(q, s, dir as 'remove' | 'add'), d, false), count: T }]),
+        1e-6,
+      ),
     );
     const r = pldEpsilon(dpsgd(q, s, T), 1e-6, { discretization: d });
     expect(Math.max(...opt)).toBeLessThanOrEqual(r.upper);
@@ -71,7 +76,11 @@ describe('PLD accountant', () => {
   });
 
   it('discretisation: pessimistic pmf keeps mass and E[e^{-L}] (connect the dots), optimistic keeps mass', () => {
-    for (const model of [subsampledGaussianLoss(0.05, 0.9, 'remove'), subsampledGaussianLoss(0.05, 0.9, 'add'), laplaceLoss(0.7)]) {
+    for (const model of [
+      subsampledGaussianLoss(0.05, 0.9, 'remove'),
+      subsampledGaussianLoss(0.05, 0.9, 'add'),
+      laplaceLoss(0.7),
+    ]) {
       const p = discretize(model, 1e-3, true);
       let mass = p.infinityMass;
       let expNeg = 0;
@@ -88,7 +97,13 @@ describe('PLD accountant', () => {
   });
 
   it('heterogeneous composition: Gaussians merge exactly; a mixed ledger sits between its extremes', () => {
-    const merged = pldEpsilon([{ event: gaussian({ noiseMultiplier: 3 }), count: 1 }, { event: gaussian({ noiseMultiplier: 4 }), count: 1 }], 1e-5);
+    const merged = pldEpsilon(
+      [
+        { event: gaussian({ noiseMultiplier: 3 }), count: 1 },
+        { event: gaussian({ noiseMultiplier: 4 }), count: 1 },
+      ],
+      1e-5,
+    );
     const exact = gaussianEpsilon(Math.sqrt(1 / 9 + 1 / 16), 1e-5);
     expect(merged.upper).toBeGreaterThanOrEqual(exact);
     expect(merged.upper / exact - 1).toBeLessThan(1e-4);
@@ -115,8 +130,12 @@ describe('PLD accountant', () => {
       const e = pldEpsilon(dpsgd(q, s, t), d, { discretization: 2e-4 });
       expect(e.lower).toBeLessThanOrEqual(e.upper);
       expect(e.upper).toBeLessThanOrEqual(rdpEpsilon(dpsgd(q, s, t), d).epsilon + 1e-9);
-      expect(pldEpsilon(dpsgd(q, s * 1.1, t), d, { discretization: 2e-4, lowerBound: false }).upper).toBeLessThanOrEqual(e.upper);
-      expect(pldEpsilon(dpsgd(q, s, t * 2), d, { discretization: 2e-4, lowerBound: false }).upper).toBeGreaterThanOrEqual(e.upper);
+      expect(
+        pldEpsilon(dpsgd(q, s * 1.1, t), d, { discretization: 2e-4, lowerBound: false }).upper,
+      ).toBeLessThanOrEqual(e.upper);
+      expect(
+        pldEpsilon(dpsgd(q, s, t * 2), d, { discretization: 2e-4, lowerBound: false }).upper,
+      ).toBeGreaterThanOrEqual(e.upper);
     }
   });
 

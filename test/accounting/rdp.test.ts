@@ -15,7 +15,9 @@ import {
 } from '../../src/accounting/index.js';
 import { logAByIntegration, rng } from './helpers.js';
 
-const dpsgd = (q: number, s: number, t: number) => [{ event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: t }];
+const dpsgd = (q: number, s: number, t: number) => [
+  { event: poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q }), count: t },
+];
 
 describe('RDP of the Poisson-subsampled Gaussian', () => {
   it('matches dp_accounting at integer orders (rdp_privacy_accountant_test.py, test_compute_rdp_poisson_sampled_gaussian)', () => {
@@ -61,7 +63,9 @@ describe('RDP of the Poisson-subsampled Gaussian', () => {
       const mine = rdpPoissonGaussian(q, s, a) * (a - 1);
       const ref = logAByIntegration(q, s, a);
       // Relative 1e-6 on log A_α, or absolute 1e-12 when log A_α itself is tiny.
-      expect(Math.abs(mine - ref), `q=${q} σ=${s} α=${a}: ${mine} vs ${ref}`).toBeLessThan(Math.max(1e-6 * Math.abs(ref), 1e-12));
+      expect(Math.abs(mine - ref), `q=${q} σ=${s} α=${a}: ${mine} vs ${ref}`).toBeLessThan(
+        Math.max(1e-6 * Math.abs(ref), 1e-12),
+      );
     }
   });
 
@@ -113,7 +117,9 @@ describe('(ε, δ) from RDP', () => {
     for (let a = 12; a < 64; a++) orders.push(a);
     const steps = Math.ceil((60 * 60000) / 256);
     const q = 256 / 60000;
-    const classic = Math.min(...orders.map((a) => epsilonAtOrderClassic(a, steps * rdpPoissonGaussian(q, 1.1, a), 1e-5)));
+    const classic = Math.min(
+      ...orders.map((a) => epsilonAtOrderClassic(a, steps * rdpPoissonGaussian(q, 1.1, a), 1e-5)),
+    );
     expect(classic.toFixed(2)).toBe('3.01');
     // The tighter conversion (Canonne–Kamath–Steinke 2020 Prop. 12) and our richer, refined orders do better.
     const tight = rdpEpsilon(dpsgd(q, 1.1, steps), 1e-5);
@@ -161,7 +167,11 @@ describe('(ε, δ) from RDP', () => {
 
   it('epsilonFromRdp handles pure DP as dp_accounting (test_compute_epsilon_delta_pure_dp)', () => {
     const orders = Array.from({ length: 31 }, (_, i) => i + 2);
-    const r = epsilonFromRdp(orders, orders.map(() => 1.1), 1e-5);
+    const r = epsilonFromRdp(
+      orders,
+      orders.map(() => 1.1),
+      1e-5,
+    );
     expect(r.epsilon).toBeCloseTo(1.32783806176, 10);
     expect(r.order).toBe(32);
   });
@@ -189,10 +199,16 @@ describe('other mechanisms and composition', () => {
 
   it('sampling without replacement: Gaussian at γ = 1, increasing in γ, and a valid bound vs the order-2 exact value', () => {
     expect(rdpSampledWithoutReplacementGaussian(1, 2, 7)).toBeCloseTo(7 / 8, 12);
-    expect(rdpSampledWithoutReplacementGaussian(0.01, 1, 10)).toBeLessThan(rdpSampledWithoutReplacementGaussian(0.02, 1, 10));
+    expect(rdpSampledWithoutReplacementGaussian(0.01, 1, 10)).toBeLessThan(
+      rdpSampledWithoutReplacementGaussian(0.02, 1, 10),
+    );
     // Fractional orders interpolate (α−1)ε(α) between integers: an upper bound of the convex curve.
     const e25 = rdpSampledWithoutReplacementGaussian(0.01, 1, 2.5);
-    expect(e25 * 1.5).toBeCloseTo(0.5 * rdpSampledWithoutReplacementGaussian(0.01, 1, 2) + 0.5 * 2 * rdpSampledWithoutReplacementGaussian(0.01, 1, 3), 12);
+    expect(e25 * 1.5).toBeCloseTo(
+      0.5 * rdpSampledWithoutReplacementGaussian(0.01, 1, 2) +
+        0.5 * 2 * rdpSampledWithoutReplacementGaussian(0.01, 1, 3),
+      12,
+    );
   });
 
   it('composition is additive: self-composed, composed and counts agree', () => {
@@ -203,7 +219,10 @@ describe('other mechanisms and composition', () => {
     expect(b).toBe(a);
     expect(c).toBe(a);
     // Heterogeneous: a noise schedule sits between its extremes.
-    const lo = rdpEpsilon([{ event: poissonSampledGaussian({ noiseMultiplier: 2, sampleRate: 0.02 }), count: 600 }], 1e-6).epsilon;
+    const lo = rdpEpsilon(
+      [{ event: poissonSampledGaussian({ noiseMultiplier: 2, sampleRate: 0.02 }), count: 600 }],
+      1e-6,
+    ).epsilon;
     const mixed = rdpEpsilon(
       [
         { event: poissonSampledGaussian({ noiseMultiplier: 2, sampleRate: 0.02 }), count: 300 },
@@ -214,7 +233,10 @@ describe('other mechanisms and composition', () => {
     expect(mixed).toBeGreaterThan(lo);
     expect(mixed).toBeLessThan(a);
     // Gaussians compose to the Gaussian of the summed precisions.
-    const g = rdpEpsilon([{ event: composed([gaussian({ noiseMultiplier: 3 }), gaussian({ noiseMultiplier: 4 })]), count: 1 }], 1e-5).epsilon;
+    const g = rdpEpsilon(
+      [{ event: composed([gaussian({ noiseMultiplier: 3 }), gaussian({ noiseMultiplier: 4 })]), count: 1 }],
+      1e-5,
+    ).epsilon;
     expect(g).toBeCloseTo(rdpEpsilon([{ event: gaussian({ noiseMultiplier: 12 / 5 }), count: 1 }], 1e-5).epsilon, 9);
   });
 

@@ -21,7 +21,13 @@ describe('liraScores', () => {
     expect(s[0]).toBeCloseTo(4.5, 12);
   });
   it('offline: (4 − 1) / 1 = 3', () => {
-    const s = liraScores({ target: [4], shadow, shadowMembership: membership, variant: 'offline', globalVariance: false });
+    const s = liraScores({
+      target: [4],
+      shadow,
+      shadowMembership: membership,
+      variant: 'offline',
+      globalVariance: false,
+    });
     expect(s[0]).toBeCloseTo(3, 12);
   });
 
@@ -40,13 +46,21 @@ describe('liraScores', () => {
     const global = auc(rocCurve(target, targetIn));
     expect(lira).toBeGreaterThan(0.95);
     expect(global).toBeLessThan(0.6);
-    const offline = auc(rocCurve(liraScores({ target, shadow: shadowConf, shadowMembership, variant: 'offline' }), targetIn));
+    const offline = auc(
+      rocCurve(liraScores({ target, shadow: shadowConf, shadowMembership, variant: 'offline' }), targetIn),
+    );
     expect(offline).toBeGreaterThan(0.9);
   });
 
   it('rejects mismatched shapes', () => {
-    expect(() => liraScores({ target: [1, 2], shadow: [[1]], shadowMembership: [[1]] })).toThrow('shadow[0].length must be 2 confidences (one per example), received 1');
-    expect(() => liraScores({ target: [1], shadow: [[1]], shadowMembership: [] })).toThrow('shadowMembership.length must be one membership array per shadow model (1), received 0');
-    expect(() => liraScores({ target: [1], shadow: [], shadowMembership: [] })).toThrow('shadow must be a non-empty array');
+    expect(() => liraScores({ target: [1, 2], shadow: [[1]], shadowMembership: [[1]] })).toThrow(
+      'shadow[0].length must be 2 confidences (one per example), received 1',
+    );
+    expect(() => liraScores({ target: [1], shadow: [[1]], shadowMembership: [] })).toThrow(
+      'shadowMembership.length must be one membership array per shadow model (1), received 0',
+    );
+    expect(() => liraScores({ target: [1], shadow: [], shadowMembership: [] })).toThrow(
+      'shadow must be a non-empty array',
+    );
   });
 });

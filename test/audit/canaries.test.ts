@@ -47,8 +47,14 @@ describe('makeCanaries', () => {
   });
 
   it('rejects bad arguments', () => {
-    expect(() => makeCanaries({ perRepeat: 0, repeats: [1] })).toThrow('perRepeat must be a positive integer, received 0');
-    expect(() => makeCanaries({ perRepeat: 1, repeats: [1, 0] })).toThrow('repeats[1] must be a positive integer, received 0');
-    expect(() => makeCanaries({ perRepeat: 1, repeats: [1], digits: 9 })).toThrow('digits must be an integer in [1, 8], received 9');
+    expect(() => makeCanaries({ perRepeat: 0, repeats: [1] })).toThrow(
+      'perRepeat must be a positive integer, received 0',
+    );
+    expect(() => makeCanaries({ perRepeat: 1, repeats: [1, 0] })).toThrow(
+      'repeats[1] must be a positive integer, received 0',
+    );
+    expect(() => makeCanaries({ perRepeat: 1, repeats: [1], digits: 9 })).toThrow(
+      'digits must be an integer in [1, 8], received 9',
+    );
   });
 });

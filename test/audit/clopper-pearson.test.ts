@@ -22,7 +22,11 @@ describe('beta function', () => {
     expect(betaQuantile(0.01, 200, 3)).toBeCloseTo(0.9590407607584879, 12); // beta.ppf(0.01, 200, 3)
     const tiny = betaQuantile(1e-6, 0.5, 40); // beta.ppf(1e-6, 0.5, 40) = 1.9758053628145796e-14
     expect(Math.abs(tiny - 1.9758053628145796e-14) / 1.9758053628145796e-14).toBeLessThan(1e-9);
-    for (const [p, a, b] of [[0.3, 2, 5], [0.999, 7, 1], [1e-4, 1, 1e5]] as const) {
+    for (const [p, a, b] of [
+      [0.3, 2, 5],
+      [0.999, 7, 1],
+      [1e-4, 1, 1e5],
+    ] as const) {
       expect(betaCdf(betaQuantile(p, a, b), a, b)).toBeCloseTo(p, 12);
     }
   });

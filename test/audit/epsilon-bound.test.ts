@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { empiricalEpsilon, epsilonFromCounts, independentTrialsEpsilon } from '../../src/audit/epsilon-bound.js';
-import { assertClaimHolds, auditGaussianMechanism, gaussianSigma, PrivacyClaimViolated } from '../../src/audit/gaussian-audit.js';
+import {
+  assertClaimHolds,
+  auditGaussianMechanism,
+  gaussianSigma,
+  PrivacyClaimViolated,
+} from '../../src/audit/gaussian-audit.js';
 import { gaussianEpsilon } from '../../src/accounting/index.js';
 
 describe('epsilonFromCounts', () => {
@@ -29,11 +34,15 @@ describe('epsilonFromCounts', () => {
   });
 
   it('an attack no better than chance certifies nothing', () => {
-    expect(epsilonFromCounts({ truePositives: 50, members: 100, falsePositives: 50, nonMembers: 100 }, 1e-5).epsilon).toBe(0);
+    expect(
+      epsilonFromCounts({ truePositives: 50, members: 100, falsePositives: 50, nonMembers: 100 }, 1e-5).epsilon,
+    ).toBe(0);
   });
 
   it('rejects bad δ', () => {
-    expect(() => epsilonFromCounts({ truePositives: 1, members: 2, falsePositives: 1, nonMembers: 2 }, 1)).toThrow('delta must be in [0, 1), received 1');
+    expect(() => epsilonFromCounts({ truePositives: 1, members: 2, falsePositives: 1, nonMembers: 2 }, 1)).toThrow(
+      'delta must be in [0, 1), received 1',
+    );
   });
 });
 
@@ -80,7 +89,11 @@ describe('auditing the Gaussian mechanism (fixed seeds)', () => {
   });
 
   it('rejects bad arguments', () => {
-    expect(() => auditGaussianMechanism({ epsilon: 0, delta: 1e-5 })).toThrow('epsilon must be a positive finite number, received 0');
-    expect(() => auditGaussianMechanism({ epsilon: 1, delta: 1e-5, noiseScale: -1 })).toThrow('noiseScale must be a positive finite number, received -1');
+    expect(() => auditGaussianMechanism({ epsilon: 0, delta: 1e-5 })).toThrow(
+      'epsilon must be a positive finite number, received 0',
+    );
+    expect(() => auditGaussianMechanism({ epsilon: 1, delta: 1e-5, noiseScale: -1 })).toThrow(
+      'noiseScale must be a positive finite number, received -1',
+    );
   });
 });

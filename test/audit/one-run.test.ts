@@ -38,7 +38,7 @@ describe('binomialLogPmf (Loader 2000)', () => {
 // and Jagielski 2023, the code accompanying §5), evaluated with scipy 1.17.1 (binom.sf and
 // binom.pmf) and a bisection run to 1e-13.
 describe('oneRunPValue: known answers', () => {
-  it('matches the paper\'s listing evaluated with scipy', () => {
+  it("matches the paper's listing evaluated with scipy", () => {
     const cases: [number, number, number, number, number, number][] = [
       [1000, 100, 90, 1.0, 1e-5, 0.0008412885614385305],
       [1000, 100, 90, 2.0, 1e-5, 0.3449868367938024],
@@ -63,7 +63,7 @@ describe('oneRunPValue: known answers', () => {
 });
 
 describe('oneRunEpsilon: known answers', () => {
-  it('matches the paper\'s listing evaluated with scipy (bisection to 1e-13)', () => {
+  it("matches the paper's listing evaluated with scipy (bisection to 1e-13)", () => {
     const cases: [number, number, number, number, number, number][] = [
       [500, 100, 100, 1e-5, 0.95, 3.4791953949828667],
       [500, 100, 100, 1e-5, 0.99, 3.0231975541457814],
@@ -139,7 +139,11 @@ describe('oneRunEpsilon: monotonicity and edge cases', () => {
   });
 
   it('the p-value rises with ε and falls with v on a grid', () => {
-    for (const [m, r, v, delta] of [[1000, 300, 240, 1e-5], [5000, 5000, 3000, 1e-6], [100, 100, 100, 1e-3]] as const) {
+    for (const [m, r, v, delta] of [
+      [1000, 300, 240, 1e-5],
+      [5000, 5000, 3000, 1e-6],
+      [100, 100, 100, 1e-3],
+    ] as const) {
       let prev = 0;
       for (let eps = 0; eps <= 8; eps += 0.05) {
         const p = oneRunPValue(counts(m, r, v), eps, delta);
@@ -250,7 +254,7 @@ describe('oneRunAudit: guesses from scores', () => {
 });
 
 describe('drawMembership', () => {
-  it('independent fair coins from the audit\'s generator: seeded reproducible, or the OS CSPRNG', () => {
+  it("independent fair coins from the audit's generator: seeded reproducible, or the OS CSPRNG", () => {
     const a = drawMembership(100000, new Random(9));
     expect(a).toEqual(drawMembership(100000, new Random(9)));
     const ones = a.reduce((s, f) => s + f, 0);

@@ -48,7 +48,13 @@ describe('rocCurve and metrics', () => {
 
 describe('rocSvg', () => {
   it('draws one labelled polyline per curve plus the chance line', () => {
-    const svg = rocSvg([{ label: 'non-private <loss>', roc: rocCurve(scores, labels) }, { label: 'ε = 1', roc: rocCurve([1, 0], [0, 1]) }], { title: 'ROC' });
+    const svg = rocSvg(
+      [
+        { label: 'non-private <loss>', roc: rocCurve(scores, labels) },
+        { label: 'ε = 1', roc: rocCurve([1, 0], [0, 1]) },
+      ],
+      { title: 'ROC' },
+    );
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg.match(/<polyline/g)).toHaveLength(3);

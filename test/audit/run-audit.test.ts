@@ -5,7 +5,10 @@ import { loadAuditDataset } from '../../src/audit/train-adapter.js';
 import { audit } from '../../src/cli/commands/audit.js';
 
 // End to end on the small synthetic text dataset (2000 examples, 2^16 hashed rows): fixed seeds.
-const settings = { nonPrivate: { optimizer: 'adam', lr: 0.05, epochs: 20, batchSize: 128, maxGradNorm: 1 }, private: { optimizer: 'sgd', lr: 1, epochs: 20, batchSize: 512, maxGradNorm: 1 } } as const;
+const settings = {
+  nonPrivate: { optimizer: 'adam', lr: 0.05, epochs: 20, batchSize: 128, maxGradNorm: 1 },
+  private: { optimizer: 'sgd', lr: 1, epochs: 20, batchSize: 512, maxGradNorm: 1 },
+} as const;
 
 describe('runAudit (synthetic text, fixed seed)', () => {
   const result = runAudit({
@@ -81,9 +84,15 @@ describe('runAudit (synthetic text, fixed seed)', () => {
 
   it('rejects bad configurations', () => {
     const data = loadAuditDataset('synthetic', 'linear');
-    expect(() => runAudit({ data, model: 'linear', epsilon: -1, delta: 1e-5, shadowModels: 0, ...settings, seed: 1 })).toThrow('epsilon must be a positive finite number, received -1');
-    expect(() => runAudit({ data, model: 'linear', epsilon: 1, delta: 1e-5, shadowModels: 1.5, ...settings, seed: 1 })).toThrow('shadowModels must be a non-negative integer, received 1.5');
-    expect(() => runAudit({ data, model: 'linear', epsilon: 1, delta: 1e-5, shadowModels: 0, ...settings, seed: 2 ** 41 })).toThrow('seed must be an integer in [0, 2^40), received 2199023255552');
+    expect(() =>
+      runAudit({ data, model: 'linear', epsilon: -1, delta: 1e-5, shadowModels: 0, ...settings, seed: 1 }),
+    ).toThrow('epsilon must be a positive finite number, received -1');
+    expect(() =>
+      runAudit({ data, model: 'linear', epsilon: 1, delta: 1e-5, shadowModels: 1.5, ...settings, seed: 1 }),
+    ).toThrow('shadowModels must be a non-negative integer, received 1.5');
+    expect(() =>
+      runAudit({ data, model: 'linear', epsilon: 1, delta: 1e-5, shadowModels: 0, ...settings, seed: 2 ** 41 }),
+    ).toThrow('seed must be an integer in [0, 2^40), received 2199023255552');
   });
 });
 
@@ -125,13 +134,18 @@ describe('dpfl audit', () => {
     expect(ok.code).toBe(0);
     const broken = await capture(['--mechanism', 'gaussian', '--noise-scale', '0.1', '--trials', '4000']);
     expect(broken.code).toBe(3);
-    expect(broken.err).toMatch(/privacy claim violated: the mechanism claims ε = 1 at δ = 0\.00001, but the audit certifies ε ≥ \d/);
+    expect(broken.err).toMatch(
+      /privacy claim violated: the mechanism claims ε = 1 at δ = 0\.00001, but the audit certifies ε ≥ \d/,
+    );
   });
 
   it('bad flags fail with exit code 2 and a message naming them, before any training', async () => {
     const cases: [string[], string][] = [
       [['--shadow-models', '1'], '--shadow-models must be 0 (loss attack only) or at least 2 (LiRA), received "1"'],
-      [['--repeats', '1,x'], '--repeats must be a comma-separated list of positive integers (e.g. 1,4,16), received "1,x"'],
+      [
+        ['--repeats', '1,x'],
+        '--repeats must be a comma-separated list of positive integers (e.g. 1,4,16), received "1,x"',
+      ],
       [['--dataset', 'cifar'], '--dataset must be one of spam, mnist, synthetic, received "cifar"'],
       [['--epsilon', '0'], '--epsilon must be a positive number, received "0"'],
       [['--mechanism', 'laplace'], '--mechanism must be "gaussian", received "laplace"'],

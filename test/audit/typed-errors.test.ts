@@ -38,8 +38,14 @@ const labelList = fc.oneof(
   junk,
 );
 const prob = mix(fc.double({ min: 0, max: 1, noNaN: true }), fc.oneof(junk, fc.double()));
-const validRoc = fc.tuple(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 4, maxLength: 8 }))
-  .map(([s]) => audit.rocCurve(s, s.map((_, i) => i % 2)));
+const validRoc = fc
+  .tuple(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 4, maxLength: 8 }))
+  .map(([s]) =>
+    audit.rocCurve(
+      s,
+      s.map((_, i) => i % 2),
+    ),
+  );
 const roc = fc.oneof(
   { arbitrary: validRoc, weight: 4 },
   {
@@ -60,30 +66,46 @@ function perturbed(valid: fc.Arbitrary<Record<string, unknown>>, hostile: fc.Arb
 
 /** Scores and labels of one length n with both classes, sometimes a hostile pair. */
 const pair = fc.oneof(
-  { arbitrary: fc.integer({ min: 2, max: 12 }).chain((n) => fc.tuple(
-    fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: n, maxLength: n }),
-    fc.array(fc.constantFrom(0, 1), { minLength: n, maxLength: n }).map((l) => [0, 1, ...l.slice(2)]),
-  )), weight: 4 },
+  {
+    arbitrary: fc.integer({ min: 2, max: 12 }).chain((n) =>
+      fc.tuple(
+        fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: n, maxLength: n }),
+        fc.array(fc.constantFrom(0, 1), { minLength: n, maxLength: n }).map((l) => [0, 1, ...l.slice(2)]),
+      ),
+    ),
+    weight: 4,
+  },
   { arbitrary: fc.tuple(scores, labelList), weight: 1 },
 );
 
-const liraValid = fc.integer({ min: 1, max: 6 }).chain((n) => fc.integer({ min: 1, max: 4 }).chain((k) => fc.record({
-  target: fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: n, maxLength: n }),
-  shadow: fc.array(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: n, maxLength: n }),
-    { minLength: k, maxLength: k }),
-  shadowMembership: fc.array(fc.array(fc.constantFrom(0, 1), { minLength: n, maxLength: n }),
-    { minLength: k, maxLength: k }),
-  variant: fc.constantFrom('online', 'offline'),
-  globalVariance: fc.boolean(),
-})));
+const liraValid = fc.integer({ min: 1, max: 6 }).chain((n) =>
+  fc.integer({ min: 1, max: 4 }).chain((k) =>
+    fc.record({
+      target: fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: n, maxLength: n }),
+      shadow: fc.array(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: n, maxLength: n }), {
+        minLength: k,
+        maxLength: k,
+      }),
+      shadowMembership: fc.array(fc.array(fc.constantFrom(0, 1), { minLength: n, maxLength: n }), {
+        minLength: k,
+        maxLength: k,
+      }),
+      variant: fc.constantFrom('online', 'offline'),
+      globalVariance: fc.boolean(),
+    }),
+  ),
+);
 
-const settings = (optimizer: string) => perturbed(fc.record({
-  optimizer: fc.constant(optimizer),
-  lr: fc.constant(0.1),
-  epochs: fc.integer({ min: 1, max: 2 }),
-  batchSize: fc.integer({ min: 1, max: 16 }),
-  maxGradNorm: fc.constant(1),
-}));
+const settings = (optimizer: string) =>
+  perturbed(
+    fc.record({
+      optimizer: fc.constant(optimizer),
+      lr: fc.constant(0.1),
+      epochs: fc.integer({ min: 1, max: 2 }),
+      batchSize: fc.integer({ min: 1, max: 16 }),
+      maxGradNorm: fc.constant(1),
+    }),
+  );
 
 const auditValid = fc.record({
   data: fc.constantFrom(
@@ -114,8 +136,9 @@ const result = api.runAudit({
 const reports = fc.oneof(
   perturbed(fc.constant(result)),
   perturbed(fc.constant(result.private as Record<string, unknown>)).map((p) => ({ ...result, private: p })),
-  perturbed(fc.constant((result.private as { attacks: Record<string, Record<string, unknown>> }).attacks.loss!))
-    .map((loss) => ({ ...result, private: { ...(result.private as object), attacks: { loss } } })),
+  perturbed(fc.constant((result.private as { attacks: Record<string, Record<string, unknown>> }).attacks.loss!)).map(
+    (loss) => ({ ...result, private: { ...(result.private as object), attacks: { loss } } }),
+  ),
 );
 
 const SHAPES: Record<string, fc.Arbitrary<unknown[]>> = {
@@ -127,8 +150,14 @@ const SHAPES: Record<string, fc.Arbitrary<unknown[]>> = {
   tprAtFpr: fc.tuple(roc, prob),
   clopperPearson: fc.tuple(mix(small), mix(small), prob),
   epsilonFromCounts: fc.tuple(
-    perturbed(fc.record({ truePositives: fc.nat(3), members: fc.integer({ min: 3, max: 9 }), falsePositives: fc.nat(3),
-      nonMembers: fc.integer({ min: 3, max: 9 }) })),
+    perturbed(
+      fc.record({
+        truePositives: fc.nat(3),
+        members: fc.integer({ min: 3, max: 9 }),
+        falsePositives: fc.nat(3),
+        nonMembers: fc.integer({ min: 3, max: 9 }),
+      }),
+    ),
     prob,
     fc.oneof(fc.constant(undefined), prob),
   ),
@@ -139,56 +168,112 @@ const SHAPES: Record<string, fc.Arbitrary<unknown[]>> = {
     options({ canaries: mix(small), guesses: mix(small), correct: mix(small) }, true),
     options({ delta: prob, confidence: prob }, true),
   ),
-  oneRunAudit: fc.tuple(pair, options({
-    delta: prob,
-    confidence: prob,
-    rules: fc.oneof(fc.array(options({ positive: mix(small), negative: mix(small) }, true), { maxLength: 3 }), junk),
-  }, true)).map(([p, o]) => [...p, o]),
+  oneRunAudit: fc
+    .tuple(
+      pair,
+      options(
+        {
+          delta: prob,
+          confidence: prob,
+          rules: fc.oneof(
+            fc.array(options({ positive: mix(small), negative: mix(small) }, true), { maxLength: 3 }),
+            junk,
+          ),
+        },
+        true,
+      ),
+    )
+    .map(([p, o]) => [...p, o]),
   defaultGuessRules: fc.tuple(mix(small)),
-  drawMembership: fc.tuple(mix(fc.integer({ min: 1, max: 64 })), fc.oneof(fc.constant(undefined), mix(small),
-    fc.constant({ nextUint32: () => Symbol('x') }))),
+  drawMembership: fc.tuple(
+    mix(fc.integer({ min: 1, max: 64 })),
+    fc.oneof(fc.constant(undefined), mix(small), fc.constant({ nextUint32: () => Symbol('x') })),
+  ),
   rocSvg: fc.tuple(
     fc.oneof(fc.array(options({ label: mix(fc.string()), roc }, true), { maxLength: 3 }), junk),
-    options({ title: mix(fc.string()), scale: mix(fc.constantFrom('log', 'linear')), minRate: prob, width: mix(small),
-      height: mix(fc.integer({ min: 50, max: 600 })) }),
+    options({
+      title: mix(fc.string()),
+      scale: mix(fc.constantFrom('log', 'linear')),
+      minRate: prob,
+      width: mix(small),
+      height: mix(fc.integer({ min: 50, max: 600 })),
+    }),
   ),
   lossThresholdScores: fc.tuple(scores),
-  liraScores: fc.tuple(fc.oneof(perturbed(liraValid), options({
-    target: scores,
-    shadow: fc.oneof(fc.array(scores, { maxLength: 3 }), junk),
-    shadowMembership: fc.oneof(fc.array(labelList, { maxLength: 3 }), junk),
-  }, true))),
-  makeCanaries: fc.tuple(perturbed(fc.record({
-    perRepeat: fc.integer({ min: 1, max: 4 }),
-    repeats: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
-    digits: fc.integer({ min: 1, max: 8 }),
-    seed: small,
-    classes: fc.integer({ min: 2, max: 4 }),
-  }))),
+  liraScores: fc.tuple(
+    fc.oneof(
+      perturbed(liraValid),
+      options(
+        {
+          target: scores,
+          shadow: fc.oneof(fc.array(scores, { maxLength: 3 }), junk),
+          shadowMembership: fc.oneof(fc.array(labelList, { maxLength: 3 }), junk),
+        },
+        true,
+      ),
+    ),
+  ),
+  makeCanaries: fc.tuple(
+    perturbed(
+      fc.record({
+        perRepeat: fc.integer({ min: 1, max: 4 }),
+        repeats: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+        digits: fc.integer({ min: 1, max: 8 }),
+        seed: small,
+        classes: fc.integer({ min: 2, max: 4 }),
+      }),
+    ),
+  ),
   canaryText: fc.tuple(mix(fc.integer({ min: -5, max: 20000 })), mix(small)),
-  exposure: fc.tuple(scores, mix(small), fc.oneof(fc.constant(undefined), numberList(fc.array(small)),
-    fc.constant(new Set([1, 2])), fc.constant(Object.create(Set.prototype) as unknown), junk)),
-  auditGaussianMechanism: fc.tuple(options({
-    epsilon: mix(fc.double({ min: 0.1, max: 8 })),
-    delta: prob,
-    noiseScale: mix(fc.double({ min: 0.05, max: 4 })),
-    trials: mix(fc.integer({ min: 0, max: 64 })),
-    seed: mix(small),
-    confidence: prob,
-  }, true)),
-  assertClaimHolds: fc.tuple(options({
-    violated: mix(fc.boolean()),
-    claimedEpsilon: mix(small),
-    delta: prob,
-    sigma: mix(small),
-    calibratedSigma: mix(small),
-    audit: options({ epsilon: mix(small), confidence: prob }),
-  }, true)),
-  runAudit: fc.tuple(fc.oneof(perturbed(auditValid), perturbed(auditValid.map((c) => ({
-    ...c,
-    data: api.syntheticBags({ size: 12, rows: 64, classes: 2, tokensPerExample: 3, seed: 2 }),
-    canaries: { perRepeat: 1, repeats: [1, 2], digits: 2 },
-  }))))),
+  exposure: fc.tuple(
+    scores,
+    mix(small),
+    fc.oneof(
+      fc.constant(undefined),
+      numberList(fc.array(small)),
+      fc.constant(new Set([1, 2])),
+      fc.constant(Object.create(Set.prototype) as unknown),
+      junk,
+    ),
+  ),
+  auditGaussianMechanism: fc.tuple(
+    options(
+      {
+        epsilon: mix(fc.double({ min: 0.1, max: 8 })),
+        delta: prob,
+        noiseScale: mix(fc.double({ min: 0.05, max: 4 })),
+        trials: mix(fc.integer({ min: 0, max: 64 })),
+        seed: mix(small),
+        confidence: prob,
+      },
+      true,
+    ),
+  ),
+  assertClaimHolds: fc.tuple(
+    options(
+      {
+        violated: mix(fc.boolean()),
+        claimedEpsilon: mix(small),
+        delta: prob,
+        sigma: mix(small),
+        calibratedSigma: mix(small),
+        audit: options({ epsilon: mix(small), confidence: prob }),
+      },
+      true,
+    ),
+  ),
+  runAudit: fc.tuple(
+    fc.oneof(
+      perturbed(auditValid),
+      perturbed(
+        auditValid.map((c) => ({
+          ...c,
+          data: api.syntheticBags({ size: 12, rows: 64, classes: 2, tokensPerExample: 3, seed: 2 }),
+          canaries: { perRepeat: 1, repeats: [1, 2], digits: 2 },
+        })),
+      ),
+    ),
+  ),
   gaussianSigma: fc.tuple(mix(fc.double({ min: 0.01, max: 20 })), prob),
   auditSummary: fc.tuple(fc.oneof(reports, junk), fc.oneof(fc.constant(undefined), junk, fc.constant({ x: 1 }))),
   auditTable: fc.tuple(fc.oneof(reports, junk), mix(fc.string())),
@@ -199,7 +284,10 @@ describe('audit exports under audit-shaped fuzzing', () => {
     it(name, () => {
       // gaussianSigma is internal since issue 13 (one σ calibration is public: dpfl/accounting), still fuzzed.
       const f = ({ ...audit, gaussianSigma } as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
-      fc.assert(fc.property(args, (a) => call(() => f(...a))), { numRuns: RUNS, seed: SEED });
+      fc.assert(
+        fc.property(args, (a) => call(() => f(...a))),
+        { numRuns: RUNS, seed: SEED },
+      );
     });
   }
 });
@@ -233,7 +321,8 @@ describe('regressions: the fuzzer findings of issue 12 §6', () => {
       () => audit.exposure(fake, 0),
       () => audit.oneRunAudit(fake, [0, 1], { delta: 0 }),
       () => audit.independentTrialsEpsilon([1, 2], fake as never, { delta: 0 }),
-    ]) expect(code(f)).toBe('ERR_DPFL_INVALID_TYPE');
+    ])
+      expect(code(f)).toBe('ERR_DPFL_INVALID_TYPE');
   });
 
   it('an empty detached typed array is an empty array (iterating it would throw an uncoded TypeError)', () => {
@@ -244,7 +333,8 @@ describe('regressions: the fuzzer findings of issue 12 §6', () => {
       () => audit.exposure(detached, 0),
       () => audit.oneRunAudit(detached, [0, 1], { delta: 0 }),
       () => audit.independentTrialsEpsilon(detached, [0, 1], { delta: 0 }),
-    ]) expect(code(f)).toBe('ERR_DPFL_INVALID_ARGUMENT');
+    ])
+      expect(code(f)).toBe('ERR_DPFL_INVALID_ARGUMENT');
     expect(audit.lossThresholdScores(detached)).toEqual(new Float64Array(0));
   });
 

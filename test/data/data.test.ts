@@ -3,7 +3,19 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fnv1a } from '../../src/data/hashing.js';
-import { batches, gatherBatch, hashNgrams, loadMnist, loadSpam, splitDataset, subset, syntheticBags, syntheticDense, tokenize, Random } from '../../src/data/index.js';
+import {
+  batches,
+  gatherBatch,
+  hashNgrams,
+  loadMnist,
+  loadSpam,
+  splitDataset,
+  subset,
+  syntheticBags,
+  syntheticDense,
+  tokenize,
+  Random,
+} from '../../src/data/index.js';
 
 describe('data', () => {
   it('a split is stable for a seed, disjoint and complete', () => {
@@ -26,7 +38,10 @@ describe('data', () => {
     const perm = Array.from({ length: 101 }, (_, i) => i);
     new Random(5).shuffle(perm);
     const rows = (s: number[]) => Int32Array.from(s);
-    for (const [side, want] of [['test', perm.slice(0, 20)], ['train', perm.slice(20)]] as const) {
+    for (const [side, want] of [
+      ['test', perm.slice(0, 20)],
+      ['train', perm.slice(20)],
+    ] as const) {
       expect(shuffled[side]).toEqual(subset(ds, rows(want), `${ds.name}-${side}`));
       expect(sorted[side]).toEqual(subset(ds, rows([...want].sort((a, b) => a - b)), `${ds.name}-${side}`));
       expect(Array.from(shuffled.owners![side].ids)).toEqual(want.map((i) => i % 7));
@@ -98,14 +113,18 @@ describe('data', () => {
     expect(new Set(ds.labels).size).toBe(10);
   });
 
-  it.skipIf(spamDir === undefined)('loads the SpamAssassin corpus as hashed bags', () => {
-    const ds = loadSpam({ from: spamDir!, buckets: 4096 });
-    expect(ds.size).toBe(6046);
-    const spam = ds.labels.reduce((s, v) => s + v, 0);
-    expect(spam).toBeGreaterThan(1000);
-    expect(spam).toBeLessThan(3000);
-    expect(ds.indices!.every((i) => i < 4096)).toBe(true);
-  }, 30_000);
+  it.skipIf(spamDir === undefined)(
+    'loads the SpamAssassin corpus as hashed bags',
+    () => {
+      const ds = loadSpam({ from: spamDir!, buckets: 4096 });
+      expect(ds.size).toBe(6046);
+      const spam = ds.labels.reduce((s, v) => s + v, 0);
+      expect(spam).toBeGreaterThan(1000);
+      expect(spam).toBeLessThan(3000);
+      expect(ds.indices!.every((i) => i < 4096)).toBe(true);
+    },
+    30_000,
+  );
 });
 
 describe('batches and subset (public since issue 13)', () => {
@@ -115,7 +134,9 @@ describe('batches and subset (public since issue 13)', () => {
     const sizes = [...batches(ds, 4)].map((b) => b.size);
     expect(sizes).toEqual([4, 4, 2]);
     for (const bad of [0, -1, 1.5, Number.NaN]) {
-      expect(() => batches(ds, bad), String(bad)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
+      expect(() => batches(ds, bad), String(bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }),
+      );
     }
     expect(() => batches(undefined as never, 2)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
   });
@@ -125,6 +146,8 @@ describe('batches and subset (public since issue 13)', () => {
     expect(sub.name).toBe(ds.name);
     expect(Array.from(sub.x!)).toEqual([...ds.x!.subarray(6, 9), ...ds.x!.subarray(21, 24)]);
     expect(subset(ds, Int32Array.of(1), 'one').name).toBe('one');
-    expect(() => subset(undefined as never, Int32Array.of(0))).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
+    expect(() => subset(undefined as never, Int32Array.of(0))).toThrow(
+      expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }),
+    );
   });
 });

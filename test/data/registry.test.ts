@@ -37,15 +37,19 @@ describe('loadDataset', () => {
     expect(fl.dataset.size).toBe(1000);
     // spam: 2048 dense buckets, or 2^14 for the bags models; the data directory passes through.
     expect(federateDatasetOptions('spam', { dataSeed: 1, bags: false })).toEqual({ representation: 'dense' });
-    expect(federateDatasetOptions('spam', { dataSeed: 1, bags: true, from: '/d' }))
-      .toEqual({ representation: 'bags', buckets: 2 ** 14, from: '/d' });
+    expect(federateDatasetOptions('spam', { dataSeed: 1, bags: true, from: '/d' })).toEqual({
+      representation: 'bags',
+      buckets: 2 ** 14,
+      from: '/d',
+    });
     expect(federateDatasetOptions('mnist', { dataSeed: 1, bags: false, from: '/d' })).toEqual({ from: '/d' });
   });
 
   it('refuses an unknown name, and an option the dataset would silently ignore', () => {
     expect(() => loadDataset('nope' as never)).toThrow(/dataset must be "synthetic", "spam" or "mnist"/);
-    expect(() => loadDataset('synthetic', { representation: 'bags', writers: 3 }))
-      .toThrow(/options.writers must be unset/);
+    expect(() => loadDataset('synthetic', { representation: 'bags', writers: 3 })).toThrow(
+      /options.writers must be unset/,
+    );
     expect(() => loadDataset('synthetic', { tokens: 3 })).toThrow(/options.tokens must be unset/);
     expect(() => loadDataset('mnist', { size: 10 })).toThrow(/options.size must be unset for the mnist dataset/);
     expect(() => loadDataset('mnist', { representation: 'bags' })).toThrow(/representation must be "dense" for mnist/);

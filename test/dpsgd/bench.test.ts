@@ -30,8 +30,14 @@ describe('benchDpsgd', () => {
   });
 
   it('refuses bad arguments', async () => {
-    await expect(benchDpsgd({ model: 'cnn' as never, batchSize: 4, steps: 1 })).rejects.toThrow('model must be "linear", "mlp" or "text", received "cnn"');
-    await expect(benchDpsgd({ model: 'mlp', batchSize: 0, steps: 1 })).rejects.toThrow('batchSize must be a positive integer, received 0');
-    await expect(benchDpsgd({ model: 'mlp', batchSize: 4, steps: 1.5 })).rejects.toThrow('steps must be a positive integer, received 1.5');
+    await expect(benchDpsgd({ model: 'cnn' as never, batchSize: 4, steps: 1 })).rejects.toThrow(
+      'model must be "linear", "mlp" or "text", received "cnn"',
+    );
+    await expect(benchDpsgd({ model: 'mlp', batchSize: 0, steps: 1 })).rejects.toThrow(
+      'batchSize must be a positive integer, received 0',
+    );
+    await expect(benchDpsgd({ model: 'mlp', batchSize: 4, steps: 1.5 })).rejects.toThrow(
+      'steps must be a positive integer, received 1.5',
+    );
   });
 });

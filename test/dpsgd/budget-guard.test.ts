@@ -136,9 +136,7 @@ describe('the guard reads the ledger, whatever the counters say', () => {
       /state\.step must be the ledger's step count \(30 private/,
     );
     const pld = { ...state, buffers: {}, accountant: { ...state.accountant!, accountant: 'pld' as const } };
-    expect(() => c.optimizer.setState(pld)).toThrow(
-      /state\.accountant\.accountant must be "rdp"/,
-    );
+    expect(() => c.optimizer.setState(pld)).toThrow(/state\.accountant\.accountant must be "rdp"/);
     expect(() => c.optimizer.setState({ ...state, buffers: { params: new Float32Array(D) } })).toThrow(
       /state\.buffers\.params must be absent/,
     );

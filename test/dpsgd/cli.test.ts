@@ -35,7 +35,14 @@ describe('dpfl train arguments', () => {
 
   it('defaults: the text classifier on spam at ε = 3, δ = 1e-5', () => {
     const { config } = parseTrainArgs([]);
-    expect(config).toMatchObject({ dataset: 'spam', model: 'text', epsilon: 3, delta: 1e-5, clipping: 'flat', nonPrivate: false });
+    expect(config).toMatchObject({
+      dataset: 'spam',
+      model: 'text',
+      epsilon: 3,
+      delta: 1e-5,
+      clipping: 'flat',
+      nonPrivate: false,
+    });
     expect(parseTrainArgs(['--dataset', 'mnist']).config.model).toBe('mlp');
     expect(parseTrainArgs(['--activation', 'tanh']).config.activation).toBe('tanh');
   });
@@ -44,7 +51,9 @@ describe('dpfl train arguments', () => {
 describe.skipIf(!hasDist)('dpfl train (built CLI)', () => {
   it('exits non-zero on a bad flag and writes nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpfl-cli-'));
-    const r = spawnSync(process.execPath, [main, 'train', '--epsilon', '0', '--save', join(dir, 'ck')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [main, 'train', '--epsilon', '0', '--save', join(dir, 'ck')], {
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/--epsilon must be a positive number/);
     expect(existsSync(join(dir, 'ck'))).toBe(false);
@@ -52,8 +61,26 @@ describe.skipIf(!hasDist)('dpfl train (built CLI)', () => {
 
   it('--json prints one object with accuracy, epsilon, delta, steps and msPerStep; save then resume', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpfl-cli-'));
-    const args = ['train', '--dataset', 'synthetic', '--model', 'linear', '--epochs', '1', '--batch-size', '64', '--seed', '3', '--json'];
-    const out = JSON.parse(execFileSync(process.execPath, [main, ...args, '--save', join(dir, 'ck')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    const args = [
+      'train',
+      '--dataset',
+      'synthetic',
+      '--model',
+      'linear',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '64',
+      '--seed',
+      '3',
+      '--json',
+    ];
+    const out = JSON.parse(
+      execFileSync(process.execPath, [main, ...args, '--save', join(dir, 'ck')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     expect(out.accuracy).toBeGreaterThan(0.5);
     expect(out.epsilon).toBeLessThanOrEqual(3);
     expect(out.delta).toBe(1e-5);
@@ -61,7 +88,12 @@ describe.skipIf(!hasDist)('dpfl train (built CLI)', () => {
     expect(out.msPerStep).toBeGreaterThan(0);
     expect(existsSync(join(dir, 'ck'))).toBe(true);
     // Resuming a finished run takes no more steps and reports the same state.
-    const again = JSON.parse(execFileSync(process.execPath, [main, ...args, '--resume', join(dir, 'ck')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    const again = JSON.parse(
+      execFileSync(process.execPath, [main, ...args, '--resume', join(dir, 'ck')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     expect(again.steps).toBe(50);
     expect(again.accuracy).toBe(out.accuracy);
     expect(again.epsilon).toBe(out.epsilon);

@@ -211,12 +211,21 @@ describe('every example contributes at most C (random models, layouts and clippi
         const grads = new Float32Array(c.batch * d);
         for (let r = 0; r < c.batch; r++) {
           model.forwardBackward(gatherBatch(data, Int32Array.of(r)));
-          model.backwardParams(grads.subarray(r * d, (r + 1) * d), model.groups.map(() => null), false);
+          model.backwardParams(
+            grads.subarray(r * d, (r + 1) * d),
+            model.groups.map(() => null),
+            false,
+          );
         }
         const row = (r: number) => grads.slice(r * d, (r + 1) * d);
         const one = (r: number) => stepOnce(s, d, (opt) => opt.accumulatePerSampleGrads(row(r), 1));
         const contribs = Array.from({ length: c.batch }, (_, r) => one(r));
-        checkBounds(contribs, stepOnce(s, d, (opt) => opt.accumulatePerSampleGrads(grads, c.batch)), s, d);
+        checkBounds(
+          contribs,
+          stepOnce(s, d, (opt) => opt.accumulatePerSampleGrads(grads, c.batch)),
+          s,
+          d,
+        );
       }),
       { seed: 20261202, numRuns: 200 },
     );

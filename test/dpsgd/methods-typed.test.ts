@@ -20,8 +20,12 @@ function objects(): [string, object][] {
   const sampler = new api.PoissonSampler({ datasetSize: 50, sampleRate: 0.2, seed: 1 });
   const fixed = new api.FixedSizeSampler({ datasetSize: 50, batchSize: 5, seed: 1 });
   const optimizer = new api.DpOptimizer({
-    params: model.params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 10,
-    event: (s: number) => sampler.event(s), update: { kind: 'sgd', lr: 0.1 },
+    params: model.params,
+    maxGradNorm: 1,
+    noiseMultiplier: 1,
+    expectedBatchSize: 10,
+    event: (s: number) => sampler.event(s),
+    update: { kind: 'sgd', lr: 0.1 },
   });
   return [
     ['BuiltinModel', new api.BuiltinModel({ kind: 'linear', inputDim: 3, input: 'dense', classes: 2 })],
@@ -41,8 +45,9 @@ it('methods of valid objects throw only typed errors on hostile arguments', asyn
     fc.asyncProperty(fc.nat(7), fc.nat(20), fc.array(anything, { maxLength: 6 }), async (o, m, args) => {
       const [name, obj] = objects()[o]!;
       const proto = Object.getPrototypeOf(obj) as object;
-      const methods = Object.getOwnPropertyNames(proto)
-        .filter((k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k)?.value === 'function');
+      const methods = Object.getOwnPropertyNames(proto).filter(
+        (k) => k !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, k)?.value === 'function',
+      );
       const method = methods[m % methods.length]!;
       if (name === 'Trainer' && method.startsWith('run')) return; // run(2^31) trains for as long as asked
       try {

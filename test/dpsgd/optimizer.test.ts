@@ -20,7 +20,13 @@ function noiseOf(std: number, seed: number, offset: number): Float32Array {
 }
 
 /** Reference clipped sum in float64. */
-function refClipSum(G: Float32Array, rule: 'flat' | 'per-layer' | 'automatic', C: number, Cs: number[], gamma = 0.01): Float64Array {
+function refClipSum(
+  G: Float32Array,
+  rule: 'flat' | 'per-layer' | 'automatic',
+  C: number,
+  Cs: number[],
+  gamma = 0.01,
+): Float64Array {
   const sum = new Float64Array(D);
   for (let r = 0; r < B; r++) {
     const row = Array.from(G.subarray(r * D, (r + 1) * D));
@@ -77,7 +83,15 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
 
   it('virtual batches: two accumulations and one step equal one big batch (one noise draw)', () => {
     const mk = (params: Float32Array) =>
-      new DpOptimizer({ params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 14, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }), update: { kind: 'sgd', lr: 1, momentum: 0.5 }, seed: 3 });
+      new DpOptimizer({
+        params,
+        maxGradNorm: 1,
+        noiseMultiplier: 1,
+        expectedBatchSize: 14,
+        event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }),
+        update: { kind: 'sgd', lr: 1, momentum: 0.5 },
+        seed: 3,
+      });
     const a = new Float32Array(D);
     const b = new Float32Array(D);
     const G1 = grads(5);
@@ -98,7 +112,15 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
 
   it('second step uses fresh noise (offset advances) and momentum matches the reference', () => {
     const params = new Float32Array(D);
-    const opt = new DpOptimizer({ params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 1, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }), update: { kind: 'sgd', lr: 1, momentum: 0.9 }, seed: 9 });
+    const opt = new DpOptimizer({
+      params,
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: 1,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }),
+      update: { kind: 'sgd', lr: 1, momentum: 0.9 },
+      seed: 9,
+    });
     opt.step();
     opt.step();
     const n0 = noiseOf(1, 9, 0);
@@ -111,18 +133,41 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
   it('an empty batch still steps: noise only, and the accountant records the event', () => {
     const params = new Float32Array(D);
     const accountant = new Accountant();
-    const opt = new DpOptimizer({ params, maxGradNorm: 2, noiseMultiplier: 1.1, expectedBatchSize: 4, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.01 }), update: { kind: 'sgd', lr: 1 }, seed: 1, accountant });
+    const opt = new DpOptimizer({
+      params,
+      maxGradNorm: 2,
+      noiseMultiplier: 1.1,
+      expectedBatchSize: 4,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.01 }),
+      update: { kind: 'sgd', lr: 1 },
+      seed: 1,
+      accountant,
+    });
     opt.accumulatePerSampleGrads(new Float32Array(0), 0);
     const rep = opt.step();
     expect(rep.examples).toBe(0);
     const n = noiseOf(2.2, 1, 0);
-    close(params, Array.from(n, (v) => -v / 4));
-    expect(accountant.history).toEqual([{ event: poissonSampledGaussian({ noiseMultiplier: 1.1, sampleRate: 0.01 }), count: 1 }]);
+    close(
+      params,
+      Array.from(n, (v) => -v / 4),
+    );
+    expect(accountant.history).toEqual([
+      { event: poissonSampledGaussian({ noiseMultiplier: 1.1, sampleRate: 0.01 }), count: 1 },
+    ]);
   });
 
   it('rows holding NaN contribute nothing and are counted', () => {
     const params = new Float32Array(D);
-    const opt = new DpOptimizer({ params, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 1, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.5 }), update: { kind: 'sgd', lr: 1 }, seed: 2, clipping: 'automatic' });
+    const opt = new DpOptimizer({
+      params,
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: 1,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.5 }),
+      update: { kind: 'sgd', lr: 1 },
+      seed: 2,
+      clipping: 'automatic',
+    });
     const G = grads(3);
     G[D + 2] = NaN;
     opt.accumulatePerSampleGrads(G, B);
@@ -133,19 +178,41 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
 
   it('Adam: the first step matches the reference', () => {
     const params = new Float32Array(D);
-    const opt = new DpOptimizer({ params, maxGradNorm: 1, noiseMultiplier: 0.5, expectedBatchSize: 7, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }), update: { kind: 'adam', lr: 0.01 }, seed: 5 });
+    const opt = new DpOptimizer({
+      params,
+      maxGradNorm: 1,
+      noiseMultiplier: 0.5,
+      expectedBatchSize: 7,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }),
+      update: { kind: 'adam', lr: 0.01 },
+      seed: 5,
+    });
     const G = grads(8);
     opt.accumulatePerSampleGrads(G, B);
     opt.step();
     const sum = refClipSum(G, 'flat', 1, []);
     const n = noiseOf(0.5, 5, 0);
     // One Adam step from zero moments moves by lr·g/(|g| + eps·...) ≈ lr·sign(g).
-    close(params, Array.from(sum, (s, i) => -0.01 * Math.sign(s + n[i]!)), 1e-4);
+    close(
+      params,
+      Array.from(sum, (s, i) => -0.01 * Math.sign(s + n[i]!)),
+      1e-4,
+    );
   });
 
   it('clipFactors + addClippedSum (a trainer doing its own ghost clipping) equals the per-example path', () => {
     const mk = (params: Float32Array) =>
-      new DpOptimizer({ params, groupEnds: ends, maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 7, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }), update: { kind: 'sgd', lr: 1 }, clipping: 'per-layer', seed: 8 });
+      new DpOptimizer({
+        params,
+        groupEnds: ends,
+        maxGradNorm: 1,
+        noiseMultiplier: 1,
+        expectedBatchSize: 7,
+        event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }),
+        update: { kind: 'sgd', lr: 1 },
+        clipping: 'per-layer',
+        seed: 8,
+      });
     const G = grads(12);
     const a = new Float32Array(D);
     const b = new Float32Array(D);
@@ -176,7 +243,9 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
     o2.step();
     close(a, b, 1e-5);
     expect(() => o2.addClippedSum(sum)).toThrow(/called after clipFactors/);
-    expect(() => o2.clipFactors(new Float64Array(2), B)).toThrow('sqNorms.length must be batchSize x groups (21), received 2');
+    expect(() => o2.clipFactors(new Float64Array(2), B)).toThrow(
+      'sqNorms.length must be batchSize x groups (21), received 2',
+    );
   });
 
   it('stepAsync equals step bit for bit, and refuses other calls while its noise is drawn', async () => {
@@ -198,7 +267,9 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
       b.accumulatePerSampleGrads(grads(20 + t), B);
       const ra = a.step();
       const pending = b.stepAsync();
-      expect(() => b.accumulatePerSampleGrads(grads(1), B)).toThrow('accumulatePerSampleGrads must be called after the pending stepAsync() settles, received "a call while stepAsync() is in flight"');
+      expect(() => b.accumulatePerSampleGrads(grads(1), B)).toThrow(
+        'accumulatePerSampleGrads must be called after the pending stepAsync() settles, received "a call while stepAsync() is in flight"',
+      );
       expect(() => b.step()).toThrow(/step must be called after the pending stepAsync\(\) settles/);
       expect(() => b.getState()).toThrow(/getState must be called after/);
       expect(await pending).toEqual(ra);
@@ -208,17 +279,34 @@ describe('DpOptimizer (per-example gradients from any trainer)', () => {
   });
 
   it('refuses bad arguments with clear errors', () => {
-    const base = { params: new Float32Array(4), maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 2, event: (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }), update: { kind: 'sgd' as const, lr: 0.1 } };
-    expect(() => new DpOptimizer({ ...base, maxGradNorm: -1 })).toThrow('maxGradNorm must be a positive finite number, received -1');
+    const base = {
+      params: new Float32Array(4),
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: 2,
+      event: (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.1 }),
+      update: { kind: 'sgd' as const, lr: 0.1 },
+    };
+    expect(() => new DpOptimizer({ ...base, maxGradNorm: -1 })).toThrow(
+      'maxGradNorm must be a positive finite number, received -1',
+    );
     expect(() => new DpOptimizer({ ...base, noiseMultiplier: 'x' as never })).toThrow(TypeError);
     expect(() => new DpOptimizer({ ...base, groupEnds: [2, 3] })).toThrow(/groupEnds must be/);
-    expect(() => new DpOptimizer({ ...base, groupEnds: [3, 2, 4] })).toThrow(/groupEnds must be increasing end offsets ending at params.length \(4\)/);
-    expect(() => new DpOptimizer({ ...base, update: { kind: 'rmsprop' } as never })).toThrow(/update.kind must be "sgd" or "adam"/);
+    expect(() => new DpOptimizer({ ...base, groupEnds: [3, 2, 4] })).toThrow(
+      /groupEnds must be increasing end offsets ending at params.length \(4\)/,
+    );
+    expect(() => new DpOptimizer({ ...base, update: { kind: 'rmsprop' } as never })).toThrow(
+      /update.kind must be "sgd" or "adam"/,
+    );
     expect(() => new DpOptimizer({ ...base, clipping: 'magic' as never })).toThrow(/clipping.kind must be/);
-    expect(() => new DpOptimizer({ ...base, clipping: { kind: 'adaptive', targetQuantile: 2 } })).toThrow(/targetQuantile must be in \(0, 1\)/);
+    expect(() => new DpOptimizer({ ...base, clipping: { kind: 'adaptive', targetQuantile: 2 } })).toThrow(
+      /targetQuantile must be in \(0, 1\)/,
+    );
     expect(() => new DpOptimizer({ ...base, seed: -1 })).toThrow(/seed must be/);
     const opt = new DpOptimizer(base);
-    expect(() => opt.accumulatePerSampleGrads(new Float32Array(5), 2)).toThrow('grads.length must be batchSize x params.length (8), received 5');
+    expect(() => opt.accumulatePerSampleGrads(new Float32Array(5), 2)).toThrow(
+      'grads.length must be batchSize x params.length (8), received 5',
+    );
     try {
       new DpOptimizer({ ...base, maxGradNorm: 0 });
     } catch (e) {

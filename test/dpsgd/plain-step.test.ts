@@ -25,7 +25,11 @@ describe('non-private steps (baselines)', () => {
     const g = new Float32Array(model.paramCount);
     for (const r of rows) {
       model.forwardBackward(gatherBatch(data, Int32Array.of(r)));
-      model.backwardParams(g, model.groups.map(() => null), false);
+      model.backwardParams(
+        g,
+        model.groups.map(() => null),
+        false,
+      );
       g.forEach((v, i) => (mean[i]! += v / rows.length));
     }
     const opt = optimizerFor(model.params);
@@ -50,7 +54,11 @@ describe('non-private steps (baselines)', () => {
     const optB = optimizerFor(b.params);
     const sum = new Float32Array(b.paramCount);
     b.forwardBackward(batch);
-    b.backwardParams(sum, b.groups.map(() => null), false);
+    b.backwardParams(
+      sum,
+      b.groups.map(() => null),
+      false,
+    );
     optB.stepWithSum(sum, batch.size);
     expect(b.params).toEqual(a.params);
     const before = b.params.slice();

@@ -17,8 +17,15 @@ const event = (s: number): DpEvent => poissonSampledGaussian({ noiseMultiplier: 
 const sgd = { kind: 'sgd' as const, lr: 1 };
 const plain = { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 1, event, update: sgd };
 /** makePrivate's options for a short run at σ = 1. */
-const shortRun = (datasetSize: number, batchSize: number, steps: number) =>
-  ({ datasetSize, batchSize, noiseMultiplier: 1, delta: 1e-5, steps, maxGradNorm: 1, update: sgd });
+const shortRun = (datasetSize: number, batchSize: number, steps: number) => ({
+  datasetSize,
+  batchSize,
+  noiseMultiplier: 1,
+  delta: 1e-5,
+  steps,
+  maxGradNorm: 1,
+  update: sgd,
+});
 
 /** The reproduction: MLP 16-8-4 and one example whose gradient is far above C. */
 function mlp16() {
@@ -183,9 +190,7 @@ describe('adaptive clipping is accounted as one subsampled Gaussian', () => {
     expect(spent).toBeLessThanOrEqual(3);
     expect(spent).toBeGreaterThan(2.97); // calibrated, not wasteful
     // σ_b ≤ σ/2 leaves no σ_Δ: refused at setup, not at the first step.
-    expect(() => makePrivate(mnistLike(0.1))).toThrow(
-      /clipping.countNoise must be greater than noiseMultiplier \/ 2/,
-    );
+    expect(() => makePrivate(mnistLike(0.1))).toThrow(/clipping.countNoise must be greater than noiseMultiplier \/ 2/);
   });
 });
 

@@ -24,14 +24,29 @@ describe('schedules and clipping rules', () => {
       { event: poissonSampledGaussian({ noiseMultiplier: 1.5, sampleRate: 0.05 }), count: 2 },
     ]);
     expect(opt.accountant.epsilon(1e-5)).toBe(computeEpsilon(history, 1e-5).epsilon);
-    const bad = new DpOptimizer({ params: new Float32Array(1), maxGradNorm: 1, noiseMultiplier: () => -1, expectedBatchSize: 1, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }), update: { kind: 'sgd', lr: 0.1 } });
+    const bad = new DpOptimizer({
+      params: new Float32Array(1),
+      maxGradNorm: 1,
+      noiseMultiplier: () => -1,
+      expectedBatchSize: 1,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }),
+      update: { kind: 'sgd', lr: 0.1 },
+    });
     expect(() => bad.step()).toThrow('noiseMultiplier(0) must be a positive finite number, received -1');
     expect(bad.accountant.history).toEqual([]);
   });
 
   it('a clip schedule sets C per step: clipping and the noise std σ·C_t follow it', () => {
     const params = new Float32Array(4);
-    const opt = new DpOptimizer({ params, maxGradNorm: (t) => (t < 2 ? 1 : 0.25), noiseMultiplier: 1, expectedBatchSize: 1, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }), update: { kind: 'sgd', lr: 1 }, seed: 4 });
+    const opt = new DpOptimizer({
+      params,
+      maxGradNorm: (t) => (t < 2 ? 1 : 0.25),
+      noiseMultiplier: 1,
+      expectedBatchSize: 1,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }),
+      update: { kind: 'sgd', lr: 1 },
+      seed: 4,
+    });
     const norms: number[] = [];
     for (let i = 0; i < 3; i++) {
       const before = params.slice();
@@ -42,14 +57,34 @@ describe('schedules and clipping rules', () => {
       expect(before[0]! - params[0]! - noise[0]!).toBeCloseTo(norms[i]!, 5);
     }
     expect(norms).toEqual([1, 1, 0.25]);
-    expect(() => new DpOptimizer({ params, maxGradNorm: () => 1, noiseMultiplier: 1, expectedBatchSize: 1, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }), update: { kind: 'sgd', lr: 1 }, clipping: 'adaptive' })).toThrow(/maxGradNorm must be a number under adaptive clipping/);
+    expect(
+      () =>
+        new DpOptimizer({
+          params,
+          maxGradNorm: () => 1,
+          noiseMultiplier: 1,
+          expectedBatchSize: 1,
+          event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }),
+          update: { kind: 'sgd', lr: 1 },
+          clipping: 'adaptive',
+        }),
+    ).toThrow(/maxGradNorm must be a number under adaptive clipping/);
   });
 
   it('per-layer thresholds from one budget: C_k ∝ sqrt(n_k), Σ C_k² = C², and the optimizer noise uses C', () => {
     const cs = splitThreshold(2, [100, 300, 600]);
     expect(cs[1]! / cs[0]!).toBeCloseTo(Math.sqrt(3), 12);
     expect(Math.hypot(...cs)).toBeCloseTo(2, 12);
-    const opt = new DpOptimizer({ params: new Float32Array(1000), groupEnds: [100, 400, 1000], maxGradNorm: 2, noiseMultiplier: 1, expectedBatchSize: 1, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }), update: { kind: 'sgd', lr: 0.1 }, clipping: 'per-layer' });
+    const opt = new DpOptimizer({
+      params: new Float32Array(1000),
+      groupEnds: [100, 400, 1000],
+      maxGradNorm: 2,
+      noiseMultiplier: 1,
+      expectedBatchSize: 1,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }),
+      update: { kind: 'sgd', lr: 0.1 },
+      clipping: 'per-layer',
+    });
     expect(opt.maxGradNorm).toBeCloseTo(2, 12);
   });
 

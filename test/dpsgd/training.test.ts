@@ -26,7 +26,6 @@ import {
 import { createModel } from '../../src/models/index.js';
 import { gatherBatch, syntheticDense } from '../../src/data/index.js';
 
-
 /** The ledger of a private run (a non-private run has none). */
 function ledger(run: Run): PrivacyAccountant {
   if (!(run.optimizer instanceof DpOptimizer)) throw new Error('expected a private run');
@@ -42,11 +41,24 @@ describe('ghost clipping in the optimizer', () => {
     const per = Array.from(rows, (r) => {
       const g = new Float32Array(model.paramCount);
       model.forwardBackward(gatherBatch(data, Int32Array.of(r)));
-      model.backwardParams(g, model.groups.map(() => null), false);
+      model.backwardParams(
+        g,
+        model.groups.map(() => null),
+        false,
+      );
       return g;
     });
     const C = 0.3;
-    const opt = new DpOptimizer({ params: model.params, groupEnds: model.groupEnds, maxGradNorm: C, noiseMultiplier: 1, expectedBatchSize: 10, event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.3 }), update: { kind: 'sgd', lr: 0.5 }, seed: 17 });
+    const opt = new DpOptimizer({
+      params: model.params,
+      groupEnds: model.groupEnds,
+      maxGradNorm: C,
+      noiseMultiplier: 1,
+      expectedBatchSize: 10,
+      event: (s) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.3 }),
+      update: { kind: 'sgd', lr: 0.5 },
+      seed: 17,
+    });
     model.forwardBackward(gatherBatch(data, rows));
     opt.accumulateModel(model, rows.length);
     const rep = opt.step();
@@ -91,20 +103,39 @@ describe('samplers and their events', () => {
       expect(b.length).toBe(7);
       expect(new Set(b).size).toBe(7);
     }
-    expect(s.event(2)).toEqual(sampledWithoutReplacementGaussian({ noiseMultiplier: 1, sampleSize: 7, datasetSize: 20 }));
-    expect(() => new FixedSizeSampler({ datasetSize: 5, batchSize: 6 })).toThrow('batchSize must be at most datasetSize (5), received 6');
-    expect(() => new PoissonSampler({ datasetSize: 5, sampleRate: 0 })).toThrow('sampleRate must be in (0, 1], received 0');
+    expect(s.event(2)).toEqual(
+      sampledWithoutReplacementGaussian({ noiseMultiplier: 1, sampleSize: 7, datasetSize: 20 }),
+    );
+    expect(() => new FixedSizeSampler({ datasetSize: 5, batchSize: 6 })).toThrow(
+      'batchSize must be at most datasetSize (5), received 6',
+    );
+    expect(() => new PoissonSampler({ datasetSize: 5, sampleRate: 0 })).toThrow(
+      'sampleRate must be in (0, 1], received 0',
+    );
   });
 
   it('the trainer records exactly one event per step, empty batches included', () => {
     const data = syntheticDense({ size: 40, dim: 4, classes: 2 });
     const model = createModel({ kind: 'linear', input: 'dense', inputDim: 4, classes: 2 });
-    const setup = makePrivate({ params: model.params, groupEnds: model.groupEnds, datasetSize: 40, sampleRate: 0.01, noiseMultiplier: 1, delta: 1e-5, steps: 30, maxGradNorm: 1, update: { kind: 'sgd', lr: 0.1 }, seed: 5 });
+    const setup = makePrivate({
+      params: model.params,
+      groupEnds: model.groupEnds,
+      datasetSize: 40,
+      sampleRate: 0.01,
+      noiseMultiplier: 1,
+      delta: 1e-5,
+      steps: 30,
+      maxGradNorm: 1,
+      update: { kind: 'sgd', lr: 0.1 },
+      seed: 5,
+    });
     const trainer = new Trainer({ model, data, sampler: setup.sampler, optimizer: setup.optimizer, private: true });
     let empty = 0;
     trainer.run(30, (r) => (empty += r.examples === 0 ? 1 : 0));
     expect(empty).toBeGreaterThan(0);
-    expect(setup.accountant.history).toEqual([{ event: poissonSampledGaussian({ noiseMultiplier: 1, sampleRate: 0.01 }), count: 30 }]);
+    expect(setup.accountant.history).toEqual([
+      { event: poissonSampledGaussian({ noiseMultiplier: 1, sampleRate: 0.01 }), count: 30 },
+    ]);
   });
 });
 
@@ -112,7 +143,17 @@ describe('makePrivate', () => {
   it('calibrates σ for the target ε, and the budget guard stops training cleanly', () => {
     const data = syntheticDense({ size: 200, dim: 4, classes: 2 });
     const model = createModel({ kind: 'linear', input: 'dense', inputDim: 4, classes: 2 });
-    const setup = makePrivate({ params: model.params, datasetSize: 200, batchSize: 20, targetEpsilon: 2, delta: 1e-5, epochs: 2, maxGradNorm: 1, update: { kind: 'sgd', lr: 0.1 }, seed: 1 });
+    const setup = makePrivate({
+      params: model.params,
+      datasetSize: 200,
+      batchSize: 20,
+      targetEpsilon: 2,
+      delta: 1e-5,
+      epochs: 2,
+      maxGradNorm: 1,
+      update: { kind: 'sgd', lr: 0.1 },
+      seed: 1,
+    });
     expect(setup.steps).toBe(20);
     const trainer = new Trainer({ model, data, sampler: setup.sampler, optimizer: setup.optimizer, private: true });
     expect(trainer.run(20).stoppedByBudget).toBe(false);
@@ -127,21 +168,94 @@ describe('makePrivate', () => {
 
   it('fixed-size sampling and adaptive clipping are calibrated through their own events', () => {
     const params = new Float32Array(3);
-    const fixed = makePrivate({ params, datasetSize: 100, batchSize: 10, sampling: 'fixed-size', targetEpsilon: 3, delta: 1e-5, steps: 50, maxGradNorm: 1, update: { kind: 'sgd', lr: 0.1 } });
-    expect(fixed.optimizer.stepEvent()).toEqual(sampledWithoutReplacementGaussian({ noiseMultiplier: fixed.noiseMultiplier / 2, sampleSize: 10, datasetSize: 100 }));
-    const adaptive = makePrivate({ params, datasetSize: 1000, batchSize: 100, targetEpsilon: 3, delta: 1e-5, steps: 50, maxGradNorm: 1, clipping: 'adaptive', update: { kind: 'sgd', lr: 0.1 } });
+    const fixed = makePrivate({
+      params,
+      datasetSize: 100,
+      batchSize: 10,
+      sampling: 'fixed-size',
+      targetEpsilon: 3,
+      delta: 1e-5,
+      steps: 50,
+      maxGradNorm: 1,
+      update: { kind: 'sgd', lr: 0.1 },
+    });
+    expect(fixed.optimizer.stepEvent()).toEqual(
+      sampledWithoutReplacementGaussian({
+        noiseMultiplier: fixed.noiseMultiplier / 2,
+        sampleSize: 10,
+        datasetSize: 100,
+      }),
+    );
+    const adaptive = makePrivate({
+      params,
+      datasetSize: 1000,
+      batchSize: 100,
+      targetEpsilon: 3,
+      delta: 1e-5,
+      steps: 50,
+      maxGradNorm: 1,
+      clipping: 'adaptive',
+      update: { kind: 'sgd', lr: 0.1 },
+    });
     // Sum and count on one sample: one subsampled Gaussian at σ (Andrew et al. 2021, Theorem 1).
-    expect(adaptive.optimizer.stepEvent()).toEqual(poissonSampledGaussian({ noiseMultiplier: adaptive.noiseMultiplier, sampleRate: 0.1 }));
+    expect(adaptive.optimizer.stepEvent()).toEqual(
+      poissonSampledGaussian({ noiseMultiplier: adaptive.noiseMultiplier, sampleRate: 0.1 }),
+    );
     expect(adaptive.optimizer.gradientNoiseMultiplier()).toBeGreaterThan(adaptive.noiseMultiplier);
-    expect(() => makePrivate({ params, datasetSize: 100, batchSize: 10, targetEpsilon: 3, noiseMultiplier: 1, delta: 1e-5, steps: 5, maxGradNorm: 1, update: { kind: 'sgd', lr: 0.1 } })).toThrow(/noiseMultiplier must be absent/);
-    expect(() => makePrivate({ params, datasetSize: 100, targetEpsilon: 3, delta: 1e-5, steps: 5, maxGradNorm: 1, update: { kind: 'sgd', lr: 0.1 } })).toThrow(/batchSize must be an integer in \[1, datasetSize = 100\]/);
-    expect(() => makePrivate({ params, datasetSize: 100, batchSize: 10, targetEpsilon: 3, delta: 2, steps: 5, maxGradNorm: 1, update: { kind: 'sgd', lr: 0.1 } })).toThrow('delta must be in (0, 1), received 2');
+    expect(() =>
+      makePrivate({
+        params,
+        datasetSize: 100,
+        batchSize: 10,
+        targetEpsilon: 3,
+        noiseMultiplier: 1,
+        delta: 1e-5,
+        steps: 5,
+        maxGradNorm: 1,
+        update: { kind: 'sgd', lr: 0.1 },
+      }),
+    ).toThrow(/noiseMultiplier must be absent/);
+    expect(() =>
+      makePrivate({
+        params,
+        datasetSize: 100,
+        targetEpsilon: 3,
+        delta: 1e-5,
+        steps: 5,
+        maxGradNorm: 1,
+        update: { kind: 'sgd', lr: 0.1 },
+      }),
+    ).toThrow(/batchSize must be an integer in \[1, datasetSize = 100\]/);
+    expect(() =>
+      makePrivate({
+        params,
+        datasetSize: 100,
+        batchSize: 10,
+        targetEpsilon: 3,
+        delta: 2,
+        steps: 5,
+        maxGradNorm: 1,
+        update: { kind: 'sgd', lr: 0.1 },
+      }),
+    ).toThrow('delta must be in (0, 1), received 2');
   });
 
   it('adaptive clipping moves C towards the target quantile of the norms', () => {
     const data = syntheticDense({ size: 400, dim: 8, classes: 2 });
     const model = createModel({ kind: 'linear', input: 'dense', inputDim: 8, classes: 2 });
-    const setup = makePrivate({ params: model.params, groupEnds: model.groupEnds, datasetSize: 400, batchSize: 100, noiseMultiplier: 1, delta: 1e-5, steps: 40, maxGradNorm: 50, clipping: { kind: 'adaptive', targetQuantile: 0.5 }, update: { kind: 'sgd', lr: 0.01 }, seed: 2 });
+    const setup = makePrivate({
+      params: model.params,
+      groupEnds: model.groupEnds,
+      datasetSize: 400,
+      batchSize: 100,
+      noiseMultiplier: 1,
+      delta: 1e-5,
+      steps: 40,
+      maxGradNorm: 50,
+      clipping: { kind: 'adaptive', targetQuantile: 0.5 },
+      update: { kind: 'sgd', lr: 0.01 },
+      seed: 2,
+    });
     new Trainer({ model, data, sampler: setup.sampler, optimizer: setup.optimizer, private: true }).run(40);
     // Norms here are O(1): starting from C = 50, the median estimate must have come down a lot.
     expect(setup.optimizer.maxGradNorm).toBeLessThan(5);
@@ -149,7 +263,22 @@ describe('makePrivate', () => {
 });
 
 describe('checkpoints', () => {
-  const config: RunConfig = { dataset: 'synthetic', model: 'mlp', epsilon: 5, delta: 1e-5, epochs: 1, batchSize: 64, clipping: 'flat', maxGradNorm: 1, nonPrivate: false, seed: 12, optimizer: 'sgd', lr: 0.5, momentum: 0.9, maxPhysicalBatch: 40 };
+  const config: RunConfig = {
+    dataset: 'synthetic',
+    model: 'mlp',
+    epsilon: 5,
+    delta: 1e-5,
+    epochs: 1,
+    batchSize: 64,
+    clipping: 'flat',
+    maxGradNorm: 1,
+    nonPrivate: false,
+    seed: 12,
+    optimizer: 'sgd',
+    lr: 0.5,
+    momentum: 0.9,
+    maxPhysicalBatch: 40,
+  };
 
   it('N steps, save, load, N more is bit-identical to 2N steps', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpfl-ck-'));
@@ -170,7 +299,11 @@ describe('checkpoints', () => {
     straight.trainer.run(8);
     const a = createRun(config);
     let n = 0;
-    const r = await a.trainer.runAsync(8, () => n++, () => n >= 3);
+    const r = await a.trainer.runAsync(
+      8,
+      () => n++,
+      () => n >= 3,
+    );
     expect(r).toEqual({ stoppedByBudget: false, interrupted: true });
     expect(a.optimizer.steps).toBe(3);
     const dir = mkdtempSync(join(tmpdir(), 'dpfl-ck-'));

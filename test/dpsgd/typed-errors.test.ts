@@ -19,8 +19,20 @@ import {
 import { anything, CallerError } from '../fuzz/hostile.js';
 
 const config: RunConfig = {
-  dataset: 'synthetic', model: 'linear', epsilon: 5, delta: 1e-5, epochs: 1, batchSize: 64, clipping: 'flat',
-  maxGradNorm: 1, nonPrivate: false, seed: 1, optimizer: 'sgd', lr: 0.5, momentum: 0, maxPhysicalBatch: 40,
+  dataset: 'synthetic',
+  model: 'linear',
+  epsilon: 5,
+  delta: 1e-5,
+  epochs: 1,
+  batchSize: 64,
+  clipping: 'flat',
+  maxGradNorm: 1,
+  nonPrivate: false,
+  seed: 1,
+  optimizer: 'sgd',
+  lr: 0.5,
+  momentum: 0,
+  maxPhysicalBatch: 40,
 };
 
 function typed(e: unknown): boolean {
@@ -43,12 +55,15 @@ describe('dpsgd: typed errors from every entry', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpfl-ck-'));
     expect(() => saveCheckpoint(join(dir, 'a'), undefined as never)).toThrow(/contents must be an object/);
     expect(() => saveCheckpoint(join(dir, 'a'), { config: 1n, state: {}, buffers: {} })).toThrow(/JSON-serialisable/);
-    expect(() => saveCheckpoint(join(dir, 'a'), { config: {}, state: {}, buffers: { p: [1] as never } }))
-      .toThrow(/contents.buffers.p must be a Float32Array/);
-    expect(() => saveCheckpoint(join(dir, 'no', 'such', 'dir'), { config: {}, state: {}, buffers: {} }))
-      .toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
-    expect(() => saveCheckpoint(dir, { config: {}, state: {}, buffers: {} }))
-      .toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
+    expect(() => saveCheckpoint(join(dir, 'a'), { config: {}, state: {}, buffers: { p: [1] as never } })).toThrow(
+      /contents.buffers.p must be a Float32Array/,
+    );
+    expect(() => saveCheckpoint(join(dir, 'no', 'such', 'dir'), { config: {}, state: {}, buffers: {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }),
+    );
+    expect(() => saveCheckpoint(dir, { config: {}, state: {}, buffers: {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }),
+    );
   });
 
   it('createRun checks the whole configuration before loading anything', () => {

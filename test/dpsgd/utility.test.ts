@@ -3,7 +3,14 @@
 // data of each row's kind stands in for the corpora (the real table is `dpfl bench utility`).
 import { describe, expect, it } from 'vitest';
 import { syntheticBags, syntheticDense } from '../../src/data/index.js';
-import { configFor, renderUtilityMarkdown, runUtilityTable, UTILITY_COLUMNS, UTILITY_ROWS, type UtilityRow } from '../../src/bench/utility.js';
+import {
+  configFor,
+  renderUtilityMarkdown,
+  runUtilityTable,
+  UTILITY_COLUMNS,
+  UTILITY_ROWS,
+  type UtilityRow,
+} from '../../src/bench/utility.js';
 
 const small = (row: UtilityRow) =>
   row.dataset === 'spam'
@@ -28,7 +35,9 @@ describe('privacy–utility table', () => {
     }
     for (const row of table.rows) {
       for (const cell of row.cells) {
-        const accs = table.runs.filter((r) => r.dataset === row.dataset && r.model === row.model && r.column === cell.column).map((r) => r.accuracy);
+        const accs = table.runs
+          .filter((r) => r.dataset === row.dataset && r.model === row.model && r.column === cell.column)
+          .map((r) => r.accuracy);
         expect(cell.accuracies).toEqual(accs);
         const mean = (accs[0]! + accs[1]!) / 2;
         expect(cell.mean).toBeCloseTo(mean, 12);
@@ -55,6 +64,8 @@ describe('privacy–utility table', () => {
   it('refuses bad seeds and unknown datasets', () => {
     expect(() => runUtilityTable({ seeds: [] })).toThrow(/seeds must be a non-empty list of non-negative integers/);
     expect(() => runUtilityTable({ seeds: [1.5] })).toThrow(/seeds must be/);
-    expect(() => runUtilityTable({ seeds: [1], datasets: ['cifar' as never] })).toThrow(/datasets must be some of spam, mnist/);
+    expect(() => runUtilityTable({ seeds: [1], datasets: ['cifar' as never] })).toThrow(
+      /datasets must be some of spam, mnist/,
+    );
   });
 });

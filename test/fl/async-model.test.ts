@@ -59,8 +59,14 @@ class AsyncLogistic implements FlModel {
 describe('an asynchronous FlModel', () => {
   it('is awaited: simulate() reaches good accuracy and no fit is left running when it returns', async () => {
     const all = syntheticDense({ size: 1200, dim: 8, classes: 2, seed: 3, noise: 0.5 });
-    const train = subset(all, Int32Array.from({ length: 1000 }, (_, i) => i));
-    const test = subset(all, Int32Array.from({ length: 200 }, (_, i) => 1000 + i));
+    const train = subset(
+      all,
+      Int32Array.from({ length: 1000 }, (_, i) => i),
+    );
+    const test = subset(
+      all,
+      Int32Array.from({ length: 200 }, (_, i) => 1000 + i),
+    );
     const partition = partitionData(train, { kind: 'iid', clients: 20, seed: 1 });
     const model = new AsyncLogistic(8);
     const selection = { method: 'uniform' as const, perRound: 5 };

@@ -19,7 +19,11 @@ describe('FL benchmark hook', () => {
   it('the Krum, multi-Krum and Bulyan baselines select what the native kernels select', () => {
     // Planted outliers (rows 0 and 5 shifted) make the selections unambiguous; the outputs are
     // means of the same rows, so they agree to float32 rounding of different float64 sums.
-    for (const [k, d, f] of [[7, 33, 1], [11, 200, 2], [23, 64, 5]] as const) {
+    for (const [k, d, f] of [
+      [7, 33, 1],
+      [11, 200, 2],
+      [23, 64, 5],
+    ] as const) {
       const m = randomFloats(k * d, k);
       for (let c = 0; c < d; c++) {
         m[c]! += 4;
@@ -48,7 +52,10 @@ describe('FL benchmark hook', () => {
       'fl trimmed mean 100×1e5 (trim 10) native',
       'fl trimmed mean 100×1e5 (trim 10) typescript',
       'fl streaming aggregation 100×1e5',
-      ...['krum', 'multi-krum', 'bulyan'].flatMap((n) => [`fl ${n} 50×1e5, f 5 native`, `fl ${n} 50×1e5, f 5 typescript`]),
+      ...['krum', 'multi-krum', 'bulyan'].flatMap((n) => [
+        `fl ${n} 50×1e5, f 5 native`,
+        `fl ${n} 50×1e5, f 5 typescript`,
+      ]),
     ]);
     rows.forEach((r) => expect(r.medianMs).toBeGreaterThan(0));
     expect(rows[4]!.detail).toMatch(/GB\/s/);

@@ -22,8 +22,17 @@ const K = 5;
 const population = Array.from({ length: M }, (_, k) => 10 + k);
 
 function round(rule: AggregationRule, o: Partial<DpFedAvgOptions> = {}, sampling: 'uniform' | 'poisson' = 'uniform') {
-  const dp = new DpFedAvg(population, K, sampling, { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, noiseSeed: 9n, ...o }, rule);
-  return { dp, agg: (dim: number) => new DpRoundAggregator(createRoundAggregator(rule, dim, { normBound: dp.clipNorm }), dp, dim) };
+  const dp = new DpFedAvg(
+    population,
+    K,
+    sampling,
+    { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, noiseSeed: 9n, ...o },
+    rule,
+  );
+  return {
+    dp,
+    agg: (dim: number) => new DpRoundAggregator(createRoundAggregator(rule, dim, { normBound: dp.clipNorm }), dp, dim),
+  };
 }
 
 const norm = (v: ArrayLike<number>) => Math.hypot(...Array.from(v));
@@ -62,8 +71,8 @@ describe('DpRoundAggregator: robust rules', () => {
   it('projects the median of clipped updates onto the S-ball, then adds N(0, (z·2S)²)', async () => {
     // Three updates of norm 1 whose coordinate median (a, a, a) has norm √1.5 > S = 1.
     const a = Math.SQRT1_2;
-    const updates = [Float32Array.of(a, a, 0), Float32Array.of(a, 0, a), Float32Array.of(0, a, a)].map((u) =>
-      u.map((v) => v * 40), // clipped back to norm 1 by the rule's norm bound
+    const updates = [Float32Array.of(a, a, 0), Float32Array.of(a, 0, a), Float32Array.of(0, a, a)].map(
+      (u) => u.map((v) => v * 40), // clipped back to norm 1 by the rule's norm bound
     );
     const { agg } = round('median', { noiseMultiplier: 0.5 });
     const r = agg(3);
@@ -79,7 +88,11 @@ describe('DpRoundAggregator: robust rules', () => {
   it('noises at std z·2S (robust) against z·S/(q·W) (mean), measured on a round with no reports', async () => {
     const D = 200_000;
     const std = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0) / v.length);
-    for (const [rule, expected] of [['trimmed-mean', 1.5 * 2 * 0.8], ['krum', 1.5 * 2 * 0.8], ['mean', (1.5 * 0.8) / K]] as const) {
+    for (const [rule, expected] of [
+      ['trimmed-mean', 1.5 * 2 * 0.8],
+      ['krum', 1.5 * 2 * 0.8],
+      ['mean', (1.5 * 0.8) / K],
+    ] as const) {
       const { agg } = round(rule, { noiseMultiplier: 1.5, clipNorm: 0.8 });
       const out = await agg(D).release();
       // The sample std of 2e5 normals is within 0.5% of σ with overwhelming probability (sd ≈ σ/√(2D) = 0.16%).
@@ -102,7 +115,8 @@ describe('DpRoundAggregator: robust rules', () => {
     const poisson = (rule: AggregationRule) => round(rule, { noiseMultiplier: 1.2 }, 'poisson').dp.event;
     expect(poisson('median')).toEqual(poissonSampledGaussian({ noiseMultiplier: 1.2, sampleRate: q }));
     expect(poisson('mean')).toEqual(poisson('bulyan'));
-    const swor = (z: number) => sampledWithoutReplacementGaussian({ noiseMultiplier: z, sampleSize: K, datasetSize: M });
+    const swor = (z: number) =>
+      sampledWithoutReplacementGaussian({ noiseMultiplier: z, sampleSize: K, datasetSize: M });
     expect(round('multi-krum', { noiseMultiplier: 1.2 }).dp.event).toEqual(swor(1.2));
     expect(round('mean', { noiseMultiplier: 1.2 }).dp.event).toEqual(swor(0.6));
     // Adaptive clipping, uniform, robust: the output (ratio z_Δ at 2S) and the count (σ_b at sensitivity 1).
@@ -157,7 +171,9 @@ describe('FederatedServer with DP around a robust rule', () => {
       const clips: number[] = [];
       for (let t = 0; t < 3; t++) {
         const plan = s.beginRound(t);
-        plan.clients.forEach((k) => s.submit({ round: t, client: k, update: randomFloats(16, 10 * t + k), samples: 1 }, t));
+        plan.clients.forEach((k) =>
+          s.submit({ round: t, client: k, update: randomFloats(16, 10 * t + k), samples: 1 }, t),
+        );
         clips.push((await s.endRound()).clipNorm!);
       }
       return { params: Array.from(s.params), clips };

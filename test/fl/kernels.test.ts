@@ -13,14 +13,19 @@ import { randomFloats } from '../reference/kernels.js';
 import { firstMismatch, TOL } from '../tolerances.js';
 import { chachaWord, medianRef, trimmedMeanRef } from './reference.js';
 
-const rows = (k: number, dim: number, seed: number) => Array.from({ length: k }, (_, i) => randomFloats(dim, seed * 1000 + i));
+const rows = (k: number, dim: number, seed: number) =>
+  Array.from({ length: k }, (_, i) => randomFloats(dim, seed * 1000 + i));
 
 describe('robust aggregation: bad input', () => {
   const u = rows(3, 5, 1);
   it('rejects wrong types, lengths and trims', () => {
-    expect(() => coordinateMedian([new Float64Array(5)] as never)).toThrow(/^updates\[0\] must be a Float32Array, received Float64Array\(5\)/);
+    expect(() => coordinateMedian([new Float64Array(5)] as never)).toThrow(
+      /^updates\[0\] must be a Float32Array, received Float64Array\(5\)/,
+    );
     expect(() => coordinateMedian([])).toThrow(/updates.length must be positive/);
-    expect(() => coordinateMedian([u[0]!, new Float32Array(4)])).toThrow(/updates\[1\].length must be 5 like updates\[0\], received 4/);
+    expect(() => coordinateMedian([u[0]!, new Float32Array(4)])).toThrow(
+      /updates\[1\].length must be 5 like updates\[0\], received 4/,
+    );
     expect(() => coordinateMedian(new Float32Array(10))).toThrow(/count must be given/);
     expect(() => coordinateMedian(new Float32Array(10), { count: 3 })).toThrow(/multiple of count \(3\)/);
     expect(() => trimmedMean(u, { trim: 2 })).toThrow(/options.trim must be less than half the updates \(3\)/);
@@ -39,7 +44,14 @@ describe('robust aggregation: bad input', () => {
 });
 
 describe('robust aggregation against the float64 reference', () => {
-  const shapes: Array<[number, number]> = [[1, 1], [2, 19], [3, 111], [10, 989], [101, 300], [1200, 20]];
+  const shapes: Array<[number, number]> = [
+    [1, 1],
+    [2, 19],
+    [3, 111],
+    [10, 989],
+    [101, 300],
+    [1200, 20],
+  ];
   for (const [k, dim] of shapes) {
     it(`median and trimmed mean of ${k} x ${dim}`, async () => {
       const u = rows(k, dim, k + dim);
@@ -53,7 +65,9 @@ describe('robust aggregation against the float64 reference', () => {
       const out = new Float32Array(dim);
       expect(await coordinateMedianAsync(m, { count: k, out })).toBe(out);
       expect(Array.from(out)).toEqual(Array.from(coordinateMedian(u)));
-      expect(Array.from(await trimmedMeanAsync(m, { count: k, trim: t }))).toEqual(Array.from(trimmedMean(u, { trim: t })));
+      expect(Array.from(await trimmedMeanAsync(m, { count: k, trim: t }))).toEqual(
+        Array.from(trimmedMean(u, { trim: t })),
+      );
     });
   }
   it('tolerates Byzantine rows that ruin the mean', () => {
@@ -78,13 +92,17 @@ describe('secure-aggregation arithmetic', () => {
     expect(Array.from(dequantizeFixed(q, 1024))).toEqual([0, 0.5, -0.5, 2 / 1024, -3]);
     const out = new Uint32Array(3).fill(9);
     expect(() => quantizeFixed(new Float32Array([1, NaN, 1]), 1024, { out })).toThrow(/^x\[1\] must be finite/);
-    expect(() => quantizeFixed(new Float32Array([1, 1, 2 ** 21]), 1024, { out })).toThrow(/^x\[2\] must be finite with \|round\(x \* scale\)\| < 2\^31/);
+    expect(() => quantizeFixed(new Float32Array([1, 1, 2 ** 21]), 1024, { out })).toThrow(
+      /^x\[2\] must be finite with \|round\(x \* scale\)\| < 2\^31/,
+    );
     expect(Array.from(out)).toEqual([9, 9, 9]);
     expect(() => quantizeFixed(new Float32Array(2), 0)).toThrow(/scale must be a positive finite number/);
     expect(() => dequantizeFixed(new Int32Array(2) as never, 1)).toThrow(/q must be a Uint32Array/);
   });
   it('expands masks exactly as a ChaCha20 reference and removes them again', () => {
-    const key = Uint32Array.from([0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c, 0x13121110, 0x17161514, 0x1b1a1918, 0x1f1e1d1c]);
+    const key = Uint32Array.from([
+      0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c, 0x13121110, 0x17161514, 0x1b1a1918, 0x1f1e1d1c,
+    ]);
     const x = new Uint32Array(70001).fill(11);
     applyMask(x, key, { stream: 5n });
     for (const i of [0, 1, 15, 16, 65536, 70000]) expect(x[i]).toBe((11 + chachaWord(key, 5n, i)) >>> 0);

@@ -58,7 +58,13 @@ function bulyanRef(u: Float32Array[], f: number): Float64Array {
 // ---- tests ------------------------------------------------------------------------------------
 
 describe('Krum, multi-Krum and Bulyan against the float64 reference', () => {
-  const shapes: Array<[number, number]> = [[3, 1], [4, 19], [7, 111], [11, 989], [23, 40]];
+  const shapes: Array<[number, number]> = [
+    [3, 1],
+    [4, 19],
+    [7, 111],
+    [11, 989],
+    [23, 40],
+  ];
   for (const [k, dim] of shapes) {
     it(`${k} updates of ${dim}`, async () => {
       const u = rows(k, dim, k * 7 + dim);

@@ -3,7 +3,14 @@ import { createServerOptimizer, type ServerOptimizerName } from '../../src/fl/op
 import { Random } from '../../src/data/random.js';
 
 // Float64 re-statement of Reddi et al. 2021, Algorithm 2, for one coordinate over several steps.
-function reference(kind: 'fedadagrad' | 'fedadam' | 'fedyogi', deltas: number[], lr: number, b1: number, b2: number, tau: number): number {
+function reference(
+  kind: 'fedadagrad' | 'fedadam' | 'fedyogi',
+  deltas: number[],
+  lr: number,
+  b1: number,
+  b2: number,
+  tau: number,
+): number {
   let x = 0.5;
   let m = 0;
   let v = tau * tau;
@@ -42,7 +49,9 @@ describe('server optimizers', () => {
     expect(() => createServerOptimizer('fedadam', { lr: 0 })).toThrow(/lr must be a positive finite number/);
     expect(() => createServerOptimizer('fedadam', { beta2: 1 })).toThrow(/beta2 must be in \[0, 1\)/);
     expect(() => createServerOptimizer('nope' as never)).toThrow(/optimizer must be/);
-    expect(() => createServerOptimizer('fedavg').step(new Float32Array(2), new Float32Array(3))).toThrow(/delta.length/);
+    expect(() => createServerOptimizer('fedavg').step(new Float32Array(2), new Float32Array(3))).toThrow(
+      /delta.length/,
+    );
   });
   // Every optimizer, on the kernels or not, against a float64 statement of its formula over a vector
   // and several rounds, with non-default hyper-parameters (η, β1, β2, τ).
@@ -101,4 +110,3 @@ describe('server optimizers', () => {
     });
   }
 });
-

@@ -9,10 +9,11 @@ const data = dataset;
 
 function coversAll(clients: Int32Array[], n: number): boolean {
   const seen = new Uint8Array(n);
-  for (const c of clients) for (const i of c) {
-    if (seen[i]) return false;
-    seen[i] = 1;
-  }
+  for (const c of clients)
+    for (const i of c) {
+      if (seen[i]) return false;
+      seen[i] = 1;
+    }
   return seen.every((s) => s === 1);
 }
 
@@ -20,10 +21,12 @@ function coversAll(clients: Int32Array[], n: number): boolean {
 function labelSkew(h: number[][]): number {
   const total = h[0]!.map((_, c) => h.reduce((s, r) => s + r[c]!, 0));
   const n = total.reduce((a, b) => a + b, 0);
-  return h.reduce((s, r) => {
-    const size = r.reduce((a, b) => a + b, 0);
-    return s + r.reduce((t, v, c) => t + Math.abs(v / size - total[c]! / n), 0) / 2;
-  }, 0) / h.length;
+  return (
+    h.reduce((s, r) => {
+      const size = r.reduce((a, b) => a + b, 0);
+      return s + r.reduce((t, v, c) => t + Math.abs(v / size - total[c]! / n), 0) / 2;
+    }, 0) / h.length
+  );
 }
 
 describe('partitions', () => {
@@ -34,7 +37,8 @@ describe('partitions', () => {
     p.labelHistograms.forEach((h, k) => expect(h.reduce((a, b) => a + b, 0)).toBe(p.sizes[k]));
   });
   it('label skew grows as α shrinks; α large is close to IID', () => {
-    const skew = (alpha: number) => labelSkew(partitionData(data, { kind: 'label', clients: 20, alpha, seed: 3 }).labelHistograms);
+    const skew = (alpha: number) =>
+      labelSkew(partitionData(data, { kind: 'label', clients: 20, alpha, seed: 3 }).labelHistograms);
     const iid = labelSkew(partitionData(data, { kind: 'iid', clients: 20, seed: 3 }).labelHistograms);
     const p = partitionData(data, { kind: 'label', clients: 20, alpha: 0.1, seed: 3 });
     expect(coversAll(p.clients, 3000)).toBe(true);
@@ -56,20 +60,27 @@ describe('partitions', () => {
     expect(q.clients.length).toBe(5);
     expect(coversAll(q.clients, 3000)).toBe(true);
     const owner = new Map<number, number>();
-    q.clients.forEach((c, k) => c.forEach((i) => {
-      const g = owners.ids[i]!;
-      expect(owner.get(g) ?? k).toBe(k);
-      owner.set(g, k);
-    }));
+    q.clients.forEach((c, k) =>
+      c.forEach((i) => {
+        const g = owners.ids[i]!;
+        expect(owner.get(g) ?? k).toBe(k);
+        owner.set(g, k);
+      }),
+    );
   });
   it('is reproducible from the seed and rejects bad options', () => {
-    expect(partitionData(data, { kind: 'label', clients: 9, seed: 8 })).toEqual(partitionData(data, { kind: 'label', clients: 9, seed: 8 }));
-    expect(() => partitionData(data, { kind: 'label', clients: 9, alpha: 0 })).toThrow(/alpha must be a positive finite number/);
+    expect(partitionData(data, { kind: 'label', clients: 9, seed: 8 })).toEqual(
+      partitionData(data, { kind: 'label', clients: 9, seed: 8 }),
+    );
+    expect(() => partitionData(data, { kind: 'label', clients: 9, alpha: 0 })).toThrow(
+      /alpha must be a positive finite number/,
+    );
     expect(() => partitionData(data, { kind: 'iid', clients: 0 })).toThrow(/clients must be an integer/);
     expect(() => partitionData(data, { kind: 'natural', clients: 3 })).toThrow(/only for a dataset with owners/);
     const short = { ids: owners.ids.subarray(1), names: owners.names };
-    expect(() => partitionData(data, { kind: 'natural', clients: 3, owners: short }))
-      .toThrow(/options.owners.ids.length must be/);
+    expect(() => partitionData(data, { kind: 'natural', clients: 3, owners: short })).toThrow(
+      /options.owners.ids.length must be/,
+    );
   });
 });
 
@@ -94,7 +105,11 @@ describe('continual stores', () => {
   });
   it('streams deliver initial then per-round arrivals until exhausted', () => {
     const parts = [Int32Array.from([0, 1, 2, 3, 4, 5, 6]), Int32Array.from([7, 8])];
-    const st = new ContinualStreams(parts, { capacity: 4, policy: 'fifo', initial: 2, perRound: 3 }, (k, p) => new Random(k * 2 + (p === 'store' ? 0 : 1)));
+    const st = new ContinualStreams(
+      parts,
+      { capacity: 4, policy: 'fifo', initial: 2, perRound: 3 },
+      (k, p) => new Random(k * 2 + (p === 'store' ? 0 : 1)),
+    );
     expect(st.sizes()).toEqual([2, 2]);
     st.advance();
     expect(st.sizes()).toEqual([4, 2]);

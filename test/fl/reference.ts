@@ -30,19 +30,36 @@ export function chachaWord(key: Uint32Array, stream: bigint, i: number): number 
   const block = BigInt(Math.floor(i / 16));
   const rotl = (x: number, n: number) => ((x << n) | (x >>> (32 - n))) >>> 0;
   const init = [
-    0x61707865, 0x3320646e, 0x79622d32, 0x6b206574, ...key,
-    Number(block & 0xffffffffn), Number(block >> 32n), Number(stream & 0xffffffffn), Number((stream >> 32n) & 0xffffffffn),
+    0x61707865,
+    0x3320646e,
+    0x79622d32,
+    0x6b206574,
+    ...key,
+    Number(block & 0xffffffffn),
+    Number(block >> 32n),
+    Number(stream & 0xffffffffn),
+    Number((stream >> 32n) & 0xffffffffn),
   ];
   const s = [...init];
   const q = (a: number, b: number, c: number, d: number) => {
-    s[a] = (s[a]! + s[b]!) >>> 0; s[d] = rotl(s[d]! ^ s[a]!, 16);
-    s[c] = (s[c]! + s[d]!) >>> 0; s[b] = rotl(s[b]! ^ s[c]!, 12);
-    s[a] = (s[a]! + s[b]!) >>> 0; s[d] = rotl(s[d]! ^ s[a]!, 8);
-    s[c] = (s[c]! + s[d]!) >>> 0; s[b] = rotl(s[b]! ^ s[c]!, 7);
+    s[a] = (s[a]! + s[b]!) >>> 0;
+    s[d] = rotl(s[d]! ^ s[a]!, 16);
+    s[c] = (s[c]! + s[d]!) >>> 0;
+    s[b] = rotl(s[b]! ^ s[c]!, 12);
+    s[a] = (s[a]! + s[b]!) >>> 0;
+    s[d] = rotl(s[d]! ^ s[a]!, 8);
+    s[c] = (s[c]! + s[d]!) >>> 0;
+    s[b] = rotl(s[b]! ^ s[c]!, 7);
   };
   for (let r = 0; r < 10; r++) {
-    q(0, 4, 8, 12); q(1, 5, 9, 13); q(2, 6, 10, 14); q(3, 7, 11, 15);
-    q(0, 5, 10, 15); q(1, 6, 11, 12); q(2, 7, 8, 13); q(3, 4, 9, 14);
+    q(0, 4, 8, 12);
+    q(1, 5, 9, 13);
+    q(2, 6, 10, 14);
+    q(3, 7, 11, 15);
+    q(0, 5, 10, 15);
+    q(1, 6, 11, 12);
+    q(2, 7, 8, 13);
+    q(3, 4, 9, 14);
   }
   return (s[i % 16]! + init[i % 16]!) >>> 0;
 }

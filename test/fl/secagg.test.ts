@@ -29,8 +29,11 @@ describe('secure aggregation (simulated protocol arithmetic)', () => {
     const plain = new Int32Array(sa.encode(inputs.get(5)!).buffer);
     const m = new Int32Array(masked.buffer);
     const mean = (a: Int32Array) => a.reduce((s, v) => s + v, 0) / a.length;
-    const mp = mean(plain), mm = mean(m);
-    let sxy = 0, sxx = 0, syy = 0;
+    const mp = mean(plain),
+      mm = mean(m);
+    let sxy = 0,
+      sxx = 0,
+      syy = 0;
     for (let i = 0; i < D; i++) {
       sxy += (plain[i]! - mp) * (m[i]! - mm);
       sxx += (plain[i]! - mp) ** 2;
@@ -61,7 +64,12 @@ describe('secure aggregation (simulated protocol arithmetic)', () => {
     expect(fixedPointScale(5, 1) * 2 * 5).toBeGreaterThanOrEqual(2 ** 31 - 5 - 2 ** 20);
     const sa = new SecureAggregation([1, 2], 4, 1, 's');
     const big = new Float32Array([100, 0, 0, 0]);
-    const { sum } = sa.unmask(new Map([[1, sa.mask(1, big)], [2, sa.mask(2, new Float32Array(4))]]));
+    const { sum } = sa.unmask(
+      new Map([
+        [1, sa.mask(1, big)],
+        [2, sa.mask(2, new Float32Array(4))],
+      ]),
+    );
     expect(sum[0]).toBeCloseTo(1, 6);
   });
 

@@ -51,7 +51,10 @@ describe('client selection: unbiased estimators (fixed seed, 4 standard errors)'
   it("'top' is biased towards active clients and says so (normalize: true)", () => {
     const s = selectClients(activity, { method: 'top', perRound: 5 }, new Random(1));
     expect(s.normalize).toBe(true);
-    const top = [...activity.keys()].sort((a, b) => activity[b]! - activity[a]! || a - b).slice(0, 5).sort((a, b) => a - b);
+    const top = [...activity.keys()]
+      .sort((a, b) => activity[b]! - activity[a]! || a - b)
+      .slice(0, 5)
+      .sort((a, b) => a - b);
     expect(s.clients).toEqual(top);
   });
 });
@@ -85,10 +88,20 @@ describe('client selection: mechanics', () => {
     expect(a).toEqual(b);
   });
   it('rejects bad arguments', () => {
-    expect(() => selectClients(activity, { method: 'uniform', perRound: 0 }, new Random(1))).toThrow(/perRound must be an integer in \[1, 40\]/);
-    expect(() => selectClients([1, -1], { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(/activity\[1\] must be a non-negative finite number/);
-    expect(() => selectClients([1, 0, 0], { method: 'activity', perRound: 2 }, new Random(1))).toThrow(/at most the number of clients with activity > 0 \(1\)/);
-    expect(() => selectClients(activity, { method: 'uniform', perRound: 2, replacement: true }, new Random(1))).toThrow(/replacement/);
-    expect(() => selectClients(activity, { method: 'nope' as never, perRound: 2 }, new Random(1))).toThrow(/method must be/);
+    expect(() => selectClients(activity, { method: 'uniform', perRound: 0 }, new Random(1))).toThrow(
+      /perRound must be an integer in \[1, 40\]/,
+    );
+    expect(() => selectClients([1, -1], { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(
+      /activity\[1\] must be a non-negative finite number/,
+    );
+    expect(() => selectClients([1, 0, 0], { method: 'activity', perRound: 2 }, new Random(1))).toThrow(
+      /at most the number of clients with activity > 0 \(1\)/,
+    );
+    expect(() => selectClients(activity, { method: 'uniform', perRound: 2, replacement: true }, new Random(1))).toThrow(
+      /replacement/,
+    );
+    expect(() => selectClients(activity, { method: 'nope' as never, perRound: 2 }, new Random(1))).toThrow(
+      /method must be/,
+    );
   });
 });

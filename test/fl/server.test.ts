@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { computeEpsilon, poissonSampledGaussian, sampledWithoutReplacementGaussian } from '../../src/accounting/index.js';
+import {
+  computeEpsilon,
+  poissonSampledGaussian,
+  sampledWithoutReplacementGaussian,
+} from '../../src/accounting/index.js';
 import { addGaussianNoise } from '../../src/kernels/noise.js';
 import { FederatedServer, type ServerOptions } from '../../src/fl/server.js';
 import { randomFloats } from '../reference/kernels.js';
@@ -78,7 +82,12 @@ describe('FederatedServer: bad reports are rejected by rule and counted', () => 
     await s.endRound();
     const w = plan.clients.map((k) => activity[k]!);
     const W = w.reduce((x, y) => x + y, 0);
-    s.params.forEach((v, i) => expect(v).toBeCloseTo(ups.reduce((acc, u, j) => acc + (w[j]! / W) * u[i]!, 0), 5));
+    s.params.forEach((v, i) =>
+      expect(v).toBeCloseTo(
+        ups.reduce((acc, u, j) => acc + (w[j]! / W) * u[i]!, 0),
+        5,
+      ),
+    );
   });
   it('norm bounding scales a large update to the bound without touching the caller’s array', async () => {
     const s = new FederatedServer(base({ normBound: 0.1, estimator: 'self-normalized' }));
@@ -93,7 +102,9 @@ describe('FederatedServer: bad reports are rejected by rule and counted', () => 
   it('the median rule ignores a Byzantine report that would wreck the mean', async () => {
     const s = new FederatedServer(base({ aggregation: 'median', selection: { method: 'uniform', perRound: 5 } }));
     const plan = s.beginRound(0);
-    plan.clients.forEach((k, j) => s.submit({ client: k, round: 0, update: j === 0 ? new Float32Array(D).fill(1e6) : update(k, 0.01), samples: 10 }));
+    plan.clients.forEach((k, j) =>
+      s.submit({ client: k, round: 0, update: j === 0 ? new Float32Array(D).fill(1e6) : update(k, 0.01), samples: 10 }),
+    );
     const r = await s.endRound();
     expect(r.applied).toBe(true);
     expect(Math.max(...s.params.map(Math.abs))).toBeLessThan(0.1);
@@ -120,22 +131,41 @@ describe('DP-FedAvg', () => {
     const qW = (4 / M) * M;
     s.params.forEach((v, i) => expect(v).toBeCloseTo(sum[i]! / qW, 4));
     expect(r.clipNorm).toBe(S);
-    const expected = computeEpsilon([{ event: sampledWithoutReplacementGaussian({ noiseMultiplier: z / 2, sampleSize: 4, datasetSize: M }), count: 1 }], 1e-5).epsilon;
+    const expected = computeEpsilon(
+      [
+        {
+          event: sampledWithoutReplacementGaussian({ noiseMultiplier: z / 2, sampleSize: 4, datasetSize: M }),
+          count: 1,
+        },
+      ],
+      1e-5,
+    ).epsilon;
     expect(r.epsilon).toBeCloseTo(expected, 10);
   });
   it('poisson selection is accounted as the Poisson-subsampled Gaussian with q = K/M', async () => {
-    const s = new FederatedServer(base({ selection: { method: 'poisson', perRound: 4 }, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, noiseSeed: 1n } }));
+    const s = new FederatedServer(
+      base({
+        selection: { method: 'poisson', perRound: 4 },
+        dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, noiseSeed: 1n },
+      }),
+    );
     for (let t = 0; t < 3; t++) {
       const plan = s.beginRound(0);
       plan.clients.forEach((k) => s.submit({ client: k, round: t, update: update(k), samples: 10 }));
       await s.endRound();
     }
-    const e = computeEpsilon([{ event: poissonSampledGaussian({ noiseMultiplier: 1, sampleRate: 0.4 }), count: 3 }], 1e-5).epsilon;
+    const e = computeEpsilon(
+      [{ event: poissonSampledGaussian({ noiseMultiplier: 1, sampleRate: 0.4 }), count: 3 }],
+      1e-5,
+    ).epsilon;
     expect(s.dp!.accountant.epsilon(1e-5)).toBeCloseTo(e, 10);
   });
   it('adaptive clipping moves S towards the target quantile and raises the sum noise per Andrew et al.', async () => {
     const s = new FederatedServer(
-      base({ selection: { method: 'uniform', perRound: 10 }, dp: { noiseMultiplier: 0.8, clipNorm: 10, adaptiveClip: true, delta: 1e-5, noiseSeed: 3n } }),
+      base({
+        selection: { method: 'uniform', perRound: 10 },
+        dp: { noiseMultiplier: 0.8, clipNorm: 10, adaptiveClip: true, delta: 1e-5, noiseSeed: 3n },
+      }),
     );
     // σ_b = K/20 = 0.5; z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2) = (1.5625 − 1)^(−1/2) = 4/3.
     expect(s.dp!.sumNoiseMultiplier).toBeCloseTo(4 / 3, 10);
@@ -158,13 +188,29 @@ describe('DP-FedAvg', () => {
     expect(r.epsilon).toBeGreaterThan(0);
     const noise = addGaussianNoise(new Float32Array(D), 1, { seed: 5n, stream: 0n });
     s.params.forEach((v, i) => expect(v).toBeCloseTo(noise[i]! / 4, 5));
-    expect(() => new FederatedServer(base({ minReports: 2, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } }))).toThrow(/minReports must be 1 with DP/);
+    expect(
+      () => new FederatedServer(base({ minReports: 2, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } })),
+    ).toThrow(/minReports must be 1 with DP/);
   });
   it('refuses DP with activity selection, user weights on a robust rule, a norm bound or too little count noise', () => {
-    expect(() => new FederatedServer(base({ selection: { method: 'activity', perRound: 4 }, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } }))).toThrow(/'uniform' or 'poisson' with DP/);
+    expect(
+      () =>
+        new FederatedServer(
+          base({
+            selection: { method: 'activity', perRound: 4 },
+            dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 },
+          }),
+        ),
+    ).toThrow(/'uniform' or 'poisson' with DP/);
     const capped = { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, weightCap: 20 };
-    expect(() => new FederatedServer(base({ aggregation: 'median', dp: capped }))).toThrow(/weightCap must be unset with the unweighted rule 'median'/);
-    expect(() => new FederatedServer(base({ normBound: 1, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } }))).toThrow(/normBound must be unset with DP/);
-    expect(() => new FederatedServer(base({ dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, adaptiveClip: true } }))).toThrow(/countNoise must be greater than noiseMultiplier \/ 2/);
+    expect(() => new FederatedServer(base({ aggregation: 'median', dp: capped }))).toThrow(
+      /weightCap must be unset with the unweighted rule 'median'/,
+    );
+    expect(
+      () => new FederatedServer(base({ normBound: 1, dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 } })),
+    ).toThrow(/normBound must be unset with DP/);
+    expect(
+      () => new FederatedServer(base({ dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, adaptiveClip: true } })),
+    ).toThrow(/countNoise must be greater than noiseMultiplier \/ 2/);
   });
 });

@@ -9,7 +9,15 @@ const { dataset, owners } = syntheticWriters({ size: 2400, dim: 16, classes: 4, 
 const { train, test } = splitDataset(dataset, 0.2, 1, { order: 'shuffled', owners });
 const partition = partitionData(train, { kind: 'label', clients: 30, alpha: 0.3, seed: 2 });
 const model = new SoftmaxRegression(16, 4);
-const base: SimulationOptions = { train, test, partition, model, rounds: 12, selection: { method: 'uniform', perRound: 6 }, seed: 4 };
+const base: SimulationOptions = {
+  train,
+  test,
+  partition,
+  model,
+  rounds: 12,
+  selection: { method: 'uniform', perRound: 6 },
+  seed: 4,
+};
 
 describe('simulation runner', () => {
   it('learns far above chance on a label-skewed partition and is reproducible from the seed', async () => {
@@ -45,7 +53,11 @@ describe('simulation runner', () => {
     expect(dropped + late + accepted).toBe(6 * 6);
   });
   it('continual setting: devices store at most `capacity` examples, and rounds see only those', async () => {
-    const r = await simulate({ ...base, rounds: 8, continual: { capacity: 12, policy: 'reservoir', initial: 4, perRound: 4 } });
+    const r = await simulate({
+      ...base,
+      rounds: 8,
+      continual: { capacity: 12, policy: 'reservoir', initial: 4, perRound: 4 },
+    });
     expect(r.rounds[0]!.storedExamples).toBeLessThanOrEqual(30 * 4);
     r.rounds.forEach((x) => expect(x.storedExamples).toBeLessThanOrEqual(30 * 12));
     expect(r.rounds[7]!.storedExamples).toBeGreaterThan(r.rounds[0]!.storedExamples);

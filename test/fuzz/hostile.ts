@@ -11,16 +11,24 @@ export class CallerError extends Error {
 /** An object whose every property read throws (a hostile Proxy). */
 export function throwingProxy(): object {
   // Symbol-keyed reads pass (fast-check looks for its own symbols on every value).
-  return new Proxy({}, {
-    get: (_t, key) => {
-      if (typeof key === 'symbol') return undefined;
-      throw new CallerError(`get trap ${key}`);
+  return new Proxy(
+    {},
+    {
+      get: (_t, key) => {
+        if (typeof key === 'symbol') return undefined;
+        throw new CallerError(`get trap ${key}`);
+      },
     },
-  });
+  );
 }
 
 function throwingGetter(key: string): object {
-  return Object.defineProperty({}, key, { enumerable: true, get: () => { throw new CallerError(`getter ${key}`); } });
+  return Object.defineProperty({}, key, {
+    enumerable: true,
+    get: () => {
+      throw new CallerError(`getter ${key}`);
+    },
+  });
 }
 
 function detached<T extends ArrayBufferView>(a: T): T {
@@ -42,8 +50,22 @@ function offsetView(a: Float32Array): Float32Array {
  * where the arrays given with it never match.
  */
 export const HOSTILE_NUMBERS = [
-  -1, -0, 0.5, -2.5, NaN, Infinity, -Infinity, 2 ** 32, 2 ** 32 + 1, 2 ** 40, 2 ** 53, 2 ** 53 + 2, 1e308,
-  Number.MAX_VALUE, Number.MIN_VALUE, -(2 ** 53),
+  -1,
+  -0,
+  0.5,
+  -2.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  2 ** 32,
+  2 ** 32 + 1,
+  2 ** 40,
+  2 ** 53,
+  2 ** 53 + 2,
+  1e308,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  -(2 ** 53),
 ];
 
 const hostileNumber = fc.constantFrom(...HOSTILE_NUMBERS);
@@ -77,9 +99,14 @@ export function size(min = 0, max = 6): fc.Arbitrary<unknown> {
 function floats(n: number): fc.Arbitrary<Float32Array> {
   return fc.oneof(
     {
-      arbitrary: fc.float32Array(
-        { minLength: n, maxLength: n, noNaN: true, noDefaultInfinity: true, min: -1e3, max: 1e3 }
-      ),
+      arbitrary: fc.float32Array({
+        minLength: n,
+        maxLength: n,
+        noNaN: true,
+        noDefaultInfinity: true,
+        min: -1e3,
+        max: 1e3,
+      }),
       weight: 6,
     },
     { arbitrary: fc.float32Array({ minLength: n, maxLength: n }), weight: 1 },
@@ -145,11 +172,14 @@ export function numberList(valid: fc.Arbitrary<number[]>): fc.Arbitrary<unknown>
     { arbitrary: valid, weight: 8 },
     { arbitrary: valid.map((xs) => Float64Array.from(xs)), weight: 2 },
     { arbitrary: valid.map((xs) => new Proxy(xs, {})), weight: 1 },
-    { arbitrary: fc.tuple(valid, junkElement, fc.nat()).map(([xs, j, k]) => {
-      const out: unknown[] = [...xs];
-      out.splice(xs.length === 0 ? 0 : k % (xs.length + 1), 0, j);
-      return out;
-    }), weight: 3 },
+    {
+      arbitrary: fc.tuple(valid, junkElement, fc.nat()).map(([xs, j, k]) => {
+        const out: unknown[] = [...xs];
+        out.splice(xs.length === 0 ? 0 : k % (xs.length + 1), 0, j);
+        return out;
+      }),
+      weight: 3,
+    },
     { arbitrary: fc.constant(null).map(() => throwingGetter('0')), weight: 1 },
     { arbitrary: junk, weight: 1 },
   );
@@ -171,9 +201,42 @@ export function options(fields: Record<string, fc.Arbitrary<unknown>>, required 
 }
 
 const KEYS = [
-  'seed', 'size', 'dim', 'classes', 'steps', 'sampleRate', 'noiseMultiplier', 'delta', 'epsilon', 'rounds', 'clients',
-  'batchSize', 'maxGradNorm', 'lr', 'kind', 'sigma', 'count', 'rows', 'out', 'groups', 'weights', 'updates', 'name',
-  'orders', 'events', 'event', 'model', 'labels', 'x', 'trim', 'samples', 'scores', 'members', 'alpha', 'beta', 'n',
+  'seed',
+  'size',
+  'dim',
+  'classes',
+  'steps',
+  'sampleRate',
+  'noiseMultiplier',
+  'delta',
+  'epsilon',
+  'rounds',
+  'clients',
+  'batchSize',
+  'maxGradNorm',
+  'lr',
+  'kind',
+  'sigma',
+  'count',
+  'rows',
+  'out',
+  'groups',
+  'weights',
+  'updates',
+  'name',
+  'orders',
+  'events',
+  'event',
+  'model',
+  'labels',
+  'x',
+  'trim',
+  'samples',
+  'scores',
+  'members',
+  'alpha',
+  'beta',
+  'n',
 ];
 
 /** Anything at all, for the exports without a shape of their own: scalars, junk, arrays, objects. */

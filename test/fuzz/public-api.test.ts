@@ -47,9 +47,8 @@ function callableExports(): [string, Callable][] {
   for (const [name, value] of Object.entries(api)) {
     if (typeof value === 'function') out.push([name, value as Callable]);
     else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === null) {
-      for (
-        const [inner, f] of Object.entries(value)
-      ) if (typeof f === 'function') out.push([`${name}.${inner}`, f as Callable]);
+      for (const [inner, f] of Object.entries(value))
+        if (typeof f === 'function') out.push([`${name}.${inner}`, f as Callable]);
     }
   }
   return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
@@ -71,9 +70,8 @@ function genericMethods(obj: unknown): Record<string, fc.Arbitrary<unknown[]>> {
   while (proto !== null && proto !== Object.prototype) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       const d = Object.getOwnPropertyDescriptor(proto, key);
-      if (
-        key !== 'constructor' && typeof d?.value === 'function' && !(key in out)
-      ) out[key] = fc.array(anything, { maxLength: 3 });
+      if (key !== 'constructor' && typeof d?.value === 'function' && !(key in out))
+        out[key] = fc.array(anything, { maxLength: 3 });
     }
     proto = Object.getPrototypeOf(proto);
   }
@@ -92,9 +90,8 @@ function untyped(e: unknown): string | null {
   if (e instanceof CallerError) return null;
   if (!(e instanceof Error)) return `threw a non-Error: ${String(e)}`;
   const code = (e as { code?: unknown }).code;
-  if (
-    typeof code !== 'string' || !code.startsWith('ERR_DPFL_')
-  ) return `threw ${e.constructor.name} without a dpfl code: ${e.message}`;
+  if (typeof code !== 'string' || !code.startsWith('ERR_DPFL_'))
+    return `threw ${e.constructor.name} without a dpfl code: ${e.message}`;
   if ((code === 'ERR_DPFL_INVALID_TYPE' || code === 'ERR_DPFL_INVALID_ARGUMENT') && !/ must /.test(e.message)) {
     return `threw ${code} whose message names no argument: ${e.message}`;
   }
@@ -113,21 +110,21 @@ const stats = { calls: 0, typed: 0, returned: 0, tolerated: 0 };
 const perExport = new Map<string, number>();
 
 function describeArgs(args: unknown[]): string {
-  return args.map((a) => {
-    if (
-      ArrayBuffer.isView(a)
-    ) return `${a.constructor.name}(${(a as unknown as { length?: number }).length ?? a.byteLength})`;
-    try {
-      return JSON.stringify(
-        a,
-        (_k, v: unknown) => (
-          typeof v === 'bigint' ? `${v}n` : ArrayBuffer.isView(v) ? `${v.constructor.name}(...)` : v
-        ),
-      ) ?? String(a);
-    } catch {
-      return typeof a;
-    }
-  }).join(', ');
+  return args
+    .map((a) => {
+      if (ArrayBuffer.isView(a))
+        return `${a.constructor.name}(${(a as unknown as { length?: number }).length ?? a.byteLength})`;
+      try {
+        return (
+          JSON.stringify(a, (_k, v: unknown) =>
+            typeof v === 'bigint' ? `${v}n` : ArrayBuffer.isView(v) ? `${v.constructor.name}(...)` : v,
+          ) ?? String(a)
+        );
+      } catch {
+        return typeof a;
+      }
+    })
+    .join(', ');
 }
 
 async function checkedCall(label: string, args: unknown[], call: () => unknown): Promise<{ value: unknown } | null> {
@@ -161,9 +158,8 @@ describe('fuzz: every public export returns or throws a typed dpfl error', () =>
 
   it('the skip and known lists name only real exports', () => {
     const names = new Set(exports.map(([n]) => n));
-    for (
-      const name of [...Object.keys(SKIP), ...Object.keys(UNTYPED_KNOWN)]
-    ) expect(names.has(name), `entry ${name}`).toBe(true);
+    for (const name of [...Object.keys(SKIP), ...Object.keys(UNTYPED_KNOWN)])
+      expect(names.has(name), `entry ${name}`).toBe(true);
   });
 
   for (const [name, f] of exports) {
@@ -194,9 +190,11 @@ describe('fuzz: every public export returns or throws a typed dpfl error', () =>
 
   afterAll(() => {
     const shaped = [...perExport.keys()].filter((n) => n in SHAPES).length;
-    console.log(`fuzz: ${stats.calls} calls over ${perExport.size} exports (${shaped} shaped), ` +
-      `${stats.returned} returned, ${stats.typed - stats.tolerated} typed errors, ` +
-      `${stats.tolerated} untyped tolerated (UNTYPED_KNOWN); seed ${SEED}, ${RUNS} runs each`);
+    console.log(
+      `fuzz: ${stats.calls} calls over ${perExport.size} exports (${shaped} shaped), ` +
+        `${stats.returned} returned, ${stats.typed - stats.tolerated} typed errors, ` +
+        `${stats.tolerated} untyped tolerated (UNTYPED_KNOWN); seed ${SEED}, ${RUNS} runs each`,
+    );
     if (COLLECT) for (const message of findings.values()) console.log(`finding: ${message.slice(0, 400)}`);
   });
 });

@@ -14,16 +14,15 @@ export interface Shape {
 }
 
 const bool = mix(fc.boolean());
-const real = (min: number, max: number) => mix(
-  fc.double({ min, max, noNaN: true }),
-  fc.oneof(fc.constantFrom(...HOSTILE_NUMBERS), junk),
-);
+const real = (min: number, max: number) =>
+  mix(fc.double({ min, max, noNaN: true }), fc.oneof(fc.constantFrom(...HOSTILE_NUMBERS), junk));
 /** A known size n, sometimes another or a hostile one. */
 const sized = (n: number) => mix(fc.constant(n), fc.oneof(size(0, 8), fc.constant(2 ** 31)), 6);
 const dims = (min = 1, max = 4) => fc.integer({ min, max });
 
 function groupEnds(d: number): fc.Arbitrary<number[]> {
-  return fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, d - 1) }), { maxLength: 3 })
+  return fc
+    .uniqueArray(fc.integer({ min: 1, max: Math.max(1, d - 1) }), { maxLength: 3 })
     .map((xs) => [...xs.filter((x) => x < d).sort((a, b) => a - b), d]);
 }
 
@@ -41,26 +40,27 @@ function u32Matrix(k: number, d: number): fc.Arbitrary<unknown> {
 
 /** Bags of token ids in CSR form for `batch` examples over `rows` table rows. */
 function bags(batch: number, rows: number): fc.Arbitrary<unknown> {
-  const valid = fc.array(
-    fc.array(fc.integer({ min: 0, max: rows - 1 }), { maxLength: 4 }),
-    { minLength: batch, maxLength: batch },
-  )
+  const valid = fc
+    .array(fc.array(fc.integer({ min: 0, max: rows - 1 }), { maxLength: 4 }), { minLength: batch, maxLength: batch })
     .chain((perBag) => {
       const indices = perBag.flat();
       const offsets = [0];
       for (const b of perBag) offsets.push(offsets[offsets.length - 1]! + b.length);
       const badIndex: fc.Arbitrary<number[]> = fc.constantFrom<number[]>(indices, [...indices, rows], [-1, ...indices]);
-      return fc.record({
-        indices: i32(badIndex),
-        offsets: i32(
-          fc.oneof(
-            { arbitrary: fc.constant<number[]>(offsets), weight: 6 },
-            { arbitrary: fc.constant<number[]>(offsets.slice().reverse()), weight: 1 },
-            { arbitrary: fc.constant<number[]>([0]), weight: 1 },
+      return fc.record(
+        {
+          indices: i32(badIndex),
+          offsets: i32(
+            fc.oneof(
+              { arbitrary: fc.constant<number[]>(offsets), weight: 6 },
+              { arbitrary: fc.constant<number[]>(offsets.slice().reverse()), weight: 1 },
+              { arbitrary: fc.constant<number[]>([0]), weight: 1 },
+            ),
           ),
-        ),
-        weights: fc.oneof(fc.constant(undefined), f32(indices.length)),
-      }, { requiredKeys: ['indices', 'offsets'] });
+          weights: fc.oneof(fc.constant(undefined), f32(indices.length)),
+        },
+        { requiredKeys: ['indices', 'offsets'] },
+      );
     });
   return mix(valid);
 }
@@ -72,19 +72,19 @@ function allFinite(a: unknown, name: string): void {
   });
 }
 
-const clipArgs = fc.tuple(dims(1, 4), dims(1, 5)).chain(([b, d]) => fc.tuple(
-  f32(b * d),
-  sized(b),
-  real(1e-3, 10),
-  options(
-    {
+const clipArgs = fc.tuple(dims(1, 4), dims(1, 5)).chain(([b, d]) =>
+  fc.tuple(
+    f32(b * d),
+    sized(b),
+    real(1e-3, 10),
+    options({
       groups: numberList(groupEnds(d)),
       maxNorms: numberList(fc.array(fc.double({ min: 0.1, max: 5, noNaN: true }), { minLength: 1, maxLength: 3 })),
       out: f32(d),
       norms: f32(b),
-    },
+    }),
   ),
-));
+);
 
 const noiseArgs = fc.tuple(
   f32(),
@@ -100,48 +100,63 @@ const noiseArgs = fc.tuple(
 /** Noise never turns finite input into ±Infinity. */
 const noiseCheck = (args: unknown[]) => allFinite(args[0], 'x');
 
-const sumArgs = fc.tuple(dims(1, 4), dims(1, 5)).chain(([k, d]) => fc.tuple(
-  matrix(k, d),
-  numberList(fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: k, maxLength: k })),
-  options({ normalize: bool, out: f32(d) }),
-));
+const sumArgs = fc
+  .tuple(dims(1, 4), dims(1, 5))
+  .chain(([k, d]) =>
+    fc.tuple(
+      matrix(k, d),
+      numberList(fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: k, maxLength: k })),
+      options({ normalize: bool, out: f32(d) }),
+    ),
+  );
 
-const robustOptions = (k: number, d: number, trim: boolean) => options({
-  out: f32(d),
-  count: sized(k),
-  ...(
-    trim ? { trim: mix(fc.oneof(fc.double({ min: 0, max: 0.49, noNaN: true }), fc.integer({ min: 1, max: 3 }))) } : {}
-  ),
-});
-const robustArgs = (trim: boolean) => fc.tuple(dims(1, 5), dims(1, 4)).chain(
-  ([k, d]) => fc.tuple(matrix(k, d), robustOptions(k, d, trim))
-);
-/** Krum's rules: K up to 12 so that f = 0..2 reach both sides of K > 2f + 2 and K ≥ 4f + 3. */
-const krumArgs = (keep: boolean) => fc.tuple(dims(1, 12), dims(1, 4)).chain(([k, d]) => fc.tuple(
-  matrix(k, d),
+const robustOptions = (k: number, d: number, trim: boolean) =>
   options({
     out: f32(d),
     count: sized(k),
-    byzantine: mix(fc.integer({ min: 0, max: 3 })),
-    ...(keep ? { keep: mix(fc.integer({ min: 0, max: k })) } : {}),
-  }, true),
-));
+    ...(trim
+      ? { trim: mix(fc.oneof(fc.double({ min: 0, max: 0.49, noNaN: true }), fc.integer({ min: 1, max: 3 }))) }
+      : {}),
+  });
+const robustArgs = (trim: boolean) =>
+  fc.tuple(dims(1, 5), dims(1, 4)).chain(([k, d]) => fc.tuple(matrix(k, d), robustOptions(k, d, trim)));
+/** Krum's rules: K up to 12 so that f = 0..2 reach both sides of K > 2f + 2 and K ≥ 4f + 3. */
+const krumArgs = (keep: boolean) =>
+  fc.tuple(dims(1, 12), dims(1, 4)).chain(([k, d]) =>
+    fc.tuple(
+      matrix(k, d),
+      options(
+        {
+          out: f32(d),
+          count: sized(k),
+          byzantine: mix(fc.integer({ min: 0, max: 3 })),
+          ...(keep ? { keep: mix(fc.integer({ min: 0, max: k })) } : {}),
+        },
+        true,
+      ),
+    ),
+  );
 
 const denseDims = fc.tuple(dims(0, 3), dims(1, 4), dims(1, 4));
 const labels = (b: number, c: number) => i32(fc.array(fc.integer({ min: -1, max: c }), { minLength: b, maxLength: b }));
 
-const modelSpec = mix(fc.record({
-  kind: mix(fc.constantFrom('linear', 'mlp', 'text')),
-  inputDim: size(1, 6),
-  input: mix(fc.constantFrom('dense', 'bags')),
-  classes: size(2, 4),
-  hidden: fc.oneof(
-    fc.constant(undefined),
-    numberList(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 })),
+const modelSpec = mix(
+  fc.record(
+    {
+      kind: mix(fc.constantFrom('linear', 'mlp', 'text')),
+      inputDim: size(1, 6),
+      input: mix(fc.constantFrom('dense', 'bags')),
+      classes: size(2, 4),
+      hidden: fc.oneof(
+        fc.constant(undefined),
+        numberList(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 })),
+      ),
+      activation: fc.oneof(fc.constant(undefined), mix(fc.constantFrom('relu', 'tanh'))),
+      combiner: fc.oneof(fc.constant(undefined), mix(fc.constantFrom('mean', 'sqrtn', 'sum'))),
+    },
+    { requiredKeys: ['kind', 'inputDim', 'input', 'classes'] },
   ),
-  activation: fc.oneof(fc.constant(undefined), mix(fc.constantFrom('relu', 'tanh'))),
-  combiner: fc.oneof(fc.constant(undefined), mix(fc.constantFrom('mean', 'sqrtn', 'sum'))),
-}, { requiredKeys: ['kind', 'inputDim', 'input', 'classes'] }));
+);
 
 interface ModelLike {
   paramCount: number;
@@ -170,9 +185,9 @@ const modelMethods = (m: unknown): Record<string, fc.Arbitrary<unknown[]>> => {
 
 const datasetSpec = fc.oneof(
   fc.record({ size: dims(0, 6), dim: dims(1, 3), classes: dims(2, 3) }).map((o) => ({ kind: 'dense' as const, ...o })),
-  fc.record(
-    { size: dims(0, 6), rows: dims(1, 8), classes: dims(2, 3), tokensPerExample: dims(0, 3) }
-  ).map((o) => ({ kind: 'bags' as const, ...o })),
+  fc
+    .record({ size: dims(0, 6), rows: dims(1, 8), classes: dims(2, 3), tokensPerExample: dims(0, 3) })
+    .map((o) => ({ kind: 'bags' as const, ...o })),
 );
 
 /** Builds the dataset a shape describes with dpfl's own generators (imported lazily by the test). */
@@ -184,9 +199,9 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
     clipAndSum: { args: clipArgs },
     clipAndSumAsync: { args: clipArgs },
     perSampleNorms: {
-      args: fc.tuple(dims(1, 4), dims(1, 5)).chain(
-        ([b, d]) => fc.tuple(f32(b * d), sized(b), options({ groups: numberList(groupEnds(d)), out: f32(b) }))
-      ),
+      args: fc
+        .tuple(dims(1, 4), dims(1, 5))
+        .chain(([b, d]) => fc.tuple(f32(b * d), sized(b), options({ groups: numberList(groupEnds(d)), out: f32(b) }))),
     },
     clipByNorm: { args: fc.tuple(f32(), real(1e-3, 10)) },
     addGaussianNoise: { args: noiseArgs, check: noiseCheck },
@@ -199,8 +214,8 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
         const dim = (agg as { dim: number }).dim;
         return {
           add: fc.tuple(f32(dim), real(0, 5)),
-          addMany: dims(1, 3).chain(
-            (k) => fc.tuple(
+          addMany: dims(1, 3).chain((k) =>
+            fc.tuple(
               matrix(k, dim),
               numberList(fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: k, maxLength: k })),
             ),
@@ -222,8 +237,8 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
     bulyanAsync: { args: krumArgs(false) },
     quantizeFixed: { args: fc.tuple(f32(), real(1, 1e6), options({ out: u32(fc.array(fc.nat(), { maxLength: 6 })) })) },
     dequantizeFixed: {
-      args: dims(1, 6).chain(
-        (n) => fc.tuple(u32(fc.array(fc.nat(), { minLength: n, maxLength: n })), real(1, 1e6), options({ out: f32(n) }))
+      args: dims(1, 6).chain((n) =>
+        fc.tuple(u32(fc.array(fc.nat(), { minLength: n, maxLength: n })), real(1, 1e6), options({ out: f32(n) })),
       ),
     },
     applyMask: {
@@ -234,15 +249,17 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
       ),
     },
     sumMod: {
-      args: fc.tuple(dims(1, 3), dims(1, 4)).chain(
-        ([k, d]) => fc.tuple(u32Matrix(k, d), options({ out: u32(fc.array(fc.nat(), { minLength: d, maxLength: d })) }))
-      ),
+      args: fc
+        .tuple(dims(1, 3), dims(1, 4))
+        .chain(([k, d]) =>
+          fc.tuple(u32Matrix(k, d), options({ out: u32(fc.array(fc.nat(), { minLength: d, maxLength: d })) })),
+        ),
     },
     DeviceArray: { args: fc.tuple(size(0, 6)) },
 
     'nn.denseForward': {
-      args: denseDims.chain(
-        ([b, i, o]) => fc.tuple(
+      args: denseDims.chain(([b, i, o]) =>
+        fc.tuple(
           f32(b * i),
           f32(i * o),
           fc.oneof(fc.constant(null), f32(o)),
@@ -254,20 +271,13 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
       ),
     },
     'nn.denseBackwardInput': {
-      args: denseDims.chain(
-        ([b, i, o]) => fc.tuple(
-          f32(b * o),
-          f32(i * o),
-          sized(b),
-          sized(i),
-          sized(o),
-          fc.oneof(fc.constant(undefined), f32(b * i)),
-        ),
+      args: denseDims.chain(([b, i, o]) =>
+        fc.tuple(f32(b * o), f32(i * o), sized(b), sized(i), sized(o), fc.oneof(fc.constant(undefined), f32(b * i))),
       ),
     },
     'nn.denseBackwardParams': {
-      args: denseDims.chain(
-        ([b, i, o]) => fc.tuple(
+      args: denseDims.chain(([b, i, o]) =>
+        fc.tuple(
           f32(b * i),
           f32(b * o),
           sized(b),
@@ -279,95 +289,97 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
       ),
     },
     'nn.biasBackward': {
-      args: fc.tuple(dims(0, 3), dims(1, 4)).chain(
-        ([b, o]) => fc.tuple(f32(b * o), sized(b), sized(o), f32(o), options({ rowScale: f32(b), accumulate: bool }))
-      ),
+      args: fc
+        .tuple(dims(0, 3), dims(1, 4))
+        .chain(([b, o]) =>
+          fc.tuple(f32(b * o), sized(b), sized(o), f32(o), options({ rowScale: f32(b), accumulate: bool })),
+        ),
     },
     'nn.denseGhostSqNorms': {
-      args: denseDims.chain(
-        ([b, i, o]) => fc.tuple(
-          f32(b * i),
-          f32(b * o),
-          sized(b),
-          sized(i),
-          sized(o),
-          options({ withBias: bool, out: f64(b) }),
-        ),
+      args: denseDims.chain(([b, i, o]) =>
+        fc.tuple(f32(b * i), f32(b * o), sized(b), sized(i), sized(o), options({ withBias: bool, out: f64(b) })),
       ),
     },
     'nn.rowSqNorms': {
-      args: fc.tuple(dims(0, 3), dims(1, 4)).chain(
-        ([b, d]) => fc.tuple(f32(b * d), sized(b), sized(d), fc.oneof(fc.constant(undefined), f64(b)))
-      ),
+      args: fc
+        .tuple(dims(0, 3), dims(1, 4))
+        .chain(([b, d]) => fc.tuple(f32(b * d), sized(b), sized(d), fc.oneof(fc.constant(undefined), f64(b)))),
     },
     'nn.activationForward': {
-      args: fc.tuple(mix(fc.constantFrom('relu', 'tanh')), f32(), fc.oneof(fc.constant(undefined), f32()))
+      args: fc.tuple(mix(fc.constantFrom('relu', 'tanh')), f32(), fc.oneof(fc.constant(undefined), f32())),
     },
     'nn.activationBackward': {
-      args: dims(0, 6).chain(
-        (n) => fc.tuple(mix(fc.constantFrom('relu', 'tanh')), f32(n), f32(n), fc.oneof(fc.constant(undefined), f32(n)))
+      args: dims(0, 6).chain((n) =>
+        fc.tuple(mix(fc.constantFrom('relu', 'tanh')), f32(n), f32(n), fc.oneof(fc.constant(undefined), f32(n))),
       ),
     },
     'nn.softmaxCrossEntropy': {
-      args: fc.tuple(dims(0, 3), dims(1, 4)).chain(
-        ([b, c]) => fc.tuple(
-          f32(b * c),
-          labels(b, c),
-          sized(b),
-          sized(c),
-          options({ loss: f32(b), dlogits: f32(b * c) }),
+      args: fc
+        .tuple(dims(0, 3), dims(1, 4))
+        .chain(([b, c]) =>
+          fc.tuple(f32(b * c), labels(b, c), sized(b), sized(c), options({ loss: f32(b), dlogits: f32(b * c) })),
         ),
-      ),
     },
     'nn.embeddingBagForward': {
-      args: fc.tuple(dims(1, 5), dims(1, 3), dims(0, 3)).chain(
-        ([r, d, b]) => fc.tuple(
-          f32(r * d),
-          sized(r),
-          sized(d),
-          bags(b, r),
-          sized(b),
-          options({ bias: f32(d), out: f32(b * d) }),
+      args: fc
+        .tuple(dims(1, 5), dims(1, 3), dims(0, 3))
+        .chain(([r, d, b]) =>
+          fc.tuple(f32(r * d), sized(r), sized(d), bags(b, r), sized(b), options({ bias: f32(d), out: f32(b * d) })),
         ),
-      ),
     },
     'nn.embeddingBagBackward': {
-      args: fc.tuple(dims(1, 5), dims(1, 3), dims(0, 3)).chain(
-        ([r, d, b]) => fc.tuple(
-          f32(b * d),
-          sized(r),
-          sized(d),
-          bags(b, r),
-          sized(b),
-          f32(r * d),
-          options({ rowScale: f32(b) }),
+      args: fc
+        .tuple(dims(1, 5), dims(1, 3), dims(0, 3))
+        .chain(([r, d, b]) =>
+          fc.tuple(f32(b * d), sized(r), sized(d), bags(b, r), sized(b), f32(r * d), options({ rowScale: f32(b) })),
         ),
-      ),
     },
     'nn.embeddingBagGhostSqNorms': {
-      args: fc.tuple(dims(1, 5), dims(1, 3), dims(0, 3)).chain(
-        ([r, d, b]) => fc.tuple(
-          f32(b * d),
-          sized(r),
-          sized(d),
-          bags(b, r),
-          sized(b),
-          fc.oneof(fc.constant(undefined), f64(b)),
+      args: fc
+        .tuple(dims(1, 5), dims(1, 3), dims(0, 3))
+        .chain(([r, d, b]) =>
+          fc.tuple(f32(b * d), sized(r), sized(d), bags(b, r), sized(b), fc.oneof(fc.constant(undefined), f64(b))),
+        ),
+    },
+    'nn.sgdUpdate': {
+      args: dims(0, 5).chain((n) =>
+        fc.tuple(
+          f32(n),
+          f32(n),
+          options(
+            {
+              lr: real(0, 1),
+              momentum: real(0, 0.99),
+              velocity: f32(n),
+              weightDecay: real(0, 1),
+              gradScale: real(0, 2),
+            },
+            true,
+          ),
         ),
       ),
     },
-    'nn.sgdUpdate': {
-      args: dims(0, 5).chain((n) => fc.tuple(f32(n), f32(n), options({
-        lr: real(0, 1), momentum: real(0, 0.99), velocity: f32(n), weightDecay: real(0, 1), gradScale: real(0, 2),
-      }, true))),
-    },
     'nn.adamUpdate': {
-      args: dims(0, 5).chain((n) => fc.tuple(f32(n), f32(n), f32(n), f32(n), options({
-        lr: real(0, 1), beta1: real(0, 0.99), beta2: real(0, 0.999), eps: real(
-          1e-9,
-          1e-3,
-        ), weightDecay: real(0, 1), gradScale: real(0, 2), step: size(1, 5),
-      }, true))),
+      args: dims(0, 5).chain((n) =>
+        fc.tuple(
+          f32(n),
+          f32(n),
+          f32(n),
+          f32(n),
+          options(
+            {
+              lr: real(0, 1),
+              beta1: real(0, 0.99),
+              beta2: real(0, 0.999),
+              eps: real(1e-9, 1e-3),
+              weightDecay: real(0, 1),
+              gradScale: real(0, 2),
+              step: size(1, 5),
+            },
+            true,
+          ),
+        ),
+      ),
     },
 
     createModel: { args: fc.tuple(modelSpec, mix(fc.nat())), methods: modelMethods },
@@ -423,11 +435,12 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
       args: fc.tuple(
         fc.oneof(
           fc.constantFrom(null, 3, 'x'),
-          fc.record(
-            {
-              buckets: fc.oneof(fc.constantFrom(...HOSTILE_NUMBERS), junk.filter((v) => v !== undefined && v !== null))
-            },
-          ),
+          fc.record({
+            buckets: fc.oneof(
+              fc.constantFrom(...HOSTILE_NUMBERS),
+              junk.filter((v) => v !== undefined && v !== null),
+            ),
+          }),
         ),
       ),
     },

@@ -11,7 +11,11 @@ function perExampleGrads(model: Sequential, data: Dataset, rows: Int32Array): Fl
   return Array.from(rows, (r) => {
     const g = new Float32Array(model.paramCount);
     model.forwardBackward(gatherBatch(data, Int32Array.of(r)));
-    model.backwardParams(g, model.groups.map(() => null), false);
+    model.backwardParams(
+      g,
+      model.groups.map(() => null),
+      false,
+    );
     return g;
   });
 }
@@ -25,13 +29,41 @@ function groupSq(g: Float32Array, model: Sequential): number[] {
 }
 
 const cases: Array<[string, ModelSpec, Dataset]> = [
-  ['mlp (dense, relu)', { kind: 'mlp', input: 'dense', inputDim: 19, classes: 3, hidden: [11, 7] }, syntheticDense({ size: 40, dim: 19, classes: 3, seed: 3 })],
-  ['mlp (dense, tanh)', { kind: 'mlp', input: 'dense', inputDim: 19, classes: 3, hidden: [5], activation: 'tanh' }, syntheticDense({ size: 40, dim: 19, classes: 3, seed: 4 })],
-  ['linear (dense)', { kind: 'linear', input: 'dense', inputDim: 19, classes: 4 }, syntheticDense({ size: 40, dim: 19, classes: 4, seed: 5 })],
-  ['text (bags with duplicate tokens)', { kind: 'text', input: 'bags', inputDim: 37, classes: 2, hidden: [8, 6] }, syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 6 })],
-  ['linear (bags + bias)', { kind: 'linear', input: 'bags', inputDim: 37, classes: 3 }, syntheticBags({ size: 40, rows: 37, classes: 3, tokensPerExample: 5, seed: 7 })],
-  ['text (bags, sqrtn combiner)', { kind: 'text', input: 'bags', inputDim: 37, classes: 2, hidden: [8, 6], combiner: 'sqrtn' }, syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 8 })],
-  ['linear (bags, sum combiner)', { kind: 'linear', input: 'bags', inputDim: 37, classes: 3, combiner: 'sum' }, syntheticBags({ size: 40, rows: 37, classes: 3, tokensPerExample: 5, seed: 9 })],
+  [
+    'mlp (dense, relu)',
+    { kind: 'mlp', input: 'dense', inputDim: 19, classes: 3, hidden: [11, 7] },
+    syntheticDense({ size: 40, dim: 19, classes: 3, seed: 3 }),
+  ],
+  [
+    'mlp (dense, tanh)',
+    { kind: 'mlp', input: 'dense', inputDim: 19, classes: 3, hidden: [5], activation: 'tanh' },
+    syntheticDense({ size: 40, dim: 19, classes: 3, seed: 4 }),
+  ],
+  [
+    'linear (dense)',
+    { kind: 'linear', input: 'dense', inputDim: 19, classes: 4 },
+    syntheticDense({ size: 40, dim: 19, classes: 4, seed: 5 }),
+  ],
+  [
+    'text (bags with duplicate tokens)',
+    { kind: 'text', input: 'bags', inputDim: 37, classes: 2, hidden: [8, 6] },
+    syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 6 }),
+  ],
+  [
+    'linear (bags + bias)',
+    { kind: 'linear', input: 'bags', inputDim: 37, classes: 3 },
+    syntheticBags({ size: 40, rows: 37, classes: 3, tokensPerExample: 5, seed: 7 }),
+  ],
+  [
+    'text (bags, sqrtn combiner)',
+    { kind: 'text', input: 'bags', inputDim: 37, classes: 2, hidden: [8, 6], combiner: 'sqrtn' },
+    syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 8 }),
+  ],
+  [
+    'linear (bags, sum combiner)',
+    { kind: 'linear', input: 'bags', inputDim: 37, classes: 3, combiner: 'sum' },
+    syntheticBags({ size: 40, rows: 37, classes: 3, tokensPerExample: 5, seed: 9 }),
+  ],
 ];
 
 describe('ghost norms', () => {
@@ -51,7 +83,11 @@ describe('ghost norms', () => {
       // Book-keeping: one re-weighted backward equals Σ_r s_r g_r.
       const s = Float32Array.from(rows, (_, i) => 0.1 + ((i * 7) % 5) / 5);
       const sum = new Float32Array(model.paramCount);
-      model.backwardParams(sum, model.groups.map(() => s), false);
+      model.backwardParams(
+        sum,
+        model.groups.map(() => s),
+        false,
+      );
       for (let j = 0; j < model.paramCount; j++) {
         let ref = 0;
         let mag = 0;
@@ -68,7 +104,11 @@ describe('ghost norms', () => {
     const bags = { indices: Int32Array.of(3, 1, 3, 0, 2), offsets: Int32Array.of(0, 3, 3, 5) };
     const rows = 4;
     const dim = 2;
-    for (const [combiner, w] of [['mean', (n: number) => 1 / n], ['sqrtn', (n: number) => 1 / Math.sqrt(n)], ['sum', () => 1]] as const) {
+    for (const [combiner, w] of [
+      ['mean', (n: number) => 1 / n],
+      ['sqrtn', (n: number) => 1 / Math.sqrt(n)],
+      ['sum', () => 1],
+    ] as const) {
       const layer = new EmbeddingBag('e', rows, dim, false, 0.5, combiner);
       const params = new Float32Array(layer.paramCount);
       layer.init(params, new Random(3));
@@ -83,7 +123,9 @@ describe('ghost norms', () => {
         }
       }
     }
-    expect(() => createModel({ kind: 'linear', input: 'bags', inputDim: 3, classes: 2, combiner: 'max' as never })).toThrow(/spec.combiner must be "mean", "sqrtn" or "sum", received "max"/);
+    expect(() =>
+      createModel({ kind: 'linear', input: 'bags', inputDim: 3, classes: 2, combiner: 'max' as never }),
+    ).toThrow(/spec.combiner must be "mean", "sqrtn" or "sum", received "max"/);
   });
 
   it('an empty batch gives no norms and a zero gradient', () => {
@@ -91,14 +133,22 @@ describe('ghost norms', () => {
     const model = createModel({ kind: 'mlp', input: 'dense', inputDim: 3, classes: 2, hidden: [4] });
     expect(model.forwardBackward(gatherBatch(data, new Int32Array(0)))).toBe(0);
     const g = new Float32Array(model.paramCount).fill(1);
-    model.backwardParams(g, model.groups.map(() => null), false);
+    model.backwardParams(
+      g,
+      model.groups.map(() => null),
+      false,
+    );
     expect(g.every((v) => v === 0)).toBe(true);
   });
 
   it('createModel refuses bad specs with clear errors', () => {
-    expect(() => createModel({ kind: 'mlp', input: 'dense', inputDim: 0, classes: 2 })).toThrow(/spec.inputDim must be a positive integer, received 0/);
+    expect(() => createModel({ kind: 'mlp', input: 'dense', inputDim: 0, classes: 2 })).toThrow(
+      /spec.inputDim must be a positive integer, received 0/,
+    );
     expect(() => createModel({ kind: 'cnn' as never, input: 'dense', inputDim: 3, classes: 2 })).toThrow(RangeError);
-    expect(() => createModel({ kind: 'text', input: 'dense', inputDim: 3, classes: 2 })).toThrow(/"bags" for the text model/);
+    expect(() => createModel({ kind: 'text', input: 'dense', inputDim: 3, classes: 2 })).toThrow(
+      /"bags" for the text model/,
+    );
     try {
       createModel({ kind: 'linear', input: 'dense', inputDim: 3, classes: 1 });
       expect.unreachable();

@@ -42,17 +42,76 @@ describe('nn kernels', () => {
 
   it('refuses bad arguments with named, coded errors', () => {
     const cases: Array<[() => unknown, RegExp, string]> = [
-      [() => denseForward([1] as never, new Float32Array(1), null, 1, 1, 1), /^x must be a Float32Array, received Array\(1\)$/, 'ERR_DPFL_INVALID_TYPE'],
-      [() => denseForward(new Float32Array(3), new Float32Array(1), null, 1, 2, 1), /^x.length must be 2, received 3$/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => denseForward(new Float32Array(2), new Float32Array(2), null, 1, 2, 0), /^outDim must be a positive integer, received 0$/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => activationForward('gelu' as never, new Float32Array(1)), /^activation must be "relu" or "tanh", received "gelu"$/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => softmaxCrossEntropy(new Float32Array(2), Int32Array.of(5), 1, 2), /labels must lie in \[0, classes\)/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => softmaxCrossEntropy(new Float32Array(2), [0] as never, 1, 2), /^labels must be an Int32Array/, 'ERR_DPFL_INVALID_TYPE'],
-      [() => embeddingBagForward(new Float32Array(4), 2, 2, { indices: Int32Array.of(7), offsets: Int32Array.of(0, 1) }, 1), /indices must lie in \[0, rows\)/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => embeddingBagForward(new Float32Array(4), 2, 2, { indices: Int32Array.of(0), offsets: Int32Array.of(0) }, 1), /^bags.offsets.length must be batch \+ 1 \(2\), received 1$/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => embeddingBagForward(new Float32Array(4), 2, 2, { indices: Int32Array.of(0), offsets: Int32Array.of(1, 0) }, 1), /offsets must be non-decreasing/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => sgdUpdate(new Float32Array(2), new Float32Array(2), { lr: 0.1, momentum: 0.9 }), /^options.velocity must be given when options.momentum > 0/, 'ERR_DPFL_INVALID_ARGUMENT'],
-      [() => sgdUpdate(new Float32Array(2), new Float32Array(2), {} as never), /^options.lr must be a finite number, received undefined$/, 'ERR_DPFL_INVALID_TYPE'],
+      [
+        () => denseForward([1] as never, new Float32Array(1), null, 1, 1, 1),
+        /^x must be a Float32Array, received Array\(1\)$/,
+        'ERR_DPFL_INVALID_TYPE',
+      ],
+      [
+        () => denseForward(new Float32Array(3), new Float32Array(1), null, 1, 2, 1),
+        /^x.length must be 2, received 3$/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () => denseForward(new Float32Array(2), new Float32Array(2), null, 1, 2, 0),
+        /^outDim must be a positive integer, received 0$/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () => activationForward('gelu' as never, new Float32Array(1)),
+        /^activation must be "relu" or "tanh", received "gelu"$/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () => softmaxCrossEntropy(new Float32Array(2), Int32Array.of(5), 1, 2),
+        /labels must lie in \[0, classes\)/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () => softmaxCrossEntropy(new Float32Array(2), [0] as never, 1, 2),
+        /^labels must be an Int32Array/,
+        'ERR_DPFL_INVALID_TYPE',
+      ],
+      [
+        () =>
+          embeddingBagForward(
+            new Float32Array(4),
+            2,
+            2,
+            { indices: Int32Array.of(7), offsets: Int32Array.of(0, 1) },
+            1,
+          ),
+        /indices must lie in \[0, rows\)/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () =>
+          embeddingBagForward(new Float32Array(4), 2, 2, { indices: Int32Array.of(0), offsets: Int32Array.of(0) }, 1),
+        /^bags.offsets.length must be batch \+ 1 \(2\), received 1$/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () =>
+          embeddingBagForward(
+            new Float32Array(4),
+            2,
+            2,
+            { indices: Int32Array.of(0), offsets: Int32Array.of(1, 0) },
+            1,
+          ),
+        /offsets must be non-decreasing/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () => sgdUpdate(new Float32Array(2), new Float32Array(2), { lr: 0.1, momentum: 0.9 }),
+        /^options.velocity must be given when options.momentum > 0/,
+        'ERR_DPFL_INVALID_ARGUMENT',
+      ],
+      [
+        () => sgdUpdate(new Float32Array(2), new Float32Array(2), {} as never),
+        /^options.lr must be a finite number, received undefined$/,
+        'ERR_DPFL_INVALID_TYPE',
+      ],
     ];
     for (const [fn, message, code] of cases) {
       try {

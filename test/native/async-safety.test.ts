@@ -74,7 +74,10 @@ describe('async kernels: a buffer detached while the work runs', () => {
     await expect(p).rejects.toThrow(/must stay attached until its promise settles/);
   });
   it('shrinking a resizable buffer while the work runs is refused the same way', async () => {
-    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & {
+    const Resizable = ArrayBuffer as unknown as new (
+      n: number,
+      o: { maxByteLength: number },
+    ) => ArrayBuffer & {
       resize(n: number): void;
     };
     const buffer = new Resizable(4 * K * D, { maxByteLength: 4 * K * D });

@@ -38,17 +38,39 @@ const raw = binding as unknown as Record<string, (...args: unknown[]) => unknown
 const Agg = binding.Aggregator as unknown as new (...args: unknown[]) => Record<string, (...a: unknown[]) => unknown>;
 const Dev = binding.DeviceArray as unknown as new (...args: unknown[]) => unknown;
 const noiseArgs = (x: unknown, offset: unknown = 0) => [x, 1, 1n, 0n, offset];
-const dense = (batch: number, inDim: number, outDim: number, x = z, w = z, y = z) =>
-  [x, w, null, y, batch, inDim, outDim];
-const bags = (rows: number, dim: number, batch: number, view = z, offsets = i32(1)) =>
-  [view, rows, dim, i32(0), offsets, null, batch, null, view];
+const dense = (batch: number, inDim: number, outDim: number, x = z, w = z, y = z) => [
+  x,
+  w,
+  null,
+  y,
+  batch,
+  inDim,
+  outDim,
+];
+const bags = (rows: number, dim: number, batch: number, view = z, offsets = i32(1)) => [
+  view,
+  rows,
+  dim,
+  i32(0),
+  offsets,
+  null,
+  batch,
+  null,
+  view,
+];
 
 const cases: Record<string, Case[]> = {
   info: [['extra arguments are ignored', () => raw.info!(1, 2), 'none']],
   cudaInfo: [['extra arguments are ignored', () => raw.cudaInfo!(1), 'none']],
-  constants: [['a frozen object (a caller cannot change what the kernels use)', () => {
-    if (!Object.isFrozen(binding.constants)) throw new Error('binding.constants is not frozen');
-  }, 'none']],
+  constants: [
+    [
+      'a frozen object (a caller cannot change what the kernels use)',
+      () => {
+        if (!Object.isFrozen(binding.constants)) throw new Error('binding.constants is not frozen');
+      },
+      'none',
+    ],
+  ],
   perSampleNorms: [
     ['batchSize not a multiple', () => raw.perSampleNorms!(f32(5), 2, null, f32(2), null), INVALID],
     ['zero-length grads', () => raw.perSampleNorms!(z, 1, null, f32(1), null), INVALID],
@@ -85,10 +107,14 @@ const cases: Record<string, Case[]> = {
     ['vectors of another length', () => raw.sumMod!([u32(2), u32(3)], u32(2)), INVALID],
     ['no vectors', () => raw.sumMod!([], u32(2)), INVALID],
     ['zero-length out', () => raw.sumMod!([u32(0)], u32(0)), INVALID],
-    ['vectors[1] aliasing out', () => {
-      const out = u32(2);
-      return raw.sumMod!([u32(2), out], out);
-    }, INVALID],
+    [
+      'vectors[1] aliasing out',
+      () => {
+        const out = u32(2);
+        return raw.sumMod!([u32(2), out], out);
+      },
+      INVALID,
+    ],
   ],
   Aggregator: [
     ['dim 0', () => new Agg(0), INVALID],
@@ -106,11 +132,7 @@ const cases: Record<string, Case[]> = {
     ['length 2^53', () => new Dev(2 ** 53), DEVICE],
   ],
   cudaClipAndSum: [
-    [
-      'host arrays',
-      () => raw.cudaClipAndSum!(z, 2 ** 32, null, f64(1), z, null, null),
-      cuda ? TYPE : DEVICE,
-    ],
+    ['host arrays', () => raw.cudaClipAndSum!(z, 2 ** 32, null, f64(1), z, null, null), cuda ? TYPE : DEVICE],
   ],
   cudaAddGaussianNoise: [['host array', () => raw.cudaAddGaussianNoise!(z, 1, 1n, 0n, -1), cuda ? TYPE : DEVICE]],
   cudaWeightedSum: [['host arrays', () => raw.cudaWeightedSum!([z], f64(2), false, z), cuda ? TYPE : DEVICE]],
@@ -253,8 +275,15 @@ const cases: Record<string, Case[]> = {
 // The kernels with an async form: each case runs against both forms (the async form re-checks
 // exactly like the sync one, synchronously, before anything is queued).
 type ArgCase = [what: string, args: unknown[], code: string];
-const clipArgs = (grads: Float32Array, batch: number, out = f32(2), norms = f32(2), groupNorms: unknown = null) =>
-  [grads, batch, null, f64(1).fill(1), out, norms, groupNorms];
+const clipArgs = (grads: Float32Array, batch: number, out = f32(2), norms = f32(2), groupNorms: unknown = null) => [
+  grads,
+  batch,
+  null,
+  f64(1).fill(1),
+  out,
+  norms,
+  groupNorms,
+];
 const kernelCases: Record<string, ArgCase[]> = {
   clipAndSum: [
     ['batchSize not a multiple', clipArgs(f32(5), 2), INVALID],

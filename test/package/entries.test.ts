@@ -66,9 +66,26 @@ describe('entry points', () => {
   });
 
   it('keeps internals internal', () => {
-    const internals = ['fft', 'erfc', 'logAddExp', 'betaCdf', 'logGamma', 'benchAccounting', 'benchFl', 'Rng',
-      'senderDomain', 'createAccountant', 'syntheticData', 'trainTestSplit', 'loadSpamForFl', 'loadSpamBagsForFl',
-      'SoftmaxRegression', 'gaussianSigma', 'clipScales', 'fnv1a'];
+    const internals = [
+      'fft',
+      'erfc',
+      'logAddExp',
+      'betaCdf',
+      'logGamma',
+      'benchAccounting',
+      'benchFl',
+      'Rng',
+      'senderDomain',
+      'createAccountant',
+      'syntheticData',
+      'trainTestSplit',
+      'loadSpamForFl',
+      'loadSpamBagsForFl',
+      'SoftmaxRegression',
+      'gaussianSigma',
+      'clipScales',
+      'fnv1a',
+    ];
     for (const ns of Object.values(entries)) for (const name of internals) expect(ns).not.toHaveProperty(name);
   });
 
@@ -91,7 +108,10 @@ describe('entry points', () => {
     for (const subpath of packageSubpaths()) {
       const { files, bare } = moduleGraph(sourceOf(subpath));
       const reached = [...files].map((f) => relative(join(root, 'src'), f));
-      expect(reached.filter((f) => f.startsWith('bench/') || f.startsWith('cli/')), subpath).toEqual([]);
+      expect(
+        reached.filter((f) => f.startsWith('bench/') || f.startsWith('cli/')),
+        subpath,
+      ).toEqual([]);
       const outside = [...bare].filter((s) => !s.startsWith('node:') && !(s in pkg.dependencies));
       expect(outside, subpath).toEqual([]);
     }

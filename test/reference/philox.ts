@@ -6,7 +6,11 @@ function mulhilo(a: number, b: number): [number, number] {
   return [Number(p >> 32n) >>> 0, Number(p & 0xffffffffn) >>> 0];
 }
 
-export function philox4x32_10(ctr: [number, number, number, number], k0: number, k1: number): [number, number, number, number] {
+export function philox4x32_10(
+  ctr: [number, number, number, number],
+  k0: number,
+  k1: number,
+): [number, number, number, number] {
   let [c0, c1, c2, c3] = ctr;
   for (let r = 0; r < 10; r++) {
     const [hi0, lo0] = mulhilo(0xd2511f53, c0);

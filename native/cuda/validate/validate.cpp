@@ -78,7 +78,9 @@ void validate_clip(int64_t batch, int64_t dim, std::vector<int64_t> ends, std::v
   std::vector<float> sum(dim), norms(batch), gnorms(batch * groups);
   dpfl::ClipStats cs;
   expect(dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), groups}, c.data(), sum.data(), norms.data(),
-                            gnorms.data(), &cs).ok(), "cpu clip_and_sum");
+                            gnorms.data(), &cs)
+             .ok(),
+         "cpu clip_and_sum");
   Dev dg(g.size() * 4), ds(dim * 4), dn(batch * 4), dgn(batch * groups * 4);
   dg.put(g.data());
   ds.poison();
@@ -93,10 +95,12 @@ void validate_clip(int64_t batch, int64_t dim, std::vector<int64_t> ends, std::v
   // Bound each column by the sum of the magnitudes of its terms (at most batch * max C).
   double cmax = *std::max_element(c.begin(), c.end());
   bool ok = true;
-  for (int64_t d = 0; d < dim; ++d) ok = ok && std::fabs(s2[d] - sum[d]) <= 1e-6 * batch * cmax + 3e-7 * std::fabs(sum[d]);
+  for (int64_t d = 0; d < dim; ++d)
+    ok = ok && std::fabs(s2[d] - sum[d]) <= 1e-6 * batch * cmax + 3e-7 * std::fabs(sum[d]);
   expect(ok, "clip sum " + std::to_string(batch) + "x" + std::to_string(dim));
   ok = true;
-  for (int64_t b = 0; b < batch; ++b) ok = ok && (std::isnan(norms[b]) ? std::isnan(n2[b]) : std::fabs(n2[b] - norms[b]) <= 3e-7 * norms[b]);
+  for (int64_t b = 0; b < batch; ++b)
+    ok = ok && (std::isnan(norms[b]) ? std::isnan(n2[b]) : std::fabs(n2[b] - norms[b]) <= 3e-7 * norms[b]);
   expect(ok, "clip norms");
   expect(st.clipped == cs.clipped && st.non_finite == cs.non_finite, "clip stats");
 }
@@ -114,10 +118,12 @@ void validate_noise(int64_t n, uint64_t offset) {
     expect(dpfl::add_gaussian_noise(cpu.data(), n, 1.5, *k, offset).ok(), "cpu noise");
     Dev d(n * 4);
     d.put(x.data());
-    must(dpfl_cuda_add_gaussian_noise(d.f(), n, 1.5, k->seed, k->secure ? k->chacha.k : nullptr, k->stream, offset), "noise");
+    must(dpfl_cuda_add_gaussian_noise(d.f(), n, 1.5, k->seed, k->secure ? k->chacha.k : nullptr, k->stream, offset),
+         "noise");
     d.get(gpu.data());
-    expect(std::memcmp(cpu.data(), gpu.data(), n * 4) == 0,
-           std::string(k->secure ? "secure" : "philox") + " noise bit-identical, n=" + std::to_string(n) + " offset=" + std::to_string(offset));
+    expect(std::memcmp(cpu.data(), gpu.data(), n * 4) == 0, std::string(k->secure ? "secure" : "philox") +
+                                                                " noise bit-identical, n=" + std::to_string(n) +
+                                                                " offset=" + std::to_string(offset));
   }
 }
 
@@ -150,7 +156,8 @@ void validate_sum(int64_t count, int64_t dim) {
   std::vector<float> poisoned = u[1 % count];
   poisoned[dim - 1] = std::numeric_limits<float>::infinity();
   dev[1 % count]->put(poisoned.data());
-  expect(dpfl_cuda_weighted_sum(dp.data(), count, dim, w.data(), 1, out.f(), &bad) == DPFL_CUDA_NON_FINITE && bad == 1 % count,
+  expect(dpfl_cuda_weighted_sum(dp.data(), count, dim, w.data(), 1, out.f(), &bad) == DPFL_CUDA_NON_FINITE &&
+             bad == 1 % count,
          "weighted sum names the non-finite update");
   for (Dev* d : dev) delete d;
 }
@@ -219,13 +226,16 @@ int main(int argc, char** argv) {
     const int64_t ends[1] = {dim};
     const double c[1] = {1.0};
     dpfl_cuda_clip_stats st;
-    const double ms = median_ms([&] { must(dpfl_cuda_clip_and_sum(g.f(), batch, dim, ends, 1, c, s.f(), n.f(), nullptr, &st), "clip"); }, reps);
+    const double ms = median_ms(
+        [&] { must(dpfl_cuda_clip_and_sum(g.f(), batch, dim, ends, 1, c, s.f(), n.f(), nullptr, &st), "clip"); }, reps);
     add("clip_and_sum", std::to_string(batch) + "x" + std::to_string(dim), ms, 2.0 * batch * dim * 4);
     if (batch == 1024) {  // a whole DP step on device data: clip + sum + noise, vs one read of G
-      const double step = median_ms([&] {
-        must(dpfl_cuda_clip_and_sum(g.f(), batch, dim, ends, 1, c, s.f(), n.f(), nullptr, &st), "clip");
-        must(dpfl_cuda_add_gaussian_noise(s.f(), dim, 1.1, 42, nullptr, 0, 0), "noise");
-      }, reps);
+      const double step = median_ms(
+          [&] {
+            must(dpfl_cuda_clip_and_sum(g.f(), batch, dim, ends, 1, c, s.f(), n.f(), nullptr, &st), "clip");
+            must(dpfl_cuda_add_gaussian_noise(s.f(), dim, 1.1, 42, nullptr, 0, 0), "noise");
+          },
+          reps);
       const double read_ms = batch * dim * 4.0 / (copy_gbs / 2) / 1e6;
       std::printf("DP step 1024x1e6 on device: %.3f ms = %.2f x one read of G (target < 3)\n", step, step / read_ms);
     }
@@ -235,11 +245,15 @@ int main(int argc, char** argv) {
     std::vector<float> zero(n, 0.0f);
     x.put(zero.data());
     const uint32_t key[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    add("noise philox", std::to_string(n), median_ms([&] { must(dpfl_cuda_add_gaussian_noise(x.f(), n, 1.0, 1, nullptr, 0, 0), "noise"); }, reps), 4.0 * n);
-    add("noise secure", std::to_string(n), median_ms([&] { must(dpfl_cuda_add_gaussian_noise(x.f(), n, 1.0, 0, key, 0, 0), "noise"); }, reps), 4.0 * n);
+    add("noise philox", std::to_string(n),
+        median_ms([&] { must(dpfl_cuda_add_gaussian_noise(x.f(), n, 1.0, 1, nullptr, 0, 0), "noise"); }, reps),
+        4.0 * n);
+    add("noise secure", std::to_string(n),
+        median_ms([&] { must(dpfl_cuda_add_gaussian_noise(x.f(), n, 1.0, 0, key, 0, 0), "noise"); }, reps), 4.0 * n);
   }
   const std::vector<std::pair<int64_t, int64_t>> agg_shapes =
-      quick ? std::vector<std::pair<int64_t, int64_t>>{{10, 1000000}} : std::vector<std::pair<int64_t, int64_t>>{{10, 1000000}, {100, 1000000}, {1000, 100000}};
+      quick ? std::vector<std::pair<int64_t, int64_t>>{{10, 1000000}}
+            : std::vector<std::pair<int64_t, int64_t>>{{10, 1000000}, {100, 1000000}, {1000, 100000}};
   for (auto [count, dim] : agg_shapes) {
     Dev all(count * dim * 4), out(dim * 4);
     std::vector<float> h = randn(count * dim, 6, 1.0f);
@@ -249,11 +263,14 @@ int main(int argc, char** argv) {
     std::vector<double> w(count, 1.0);
     int64_t bad;
     add("weighted_sum", std::to_string(count) + "x" + std::to_string(dim),
-        median_ms([&] { must(dpfl_cuda_weighted_sum(ptrs.data(), count, dim, w.data(), 1, out.f(), &bad), "sum"); }, reps), 4.0 * count * dim);
+        median_ms([&] { must(dpfl_cuda_weighted_sum(ptrs.data(), count, dim, w.data(), 1, out.f(), &bad), "sum"); },
+                  reps),
+        4.0 * count * dim);
   }
 
   std::printf("\n%-14s %-14s %10s %10s %8s\n", "kernel", "shape", "median ms", "GB/s", "% copy");
-  for (const Row& r : rows) std::printf("%-14s %-14s %10.3f %10.1f %7.1f%%\n", r.kernel.c_str(), r.shape.c_str(), r.ms, r.gbs, r.pct);
+  for (const Row& r : rows)
+    std::printf("%-14s %-14s %10.3f %10.1f %7.1f%%\n", r.kernel.c_str(), r.shape.c_str(), r.ms, r.gbs, r.pct);
   std::printf("device-to-device copy: %.1f GB/s (read + write)\n", copy_gbs);
   if (json != nullptr) {
     FILE* f = std::fopen(json, "w");
@@ -261,8 +278,9 @@ int main(int argc, char** argv) {
     std::fprintf(f, "{\"device\":\"%s\",\"copyGBs\":%.3f,\"rows\":[", name, copy_gbs);
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
-      std::fprintf(f, "%s{\"kernel\":\"%s\",\"shape\":\"%s\",\"medianMs\":%.6f,\"bytes\":%.0f,\"GBs\":%.3f,\"pctOfCopy\":%.2f}",
-                   i ? "," : "", r.kernel.c_str(), r.shape.c_str(), r.ms, r.bytes, r.gbs, r.pct);
+      std::fprintf(
+          f, "%s{\"kernel\":\"%s\",\"shape\":\"%s\",\"medianMs\":%.6f,\"bytes\":%.0f,\"GBs\":%.3f,\"pctOfCopy\":%.2f}",
+          i ? "," : "", r.kernel.c_str(), r.shape.c_str(), r.ms, r.bytes, r.gbs, r.pct);
     }
     std::fprintf(f, "]}\n");
     std::fclose(f);

@@ -29,8 +29,7 @@ DPFL_HD void quarter(uint32_t* s, int a, int b, int c, int d) {
 }  // namespace chacha_detail
 
 // RFC 8439 section 2.3 with a 32-bit block counter and a 96-bit nonce.
-DPFL_HD U32x16 chacha20_block(const ChaChaKey& key, uint32_t counter, uint32_t n0, uint32_t n1,
-                              uint32_t n2) {
+DPFL_HD U32x16 chacha20_block(const ChaChaKey& key, uint32_t counter, uint32_t n0, uint32_t n1, uint32_t n2) {
   // clang-format off: the 4x4 state of RFC 8439 2.3
   uint32_t init[16] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u,
                        key.k[0],    key.k[1],    key.k[2],    key.k[3],

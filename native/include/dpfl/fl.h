@@ -28,8 +28,7 @@ namespace dpfl {
 
 // out[d] = median_k updates[k][d]; for even K the mean of the two middle values (in float64,
 // rounded once).
-Status coordinate_median(const float* const* updates, int64_t count, int64_t dim, float* out,
-                         int64_t* bad_update);
+Status coordinate_median(const float* const* updates, int64_t count, int64_t dim, float* out, int64_t* bad_update);
 
 // out[d] = mean of the K - 2*trim middle values of column d (the trim smallest and trim largest
 // are dropped), summed in float64 and rounded once. Requires 0 <= 2*trim < count.
@@ -56,22 +55,22 @@ Status pairwise_sq_distances(const float* const* updates, int64_t count, int64_t
 Status krum_scores(const double* dist, int64_t count, int64_t byzantine, double* scores);
 
 // out = the update with the smallest Krum score (*selected = its index). Needs count > 2f + 2.
-Status krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out,
-            int64_t* selected, int64_t* bad_update);
+Status krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out, int64_t* selected,
+            int64_t* bad_update);
 
 // out = the float64 mean (rounded once) of the `keep` updates with the smallest Krum scores;
 // selected[0, keep) = their indices, best first. Needs count > 2f + 2 and 1 <= keep <= count - f
 // (more than count - f would always admit a Byzantine update).
-Status multi_krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, int64_t keep,
-                  float* out, int64_t* selected, int64_t* bad_update);
+Status multi_krum(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, int64_t keep, float* out,
+                  int64_t* selected, int64_t* bad_update);
 
 // Bulyan: select theta = count - 2f updates by iterated Krum (each round scores the updates not yet
 // selected, with max(1, n - f - 2) neighbours among those n, as Flower does), then out[d] = the
 // float64 mean of the beta = theta - 2f values of coordinate d closest to its median over the
 // selected (ties to the lower value). selected[0, theta) = the indices in selection order.
 // Needs count >= 4f + 3.
-Status bulyan(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out,
-              int64_t* selected, int64_t* bad_update);
+Status bulyan(const float* const* updates, int64_t count, int64_t dim, int64_t byzantine, float* out, int64_t* selected,
+              int64_t* bad_update);
 
 // ---- Secure aggregation arithmetic -------------------------------------------------------------
 //

@@ -92,8 +92,8 @@ DPFL_HD void secure_normals(const ChaChaKey& key, uint64_t stream, uint64_t bloc
   const U32x16 w = chacha_block(key, stream, block);
   double z[8];
   for (int p = 0; p < 4; ++p) {
-    box_muller(uniform52(w.v[4 * p], w.v[4 * p + 1]), uniform52(w.v[4 * p + 2], w.v[4 * p + 3]),
-               &z[2 * p], &z[2 * p + 1]);
+    box_muller(uniform52(w.v[4 * p], w.v[4 * p + 1]), uniform52(w.v[4 * p + 2], w.v[4 * p + 3]), &z[2 * p],
+               &z[2 * p + 1]);
   }
   const double inv_sqrt2 = 0.70710678118654752440084436210485;
   for (int j = 0; j < 4; ++j) out[j] = (z[j] + z[j + 4]) * inv_sqrt2;

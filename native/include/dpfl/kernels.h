@@ -31,8 +31,8 @@ struct ClipStats {
 
 // L2 norm of each row (norms: batch floats) and, when group_norms is not null, of each group of
 // each row (group_norms: batch x groups.count, row-major). Norms are computed in float64.
-Status per_sample_norms(const float* grads, int64_t batch, int64_t dim, Groups groups,
-                        float* norms, float* group_norms);
+Status per_sample_norms(const float* grads, int64_t batch, int64_t dim, Groups groups, float* norms,
+                        float* group_norms);
 
 // Clips each row group-wise to max_norms[g] with scale min(1, C_g / (norm_g + kClipEpsilon)) and
 // writes the float64-accumulated sum of the clipped rows to sum (dim floats). Rows containing a
@@ -41,9 +41,8 @@ Status per_sample_norms(const float* grads, int64_t batch, int64_t dim, Groups g
 // possible with huge max_norms) is refused with kInvalidArgument; sum is then unspecified.
 // Reads grads twice: the scale of a row depends on its whole norm, so one pass computes norms and
 // a second, column-tiled pass accumulates with the float64 tile held in cache.
-Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups groups,
-                    const double* max_norms, float* sum, float* norms, float* group_norms,
-                    ClipStats* stats);
+Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups groups, const double* max_norms, float* sum,
+                    float* norms, float* group_norms, ClipStats* stats);
 
 // Scales x in place to L2 norm at most max_norm (same rule as above). Refuses non-finite x
 // without modifying it. Returns the pre-clipping norm and the scale applied.
@@ -81,8 +80,8 @@ double gaussian_sample(const NoiseKey& key, uint64_t j);
 // normalizing). An update holding NaN or Inf makes the call fail (bad_update = its index); out
 // is then unspecified. out may be one of the updates: each column tile of every update is read
 // before that tile of out is written.
-Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights,
-                    bool normalize, float* out, int64_t* bad_update);
+Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, const double* weights, bool normalize,
+                    float* out, int64_t* bad_update);
 
 // Streaming weighted sum with O(dim) float64 state: updates are folded in one at a time.
 class Accumulator {

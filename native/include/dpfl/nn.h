@@ -51,7 +51,8 @@ Status dense_ghost_sqnorms(const float* x, const float* dy, double* sq_norms, in
                            bool with_bias);
 
 // dbias (out) (+)= Σ_r s_r dY[r], float64 sums; row_scale may be null.
-Status bias_backward(const float* dy, const float* row_scale, float* dbias, int64_t batch, int64_t out, bool accumulate);
+Status bias_backward(const float* dy, const float* row_scale, float* dbias, int64_t batch, int64_t out,
+                     bool accumulate);
 
 // sq_norms[r] = ‖y_r‖² (float64) for the batch rows of y (batch x dim).
 Status row_sqnorms(const float* y, double* sq_norms, int64_t batch, int64_t dim);

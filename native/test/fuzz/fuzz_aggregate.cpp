@@ -152,7 +152,8 @@ std::vector<float> streaming(fuzz::Input& in, bool large) {
         if (op.kind == 0) {
           sa = a.add(op.u.ptrs[0], op.n, op.u.weights[0]);
           b_ok = b.add(op.u.ptrs[0], op.n, op.u.weights[0]).ok();
-          if (op.n != dim) FUZZ_CHECK(!sa.ok(), "add accepted length %lld for dim %lld", (long long)op.n, (long long)dim);
+          if (op.n != dim)
+            FUZZ_CHECK(!sa.ok(), "add accepted length %lld for dim %lld", (long long)op.n, (long long)dim);
         } else {
           int64_t bad = -2;
           sa = a.add_many(op.u.ptrs.data(), op.u.weights.data(), static_cast<int64_t>(k_count), &bad);

@@ -15,11 +15,9 @@ using dpfl_addon::kMaxSafeCount;
 
 // Counts near the edges are the interesting ones: around 0, 2^26.5, 2^32, 2^53 and INT64 limits.
 int64_t count(fuzz::Input& in) {
-  const int64_t edges[] = {0,         1,         94906265,          94906266, 1LL << 32,
-                           kMaxSafeCount, INT64_MAX, INT64_MIN, 1LL << 53};
+  const int64_t edges[] = {0, 1, 94906265, 94906266, 1LL << 32, kMaxSafeCount, INT64_MAX, INT64_MIN, 1LL << 53};
   switch (in.byte() % 4) {
-    case 0:
-    {  // edge ± 2, wrapping at the int64 limits (unsigned arithmetic: no UB in the harness itself)
+    case 0: {  // edge ± 2, wrapping at the int64 limits (unsigned arithmetic: no UB in the harness itself)
       const int64_t edge = edges[in.byte() % (sizeof(edges) / sizeof(edges[0]))];
       return static_cast<int64_t>(static_cast<uint64_t>(edge) + static_cast<uint64_t>(in.range(-2, 2)));
     }
@@ -43,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t out = -7;
   const __int128 product = static_cast<__int128>(a) * b;
   const bool mul_ok = dpfl_addon::CheckedMul(a, b, &out);
-  FUZZ_CHECK(mul_ok == (args_ok && in_range(product)), "CheckedMul(%lld, %lld) returned %d", (long long)a,
-             (long long)b, mul_ok);
+  FUZZ_CHECK(mul_ok == (args_ok && in_range(product)), "CheckedMul(%lld, %lld) returned %d", (long long)a, (long long)b,
+             mul_ok);
   FUZZ_CHECK(mul_ok ? out == product : out == -7, "CheckedMul(%lld, %lld) wrote %lld", (long long)a, (long long)b,
              (long long)out);
 

@@ -144,9 +144,8 @@ void fuzz_clip_and_sum(const Case& c, fuzz::Input& in, bool large) {
     out.norms.assign(want_norms ? batch : 0, kSentinel);
     out.group_norms.assign(want_group ? batch * G : 0, kSentinel);
     out.stats = {};
-    out.status = dpfl::clip_and_sum(c.grads.empty() ? nullptr : c.grads.data(), c.batch, c.dim,
-                                    {c.ends.data(), G}, c.max_norms.data(), out.sum.data(),
-                                    want_norms ? out.norms.data() : nullptr,
+    out.status = dpfl::clip_and_sum(c.grads.empty() ? nullptr : c.grads.data(), c.batch, c.dim, {c.ends.data(), G},
+                                    c.max_norms.data(), out.sum.data(), want_norms ? out.norms.data() : nullptr,
                                     want_group ? out.group_norms.data() : nullptr, &out.stats);
     std::vector<float> all = out.sum;
     all.insert(all.end(), out.norms.begin(), out.norms.end());
@@ -174,7 +173,8 @@ void fuzz_clip_and_sum(const Case& c, fuzz::Input& in, bool large) {
     FUZZ_CHECK(out.stats.clipped >= r.clipped_lo && out.stats.clipped <= r.clipped_hi,
                "clipped %lld outside [%lld, %lld]", (long long)out.stats.clipped, (long long)r.clipped_lo,
                (long long)r.clipped_hi);
-    check_norms(c, r, want_norms ? out.norms : std::vector<float>(), want_group ? out.group_norms : std::vector<float>());
+    check_norms(c, r, want_norms ? out.norms : std::vector<float>(),
+                want_group ? out.group_norms : std::vector<float>());
   }
   // The clipped sum against the float64 reference, and the sensitivity bound per group:
   // ‖sum_g‖ <= Σ_b min(‖x_bg‖, C_g), with one float32 rounding per coordinate of slack.
@@ -220,9 +220,9 @@ void fuzz_norms(const Case& c, fuzz::Input& in) {
   const bool valid = c.batch > 0 && c.dim > 0 && c.valid_groups;
   const size_t batch = static_cast<size_t>(std::max<int64_t>(c.batch, 0));
   std::vector<float> norms(batch, kSentinel), group_norms(want_group ? batch * G : 0, kSentinel);
-  const dpfl::Status s = dpfl::per_sample_norms(c.grads.empty() ? nullptr : c.grads.data(), c.batch, c.dim,
-                                                {c.ends.data(), G}, norms.data(),
-                                                want_group ? group_norms.data() : nullptr);
+  const dpfl::Status s =
+      dpfl::per_sample_norms(c.grads.empty() ? nullptr : c.grads.data(), c.batch, c.dim, {c.ends.data(), G},
+                             norms.data(), want_group ? group_norms.data() : nullptr);
   FUZZ_CHECK(s.ok() == valid, "per_sample_norms: status %d for valid = %d", static_cast<int>(s.code), valid);
   if (!valid) {
     for (float v : norms) FUZZ_CHECK(v == kSentinel, "per_sample_norms wrote before refusing");

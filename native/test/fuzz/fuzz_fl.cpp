@@ -80,8 +80,8 @@ void robust(fuzz::Input& in, bool large) {
     std::sort(col.begin(), col.end());
     if (median) {
       const int64_t mid = count / 2;
-      const float want = count % 2 == 1 ? col[mid]
-                                        : static_cast<float>((static_cast<double>(col[mid - 1]) + col[mid]) * 0.5);
+      const float want =
+          count % 2 == 1 ? col[mid] : static_cast<float>((static_cast<double>(col[mid - 1]) + col[mid]) * 0.5);
       FUZZ_CHECK(out[d] == want, "median[%lld] = %.9g, expected %.9g", (long long)d, out[d], want);
     } else {
       double sum = 0.0, mag = 0.0;
@@ -132,8 +132,10 @@ void krum_rules(fuzz::Input& in, bool large) {
   const std::vector<const float*>& ptrs = u.ptrs;
   const int64_t first_bad = u.first_bad;
   bool valid = count > 0 && dim > 0 && f >= 0;
-  if (rule == 2) valid = valid && count >= 4 * f + 3;
-  else valid = valid && count > 2 * f + 2 && (rule == 0 || (keep >= 1 && keep <= count - f));
+  if (rule == 2)
+    valid = valid && count >= 4 * f + 3;
+  else
+    valid = valid && count > 2 * f + 2 && (rule == 0 || (keep >= 1 && keep <= count - f));
   const int64_t picks = !valid ? 0 : rule == 0 ? 1 : rule == 1 ? keep : count - 2 * f;
 
   int64_t bad = -2;
@@ -154,8 +156,8 @@ void krum_rules(fuzz::Input& in, bool large) {
     return o;
   });
   if (!valid) {
-    FUZZ_CHECK(!s.ok() && bad == -1, "%s accepted count %lld dim %lld f %lld keep %lld", names[rule],
-               (long long)count, (long long)dim, (long long)f, (long long)keep);
+    FUZZ_CHECK(!s.ok() && bad == -1, "%s accepted count %lld dim %lld f %lld keep %lld", names[rule], (long long)count,
+               (long long)dim, (long long)f, (long long)keep);
     return;
   }
   if (first_bad >= 0) {
@@ -212,8 +214,8 @@ void krum_rules(fuzz::Input& in, bool large) {
     if (rule == 0) {
       FUZZ_CHECK(out[d] == rows[selected[0]][d], "krum did not copy the selected update at %lld", (long long)d);
     } else {
-      FUZZ_CHECK(fuzz::sum_close(out[d], sum / n, mag / n), "%s[%lld] = %.9g, expected %.9g", names[rule],
-                 (long long)d, out[d], sum / n);
+      FUZZ_CHECK(fuzz::sum_close(out[d], sum / n, mag / n), "%s[%lld] = %.9g, expected %.9g", names[rule], (long long)d,
+                 out[d], sum / n);
     }
   }
 }
@@ -285,7 +287,8 @@ void masks_and_sums(fuzz::Input& in, bool large) {
   std::vector<std::vector<float>> x;
   for (int64_t c = 0; c < clients; ++c) {
     std::vector<float> v(static_cast<size_t>(std::max<int64_t>(n, 0)));
-    for (size_t i = 0; i < v.size(); ++i) v[i] = i < 64 ? std::ldexp(static_cast<float>(static_cast<int8_t>(in.byte())), e) : v[i % 64];
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = i < 64 ? std::ldexp(static_cast<float>(static_cast<int8_t>(in.byte())), e) : v[i % 64];
     x.push_back(std::move(v));
   }
   if (n <= 0) {

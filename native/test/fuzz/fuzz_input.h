@@ -14,14 +14,14 @@
 #include "dpfl/parallel.h"
 #include "tolerances.h"
 
-#define FUZZ_CHECK(cond, ...)                                                       \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
+#define FUZZ_CHECK(cond, ...)                                                            \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
       std::fprintf(stderr, "%s:%d: property failed: %s\n  ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                            \
-      std::fprintf(stderr, "\n");                                                   \
-      std::abort();                                                                 \
-    }                                                                               \
+      std::fprintf(stderr, __VA_ARGS__);                                                 \
+      std::fprintf(stderr, "\n");                                                        \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)
 
 namespace fuzz {
@@ -68,9 +68,18 @@ class Input {
     const uint8_t mode = byte();
     if (mode < 200) return std::ldexp(static_cast<float>(static_cast<int8_t>(byte())), scale_exp);
     if (mode < 230) {
-      static const float kSpecial[] = {0.0f, -0.0f, 1.0f, -1.0f, std::numeric_limits<float>::max(),
-                                       -std::numeric_limits<float>::max(), std::numeric_limits<float>::min(),
-                                       std::numeric_limits<float>::denorm_min(), 1e-30f, 1e30f, 1e19f, -1e19f};
+      static const float kSpecial[] = {0.0f,
+                                       -0.0f,
+                                       1.0f,
+                                       -1.0f,
+                                       std::numeric_limits<float>::max(),
+                                       -std::numeric_limits<float>::max(),
+                                       std::numeric_limits<float>::min(),
+                                       std::numeric_limits<float>::denorm_min(),
+                                       1e-30f,
+                                       1e30f,
+                                       1e19f,
+                                       -1e19f};
       return kSpecial[byte() % (sizeof kSpecial / sizeof kSpecial[0])];
     }
     if (mode < 250) {

@@ -93,10 +93,12 @@ void dense(fuzz::Input& in) {
   for (int64_t r = 0; r < b; ++r) {
     std::vector<float> dw(static_cast<size_t>(i_n * o_n)), db(static_cast<size_t>(o_n));
     FUZZ_CHECK(nn::dense_backward_params(x.data() + r * i_n, dy.data() + r * o_n, nullptr, dw.data(),
-                                         with_bias ? db.data() : nullptr, 1, din, dout, false).ok(), "refused");
+                                         with_bias ? db.data() : nullptr, 1, din, dout, false)
+                   .ok(),
+               "refused");
     const double g = sq(dw.data(), i_n * o_n) + (with_bias ? sq(db.data(), o_n) : 0.0);
-    const double ref = sq(x.data() + r * i_n, i_n) * sq(dy.data() + r * o_n, o_n) +
-                       (with_bias ? sq(dy.data() + r * o_n, o_n) : 0.0);
+    const double ref =
+        sq(x.data() + r * i_n, i_n) * sq(dy.data() + r * o_n, o_n) + (with_bias ? sq(dy.data() + r * o_n, o_n) : 0.0);
     FUZZ_CHECK(std::fabs(ghost[r] - ref) <= 1e-12 * ref, "ghost %.17g vs %.17g", ghost[r], ref);
     // Each element of dw is one float32 rounding of x·dy (or underflows below FLT_MIN).
     if (std::isfinite(g) && ref < 1e70 && ref > 1e-60)
@@ -115,7 +117,8 @@ void dense(fuzz::Input& in) {
     if (sr >= std::numeric_limits<float>::min() && std::isfinite(g) && ref < 1e70) {
       std::vector<float> share(static_cast<size_t>(i_n * o_n) + o_n);
       FUZZ_CHECK(nn::dense_backward_params(x.data() + r * i_n, dy.data() + r * o_n, &scale[r], share.data(),
-                                           with_bias ? share.data() + i_n * o_n : nullptr, 1, din, dout, false).ok(),
+                                           with_bias ? share.data() + i_n * o_n : nullptr, 1, din, dout, false)
+                     .ok(),
                  "refused");
       const double norm = std::sqrt(sq(share.data(), static_cast<int64_t>(share.size())));
       // Plus the underflow of x·s in float32 (absolute 2^-150 per product, times |dy|).
@@ -128,12 +131,15 @@ void dense(fuzz::Input& in) {
   std::vector<float> dw = fuzz::same_everywhere("dense_backward_params", false, [&] {
     std::vector<float> out(static_cast<size_t>(i_n * o_n) + o_n, 0.25f);
     FUZZ_CHECK(nn::dense_backward_params(x.data(), dy.data(), scale.data(), out.data(), out.data() + i_n * o_n, batch,
-                                         din, dout, true).ok(), "refused");
+                                         din, dout, true)
+                   .ok(),
+               "refused");
     return out;
   });
   for (int64_t r = 0; r < b; ++r) {
     const double contrib = scale[r] * std::sqrt(ghost[r]);
-    FUZZ_CHECK(contrib <= c * (1 + 4 * tol::kNormRtol), "example %lld contributes %.9g > C = %g", (long long)r, contrib, c);
+    FUZZ_CHECK(contrib <= c * (1 + 4 * tol::kNormRtol), "example %lld contributes %.9g > C = %g", (long long)r, contrib,
+               c);
   }
   for (int64_t p = 0; p < i_n; ++p)
     for (int64_t j = 0; j < o_n; ++j) {
@@ -156,7 +162,8 @@ void embedding(fuzz::Input& in) {
   const int64_t tokens = in.range(0, 40);
   std::vector<int32_t> offsets(static_cast<size_t>(std::max<int64_t>(batch, 0) + 1));
   std::vector<int32_t> indices(static_cast<size_t>(tokens));
-  for (int32_t& i : indices) i = static_cast<int32_t>(corrupt ? in.range(-2, rows + 1) : in.range(0, std::max<int64_t>(rows - 1, 0)));
+  for (int32_t& i : indices)
+    i = static_cast<int32_t>(corrupt ? in.range(-2, rows + 1) : in.range(0, std::max<int64_t>(rows - 1, 0)));
   for (size_t r = 0; r < offsets.size(); ++r)
     offsets[r] = static_cast<int32_t>(corrupt ? in.range(-1, tokens + 1) : in.range(0, tokens));
   if (!corrupt) std::sort(offsets.begin(), offsets.end());
@@ -171,8 +178,8 @@ void embedding(fuzz::Input& in) {
   for (int64_t t = valid ? offsets[0] : 0; valid && t < offsets[b_n]; ++t) valid = indices[t] >= 0 && indices[t] < rows;
 
   std::vector<float> out(static_cast<size_t>(b_n * d_n), 9.0f);
-  const dpfl::Status s = nn::embedding_bag_forward(table.data(), rows, dim, bags, with_bias ? bias.data() : nullptr,
-                                                   out.data());
+  const dpfl::Status s =
+      nn::embedding_bag_forward(table.data(), rows, dim, bags, with_bias ? bias.data() : nullptr, out.data());
   FUZZ_CHECK(s.ok() == valid, "embedding_bag_forward: status %d for valid = %d", (int)s.code, valid);
   std::vector<float> dtable(static_cast<size_t>(r_n * d_n), 0.0f);
   const dpfl::Status sb = nn::embedding_bag_backward(dout.data(), rows, dim, bags, nullptr, dtable.data());
@@ -211,13 +218,13 @@ void embedding(fuzz::Input& in) {
     double c2 = 0.0;
     for (const auto& kv : coeff) c2 += kv.second * kv.second;
     const double ref_ghost = c2 * sq(dout.data() + r * d_n, d_n);
-    FUZZ_CHECK(std::fabs(ghost[r] - ref_ghost) <= 1e-9 * ref_ghost + 1e-300, "embedding ghost %.17g vs %.17g",
-               ghost[r], ref_ghost);
+    FUZZ_CHECK(std::fabs(ghost[r] - ref_ghost) <= 1e-9 * ref_ghost + 1e-300, "embedding ghost %.17g vs %.17g", ghost[r],
+               ref_ghost);
   }
   for (int64_t j = 0; j < r_n; ++j)
     for (int64_t d = 0; d < d_n; ++d)
-      check_fsum("embedding_bag_backward", dtable[j * d_n + d], ref_dt[j * d_n + d], mag_dt[j * d_n + d],
-                 hits[j] + 1, j * d_n + d);
+      check_fsum("embedding_bag_backward", dtable[j * d_n + d], ref_dt[j * d_n + d], mag_dt[j * d_n + d], hits[j] + 1,
+                 j * d_n + d);
 }
 
 void optimizers(fuzz::Input& in) {
@@ -232,8 +239,8 @@ void optimizers(fuzz::Input& in) {
   std::vector<float> v0 = finite_floats(in, n_n);
   for (float& v : v0) v = std::fabs(v);  // Adam's second moment is non-negative
   const bool fin = std::isfinite(lr) && std::isfinite(wd) && std::isfinite(gs);
-  const bool valid = n >= 0 && fin &&
-                     (adam ? b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1 && eps > 0 && t >= 1 : std::isfinite(b1));
+  const bool valid =
+      n >= 0 && fin && (adam ? b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1 && eps > 0 && t >= 1 : std::isfinite(b1));
   dpfl::Status s;
   const std::vector<float> got = fuzz::same_everywhere("optimizer update", false, [&] {
     std::vector<float> p = p0, m = m0, v = v0;
@@ -264,8 +271,8 @@ void optimizers(fuzz::Input& in) {
     const float want[3] = {p, m, v};
     const float have[3] = {got[i], got[n_n + i], got[2 * n_n + i]};
     FUZZ_CHECK(std::memcmp(want, have, sizeof want) == 0 || (std::isnan(p) && std::isnan(have[0])),
-               "update %lld: p %.9g m %.9g v %.9g, expected %.9g %.9g %.9g", (long long)i, have[0], have[1], have[2],
-               p, m, v);
+               "update %lld: p %.9g m %.9g v %.9g, expected %.9g %.9g %.9g", (long long)i, have[0], have[1], have[2], p,
+               m, v);
   }
 }
 
@@ -300,10 +307,12 @@ void loss_and_activations(fuzz::Input& in) {
   // Activations, in place half the time.
   const int64_t n = in.range(-1, 64);
   const nn::Activation f = in.flag() ? nn::Activation::kRelu : nn::Activation::kTanh;
-  std::vector<float> x = finite_floats(in, std::max<int64_t>(n, 0)), y(x.size()), dy = finite_floats(in, std::max<int64_t>(n, 0));
+  std::vector<float> x = finite_floats(in, std::max<int64_t>(n, 0)), y(x.size()),
+                     dy = finite_floats(in, std::max<int64_t>(n, 0));
   FUZZ_CHECK(nn::activation_forward(f, x.data(), y.data(), n).ok() == (n >= 0), "activation_forward status");
   std::vector<float> dx(x.size());
-  FUZZ_CHECK(nn::activation_backward(f, y.data(), dy.data(), dx.data(), n).ok() == (n >= 0), "activation_backward status");
+  FUZZ_CHECK(nn::activation_backward(f, y.data(), dy.data(), dx.data(), n).ok() == (n >= 0),
+             "activation_backward status");
   FUZZ_CHECK(!nn::activation_forward(static_cast<nn::Activation>(7), x.data(), y.data(), n).ok() || n == 0 || n < 0,
              "an unknown activation was accepted");
   for (size_t i = 0; n > 0 && i < x.size(); ++i) {
@@ -313,7 +322,8 @@ void loss_and_activations(fuzz::Input& in) {
       const double t = std::tanh(static_cast<double>(x[i]));
       FUZZ_CHECK(std::fabs(y[i] - t) <= 2.5e-7 * std::fabs(t) + 1e-45, "tanh(%.9g) = %.9g vs %.9g", x[i], y[i], t);
       const float want = dy[i] * (1.0f - y[i] * y[i]);
-      FUZZ_CHECK(std::memcmp(&dx[i], &want, 4) == 0 || (std::isnan(want) && std::isnan(dx[i])), "tanh backward at %zu", i);
+      FUZZ_CHECK(std::memcmp(&dx[i], &want, 4) == 0 || (std::isnan(want) && std::isnan(dx[i])), "tanh backward at %zu",
+                 i);
     }
   }
 }

@@ -72,8 +72,8 @@ void run(fuzz::Input& in) {
                (unsigned long long)(offset + i), z);
     const float want = static_cast<float>(static_cast<double>(x0[i]) + stddev * z);
     FUZZ_CHECK(std::isfinite(x[i]), "noise made x[%zu] = %g from %g (std %g)", i, x[i], x0[i], stddev);
-    FUZZ_CHECK(std::memcmp(&x[i], &want, sizeof want) == 0,
-               "x[%zu] = %.9g, expected %.9g (secure %d)", i, x[i], want, key.secure);
+    FUZZ_CHECK(std::memcmp(&x[i], &want, sizeof want) == 0, "x[%zu] = %.9g, expected %.9g (secure %d)", i, x[i], want,
+               key.secure);
   }
   // The same noise when the call is split in two at any point.
   if (len > 1) {

@@ -5,7 +5,12 @@
 // exposure; or audits the Gaussian mechanism itself over independent runs (--mechanism).
 import { writeFileSync } from 'node:fs';
 import { INDEPENDENT_TRIALS_ASSUMPTIONS } from '../../audit/epsilon-bound.js';
-import { assertClaimHolds, auditGaussianMechanism, PrivacyClaimViolated, type GaussianAuditOptions } from '../../audit/gaussian-audit.js';
+import {
+  assertClaimHolds,
+  auditGaussianMechanism,
+  PrivacyClaimViolated,
+  type GaussianAuditOptions,
+} from '../../audit/gaussian-audit.js';
 import { auditSummary, auditTable } from '../../audit/report.js';
 import { rocSvg } from '../../audit/roc-svg.js';
 import { runAudit, type TrainingSettings } from '../../audit/run-audit.js';
@@ -44,16 +49,43 @@ const { fail, choice, positive, integer, openUnit, integerList } = optionParser(
 
 /** Defaults per dataset/model: non-private Adam; private DP-SGD (momentum SGD) with larger batches. */
 const DEFAULTS: Record<string, { nonPrivate: TrainingSettings; private: TrainingSettings }> = {
-  'spam/linear': { nonPrivate: { optimizer: 'adam', lr: 0.05, epochs: 20, batchSize: 256, maxGradNorm: 1 }, private: { optimizer: 'sgd', lr: 8, epochs: 20, batchSize: 1024, maxGradNorm: 1 } },
-  'spam/text': { nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 10, batchSize: 256, maxGradNorm: 1 }, private: { optimizer: 'sgd', lr: 4, epochs: 10, batchSize: 1024, maxGradNorm: 1 } },
-  'spam/mlp': { nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 10, batchSize: 256, maxGradNorm: 1 }, private: { optimizer: 'sgd', lr: 4, epochs: 10, batchSize: 1024, maxGradNorm: 1 } },
+  'spam/linear': {
+    nonPrivate: { optimizer: 'adam', lr: 0.05, epochs: 20, batchSize: 256, maxGradNorm: 1 },
+    private: { optimizer: 'sgd', lr: 8, epochs: 20, batchSize: 1024, maxGradNorm: 1 },
+  },
+  'spam/text': {
+    nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 10, batchSize: 256, maxGradNorm: 1 },
+    private: { optimizer: 'sgd', lr: 4, epochs: 10, batchSize: 1024, maxGradNorm: 1 },
+  },
+  'spam/mlp': {
+    nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 10, batchSize: 256, maxGradNorm: 1 },
+    private: { optimizer: 'sgd', lr: 4, epochs: 10, batchSize: 1024, maxGradNorm: 1 },
+  },
 };
-const FALLBACK = { nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 20, batchSize: 128, maxGradNorm: 1 }, private: { optimizer: 'sgd', lr: 1, epochs: 20, batchSize: 512, maxGradNorm: 1 } } as const;
+const FALLBACK = {
+  nonPrivate: { optimizer: 'adam', lr: 0.01, epochs: 20, batchSize: 128, maxGradNorm: 1 },
+  private: { optimizer: 'sgd', lr: 1, epochs: 20, batchSize: 512, maxGradNorm: 1 },
+} as const;
 
 const OPTIONS = stringOptions(
-  'dataset', 'model', 'epsilon', 'delta', 'shadow-models', 'canaries', 'repeats', 'epochs', 'batch-size',
-  'lr', 'private-lr', 'private-batch-size', 'seed', 'confidence', 'plot', 'mechanism', 'noise-scale',
-  'trials'
+  'dataset',
+  'model',
+  'epsilon',
+  'delta',
+  'shadow-models',
+  'canaries',
+  'repeats',
+  'epochs',
+  'batch-size',
+  'lr',
+  'private-lr',
+  'private-batch-size',
+  'seed',
+  'confidence',
+  'plot',
+  'mechanism',
+  'noise-scale',
+  'trials',
 );
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
@@ -110,7 +142,9 @@ function mechanismAudit(options: GaussianAuditOptions, json: boolean): number {
       }),
     );
   } else {
-    console.log(`Gaussian mechanism, sensitivity 1: claims ε = ${epsilon} at δ = ${delta} (needs σ ≥ ${r.calibratedSigma.toPrecision(4)}), runs with σ = ${r.sigma.toPrecision(4)}`);
+    console.log(
+      `Gaussian mechanism, sensitivity 1: claims ε = ${epsilon} at δ = ${delta} (needs σ ≥ ${r.calibratedSigma.toPrecision(4)}), runs with σ = ${r.sigma.toPrecision(4)}`,
+    );
     console.log(`  exact ε of the mechanism as run: ${r.trueEpsilon.toFixed(3)}`);
     const trials = r.audit.counts.members + r.audit.counts.nonMembers;
     console.log(
@@ -144,7 +178,12 @@ interface AuditPlan {
 /** Validates every flag before anything is trained. */
 function parseAudit(values: Values): AuditPlan {
   const dataset = choice<AuditDatasetName>('dataset', values.dataset, ['spam', 'mnist', 'synthetic'], 'spam');
-  const model = choice<ModelKind>('model', values.model, ['linear', 'mlp', 'text'], dataset === 'mnist' ? 'mlp' : 'linear');
+  const model = choice<ModelKind>(
+    'model',
+    values.model,
+    ['linear', 'mlp', 'text'],
+    dataset === 'mnist' ? 'mlp' : 'linear',
+  );
   if (model === 'text' && dataset === 'mnist') fail('model', '"linear" or "mlp" for the mnist dataset', model);
   const epsilon = positive('epsilon', values.epsilon, 1);
   const delta = openUnit('delta', values.delta, 1e-5);
@@ -212,8 +251,14 @@ export const audit: Command = {
       const name = result.nonPrivate.primaryAttack;
       const svg = rocSvg(
         [
-          { label: `non-private (AUC ${result.nonPrivate.attacks[name]!.auc.toFixed(3)})`, roc: result.nonPrivate.attacks[name]!.roc },
-          { label: `ε = ${epsilon} (AUC ${result.private.attacks[name]!.auc.toFixed(3)})`, roc: result.private.attacks[name]!.roc },
+          {
+            label: `non-private (AUC ${result.nonPrivate.attacks[name]!.auc.toFixed(3)})`,
+            roc: result.nonPrivate.attacks[name]!.roc,
+          },
+          {
+            label: `ε = ${epsilon} (AUC ${result.private.attacks[name]!.auc.toFixed(3)})`,
+            roc: result.private.attacks[name]!.roc,
+          },
         ],
         { title: `${name} on ${dataset}/${model}` },
       );
@@ -222,11 +267,18 @@ export const audit: Command = {
     const summary = auditSummary(result, { dataset, model, seed });
     if (values.json) console.log(JSON.stringify(summary));
     else {
-      console.log(auditTable(result, `dpfl audit: ${dataset}/${model}, ${result.members} members / ${result.nonMembers} non-members, ${shadowModels} shadow models per regime, δ = ${delta}`));
+      console.log(
+        auditTable(
+          result,
+          `dpfl audit: ${dataset}/${model}, ${result.members} members / ${result.nonMembers} non-members, ${shadowModels} shadow models per regime, δ = ${delta}`,
+        ),
+      );
       if (values.plot !== undefined) console.log(`ROC plot written to ${values.plot}`);
     }
     if (summary.privacyClaimViolated) {
-      console.error(`dpfl audit: PRIVACY CLAIM VIOLATED: an attack certifies more leakage than ε = ${result.private.epsilon.toFixed(3)} allows`);
+      console.error(
+        `dpfl audit: PRIVACY CLAIM VIOLATED: an attack certifies more leakage than ε = ${result.private.epsilon.toFixed(3)} allows`,
+      );
       return 3;
     }
     return 0;

@@ -35,8 +35,12 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
     console.log(`  private     ${r.msPerStepPrivate.toFixed(2)} ms/step`);
     console.log(`  non-private ${r.msPerStepNonPrivate.toFixed(2)} ms/step`);
     console.log(`  ratio       ${r.ratio.toFixed(2)}`);
-    console.log(`  of which secure noise ${r.msNoise.toFixed(2)} ms: ratio without it ${r.ratioWithoutNoise.toFixed(2)}`);
-    console.log(`  with reproducible (Philox) noise ${r.msPerStepPrivateReproducible.toFixed(2)} ms/step, ratio ${r.ratioReproducible.toFixed(2)}`);
+    console.log(
+      `  of which secure noise ${r.msNoise.toFixed(2)} ms: ratio without it ${r.ratioWithoutNoise.toFixed(2)}`,
+    );
+    console.log(
+      `  with reproducible (Philox) noise ${r.msPerStepPrivateReproducible.toFixed(2)} ms/step, ratio ${r.ratioReproducible.toFixed(2)}`,
+    );
     console.log(
       r.msPerStepMaterialised === null
         ? `  naive (materialised per-example gradients): skipped, ${r.materialisedSkipped}`

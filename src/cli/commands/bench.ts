@@ -4,7 +4,15 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SECTIONS, sectionRows } from '../../bench/sections.js';
-import { buildHarness, exactFilter, HarnessUnavailable, mergeReports, packageRoot, runHarness, type HarnessReport } from '../../bench/harness.js';
+import {
+  buildHarness,
+  exactFilter,
+  HarnessUnavailable,
+  mergeReports,
+  packageRoot,
+  runHarness,
+  type HarnessReport,
+} from '../../bench/harness.js';
 import { loadAtStart, machineInfo } from '../../bench/machine.js';
 import { callOverheads, isaVariants, mergeResults, type BenchDocument } from '../../bench/report.js';
 import { renderMarkdown, renderText } from '../../bench/render.js';
@@ -71,7 +79,9 @@ export const bench: Command = {
     const progress = new ProgressLine({ label: 'dpfl bench' });
     let exitCode = 0;
     if (loadAtStart > 0.5) {
-      console.error(`dpfl bench: load average ${loadAtStart.toFixed(1)}: other processes are running, results will be noisy`);
+      console.error(
+        `dpfl bench: load average ${loadAtStart.toFixed(1)}: other processes are running, results will be noisy`,
+      );
     }
 
     // The C++ harness runs once per shape, just before the TypeScript side times the same shape
@@ -111,7 +121,14 @@ export const bench: Command = {
         }
       }
     };
-    const { rows: ts, checksum } = await runTsSuite({ quick, filter, baselines, timeMs, progress: (m) => progress.status(m), beforeShape });
+    const { rows: ts, checksum } = await runTsSuite({
+      quick,
+      filter,
+      baselines,
+      timeMs,
+      progress: (m) => progress.status(m),
+      beforeShape,
+    });
     const cpp = mergeReports(reports);
     const sections: BenchDocument['sections'] = {};
     for (const name of SECTIONS) {
@@ -124,7 +141,14 @@ export const bench: Command = {
     const doc: BenchDocument = {
       schema: 1,
       date: started.toISOString(),
-      options: { quick, filter: filter ?? null, baselines, isaSweep, timeMs: timeMs ?? null, probeMib: probeMib ?? null },
+      options: {
+        quick,
+        filter: filter ?? null,
+        baselines,
+        isaSweep,
+        timeMs: timeMs ?? null,
+        probeMib: probeMib ?? null,
+      },
       machine: machineInfo(cpp?.machine ?? null),
       probe: cpp?.probe ?? null,
       results: mergeResults(ts, cpp),

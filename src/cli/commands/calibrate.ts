@@ -19,7 +19,11 @@ const { positive, where } = optionParser('math');
 
 export const calibrate: Command = {
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { ...DPSGD_OPTIONS, epsilon: { type: 'string' }, tolerance: { type: 'string' } });
+    const { values } = parseCommandArgs(argv, {
+      ...DPSGD_OPTIONS,
+      epsilon: { type: 'string' },
+      tolerance: { type: 'string' },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;

@@ -98,12 +98,16 @@ export const demo: Command = {
     const d = report.dpsgd;
     const f = report.federated;
     console.log(`DP-SGD step on ${batch} synthetic per-sample gradients of ${dim} parameters`);
-    console.log(`  clip to C=${maxNorm}: mean norm ${d.meanPerSampleNorm.toFixed(3)}, ${d.clipped}/${batch} clipped, ${d.nonFinite} non-finite (${d.clipMs.toFixed(1)} ms)`);
+    console.log(
+      `  clip to C=${maxNorm}: mean norm ${d.meanPerSampleNorm.toFixed(3)}, ${d.clipped}/${batch} clipped, ${d.nonFinite} non-finite (${d.clipMs.toFixed(1)} ms)`,
+    );
     console.log(`  secure Gaussian noise, std ${d.noiseStd} (σ=${noiseMultiplier} × C): ${d.noiseMs.toFixed(1)} ms`);
     console.log(`  noisy average gradient norm ${d.noisyAverageNorm.toFixed(4)}`);
     console.log(`Federated round with ${clients} clients weighted by sample count (${samples.join(', ')})`);
     console.log(`  update norms before clipping to ${maxNorm}: ${norms.map((n) => n.toFixed(3)).join(', ')}`);
-    console.log(`  weighted mean norm ${f.meanUpdateNorm.toFixed(4)} (${f.aggregateMs.toFixed(1)} ms); streaming aggregator agrees to ${f.streamingMaxAbsDiff.toExponential(1)}`);
+    console.log(
+      `  weighted mean norm ${f.meanUpdateNorm.toFixed(4)} (${f.aggregateMs.toFixed(1)} ms); streaming aggregator agrees to ${f.streamingMaxAbsDiff.toExponential(1)}`,
+    );
     return 0;
   },
 };

@@ -21,7 +21,14 @@ multiplier SIGMA = noise std / clipping norm) are (ε, δ)-DP under add/remove-o
 
 /** Options shared by `dpfl epsilon` and `dpfl calibrate`. */
 export const DPSGD_OPTIONS = stringOptions(
-  'sample-rate', 'steps', 'epochs', 'dataset-size', 'batch-size', 'delta', 'accountant', 'discretization'
+  'sample-rate',
+  'steps',
+  'epochs',
+  'dataset-size',
+  'batch-size',
+  'delta',
+  'accountant',
+  'discretization',
 );
 
 const { fail, where, positive, integer, openUnit } = optionParser('math');
@@ -50,15 +57,20 @@ export function dpsgdArgs(values: Record<string, string | boolean | undefined>):
   if (accountant !== 'rdp' && accountant !== 'pld') {
     throw invalidOption('accountant', '"rdp" or "pld"', accountant, 'math');
   }
-  const discretization = str('discretization') === undefined
-    ? undefined
-    : where('discretization', str('discretization'), undefined, (d) => d > 0 && d <= 0.1, 'in (0, 0.1]');
+  const discretization =
+    str('discretization') === undefined
+      ? undefined
+      : where('discretization', str('discretization'), undefined, (d) => d > 0 && d <= 0.1, 'in (0, 0.1]');
   const byEpochs = str('epochs') !== undefined || str('dataset-size') !== undefined || str('batch-size') !== undefined;
   let sampleRate: number;
   let steps: number;
   if (byEpochs) {
     if (str('sample-rate') !== undefined || str('steps') !== undefined) {
-      fail('epochs', 'used without --sample-rate and --steps (give either Q and T, or epochs, dataset size and batch size)', str('epochs'));
+      fail(
+        'epochs',
+        'used without --sample-rate and --steps (give either Q and T, or epochs, dataset size and batch size)',
+        str('epochs'),
+      );
     }
     const epochs = positive('epochs', str('epochs'));
     const n = integer('dataset-size', str('dataset-size'), undefined, 1);
@@ -117,8 +129,7 @@ export const epsilon: Command = {
     if (r.method === 'rdp') console.log(`${head} (RDP, optimal order ${order}${fallback}) for ${what}`);
     else if (r.method === 'closed-form') {
       console.log(`${head} (exact, closed form of the composed Gaussian) for ${what}`);
-    }
-    else
+    } else
       console.log(
         `${head} (PLD upper bound; ` +
           `true ε in [${r.epsilonLower?.toPrecision(6)}, ${r.epsilonUpper?.toPrecision(6)}], ` +

@@ -49,10 +49,38 @@ instead of the test split (for tuning without looking at the test set).`;
 
 const OPTIONS = {
   ...stringOptions(
-    'dataset', 'partition', 'alpha', 'beta', 'clients', 'per-round', 'rounds', 'selection', 'power',
-    'algorithm', 'server-lr', 'mu', 'local-epochs', 'local-lr', 'batch-size', 'aggregation', 'trim', 'byzantine',
-    'estimator', 'noise', 'clip', 'delta', 'capacity', 'arrivals', 'eviction', 'dropout', 'deadline', 'seed',
-    'examples', 'data-seed', 'data-dir', 'model'
+    'dataset',
+    'partition',
+    'alpha',
+    'beta',
+    'clients',
+    'per-round',
+    'rounds',
+    'selection',
+    'power',
+    'algorithm',
+    'server-lr',
+    'mu',
+    'local-epochs',
+    'local-lr',
+    'batch-size',
+    'aggregation',
+    'trim',
+    'byzantine',
+    'estimator',
+    'noise',
+    'clip',
+    'delta',
+    'capacity',
+    'arrivals',
+    'eviction',
+    'dropout',
+    'deadline',
+    'seed',
+    'examples',
+    'data-seed',
+    'data-dir',
+    'model',
   ),
   ...flagOptions('replacement', 'dp', 'adaptive-clip', 'continual', 'withhold-stats', 'validation'),
 } as const;
@@ -105,20 +133,28 @@ export const federate: Command = {
     // Local training and server-lr defaults on spam, chosen on --validation (docs/fl.md, "Comparison").
     const bags = datasetName === 'spam' && modelKind !== 'mlp';
     const tuned = bags && modelKind === 'linear'; // the text model was not tuned: generic defaults
-    if (modelKind === 'text' && datasetName !== 'spam') fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
+    if (modelKind === 'text' && datasetName !== 'spam')
+      fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
     // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
     const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
-    const { dataset: data, owners } = loadDataset(datasetName, federateDatasetOptions(datasetName, {
-      dataSeed,
-      bags,
-      ...(values['data-dir'] ? { from: values['data-dir'] } : {}),
-      ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}),
-    }));
+    const { dataset: data, owners } = loadDataset(
+      datasetName,
+      federateDatasetOptions(datasetName, {
+        dataSeed,
+        bags,
+        ...(values['data-dir'] ? { from: values['data-dir'] } : {}),
+        ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}),
+      }),
+    );
     // Each side in the permutation's order: the partitions deal examples by position.
     const split = splitDataset(data, 0.2, seed, { order: 'shuffled', ...(owners ? { owners } : {}) });
     // --validation: for tuning, evaluate on 20% of the training examples (the clients train on the
     // other 80%) so that the held-out test split is never looked at.
-    const { train, test, owners: trainOwners } = values.validation
+    const {
+      train,
+      test,
+      owners: trainOwners,
+    } = values.validation
       ? splitDataset(split.train, 0.2, seed, { order: 'shuffled', ...(owners ? { owners: split.owners!.train } : {}) })
       : split;
     const kind = oneOf<PartitionKind>('partition', values.partition, ['iid', 'label', 'quantity', 'natural'], 'label');
@@ -138,8 +174,18 @@ export const federate: Command = {
     const perRound = integer('per-round', values['per-round'], Math.min(10, population), 1);
     if (perRound > population) fail('per-round', `at most the number of clients (${population})`, perRound);
     const rounds = integer('rounds', values.rounds, 20, 1);
-    const method = oneOf<SelectionMethod>('selection', values.selection, ['uniform', 'poisson', 'activity', 'top'], 'uniform');
-    const algorithm = oneOf<Algorithm>('algorithm', values.algorithm, ['fedavg', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad', 'fedprox'], 'fedavg');
+    const method = oneOf<SelectionMethod>(
+      'selection',
+      values.selection,
+      ['uniform', 'poisson', 'activity', 'top'],
+      'uniform',
+    );
+    const algorithm = oneOf<Algorithm>(
+      'algorithm',
+      values.algorithm,
+      ['fedavg', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad', 'fedprox'],
+      'fedavg',
+    );
     const aggregation = oneOf<AggregationRule>(
       'aggregation',
       values.aggregation,
@@ -152,7 +198,8 @@ export const federate: Command = {
       fail('byzantine', 'given with --aggregation krum, multi-krum or bulyan', aggregation);
     }
     const estimator = oneOf('estimator', values.estimator, ['unbiased', 'self-normalized'] as const, 'unbiased');
-    if (!values.dp && (values.noise !== undefined || values['adaptive-clip'])) fail('dp', 'given with --noise and --adaptive-clip', 'absent');
+    if (!values.dp && (values.noise !== undefined || values['adaptive-clip']))
+      fail('dp', 'given with --noise and --adaptive-clip', 'absent');
     // The built-in models of src/models (native layers); the text model on bags of hashed n-grams.
     const model: FlModel = new BuiltinModel(
       bags
@@ -176,7 +223,9 @@ export const federate: Command = {
       algorithm,
       ...(values['server-lr'] !== undefined
         ? { serverOptimizer: { lr: positive('server-lr', values['server-lr']) } }
-        : tuned && ['fedadam', 'fedyogi', 'fedadagrad'].includes(algorithm) ? { serverOptimizer: { lr: 0.1 } } : {}),
+        : tuned && ['fedadam', 'fedyogi', 'fedadagrad'].includes(algorithm)
+          ? { serverOptimizer: { lr: 0.1 } }
+          : {}),
       ...(values.mu !== undefined ? { mu: numberOption('mu', values.mu) } : {}),
       local: {
         epochs: integer('local-epochs', values['local-epochs'], tuned ? 5 : 1, 1),
@@ -262,7 +311,10 @@ export const federate: Command = {
       console.log(JSON.stringify(out));
       return 0;
     }
-    const privacy = result.epsilon !== undefined ? `, (ε = ${result.epsilon.toFixed(3)}, δ = ${result.delta!.toExponential(2)}) user-level` : '';
+    const privacy =
+      result.epsilon !== undefined
+        ? `, (ε = ${result.epsilon.toFixed(3)}, δ = ${result.delta!.toExponential(2)}) user-level`
+        : '';
     const counts = values['withhold-stats']
       ? ''
       : `${totals.accepted} update${totals.accepted === 1 ? '' : 's'} accepted, ` +

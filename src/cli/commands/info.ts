@@ -11,7 +11,12 @@ export const info: Command = {
       return 0;
     }
     const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
-    const report = { version, node: process.versions.node, platform: `${process.platform}-${process.arch}`, ...nativeInfo() };
+    const report = {
+      version,
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+      ...nativeInfo(),
+    };
     if (values.json) console.log(JSON.stringify(report));
     else for (const [k, v] of Object.entries(report)) console.log(`${k.padEnd(12)} ${v}`);
     return 0;

@@ -50,13 +50,33 @@ export function parseTrainArgs(argv: string[]): {
 } {
   const { values } = parseCommandArgs(argv, {
     ...stringOptions(
-      'dataset', 'model', 'epsilon', 'delta', 'epochs', 'batch-size', 'clipping', 'max-grad-norm', 'optimizer',
-      'lr', 'momentum', 'seed', 'save', 'resume', 'max-physical-batch', 'activation', 'combiner'
+      'dataset',
+      'model',
+      'epsilon',
+      'delta',
+      'epochs',
+      'batch-size',
+      'clipping',
+      'max-grad-norm',
+      'optimizer',
+      'lr',
+      'momentum',
+      'seed',
+      'save',
+      'resume',
+      'max-physical-batch',
+      'activation',
+      'combiner',
     ),
     ...flagOptions('non-private', 'compare', 'withhold-unnoised-stats'),
   });
   const dataset = choice<DatasetName>('dataset', values.dataset, ['spam', 'mnist', 'synthetic'], 'spam');
-  const model = choice<ModelKind>('model', values.model, ['linear', 'mlp', 'text'], dataset === 'mnist' ? 'mlp' : 'text');
+  const model = choice<ModelKind>(
+    'model',
+    values.model,
+    ['linear', 'mlp', 'text'],
+    dataset === 'mnist' ? 'mlp' : 'text',
+  );
   const d = DEFAULTS[`${dataset}/${model}`] ?? { epochs: 10, batchSize: 128, lr: 1, maxGradNorm: 1 };
   const delta = openUnit('delta', values.delta, 1e-5);
   const momentum = where('momentum', values.momentum, 0.9, (m) => m >= 0 && m < 1, 'in [0, 1)');
@@ -79,7 +99,8 @@ export function parseTrainArgs(argv: string[]): {
     combiner: choice('combiner', values.combiner, ['mean', 'sqrtn', 'sum'] as const, d.combiner ?? 'mean'),
     ...(seed !== undefined ? { seed } : {}),
   };
-  if (values.resume !== undefined && !existsSync(values.resume)) throw new RangeError(`--resume must name an existing checkpoint, received "${values.resume}"`);
+  if (values.resume !== undefined && !existsSync(values.resume))
+    throw new RangeError(`--resume must name an existing checkpoint, received "${values.resume}"`);
   return {
     config,
     json: values.json,
@@ -130,19 +151,23 @@ export const train: Command = {
     const trainer = parsed.withholdUnnoisedStats
       ? new Trainer({ ...run.trainer.options, withholdUnnoisedStats: true })
       : run.trainer;
-    const { stoppedByBudget, interrupted } = await trainer.runAsync(run.totalSteps, (r) => {
-      examples += r.examples ?? 0;
-      progress.update(r.step + 1, run.totalSteps, () => {
-        const eps = spentEpsilon(run, delta)?.toFixed(3) ?? '∞ (non-private)';
-        const seconds = (performance.now() - t0) / 1000;
-        const loss = r.loss === undefined ? '' : `  loss ${r.loss.toFixed(4)}`;
-        const rate =
-          r.examples === undefined
-            ? `${((r.step + 1 - startStep) / seconds).toFixed(1)} steps/s`
-            : `${(examples / seconds).toFixed(0)} examples/s`;
-        return `step ${r.step + 1}/${run.totalSteps}${loss}  ε ${eps}  ${rate}`;
-      });
-    }, () => interruptRequested);
+    const { stoppedByBudget, interrupted } = await trainer.runAsync(
+      run.totalSteps,
+      (r) => {
+        examples += r.examples ?? 0;
+        progress.update(r.step + 1, run.totalSteps, () => {
+          const eps = spentEpsilon(run, delta)?.toFixed(3) ?? '∞ (non-private)';
+          const seconds = (performance.now() - t0) / 1000;
+          const loss = r.loss === undefined ? '' : `  loss ${r.loss.toFixed(4)}`;
+          const rate =
+            r.examples === undefined
+              ? `${((r.step + 1 - startStep) / seconds).toFixed(1)} steps/s`
+              : `${(examples / seconds).toFixed(0)} examples/s`;
+          return `step ${r.step + 1}/${run.totalSteps}${loss}  ε ${eps}  ${rate}`;
+        });
+      },
+      () => interruptRequested,
+    );
     process.removeListener('SIGINT', onSigint);
     progress.finish();
     const elapsed = performance.now() - t0;
@@ -188,14 +213,21 @@ export const train: Command = {
     if (parsed.json) {
       console.log(JSON.stringify(report));
     } else {
-      console.log(`${config.dataset}/${config.model}: test accuracy ${(report.accuracy * 100).toFixed(2)}% on ${report.testSize} examples`);
+      console.log(
+        `${config.dataset}/${config.model}: test accuracy ${(report.accuracy * 100).toFixed(2)}% on ${report.testSize} examples`,
+      );
       console.log(
         config.nonPrivate
           ? '  non-private run (no privacy guarantee)'
           : `  privacy spent: ε = ${report.epsilon!.toFixed(3)} at δ = ${delta} (target ε = ${config.epsilon}, σ = ${run.noiseMultiplier.toFixed(3)}, C = ${config.maxGradNorm}, ${config.clipping} clipping)`,
       );
-      console.log(`  ${report.steps} steps${stoppedByBudget ? ' (stopped by the budget guard)' : ''}${interrupted ? ' (interrupted)' : ''}, ${report.msPerStep?.toFixed(2) ?? '-'} ms per step`);
-      if (report.ratio !== null) console.log(`  non-private step ${report.msPerStepNonPrivate!.toFixed(2)} ms: private/non-private ratio ${report.ratio.toFixed(2)}`);
+      console.log(
+        `  ${report.steps} steps${stoppedByBudget ? ' (stopped by the budget guard)' : ''}${interrupted ? ' (interrupted)' : ''}, ${report.msPerStep?.toFixed(2) ?? '-'} ms per step`,
+      );
+      if (report.ratio !== null)
+        console.log(
+          `  non-private step ${report.msPerStepNonPrivate!.toFixed(2)} ms: private/non-private ratio ${report.ratio.toFixed(2)}`,
+        );
     }
     // 130: the conventional status of a run stopped by SIGINT (after its checkpoint was saved).
     return interrupted ? 130 : 0;
