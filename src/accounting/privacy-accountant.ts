@@ -86,6 +86,8 @@ export interface PrivacyAccountant {
    * nothing recorded) a step after which the ledger's ε at budget.delta would exceed budget.epsilon.
    */
   step(event: DpEvent, count?: number): void;
+  /** Throws what step(event, count) would throw, recording nothing (refuse work before doing it). */
+  checkStep(event: DpEvent, count?: number): void;
   /** Releases recorded: the sum of the ledger's counts (a DP optimizer's step count is derived from it). */
   readonly releases: number;
   /**
@@ -329,13 +331,16 @@ export class Accountant implements PrivacyAccountant {
     });
   }
 
-  step(event: DpEvent, count = 1): void {
+  /**
+   * The ledger after `count` more of `event`, built aside, or BudgetExceededError when the budget
+   * guard refuses it: the one guard behind step and checkStep. Nothing is recorded.
+   */
+  private guarded(event: DpEvent, count: number): { key: string; c: number; next: HistoryEntry[] | undefined } {
     const e = validateEvent(event, 'event');
     const c = integerAtLeast('count', count, 0);
     if (this.accountant === 'pld') checkPldSupports(e);
-    if (c === 0) return;
     const key = JSON.stringify(e);
-    // The next ledger, built aside: nothing is applied until the guard has passed.
+    if (c === 0) return { key, c, next: undefined };
     const last = this.entries[this.entries.length - 1];
     const next: HistoryEntry[] =
       last && this.lastKey === key
@@ -346,6 +351,21 @@ export class Accountant implements PrivacyAccountant {
       const attempted = this.compute(next, b.delta, false).epsilon;
       if (!(attempted <= b.epsilon)) throw new BudgetExceededError(this.spentEpsilon(b), attempted, b, this.accountant);
     }
+    return { key, c, next };
+  }
+
+  /**
+   * Throws exactly what step(event, count) would throw (BudgetExceededError past the budget, a
+   * typed error for a bad event) and records nothing: for callers that must refuse work before
+   * doing it (a federated round before its clients train).
+   */
+  checkStep(event: DpEvent, count = 1): void {
+    this.guarded(event, count);
+  }
+
+  step(event: DpEvent, count = 1): void {
+    const { key, c, next } = this.guarded(event, count);
+    if (next === undefined) return;
     this.entries = next;
     this.totals.set(key, (this.totals.get(key) ?? 0) + c);
     this.lastKey = key;

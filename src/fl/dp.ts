@@ -45,11 +45,12 @@
 // the users' data sizes and no accountant here covers non-uniform sampling.
 import {
   Accountant,
+  calibrate,
   poissonSampledGaussian,
+  selfComposed,
   sampledWithoutReplacementGaussian,
   type AccountantKind,
   type DpEvent,
-  type PrivacyAccountant,
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipByNorm } from '../kernels/clip.js';
@@ -62,6 +63,7 @@ import {
   oneOf,
   openUnitInterval,
   positiveFinite,
+  positiveInteger,
   requiredObject,
 } from '../validate.js';
 import {
@@ -80,8 +82,16 @@ export type AdaptiveClipOptions = AdaptiveClippingOptions;
 const COUNT_NOISE_HINT = 'perRound or countNoise';
 
 export interface DpFedAvgOptions {
-  /** Noise multiplier z (of the whole round's release). */
-  noiseMultiplier: number;
+  /** Noise multiplier z (of the whole round's release). Or give targetEpsilon and rounds. */
+  noiseMultiplier?: number;
+  /**
+   * Target ε at `delta` for `rounds` rounds: z is calibrated (accounting's `calibrate`, the one
+   * calibration DP-SGD and the audit use) to the smallest that meets it, and the accountant gets
+   * the budget { targetEpsilon, delta }: a round past it is refused (BudgetExceededError).
+   */
+  targetEpsilon?: number;
+  /** The planned number of rounds, with targetEpsilon. */
+  rounds?: number;
   /** Clipping norm S (the initial S with adaptive clipping). */
   clipNorm: number;
   /** Adaptive clipping (Andrew et al. 2021); false or undefined: fixed S. */
@@ -107,7 +117,7 @@ export interface DpRoundResult {
 
 export class DpFedAvg {
   readonly noiseMultiplier: number;
-  readonly accountant: PrivacyAccountant;
+  readonly accountant: Accountant;
   readonly event: DpEvent;
   readonly sumNoiseMultiplier: number;
   readonly delta: number;
@@ -129,7 +139,6 @@ export class DpFedAvg {
       nonNegativeFinite(`population[${k}]`, n),
     );
     requiredObject('options', options);
-    const z = positiveFinite('noiseMultiplier', options.noiseMultiplier);
     positiveFinite('clipNorm', options.clipNorm);
     openUnitInterval('delta', options.delta);
     if (options.noiseSeed !== undefined && typeof options.noiseSeed !== 'bigint') {
@@ -144,7 +153,6 @@ export class DpFedAvg {
     if (!Number.isSafeInteger(perRound) || perRound < 1 || perRound > m) {
       throw invalidArgument('perRound', `an integer in [1, ${m}]`, perRound);
     }
-    this.noiseMultiplier = z;
     this.delta = options.delta;
     this.#clip = options.clipNorm;
     const cap = options.weightCap;
@@ -159,18 +167,51 @@ export class DpFedAvg {
     const a = options.adaptiveClip;
     this.#adaptive = a === undefined || a === false ? undefined : adaptiveClipping('adaptiveClip', a === true ? {} : a);
     const sigmaB = this.#adaptive === undefined ? undefined : countNoiseStd(this.#adaptive, perRound);
-    // With adaptive clipping the sum's z_Δ and the count's σ_b together cost exactly z (Theorem 1).
-    this.sumNoiseMultiplier =
-      sigmaB === undefined ? z : sumNoiseMultiplier(z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
-    this.event =
+    // The round's event at multiplier z (with adaptive clipping: the (sum, count) pair, Theorem 1).
+    const eventOf = (z: number): DpEvent =>
       sampling === 'poisson'
         ? poissonSampledGaussian({ noiseMultiplier: z, sampleRate: q })
         : sampledWithoutReplacementGaussian({
-            noiseMultiplier: replaceOneMultiplier(z, this.sumNoiseMultiplier, sigmaB, this.robust),
+            noiseMultiplier: replaceOneMultiplier(z, sigmaB, this.robust),
             sampleSize: perRound,
             datasetSize: m,
           });
-    this.accountant = new Accountant({ accountant: options.accountant ?? 'rdp' });
+    const kind = options.accountant ?? 'rdp';
+    const plan = this.#noisePlan(options, eventOf, kind);
+    const z = plan.noiseMultiplier;
+    this.noiseMultiplier = z;
+    // With adaptive clipping the sum's z_Δ and the count's σ_b together cost exactly z (Theorem 1).
+    this.sumNoiseMultiplier =
+      sigmaB === undefined ? z : sumNoiseMultiplier(z, sigmaB, 'adaptiveClip', COUNT_NOISE_HINT);
+    this.event = eventOf(z);
+    this.accountant = new Accountant({ accountant: kind, ...(plan.budget ? { budget: plan.budget } : {}) });
+    // The guard is the accountant's: the calibrated plan is proven once, later rounds are checked against it.
+    if (plan.budget) this.accountant.certify([{ event: this.event, count: plan.rounds }]);
+  }
+
+  /** z as given, or calibrated to targetEpsilon over the planned rounds (with the budget to guard). */
+  #noisePlan(
+    options: DpFedAvgOptions,
+    eventOf: (z: number) => DpEvent,
+    accountant: AccountantKind,
+  ): { noiseMultiplier: number; budget?: { epsilon: number; delta: number }; rounds: number } {
+    if (options.targetEpsilon === undefined) {
+      if (options.rounds !== undefined)
+        throw invalidArgument('rounds', 'given only with targetEpsilon', options.rounds);
+      return { noiseMultiplier: positiveFinite('noiseMultiplier', options.noiseMultiplier), rounds: 0 };
+    }
+    if (options.noiseMultiplier !== undefined) {
+      throw invalidArgument('noiseMultiplier', 'absent when targetEpsilon is given', options.noiseMultiplier);
+    }
+    const epsilon = positiveFinite('targetEpsilon', options.targetEpsilon);
+    const rounds = positiveInteger('rounds', options.rounds);
+    const { noiseMultiplier } = calibrate({
+      eventOf: (z) => selfComposed(eventOf(z), rounds),
+      targetEpsilon: epsilon,
+      delta: options.delta,
+      accountant,
+    });
+    return { noiseMultiplier, budget: { epsilon, delta: options.delta }, rounds };
   }
 
   /** w_k = min(n_k / ŵ, 1), or 1 without a cap. */
@@ -196,6 +237,8 @@ export class DpFedAvg {
     if (!(nonNegativeFinite('unclipped', unclipped) <= reports)) {
       throw invalidArgument('unclipped', `at most reports (${reports})`, unclipped);
     }
+    // Charged first: a round the budget guard refuses (BudgetExceededError) changes nothing.
+    this.accountant.step(this.event);
     const s = this.#clip;
     const seed = this.options.noiseSeed;
     const noise = seed === undefined ? {} : { seed, stream: BigInt(2 * this.#round) };
@@ -211,7 +254,6 @@ export class DpFedAvg {
       const countNoise = seed === undefined ? {} : { seed, stream: BigInt(2 * this.#round + 1) };
       this.#clip = nextClipNorm(s, unclipped, reports, this.perRound, this.#adaptive, countNoise);
     }
-    this.accountant.step(this.event);
     this.#round += 1;
     const epsilon = this.accountant.epsilon(this.delta);
     return { delta: aggregate, clipNorm: s, nextClipNorm: this.#clip, clipped: reports - unclipped, epsilon };
@@ -223,7 +265,8 @@ export class DpFedAvg {
  * analysis: the mean's sum and count sensitivities both double (z/2); a robust output's stays 2S,
  * so without adaptive clipping it is z, and with it only the count's sensitivity doubles.
  */
-function replaceOneMultiplier(z: number, zSum: number, sigmaB: number | undefined, robust: boolean): number {
+function replaceOneMultiplier(z: number, sigmaB: number | undefined, robust: boolean): number {
   if (!robust) return z / 2;
-  return sigmaB === undefined ? z : (zSum ** -2 + sigmaB ** -2) ** -0.5;
+  // (z_Δ⁻² + σ_b⁻²)^(−1/2) with z_Δ⁻² = z⁻² − (2σ_b)⁻²: the output's ratio z_Δ, the count's σ_b.
+  return sigmaB === undefined ? z : (z ** -2 + 0.75 * sigmaB ** -2) ** -0.5;
 }

@@ -238,6 +238,8 @@ export class FederatedServer {
   beginRound(now = performance.now() / 1000): RoundPlan {
     finiteNumber('now', now);
     if (this.#open) throw invalidArgument('round', 'closed (call endRound first)', this.#round);
+    // A DP round the budget cannot pay for is refused before any client trains (BudgetExceededError).
+    if (this.dp) this.dp.accountant.checkStep(this.dp.event);
     const selection = selectClients(this.#activity, this.options.selection, this.#rng);
     const plan = { round: this.#round, clients: selection.clients, params: this.params };
     // Coefficient per reported sample under 'samples' weighting: c_k = n_k · m_k / (N · π_k), the

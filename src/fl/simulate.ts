@@ -56,7 +56,9 @@ export interface SimulationOptions {
   normBound?: number;
   minReports?: number;
   dp?: {
-    noiseMultiplier: number;
+    /** z; or targetEpsilon, calibrated over the simulation's rounds (DpFedAvgOptions). */
+    noiseMultiplier?: number;
+    targetEpsilon?: number;
     clipNorm: number;
     adaptiveClip?: AdaptiveClipOptions | boolean;
     weightCap?: number;
@@ -89,6 +91,8 @@ export interface SimulationResult {
   params: Float32Array;
   epsilon?: number;
   delta?: number;
+  /** With DP: the noise multiplier z the rounds used (given, or calibrated to targetEpsilon). */
+  noiseMultiplier?: number;
 }
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
@@ -172,7 +176,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     ...(options.dp
       ? {
           dp: {
-            noiseMultiplier: options.dp.noiseMultiplier,
+            ...(options.dp.noiseMultiplier !== undefined ? { noiseMultiplier: options.dp.noiseMultiplier } : {}),
+            ...(options.dp.targetEpsilon !== undefined
+              ? { targetEpsilon: options.dp.targetEpsilon, rounds: options.rounds }
+              : {}),
             clipNorm: options.dp.clipNorm,
             delta: options.dp.delta ?? 1 / parts.length ** 1.1,
             noiseSeed: BigInt(seed) + 1n,
@@ -221,6 +228,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     rounds,
     clients: parts.length,
     params: server.params,
-    ...(server.dp ? { epsilon: server.dp.accountant.epsilon(server.dp.delta), delta: server.dp.delta } : {}),
+    ...(server.dp
+      ? {
+          epsilon: server.dp.accountant.epsilon(server.dp.delta),
+          delta: server.dp.delta,
+          noiseMultiplier: server.dp.noiseMultiplier,
+        }
+      : {}),
   };
 }

@@ -125,7 +125,9 @@ describe('DpRoundAggregator: robust rules', () => {
     const robust = round('median', { noiseMultiplier: 1.2, adaptiveClip: { countNoise: sigmaB } }).dp;
     expect(robust.sumNoiseMultiplier).toBe(zSum);
     const pair = (zSum ** -2 + sigmaB ** -2) ** -0.5;
-    expect(robust.event).toEqual(swor(pair));
+    const event = robust.event as { noiseMultiplier: number };
+    expect(event.noiseMultiplier).toBeCloseTo(pair, 12);
+    expect(robust.event).toEqual(swor(event.noiseMultiplier));
     // Between the mean's z/2 and the non-adaptive z: never cheaper than what the pair costs.
     expect(pair).toBeGreaterThan(0.6);
     expect(pair).toBeLessThan(1.2);
@@ -179,5 +181,70 @@ describe('FederatedServer with DP around a robust rule', () => {
       return { params: Array.from(s.params), clips };
     };
     expect(await run()).toEqual(await run());
+  });
+});
+
+describe('DP-FedAvg calibrated to a target ε (accounting calibrate, the budget guard in the accountant)', () => {
+  const dpOptions = { clipNorm: 1, delta: 1e-5, noiseSeed: 1n, targetEpsilon: 2, rounds: 5 };
+
+  it('picks the smallest z whose planned rounds spend at most the target, for every rule and selection', () => {
+    for (const [rule, sampling] of [
+      ['mean', 'uniform'],
+      ['median', 'uniform'],
+      ['mean', 'poisson'],
+      ['krum', 'poisson'],
+    ] as const) {
+      const dp = new DpFedAvg(population, K, sampling, dpOptions, rule);
+      expect(epsilonOf(dp.event, 5)).toBeLessThanOrEqual(2);
+      // 0.2% less noise would overspend: z is the smallest to calibrate's tolerance (1e-3).
+      const smaller = new DpFedAvg(
+        population,
+        K,
+        sampling,
+        { ...dpOptions, targetEpsilon: undefined, rounds: undefined, noiseMultiplier: dp.noiseMultiplier * 0.998 },
+        rule,
+      );
+      expect(epsilonOf(smaller.event, 5)).toBeGreaterThan(2);
+    }
+  });
+
+  it('refuses the round past the budget before any client trains, charging nothing', async () => {
+    const s = new FederatedServer({
+      params: new Float32Array(8),
+      activity: population,
+      selection: { method: 'uniform', perRound: K },
+      seed: 3,
+      dp: dpOptions,
+    });
+    for (let t = 0; t < 5; t++) {
+      const plan = s.beginRound(t);
+      plan.clients.forEach((k) =>
+        s.submit({ round: t, client: k, update: randomFloats(8, t * 50 + k), samples: 1 }, t),
+      );
+      await s.endRound();
+    }
+    const spent = s.dp!.accountant.epsilon(1e-5);
+    expect(spent).toBeLessThanOrEqual(2);
+    const params = Float32Array.from(s.params);
+    expect(() => s.beginRound(5)).toThrow(/privacy budget exceeded/);
+    expect(s.dp!.accountant.releases).toBe(5);
+    expect(s.dp!.accountant.epsilon(1e-5)).toBe(spent);
+    expect(Array.from(s.params)).toEqual(Array.from(params));
+    // DpFedAvg.finish charges before it noises: a refused finish leaves its input untouched.
+    const zeros = new Float32Array(8);
+    expect(() => s.dp!.finish(zeros, 0, 0)).toThrow(/privacy budget exceeded/);
+    expect(zeros.every((v) => v === 0)).toBe(true);
+  });
+
+  it('refuses ambiguous or incomplete plans with typed errors', () => {
+    const base = { clipNorm: 1, delta: 1e-5 };
+    expect(
+      () => new DpFedAvg(population, K, 'uniform', { ...base, noiseMultiplier: 1, targetEpsilon: 2, rounds: 5 }),
+    ).toThrow(/noiseMultiplier must be absent when targetEpsilon is given/);
+    expect(() => new DpFedAvg(population, K, 'uniform', { ...base, targetEpsilon: 2 })).toThrow(/rounds must be/);
+    expect(() => new DpFedAvg(population, K, 'uniform', { ...base, noiseMultiplier: 1, rounds: 5 })).toThrow(
+      /rounds must be given only with targetEpsilon/,
+    );
+    expect(() => new DpFedAvg(population, K, 'uniform', base)).toThrow(/noiseMultiplier/);
   });
 });

@@ -19,7 +19,7 @@ const HELP = `usage: dpfl federate [--dataset synthetic|spam|mnist] [--partition
          [--model softmax|linear|mlp|text] [--local-epochs E] [--local-lr LR] [--batch-size B]
          [--aggregation mean|median|trimmed-mean|krum|multi-krum|bulyan] [--trim T] [--byzantine F]
          [--estimator unbiased|self-normalized]
-         [--dp --noise Z (--clip S | --adaptive-clip [--clip S0]) [--delta D]]
+         [--dp (--noise Z | --target-epsilon E) (--clip S | --adaptive-clip [--clip S0]) [--delta D]]
          [--continual [--capacity C] [--arrivals A] [--eviction fifo|reservoir]]
          [--dropout P] [--deadline SECONDS] [--seed S] [--examples N] [--data-seed S] [--data-dir DIR]
          [--withhold-stats] [--validation] [--json]
@@ -29,7 +29,7 @@ default, --model softmax being its old name; mlp; text) over N in-process client
 selects K clients, they train locally from the global model, the server aggregates their updates
 (through the native kernels) and applies the server optimizer. Prints a progress line per round
 to stderr (round, selected, accepted, held-out accuracy, ε spent) and a final report; --json
-prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta } to stdout.
+prints one JSON object { accuracy, rounds, clients, perRound, ..., epsilon, delta, noiseMultiplier } to stdout.
 Defaults: synthetic data (6000 examples, 10 classes, 120 natural writers), label partition α 0.5,
 100 clients, 10 per round, 20 rounds, uniform selection, fedavg, 1 local epoch, lr 0.1, batch 16;
 on spam with the linear model 5 local epochs, local lr 10 and server lr 0.1 for the adaptive
@@ -37,8 +37,10 @@ algorithms (tuned with --validation, docs/fl.md).
 --aggregation krum, multi-krum and bulyan tolerate --byzantine F bad updates per round (default 1;
 lowered in a round with too few reports: Krum needs K > 2F + 2, Bulyan K >= 4F + 3).
 --dp: DP-FedAvg (McMahan et al. 2018) with user-level (ε, δ) from the RDP accountant; selection
-must be uniform or poisson; δ defaults to 1/N^1.1. It wraps any --aggregation: a robust rule's
-output is projected onto the clipping ball and noised at 2S (docs/fl.md, DP-FedAvg). A simulation is seeded (--seed, default 1):
+must be uniform or poisson; δ defaults to 1/N^1.1. --noise Z sets the noise multiplier;
+--target-epsilon E calibrates it so the --rounds spend at most E (a round past it is refused).
+It wraps any --aggregation: a robust rule's output is projected onto the clipping ball and noised
+at 2S (docs/fl.md, DP-FedAvg). A simulation is seeded (--seed, default 1):
 its client selection and noise are reproducible, for experiments only — the ε it reports assumes a
 secret random sample and secret noise, which a known seed is not (a warning says so with --dp).
 The per-round counts (selected, accepted, dropped, rejected) are exact, not noised, and outside ε;
@@ -69,6 +71,7 @@ const OPTIONS = {
     'byzantine',
     'estimator',
     'noise',
+    'target-epsilon',
     'clip',
     'delta',
     'capacity',
@@ -198,8 +201,8 @@ export const federate: Command = {
       fail('byzantine', 'given with --aggregation krum, multi-krum or bulyan', aggregation);
     }
     const estimator = oneOf('estimator', values.estimator, ['unbiased', 'self-normalized'] as const, 'unbiased');
-    if (!values.dp && (values.noise !== undefined || values['adaptive-clip']))
-      fail('dp', 'given with --noise and --adaptive-clip', 'absent');
+    if (!values.dp && (values.noise !== undefined || values['target-epsilon'] !== undefined || values['adaptive-clip']))
+      fail('dp', 'given with --noise, --target-epsilon and --adaptive-clip', 'absent');
     // The built-in models of src/models (native layers); the text model on bags of hashed n-grams.
     const model: FlModel = new BuiltinModel(
       bags
@@ -243,8 +246,13 @@ export const federate: Command = {
     if (values.dp) {
       const adaptive = values['adaptive-clip'] ?? false;
       if (!adaptive && values.clip === undefined) fail('clip', 'given with --dp (or use --adaptive-clip)', 'absent');
+      if ((values.noise === undefined) === (values['target-epsilon'] === undefined)) {
+        fail('noise', 'given with --dp, or --target-epsilon instead (one of the two)', values.noise ?? 'absent');
+      }
       options.dp = {
-        noiseMultiplier: positive('noise', values.noise),
+        ...(values.noise !== undefined
+          ? { noiseMultiplier: positive('noise', values.noise) }
+          : { targetEpsilon: positive('target-epsilon', values['target-epsilon']) }),
         clipNorm: positive('clip', values.clip, 0.1),
         ...(adaptive ? { adaptiveClip: true } : {}),
         ...(values.delta !== undefined ? { delta: positive('delta', values.delta) } : {}),
@@ -301,7 +309,9 @@ export const federate: Command = {
       ...(byzantine !== undefined ? { byzantine } : {}),
       continual: values.continual ?? false,
       dp: values.dp ?? false,
-      ...(result.epsilon !== undefined ? { epsilon: result.epsilon, delta: result.delta } : {}),
+      ...(result.epsilon !== undefined
+        ? { epsilon: result.epsilon, delta: result.delta, noiseMultiplier: result.noiseMultiplier }
+        : {}),
       ...(values['withhold-stats'] ? { skipped: totals.skipped } : totals),
       seconds,
       seed,
