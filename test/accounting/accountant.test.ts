@@ -290,3 +290,30 @@ describe('calibration', () => {
     expect(pld.steps).toBeGreaterThan(rdp.steps);
   });
 });
+
+describe('Accountant.checkStep: the budget guard asked without spending', () => {
+  it('throws exactly when step would, and records nothing either way', () => {
+    const event = poissonSampledGaussian({ noiseMultiplier: 1, sampleRate: 0.01 });
+    const a = new Accountant({ budget: { epsilon: 1, delta: 1e-5 } });
+    let taken = 0;
+    for (;;) {
+      try {
+        a.checkStep(event);
+      } catch (e) {
+        expect(e).toBeInstanceOf(BudgetExceededError);
+        expect(() => a.step(event)).toThrow(BudgetExceededError);
+        break;
+      }
+      a.step(event);
+      taken += 1;
+    }
+    expect(a.releases).toBe(taken);
+    expect(taken).toBeGreaterThan(0);
+    const before = a.epsilon(1e-5);
+    expect(() => a.checkStep(event, 2)).toThrow(BudgetExceededError);
+    expect(a.releases).toBe(taken);
+    expect(a.epsilon(1e-5)).toBe(before);
+    expect(() => a.checkStep({ kind: 'nope' } as never)).toThrow();
+    expect(() => a.checkStep(event, 0)).not.toThrow();
+  });
+});
