@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { invalidArgument, invalidType } from '../errors.js';
 import { sizedFloat32 } from '../validate.js';
-import { type Captured, install } from './ghost/capture.js';
+import { type Captured, install, refuseShared } from './ghost/capture.js';
 import { planModel } from './ghost/plan.js';
 import type { Opened } from './ghost/rule.js';
 
@@ -29,21 +29,26 @@ function batchOf(name: string, t: unknown): number {
   return t.shape[0]!;
 }
 
-/** Σ_i loss_i of the model on the batch, checking the loss has one value per example. */
-function lossSum(model: LayersModel, xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor, loss: PerExampleLoss, B: number) {
-  const out = model.apply(xs, { training: true });
-  if (Array.isArray(out) && out.length !== 1) {
-    throw invalidArgument('model outputs', 'exactly one (ys is a single tensor)', out.length);
-  }
-  const l = loss(ys, (Array.isArray(out) ? out[0] : out) as tf.Tensor);
-  if (!(l instanceof tf.Tensor) || l.rank !== 1 || l.shape[0] !== B) {
-    throw invalidArgument(
-      'loss(yTrue, yPred)',
-      `a tensor of shape [${B}]`,
-      l instanceof tf.Tensor ? `[${l.shape}]` : l,
-    );
-  }
-  return tf.sum(l) as tf.Scalar;
+/**
+ * Σ_i loss_i of the model on the batch. A loss of the wrong shape is reported through `fail` and replaced by
+ * 0·Σ yPred, so the taped pass still ends normally (throwing inside it leaks the tensors saved for backward).
+ */
+function lossSum(
+  model: LayersModel,
+  xs: tf.Tensor | tf.Tensor[],
+  ys: tf.Tensor,
+  loss: PerExampleLoss,
+  B: number,
+  fail: (e: Error) => void,
+): tf.Scalar {
+  const out = model.apply(xs, { training: true }) as tf.Tensor | tf.Tensor[];
+  const outputs = Array.isArray(out) ? out : [out];
+  if (outputs.length !== 1)
+    fail(invalidArgument('model outputs', 'exactly one (ys is a single tensor)', outputs.length));
+  const l = loss(ys, outputs[0]!);
+  if (l instanceof tf.Tensor && l.rank === 1 && l.shape[0] === B) return tf.sum(l);
+  fail(invalidArgument('loss(yTrue, yPred)', `a tensor of shape [${B}]`, l instanceof tf.Tensor ? `[${l.shape}]` : l));
+  return tf.mul(tf.sum(outputs[0]!), 0);
 }
 
 /** factors(sqNorms) returns c_i (Float32Array of B; 0 drops an example). */
@@ -82,13 +87,15 @@ export async function ghostClippedGradients(
   const seed = tf.scalar(0);
   owned.push(seed);
   try {
+    let failure: Error | undefined;
+    const sum = () => lossSum(model, xs, ys, loss, B, (e) => (failure ??= e));
     let total: tf.Scalar;
     if (rules.size === 0) {
-      total = tf.tidy(() => lossSum(model, xs, ys, loss, B));
+      total = tf.tidy(sum);
     } else {
       const restore = install(rules, caps, seed);
       try {
-        const { value, grads: seedGrad } = tf.valueAndGrads(() => lossSum(model, xs, ys, loss, B))([seed]);
+        const { value, grads: seedGrad } = tf.valueAndGrads(sum)([seed]);
         tf.dispose(seedGrad);
         total = value;
       } finally {
@@ -96,6 +103,8 @@ export async function ghostClippedGradients(
       }
     }
     owned.push(total);
+    if (failure) throw failure;
+    refuseShared(caps);
 
     const open: Array<[Opened, number[]]> = [];
     const index = new Map(weights.map((w, i) => [w, i]));

@@ -44,9 +44,9 @@ function probe(z: tf.Tensor, seed: tf.Scalar, cap: Captured): tf.Tensor {
 
 function wrap(layer: Layer, rule: Rule, cap: Captured, original: Call, seed: tf.Scalar): Call {
   return (inputs, kwargs) => {
-    if (cap.calls++ > 0) {
-      throw invalidArgument(`layer "${layer.name}"`, 'called once per forward pass (shared layers)', cap.calls);
-    }
+    // A shared layer is refused after the pass (see refuseShared): throwing inside the taped pass would
+    // leak the tensors tfjs saved for the backward.
+    if (cap.calls++ > 0) return original.call(layer, inputs, kwargs);
     cap.a = tf.keep(one(inputs).clone());
     if (rule.probe === 'output') return probe(one(original.call(layer, inputs, kwargs)), seed, cap);
     const fields = layer as unknown as { activation: Activation | null };
@@ -79,4 +79,13 @@ export function install(rules: Map<Layer, Rule>, caps: Map<Layer, Captured>, see
   return () => {
     for (const u of undo) u();
   };
+}
+
+/** Throws for a layer called more than once in the pass: its per-example gradient sums over calls. */
+export function refuseShared(caps: Map<Layer, Captured>): void {
+  for (const [layer, cap] of caps) {
+    if (cap.calls > 1) {
+      throw invalidArgument(`layer "${layer.name}"`, 'called once per forward pass (shared layers)', cap.calls);
+    }
+  }
 }

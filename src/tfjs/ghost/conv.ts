@@ -11,7 +11,7 @@ export interface ConvGeometry {
   kernel: [number, number];
   strides: [number, number];
   dilation: [number, number];
-  padding: 'valid' | 'same' | 'causal';
+  padding: 'valid' | 'same';
 }
 
 function pair(v: unknown, rank: 1 | 2): [number, number] {
@@ -35,7 +35,6 @@ export function convGeometry(layer: Layer, rank: 1 | 2): ConvGeometry {
 function pads(mode: ConvGeometry['padding'], size: number, out: number, k: number, s: number, d: number) {
   const span = (k - 1) * d + 1;
   if (mode === 'valid') return [0, 0];
-  if (mode === 'causal') return [span - 1, 0];
   const total = Math.max((out - 1) * s + span - size, 0);
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }

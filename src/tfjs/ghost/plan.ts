@@ -32,6 +32,8 @@ function ruleFor(layer: Layer): Rule {
     case 'Conv1D':
     case 'Conv2D':
       if ((cfg.dataFormat ?? 'channelsLast') !== 'channelsLast') throw refuse(layer, 'channelsLast');
+      // tfjs has no gradient through dilated convolutions, so other layers could not be reached either.
+      if ([cfg.dilationRate ?? 1].flat().some((d) => d !== 1)) throw refuse(layer, 'dilationRate 1');
       return convRule(layer, cls === 'Conv1D' ? 1 : 2);
     case 'LayerNormalization':
       // Normalizing over the batch axis would mix examples.
