@@ -154,6 +154,14 @@ describe('ghostClippedGradients matches batch-of-one gradients', () => {
     expect(m.trainableWeights.length).toBe(4);
     await check(m, [normal([5, 4], 23), normal([5, 3], 24)], normal([5, 2], 25));
   });
+  it('a Sequential nested inside a functional model', async () => {
+    const inner = tf.sequential({
+      layers: [tf.layers.dense({ units: 4, activation: 'elu', inputShape: [3] }), tf.layers.dense({ units: 2 })],
+    });
+    const x = tf.input({ shape: [3] });
+    const out = tf.layers.dense({ units: 2 }).apply(inner.apply(x)) as tf.SymbolicTensor;
+    await check(seedWeights(tf.model({ inputs: x, outputs: out })), normal([4, 3], 26), normal([4, 2], 27));
+  });
 });
 
 describe('ghostClippedGradients edge cases', () => {
