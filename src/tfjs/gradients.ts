@@ -74,7 +74,8 @@ export async function ghostClippedGradients(
   const grads = weights.map((w) => new Float32Array(w.shape.reduce((p: number, d) => p * (d ?? 1), 1)));
   const clip = (sq: Float64Array) => {
     const c = sizedFloat32('factors(sqNorms)', factors(sq), B);
-    for (const v of c) if (!(v >= 0 && Number.isFinite(v))) throw invalidArgument('factors(sqNorms)[i]', '≥ 0', v);
+    for (const v of c)
+      if (!(v >= 0 && Number.isFinite(v))) throw invalidArgument('factors(sqNorms)[i]', 'finite and ≥ 0', v);
     return c;
   };
   if (B === 0) {
