@@ -25,7 +25,7 @@ function mlp(seed = 1, inputs = F): tf.Sequential {
   });
 }
 
-const writers = syntheticWriters({ size: 1500, dim: F, classes: K, writers: 30, seed: 2 });
+const writers = syntheticWriters({ size: 1500, dim: F, classes: K, writers: 30, separation: 1.5, seed: 2 });
 const split = splitDataset(writers.dataset, 0.2, 1, { owners: writers.owners });
 const { train, test } = split;
 const local = { epochs: 1, batchSize: 16, lr: 0.3, mu: 0 };
