@@ -8,6 +8,7 @@ import * as data from '../src/data/index.js';
 import * as dpsgd from '../src/dpsgd/index.js';
 import * as fl from '../src/fl/index.js';
 import * as models from '../src/models/index.js';
+import * as tfjs from '../src/tfjs/index.js';
 
 /** Subpath → the source module's namespace (the same keys as package.json "exports", less ./package.json). */
 export const entries = {
@@ -18,6 +19,7 @@ export const entries = {
   './dpsgd': dpsgd,
   './fl': fl,
   './models': models,
+  './tfjs': tfjs,
 } as const;
 
 export type Entry = keyof typeof entries;
@@ -29,10 +31,11 @@ export function packageSubpaths(): string[] {
 }
 
 /** Every export of every entry, by name (checked unique across entries by test/package/entries.test.ts). */
-export const api = Object.assign({}, root, accounting, audit, data, dpsgd, fl, models) as typeof root &
+export const api = Object.assign({}, root, accounting, audit, data, dpsgd, fl, models, tfjs) as typeof root &
   typeof accounting &
   typeof audit &
   typeof data &
   typeof dpsgd &
   typeof fl &
-  typeof models;
+  typeof models &
+  typeof tfjs;
