@@ -33,7 +33,10 @@ export type { UpdateRule } from './update.js';
 export type { GhostClippable } from './ghost.js';
 
 export interface DpOptimizerOptions {
-  /** The flat parameter vector, updated in place. */
+  /**
+   * The flat parameter vector, updated in place. Under update { kind: 'none' } it is never written
+   * (its length is the gradient's size D; the caller's optimizer reads noisyGradient instead).
+   */
   params: Float32Array;
   /**
    * Parameter group end offsets (per-layer clipping); default one group. With accumulateModel and
@@ -247,6 +250,17 @@ export class DpOptimizer {
    */
   get #stepCount(): number {
     return this.accountant.releases;
+  }
+
+  /**
+   * Under update { kind: 'none' }: the last step's noisy gradient (noisy clipped sum ÷ expected batch
+   * size; params.length floats, zeros before the first step), for another framework's optimizer to
+   * apply. The same array every step, overwritten by the next: copy what must outlive it.
+   */
+  get noisyGradient(): Float32Array {
+    const g = this.update.output;
+    if (g === undefined) throw invalidArgument('update.kind', '"none" to read noisyGradient', this.update.rule.kind);
+    return g;
   }
 
   /** The current clipping norm C (moves under adaptive clipping). */
