@@ -504,6 +504,18 @@ export class DpOptimizer {
     return this.#finishStep(plan);
   }
 
+  /**
+   * Drops the logical batch in progress (its clipped sums and counts) without releasing anything:
+   * after a step the budget refused, or a trainer whose gradient computation failed half-way, the
+   * next batch must not inherit it.
+   */
+  discardBatch(): void {
+    this.#assertIdle('discardBatch');
+    this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
+    this.externalSumPending = false;
+    this.sumFresh = true;
+  }
+
   #assertIdle(method: string): void {
     if (this.inFlight)
       throw invalidArgument(

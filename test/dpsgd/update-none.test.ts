@@ -84,3 +84,16 @@ describe("DpOptimizer with update { kind: 'none' }", () => {
     expect(() => optimizer({ kind: 'bogus' } as unknown as UpdateRule)).toThrow(/"sgd" or "adam" \(or "none"/);
   });
 });
+
+describe('DpOptimizer.discardBatch', () => {
+  it('drops a pending batch: the next step releases noise alone, as if it never came', () => {
+    const a = optimizer({ kind: 'none' });
+    const b = optimizer({ kind: 'none' });
+    a.accumulatePerSampleGrads(grads(4), B);
+    a.clipFactors(new Float64Array([1, 4]), 2);
+    a.discardBatch();
+    a.step();
+    b.step();
+    expect(a.noisyGradient).toEqual(b.noisyGradient);
+  });
+});
