@@ -44,7 +44,8 @@ const BY_NAME: Record<LossName, PerExampleLoss> = {
  * Dense and Activation layers carry it in their config, a Softmax layer is one.
  */
 export function outputActivation(model: LayersModel): string | undefined {
-  const layer = model.outputLayers?.[model.outputLayers.length - 1];
+  // The output tensor's source layer (a Sequential's outputLayers is empty: its inner model has them).
+  const layer = model.outputs?.[0]?.sourceLayer;
   if (layer === undefined) return undefined;
   if (layer.getClassName() === 'Softmax') return 'softmax';
   const activation = (layer.getConfig() as { activation?: unknown }).activation;
