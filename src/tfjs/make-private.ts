@@ -229,7 +229,13 @@ export class PrivateTrainer {
     try {
       if (batch !== null) {
         const { xs, ys, b } = batch;
-        const factors = (sq: Float64Array) => opt.clipFactors(sq, b)[0]!;
+        let asked = false;
+        // Once per batch: each clipFactors call counts the batch's examples in the step report.
+        const factors = (sq: Float64Array) => {
+          if (asked) throw invalidArgument('factors', 'called once per batch', 'a second call');
+          asked = true;
+          return opt.clipFactors(sq, b)[0]!;
+        };
         const res = await this.#gradients(this.model, xs, ys, this.#loss, factors);
         opt.addClippedSum(this.#flatten(res.grads));
         loss = res.loss;

@@ -221,6 +221,44 @@ describe('dpfl/tfjs makePrivate', () => {
   });
 });
 
+describe('dpfl/tfjs makePrivate: clipping rules, sampling, functional models', () => {
+  it("dpfl's adaptive and automatic clipping rules drive the factors", async () => {
+    const { x, y } = blobs(40, 9);
+    const adaptive = makePrivate(classifier(), {
+      ...base(40, 8, { targetEpsilon: undefined, noiseMultiplier: 1 }),
+      maxGradNorm: 50,
+      clipping: { kind: 'adaptive', targetQuantile: 0.5, learningRate: 0.5, countNoise: 2 },
+    });
+    const cs: number[] = [];
+    for (let i = 0; i < 3; i++) cs.push((await adaptive.step(x.slice(i * 8, 8), y.slice(i * 8, 8))).report.maxGradNorm);
+    expect(cs[2]!).toBeLessThan(50); // every norm is far below C = 50: C shrinks toward the median
+    const automatic = makePrivate(classifier(), {
+      ...base(40, 8, { targetEpsilon: undefined, noiseMultiplier: 1 }),
+      clipping: 'automatic',
+    });
+    const r = await automatic.step(x.slice(0, 8), y.slice(0, 8));
+    expect(r.examples).toBe(8);
+    expect(r.report.noiseMultiplier).toBe(1);
+  });
+
+  it('fixed-size sampling, and a functional model with two inputs', async () => {
+    const a = tf.input({ shape: [2] });
+    const b = tf.input({ shape: [2] });
+    const merged = tf.layers.concatenate().apply([a, b]) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(merged) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: [a, b], outputs: out });
+    const { x, y } = blobs(30, 10);
+    const trainer = makePrivate(model, { ...base(30, 5), sampling: 'fixed-size', epochs: 1 });
+    const sizes: number[] = [];
+    const fit = await trainer.fit([x.slice([0, 0], [30, 2]), x.slice([0, 2], [30, 2])], y, {
+      callbacks: { onBatchEnd: (_, logs) => void sizes.push(logs.size!) },
+    });
+    expect(fit.stoppedByBudget).toBe(false);
+    expect(sizes).toEqual([5, 5, 5, 5, 5, 5]);
+    expect(trainer.epsilon()).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('perExampleClippedGradients', () => {
   it('batch-of-one norms and the re-weighted sum, with no tensor left behind; B = 0 gives zeros', async () => {
     const model = classifier(3);
