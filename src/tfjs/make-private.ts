@@ -59,14 +59,15 @@ export interface PrivateStepResult {
   report: StepReport;
 }
 
-export type Logs = Record<string, number>;
+/** Keras-style logs: loss and size per batch (outside ε, absent when withheld), loss and epsilon per epoch. */
+export type PrivateLogs = Record<string, number>;
 
 export interface PrivateFitOptions {
   /** Epochs to run (default: the planned epochs). Epoch k ends after round(k / q) steps in all. */
   epochs?: number;
   callbacks?: {
-    onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
-    onEpochEnd?: (epoch: number, logs: Logs) => void | Promise<void>;
+    onBatchEnd?: (batch: number, logs: PrivateLogs) => void | Promise<void>;
+    onEpochEnd?: (epoch: number, logs: PrivateLogs) => void | Promise<void>;
   };
 }
 
@@ -208,11 +209,12 @@ export class PrivateTrainer {
    */
   async step(xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor): Promise<PrivateStepResult> {
     const b = batchSize(xs, ys);
-    return this.#exclusive(() => this.#step(b === 0 ? null : { xs, ys, b }));
+    return this.#exclusive('step', () => this.#step(b === 0 ? null : { xs, ys, b }));
   }
 
-  async #exclusive<T>(f: () => Promise<T>): Promise<T> {
-    if (this.#busy) throw invalidArgument('step', 'called after the previous call settles', 'a concurrent call');
+  /** One call at a time: steps share the optimizer's pending batch and the tf optimizer's state. */
+  async #exclusive<T>(method: string, f: () => Promise<T>): Promise<T> {
+    if (this.#busy) throw invalidArgument(method, 'called after the previous call settles', 'a concurrent call');
     this.#busy = true;
     try {
       return await f();
@@ -297,7 +299,7 @@ export class PrivateTrainer {
     const q = this.sampler.expectedBatchSize / n;
     const stepsAt = (k: number) => (k === 0 ? 0 : Math.max(1, Math.round(k / q)));
     const out: PrivateHistory = { epoch: [], history: { loss: [], epsilon: [] }, stoppedByBudget: false };
-    return this.#exclusive(async () => {
+    return this.#exclusive('fit', async () => {
       for (let e = 0; e < epochs && !out.stoppedByBudget; e++) {
         const k = this.#epochs;
         let lossSum = 0;
@@ -319,7 +321,7 @@ export class PrivateTrainer {
         }
         if (out.stoppedByBudget) break;
         this.#epochs++;
-        const logs: Logs = { epsilon: this.epsilon() };
+        const logs: PrivateLogs = { epsilon: this.epsilon() };
         if (!this.#withhold && examples > 0) logs.loss = lossSum / examples;
         out.epoch.push(k);
         out.history.loss.push(logs.loss ?? Number.NaN);
@@ -330,8 +332,8 @@ export class PrivateTrainer {
     });
   }
 
-  #logs(r: PrivateStepResult): Logs {
-    const logs: Logs = {};
+  #logs(r: PrivateStepResult): PrivateLogs {
+    const logs: PrivateLogs = {};
     if (r.loss !== undefined) logs.loss = r.loss;
     if (r.examples !== undefined) logs.size = r.examples;
     return logs;
@@ -400,7 +402,7 @@ export class PrivateTrainer {
     });
     // The optimizer's state in JSON has plain objects for its (empty) Float32Array buffers.
     const optimizerState = { ...state.optimizer, buffers: {} };
-    await this.#exclusive(async () => {
+    await this.#exclusive('load', async () => {
       const before = { optimizer: this.#optimizer.getState(), sampler: this.sampler.getState() };
       this.#optimizer.discardBatch();
       try {
