@@ -39,6 +39,9 @@ export class NonPrivateOptimizer {
       throw invalidType('params', 'a non-empty Float32Array', options.params);
     }
     this.params = options.params;
+    // The baseline updates its own params: rule 'none' (another framework applies) is DpOptimizer's.
+    if ((options.update as { kind?: unknown } | null)?.kind === 'none')
+      throw invalidArgument('update.kind', '"sgd" or "adam"', 'none');
     this.#update = new ParameterUpdate(options.update, this.params.length);
     this.#sum = new Float32Array(this.params.length);
   }

@@ -33,7 +33,10 @@ export type { UpdateRule } from './update.js';
 export type { GhostClippable } from './ghost.js';
 
 export interface DpOptimizerOptions {
-  /** The flat parameter vector, updated in place. */
+  /**
+   * The flat parameter vector, updated in place. Under update { kind: 'none' } it is never written
+   * (its length is the gradient's size D; the caller's optimizer reads noisyGradient instead).
+   */
   params: Float32Array;
   /**
    * Parameter group end offsets (per-layer clipping); default one group. With accumulateModel and
@@ -247,6 +250,17 @@ export class DpOptimizer {
    */
   get #stepCount(): number {
     return this.accountant.releases;
+  }
+
+  /**
+   * Under update { kind: 'none' }: the last step's noisy gradient (noisy clipped sum ÷ expected batch
+   * size; params.length floats, zeros before the first step), for another framework's optimizer to
+   * apply. The same array every step, overwritten by the next: copy what must outlive it.
+   */
+  get noisyGradient(): Float32Array {
+    const g = this.update.output;
+    if (g === undefined) throw invalidArgument('update.kind', '"none" to read noisyGradient', this.update.rule.kind);
+    return g;
   }
 
   /** The current clipping norm C (moves under adaptive clipping). */
@@ -488,6 +502,18 @@ export class DpOptimizer {
       this.inFlight = false;
     }
     return this.#finishStep(plan);
+  }
+
+  /**
+   * Drops the logical batch in progress (its clipped sums and counts) without releasing anything:
+   * after a step the budget refused, or a trainer whose gradient computation failed half-way, the
+   * next batch must not inherit it.
+   */
+  discardBatch(): void {
+    this.#assertIdle('discardBatch');
+    this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
+    this.externalSumPending = false;
+    this.sumFresh = true;
   }
 
   #assertIdle(method: string): void {

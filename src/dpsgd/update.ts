@@ -1,24 +1,29 @@
 // The parameter update both optimizers end with (DpOptimizer after noise and scaling,
 // NonPrivateOptimizer on the plain mean): SGD with momentum or Adam over the native kernels, and
-// the state it carries between steps — the explicit list of buffers a checkpoint holds.
+// the state it carries between steps — the explicit list of buffers a checkpoint holds. Rule
+// 'none' updates nothing: it keeps the scaled noisy gradient (`output`) for another framework's
+// optimizer to apply (dpfl/tfjs: any tf.train optimizer, Adam's state included).
 import { invalidArgument, invalidType } from '../errors.js';
 import { adamUpdate, sgdUpdate } from '../kernels/nn.js';
 import { positiveFinite, typedArrayKind } from '../validate.js';
 
 export type UpdateRule =
   | { kind: 'sgd'; lr: number; momentum?: number; weightDecay?: number }
-  | { kind: 'adam'; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+  | { kind: 'adam'; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
+  | { kind: 'none' };
 
 /** The names of the buffers an update may carry, in checkpoint order. */
 export type UpdateBufferName = 'velocity' | 'm' | 'v';
 
 function checkUpdate(u: unknown): UpdateRule {
   if (typeof u !== 'object' || u === null) {
-    throw invalidType('update', 'an object { kind: "sgd" | "adam", lr, ... }', u);
+    throw invalidType('update', 'an object { kind: "sgd" | "adam" | "none", lr, ... }', u);
   }
-  const r = u as UpdateRule;
   const kind = (u as { kind?: unknown }).kind;
-  if (kind !== 'sgd' && kind !== 'adam') throw invalidArgument('update.kind', '"sgd" or "adam"', kind);
+  if (kind === 'none') return { kind };
+  const r = u as Exclude<UpdateRule, { kind: 'none' }>;
+  if (kind !== 'sgd' && kind !== 'adam')
+    throw invalidArgument('update.kind', '"sgd" or "adam" (or "none": the caller applies the noisy gradient)', kind);
   positiveFinite('update.lr', r.lr);
   const momentum = r.kind === 'sgd' ? r.momentum : undefined;
   if (momentum !== undefined && (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1))) {
@@ -32,6 +37,8 @@ export class ParameterUpdate {
   readonly rule: UpdateRule;
   /** The checkpointed buffers, by name: exactly those this rule uses. */
   readonly buffers: ReadonlyMap<UpdateBufferName, Float32Array>;
+  /** Rule 'none': the last step's scale·grad (not checkpointed: the next step overwrites it). */
+  readonly output: Float32Array | undefined;
 
   constructor(rule: unknown, size: number) {
     this.rule = checkUpdate(rule);
@@ -42,12 +49,20 @@ export class ParameterUpdate {
       buffers.set('v', new Float32Array(size));
     }
     this.buffers = buffers;
+    this.output = this.rule.kind === 'none' ? new Float32Array(size) : undefined;
   }
 
-  /** params ← update(params, scale·grad) for the 0-based step (the scale fused into the kernel: one rounding). */
+  /**
+   * params ← update(params, scale·grad) for the 0-based step (the scale fused into the kernel: one
+   * rounding); rule 'none': output ← scale·grad (rounded once to float32), params untouched.
+   */
   apply(params: Float32Array, grad: Float32Array, step: number, scale: number): void {
     const u = this.rule;
-    if (u.kind === 'sgd') {
+    if (u.kind === 'none') {
+      // params untouched: the caller's optimizer applies output.
+      const out = this.output!;
+      for (let i = 0; i < grad.length; i++) out[i] = grad[i]! * scale;
+    } else if (u.kind === 'sgd') {
       const velocity = this.buffers.get('velocity');
       sgdUpdate(params, grad, {
         lr: u.lr,
