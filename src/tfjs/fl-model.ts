@@ -26,12 +26,13 @@ import {
   train as optimizers,
 } from '@tensorflow/tfjs-core';
 import { type LayersModel, metrics } from '@tensorflow/tfjs-layers';
+import { layersModel } from './validate.js';
 import { gatherBatch, type Dataset } from '../data/dataset.js';
 import type { Random } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import type { FlModel, LocalTrainingOptions } from '../fl/model.js';
 import { labelledDataset, localTraining } from '../fl/validate.js';
-import { oneOf, optionsObject, positiveInteger, sizedFloat32, withMethods } from '../validate.js';
+import { oneOf, optionsObject, positiveInteger, sizedFloat32 } from '../validate.js';
 
 /** A loss of (labels, model outputs): per-example values or a scalar (its mean is minimised). */
 export type TfjsLossFunction = (labels: Tensor, outputs: Tensor) => Tensor;
@@ -89,11 +90,7 @@ class TfjsFlModel implements FlModel {
   readonly #evalBatch: number;
 
   constructor(model: LayersModel, options: TfjsFlModelOptions) {
-    withMethods('model', model, 'a tf.LayersModel', 'apply', 'predict', 'getWeights');
-    const m = model as Partial<LayersModel>;
-    if (!Array.isArray(m.inputs) || !Array.isArray(m.outputs) || !Array.isArray(m.trainableWeights)) {
-      throw invalidType('model', 'a tf.LayersModel', model);
-    }
+    layersModel('model', model);
     if (model.inputs.length !== 1) throw invalidArgument('model.inputs.length', '1', model.inputs.length);
     if (model.outputs.length !== 1) throw invalidArgument('model.outputs.length', '1', model.outputs.length);
     const o = optionsObject('options', options);

@@ -10,24 +10,10 @@ import { sizedFloat32 } from '../validate.js';
 import { type Captured, install, refuseShared } from './ghost/capture.js';
 import { planModel } from './ghost/plan.js';
 import type { Opened } from './ghost/rule.js';
+import type { ClippedGradients, PerExampleLoss } from './gradient-types.js';
+import { batchSize, layersModel } from './validate.js';
 
-/** Per-example losses: yTrue, yPred of batch B → a tensor of shape [B]. */
-export type PerExampleLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
-
-export interface ClippedGradients {
-  /** Σ_i c_i ∇ℓ_i for each trainable weight, in model.trainableWeights order, row-major like weight.read(). */
-  grads: Float32Array[];
-  /** ‖∇ℓ_i‖² over all trainable weights, per example, before clipping (Float64Array of B). */
-  sqNorms: Float64Array;
-  /** Mean per-example loss of the batch (for logging); 0 for an empty batch. */
-  loss: number;
-}
-
-function batchOf(name: string, t: unknown): number {
-  if (!(t instanceof tf.Tensor)) throw invalidType(name, 'a tf.Tensor', t);
-  if (t.rank === 0) throw invalidArgument(`${name}.rank`, 'at least 1 (a batch axis)', t.rank);
-  return t.shape[0]!;
-}
+export type { ClippedGradients, PerExampleLoss } from './gradient-types.js';
 
 /**
  * Σ_i loss_i of the model on the batch. A loss of the wrong shape is reported through `fail` and replaced by
@@ -59,16 +45,13 @@ export async function ghostClippedGradients(
   loss: PerExampleLoss,
   factors: (sqNorms: Float64Array) => Float32Array,
 ): Promise<ClippedGradients> {
-  if (model == null || typeof model.apply !== 'function') throw invalidType('model', 'a tf.LayersModel', model);
+  layersModel('model', model);
   if (typeof loss !== 'function') throw invalidType('loss', 'a function', loss);
   if (typeof factors !== 'function') throw invalidType('factors', 'a function', factors);
-  const B = batchOf('ys', ys);
+  const B = batchSize(xs, ys);
   const inputs = Array.isArray(xs) ? xs : [xs];
   if (inputs.length !== model.inputs.length)
     throw invalidArgument('xs.length', `${model.inputs.length}`, inputs.length);
-  inputs.forEach((x, i) => {
-    if (batchOf(`xs[${i}]`, x) !== B) throw invalidArgument(`xs[${i}].shape[0]`, `${B} (ys' batch)`, x.shape[0]);
-  });
   const rules = planModel(model);
   const weights = model.trainableWeights;
   const grads = weights.map((w) => new Float32Array(w.shape.reduce((p: number, d) => p * (d ?? 1), 1)));

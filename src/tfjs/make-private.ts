@@ -1,4 +1,4 @@
-// makePrivate for a tf.LayersModel: DP-SGD in a few lines. dpfl calibrates σ, samples (Poisson by
+// makePrivateTrainer for a tf.LayersModel: DP-SGD in a few lines. dpfl calibrates σ, samples (Poisson by
 // default), clips (DpOptimizer.clipFactors: flat, adaptive or automatic), adds the noise, scales by
 // 1 / expected batch size and charges the budget-guarded ledger; the user's tf optimizer (any
 // tf.train optimizer, Adam's state included) applies the noisy gradient. Model weights are the
@@ -12,9 +12,11 @@ import type { DpOptimizer, OptimizerState, StepReport } from '../dpsgd/optimizer
 import type { Sampler, SamplerState } from '../dpsgd/sampler.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite, requiredObject } from '../validate.js';
-import { type ClippedGradientsFn, defaultGradients, type PerExampleLoss } from './gradient-types.js';
+import type { ClippedGradientsFn, PerExampleLoss } from './gradient-types.js';
+import { ghostClippedGradients } from './gradients.js';
 import { type LossName, resolveLoss } from './loss.js';
-import { batchSize, perExampleClippedGradients } from './per-example.js';
+import { perExampleClippedGradients } from './per-example.js';
+import { batchSize, layersModel } from './validate.js';
 
 export interface PrivateOptions {
   /** N: the number of examples fit() samples from (x.shape[0]). */
@@ -39,7 +41,7 @@ export interface PrivateOptions {
   seed?: number;
   /**
    * How clipped gradients are computed: 'ghost' (ghost clipping), 'per-example' (B batch-of-one
-   * backward passes: any layer, slow) or a ClippedGradientsFn. Default: ghost when available, else per-example.
+   * backward passes: any layer, slow) or a ClippedGradientsFn. Default: ghost.
    */
   gradients?: 'ghost' | 'per-example' | ClippedGradientsFn;
   /** 'poisson' (default: the analysis of DP-SGD) or 'fixed-size' batches. */
@@ -100,12 +102,9 @@ export interface PrivateTrainerState {
 }
 
 function resolveGradients(g: PrivateOptions['gradients']): ClippedGradientsFn {
-  if (g === undefined) return defaultGradients.ghost ?? perExampleClippedGradients;
+  if (g === undefined || g === 'ghost') return ghostClippedGradients;
   if (typeof g === 'function') return g;
   if (g === 'per-example') return perExampleClippedGradients;
-  if (g === 'ghost' && defaultGradients.ghost !== undefined) return defaultGradients.ghost;
-  if (g === 'ghost')
-    throw invalidArgument('gradients', '"per-example" or a function (ghost clipping is not built in)', g);
   throw invalidArgument('gradients', '"ghost", "per-example" or a ClippedGradientsFn', g);
 }
 
@@ -135,9 +134,7 @@ export class PrivateTrainer {
   #busy = false;
 
   constructor(model: LayersModel, options: PrivateOptions) {
-    if (typeof model !== 'object' || model === null || !Array.isArray(model.trainableWeights)) {
-      throw invalidType('model', 'a tf.LayersModel', model);
-    }
+    layersModel('model', model);
     requiredObject('options', options);
     if (model.outputs.length !== 1) throw invalidArgument('model.outputs.length', '1', model.outputs.length);
     const n = options.datasetSize;
@@ -429,6 +426,6 @@ export class PrivateTrainer {
  * targetEpsilon over the planned epochs, Poisson sampling, clipping and noise by dpfl, updates by
  * the given tf optimizer. See PrivateTrainer.
  */
-export function makePrivate(model: LayersModel, options: PrivateOptions): PrivateTrainer {
+export function makePrivateTrainer(model: LayersModel, options: PrivateOptions): PrivateTrainer {
   return new PrivateTrainer(model, options);
 }

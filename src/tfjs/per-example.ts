@@ -4,20 +4,9 @@
 // non-private step on wasm, issue 15). Ghost clipping (gradients.ts) is the fast route.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, invalidType } from '../errors.js';
 import type { ClippedGradientsFn, PerExampleLoss } from './gradient-types.js';
-
-/** The batch size of xs and ys (every input and the targets share the first axis). */
-export function batchSize(xs: tf.Tensor | tf.Tensor[], ys: tf.Tensor): number {
-  const b = ys.shape[0];
-  if (ys.rank === 0 || b === undefined) throw invalidArgument('ys', 'a tensor with a batch axis', 'a scalar');
-  for (const [i, x] of (Array.isArray(xs) ? xs : [xs]).entries()) {
-    if (x.rank === 0 || x.shape[0] !== b) {
-      throw invalidArgument(`xs[${i}].shape[0]`, `the batch size of ys (${b})`, x.rank === 0 ? 'a scalar' : x.shape[0]);
-    }
-  }
-  return b;
-}
+import { batchSize, layersModel } from './validate.js';
 
 /** One example's loss and gradients (in `vars` order; zeros for a variable the loss does not reach). */
 function exampleGrads(
@@ -42,6 +31,9 @@ function exampleGrads(
 }
 
 export const perExampleClippedGradients: ClippedGradientsFn = async (model, xs, ys, loss, factors) => {
+  layersModel('model', model);
+  if (typeof loss !== 'function') throw invalidType('loss', 'a function', loss);
+  if (typeof factors !== 'function') throw invalidType('factors', 'a function', factors);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const b = batchSize(xs, ys);
   if (b === 0) {

@@ -1,12 +1,11 @@
-// dpfl/tfjs makePrivate on the cpu backend: the calibrated ε is what a fit spends, empty Poisson
+// dpfl/tfjs makePrivateTrainer on the cpu backend: the calibrated ε is what a fit spends, empty Poisson
 // batches, the budget guard, one step against a float64 clip + sum + scale + SGD reference, Adam,
 // save/load continuing bit for bit, learning a separable task, typed errors, no tensor leak.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BudgetExceededError } from '../../src/accounting/index.js';
 import { Random } from '../../src/data/random.js';
-import { defaultGradients } from '../../src/tfjs/gradient-types.js';
-import { makePrivate, type PrivateOptions } from '../../src/tfjs/make-private.js';
+import { makePrivateTrainer, type PrivateOptions } from '../../src/tfjs/make-private.js';
 import { perExampleClippedGradients } from '../../src/tfjs/per-example.js';
 
 const F = 4;
@@ -46,7 +45,6 @@ function base(n: number, b: number, extra: Partial<PrivateOptions> = {}): Privat
     optimizer: tf.train.sgd(0.1),
     loss: 'categoricalCrossentropy',
     seed: 7,
-    gradients: 'per-example',
     ...extra,
   };
 }
@@ -55,11 +53,11 @@ async function weights(model: tf.LayersModel): Promise<Float32Array[]> {
   return Promise.all(model.getWeights().map(async (w) => (await w.data()) as Float32Array));
 }
 
-describe('dpfl/tfjs makePrivate', () => {
+describe('dpfl/tfjs makePrivateTrainer', () => {
   it('a fit of the planned epochs spends the calibrated ε; the budget guard refuses one step more', async () => {
     const { x, y } = blobs(60, 1);
     const model = classifier();
-    const trainer = makePrivate(model, base(60, 6));
+    const trainer = makePrivateTrainer(model, base(60, 6));
     expect(trainer.steps).toBe(20);
     const batches: number[] = [];
     const out = await trainer.fit(x, y, { callbacks: { onBatchEnd: (_, logs) => void batches.push(logs.size ?? -1) } });
@@ -86,7 +84,7 @@ describe('dpfl/tfjs makePrivate', () => {
 
   it('an empty batch is a noise-only step: no backend error, ε charged, weights moved', async () => {
     const model = classifier();
-    const trainer = makePrivate(model, base(50, 5, { targetEpsilon: undefined, noiseMultiplier: 1 }));
+    const trainer = makePrivateTrainer(model, base(50, 5, { targetEpsilon: undefined, noiseMultiplier: 1 }));
     const before = await weights(model);
     const r = await trainer.step(tf.zeros([0, F]), tf.zeros([0, 2]));
     expect(r).toMatchObject({ step: 0, examples: 0 });
@@ -96,7 +94,7 @@ describe('dpfl/tfjs makePrivate', () => {
     expect(await weights(model)).not.toEqual(before);
     // Poisson at q = 1/50: about a third of the batches are empty.
     const { x, y } = blobs(50, 2);
-    const small = makePrivate(classifier(), base(50, 1, { targetEpsilon: undefined, noiseMultiplier: 1, epochs: 1 }));
+    const small = makePrivateTrainer(classifier(), base(50, 1, { targetEpsilon: undefined, noiseMultiplier: 1, epochs: 1 }));
     const sizes: number[] = [];
     await small.fit(x, y, { callbacks: { onBatchEnd: (_, logs) => void sizes.push(logs.size!) } });
     expect(sizes.length).toBe(50);
@@ -109,7 +107,7 @@ describe('dpfl/tfjs makePrivate', () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [F] })] });
     const lr = 0.3;
     const C = 0.5;
-    const trainer = makePrivate(model, {
+    const trainer = makePrivateTrainer(model, {
       ...base(40, 4, { targetEpsilon: undefined, noiseMultiplier: 1e-6 }),
       maxGradNorm: C,
       optimizer: tf.train.sgd(lr),
@@ -144,7 +142,7 @@ describe('dpfl/tfjs makePrivate', () => {
     const model = classifier(3);
     const initial = model.getWeights().map((w) => w.clone());
     const options = (): PrivateOptions => base(40, 4, { optimizer: tf.train.adam(0.05), epochs: 2 });
-    const a = makePrivate(model, options());
+    const a = makePrivateTrainer(model, options());
     await a.fit(x, y, { epochs: 1 });
     const state = JSON.parse(JSON.stringify(await a.save()));
     const mid = model.getWeights().map((w) => w.clone());
@@ -155,7 +153,7 @@ describe('dpfl/tfjs makePrivate', () => {
     const after = await weights(model);
     // A fresh trainer on the mid-run weights, loaded from the saved state, takes the same steps.
     model.setWeights(mid);
-    const b = makePrivate(model, options());
+    const b = makePrivateTrainer(model, options());
     await b.load(state);
     expect(b.accountant.releases).toBe(10);
     expect(b.epsilon()).toBe(epsMid);
@@ -171,7 +169,7 @@ describe('dpfl/tfjs makePrivate', () => {
   it('learns a separable task at ε = 8 (accuracy > 0.9)', async () => {
     const { x, y, labels } = blobs(300, 5);
     const model = classifier();
-    const trainer = makePrivate(model, {
+    const trainer = makePrivateTrainer(model, {
       ...base(300, 30),
       targetEpsilon: 8,
       epochs: 3,
@@ -188,16 +186,16 @@ describe('dpfl/tfjs makePrivate', () => {
 
   it('refuses bad options with typed errors', () => {
     const model = classifier();
-    const bad = (o: Partial<PrivateOptions>) => () => makePrivate(model, { ...base(50, 5), ...o } as PrivateOptions);
+    const bad = (o: Partial<PrivateOptions>) => () => makePrivateTrainer(model, { ...base(50, 5), ...o } as PrivateOptions);
     expect(bad({ datasetSize: undefined as unknown as number })).toThrow(/datasetSize must be a positive integer/);
     expect(bad({ batchSize: 51 })).toThrow(/batchSize must be an integer in \[1, datasetSize = 50\]/);
     expect(bad({ noiseMultiplier: 1 })).toThrow(/noiseMultiplier must be absent when targetEpsilon is given/);
     expect(bad({ loss: 'hinge' as 'meanSquaredError' })).toThrow(/loss must be one of/);
     expect(bad({ clipping: 'per-layer' })).toThrow(/clipping must be/);
     expect(bad({ optimizer: {} as tf.Optimizer })).toThrow(/optimizer must be a tf.Optimizer/);
-    if (defaultGradients.ghost === undefined) expect(bad({ gradients: 'ghost' })).toThrow(/gradients must be/);
+    expect(bad({ gradients: 'nope' as 'ghost' })).toThrow(/gradients must be/);
     const logits = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [F] })] });
-    expect(() => makePrivate(logits, base(50, 5))).toThrow(/linear output \(logits\)/);
+    expect(() => makePrivateTrainer(logits, base(50, 5))).toThrow(/linear output \(logits\)/);
     for (const f of [bad({ datasetSize: 0 }), bad({ loss: 'hinge' as 'meanSquaredError' })]) {
       try {
         f();
@@ -208,7 +206,7 @@ describe('dpfl/tfjs makePrivate', () => {
   });
 
   it('a loss reduced over the batch is refused at the step (one loss per example is needed)', async () => {
-    const trainer = makePrivate(classifier(), {
+    const trainer = makePrivateTrainer(classifier(), {
       ...base(50, 5, { targetEpsilon: undefined, noiseMultiplier: 1 }),
       loss: (yt, yp) => tf.losses.softmaxCrossEntropy(yt, yp),
     });
@@ -221,10 +219,10 @@ describe('dpfl/tfjs makePrivate', () => {
   });
 });
 
-describe('dpfl/tfjs makePrivate: clipping rules, sampling, functional models', () => {
+describe('dpfl/tfjs makePrivateTrainer: clipping rules, sampling, functional models', () => {
   it("dpfl's adaptive and automatic clipping rules drive the factors", async () => {
     const { x, y } = blobs(40, 9);
-    const adaptive = makePrivate(classifier(), {
+    const adaptive = makePrivateTrainer(classifier(), {
       ...base(40, 8, { targetEpsilon: undefined, noiseMultiplier: 1 }),
       maxGradNorm: 50,
       clipping: { kind: 'adaptive', targetQuantile: 0.5, learningRate: 0.5, countNoise: 2 },
@@ -232,7 +230,7 @@ describe('dpfl/tfjs makePrivate: clipping rules, sampling, functional models', (
     const cs: number[] = [];
     for (let i = 0; i < 3; i++) cs.push((await adaptive.step(x.slice(i * 8, 8), y.slice(i * 8, 8))).report.maxGradNorm);
     expect(cs[2]!).toBeLessThan(50); // every norm is far below C = 50: C shrinks toward the median
-    const automatic = makePrivate(classifier(), {
+    const automatic = makePrivateTrainer(classifier(), {
       ...base(40, 8, { targetEpsilon: undefined, noiseMultiplier: 1 }),
       clipping: 'automatic',
     });
@@ -248,7 +246,7 @@ describe('dpfl/tfjs makePrivate: clipping rules, sampling, functional models', (
     const out = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(merged) as tf.SymbolicTensor;
     const model = tf.model({ inputs: [a, b], outputs: out });
     const { x, y } = blobs(30, 10);
-    const trainer = makePrivate(model, { ...base(30, 5), sampling: 'fixed-size', epochs: 1 });
+    const trainer = makePrivateTrainer(model, { ...base(30, 5), sampling: 'fixed-size', epochs: 1 });
     const sizes: number[] = [];
     const fit = await trainer.fit([x.slice([0, 0], [30, 2]), x.slice([0, 2], [30, 2])], y, {
       callbacks: { onBatchEnd: (_, logs) => void sizes.push(logs.size!) },
