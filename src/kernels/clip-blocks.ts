@@ -116,3 +116,27 @@ export async function clipAndSumBlocksAsync(
   const stats = await binding.clipAndSumBlocksAsync(a.m.blocks, a.m.batchSize, a.maxNorm, a.out, a.norms);
   return { sum: a.out, norms: a.norms, clipped: stats.clipped, nonFinite: stats.nonFinite };
 }
+
+/**
+ * The batchSize x Σn_k matrix the blocks stand for (each example's row contiguous): the copy the
+ * block kernels avoid, for the paths that still need one (per-layer clipping, the bench baseline).
+ */
+export function interleaveBlocks(m: Blocks): Float32Array {
+  const dim = m.widths.reduce((a, n) => a + n, 0);
+  const out = new Float32Array(m.batchSize * dim);
+  for (let k = 0, offset = 0; k < m.blocks.length; offset += m.widths[k]!, k++) {
+    const n = m.widths[k]!;
+    const block = m.blocks[k]!;
+    for (let i = 0; i < m.batchSize; i++) out.set(block.subarray(i * n, (i + 1) * n), i * dim + offset);
+  }
+  return out;
+}
+
+/** Consecutive views of x with the given lengths (the per-block slices of a flat vector). */
+export function splitViews(x: Float32Array, lengths: readonly number[]): Float32Array[] {
+  let offset = 0;
+  return lengths.map((n) => {
+    offset += n;
+    return x.subarray(offset - n, offset);
+  });
+}
