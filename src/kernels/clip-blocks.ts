@@ -121,9 +121,9 @@ export async function clipAndSumBlocksAsync(
  * The batchSize x Σn_k matrix the blocks stand for (each example's row contiguous): the copy the
  * block kernels avoid, for the paths that still need one (per-layer clipping, the bench baseline).
  */
-export function interleaveBlocks(m: Blocks): Float32Array {
+export function interleaveBlocks(m: Blocks, out?: Float32Array): Float32Array {
   const dim = m.widths.reduce((a, n) => a + n, 0);
-  const out = new Float32Array(m.batchSize * dim);
+  out ??= new Float32Array(m.batchSize * dim);
   for (let k = 0, offset = 0; k < m.blocks.length; offset += m.widths[k]!, k++) {
     const n = m.widths[k]!;
     const block = m.blocks[k]!;
