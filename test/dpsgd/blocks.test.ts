@@ -66,8 +66,11 @@ describe('DpOptimizer over per-variable blocks', () => {
     });
   }
 
-  it('refuses blocks whose widths do not add up to params.length', () => {
+  it('refuses blocks whose widths do not add up to params.length; B = 0 is a no-op as for the matrix', () => {
     const opt = optimizer('flat');
+    opt.accumulatePerSampleGrads([new Float32Array(0), new Float32Array(0)], 0);
+    opt.accumulatePerSampleGrads(new Float32Array(0), 0);
+    expect(opt.step().examples).toBe(0);
     expect(() => opt.accumulatePerSampleGrads([new Float32Array(B * 5)], B)).toThrow(
       /grads must be blocks of total width params.length \(23\), received 5/,
     );
