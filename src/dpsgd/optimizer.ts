@@ -2,9 +2,9 @@
 // accumulate* calls: per-example gradients of any framework as a B x D matrix or per-variable
 // blocks, or a built-in model by ghost clipping and book-keeping) → charge the ledger (the budget
 // guard) → noise (std σ·C) → scale (÷ expected batch size) → update (SGD with momentum or Adam,
-// update.ts) → adapt C (adaptive-clipping.ts) or follow the clip schedule. Several accumulate calls before one step()
-// form a virtual (logical) batch: one noise draw per step. The non-private baseline is its own
-// class (non-private.ts).
+// update.ts) → adapt C (adaptive-clipping.ts) or follow the clip schedule. Several accumulate calls
+// before one step() form a virtual (logical) batch: one noise draw per step. The non-private
+// baseline is its own class (non-private.ts).
 import {
   Accountant,
   type AccountantState,
