@@ -3,7 +3,14 @@
 // above has its own entry point: dpfl/accounting, dpfl/models, dpfl/data, dpfl/dpsgd, dpfl/fl,
 // dpfl/audit (src/entries.ts lists them; package.json maps them).
 export { clipAndSum, clipAndSumAsync, clipByNorm, perSampleNorms } from './kernels/clip.js';
-export type { ClipAndSumOptions, ClipAndSumResult, PerSampleNormsOptions } from './kernels/clip.js';
+export type {
+  BlocksNormsOptions,
+  ClipAndSumBlocksOptions,
+  ClipAndSumBlocksResult,
+  ClipAndSumOptions,
+  ClipAndSumResult,
+  PerSampleNormsOptions,
+} from './kernels/clip.js';
 export { addGaussianNoise, addGaussianNoiseAsync } from './kernels/noise.js';
 export type { GaussianNoiseOptions } from './kernels/noise.js';
 export { Aggregator, weightedSum, weightedSumAsync } from './kernels/aggregate.js';

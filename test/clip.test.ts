@@ -28,7 +28,7 @@ describe('clipping: bad input', () => {
       () => clipAndSum([1, 2] as never, 1, 1),
       TypeError,
       'ERR_DPFL_INVALID_TYPE',
-      /grads must be a Float32Array, received Array\(2\)/,
+      /grads\[0\] must be a Float32Array, received 1/,
     );
     expectCode(
       () => clipAndSum(g, '3' as never, 1),

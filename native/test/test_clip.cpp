@@ -115,6 +115,80 @@ TEST(non_finite_rows_contribute_zero) {
   CHECK(std::isinf(norms[3]));
 }
 
+// Per-variable blocks: the norms equal, bit for bit, those of the interleaved matrix with groups
+// ending at the block ends (the same float64 sums, added in the same order), and the clipped sum
+// matches the float64 reference of flat clipping. One block is wider than a pass-one segment.
+TEST(blocks_match_the_interleaved_matrix) {
+  const int64_t batch = 5;
+  const std::vector<int64_t> widths = {7, 0, (1 << 18) + 3, 1, 2050};
+  std::vector<std::vector<float>> blocks;
+  std::vector<const float*> data;
+  std::vector<int64_t> ends;
+  int64_t dim = 0;
+  for (size_t k = 0; k < widths.size(); ++k) {
+    blocks.push_back(check::random_floats(batch * widths[k], uint32_t(11 + k), 0.01f));
+    data.push_back(widths[k] == 0 ? nullptr : blocks.back().data());
+    dim += widths[k];
+    if (widths[k] > 0) ends.push_back(dim);
+  }
+  std::vector<float> g(batch * dim);
+  for (int64_t b = 0, c = 0; b < batch; ++b) {
+    for (size_t k = 0; k < widths.size(); ++k) {
+      std::copy_n(blocks[k].begin() + b * widths[k], widths[k], g.begin() + c);
+      c += widths[k];
+    }
+  }
+  const dpfl::Blocks bl{data.data(), widths.data(), int64_t(widths.size())};
+  std::vector<float> norms(batch), matrix_norms(batch), matrix_sum(dim);
+  CHECK_OK(dpfl::per_sample_norms_blocks(bl, batch, norms.data()));
+  const std::vector<double> huge(ends.size(), 1e30);
+  dpfl::ClipStats stats;
+  CHECK_OK(dpfl::clip_and_sum(g.data(), batch, dim, {ends.data(), int64_t(ends.size())}, huge.data(), matrix_sum.data(),
+                              matrix_norms.data(), nullptr, &stats));
+  CHECK(norms == matrix_norms);
+
+  const double c = 0.5 * matrix_norms[0];
+  const std::vector<int64_t> flat = {dim};
+  const Reference ref = reference(g, batch, dim, flat, {c});
+  std::vector<std::vector<float>> sums;
+  std::vector<float*> sum_ptrs;
+  for (int64_t w : widths) sums.emplace_back(w, -7.0f);
+  for (auto& s : sums) sum_ptrs.push_back(s.data());
+  std::vector<float> norms2(batch);
+  CHECK_OK(dpfl::clip_and_sum_blocks(bl, batch, c, sum_ptrs.data(), norms2.data(), &stats));
+  CHECK(norms2 == norms);
+  CHECK_EQ(stats.clipped, ref.clipped);
+  CHECK_EQ(stats.non_finite, int64_t(0));
+  for (size_t k = 0, d = 0; k < widths.size(); ++k) {
+    for (int64_t j = 0; j < widths[k]; ++j, ++d) CHECK_CLOSE(sums[k][j], ref.sum[d], tol::kSumAtol, tol::kSumRtol);
+  }
+
+  // A NaN in one block drops the whole example from every block's sum.
+  blocks[2][1 * widths[2] + 9] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_OK(dpfl::clip_and_sum_blocks(bl, batch, c, sum_ptrs.data(), norms2.data(), &stats));
+  CHECK_EQ(stats.non_finite, int64_t(1));
+  CHECK(std::isnan(norms2[1]));
+  for (size_t k = 0; k < widths.size(); ++k) {
+    for (float v : sums[k]) CHECK(std::isfinite(v));
+  }
+}
+
+TEST(blocks_reject_bad_arguments) {
+  std::vector<float> x(4, 1.0f), sum(2), norms(2);
+  const float* data[2] = {x.data(), nullptr};
+  float* sums[2] = {sum.data(), nullptr};
+  const int64_t widths[2] = {2, 0}, zero[2] = {0, 0}, negative[2] = {2, -1}, missing[2] = {2, 2};
+  dpfl::ClipStats s;
+  CHECK(!dpfl::per_sample_norms_blocks({data, widths, 2}, 0, norms.data()).ok());
+  CHECK(!dpfl::per_sample_norms_blocks({data, zero, 2}, 2, norms.data()).ok());
+  CHECK(!dpfl::per_sample_norms_blocks({data, negative, 2}, 2, norms.data()).ok());
+  CHECK(!dpfl::per_sample_norms_blocks({data, missing, 2}, 2, norms.data()).ok());
+  CHECK(!dpfl::per_sample_norms_blocks({data, widths, 0}, 2, norms.data()).ok());
+  CHECK(!dpfl::clip_and_sum_blocks({data, widths, 2}, 2, 0.0, sums, norms.data(), &s).ok());
+  CHECK(!dpfl::clip_and_sum_blocks({data, missing, 2}, 2, 1.0, sums, norms.data(), &s).ok());
+  CHECK_OK(dpfl::clip_and_sum_blocks({data, widths, 2}, 2, 1.0, sums, nullptr, &s));
+}
+
 TEST(clip_rejects_bad_arguments) {
   std::vector<float> g(6, 1.0f), sum(3), norms(2);
   std::vector<int64_t> ends = {3}, bad_ends = {2, 2, 3}, short_ends = {2};

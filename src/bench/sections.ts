@@ -1,13 +1,15 @@
 // The sections of the bench beyond the kernel grid: privacy accounting (issue 5), DP-SGD step
-// times private vs non-private (issue 6) and federated aggregation (issue 7). Each section is
+// times private vs non-private (issue 6), federated aggregation (issue 7) and clipping of
+// per-variable blocks against an interleave copy (issue 15). Each section is
 // timed by its own module; a failure is recorded in the document, not thrown.
 import { benchAccounting } from './accounting.js';
+import { benchBlocks } from './blocks.js';
 import { benchDpsgd } from './dpsgd.js';
 import { benchFl } from './fl.js';
 import type { SectionRow } from './report.js';
 
-export type SectionName = 'accounting' | 'dpsgd' | 'fl';
-export const SECTIONS: readonly SectionName[] = ['accounting', 'dpsgd', 'fl'];
+export type SectionName = 'accounting' | 'dpsgd' | 'fl' | 'blocks';
+export const SECTIONS: readonly SectionName[] = ['accounting', 'dpsgd', 'fl', 'blocks'];
 
 async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
   const rows: SectionRow[] = [];
@@ -44,6 +46,7 @@ export async function sectionRows(name: SectionName, quick: boolean): Promise<Se
   try {
     if (name === 'accounting') return await benchAccounting({ quick });
     if (name === 'dpsgd') return await dpsgdRows(quick);
+    if (name === 'blocks') return await benchBlocks({ quick });
     return await benchFl({ quick });
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };

@@ -1,10 +1,10 @@
 // The DP optimizer. A step runs the verbs Opacus names, in order: clip and accumulate (the
-// accumulate* calls: per-example gradients of any framework as a B x D matrix, or a built-in model
-// by ghost clipping and book-keeping) → charge the ledger (the budget guard) → noise (std σ·C) →
-// scale (÷ expected batch size) → update (SGD with momentum or Adam, update.ts) → adapt C
-// (adaptive-clipping.ts) or follow the clip schedule. Several accumulate calls before one step()
-// form a virtual (logical) batch: one noise draw per step. The non-private baseline is its own
-// class (non-private.ts).
+// accumulate* calls: per-example gradients of any framework as a B x D matrix or per-variable
+// blocks, or a built-in model by ghost clipping and book-keeping) → charge the ledger (the budget
+// guard) → noise (std σ·C) → scale (÷ expected batch size) → update (SGD with momentum or Adam,
+// update.ts) → adapt C (adaptive-clipping.ts) or follow the clip schedule. Several accumulate calls
+// before one step() form a virtual (logical) batch: one noise draw per step. The non-private
+// baseline is its own class (non-private.ts).
 import {
   Accountant,
   type AccountantState,
@@ -14,7 +14,8 @@ import {
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
-import { float32Array, positiveFinite, typedArray } from '../validate.js';
+import { float32Array, positiveFinite, typedArray, typedArrayKind } from '../validate.js';
+import { interleaveBlocks, readBlocks, splitViews, type Blocks } from '../kernels/clip-blocks.js';
 import { addGaussianNoise, addGaussianNoiseAsync, type GaussianNoiseOptions } from '../kernels/noise.js';
 import { weightedSum } from '../kernels/aggregate.js';
 import {
@@ -367,29 +368,43 @@ export class DpOptimizer {
    * and pass the resulting clipped sum to addClippedSum. Returns one factor vector per group (the
    * same vector for every group unless per-layer); examples with non-finite norms get 0.
    */
-  clipFactors(sqNorms: Float64Array, batchSize: number): Float32Array[] {
+  clipFactors(sqNorms: Float64Array | Float32Array, batchSize: number): Float32Array[] {
     this.#assertIdle('clipFactors');
     this.#assertNoiseCoversThresholds();
     const g = this.groupEnds.length;
     if (!Number.isSafeInteger(batchSize) || batchSize < 0)
       throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
-    typedArray('sqNorms', sqNorms, 'Float64Array');
+    const kind = typedArrayKind(sqNorms);
+    if (kind !== 'Float64Array' && kind !== 'Float32Array')
+      throw invalidType('sqNorms', 'a Float64Array or Float32Array', sqNorms);
     if (sqNorms.length !== batchSize * g)
       throw invalidArgument('sqNorms.length', `batchSize x groups (${batchSize * g})`, sqNorms.length);
+    // Float32 norms (what tfjs gives) are widened exactly: the same factors as for the same values in float64.
+    const sq =
+      kind === 'Float32Array'
+        ? Float64Array.from(float32Array('sqNorms', sqNorms, false))
+        : typedArray('sqNorms', sqNorms, 'Float64Array');
     const out = Array.from({ length: g }, () => new Float32Array(batchSize));
-    const res = clipScales(sqNorms, batchSize, g, this.rule.kind, this.groupMaxNorms, this.#gamma, out);
+    const res = clipScales(sq, batchSize, g, this.rule.kind, this.groupMaxNorms, this.#gamma, out);
     this.#note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
     this.externalSumPending = true;
     // A vector for every group: a caller indexing factors[k] never finds a group without one.
     return this.rule.kind === 'per-layer' ? res.scales : out.map(() => res.scales[0]!);
   }
 
-  /** Adds a clipped sum computed with the factors of clipFactors (params.length floats). */
-  addClippedSum(sum: Float32Array): void {
+  /**
+   * Adds a clipped sum computed with the factors of clipFactors: params.length floats, or a list of
+   * per-variable sums whose lengths add up to params.length (laid out in order, no concatenation).
+   */
+  addClippedSum(sum: Float32Array | Float32Array[]): void {
     this.#assertIdle('addClippedSum');
-    float32Array('sum', sum, false);
-    if (sum.length !== this.params.length)
-      throw invalidArgument('sum.length', `params.length (${this.params.length})`, sum.length);
+    const parts = Array.isArray(sum) ? sum.map((p, k) => float32Array(`sum[${k}]`, p, false)) : null;
+    if (parts === null) float32Array('sum', sum, false);
+    const length = parts === null ? (sum as Float32Array).length : parts.reduce((a, p) => a + p.length, 0);
+    if (length !== this.params.length) {
+      const name = parts === null ? 'sum.length' : 'sum (total length)';
+      throw invalidArgument(name, `params.length (${this.params.length})`, length);
+    }
     if (!this.externalSumPending)
       throw invalidArgument(
         'addClippedSum',
@@ -397,17 +412,30 @@ export class DpOptimizer {
         'no pending clipFactors call',
       );
     // Refused here, not by the noise kernel after the step was charged.
-    if (!sum.every(Number.isFinite)) {
+    if (!(parts ?? [sum as Float32Array]).every((p) => p.every(Number.isFinite))) {
       throw invalidArgument('sum', 'finite (a clipped sum)', 'a sum with NaN or ±Infinity');
     }
-    if (this.sumFresh) this.sum.set(sum);
-    else this.#addToSum(sum);
+    const views =
+      parts === null
+        ? [this.sum]
+        : splitViews(
+            this.sum,
+            parts.map((p) => p.length),
+          );
+    (parts ?? [sum as Float32Array]).forEach((p, k) => {
+      if (this.sumFresh) views[k]!.set(p);
+      else if (p.length > 0) weightedSum([views[k]!, p], [1, 1], { out: views[k]! });
+    });
     this.sumFresh = false;
     this.externalSumPending = false;
   }
 
-  /** Clips per-example gradients (batchSize x D, from any framework) and adds their sum. */
-  accumulatePerSampleGrads(grads: Float32Array, batchSize: number): void {
+  /**
+   * Clips per-example gradients (from any framework) and adds their sum: one batchSize x D matrix,
+   * or per-variable blocks (block k batchSize x n_k, Σ n_k = D) read in place. Per-layer clipping
+   * interleaves blocks into the matrix first (one copy); the other rules never copy them.
+   */
+  accumulatePerSampleGrads(grads: Float32Array | Float32Array[], batchSize: number): void {
     this.#assertIdle('accumulatePerSampleGrads');
     this.#assertNoiseCoversThresholds();
     if (!Number.isSafeInteger(batchSize) || batchSize < 0)
@@ -415,15 +443,28 @@ export class DpOptimizer {
     if (batchSize === 0) return;
     const first = this.sumFresh;
     const d = this.params.length;
-    float32Array('grads', grads, false);
-    if (grads.length !== batchSize * d)
-      throw invalidArgument('grads.length', `batchSize x params.length (${batchSize * d})`, grads.length);
+    let blocks: Blocks | null = null;
+    let matrix: Float32Array | null = null;
+    if (Array.isArray(grads)) {
+      blocks = readBlocks(grads, batchSize);
+      const width = blocks.widths.reduce((a, n) => a + n, 0);
+      if (width !== d) throw invalidArgument('grads', `blocks of total width params.length (${d})`, width);
+      if (this.rule.kind === 'per-layer') [matrix, blocks] = [interleaveBlocks(blocks), null];
+    } else {
+      matrix = float32Array('grads', grads, false);
+      if (matrix.length !== batchSize * d)
+        throw invalidArgument('grads.length', `batchSize x params.length (${batchSize * d})`, matrix.length);
+    }
     const out = first ? this.sum : this.#chunkSum();
+    const outs = blocks === null ? [out] : splitViews(out, blocks.widths);
+    // The rows to weigh: the matrix, or each block (a batchSize x n_k matrix of its own).
+    const parts =
+      blocks === null ? [{ rows: matrix!, n: d }] : blocks.blocks.map((b, k) => ({ rows: b, n: blocks.widths[k]! }));
     let clipped = 0;
     let nonFinite = 0;
     let below = 0;
     if (this.rule.kind === 'automatic' || this.rule.kind === 'adaptive') {
-      const norms = perSampleNorms(grads, batchSize);
+      const norms = blocks === null ? perSampleNorms(matrix!, batchSize) : perSampleNorms(blocks.blocks, batchSize);
       const sq = Float64Array.from(norms, (x) => x * x);
       this.#ensure(batchSize);
       const view = [this.scaleBufs[0]!.subarray(0, batchSize)];
@@ -431,21 +472,28 @@ export class DpOptimizer {
       // Rows with NaN/Inf get weight 0, but a 0·NaN product is NaN: sum the finite rows only.
       const keep = [...Array(batchSize).keys()].filter((r) => !res.nonFinite.includes(r));
       const w = Float64Array.from(keep, (r) => res.scales[0]![r]!);
-      if (keep.length === batchSize) weightedSum(grads, w, { out });
-      else if (keep.length > 0)
-        weightedSum(
-          keep.map((r) => grads.subarray(r * d, (r + 1) * d)),
-          w,
-          { out },
-        );
-      else out.fill(0);
+      parts.forEach(({ rows, n }, k) => {
+        if (n === 0) return;
+        if (keep.length === batchSize) weightedSum(rows, w, { out: outs[k]! });
+        else if (keep.length > 0)
+          weightedSum(
+            keep.map((r) => rows.subarray(r * n, (r + 1) * n)),
+            w,
+            { out: outs[k]! },
+          );
+        else outs[k]!.fill(0);
+      });
       clipped = res.clipped;
       nonFinite = res.nonFinite.length;
       below = res.belowThreshold;
+    } else if (blocks !== null) {
+      const r = clipAndSum(blocks.blocks, batchSize, this.c, { out: outs });
+      clipped = r.clipped;
+      nonFinite = r.nonFinite;
     } else {
       const perLayer = this.rule.kind === 'per-layer';
       const r = clipAndSum(
-        grads,
+        matrix!,
         batchSize,
         this.c,
         perLayer ? { groups: this.groupEnds, maxNorms: this.groupMaxNorms, out } : { out },

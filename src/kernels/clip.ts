@@ -4,6 +4,16 @@ import { DeviceArray } from './device.js';
 import { clipAndSumDevice, clipByNormDevice, type DeviceClipOptions, type DeviceClipResult } from './device-kernels.js';
 import { float32Array, optionsObject, outputArray, positiveFinite, positiveInteger } from '../validate.js';
 import { groupEnds, thresholds, rowLength } from './validate.js';
+import {
+  clipAndSumBlocks,
+  clipAndSumBlocksAsync,
+  perSampleNormsBlocks,
+  type BlocksNormsOptions,
+  type ClipAndSumBlocksOptions,
+  type ClipAndSumBlocksResult,
+} from './clip-blocks.js';
+
+export type { BlocksNormsOptions, ClipAndSumBlocksOptions, ClipAndSumBlocksResult } from './clip-blocks.js';
 
 export interface PerSampleNormsOptions {
   /** End offsets of the parameter groups (layers) within a row; the last equals the row length. */
@@ -53,8 +63,19 @@ function readMatrix(grads: unknown, batchSize: unknown, groups: unknown): Matrix
 }
 
 /** L2 norm of each of the batchSize rows of grads (float64 internally). */
-export function perSampleNorms(grads: Float32Array, batchSize: number, options?: PerSampleNormsOptions): Float32Array {
-  const opts = optionsObject('options', options);
+export function perSampleNorms(grads: Float32Array, batchSize: number, options?: PerSampleNormsOptions): Float32Array;
+/**
+ * The same over per-variable blocks (block k: batchSize x n_k, row-major), read in place: the norm
+ * of each example's concatenated row, Σ_k of each block's float64 sum of squares.
+ */
+export function perSampleNorms(grads: Float32Array[], batchSize: number, options?: BlocksNormsOptions): Float32Array;
+export function perSampleNorms(
+  grads: Float32Array | Float32Array[],
+  batchSize: number,
+  options?: PerSampleNormsOptions | BlocksNormsOptions,
+): Float32Array {
+  if (Array.isArray(grads)) return perSampleNormsBlocks(grads, batchSize, options);
+  const opts = optionsObject('options', options as PerSampleNormsOptions | undefined);
   const m = readMatrix(grads, batchSize, opts.groups);
   if (m.ends === null) {
     const norms = outputArray('options.out', opts.out, m.batchSize);
@@ -109,6 +130,17 @@ export function clipAndSum(
   maxNorm: number,
   options?: ClipAndSumOptions,
 ): ClipAndSumResult;
+/**
+ * The same flat clipping over per-variable blocks (block k: batchSize x n_k, row-major), read in
+ * place without an interleaved copy: one norm per example over all its blocks, the same scale and
+ * NaN/Inf policy, the clipped sum returned per block (n_k floats each, or written into options.out).
+ */
+export function clipAndSum(
+  grads: Float32Array[],
+  batchSize: number,
+  maxNorm: number,
+  options?: ClipAndSumBlocksOptions,
+): ClipAndSumBlocksResult;
 /** On the GPU: grads, the outputs and the result live in device memory (see DeviceArray). */
 export function clipAndSum(
   grads: DeviceArray,
@@ -117,11 +149,12 @@ export function clipAndSum(
   options?: DeviceClipOptions,
 ): DeviceClipResult;
 export function clipAndSum(
-  grads: Float32Array | DeviceArray,
+  grads: Float32Array | Float32Array[] | DeviceArray,
   batchSize: number,
   maxNorm: number,
-  options?: ClipAndSumOptions | DeviceClipOptions,
-): ClipAndSumResult | DeviceClipResult {
+  options?: ClipAndSumOptions | ClipAndSumBlocksOptions | DeviceClipOptions,
+): ClipAndSumResult | ClipAndSumBlocksResult | DeviceClipResult {
+  if (Array.isArray(grads)) return clipAndSumBlocks(grads, batchSize, maxNorm, options);
   if (grads instanceof DeviceArray) return clipAndSumDevice(grads, batchSize, maxNorm, options as DeviceClipOptions);
   const a = readClipArgs(grads, batchSize, maxNorm, options as ClipAndSumOptions);
   const stats = binding.clipAndSum(a.m.grads, a.m.batchSize, a.m.ends, a.maxNorms, a.out, a.norms, a.groupNorms);
@@ -140,8 +173,22 @@ export async function clipAndSumAsync(
   batchSize: number,
   maxNorm: number,
   options?: ClipAndSumOptions,
-): Promise<ClipAndSumResult> {
-  const a = readClipArgs(grads, batchSize, maxNorm, options);
+): Promise<ClipAndSumResult>;
+/** clipAndSumAsync over per-variable blocks (see clipAndSum); the same buffer rules for every block. */
+export async function clipAndSumAsync(
+  grads: Float32Array[],
+  batchSize: number,
+  maxNorm: number,
+  options?: ClipAndSumBlocksOptions,
+): Promise<ClipAndSumBlocksResult>;
+export async function clipAndSumAsync(
+  grads: Float32Array | Float32Array[],
+  batchSize: number,
+  maxNorm: number,
+  options?: ClipAndSumOptions | ClipAndSumBlocksOptions,
+): Promise<ClipAndSumResult | ClipAndSumBlocksResult> {
+  if (Array.isArray(grads)) return clipAndSumBlocksAsync(grads, batchSize, maxNorm, options);
+  const a = readClipArgs(grads, batchSize, maxNorm, options as ClipAndSumOptions | undefined);
   const stats = await binding.clipAndSumAsync(
     a.m.grads,
     a.m.batchSize,

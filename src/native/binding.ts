@@ -247,6 +247,22 @@ export interface Binding extends FlBinding, NnBinding, CudaBinding {
     norms: Float32Array,
     groupNorms: Float32Array | null,
   ): Promise<ClipStatsNative>;
+  /** Per-variable blocks (batchSize x n_k each) read in place (native/addon/clip_binding.cc). */
+  perSampleNormsBlocks(blocks: Float32Array[], batchSize: number, norms: Float32Array): void;
+  clipAndSumBlocks(
+    blocks: Float32Array[],
+    batchSize: number,
+    maxNorm: number,
+    out: Float32Array[],
+    norms: Float32Array,
+  ): ClipStatsNative;
+  clipAndSumBlocksAsync(
+    blocks: Float32Array[],
+    batchSize: number,
+    maxNorm: number,
+    out: Float32Array[],
+    norms: Float32Array,
+  ): Promise<ClipStatsNative>;
   clipByNorm(x: Float32Array, maxNorm: number): { norm: number; scale: number };
   /** seed null selects the secure mode (key from the OS CSPRNG). */
   addGaussianNoise(x: Float32Array, std: number, seed: bigint | null, stream: bigint, offset: number): Float32Array;

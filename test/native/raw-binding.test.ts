@@ -71,6 +71,16 @@ const cases: Record<string, Case[]> = {
       'none',
     ],
   ],
+  perSampleNormsBlocks: [
+    ['not an array', () => raw.perSampleNormsBlocks!(f32(4), 2, f32(2)), TYPE],
+    ['a block not a Float32Array', () => raw.perSampleNormsBlocks!([f64(4)], 2, f32(2)), TYPE],
+    ['detached block', () => raw.perSampleNormsBlocks!([detached()], 2, f32(2)), TYPE],
+    ['block not a multiple of batchSize', () => raw.perSampleNormsBlocks!([f32(4), f32(5)], 2, f32(2)), INVALID],
+    ['zero batchSize', () => raw.perSampleNormsBlocks!([f32(4)], 0, z), INVALID],
+    ['every block empty', () => raw.perSampleNormsBlocks!([z, z], 2, f32(2)), INVALID],
+    ['no blocks', () => raw.perSampleNormsBlocks!([], 2, f32(2)), INVALID],
+    ['norms too short', () => raw.perSampleNormsBlocks!([f32(4)], 2, f32(1)), INVALID],
+  ],
   perSampleNorms: [
     ['batchSize not a multiple', () => raw.perSampleNorms!(f32(5), 2, null, f32(2), null), INVALID],
     ['zero-length grads', () => raw.perSampleNorms!(z, 1, null, f32(1), null), INVALID],
@@ -295,6 +305,14 @@ const kernelCases: Record<string, ArgCase[]> = {
     ['groupNorms too short', clipArgs(f32(4), 2, f32(2), f32(2), f32(1)), INVALID],
     ['maxNorms of another length', [f32(4), 2, null, f64(2), f32(2), f32(2), null], INVALID],
     ['detached out', clipArgs(f32(8), 2, detached()), TYPE],
+  ],
+  clipAndSumBlocks: [
+    ['block not a multiple of batchSize', [[f32(5)], 2, 1, [f32(2)], f32(2)], INVALID],
+    ['out of another count', [[f32(4), f32(2)], 2, 1, [f32(2)], f32(2)], INVALID],
+    ['out[0] too short', [[f32(4)], 2, 1, [f32(1)], f32(2)], INVALID],
+    ['zero maxNorm', [[f32(4)], 2, 0, [f32(2)], f32(2)], INVALID],
+    ['norms too long', [[f32(4)], 2, 1, [f32(2)], f32(3)], INVALID],
+    ['detached out', [[f32(4)], 2, 1, [detached()], f32(2)], TYPE],
   ],
   addGaussianNoise: [
     ['negative offset', noiseArgs(f32(2), -1), INVALID],

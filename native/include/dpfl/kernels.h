@@ -44,6 +44,26 @@ Status per_sample_norms(const float* grads, int64_t batch, int64_t dim, Groups g
 Status clip_and_sum(const float* grads, int64_t batch, int64_t dim, Groups groups, const double* max_norms, float* sum,
                     float* norms, float* group_norms, ClipStats* stats);
 
+// Per-variable blocks, the layout frameworks give per-example gradients in: block k is a
+// batch x widths[k] row-major matrix (widths[k] >= 0, data[k] may be null when it is 0), and row b
+// of the batch x sum(widths) matrix they stand for is row b of every block, concatenated in order.
+// The kernels read the blocks in place: no interleaved copy.
+struct Blocks {
+  const float* const* data;
+  const int64_t* widths;
+  int64_t count;
+};
+
+// per_sample_norms of the concatenated rows (norms: batch floats): each block's float64 sum of
+// squares, added in block order, as the matrix kernels do for groups ending at the block ends.
+Status per_sample_norms_blocks(Blocks blocks, int64_t batch, float* norms);
+
+// clip_and_sum of the concatenated rows with one threshold (flat clipping): one scale
+// min(1, C / (norm + kClipEpsilon)) per row from the norm above, the float64-accumulated clipped
+// sum written per block (sums[k]: widths[k] floats), the same NaN/Inf and overflow policy.
+Status clip_and_sum_blocks(Blocks blocks, int64_t batch, double max_norm, float* const* sums, float* norms,
+                           ClipStats* stats);
+
 // Scales x in place to L2 norm at most max_norm (same rule as above). Refuses non-finite x
 // without modifying it. Returns the pre-clipping norm and the scale applied.
 Status clip_by_norm(float* x, int64_t n, double max_norm, double* norm, double* scale);
