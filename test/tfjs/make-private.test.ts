@@ -94,7 +94,10 @@ describe('dpfl/tfjs makePrivateTrainer', () => {
     expect(await weights(model)).not.toEqual(before);
     // Poisson at q = 1/50: about a third of the batches are empty.
     const { x, y } = blobs(50, 2);
-    const small = makePrivateTrainer(classifier(), base(50, 1, { targetEpsilon: undefined, noiseMultiplier: 1, epochs: 1 }));
+    const small = makePrivateTrainer(
+      classifier(),
+      base(50, 1, { targetEpsilon: undefined, noiseMultiplier: 1, epochs: 1 }),
+    );
     const sizes: number[] = [];
     await small.fit(x, y, { callbacks: { onBatchEnd: (_, logs) => void sizes.push(logs.size!) } });
     expect(sizes.length).toBe(50);
@@ -186,7 +189,8 @@ describe('dpfl/tfjs makePrivateTrainer', () => {
 
   it('refuses bad options with typed errors', () => {
     const model = classifier();
-    const bad = (o: Partial<PrivateOptions>) => () => makePrivateTrainer(model, { ...base(50, 5), ...o } as PrivateOptions);
+    const bad = (o: Partial<PrivateOptions>) => () =>
+      makePrivateTrainer(model, { ...base(50, 5), ...o } as PrivateOptions);
     expect(bad({ datasetSize: undefined as unknown as number })).toThrow(/datasetSize must be a positive integer/);
     expect(bad({ batchSize: 51 })).toThrow(/batchSize must be an integer in \[1, datasetSize = 50\]/);
     expect(bad({ noiseMultiplier: 1 })).toThrow(/noiseMultiplier must be absent when targetEpsilon is given/);
