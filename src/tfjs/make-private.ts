@@ -236,7 +236,7 @@ export class PrivateTrainer {
           return opt.clipFactors(sq, b)[0]!;
         };
         const res = await this.#gradients(this.model, xs, ys, this.#loss, factors);
-        opt.addClippedSum(this.#flatten(res.grads));
+        opt.addClippedSum(this.#checked(res.grads));
         loss = res.loss;
       }
       report = opt.step();
@@ -250,19 +250,17 @@ export class PrivateTrainer {
     return { step, ...(loss !== undefined ? { loss } : {}), examples: batch?.b ?? 0, report };
   }
 
-  /** The per-variable clipped sums as one D-vector (DpOptimizer.addClippedSum's layout). */
-  #flatten(grads: Float32Array[]): Float32Array {
+  /** The per-variable clipped sums, checked against the weights (DpOptimizer.addClippedSum takes them as they are). */
+  #checked(grads: Float32Array[]): Float32Array[] {
     if (!Array.isArray(grads) || grads.length !== this.#vars.length) {
       throw invalidArgument('gradients(...).grads.length', `the trainable weights (${this.#vars.length})`, grads);
     }
-    const flat = new Float32Array(this.#offsets[this.#offsets.length - 1]!);
     for (const [k, g] of grads.entries()) {
       if (!(g instanceof Float32Array) || g.length !== this.#vars[k]!.size) {
         throw invalidArgument(`gradients(...).grads[${k}]`, `a Float32Array of ${this.#vars[k]!.size}`, g);
       }
-      flat.set(g, this.#offsets[k]);
     }
-    return flat;
+    return grads;
   }
 
   /** The user's tf optimizer applies the noisy gradient, one view per variable. */
