@@ -92,6 +92,9 @@ step "install 1: the prebuild, --omit=dev, no compiler on PATH"
 new_app prebuilt
 (cd "$work/prebuilt" && PATH="$work/bin" node "$npm_cli" install --omit=dev --no-audit --no-fund "$tarball")
 test ! -d "$work/prebuilt/node_modules/dpfl/build" || { echo "dpfl was built from source: the prebuild was not used"; exit 1; }
+# A TensorFlow.js user adds tfjs (dpfl/tfjs's optional peer): the version dpfl is tested with.
+tfjs_version=$(node -p "require('./package.json').devDependencies['@tensorflow/tfjs']")
+(cd "$work/prebuilt" && PATH="$work/bin" node "$npm_cli" install --no-audit --no-fund "@tensorflow/tfjs@$tfjs_version")
 (cd "$work/prebuilt" && PATH="$work/bin" node pack-smoke.mjs)
 check_cli "$work/prebuilt" "$work/bin"
 node scripts/readme-snippets.mjs README.md "$work/prebuilt"
@@ -99,6 +102,7 @@ node scripts/readme-snippets.mjs docs/accounting.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/audit.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/dpsgd.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/fl.md "$work/prebuilt"
+node scripts/readme-snippets.mjs docs/tfjs.md "$work/prebuilt"
 npx esbuild "$work/prebuilt/node_modules/dpfl/dist/accounting/index.js" --bundle --platform=browser --format=esm \
   --outfile="$work/accounting.browser.js" --log-level=warning
 echo "pack check: dpfl/accounting bundles for the browser ($(du -k "$work/accounting.browser.js" | cut -f1) KiB)"

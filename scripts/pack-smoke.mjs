@@ -37,8 +37,26 @@ console.log(`pack smoke: every kernel ran from the installed tarball (${JSON.str
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('./node_modules/dpfl/package.json', import.meta.url), 'utf8'));
 const counts = {};
+// dpfl/tfjs needs tfjs, an optional peer dependency: where the project has none, importing it must
+// fail by naming the missing tfjs package (and no other entry may need it).
+const hasTfjs = (() => {
+  try {
+    require.resolve('@tensorflow/tfjs-core');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 for (const subpath of Object.keys(pkg.exports).filter((k) => k !== './package.json')) {
   const specifier = subpath === '.' ? 'dpfl' : `dpfl/${subpath.slice(2)}`;
+  if (subpath === './tfjs' && !hasTfjs) {
+    await assert.rejects(
+      import(specifier),
+      (e) => e.code === 'ERR_MODULE_NOT_FOUND' && /@tensorflow\/tfjs-/.test(e.message),
+    );
+    counts[specifier] = 'needs @tensorflow/tfjs';
+    continue;
+  }
   const imported = await import(specifier);
   const required = require(specifier);
   assert.deepEqual(Object.keys(required).sort(), Object.keys(imported).sort(), specifier);
@@ -54,5 +72,10 @@ const readme = readFileSync(new URL('./node_modules/dpfl/README.md', import.meta
 const table = Object.fromEntries(
   [...readme.matchAll(/^\| `(dpfl[a-z/]*)` \|.*\| (\d+) \|[^|]*\|$/gm)].map((m) => [m[1], Number(m[2])]),
 );
+for (const [k, v] of Object.entries(counts)) {
+  if (typeof v !== 'string') continue;
+  delete table[k]; // not importable here (no tfjs): the count is checked where tfjs is installed
+  delete counts[k];
+}
 assert.deepEqual(table, counts, "README's entry-point table against the installed package's exports");
 console.log(`pack smoke: every entry point imports and requires; exports per entry ${JSON.stringify(counts)}`);
