@@ -169,6 +169,10 @@ export async function accuracyMain(argv) {
     const eps = Math.max(...r.seeds.map((x) => x.epsilon)).toFixed(3);
     console.log(`${r.name.padEnd(34)} ${per}   ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)}   ${eps}`);
   }
+  if (summary[2]) {
+    const same = summary[2].mean - summary[0].mean;
+    console.log(`(built-in layers in tfjs − built-in: ${same >= 0 ? '+' : ''}${same.toFixed(2)} points, not a target)`);
+  }
   const verdict = out.target.pass ? 'PASS' : 'MISS';
   console.log(
     `target |tfjs − built-in| ≤ ${TARGET_POINTS} point: ${diff >= 0 ? '+' : ''}${diff.toFixed(2)} ${verdict}`,
