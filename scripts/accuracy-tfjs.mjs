@@ -158,12 +158,12 @@ export async function accuracyMain(argv) {
   console.log(`${m.date}  ${m.cpu} × ${m.cores}  node ${m.node}  tfjs ${m.tfjs} (${m.backend})`);
   console.log(`load average (1/5/15 min): start ${m.loadStart.join(' ')}, end ${m.loadEnd.join(' ')}`);
   const s = out.settings;
+  console.log(`settings of ${s.command}:`);
   console.log(
-    `settings of ${s.command}: ε ${s.epsilon}, δ ${s.delta}, ${s.epochs} epochs, batch ${s.batchSize}, C ${s.maxGradNorm}, ${s.optimizer}`,
+    `  ε ${s.epsilon}, δ ${s.delta}, ${s.epochs} epochs, batch ${s.batchSize}, C ${s.maxGradNorm}, ${s.optimizer}`,
   );
-  console.log(
-    `\nmodel                              ${seeds.map((x) => `seed ${x}`.padStart(8)).join(' ')}   mean ± sd (%)  ε spent`,
-  );
+  const heads = seeds.map((x) => `seed ${x}`.padStart(8)).join(' ');
+  console.log(`\n${'model'.padEnd(34)} ${heads}   mean ± sd (%)  ε spent`);
   for (const r of summary) {
     const per = r.seeds.map((x) => (x.accuracy * 100).toFixed(2).padStart(8)).join(' ');
     const eps = Math.max(...r.seeds.map((x) => x.epsilon)).toFixed(3);
@@ -174,9 +174,8 @@ export async function accuracyMain(argv) {
     console.log(`(built-in layers in tfjs − built-in: ${same >= 0 ? '+' : ''}${same.toFixed(2)} points, not a target)`);
   }
   const verdict = out.target.pass ? 'PASS' : 'MISS';
-  console.log(
-    `target |tfjs − built-in| ≤ ${TARGET_POINTS} point: ${diff >= 0 ? '+' : ''}${diff.toFixed(2)} ${verdict}`,
-  );
+  const signed = `${diff >= 0 ? '+' : ''}${diff.toFixed(2)}`;
+  console.log(`target |tfjs − built-in| ≤ ${TARGET_POINTS} point: ${signed} ${verdict}`);
   return out;
 }
 
