@@ -129,6 +129,28 @@ describe('ghostClippedGradients matches batch-of-one gradients', () => {
     await check(seedWeights(m), normal([3, 7, 6, 2], 19), normal([3, 2], 20));
   });
 
+  it('computes no weight gradient in its backward pass (tfjs-backend-wasm has no Conv2DBackpropFilter)', async () => {
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ filters: 2, kernelSize: 3, activation: 'relu', inputShape: [6, 6, 1] }),
+        tf.layers.conv2d({ filters: 2, kernelSize: 2, activation: 'relu' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3, activation: 'relu' }),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
+    const xs = normal([3, 6, 6, 1], 21);
+    const ys = normal([3, 2], 22);
+    const info = await tf.profile(async () => {
+      await ghostClippedGradients(seedWeights(m), xs, ys, mse, () => factorsFor(3));
+    });
+    const kernels = info.kernels.map((k) => k.name);
+    expect(kernels).toContain('Conv2DBackpropInput');
+    expect(kernels).not.toContain('Conv2DBackpropFilter');
+    expect(kernels).not.toContain('FusedConv2D');
+    expect(kernels).not.toContain('_FusedMatMul');
+  });
+
   it('LayerNormalization over the last axis and over two axes', async () => {
     const m = tf.sequential({
       layers: [

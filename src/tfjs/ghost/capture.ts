@@ -51,12 +51,16 @@ function wrap(layer: Layer, rule: Rule, cap: Captured, original: Call, seed: tf.
     if (rule.probe === 'output') return probe(one(original.call(layer, inputs, kwargs)), seed, cap);
     const fields = layer as unknown as { activation: Activation | null };
     const act = fields.activation;
-    fields.activation = LINEAR;
     let z: tf.Tensor;
-    try {
-      z = one(original.call(layer, inputs, kwargs));
-    } finally {
-      fields.activation = act;
+    if (rule.forward) {
+      z = rule.forward(one(inputs));
+    } else {
+      fields.activation = LINEAR;
+      try {
+        z = one(original.call(layer, inputs, kwargs));
+      } finally {
+        fields.activation = act;
+      }
     }
     const p = probe(z, seed, cap);
     return act ? act.apply(p) : p;

@@ -61,8 +61,11 @@ export function unfold(x: tf.Tensor4D, geo: ConvGeometry, out: [number, number])
         slices.push(tf.stridedSlice(padded, begin, end, [1, sh, sw, 1]) as tf.Tensor4D);
       }
     }
-    const patches = slices.length === 1 ? slices[0]! : tf.concat(slices, 3);
-    return tf.reshape(patches, [B, Ho * Wo, kh * kw * C]);
+    if (slices.length === 1) return tf.reshape(slices[0]!, [B, Ho * Wo, C]);
+    // Stacked whole, then one transpose to (position, offset, channel): a concat on the channel axis copies
+    // C floats at a time, slow on tfjs-backend-wasm for small C.
+    const stacked = tf.reshape(tf.concat(slices, 0), [kh * kw, B * Ho * Wo, C]);
+    return tf.reshape(tf.transpose(stacked, [1, 0, 2]), [B, Ho * Wo, kh * kw * C]);
   });
 }
 
@@ -73,6 +76,16 @@ export function convRule(layer: Layer, rank: 1 | 2): Rule {
   return {
     weights,
     probe: 'pre-activation',
+    // Conv1D's own call is unfused already (conv1d + biasAdd).
+    ...(rank === 2
+      ? {
+          forward(a: tf.Tensor) {
+            const x = tf.cast(a, 'float32') as tf.Tensor4D;
+            const z = tf.conv2d(x, kernel.read() as tf.Tensor4D, geo.strides, geo.padding, 'NHWC');
+            return bias ? tf.add(z, bias.read()) : z;
+          },
+        }
+      : {}),
     open(a, g) {
       const [A, G] = tf.tidy(() => {
         const B = a.shape[0]!;

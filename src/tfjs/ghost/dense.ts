@@ -10,6 +10,12 @@ export function denseRule(layer: Layer): Rule {
   return {
     weights,
     probe: 'pre-activation',
+    forward(a) {
+      const [P, Q] = kernel.shape as [number, number];
+      const z = tf.matMul(tf.reshape(tf.cast(a, 'float32'), [-1, P]), kernel.read());
+      const zb = bias ? tf.add(z, bias.read()) : z;
+      return a.rank === 2 ? zb : tf.reshape(zb, [...a.shape.slice(0, -1), Q]);
+    },
     open(a, g) {
       const [P, Q] = kernel.shape as [number, number];
       const [A, G] = tf.tidy(() => {

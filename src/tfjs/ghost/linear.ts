@@ -41,7 +41,8 @@ export function linearClipped(A: tf.Tensor3D, G: tf.Tensor3D, c: tf.Tensor1D): [
     const [B, T, P] = A.shape;
     const Q = G.shape[2];
     const cg = tf.reshape(scaleRows(G, c), [B * T, Q]);
-    const w = tf.matMul(tf.reshape(A, [B * T, P]), cg, true, false);
+    // An explicit transpose, not matMul's transposeA: tfjs-backend-wasm runs transposeA outside XNNPACK, ~10× slower.
+    const w = tf.matMul(tf.transpose(tf.reshape(A, [B * T, P])), cg);
     return [w as tf.Tensor2D, tf.sum(cg, 0) as tf.Tensor1D];
   });
 }

@@ -19,6 +19,12 @@ export interface Rule {
   readonly weights: LayerVariable[];
   /** 'pre-activation': g is taken before the layer's activation (Dense, Conv); 'output': on its output. */
   readonly probe: 'pre-activation' | 'output';
+  /**
+   * The pre-activation z from the input a with unfused ops (Dense, Conv2D). tfjs-layers' own call uses fused
+   * ops, whose gradient computes the weight gradients too (wasted here, and tfjs-backend-wasm 4.22 has no
+   * Conv2DBackpropFilter kernel); an unfused op's gradient only follows inputs on the probe's path.
+   */
+  forward?(a: tf.Tensor): tf.Tensor;
   open(a: tf.Tensor, g: tf.Tensor): Opened;
 }
 
