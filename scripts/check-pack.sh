@@ -103,6 +103,7 @@ node scripts/readme-snippets.mjs docs/audit.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/dpsgd.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/fl.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/tfjs.md "$work/prebuilt"
+node scripts/readme-snippets.mjs docs/fairness.md "$work/prebuilt"
 npx esbuild "$work/prebuilt/node_modules/dpfl/dist/accounting/index.js" --bundle --platform=browser --format=esm \
   --outfile="$work/accounting.browser.js" --log-level=warning
 echo "pack check: dpfl/accounting bundles for the browser ($(du -k "$work/accounting.browser.js" | cut -f1) KiB)"

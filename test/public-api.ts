@@ -6,6 +6,7 @@ import * as accounting from '../src/accounting/index.js';
 import * as audit from '../src/audit/index.js';
 import * as data from '../src/data/index.js';
 import * as dpsgd from '../src/dpsgd/index.js';
+import * as fairness from '../src/fairness/index.js';
 import * as fl from '../src/fl/index.js';
 import * as models from '../src/models/index.js';
 import * as tfjs from '../src/tfjs/index.js';
@@ -17,6 +18,7 @@ export const entries = {
   './audit': audit,
   './data': data,
   './dpsgd': dpsgd,
+  './fairness': fairness,
   './fl': fl,
   './models': models,
   './tfjs': tfjs,
@@ -31,11 +33,12 @@ export function packageSubpaths(): string[] {
 }
 
 /** Every export of every entry, by name (checked unique across entries by test/package/entries.test.ts). */
-export const api = Object.assign({}, root, accounting, audit, data, dpsgd, fl, models, tfjs) as typeof root &
+export const api = Object.assign({}, root, accounting, audit, data, dpsgd, fairness, fl, models, tfjs) as typeof root &
   typeof accounting &
   typeof audit &
   typeof data &
   typeof dpsgd &
+  typeof fairness &
   typeof fl &
   typeof models &
   typeof tfjs;
