@@ -25,7 +25,8 @@ import {
   tidy,
   train as optimizers,
 } from '@tensorflow/tfjs-core';
-import { type LayersModel, metrics } from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { resolveLoss } from './loss.js';
 import { layersModel } from './validate.js';
 import { gatherBatch, type Dataset } from '../data/dataset.js';
 import type { Random } from '../data/random.js';
@@ -97,8 +98,7 @@ class TfjsFlModel implements FlModel {
     const loss = o.loss;
     if (loss === 'categoricalCrossentropy' || loss === 'sparseCategoricalCrossentropy') {
       this.#sparse = loss === 'sparseCategoricalCrossentropy';
-      this.#loss = (ys, out) =>
-        metrics.categoricalCrossentropy(this.#sparse ? oneHot(ys, out.shape[out.shape.length - 1]!) : ys, out);
+      this.#loss = resolveLoss(loss, model); // the one mapping of Keras names (dpfl/tfjs loss.ts)
     } else if (typeof loss === 'function') {
       this.#sparse = oneOf('options.labels', o.labels, ['one-hot', 'sparse'] as const, 'one-hot') === 'sparse';
       this.#loss = loss;

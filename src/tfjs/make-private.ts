@@ -11,6 +11,7 @@ import { makePrivate as makePrivateSetup } from '../dpsgd/make-private.js';
 import type { DpOptimizer, OptimizerState, StepReport } from '../dpsgd/optimizer.js';
 import type { Sampler, SamplerState } from '../dpsgd/sampler.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { splitViews } from '../kernels/clip-blocks.js';
 import { positiveFinite, requiredObject } from '../validate.js';
 import type { ClippedGradientsFn, PerExampleLoss } from './gradient-types.js';
 import { ghostClippedGradients } from './gradients.js';
@@ -127,7 +128,7 @@ export class PrivateTrainer {
   readonly #gradients: ClippedGradientsFn;
   readonly #vars: tf.Variable[];
   /** Offset of each trainable variable in the flat gradient (and the end). */
-  readonly #offsets: number[];
+  readonly #sizes: number[];
   readonly #plannedEpochs: number;
   readonly #withhold: boolean;
   #epochs = 0;
@@ -154,9 +155,8 @@ export class PrivateTrainer {
     this.#loss = resolveLoss(options.loss, model);
     this.#gradients = resolveGradients(options.gradients);
     this.#vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    this.#offsets = [0];
-    for (const v of this.#vars) this.#offsets.push(this.#offsets[this.#offsets.length - 1]! + v.size);
-    const d = this.#offsets[this.#offsets.length - 1]!;
+    this.#sizes = this.#vars.map((v) => v.size);
+    const d = this.#sizes.reduce((a, n) => a + n, 0);
     if (d === 0) throw invalidArgument('model.trainableWeights', 'non-empty', 'no trainable weights');
     this.#plannedEpochs = positiveFinite('epochs', options.epochs);
     // σ, the sampler and the budget-guarded ledger are dpfl's makePrivate's. Rule 'none': the
@@ -267,10 +267,8 @@ export class PrivateTrainer {
   #apply(noisy: Float32Array): void {
     tf.tidy(() => {
       const map: tf.NamedTensorMap = {};
-      for (const [k, v] of this.#vars.entries()) {
-        const view = noisy.subarray(this.#offsets[k], this.#offsets[k + 1]);
-        map[v.name] = tf.tensor(view, v.shape, 'float32');
-      }
+      const views = splitViews(noisy, this.#sizes);
+      for (const [k, v] of this.#vars.entries()) map[v.name] = tf.tensor(views[k]!, v.shape, 'float32');
       this.#tfOptimizer.applyGradients(map);
     });
   }
