@@ -5,7 +5,6 @@
 // (DP-SGD's sampler, an unseeded FL server's selection) SecureRandom, the OS CSPRNG, is used instead.
 // Both share every derived draw (uniforms, bounded integers, shuffles, categorical, normal, gamma,
 // Dirichlet) through RandomSource, so a draw reads the same whichever generator feeds it.
-import { randomBytes, randomFillSync } from 'node:crypto';
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite } from '../validate.js';
 
@@ -49,8 +48,8 @@ function rotl(x: number, k: number): number {
 
 /** A fresh 53-bit seed from the OS CSPRNG. */
 export function seedFromOs(): number {
-  const b = randomBytes(8);
-  return (b.readUInt32LE(0) & 0x1fffff) * 2 ** 32 + b.readUInt32LE(4);
+  const w = globalThis.crypto.getRandomValues(new Uint32Array(2));
+  return (w[0]! & 0x1fffff) * 2 ** 32 + w[1]!;
 }
 
 /** Every draw, built on a source of uniform uint32 words (a seeded Random or the OS CSPRNG). */
@@ -213,7 +212,8 @@ export class Random extends RandomSource {
 }
 
 /**
- * The same interface over the OS CSPRNG (crypto.randomFillSync, buffered): for samplers in
+ * The same interface over the OS CSPRNG (WebCrypto's getRandomValues, buffered; no node:* import,
+ * so dpfl/data runs in browsers): for samplers in
  * production runs, where the batch choice must be unpredictable for privacy amplification by
  * sampling to hold. Its state cannot be saved: getState returns zeros and setState does nothing.
  */
@@ -223,7 +223,7 @@ export class SecureRandom extends RandomSource {
 
   nextUint32(): number {
     if (this.pos === this.buffer.length) {
-      randomFillSync(this.buffer);
+      globalThis.crypto.getRandomValues(this.buffer);
       this.pos = 0;
     }
     return this.buffer[this.pos++]!;
