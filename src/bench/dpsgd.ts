@@ -15,9 +15,12 @@ import { DpOptimizer } from '../dpsgd/optimizer.js';
 import { NonPrivateOptimizer } from '../dpsgd/non-private.js';
 
 export interface BenchDpsgdOptions {
-  model: 'linear' | 'mlp' | 'text';
+  model: 'linear' | 'mlp' | 'text' | 'embedding-bag';
   batchSize: number;
   steps: number;
+  /** embedding-bag: rows of the embedding table (default 50000) and its width (default 64). */
+  vocab?: number;
+  dim?: number;
 }
 
 export interface BenchDpsgdResult {
@@ -54,8 +57,8 @@ const MATERIALISE_LIMIT_BYTES = 2 ** 30;
 /** Naive steps timed (each is tens to hundreds of private steps long). */
 const MATERIALISED_STEPS = 5;
 
-function shape(model: BenchDpsgdOptions['model'], batch: number): { spec: ModelSpec; data: Dataset } {
-  switch (model) {
+function shape(opts: BenchDpsgdOptions, batch: number): { spec: ModelSpec; data: Dataset } {
+  switch (opts.model) {
     case 'mlp':
       return {
         spec: { kind: 'mlp', input: 'dense', inputDim: 784, classes: 10, hidden: [512, 256] },
@@ -71,8 +74,17 @@ function shape(model: BenchDpsgdOptions['model'], batch: number): { spec: ModelS
         spec: { kind: 'linear', input: 'bags', inputDim: HASH_ROWS, classes: 2, combiner: 'sqrtn' },
         data: syntheticBags({ size: batch, rows: HASH_ROWS, classes: 2, tokensPerExample: 256, seed: 1 }),
       };
+    case 'embedding-bag': {
+      // The peer shape: EmbeddingBag(vocab, dim, mode='mean') + Linear(dim, 2), 256 tokens a bag.
+      const vocab = opts.vocab ?? 50_000;
+      const dim = opts.dim ?? 64;
+      return {
+        spec: { kind: 'embedding-bag', input: 'bags', inputDim: vocab, classes: 2, hidden: [dim], combiner: 'mean' },
+        data: syntheticBags({ size: batch, rows: vocab, classes: 2, tokensPerExample: 256, seed: 1 }),
+      };
+    }
     default:
-      throw invalidArgument('model', '"linear", "mlp" or "text"', model);
+      throw invalidArgument('model', '"linear", "mlp", "text" or "embedding-bag"', opts.model);
   }
 }
 
@@ -81,7 +93,11 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   if (!Number.isSafeInteger(batchSize) || batchSize <= 0)
     throw invalidArgument('batchSize', 'a positive integer', batchSize);
   if (!Number.isSafeInteger(steps) || steps <= 0) throw invalidArgument('steps', 'a positive integer', steps);
-  const { spec, data } = shape(opts.model, batchSize);
+  for (const key of ['vocab', 'dim'] as const) {
+    const v = opts[key];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw invalidArgument(key, 'a positive integer', v);
+  }
+  const { spec, data } = shape(opts, batchSize);
   const rows = Int32Array.from({ length: batchSize }, (_, i) => i);
   const batch = gatherBatch(data, rows);
   const update = { kind: 'sgd' as const, lr: 0.05, momentum: 0.9 };

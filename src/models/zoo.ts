@@ -4,7 +4,7 @@ import { Sequential } from './sequential.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveInteger } from '../validate.js';
 
-export type ModelKind = 'linear' | 'mlp' | 'text';
+export type ModelKind = 'linear' | 'mlp' | 'text' | 'embedding-bag';
 
 /** Everything needed to rebuild a model's shape (saved in checkpoints). */
 export interface ModelSpec {
@@ -13,7 +13,10 @@ export interface ModelSpec {
   inputDim: number;
   input: 'dense' | 'bags';
   classes: number;
-  /** mlp: hidden widths (default [512, 256]); text: [embedding width, hidden] (default [64, 64]). */
+  /**
+   * mlp: hidden widths (default [512, 256]); text: [embedding width, hidden] (default [64, 64]);
+   * embedding-bag: [embedding width] (default [64]).
+   */
   hidden?: number[];
   activation?: 'relu' | 'tanh';
   /** bags input: how a bag without weights combines its rows (default 'mean'). */
@@ -73,8 +76,16 @@ export function createModel(spec: ModelSpec, seed = 0): Sequential {
       );
       break;
     }
+    case 'embedding-bag': {
+      // An EmbeddingBag then a Linear layer: the shape of PyTorch's nn.EmbeddingBag + nn.Linear, on
+      // which Opacus' per-sample gradients are usually measured (bench dpsgd's peer comparison).
+      if (spec.input !== 'bags') throw invalidArgument('spec.input', '"bags" for the embedding-bag model', spec.input);
+      const [emb = 64] = hidden ?? [];
+      layers.push(new EmbeddingBag('embedding', inputDim, emb, false, 0.1, combiner), new Dense('fc', emb, classes));
+      break;
+    }
     default:
-      throw invalidArgument('spec.kind', '"linear", "mlp" or "text"', spec.kind);
+      throw invalidArgument('spec.kind', '"linear", "mlp", "text" or "embedding-bag"', spec.kind);
   }
   return new Sequential(layers, spec.input, classes, seed);
 }

@@ -29,9 +29,19 @@ describe('benchDpsgd', () => {
     expect(r.msPerStepPrivate).toBeGreaterThan(0);
   });
 
+  it('measures the peer shape EmbeddingBag(vocab, dim) + Linear(dim, 2) at the vocab and dim asked', async () => {
+    const r = await benchDpsgd({ model: 'embedding-bag', batchSize: 8, steps: 1, vocab: 1000, dim: 8 });
+    expect(r.params).toBe(1000 * 8 + 8 * 2 + 2);
+    expect(r.msPerStepPrivate).toBeGreaterThan(0);
+    expect(r.msPerStepMaterialised!).toBeGreaterThan(0);
+  });
+
   it('refuses bad arguments', async () => {
     await expect(benchDpsgd({ model: 'cnn' as never, batchSize: 4, steps: 1 })).rejects.toThrow(
-      'model must be "linear", "mlp" or "text", received "cnn"',
+      'model must be "linear", "mlp", "text" or "embedding-bag", received "cnn"',
+    );
+    await expect(benchDpsgd({ model: 'embedding-bag', batchSize: 4, steps: 1, vocab: 0 })).rejects.toThrow(
+      'vocab must be a positive integer, received 0',
     );
     await expect(benchDpsgd({ model: 'mlp', batchSize: 0, steps: 1 })).rejects.toThrow(
       'batchSize must be a positive integer, received 0',

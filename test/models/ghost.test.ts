@@ -60,6 +60,11 @@ const cases: Array<[string, ModelSpec, Dataset]> = [
     syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 8 }),
   ],
   [
+    'embedding-bag (EmbeddingBag + Linear, the peer shape)',
+    { kind: 'embedding-bag', input: 'bags', inputDim: 37, classes: 2, hidden: [8] },
+    syntheticBags({ size: 40, rows: 37, classes: 2, tokensPerExample: 9, seed: 10 }),
+  ],
+  [
     'linear (bags, sum combiner)',
     { kind: 'linear', input: 'bags', inputDim: 37, classes: 3, combiner: 'sum' },
     syntheticBags({ size: 40, rows: 37, classes: 3, tokensPerExample: 5, seed: 9 }),
