@@ -14,7 +14,7 @@
 // Pure TypeScript (no addon, no node:*).
 import { invalidArgument, invalidType } from '../errors.js';
 import { Random } from '../data/random.js';
-import { optionsObject, positiveInteger, requiredObject } from '../validate.js';
+import { positiveInteger, requiredObject } from '../validate.js';
 import { genderedTerms } from './gender-swap.js';
 
 /** Looks a term up in an embedding table: its vector, or undefined when the table has none. */
