@@ -1,7 +1,7 @@
 // Accumulated prediction sensitivity (issue 17 item 3): Krishna, Gupta, Verma, Dhamala, Pruksachatkun and
 // Chang, "Measuring Fairness of Text Classifiers via Prediction Sensitivity", ACL 2022, §3. The prediction
-// sensitivity of a classifier f at an input x is a weighted sum of its input Jacobian, v^T |∂f/∂x| w: v picks the
-// output (here the probability of one class, v one-hot) and w weighs each input feature by how much it tells
+// sensitivity of a classifier f at an input x is a weighted sum of its input Jacobian, v^T |∂f/∂x| w: v picks
+// the output (here the probability of one class, v one-hot) and w weighs each input feature by how much it tells
 // the protected attribute — taken from a protected-status classifier g as w = |∂g/∂x| / ‖∂g/∂x‖₁ (or fixed
 // feature weights given by the caller). APS averages it over a dataset:
 //   PS(x) = Σ_j w_j(x) · |∂p_task(x)/∂x_j|,   w_j(x) = |∂p_prot(x)/∂x_j| / Σ_l |∂p_prot(x)/∂x_l|,
