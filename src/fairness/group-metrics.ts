@@ -24,6 +24,9 @@
 import { invalidArgument, invalidType } from '../errors.js';
 import { Random } from '../data/random.js';
 import { nonNegativeInteger, numberArray, openUnitInterval, optionsObject, requiredObject } from '../validate.js';
+import { type MetricInterval, percentileInterval } from './bootstrap.js';
+
+export type { MetricInterval } from './bootstrap.js';
 
 export interface GroupMetricsInput {
   /** Predicted class per example (integers; multiclass allowed). */
@@ -45,15 +48,6 @@ export interface GroupMetricsOptions {
   confidence?: number;
   /** Seed of the resampling (default 0, so a call without a seed is reproducible too). */
   seed?: number;
-}
-
-/** A point estimate with its percentile bootstrap interval (NaN bounds when bootstrap = 0 or no replicate). */
-export interface MetricInterval {
-  value: number;
-  lower: number;
-  upper: number;
-  /** Bootstrap replicates where the statistic was defined (the interval's sample size). */
-  resamples: number;
 }
 
 export interface GroupStats {
@@ -157,26 +151,6 @@ function statistics(counts: Float64Array, groupCount: number): { rates: Rates[];
   };
 }
 
-/** The q-quantile of sorted values, interpolating linearly between order statistics (numpy's default). */
-function quantileSorted(sorted: Float64Array, q: number): number {
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
-function interval(value: number, replicates: Float64Array, confidence: number): MetricInterval {
-  const kept = replicates.filter((x) => !Number.isNaN(x)).sort();
-  if (kept.length === 0) return { value, lower: Number.NaN, upper: Number.NaN, resamples: 0 };
-  const alpha = 1 - confidence;
-  return {
-    value,
-    lower: quantileSorted(kept, alpha / 2),
-    upper: quantileSorted(kept, 1 - alpha / 2),
-    resamples: kept.length,
-  };
-}
-
 /** An array or typed array of safe integers, copied once. */
 function integers(name: string, value: unknown): Float64Array {
   const a = numberArray(name, value, 'an array or typed array of integers');
@@ -277,14 +251,14 @@ export function groupMetrics(input: GroupMetricsInput, options?: GroupMetricsOpt
       name,
       n: size,
       positives: pos,
-      accuracy: interval(r.accuracy, rep.accuracy, confidence),
-      tpr: interval(r.tpr, rep.tpr, confidence),
-      fpr: interval(r.fpr, rep.fpr, confidence),
-      positiveRate: interval(r.positiveRate, rep.positiveRate, confidence),
+      accuracy: percentileInterval(r.accuracy, rep.accuracy, confidence),
+      tpr: percentileInterval(r.tpr, rep.tpr, confidence),
+      fpr: percentileInterval(r.fpr, rep.fpr, confidence),
+      positiveRate: percentileInterval(r.positiveRate, rep.positiveRate, confidence),
     };
   });
   const o = point.overall;
-  const ci = (k: OverallKey) => interval(o[k], overallReplicates[k], confidence);
+  const ci = (k: OverallKey) => percentileInterval(o[k], overallReplicates[k], confidence);
   const worstIndex = point.rates.findIndex((r) => r.accuracy === o.worstGroupAccuracy);
   return {
     positive,

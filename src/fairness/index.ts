@@ -1,5 +1,6 @@
-// dpfl/fairness: fairness measures for any model, from its predictions (pure TypeScript, no addon):
-// group metrics with bootstrap intervals, and the counterfactual gender swap for text.
+// dpfl/fairness: fairness measures for any model (pure TypeScript, no addon): group metrics with bootstrap
+// intervals, the counterfactual gender swap for text, accumulated prediction sensitivity (from the models'
+// input gradients: a dpfl model brings its own kernels) and the WEAT embedding association test.
 export {
   groupMetrics,
   type GroupMetricsInput,
@@ -16,3 +17,24 @@ export {
   type CounterfactualOptions,
   type PositiveProbability,
 } from './counterfactual.js';
+export {
+  weat,
+  WEAT_CAREER_TERMS,
+  WEAT_FAMILY_TERMS,
+  WEAT_FEMALE_TERMS,
+  WEAT_HAM_TERMS,
+  WEAT_MALE_TERMS,
+  WEAT_SPAM_TERMS,
+  type EmbedFunction,
+  type WeatInput,
+  type WeatResult,
+} from './weat.js';
+export { textModelEmbedding, type TextEmbeddingOptions } from './text-embedding.js';
+export {
+  predictionSensitivity,
+  type InputGradientModel,
+  type PredictionSensitivityInput,
+  type PredictionSensitivityOptions,
+  type PredictionSensitivityResult,
+} from './prediction-sensitivity.js';
+export { protectedStatusLabels, type ProtectedStatusRule } from './protected-status.js';

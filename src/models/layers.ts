@@ -268,6 +268,27 @@ export class EmbeddingBag implements Layer {
     throw invalidArgument('layer', 'one with an input gradient (an embedding bag has none)', this.name);
   }
 
+  /**
+   * The gradient with respect to each bag entry's weight w_t (given, or the combiner's 1/n, 1/sqrt(n), 1) in
+   * the last forward: out_r = Σ_t w_t·E[idx_t] (+ b), so ∂/∂w_t = dOut_r · E[idx_t]. One value per entry of
+   * the first `batch` bags, aligned with bags.indices. Float64 sums, rounded once (an analysis path, in TS).
+   */
+  bagWeightGradient(dOut: Float32Array, batch: number, params: Float32Array): Float32Array {
+    const { indices, offsets } = this.bags();
+    const table = this.table(params);
+    const dim = this.outDim;
+    const out = new Float32Array(offsets[batch]! - offsets[0]!);
+    for (let r = 0; r < batch; r++) {
+      for (let t = offsets[r]!; t < offsets[r + 1]!; t++) {
+        const row = indices[t]! * dim;
+        let s = 0;
+        for (let k = 0; k < dim; k++) s += dOut[r * dim + k]! * table[row + k]!;
+        out[t - offsets[0]!] = s;
+      }
+    }
+    return out;
+  }
+
   ghostSqNorms(dOut: Float32Array, batch: number, out: Float64Array): void {
     embeddingBagGhostSqNorms(dOut, this.rows, this.outDim, this.bags(), batch, out);
     if (this.bias) {

@@ -8,7 +8,7 @@ import { invalidArgument, invalidType } from '../errors.js';
 import { allocate, elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../validate.js';
 import { Random } from '../data/random.js';
 import type { Batch, LayerInput } from './batch.js';
-import { Workspace, zeroRows, type Layer } from './layers.js';
+import { Workspace, zeroRows, type EmbeddingBag, type Layer } from './layers.js';
 
 export interface ParamGroup {
   readonly name: string;
@@ -200,6 +200,56 @@ export class Sequential {
       zeroRows(this.dOuts[i]!, layer.outDim, rows);
       layer.zeroInputRows?.(rows);
     });
+  }
+
+  /**
+   * The gradient of each example's softmax probability p_c (c = classIndex, or classIndex[r] per example) with
+   * respect to the model's input, through every layer's backwardInput (forwardBackward stops above layer 0).
+   * Dense input: batch × inputDim, ∂p_c/∂x. Bags input: one value per bag entry (aligned with bags.indices),
+   * ∂p_c/∂w_t for the entry's weight as the embedding bag reads it (given, or the combiner's: under 'mean' the
+   * 1/n is held fixed, so a token's count c_j moves p by w_t·∂p/∂w_t per unit). A fresh array; it overwrites
+   * what the last forward stored (run it between training steps, not inside one).
+   */
+  inputGradient(batch: Batch, classIndex: number | Int32Array): Float32Array {
+    const logits = this.forward(batch);
+    const b = batch.size;
+    const k = this.classes;
+    const classOf = (r: number): number => (typeof classIndex === 'number' ? classIndex : classIndex[r]!);
+    if (typeof classIndex === 'number') {
+      if (!Number.isInteger(classIndex) || classIndex < 0 || classIndex >= k) {
+        throw invalidArgument('classIndex', `an integer in [0, ${k})`, classIndex);
+      }
+    } else {
+      typedArray('classIndex', classIndex, 'Int32Array');
+      if (classIndex.length !== b) throw invalidArgument('classIndex.length', `batch.size (${b})`, classIndex.length);
+      for (let r = 0; r < b; r++) {
+        const c = classIndex[r]!;
+        if (c < 0 || c >= k) throw invalidArgument(`classIndex[${r}]`, `in [0, ${k})`, c);
+      }
+    }
+    // ∂p_c/∂z_j = p_c·(δ_cj − p_j) for the softmax p of the logits z (float64, max subtracted).
+    let d = this.dlogitsWs.view(b * k);
+    const p = new Float64Array(k);
+    for (let r = 0; r < b; r++) {
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < k; j++) max = Math.max(max, logits[r * k + j]!);
+      let sum = 0;
+      for (let j = 0; j < k; j++) {
+        p[j] = Math.exp(logits[r * k + j]! - max);
+        sum += p[j]!;
+      }
+      const c = classOf(r);
+      const pc = p[c]! / sum;
+      for (let j = 0; j < k; j++) d[r * k + j] = pc * ((j === c ? 1 : 0) - p[j]! / sum);
+    }
+    for (let i = this.layers.length - 1; i > 0; i--) d = this.layers[i]!.backwardInput(d, b, this.view(i, this.params));
+    const first = this.layers[0]!;
+    if (this.inputKind === 'dense') return first.backwardInput(d, b, this.view(0, this.params)).slice();
+    const bag = first as Layer & { bagWeightGradient?: EmbeddingBag['bagWeightGradient'] };
+    if (typeof bag.bagWeightGradient !== 'function') {
+      throw invalidArgument('layers[0]', 'an embedding bag (this model takes bags)', first.name);
+    }
+    return bag.bagWeightGradient(d, b, this.view(0, this.params));
   }
 
   /** Predicted class of each example. */

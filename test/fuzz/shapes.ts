@@ -179,6 +179,7 @@ const modelMethods = (m: unknown): Record<string, fc.Arbitrary<unknown[]>> => {
     forward: fc.tuple(batchFor(model)),
     forwardBackward: fc.tuple(batchFor(model)),
     predict: fc.tuple(batchFor(model)),
+    inputGradient: fc.tuple(batchFor(model), mix(fc.integer({ min: -1, max: 3 }))),
     init: fc.tuple(mix(fc.nat())),
   };
 };

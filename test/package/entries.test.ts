@@ -105,6 +105,12 @@ describe('entry points', () => {
     expect(reached.filter((f) => f.startsWith('native/'))).toEqual([]);
   });
 
+  it('dpfl/fairness reaches no addon (prediction sensitivity calls the models it is given; WEAT reads params)', () => {
+    const reached = [...moduleGraph(sourceOf('./fairness')).files].map((f) => relative(join(root, 'src'), f));
+    expect(reached).toContain('fairness/prediction-sensitivity.ts');
+    expect(reached.filter((f) => /^(native|kernels|models|dpsgd)\//.test(f))).toEqual([]);
+  });
+
   it('no entry reaches src/bench, src/cli or a package outside dependencies', () => {
     for (const subpath of packageSubpaths()) {
       const { files, bare } = moduleGraph(sourceOf(subpath));
