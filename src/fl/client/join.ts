@@ -297,6 +297,11 @@ export async function joinFederation(options: JoinOptions): Promise<JoinSummary>
           await refused(global, round, 'model');
           continue;
         }
+        // Evaluated before training, so the report reaches the server while its round is open.
+        if (task.evaluate) {
+          const mine = options.examples === undefined ? data : subset(data, Int32Array.from(examples()));
+          await evaluate(t, model, mine, global, round, summary, emit, refused);
+        }
         Object.assign(plan, {
           epochs: task.training.epochs,
           batchSize: task.training.batchSize,
@@ -320,10 +325,6 @@ export async function joinFederation(options: JoinOptions): Promise<JoinSummary>
           throw refusedToken(await errorBody(up));
         } else {
           await refused(up, round, 'update');
-        }
-        if (task.evaluate) {
-          const mine = options.examples === undefined ? data : subset(data, Int32Array.from(examples()));
-          await evaluate(t, model, mine, global, round, summary, emit, refused);
         }
         continue;
       }
