@@ -23,4 +23,3 @@ export type {
 } from './protocol.js';
 export type { FlModel, LocalTrainingOptions } from '../model.js';
 export type { Dataset } from '../../data/dataset.js';
-export { Random, seedFromOs } from '../../data/random.js';
