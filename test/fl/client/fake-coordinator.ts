@@ -25,6 +25,8 @@ export interface FakeOptions {
   evaluate?: boolean;
   /** Retry-After of a 204 (seconds, as sent). Default '0'. */
   retryAfter?: string;
+  /** CORS headers replacing the defaults (e.g. to leave a header unexposed). */
+  cors?: Record<string, string>;
   /** Called first for every request: an Answer replaces the normal handling. */
   intercept?: (route: string, method: string, client: number | undefined, hit: number) => Answer | undefined;
 }
@@ -55,8 +57,8 @@ async function read(req: IncomingMessage): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-function send(res: ServerResponse, a: Answer): void {
-  const headers: Record<string, string> = { ...CORS, ...a.headers };
+function send(res: ServerResponse, a: Answer, cors: Record<string, string>): void {
+  const headers: Record<string, string> = { ...cors, ...a.headers };
   let payload: Uint8Array | string | undefined;
   if (a.body instanceof Uint8Array) {
     payload = a.body;
@@ -157,8 +159,8 @@ export async function startFakeCoordinator(o: FakeOptions): Promise<FakeCoordina
 
   const server: Server = createServer((req, res) => {
     handle(req).then(
-      (a) => send(res, a),
-      (e: unknown) => send(res, refuse(500, 'internal', String(e))),
+      (a) => send(res, a, { ...CORS, ...o.cors }),
+      (e: unknown) => send(res, refuse(500, 'internal', String(e)), { ...CORS, ...o.cors }),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
