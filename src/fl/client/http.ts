@@ -97,6 +97,11 @@ export async function errorBody(res: Response): Promise<Partial<ErrorBody>> {
   return { message: res.statusText };
 }
 
+/** Reads and drops a body the client does not need, so the connection goes back to the pool. */
+export async function drain(res: Response): Promise<void> {
+  await res.arrayBuffer().catch(() => undefined);
+}
+
 export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface RetryNotice {

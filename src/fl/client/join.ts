@@ -23,6 +23,7 @@ import { exampleIndices, labelledDataset } from '../validate.js';
 import {
   Aborted,
   type BackoffOptions,
+  drain,
   errorBody,
   FederationError,
   type Fetch,
@@ -288,7 +289,9 @@ export async function joinFederation(options: JoinOptions): Promise<JoinSummary>
         }
         const round = task.round;
         emit({ type: 'task', round, evaluate: task.evaluate });
-        // Secure aggregation's hook: the masked upload replaces the plain one below.
+        // The hook of secure aggregation (SecAgg+, src/fl/client/secagg): such a round clips Δ to
+        // task.secureAggregation.clipNorm and replaces the plain upload below by the masked stages.
+        // Until the engine is wired in, the task is refused before any work.
         if (task.secureAggregation !== undefined) throw secureAggregationUnsupported(task);
         summary.lastRound = round;
         const global = await download(t, round, model.dim);
@@ -317,6 +320,7 @@ export async function joinFederation(options: JoinOptions): Promise<JoinSummary>
           data: frame,
         });
         if (up.ok) {
+          await drain(up);
           summary.accepted++;
           emit({ type: 'uploaded', round });
         } else if (up.status === 410) {
@@ -417,6 +421,7 @@ async function evaluate(
     data: JSON.stringify(report),
   });
   if (res.ok) {
+    await drain(res);
     summary.evaluations++;
     emit({ type: 'evaluated', round, metrics });
   } else if (res.status === 401) {
