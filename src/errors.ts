@@ -18,6 +18,10 @@ export const ERROR_CODES = [
   'ERR_DPFL_BAD_CHECKPOINT',
   'ERR_DPFL_PRIVACY_VIOLATED',
   'ERR_DPFL_ADDON_UNAVAILABLE',
+  // dpfl/fl/client: the coordinator stayed unreachable (or kept failing) through every retry; and the
+  // coordinator answered something this client cannot follow (protocol version, a refusal, a feature).
+  'ERR_DPFL_NETWORK',
+  'ERR_DPFL_PROTOCOL',
 ] as const;
 
 export type DpflErrorCode = (typeof ERROR_CODES)[number];

@@ -1,10 +1,6 @@
 // `dpfl federate`: a federated-learning simulation (FedAvg and friends, optional DP-FedAvg) over a
 // partitioned dataset, with a progress line per round and a final report (or --json).
-import { splitDataset } from '../../data/dataset.js';
-import { loadDataset, type LoadDatasetOptions } from '../../data/registry.js';
-import { BuiltinModel } from '../../fl/builtin-model.js';
-import type { FlModel } from '../../fl/model.js';
-import { partitionData, type PartitionKind } from '../../fl/partition.js';
+import { federationData } from './federation-data.js';
 import type { SelectionMethod } from '../../fl/selection.js';
 import { simulate, type Algorithm, type RoundSummary, type SimulationOptions } from '../../fl/simulate.js';
 import type { AggregationRule } from '../../fl/aggregation.js';
@@ -100,24 +96,7 @@ function progress(r: RoundSummary, total: number): string {
   return `${bar((r.round + 1) / total)} ${round}${counts}  accuracy ${r.accuracy.toFixed(4)}${eps}${extra}`;
 }
 
-/**
- * federate's datasets, as train's defaults live with train: synthetic data with natural writers
- * (6000 examples, one writer per 50), spam as 2048 dense buckets or, for the bags models, 2^14
- * buckets (not train's 2^18: with 64-wide embeddings that is ~1M parameters per update, which
- * every client sends and the server aggregates every round). MNIST has no natural owners.
- */
-export function federateDatasetOptions(
-  name: 'synthetic' | 'spam' | 'mnist',
-  o: { dataSeed: number; bags: boolean; from?: string; examples?: number },
-): LoadDatasetOptions {
-  const from = o.from !== undefined ? { from: o.from } : {};
-  if (name === 'synthetic') {
-    const size = o.examples ?? 6000;
-    return { size, writers: Math.max(10, Math.round(size / 50)), seed: o.dataSeed };
-  }
-  if (name === 'mnist') return from;
-  return { ...(o.bags ? { representation: 'bags', buckets: 2 ** 14 } : { representation: 'dense' }), ...from };
-}
+export { federateDatasetOptions } from './federation-data.js';
 
 export const federate: Command = {
   async run(argv) {
@@ -126,53 +105,9 @@ export const federate: Command = {
       console.log(HELP);
       return 0;
     }
-    const seed = integer('seed', values.seed, 1, 0);
-    const datasetName = oneOf('dataset', values.dataset, ['synthetic', 'spam', 'mnist'] as const, 'synthetic');
-    // softmax: the old name of the linear model (the TypeScript softmax regression it named is retired from the CLI).
-    const modelName = oneOf('model', values.model, ['softmax', 'linear', 'mlp', 'text'] as const, 'linear');
-    const modelKind = modelName === 'softmax' ? 'linear' : modelName;
-    // On spam the linear and text models read bags of hashed n-grams (2^14 buckets) through a
-    // sqrt(n) combiner, as dpfl train does; elsewhere the linear and mlp models read dense rows.
-    // Local training and server-lr defaults on spam, chosen on --validation (docs/fl.md, "Comparison").
-    const bags = datasetName === 'spam' && modelKind !== 'mlp';
-    const tuned = bags && modelKind === 'linear'; // the text model was not tuned: generic defaults
-    if (modelKind === 'text' && datasetName !== 'spam')
-      fail('model', '"text" only with --dataset spam (bags of tokens)', modelKind);
-    // The synthetic data are fixed by --data-seed (default 1), so --seed varies only the run.
-    const dataSeed = integer('data-seed', values['data-seed'], 1, 0);
-    const { dataset: data, owners } = loadDataset(
-      datasetName,
-      federateDatasetOptions(datasetName, {
-        dataSeed,
-        bags,
-        ...(values['data-dir'] ? { from: values['data-dir'] } : {}),
-        ...(values.examples ? { examples: integer('examples', values.examples, 6000, 100) } : {}),
-      }),
-    );
-    // Each side in the permutation's order: the partitions deal examples by position.
-    const split = splitDataset(data, 0.2, seed, { order: 'shuffled', ...(owners ? { owners } : {}) });
-    // --validation: for tuning, evaluate on 20% of the training examples (the clients train on the
-    // other 80%) so that the held-out test split is never looked at.
-    const {
-      train,
-      test,
-      owners: trainOwners,
-    } = values.validation
-      ? splitDataset(split.train, 0.2, seed, { order: 'shuffled', ...(owners ? { owners: split.owners!.train } : {}) })
-      : split;
-    const kind = oneOf<PartitionKind>('partition', values.partition, ['iid', 'label', 'quantity', 'natural'], 'label');
-    if (kind === 'natural' && !trainOwners) {
-      fail('partition', `'natural' only for a dataset with owners (${data.name} has none)`, kind);
-    }
-    const clients = integer('clients', values.clients, 100, 1);
-    const partition = partitionData(train, {
-      kind,
-      clients,
-      alpha: positive('alpha', values.alpha, 0.5),
-      beta: positive('beta', values.beta, 0.5),
-      seed,
-      ...(trainOwners ? { owners: trainOwners.train } : {}),
-    });
+    // The data, split, partition and model: one code path with `dpfl join` (federation-data.ts).
+    const { data, train, test, partition, model, modelKind, seed, tuned } = federationData(values);
+    const kind = partition.kind;
     const population = partition.clients.length; // 'natural' may have fewer clients than asked
     const perRound = integer('per-round', values['per-round'], Math.min(10, population), 1);
     if (perRound > population) fail('per-round', `at most the number of clients (${population})`, perRound);
@@ -203,13 +138,6 @@ export const federate: Command = {
     const estimator = oneOf('estimator', values.estimator, ['unbiased', 'self-normalized'] as const, 'unbiased');
     if (!values.dp && (values.noise !== undefined || values['target-epsilon'] !== undefined || values['adaptive-clip']))
       fail('dp', 'given with --noise, --target-epsilon and --adaptive-clip', 'absent');
-    // The built-in models of src/models (native layers); the text model on bags of hashed n-grams.
-    const model: FlModel = new BuiltinModel(
-      bags
-        ? { kind: modelKind, inputDim: data.featureDim, input: 'bags', classes: data.classes, combiner: 'sqrtn' }
-        : { kind: modelKind, inputDim: data.featureDim, input: 'dense', classes: data.classes },
-      seed,
-    );
     const options: SimulationOptions = {
       train,
       test,

@@ -38,6 +38,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'federated-learning simulation (FedAvg, FedAdam, DP-FedAvg, ...) with a per-round report',
     load: async () => (await import('./federate.js')).federate,
   },
+  join: {
+    summary: 'join a networked federation (dpfl serve) as one client, with its shard of a dataset',
+    load: async () => (await import('./join.js')).join,
+  },
   audit: {
     summary: 'membership inference, canary exposure and audited ε lower bounds (private vs non-private)',
     load: async () => (await import('./audit.js')).audit,
