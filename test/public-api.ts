@@ -8,6 +8,7 @@ import * as data from '../src/data/index.js';
 import * as dpsgd from '../src/dpsgd/index.js';
 import * as fairness from '../src/fairness/index.js';
 import * as fl from '../src/fl/index.js';
+import * as flClient from '../src/fl/client/index.js';
 import * as models from '../src/models/index.js';
 import * as tfjs from '../src/tfjs/index.js';
 
@@ -20,6 +21,7 @@ export const entries = {
   './dpsgd': dpsgd,
   './fairness': fairness,
   './fl': fl,
+  './fl/client': flClient,
   './models': models,
   './tfjs': tfjs,
 } as const;
@@ -33,12 +35,25 @@ export function packageSubpaths(): string[] {
 }
 
 /** Every export of every entry, by name (checked unique across entries by test/package/entries.test.ts). */
-export const api = Object.assign({}, root, accounting, audit, data, dpsgd, fairness, fl, models, tfjs) as typeof root &
+export const api = Object.assign(
+  {},
+  root,
+  accounting,
+  audit,
+  data,
+  dpsgd,
+  fairness,
+  fl,
+  flClient,
+  models,
+  tfjs,
+) as typeof root &
   typeof accounting &
   typeof audit &
   typeof data &
   typeof dpsgd &
   typeof fairness &
   typeof fl &
+  typeof flClient &
   typeof models &
   typeof tfjs;
