@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'ERR_DPFL_BAD_CHECKPOINT',
   'ERR_DPFL_PRIVACY_VIOLATED',
   'ERR_DPFL_ADDON_UNAVAILABLE',
+  'ERR_DPFL_SECAGG',
 ] as const;
 
 export type DpflErrorCode = (typeof ERROR_CODES)[number];
