@@ -59,3 +59,18 @@ describe('SecAgg+ client encoding is bit-identical to the native kernels', () =>
     expect(clipToNorm(x, 1e6)).toEqual(x);
   });
 });
+
+describe('the SecAgg+ client is isomorphic', () => {
+  it('imports no node:* module and nothing that loads the addon', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../../src/fl/client/secagg/', import.meta.url);
+    for (const f of readdirSync(dir)) {
+      const src = readFileSync(new URL(f, dir), 'utf8');
+      const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
+      for (const i of imports) {
+        expect(i.startsWith('node:'), `${f} imports ${i}`).toBe(false);
+        expect(/kernels|native|secagg\.js$/.test(i), `${f} imports ${i}`).toBe(false);
+      }
+    }
+  });
+});
