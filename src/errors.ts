@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   // coordinator answered something this client cannot follow (protocol version, a refusal, a feature).
   'ERR_DPFL_NETWORK',
   'ERR_DPFL_PROTOCOL',
+  // SecAgg+: a protocol step refused or failed (a client's refusal, too few survivors, a bad share).
+  'ERR_DPFL_SECAGG',
 ] as const;
 
 export type DpflErrorCode = (typeof ERROR_CODES)[number];

@@ -1,15 +1,16 @@
 // The sections of the bench beyond the kernel grid: privacy accounting (issue 5), DP-SGD step
 // times private vs non-private (issue 6), federated aggregation (issue 7) and clipping of
-// per-variable blocks against an interleave copy (issue 15). Each section is
+// per-variable blocks against an interleave copy (issue 15), SecAgg+ rounds (issue 16). Each section is
 // timed by its own module; a failure is recorded in the document, not thrown.
 import { benchAccounting } from './accounting.js';
 import { benchBlocks } from './blocks.js';
 import { benchDpsgd } from './dpsgd.js';
 import { benchFl } from './fl.js';
+import { benchSecAgg } from './secagg.js';
 import type { SectionRow } from './report.js';
 
-export type SectionName = 'accounting' | 'dpsgd' | 'fl' | 'blocks';
-export const SECTIONS: readonly SectionName[] = ['accounting', 'dpsgd', 'fl', 'blocks'];
+export type SectionName = 'accounting' | 'dpsgd' | 'fl' | 'blocks' | 'secagg';
+export const SECTIONS: readonly SectionName[] = ['accounting', 'dpsgd', 'fl', 'blocks', 'secagg'];
 
 async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
   const rows: SectionRow[] = [];
@@ -47,6 +48,7 @@ export async function sectionRows(name: SectionName, quick: boolean): Promise<Se
     if (name === 'accounting') return await benchAccounting({ quick });
     if (name === 'dpsgd') return await dpsgdRows(quick);
     if (name === 'blocks') return await benchBlocks({ quick });
+    if (name === 'secagg') return await benchSecAgg({ quick });
     return await benchFl({ quick });
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };

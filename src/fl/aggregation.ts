@@ -59,6 +59,12 @@ export interface RoundAggregator {
   /** stage + commit, for callers that need no norm first. */
   add(update: Float32Array, coefficient: number): void;
   /**
+   * Adds a pre-summed block of `count` updates, each with the same coefficient and each already
+   * bounded by its own client (secure aggregation: the server only ever sees the sum). The sum is
+   * not re-bounded as if it were one update; it counts as `count` reports. 'mean' only.
+   */
+  addSum(sum: Float32Array, count: number, coefficient: number): void;
+  /**
    * The aggregate, or undefined when nothing usable was added. Rejects with code
    * ERR_DPFL_NON_FINITE when it does not fit in float32.
    */
@@ -95,6 +101,7 @@ class MeanAggregator implements RoundAggregator {
   readonly #pendingWeights: number[] = [];
   // Σ c_k without the bounding scales: normalising by the scaled total would undo the bound.
   #coefficients = 0;
+  #reports = 0; // committed updates, a pre-summed block counting as its size
   constructor(
     readonly dim: number,
     readonly bound: number | undefined,
@@ -103,7 +110,7 @@ class MeanAggregator implements RoundAggregator {
     this.#fold = Math.max(1, Math.min(FOLD, Math.floor(PENDING_BYTES / (4 * dim))));
   }
   get count(): number {
-    return this.#agg.count + this.#rows;
+    return this.#reports;
   }
   stage(update: Float32Array): number {
     this.#pending ??= new Float32Array(this.#fold * this.dim);
@@ -119,6 +126,19 @@ class MeanAggregator implements RoundAggregator {
     this.#staged = undefined;
     this.#pendingWeights.push(coefficient * boundScale(norm, this.bound));
     this.#coefficients += coefficient;
+    this.#reports += 1;
+    this.#rows += 1;
+    if (this.#rows === this.#fold) this.#flush();
+  }
+  addSum(sum: Float32Array, count: number, coefficient: number): void {
+    if (!Number.isSafeInteger(count) || count < 1) throw invalidArgument('count', 'a positive integer', count);
+    const norm = this.stage(sum);
+    this.#staged = undefined;
+    if (!Number.isFinite(norm)) throw invalidArgument('sum', 'finite', norm, 'ERR_DPFL_NON_FINITE');
+    // Each of the count updates was bounded by its client: the block weighs c per update, unscaled.
+    this.#pendingWeights.push(coefficient);
+    this.#coefficients += coefficient * count;
+    this.#reports += count;
     this.#rows += 1;
     if (this.#rows === this.#fold) this.#flush();
   }
@@ -173,6 +193,13 @@ class RobustAggregator implements RoundAggregator {
   add(update: Float32Array, coefficient: number): void {
     this.stage(update);
     this.commit(coefficient);
+  }
+  addSum(): void {
+    throw invalidArgument(
+      'aggregation',
+      "'mean' for a securely aggregated sum (a robust rule needs each update)",
+      this.rule,
+    );
   }
   async result(): Promise<Float32Array | undefined> {
     if (this.#rows.length === 0) return undefined;

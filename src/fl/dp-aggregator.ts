@@ -14,6 +14,8 @@ export class DpRoundAggregator implements RoundAggregator {
   #staged: number | undefined;
   #unclipped = 0;
   #released = false;
+  /** True when a secure sum came without its count of unclipped updates (fixed S only). */
+  unknownClipped = false;
 
   /** inner: the round's aggregator, created with normBound = dp.clipNorm (the S of this round). */
   constructor(
@@ -42,6 +44,21 @@ export class DpRoundAggregator implements RoundAggregator {
   add(update: Float32Array, weight: number): void {
     this.stage(update);
     this.commit(weight);
+  }
+
+  /**
+   * A securely aggregated block of `count` updates, each clipped to S by its client (user weight
+   * 1). `unclipped`: how many needed no clipping (adaptive clipping needs it, e.g. securely summed
+   * alongside the update); undefined leaves the round's clipped count unknown.
+   */
+  addSum(sum: Float32Array, count: number, weight: number, unclipped?: number): void {
+    if (unclipped !== undefined && !(Number.isSafeInteger(unclipped) && unclipped >= 0 && unclipped <= count))
+      throw invalidArgument('unclipped', `an integer in [0, ${count}]`, unclipped);
+    this.inner.addSum(sum, count, weight);
+    if (unclipped === undefined) {
+      this.unknownClipped = true;
+      this.#unclipped += count; // only adaptive clipping reads it, and it refuses an unknown count
+    } else this.#unclipped += unclipped;
   }
 
   /**

@@ -42,6 +42,7 @@ import {
   nonNegativeFinite,
   numberArray,
   oneOf,
+  positiveFinite,
   requiredObject,
   typedArrayKind,
 } from '../validate.js';
@@ -322,6 +323,71 @@ export class FederatedServer {
   }
 
   /**
+   * Takes the result of a securely aggregated round (SecAgg+, src/fl/net/secagg-coordinator.ts):
+   * the decoded sum of the updates of `clients`, each clipped to `clipNorm` by its client before
+   * masking. The server never sees one update, so nothing per update can be checked or re-clipped
+   * here: the sum goes into the round's own aggregator as `clients.length` reports.
+   * Valid for aggregation 'mean' with either
+   * - no DP and selection weighting 'uniform' (every selected client's coefficient equal; with a
+   *   normBound, clipNorm ≤ normBound), or
+   * - DP-FedAvg with user weight 1 (no weightCap) and clipNorm ≤ the round's S: the "trusted
+   *   server adds noise" setting. The server learns the exact sum and adds the Gaussian noise
+   *   after unmasking (endRound), so ε holds against everyone who sees the released model, not
+   *   against the server itself. `unclipped` is the (securely summed) count of updates that
+   *   needed no clipping; adaptive clipping requires it, without it the round omits `clipped`.
+   * Throws (the transport's error, not a client's): clients not selected or already reported.
+   */
+  submitSecureSum(input: { clients: number[]; sum: Float32Array; clipNorm: number; unclipped?: number }): void {
+    const r = this.#open;
+    if (!r) throw invalidArgument('round', 'open (call beginRound first)', this.#round);
+    requiredObject('input', input);
+    const { clients, sum, clipNorm, unclipped } = input;
+    if ((this.options.aggregation ?? 'mean') !== 'mean')
+      throw invalidArgument('aggregation', "'mean' with secure aggregation", this.options.aggregation);
+    if (!Array.isArray(clients) || clients.length === 0)
+      throw invalidType('input.clients', 'a non-empty array of client ids', clients);
+    if (new Set(clients).size !== clients.length) throw invalidArgument('input.clients', 'distinct ids', clients);
+    for (const k of clients) {
+      if (!r.coefficient.has(k)) throw invalidArgument('input.clients', 'clients selected this round', k);
+      if (r.reported.has(k)) throw invalidArgument('input.clients', 'clients that have not reported yet', k);
+    }
+    const s = float32Array('input.sum', sum);
+    if (s.length !== this.params.length)
+      throw invalidArgument('input.sum.length', `the model's dimension (${this.params.length})`, s.length);
+    positiveFinite('input.clipNorm', clipNorm);
+    if (this.dp) {
+      if (this.options.dp?.weightCap !== undefined)
+        throw invalidArgument(
+          'dp.weightCap',
+          'unset with secure aggregation (every user weighs 1)',
+          this.options.dp.weightCap,
+        );
+      if (!(clipNorm <= this.dp.clipNorm))
+        throw invalidArgument('input.clipNorm', `at most the round's clipNorm (${this.dp.clipNorm})`, clipNorm);
+      if (this.options.dp?.adaptiveClip && unclipped === undefined)
+        throw invalidArgument('input.unclipped', 'given with adaptive clipping', unclipped);
+      for (const k of clients) r.reported.add(k);
+      r.dp!.addSum(s, clients.length, 1, unclipped);
+      return;
+    }
+    if ((this.options.selection.weighting ?? 'samples') !== 'uniform')
+      throw invalidArgument(
+        'selection.weighting',
+        "'uniform' with secure aggregation",
+        this.options.selection.weighting,
+      );
+    const c = r.coefficient.get(clients[0]!)!;
+    for (const k of clients)
+      if (Math.abs(r.coefficient.get(k)! - c) > 1e-12 * Math.abs(c))
+        throw invalidArgument('selection', 'equal coefficients for every client of a secure sum', r.coefficient.get(k));
+    const bound = this.options.normBound;
+    if (bound !== undefined && !(clipNorm <= bound))
+      throw invalidArgument('input.clipNorm', `at most normBound (${bound})`, clipNorm);
+    for (const k of clients) r.reported.add(k);
+    r.aggregator.addSum(s, clients.length, c);
+  }
+
+  /**
    * Closes the round: aggregates, applies DP and the server optimizer, reports. All or nothing: a
    * round whose aggregate or next model is not finite changes nothing (reason 'nonFinite').
    */
@@ -347,7 +413,7 @@ export class FederatedServer {
       // Every DP round releases a noised update, even with no reports (DpRoundAggregator.release).
       const out = await r.dp.release();
       Object.assign(report, { clipNorm: out.clipNorm, epsilon: out.epsilon, delta: r.dp.dp.delta });
-      if (exact) report.clipped = out.clipped;
+      if (exact && !r.dp.unknownClipped) report.clipped = out.clipped;
       if (!out.finite) return { ...report, reason: 'nonFinite' };
       delta = out.delta;
     } else {
