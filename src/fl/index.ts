@@ -39,6 +39,21 @@ export {
   type RoundAggregatorOptions,
 } from './aggregation.js';
 export { SecureAggregation, fixedPointScale } from './secagg.js';
+// SecAgg+ over a network: the server's coordinator (the client's side is in dpfl/fl/client).
+export {
+  SecAggCoordinator,
+  type CoordinatorStage,
+  type SecAggCoordinatorOptions,
+  type SecAggCoordinatorState,
+  type SecAggResult,
+} from './net/secagg-coordinator.js';
+export {
+  graphParameters,
+  NeighbourGraph,
+  type GraphParameterOptions,
+  type GraphParameters,
+} from './net/secagg-graph.js';
+export { runLocalRound, type LocalRoundOptions, type LocalRoundStats, type StageCost } from './net/secagg-local.js';
 export { ClientStore, ContinualStreams, type EvictionPolicy } from './store.js';
 export type { FlModel, LocalTrainingOptions } from './model.js';
 // Data is dpfl/data's: a Dataset, and for the 'natural' partition its Owners (loadDataset returns both).

@@ -23,3 +23,14 @@ export type {
 } from './protocol.js';
 export type { FlModel, LocalTrainingOptions } from '../model.js';
 export type { Dataset } from '../../data/dataset.js';
+// SecAgg+ (Bonawitz et al. 2017 with Bell et al.'s sparse graph): the client's side of the protocol.
+export { SecAggClient, SecAggError, type SecAggErrorReason } from './secagg/index.js';
+export type {
+  AdvertiseKeys,
+  Roster,
+  SecAggConfig,
+  ShareInbox,
+  ShareKeys,
+  UnmaskRequest,
+  UnmaskResponse,
+} from './secagg/index.js';
