@@ -53,7 +53,6 @@ export {
   type GraphParameterOptions,
   type GraphParameters,
 } from './net/secagg-graph.js';
-export { runLocalRound, type LocalRoundOptions, type LocalRoundStats, type StageCost } from './net/secagg-local.js';
 export { ClientStore, ContinualStreams, type EvictionPolicy } from './store.js';
 export type { FlModel, LocalTrainingOptions } from './model.js';
 // Data is dpfl/data's: a Dataset, and for the 'natural' partition its Owners (loadDataset returns both).

@@ -1,7 +1,8 @@
 // The HTTP side of dpfl/fl/client: one request with retries (exponential backoff with jitter on
 // network errors, 5xx and 429; Retry-After honoured), abortable waits, and the typed errors of a
 // federation. fetch only (WHATWG): runs in Node 18+ and browsers.
-import { withCode, type DpflErrorCode } from '../../errors.js';
+import { invalidArgument, withCode, type DpflErrorCode } from '../../errors.js';
+import { oneOf, requiredObject, stringValue } from '../../validate.js';
 import type { SecureRandom } from '../../data/random.js';
 import type { ErrorBody } from './protocol.js';
 
@@ -32,6 +33,15 @@ export class FederationError extends Error {
     answer?: { status: number; body?: Partial<ErrorBody> },
     cause?: unknown,
   ) {
+    // Checked before super(): a caller's bad arguments get a typed error, not a half-built one.
+    oneOf('code', code, ['ERR_DPFL_NETWORK', 'ERR_DPFL_PROTOCOL']);
+    stringValue('message', message);
+    if (answer !== undefined) {
+      requiredObject('answer', answer);
+      if (!Number.isInteger(answer.status))
+        throw invalidArgument('answer.status', 'an HTTP status code', answer.status);
+      if (answer.body !== undefined) requiredObject('answer.body', answer.body);
+    }
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'FederationError';
     this.code = code;

@@ -15,7 +15,8 @@
 // The checksum catches truncation and corruption in transit (TLS protects against tampering); the
 // receiver knows the model's dim, so it refuses a body whose length is not 32 + 4·dim before it
 // reads it. Pure TypeScript: runs in browsers.
-import { invalidArgument } from '../../errors.js';
+import { invalidArgument, invalidType } from '../../errors.js';
+import { nonNegativeInteger, requiredObject, typedArrayKind } from '../../validate.js';
 
 export const FRAME_HEADER_BYTES = 32;
 export const FRAME_VERSION = 1;
@@ -41,6 +42,7 @@ const CRC_TABLE = (() => {
 
 /** CRC-32 (IEEE 802.3, the zlib/PNG polynomial) of bytes. */
 export function crc32(bytes: Uint8Array): number {
+  if (typedArrayKind(bytes) !== 'Uint8Array') throw invalidType('bytes', 'a Uint8Array', bytes);
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -51,10 +53,10 @@ const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Encodes a frame (the payload is copied; the host must be little-endian, as every dpfl platform is). */
 export function encodeFrame(frame: Frame): Uint8Array {
   if (!littleEndian) throw invalidArgument('platform', 'little-endian', 'big-endian');
-  const { kind, round, samples, payload } = frame;
+  const { kind, round, samples, payload } = requiredObject('frame', frame);
   if (!(kind in KIND_CODE)) throw invalidArgument('frame.kind', "'float32' or 'masked'", kind);
   const wantFloat = kind === 'float32';
-  if (wantFloat ? !(payload instanceof Float32Array) : !(payload instanceof Uint32Array))
+  if (typedArrayKind(payload) !== (wantFloat ? 'Float32Array' : 'Uint32Array'))
     throw invalidArgument('frame.payload', wantFloat ? 'a Float32Array' : 'a Uint32Array', payload);
   if (!Number.isInteger(round) || round < 0 || round > 0xffffffff)
     throw invalidArgument('frame.round', 'an integer in [0, 2^32)', round);
@@ -83,6 +85,8 @@ export type FrameError = 'magic' | 'version' | 'kind' | 'length' | 'dim' | 'samp
  * hostile bytes.
  */
 export function decodeFrame(bytes: Uint8Array, dim: number): Frame | { error: FrameError } {
+  if (typedArrayKind(bytes) !== 'Uint8Array') throw invalidType('bytes', 'a Uint8Array', bytes);
+  nonNegativeInteger('dim', dim);
   if (bytes.length < FRAME_HEADER_BYTES) return { error: 'length' };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes[0] !== 0x44 || bytes[1] !== 0x50 || bytes[2] !== 0x46 || bytes[3] !== 0x4c) return { error: 'magic' };

@@ -23,7 +23,7 @@
 // correctness parameters are of this size), γ = 0.05, δ = 0.1. When no k ≤ min(K − 1, 254) passes
 // (small K), the complete graph k = K − 1 (Bonawitz et al.'s protocol) with t = ⌊k/2⌋ + 1 is used,
 // unless the caller gives k and t.
-import { invalidArgument } from '../../errors.js';
+import { invalidArgument, invalidType } from '../../errors.js';
 import type { RandomSource } from '../../data/random.js';
 
 export interface GraphParameterOptions {
@@ -109,7 +109,11 @@ export class NeighbourGraph {
     readonly order: readonly number[],
     readonly neighbours: number,
   ) {
-    order.forEach((c, i) => this.#position.set(c, i));
+    if (!Array.isArray(order)) throw invalidType('order', 'an array of client ids', order);
+    order.forEach((c, i) => {
+      if (!Number.isSafeInteger(c) || c < 0) throw invalidType(`order[${i}]`, 'a non-negative safe integer id', c);
+      this.#position.set(c, i);
+    });
     if (this.#position.size !== order.length) throw invalidArgument('order', 'distinct client ids', order);
     if (!Number.isSafeInteger(neighbours) || neighbours < 1 || neighbours >= order.length)
       throw invalidArgument('neighbours', `an integer in [1, ${order.length - 1}]`, neighbours);

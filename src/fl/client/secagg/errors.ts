@@ -1,6 +1,7 @@
 // The one error type of the SecAgg+ engine (client and coordinator): a protocol step refused or a
 // round aborted. `reason` says which rule; the message says what was received.
 import { withCode } from '../../../errors.js';
+import { oneOf, stringValue } from '../../../validate.js';
 
 export type SecAggErrorReason =
   /** A message arrived in the wrong stage (or twice). */
@@ -24,13 +25,27 @@ export type SecAggErrorReason =
   /** A key agreement gave an all-zero secret (a low-order public key). */
   | 'badKey';
 
+const REASONS: readonly SecAggErrorReason[] = [
+  'stage',
+  'message',
+  'decryption',
+  'bothLists',
+  'notNeighbour',
+  'belowThreshold',
+  'secondRequest',
+  'tooFewShares',
+  'badShares',
+  'badKey',
+];
+
 export class SecAggError extends Error {
   declare readonly code: 'ERR_DPFL_SECAGG';
   constructor(
     readonly reason: SecAggErrorReason,
     message: string,
   ) {
-    super(`secure aggregation (${reason}): ${message}`);
+    // Checked before super(): the message formats both.
+    super(`secure aggregation (${oneOf('reason', reason, REASONS)}): ${stringValue('message', message)}`);
     this.name = 'SecAggError';
     withCode(this, 'ERR_DPFL_SECAGG');
   }
