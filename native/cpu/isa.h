@@ -37,6 +37,10 @@ struct IsaKernels {
   void (*scale_inplace)(float* x, double scale, int64_t n);
   // True when no element is NaN or Inf.
   bool (*all_finite)(const float* x, int64_t n);
+  // max_i (bits(x[i]) & 0x7fffffff) as unsigned integers, 0 for n = 0: one integer pass that gives
+  // both checks of the noise kernel. x holds a NaN or Inf iff the result is >= 0x7f800000; else the
+  // result is the bit pattern of max |x[i]| (non-negative floats order like their bit patterns).
+  uint32_t (*max_abs_bits)(const float* x, int64_t n);
   // x[i] += std * N(first + i) for the Philox stream (seed, stream); see gaussian.h for the layout.
   void (*noise_philox)(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first);
   // The same for the secure ChaCha20 stream with the Holohan-Braghin sampler.

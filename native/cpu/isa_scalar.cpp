@@ -48,6 +48,17 @@ bool all_finite(const float* x, int64_t n) {
   return bad == 0;
 }
 
+uint32_t max_abs_bits(const float* x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    b &= 0x7fffffffu;
+    m = b > m ? b : m;
+  }
+  return m;
+}
+
 // Walks samples [first, first + n) block by block: a partial first block, whole blocks, a partial
 // last block. block_fn(block, z) fills the kPerBlock samples of one block.
 template <uint64_t kPerBlock, typename BlockFn>
@@ -83,7 +94,7 @@ void adam_range(float* p, const float* g, float* m, float* v, int64_t n, const n
 }
 
 const IsaKernels kScalar = {sum_squares,  axpy_rows,    store_scaled, scale_inplace, all_finite,
-                            noise_philox, noise_chacha, sgd_range,    adam_range};
+                            max_abs_bits, noise_philox, noise_chacha, sgd_range,     adam_range};
 
 }  // namespace
 

@@ -81,6 +81,18 @@ bool simd_all_finite(const float* x, int64_t n) {
   return !bad && scalar_kernels().all_finite(x + i, n - i);
 }
 
+// The scalar loop, vectorised by the compiler under this file's flags (unsigned max: vpmaxud).
+uint32_t simd_max_abs_bits(const float* x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    b &= 0x7fffffffu;
+    m = b > m ? b : m;
+  }
+  return m;
+}
+
 // A uniform in (0, 1) from the 32-bit words hi and lo of each block: ((hi << 20 | lo >> 12) + 0.5)
 // * 2^-52, formed as (1 + bits 2^-52) - 1 + 2^-53, every step exact (same value as uniform52).
 typename S::VD uniform(typename S::VI hi, typename S::VI lo) {
@@ -243,5 +255,6 @@ void simd_adam_range(float* p, const float* g, float* m, float* v, int64_t n, co
   nn::adam_range(p, g, m, v, n, h);
 }
 
-const IsaKernels kTable = {simd_sum_squares,  simd_axpy_rows,    simd_store_scaled, simd_scale_inplace, simd_all_finite,
-                           simd_noise_philox, simd_noise_chacha, simd_sgd_range,    simd_adam_range};
+const IsaKernels kTable = {simd_sum_squares, simd_axpy_rows,    simd_store_scaled, simd_scale_inplace,
+                           simd_all_finite,  simd_max_abs_bits, simd_noise_philox, simd_noise_chacha,
+                           simd_sgd_range,   simd_adam_range};

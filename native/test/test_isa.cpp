@@ -84,7 +84,19 @@ TEST(simd_loops_match_scalar_bits) {
         std::vector<float> y = x;
         y[p] = (p % 2) ? std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN();
         CHECK(!k->all_finite(y.data(), n + 1));
+        CHECK(k->max_abs_bits(y.data(), n + 1) >= 0x7f800000u);
       }
+      // The largest magnitude, whatever its sign and position, as its bit pattern.
+      CHECK(k->max_abs_bits(x.data(), n + 1) == ref.max_abs_bits(x.data(), n + 1));
+      for (int64_t p : {int64_t(0), n / 2, n}) {
+        std::vector<float> y = x;
+        y[p] = (p % 2) ? -1e30f : 1e30f;
+        uint32_t want;
+        const float big = 1e30f;
+        std::memcpy(&want, &big, sizeof want);
+        CHECK(k->max_abs_bits(y.data(), n + 1) == want);
+      }
+      CHECK(k->max_abs_bits(x.data(), 0) == 0);
     }
   }
 }
