@@ -45,6 +45,9 @@ struct IsaKernels {
   void (*noise_philox)(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first);
   // The same for the secure ChaCha20 stream with the Holohan-Braghin sampler.
   void (*noise_chacha)(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first);
+  // out[i] = N(first + i) in float64, unscaled: the values the two kernels above scale and add.
+  void (*normals_philox)(double* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t first);
+  void (*normals_chacha)(double* out, int64_t n, const ChaChaKey& key, uint64_t stream, uint64_t first);
   // The optimizer updates of optim_loops.h over one range.
   void (*sgd_range)(float* params, const float* grad, float* velocity, int64_t n, const nn::SgdHyper& h);
   void (*adam_range)(float* params, const float* grad, float* m, float* v, int64_t n, const nn::AdamHyper& h);

@@ -115,6 +115,13 @@ TEST(simd_noise_matches_scalar_bits) {
         ref.noise_chacha(c.data(), n, 0.7, secure.chacha, 5, first);
         k->noise_chacha(d.data(), n, 0.7, secure.chacha, 5, first);
         CHECK(c == d);
+        std::vector<double> z1(n), z2(n), z3(n), z4(n);
+        ref.normals_philox(z1.data(), n, 0xfeedbeefcafef00dull, 77, first);
+        k->normals_philox(z2.data(), n, 0xfeedbeefcafef00dull, 77, first);
+        CHECK(same_bits(z1.data(), z2.data(), sizeof(double) * n));
+        ref.normals_chacha(z3.data(), n, secure.chacha, 5, first);
+        k->normals_chacha(z4.data(), n, secure.chacha, 5, first);
+        CHECK(same_bits(z3.data(), z4.data(), sizeof(double) * n));
       }
     }
   }
