@@ -37,10 +37,17 @@ struct IsaKernels {
   void (*scale_inplace)(float* x, double scale, int64_t n);
   // True when no element is NaN or Inf.
   bool (*all_finite)(const float* x, int64_t n);
+  // max_i (bits(x[i]) & 0x7fffffff) as unsigned integers, 0 for n = 0: one integer pass that gives
+  // both checks of the noise kernel. x holds a NaN or Inf iff the result is >= 0x7f800000; else the
+  // result is the bit pattern of max |x[i]| (non-negative floats order like their bit patterns).
+  uint32_t (*max_abs_bits)(const float* x, int64_t n);
   // x[i] += std * N(first + i) for the Philox stream (seed, stream); see gaussian.h for the layout.
   void (*noise_philox)(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first);
   // The same for the secure ChaCha20 stream with the Holohan-Braghin sampler.
   void (*noise_chacha)(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first);
+  // out[i] = N(first + i) in float64, unscaled: the values the two kernels above scale and add.
+  void (*normals_philox)(double* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t first);
+  void (*normals_chacha)(double* out, int64_t n, const ChaChaKey& key, uint64_t stream, uint64_t first);
   // The optimizer updates of optim_loops.h over one range.
   void (*sgd_range)(float* params, const float* grad, float* velocity, int64_t n, const nn::SgdHyper& h);
   void (*adam_range)(float* params, const float* grad, float* m, float* v, int64_t n, const nn::AdamHyper& h);

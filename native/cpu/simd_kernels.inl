@@ -81,6 +81,18 @@ bool simd_all_finite(const float* x, int64_t n) {
   return !bad && scalar_kernels().all_finite(x + i, n - i);
 }
 
+// The scalar loop, vectorised by the compiler under this file's flags (unsigned max: vpmaxud).
+uint32_t simd_max_abs_bits(const float* x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    b &= 0x7fffffffu;
+    m = b > m ? b : m;
+  }
+  return m;
+}
+
 // A uniform in (0, 1) from the 32-bit words hi and lo of each block: ((hi << 20 | lo >> 12) + 0.5)
 // * 2^-52, formed as (1 + bits 2^-52) - 1 + 2^-53, every step exact (same value as uniform52).
 typename S::VD uniform(typename S::VI hi, typename S::VI lo) {
@@ -136,13 +148,17 @@ void philox_blocks(uint64_t seed, uint64_t stream, uint64_t block, typename S::U
   }
 }
 
-void simd_noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first) {
+// Walks samples [first, first + n) of the Philox stream: the scalar kernel for the head up to a
+// block boundary and the tail after the last whole batch (same bits), the vector loop between.
+// emit(i, z, count) consumes samples i .. i + count (z in sample order); scalar(i, count) runs the
+// scalar kernel on them.
+template <class Emit, class Scalar>
+void philox_walk(int64_t n, uint64_t seed, uint64_t stream, uint64_t first, Emit emit, Scalar scalar) {
   constexpr uint64_t kPer = kPhiloxNormalsPerBlock;
   constexpr int64_t kBatch = kSets * kBlocks * kPer;
-  // Head up to a block boundary and tail after the last whole batch: the scalar loop, same bits.
   const int64_t head = static_cast<int64_t>((kPer - first % kPer) % kPer);
-  if (n <= head + kBatch) return scalar_kernels().noise_philox(x, n, std, seed, stream, first);
-  scalar_kernels().noise_philox(x, head, std, seed, stream, first);
+  if (n <= head + kBatch) return scalar(0, n);
+  scalar(0, head);
   int64_t i = head;
   alignas(64) double z[kBatch];
   for (; i + kBatch <= n; i += kBatch) {
@@ -156,9 +172,22 @@ void simd_noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t 
     }
     gauss::box_muller<S, kVecs>(u1, u2, z0, z1);
     for (int v = 0; v < kVecs; ++v) S::interleave_store(z + v * 2 * kL, z0[v], z1[v]);
-    add_scaled(x + i, z, kBatch, std);
+    emit(i, z, kBatch);
   }
-  scalar_kernels().noise_philox(x + i, n - i, std, seed, stream, first + i);
+  scalar(i, n - i);
+}
+
+void simd_noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first) {
+  philox_walk(
+      n, seed, stream, first, [&](int64_t i, const double* z, int64_t count) { add_scaled(x + i, z, count, std); },
+      [&](int64_t i, int64_t count) { scalar_kernels().noise_philox(x + i, count, std, seed, stream, first + i); });
+}
+
+void simd_normals_philox(double* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t first) {
+  philox_walk(
+      n, seed, stream, first,
+      [&](int64_t i, const double* z, int64_t count) { std::memcpy(out + i, z, sizeof(double) * count); },
+      [&](int64_t i, int64_t count) { scalar_kernels().normals_philox(out + i, count, seed, stream, first + i); });
 }
 
 // ChaCha20 (RFC 8439) for kBlocks consecutive blocks in dpfl's layout (chacha_block in
@@ -201,12 +230,14 @@ void chacha_blocks(const ChaChaKey& key, uint64_t stream, uint64_t block, typena
   for (int i = 0; i < 16; ++i) w[i] = S::add32(w[i], init[i]);
 }
 
-void simd_noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first) {
+// The secure stream's walk, as philox_walk.
+template <class Emit, class Scalar>
+void chacha_walk(int64_t n, const ChaChaKey& key, uint64_t stream, uint64_t first, Emit emit, Scalar scalar) {
   constexpr uint64_t kPer = kSecureNormalsPerBlock;
   constexpr int64_t kBatch = kBlocks * kPer;
   const int64_t head = static_cast<int64_t>((kPer - first % kPer) % kPer);
-  if (n <= head + kBatch) return scalar_kernels().noise_chacha(x, n, std, key, stream, first);
-  scalar_kernels().noise_chacha(x, head, std, key, stream, first);
+  if (n <= head + kBatch) return scalar(0, n);
+  scalar(0, head);
   int64_t i = head;
   alignas(64) double z[kBatch];
   alignas(64) double out[4][kL];
@@ -230,9 +261,22 @@ void simd_noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, ui
         for (int j = 0; j < 4; ++j) z[(h * kL + b) * 4 + j] = out[j][b];
       }
     }
-    add_scaled(x + i, z, kBatch, std);
+    emit(i, z, kBatch);
   }
-  scalar_kernels().noise_chacha(x + i, n - i, std, key, stream, first + i);
+  scalar(i, n - i);
+}
+
+void simd_noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first) {
+  chacha_walk(
+      n, key, stream, first, [&](int64_t i, const double* z, int64_t count) { add_scaled(x + i, z, count, std); },
+      [&](int64_t i, int64_t count) { scalar_kernels().noise_chacha(x + i, count, std, key, stream, first + i); });
+}
+
+void simd_normals_chacha(double* out, int64_t n, const ChaChaKey& key, uint64_t stream, uint64_t first) {
+  chacha_walk(
+      n, key, stream, first,
+      [&](int64_t i, const double* z, int64_t count) { std::memcpy(out + i, z, sizeof(double) * count); },
+      [&](int64_t i, int64_t count) { scalar_kernels().normals_chacha(out + i, count, key, stream, first + i); });
 }
 
 // The compiler vectorises optim_loops.h's loops under this file's flags.
@@ -243,5 +287,6 @@ void simd_adam_range(float* p, const float* g, float* m, float* v, int64_t n, co
   nn::adam_range(p, g, m, v, n, h);
 }
 
-const IsaKernels kTable = {simd_sum_squares,  simd_axpy_rows,    simd_store_scaled, simd_scale_inplace, simd_all_finite,
-                           simd_noise_philox, simd_noise_chacha, simd_sgd_range,    simd_adam_range};
+const IsaKernels kTable = {simd_sum_squares,    simd_axpy_rows,      simd_store_scaled, simd_scale_inplace,
+                           simd_all_finite,     simd_max_abs_bits,   simd_noise_philox, simd_noise_chacha,
+                           simd_normals_philox, simd_normals_chacha, simd_sgd_range,    simd_adam_range};

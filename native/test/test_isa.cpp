@@ -84,7 +84,19 @@ TEST(simd_loops_match_scalar_bits) {
         std::vector<float> y = x;
         y[p] = (p % 2) ? std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN();
         CHECK(!k->all_finite(y.data(), n + 1));
+        CHECK(k->max_abs_bits(y.data(), n + 1) >= 0x7f800000u);
       }
+      // The largest magnitude, whatever its sign and position, as its bit pattern.
+      CHECK(k->max_abs_bits(x.data(), n + 1) == ref.max_abs_bits(x.data(), n + 1));
+      for (int64_t p : {int64_t(0), n / 2, n}) {
+        std::vector<float> y = x;
+        y[p] = (p % 2) ? -1e30f : 1e30f;
+        uint32_t want;
+        const float big = 1e30f;
+        std::memcpy(&want, &big, sizeof want);
+        CHECK(k->max_abs_bits(y.data(), n + 1) == want);
+      }
+      CHECK(k->max_abs_bits(x.data(), 0) == 0);
     }
   }
 }
@@ -103,6 +115,13 @@ TEST(simd_noise_matches_scalar_bits) {
         ref.noise_chacha(c.data(), n, 0.7, secure.chacha, 5, first);
         k->noise_chacha(d.data(), n, 0.7, secure.chacha, 5, first);
         CHECK(c == d);
+        std::vector<double> z1(n), z2(n), z3(n), z4(n);
+        ref.normals_philox(z1.data(), n, 0xfeedbeefcafef00dull, 77, first);
+        k->normals_philox(z2.data(), n, 0xfeedbeefcafef00dull, 77, first);
+        CHECK(same_bits(z1.data(), z2.data(), sizeof(double) * n));
+        ref.normals_chacha(z3.data(), n, secure.chacha, 5, first);
+        k->normals_chacha(z4.data(), n, secure.chacha, 5, first);
+        CHECK(same_bits(z3.data(), z4.data(), sizeof(double) * n));
       }
     }
   }

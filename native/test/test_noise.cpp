@@ -123,4 +123,39 @@ TEST(noise_that_could_overflow_float32_is_refused_without_writing) {
   }
 }
 
+// Prefetched noise (gaussian_normals, then add_scaled_normals) gives the bits of add_gaussian_noise,
+// for both generators, odd sizes and offsets that start inside a generator block, on every ISA.
+TEST(prefetched_normals_give_the_bits_of_add_gaussian_noise) {
+  for (const dpfl::NoiseKey& key : {philox_key(0xfeedull, 3), secure_key()}) {
+    for (int64_t n : {int64_t(1), int64_t(19), int64_t(111), int64_t(989), int64_t(70001)}) {
+      for (uint64_t offset : {0ull, 1ull, 3ull, 16385ull, (1ull << 33) + 5}) {
+        std::vector<float> x = check::random_floats(n, 5), y = x;
+        CHECK_OK(dpfl::add_gaussian_noise(x.data(), n, 0.83, key, offset));
+        std::vector<double> z(n);
+        CHECK_OK(dpfl::gaussian_normals(z.data(), n, key, offset));
+        CHECK(z[n - 1] == dpfl::gaussian_sample(key, offset + n - 1));
+        CHECK_OK(dpfl::add_scaled_normals(y.data(), z.data(), n, 0.83));
+        CHECK(std::memcmp(x.data(), y.data(), sizeof(float) * n) == 0);
+      }
+    }
+  }
+}
+
+TEST(add_scaled_normals_refuses_bad_input_without_writing) {
+  std::vector<float> x(64, 1.0f);
+  std::vector<double> z(64, 0.5);
+  z[7] = std::numeric_limits<double>::quiet_NaN();
+  CHECK(!dpfl::add_scaled_normals(x.data(), z.data(), 64, 1.0).ok());
+  z[7] = 1e300;
+  CHECK(!dpfl::add_scaled_normals(x.data(), z.data(), 64, 1e10).ok());
+  z[7] = 0.5;
+  x[3] = std::numeric_limits<float>::infinity();
+  CHECK(!dpfl::add_scaled_normals(x.data(), z.data(), 64, 1.0).ok());
+  x[3] = 1.0f;
+  CHECK(!dpfl::add_scaled_normals(x.data(), z.data(), 64, -1.0).ok());
+  CHECK(x == std::vector<float>(64, 1.0f));
+  CHECK_OK(dpfl::add_scaled_normals(x.data(), z.data(), 64, 2.0));
+  CHECK(x == std::vector<float>(64, 2.0f));
+}
+
 CHECK_MAIN()

@@ -32,6 +32,14 @@ export interface BenchDpsgdResult {
   /** Median private step with reproducible (seeded Philox) noise instead of secure noise. */
   msPerStepPrivateReproducible: number;
   ratioReproducible: number;
+  /**
+   * Median private step (secure noise) with prefetchNoise: the next step's noise drawn on a worker
+   * thread while this step's batch is processed. Timed over consecutive steps of its own (in the
+   * interleaved loop the worker would draw during the other kinds' steps).
+   */
+  msPerStepPrivatePrefetch: number;
+  /** msPerStepPrivatePrefetch / msPerStepNonPrivate. */
+  ratioPrefetch: number;
   /** Median time of the step's secure noise draw alone (addGaussianNoise over every parameter). */
   msNoise: number;
   /** (private − noise) / non-private: what the per-example work (ghost clipping) costs. */
@@ -104,7 +112,7 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   const q = 0.01;
   const event = (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q });
   // A production step: secure noise (no seed), Poisson event, the accountant recording every step.
-  const privateRun = (seed?: number) => {
+  const privateRun = (seed?: number, prefetchNoise = false) => {
     const model = createModel(spec, 1);
     const dp = new DpOptimizer({
       params: model.params,
@@ -115,6 +123,7 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
       event,
       update,
       accountant: new Accountant(),
+      prefetchNoise,
       ...(seed === undefined ? {} : { seed }),
     });
     return () => {
@@ -187,6 +196,15 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
       materialisedTimes.push(performance.now() - t);
     }
   }
+  // Consecutive steps: what a training loop with prefetched noise sees.
+  const prefetched = privateRun(undefined, true);
+  const prefetchTimes: number[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    const t = performance.now();
+    prefetched();
+    if (i >= 2) prefetchTimes.push(performance.now() - t); // two warm-up steps, as above
+  }
+  const msPerStepPrivatePrefetch = median(prefetchTimes);
   const msPerStepPrivate = median(times.private);
   const msPerStepNonPrivate = median(times.plain);
   const msPerStepPrivateReproducible = median(times.reproducible);
@@ -198,6 +216,8 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     ratio: msPerStepPrivate / msPerStepNonPrivate,
     msPerStepPrivateReproducible,
     ratioReproducible: msPerStepPrivateReproducible / msPerStepNonPrivate,
+    msPerStepPrivatePrefetch,
+    ratioPrefetch: msPerStepPrivatePrefetch / msPerStepNonPrivate,
     msNoise,
     ratioWithoutNoise: (msPerStepPrivate - msNoise) / msPerStepNonPrivate,
     msPerStepMaterialised,

@@ -23,6 +23,7 @@ async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
         `non-private ${r.msPerStepNonPrivate.toFixed(2)} ms, ratio ${r.ratio.toFixed(2)}; ` +
         `secure noise ${r.msNoise.toFixed(2)} ms (ratio without it ${r.ratioWithoutNoise.toFixed(2)}); ` +
         `Philox noise ratio ${r.ratioReproducible.toFixed(2)}; ` +
+        `prefetched noise ${r.msPerStepPrivatePrefetch.toFixed(2)} ms (ratio ${r.ratioPrefetch.toFixed(2)}); ` +
         (r.speedupVsMaterialised === null
           ? 'naive baseline skipped (memory)'
           : `${r.speedupVsMaterialised.toFixed(1)}x faster than materialised per-example gradients`),
@@ -33,6 +34,8 @@ async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
         ratioWithoutNoise: r.ratioWithoutNoise,
         msPerStepPrivateReproducible: r.msPerStepPrivateReproducible,
         ratioReproducible: r.ratioReproducible,
+        msPerStepPrivatePrefetch: r.msPerStepPrivatePrefetch,
+        ratioPrefetch: r.ratioPrefetch,
         ...(r.msPerStepMaterialised === null
           ? {}
           : { msPerStepMaterialised: r.msPerStepMaterialised, speedupVsMaterialised: r.speedupVsMaterialised! }),

@@ -17,6 +17,8 @@ import { clipAndSum, perSampleNorms } from '../kernels/clip.js';
 import { float32Array, positiveFinite, typedArray, typedArrayKind } from '../validate.js';
 import { interleaveBlocks, readBlocks, splitViews, type Blocks } from '../kernels/clip-blocks.js';
 import { addGaussianNoise, addGaussianNoiseAsync, type GaussianNoiseOptions } from '../kernels/noise.js';
+import { addScaledNormals } from '../kernels/noise-prefetch.js';
+import { NoisePrefetcher } from './noise-prefetch.js';
 import { weightedSum } from '../kernels/aggregate.js';
 import {
   clipScales,
@@ -72,6 +74,14 @@ export interface DpOptimizerOptions {
    * StepReport); withhold them when the report can reach anyone the guarantee protects against.
    */
   withholdUnnoisedStats?: boolean;
+  /**
+   * true: the noise of the next step is drawn on a worker thread (off the core's thread pool) right
+   * after a step takes its own, so a step waits only for whatever of it is not ready. The same bits
+   * as without (seeded runs are bit-identical); each draw serves one step, is zeroed after use, and
+   * is discarded when a step is refused or fails or a state is restored. Costs two float64 buffers
+   * of params.length (16 bytes per parameter).
+   */
+  prefetchNoise?: boolean;
 }
 
 /**
@@ -195,6 +205,8 @@ export class DpOptimizer {
   private chunk: Float32Array | null = null;
   /** True while stepAsync() draws noise into sum on a worker thread. */
   private inFlight = false;
+  /** The next step's noise, drawn ahead (prefetchNoise); null when off. */
+  readonly #prefetch: NoisePrefetcher | null;
 
   constructor(options: DpOptimizerOptions) {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
@@ -238,6 +250,15 @@ export class DpOptimizer {
     Object.defineProperty(this, 'accountant', { writable: false, configurable: false });
     this.seed = seedOption(options.seed);
     this.sum = new Float32Array(this.params.length);
+    const prefetch = options.prefetchNoise ?? false;
+    if (typeof prefetch !== 'boolean') throw invalidType('prefetchNoise', 'a boolean', prefetch);
+    this.#prefetch = prefetch ? new NoisePrefetcher(this.params.length) : null;
+    this.#prefetch?.start(this.#stepCount, this.#noiseOf(this.#stepCount));
+  }
+
+  /** The noise stream of a step: (seed, stream 0, offset step·d), or a fresh secure key. */
+  #noiseOf(step: number): GaussianNoiseOptions {
+    return this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: step * this.params.length };
   }
 
   /** Steps taken. */
@@ -531,9 +552,35 @@ export class DpOptimizer {
    * noise alone is released, as the analysis of Poisson sampling assumes.
    */
   step(): StepReport {
-    const plan = this.#charge();
-    addGaussianNoise(this.sum, plan.std, plan.noise); // noise
-    return this.#finishStep(plan);
+    const pf = this.#prefetch;
+    if (pf === null) {
+      const plan = this.#charge();
+      addGaussianNoise(this.sum, plan.std, plan.noise); // noise
+      return this.#finishStep(plan);
+    }
+    try {
+      const plan = this.#charge();
+      const z = pf.take(plan.step); // waits only for what the worker has not drawn yet
+      pf.start(plan.step + 1, this.#noiseOf(plan.step + 1)); // the next step's, into the other buffer
+      this.#addNoise(plan, z);
+      return this.#finishStep(plan);
+    } catch (e) {
+      pf.discardAll(); // a refused or failed step: no prefetched noise serves another release
+      throw e;
+    }
+  }
+
+  /** sum += std·z from a prefetched buffer (then zeroed), or drawn now when none was ready. */
+  #addNoise(plan: StepPlan, z: Float64Array | null): void {
+    if (z === null) {
+      addGaussianNoise(this.sum, plan.std, plan.noise);
+      return;
+    }
+    try {
+      addScaledNormals(this.sum, z, plan.std); // the bits addGaussianNoise gives
+    } finally {
+      this.#prefetch!.release(z);
+    }
   }
 
   /**
@@ -542,10 +589,27 @@ export class DpOptimizer {
    * when it settles.
    */
   async stepAsync(): Promise<StepReport> {
-    const plan = this.#charge();
+    const pf = this.#prefetch;
+    let plan: StepPlan;
+    try {
+      plan = this.#charge();
+    } catch (e) {
+      pf?.discardAll();
+      throw e;
+    }
     this.inFlight = true;
     try {
-      await addGaussianNoiseAsync(this.sum, plan.std, plan.noise); // noise, off the JavaScript thread
+      if (pf === null) {
+        await addGaussianNoiseAsync(this.sum, plan.std, plan.noise); // noise, off the JavaScript thread
+      } else {
+        const z = await pf.takeAsync(plan.step);
+        pf.start(plan.step + 1, this.#noiseOf(plan.step + 1));
+        if (z === null) await addGaussianNoiseAsync(this.sum, plan.std, plan.noise);
+        else this.#addNoise(plan, z);
+      }
+    } catch (e) {
+      pf?.discardAll();
+      throw e;
     } finally {
       this.inFlight = false;
     }
@@ -598,8 +662,7 @@ export class DpOptimizer {
       const expected = `small enough that examples·C + 40·σ·C ≤ ${FLOAT32_MAX} (float32 maximum)`;
       throw invalidArgument('maxGradNorm', expected, this.c);
     }
-    const d = this.params.length;
-    const noise = this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: step * d };
+    const noise = this.#noiseOf(step);
     this.accountant.step(event);
     if (this.sumFresh) this.sum.fill(0);
     return { step, sigma, std, noise };
@@ -696,6 +759,7 @@ export class DpOptimizer {
     const restoreBuffers = this.update.prepareRestore('state.buffers', state.buffers);
     if (ledger !== undefined) this.accountant.restore(ledger);
     restoreBuffers();
+    this.#prefetch?.discardAll(); // drawn for the old step count
     this.c = c;
     if (this.rule.kind !== 'per-layer') this.groupMaxNorms = [this.c];
     this.#applyClipSchedule();

@@ -273,6 +273,21 @@ export interface Binding extends FlBinding, NnBinding, CudaBinding {
     stream: bigint,
     offset: number,
   ): Promise<Float32Array>;
+  /** out[i] = N(offset + i) in float64, unscaled. seed null: a fresh secure key. */
+  gaussianNormals(out: Float64Array, seed: bigint | null, stream: bigint, offset: number): Float64Array;
+  /**
+   * The same on a worker thread, off the core's pool; out and done must live in SharedArrayBuffers:
+   * out is written in place, then done[0] set to 1 (2 on failure) before the promise settles.
+   */
+  gaussianNormalsAsync(
+    out: Float64Array,
+    seed: bigint | null,
+    stream: bigint,
+    offset: number,
+    done: Int32Array,
+  ): Promise<Float64Array>;
+  /** x[i] = fround(x[i] + std·z[i]): the rounding and checks of addGaussianNoise. */
+  addScaledNormals(x: Float32Array, z: Float64Array, std: number): Float32Array;
   weightedSum(
     updates: Float32Array[] | Float32Array,
     weights: Float64Array,

@@ -14,6 +14,8 @@ describe('benchDpsgd', () => {
     expect(r.ratioWithoutNoise).toBeCloseTo((r.msPerStepPrivate - r.msNoise) / r.msPerStepNonPrivate, 12);
     expect(r.msPerStepPrivateReproducible).toBeGreaterThan(0);
     expect(r.ratioReproducible).toBeCloseTo(r.msPerStepPrivateReproducible / r.msPerStepNonPrivate, 12);
+    expect(r.msPerStepPrivatePrefetch).toBeGreaterThan(0);
+    expect(r.ratioPrefetch).toBeCloseTo(r.msPerStepPrivatePrefetch / r.msPerStepNonPrivate, 12);
     // The naive baseline: per-example gradients materialised (16 × 524 290 floats fit).
     expect(r.msPerStepMaterialised!).toBeGreaterThan(0);
     expect(r.speedupVsMaterialised).toBeCloseTo(r.msPerStepMaterialised! / r.msPerStepPrivate, 12);

@@ -15,6 +15,8 @@ const f64 = (n: number) => new Float64Array(n);
 const i32 = (n: number) => new Int32Array(n);
 const u32 = (n: number) => new Uint32Array(n);
 const z = f32(0);
+const sharedF64 = (n: number) => new Float64Array(new SharedArrayBuffer(n * 8));
+const sharedI32 = () => new Int32Array(new SharedArrayBuffer(4));
 const detached = (): Float32Array<ArrayBuffer> => {
   const x = f32(4);
   structuredClone(x.buffer, { transfer: [x.buffer] });
@@ -70,6 +72,24 @@ const cases: Record<string, Case[]> = {
       },
       'none',
     ],
+  ],
+  gaussianNormals: [
+    ['a Float32Array out', () => raw.gaussianNormals!(f32(2), 1n, 0n, 0), TYPE],
+    ['negative offset', () => raw.gaussianNormals!(f64(2), 1n, 0n, -1), INVALID],
+    ['offset + length past 2^64', () => raw.gaussianNormals!(f64(2), 1n, 0n, (1n << 64n) - 1n), INVALID],
+  ],
+  gaussianNormalsAsync: [
+    ['out not shared', () => raw.gaussianNormalsAsync!(f64(2), 1n, 0n, 0, sharedI32()), TYPE],
+    ['done not shared', () => raw.gaussianNormalsAsync!(sharedF64(2), 1n, 0n, 0, i32(1)), TYPE],
+    ['done empty', () => raw.gaussianNormalsAsync!(sharedF64(2), 1n, 0n, 0, i32(0)), TYPE],
+    ['done a Float32Array', () => raw.gaussianNormalsAsync!(sharedF64(2), 1n, 0n, 0, f32(1)), TYPE],
+    ['valid', () => raw.gaussianNormalsAsync!(sharedF64(3), null, 0n, 0, sharedI32()), 'none'],
+  ],
+  addScaledNormals: [
+    ['z of another length', () => raw.addScaledNormals!(f32(3), f64(2), 1), INVALID],
+    ['z a Float32Array', () => raw.addScaledNormals!(f32(2), f32(2), 1), TYPE],
+    ['detached x', () => raw.addScaledNormals!(detached(), f64(0), 1), TYPE],
+    ['negative std', () => raw.addScaledNormals!(f32(2), f64(2), -1), INVALID],
   ],
   perSampleNormsBlocks: [
     ['not an array', () => raw.perSampleNormsBlocks!(f32(4), 2, f32(2)), TYPE],

@@ -90,6 +90,15 @@ Status make_secure_key(NoiseKey* key);
 // on the noise drawn).
 Status add_gaussian_noise(float* x, int64_t n, double stddev, const NoiseKey& key, uint64_t offset);
 
+// out[i] = N_(offset + i) in float64, unscaled, computed on the calling thread only (never the
+// pool): made to prefetch the noise of a coming step on a worker thread while the caller's pooled
+// kernels run. add_scaled_normals(x, out, n, std) then gives the bits of add_gaussian_noise.
+Status gaussian_normals(double* out, int64_t n, const NoiseKey& key, uint64_t offset);
+
+// x[i] = (float)((double)x[i] + stddev * z[i]): the rounding of add_gaussian_noise, with the same
+// checks (finite x, finite z, no float32 overflow; refused before anything is written).
+Status add_scaled_normals(float* x, const double* z, int64_t n, double stddev);
+
 // Sample j of the key's stream as a float64 (for tests and references).
 double gaussian_sample(const NoiseKey& key, uint64_t j);
 

@@ -52,6 +52,9 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
       `  with reproducible (Philox) noise ${r.msPerStepPrivateReproducible.toFixed(2)} ms/step, ratio ${r.ratioReproducible.toFixed(2)}`,
     );
     console.log(
+      `  with prefetched secure noise ${r.msPerStepPrivatePrefetch.toFixed(2)} ms/step, ratio ${r.ratioPrefetch.toFixed(2)}`,
+    );
+    console.log(
       r.msPerStepMaterialised === null
         ? `  naive (materialised per-example gradients): skipped, ${r.materialisedSkipped}`
         : `  naive (materialised per-example gradients) ${r.msPerStepMaterialised.toFixed(2)} ms/step: ghost clipping ${r.speedupVsMaterialised!.toFixed(1)}x faster`,
