@@ -404,7 +404,8 @@ export class DpOptimizer {
     const t = model.embeddingTable;
     const want = this.sparse.table;
     if (t === undefined || t.offset !== want.offset || t.rows !== want.rows || t.dim !== want.dim) {
-      const expected = `a model whose embedding table is sparseEmbeddings.table (${want.rows} × ${want.dim} at ${want.offset})`;
+      const where = `${want.rows} × ${want.dim} at ${want.offset}`;
+      const expected = `a model whose embedding table is sparseEmbeddings.table (${where})`;
       throw invalidArgument(
         'model',
         expected,
