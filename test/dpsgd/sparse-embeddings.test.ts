@@ -269,3 +269,23 @@ describe('DP-AdaFEST typed errors', () => {
     expect(() => opt.accumulateModel(dense, 2)).toThrow(/^model/);
   });
 });
+
+describe('dpfl train --sparse-embeddings', () => {
+  it('parses the hyper-parameters, refuses them without the flag, and refuses a dense model', async () => {
+    const { parseTrainArgs } = await import('../../src/cli/commands/train.js');
+    const { createRun } = await import('../../src/dpsgd/run.js');
+    const on = parseTrainArgs(['--sparse-embeddings', '--sparse-ratio', '0.5', '--sparse-threshold=-2']);
+    expect(on.config.sparseEmbeddings).toEqual({ ratio: 0.5, threshold: -2, contributionClip: 1 });
+    expect(parseTrainArgs([]).config.sparseEmbeddings).toBeUndefined();
+    expect(() => parseTrainArgs(['--sparse-threshold', '3'])).toThrow(/--sparse-threshold must be given only with/);
+    expect(() => parseTrainArgs(['--sparse-embeddings', '--sparse-ratio', '0'])).toThrow(RangeError);
+    const data = syntheticDense({ size: 40, dim: 3, classes: 2, seed: 1 });
+    const config = { ...parseTrainArgs(['--dataset', 'synthetic', '--model', 'linear', '--sparse-embeddings']).config };
+    expect(() => createRun({ ...config, batchSize: 8, epochs: 1 }, data)).toThrow(/config.sparseEmbeddings/);
+    const bags = syntheticBags({ size: 200, rows: 500, classes: 2, tokensPerExample: 10, seed: 2 });
+    const run = createRun({ ...config, batchSize: 20, epochs: 1, seed: 1 }, bags);
+    const r = run.trainer.run(3);
+    expect(run.optimizer.steps).toBe(3);
+    expect(r).toBeDefined();
+  });
+});
