@@ -21,6 +21,28 @@ export interface BenchDpsgdOptions {
   /** embedding-bag: rows of the embedding table (default 50000) and its width (default 64). */
   vocab?: number;
   dim?: number;
+  /**
+   * Also time DP-AdaFEST private steps (DpOptimizer's sparseEmbeddings, models with an embedding
+   * table: text, linear, embedding-bag): σ₁/σ₂ = 1, τ = 5, C₁ = 1.
+   */
+  sparseEmbeddings?: boolean;
+}
+
+/** The DP-AdaFEST setting the bench times (the CLI's defaults). */
+export const BENCH_SPARSE = { ratio: 1, threshold: 5, contributionClip: 1 } as const;
+
+/** DP-AdaFEST timings (bench dpsgd --sparse-embeddings). */
+export interface BenchSparseResult {
+  /** Median private step with secure noise only on the selected rows and the dense layers. */
+  msPerStepPrivate: number;
+  /** msPerStepPrivate / the non-private step of the same run. */
+  ratio: number;
+  /** Mean embedding rows selected per step, of tableRows. */
+  selectedRowsPerStep: number;
+  tableRows: number;
+  ratio1: number;
+  threshold: number;
+  contributionClip: number;
 }
 
 export interface BenchDpsgdResult {
@@ -57,6 +79,8 @@ export interface BenchDpsgdResult {
   params: number;
   batchSize: number;
   steps: number;
+  /** With sparseEmbeddings: the DP-AdaFEST step, timed interleaved with the others. */
+  sparse?: BenchSparseResult;
 }
 
 const HASH_ROWS = 2 ** 18;
@@ -112,8 +136,13 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   const q = 0.01;
   const event = (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q });
   // A production step: secure noise (no seed), Poisson event, the accountant recording every step.
-  const privateRun = (seed?: number, prefetchNoise = false) => {
+  const selected: number[] = [];
+  const privateRun = (seed?: number, sparse = false, prefetchNoise = false) => {
     const model = createModel(spec, 1);
+    const table = model.embeddingTable;
+    if (sparse && table === undefined) {
+      throw invalidArgument('sparseEmbeddings', 'true only for a model with an embedding table', opts.model);
+    }
     const dp = new DpOptimizer({
       params: model.params,
       groupEnds: model.groupEnds,
@@ -125,11 +154,13 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
       accountant: new Accountant(),
       prefetchNoise,
       ...(seed === undefined ? {} : { seed }),
+      ...(sparse ? { sparseEmbeddings: { ...BENCH_SPARSE, table: table! } } : {}),
     });
     return () => {
       model.forwardBackward(batch);
       dp.accumulateModel(model, batch.size);
-      dp.step();
+      const r = dp.step();
+      if (sparse) selected.push(r.selectedRows!);
     };
   };
   // Naive DP-SGD (per-example gradients materialised, as per-sample hooks or microbatches of one
@@ -165,6 +196,7 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   const kinds = {
     private: privateRun(),
     reproducible: privateRun(1),
+    ...(opts.sparseEmbeddings === true ? { sparse: privateRun(undefined, true) } : {}),
     plain: () => {
       plainModel.forwardBackward(batch);
       plain.accumulateModel(plainModel, batch.size);
@@ -175,14 +207,14 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
       return () => void addGaussianNoise(buf, 1);
     })(),
   };
-  const times: Record<keyof typeof kinds, number[]> = { private: [], reproducible: [], plain: [], noise: [] };
+  const times: Record<string, number[]> = { private: [], reproducible: [], plain: [], noise: [], sparse: [] };
   for (let i = 0; i < 2; i++) for (const run of Object.values(kinds)) run();
   // Interleaved, so machine noise hits every kind alike.
   for (let i = 0; i < steps; i++) {
-    for (const [name, run] of Object.entries(kinds) as [keyof typeof kinds, () => void][]) {
+    for (const [name, run] of Object.entries(kinds) as [string, () => void][]) {
       const t = performance.now();
       run();
-      times[name].push(performance.now() - t);
+      times[name]!.push(performance.now() - t);
     }
     await new Promise((r) => setImmediate(r));
   }
@@ -197,7 +229,7 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     }
   }
   // Consecutive steps: what a training loop with prefetched noise sees.
-  const prefetched = privateRun(undefined, true);
+  const prefetched = privateRun(undefined, false, true);
   const prefetchTimes: number[] = [];
   for (let i = 0; i < steps + 2; i++) {
     const t = performance.now();
@@ -205,10 +237,23 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     if (i >= 2) prefetchTimes.push(performance.now() - t); // two warm-up steps, as above
   }
   const msPerStepPrivatePrefetch = median(prefetchTimes);
-  const msPerStepPrivate = median(times.private);
-  const msPerStepNonPrivate = median(times.plain);
-  const msPerStepPrivateReproducible = median(times.reproducible);
-  const msNoise = median(times.noise);
+  const msPerStepPrivate = median(times.private!);
+  const msPerStepNonPrivate = median(times.plain!);
+  const msPerStepPrivateReproducible = median(times.reproducible!);
+  const msNoise = median(times.noise!);
+  const sparseMs = opts.sparseEmbeddings === true ? median(times.sparse!) : null;
+  const sparse: BenchSparseResult | undefined =
+    sparseMs === null
+      ? undefined
+      : {
+          msPerStepPrivate: sparseMs,
+          ratio: sparseMs / msPerStepNonPrivate,
+          selectedRowsPerStep: selected.reduce((a, b) => a + b, 0) / selected.length,
+          tableRows: plainModel.embeddingTable!.rows,
+          ratio1: BENCH_SPARSE.ratio,
+          threshold: BENCH_SPARSE.threshold,
+          contributionClip: BENCH_SPARSE.contributionClip,
+        };
   const msPerStepMaterialised = materialised === null ? null : median(materialisedTimes);
   return {
     msPerStepPrivate,
@@ -231,5 +276,6 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     params: plainModel.paramCount,
     batchSize,
     steps,
+    ...(sparse === undefined ? {} : { sparse }),
   };
 }

@@ -1,6 +1,7 @@
 // Ghost clipping's model side: the interface a built-in model offers the optimizer, and the map
 // from the model's parameter groups (one per layer) to the clipping rule's groups.
 import { invalidArgument, invalidType } from '../errors.js';
+import type { EmbeddingTableView } from '../models/sequential.js';
 
 /**
  * A model the optimizer can clip by ghost norms (the built-in Sequential models). Its groups tile
@@ -14,6 +15,8 @@ export interface GhostClippable {
   ghostSqNorms(out: Float64Array, scratch: Float64Array): void;
   backwardParams(grad: Float32Array, rowScales: readonly (Float32Array | null)[], accumulate: boolean): void;
   dropExamples(rows: readonly number[]): void;
+  /** The embedding table and its last bags (models whose first layer is an EmbeddingBag): for sparseEmbeddings. */
+  readonly embeddingTable?: EmbeddingTableView | undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite } from '../validate.js';
 import type { ClippingKind, ClippingRule } from './clipping.js';
-import { DpOptimizer, type UpdateRule } from './optimizer.js';
+import { DpOptimizer, type SparseEmbeddingsOptions, type UpdateRule } from './optimizer.js';
 import { FixedSizeSampler, PoissonSampler, type Sampler } from './sampler.js';
 
 export interface MakePrivateOptions {
@@ -43,6 +43,11 @@ export interface MakePrivateOptions {
   seed?: number;
   /** The optimizer's step reports leave out the un-noised counts (outside ε); see StepReport. */
   withholdUnnoisedStats?: boolean;
+  /**
+   * DP-AdaFEST (DpOptimizer's sparseEmbeddings). The calibrated σ is the σ each step is accounted
+   * at; the optimizer splits it into the selection's σ₁ and the gradient's σ₂ (σ₁⁻² + σ₂⁻² = σ⁻²).
+   */
+  sparseEmbeddings?: SparseEmbeddingsOptions;
 }
 
 export interface PrivateSetup {
@@ -123,6 +128,7 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
     ...(options.clipping ? { clipping: options.clipping } : {}),
     ...(options.withholdUnnoisedStats !== undefined ? { withholdUnnoisedStats: options.withholdUnnoisedStats } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.sparseEmbeddings !== undefined ? { sparseEmbeddings: options.sparseEmbeddings } : {}),
   };
   let sigma: number;
   let budget: { epsilon: number; delta: number } | undefined;

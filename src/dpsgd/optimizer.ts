@@ -31,9 +31,19 @@ import {
 import { adaptiveClippingEvent, countNoiseStd, nextClipNorm, sumNoiseMultiplier } from './adaptive-clipping.js';
 import { ParameterUpdate, type UpdateRule } from './update.js';
 import { clippingGroupsOf, sumIntoGroups, type GhostClippable } from './ghost.js';
+import {
+  ContributionMap,
+  gatherRows,
+  scatterRows,
+  sparseEmbeddingsOption,
+  splitNoiseMultiplier,
+  type SparseEmbeddings,
+  type SparseEmbeddingsOptions,
+} from './sparse-embeddings.js';
 
 export type { UpdateRule } from './update.js';
 export type { GhostClippable } from './ghost.js';
+export type { SparseEmbeddingsOptions } from './sparse-embeddings.js';
 
 export interface DpOptimizerOptions {
   /**
@@ -82,6 +92,16 @@ export interface DpOptimizerOptions {
    * of params.length (16 bytes per parameter).
    */
   prefetchNoise?: boolean;
+  /**
+   * DP-AdaFEST (sparse-embeddings.ts): the gradient noise lands only on the rows of the embedding
+   * table a noisy contribution map selects (and on every parameter outside the table); the other
+   * rows are released as zero. noiseMultiplier stays the σ a step is accounted at: it is split into
+   * the selection's σ₁ and the gradient's σ₂ with σ₁⁻² + σ₂⁻² = σ⁻². Only with accumulateModel (the
+   * map is read from the model's bags) and not with adaptive clipping. Under SGD without momentum
+   * or weight decay the update touches only the selected rows; momentum, weight decay and Adam
+   * move every row (the released gradient stays sparse, the update is its dense post-processing).
+   */
+  sparseEmbeddings?: SparseEmbeddingsOptions;
 }
 
 /**
@@ -100,6 +120,11 @@ export interface StepReport {
   nonFinite?: number;
   maxGradNorm: number;
   noiseMultiplier: number;
+  /**
+   * Under sparseEmbeddings: the table rows the noisy contribution map selected (a function of the
+   * noised map: inside ε).
+   */
+  selectedRows?: number;
 }
 
 /**
@@ -207,6 +232,12 @@ export class DpOptimizer {
   private inFlight = false;
   /** The next step's noise, drawn ahead (prefetchNoise); null when off. */
   readonly #prefetch: NoisePrefetcher | null;
+  /** DP-AdaFEST's options and the contribution map of the logical batch (undefined: dense noise). */
+  private readonly sparse: SparseEmbeddings | undefined;
+  private readonly map: ContributionMap | undefined;
+  /** The selected rows' gradient (then their parameters), gathered: k × dim. */
+  private rowBuf = new Float32Array(0);
+  private paramRowBuf = new Float32Array(0);
 
   constructor(options: DpOptimizerOptions) {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
@@ -250,6 +281,18 @@ export class DpOptimizer {
     Object.defineProperty(this, 'accountant', { writable: false, configurable: false });
     this.seed = seedOption(options.seed);
     this.sum = new Float32Array(this.params.length);
+    if (options.sparseEmbeddings !== undefined) {
+      if (this.rule.kind === 'adaptive') {
+        const expected = 'absent under adaptive clipping (its count noise would need a three-way split of σ)';
+        throw invalidArgument('sparseEmbeddings', expected, 'given');
+      }
+      this.sparse = sparseEmbeddingsOption(options.sparseEmbeddings, this.params.length);
+      this.map = new ContributionMap(this.sparse);
+    }
+    if (options.prefetchNoise === true && options.sparseEmbeddings !== undefined) {
+      // The selection's noise and the selected rows are known only at the step: nothing to draw ahead.
+      throw invalidArgument('prefetchNoise', 'false with sparseEmbeddings (its noise depends on the selection)', true);
+    }
     const prefetch = options.prefetchNoise ?? false;
     if (typeof prefetch !== 'boolean') throw invalidType('prefetchNoise', 'a boolean', prefetch);
     this.#prefetch = prefetch ? new NoisePrefetcher(this.params.length) : null;
@@ -302,8 +345,17 @@ export class DpOptimizer {
    */
   gradientNoiseMultiplier(step = this.#stepCount): number {
     const s = this.sigma(step);
+    if (this.sparse !== undefined) return splitNoiseMultiplier(s, this.sparse.ratio).gradient;
     if (this.rule.kind !== 'adaptive') return s;
     return sumNoiseMultiplier(s, countNoiseStd(this.rule, this.expectedBatchSize), 'clipping', COUNT_NOISE_HINT);
+  }
+
+  /**
+   * Under sparseEmbeddings: σ₁, the noise multiplier of the contribution map's counts (std σ₁·C₁),
+   * σ·√(1 + r²); null without it.
+   */
+  selectionNoiseMultiplier(step = this.#stepCount): number | null {
+    return this.sparse === undefined ? null : splitNoiseMultiplier(this.sigma(step), this.sparse.ratio).selection;
   }
 
   /**
@@ -348,8 +400,10 @@ export class DpOptimizer {
       const expected = `the batch of the model's last forwardBackward (${model.batchSize})`;
       throw invalidArgument('batchSize', expected, batchSize);
     }
+    const bags = this.#modelBags(model);
     const first = this.sumFresh;
     if (batchSize === 0) return;
+    if (bags !== null) this.map!.add(bags.indices, bags.offsets, batchSize);
     const gm = toGroup.length;
     const perLayer = this.rule.kind === 'per-layer';
     const g = perLayer ? this.groupEnds.length : 1;
@@ -367,6 +421,32 @@ export class DpOptimizer {
     model.backwardParams(this.sum, rowScales, !first);
     this.sumFresh = false;
     this.#note(batchSize, res.clipped, res.nonFinite.length, res.belowThreshold);
+  }
+
+  /** Under sparseEmbeddings: the model's last bags, after checking its table is the one configured. */
+  #modelBags(model: GhostClippable): { indices: Int32Array; offsets: Int32Array } | null {
+    if (this.sparse === undefined) return null;
+    const t = model.embeddingTable;
+    const want = this.sparse.table;
+    if (t === undefined || t.offset !== want.offset || t.rows !== want.rows || t.dim !== want.dim) {
+      const where = `${want.rows} × ${want.dim} at ${want.offset}`;
+      const expected = `a model whose embedding table is sparseEmbeddings.table (${where})`;
+      throw invalidArgument(
+        'model',
+        expected,
+        t === undefined ? 'a model without one' : `${t.rows} × ${t.dim} at ${t.offset}`,
+      );
+    }
+    const bags = t.lastBags();
+    if (bags === null) throw invalidArgument('model', 'one that has run forwardBackward on bags', 'no bags');
+    return bags;
+  }
+
+  /** The per-example paths cannot see which rows an example touches: sparseEmbeddings needs accumulateModel. */
+  #assertDense(method: string): void {
+    if (this.sparse !== undefined) {
+      throw invalidArgument(method, 'not used under sparseEmbeddings (use accumulateModel)', 'a call');
+    }
   }
 
   /**
@@ -391,6 +471,7 @@ export class DpOptimizer {
    */
   clipFactors(sqNorms: Float64Array | Float32Array, batchSize: number): Float32Array[] {
     this.#assertIdle('clipFactors');
+    this.#assertDense('clipFactors');
     this.#assertNoiseCoversThresholds();
     const g = this.groupEnds.length;
     if (!Number.isSafeInteger(batchSize) || batchSize < 0)
@@ -458,6 +539,7 @@ export class DpOptimizer {
    */
   accumulatePerSampleGrads(grads: Float32Array | Float32Array[], batchSize: number): void {
     this.#assertIdle('accumulatePerSampleGrads');
+    this.#assertDense('accumulatePerSampleGrads');
     this.#assertNoiseCoversThresholds();
     if (!Number.isSafeInteger(batchSize) || batchSize < 0)
       throw invalidArgument('batchSize', 'a non-negative integer', batchSize);
@@ -552,6 +634,10 @@ export class DpOptimizer {
    * noise alone is released, as the analysis of Poisson sampling assumes.
    */
   step(): StepReport {
+    if (this.sparse !== undefined) {
+      const plan = this.#charge();
+      return this.#finishStep(plan, this.#sparseNoise(plan));
+    }
     const pf = this.#prefetch;
     if (pf === null) {
       const plan = this.#charge();
@@ -584,11 +670,38 @@ export class DpOptimizer {
   }
 
   /**
+   * DP-AdaFEST's noise: selects rows from the noisy contribution map (stream 2 when seeded), gathers
+   * their gradient rows into rowBuf and noises them, and noises every parameter outside the table in
+   * place. Seeded, each part reads the samples the dense path gives its first position, so when
+   * every row is selected the noise is the dense path's, bit for bit.
+   */
+  #sparseNoise(plan: StepPlan): Int32Array {
+    const { offset, rows, dim } = this.sparse!.table;
+    const d = this.params.length;
+    const end = offset + rows * dim;
+    const selNoise = this.seed === undefined ? {} : { seed: this.seed, stream: 2, offset: plan.step * rows };
+    const sel = this.map!.select(this.selectionNoiseMultiplier(plan.step)!, selNoise);
+    const at = (o: number): GaussianNoiseOptions =>
+      this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: plan.step * d + o };
+    if (this.rowBuf.length < sel.length * dim) this.rowBuf = new Float32Array(sel.length * dim);
+    const g = gatherRows(this.sum.subarray(offset, end), dim, sel, this.rowBuf.subarray(0, sel.length * dim));
+    addGaussianNoise(g, plan.std, at(offset));
+    if (offset > 0) addGaussianNoise(this.sum.subarray(0, offset), plan.std, at(0));
+    if (end < d) addGaussianNoise(this.sum.subarray(end), plan.std, at(end));
+    return sel;
+  }
+
+  /**
    * step() with the noise drawn off the JavaScript thread (the same bits). Until it settles the
    * optimizer refuses every other call that would touch its buffers; the parameters change only
    * when it settles.
    */
   async stepAsync(): Promise<StepReport> {
+    // DP-AdaFEST's noise covers the selected rows and the layers outside the table: drawn here.
+    if (this.sparse !== undefined) {
+      const plan = this.#charge();
+      return this.#finishStep(plan, this.#sparseNoise(plan));
+    }
     const pf = this.#prefetch;
     let plan: StepPlan;
     try {
@@ -626,6 +739,7 @@ export class DpOptimizer {
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
     this.externalSumPending = false;
     this.sumFresh = true;
+    this.map?.discard();
   }
 
   #assertIdle(method: string): void {
@@ -669,9 +783,11 @@ export class DpOptimizer {
   }
 
   /** After the noise: scale and update, then adapt C or follow the clip schedule; the next batch starts. */
-  #finishStep(plan: StepPlan): StepReport {
+  #finishStep(plan: StepPlan, selected?: Int32Array): StepReport {
     const report = this.#report(plan);
-    this.#update(plan.step, this.#scale());
+    if (selected !== undefined) report.selectedRows = selected.length;
+    if (selected === undefined) this.#update(plan.step, this.#scale());
+    else this.#sparseUpdate(plan.step, this.#scale(), selected);
     this.#adaptThreshold(plan.step);
     this.#applyClipSchedule(); // the step count already includes this step: the ledger was charged
     this.pendingExamples = this.pendingClipped = this.pendingNonFinite = this.pendingBelow = 0;
@@ -695,6 +811,37 @@ export class DpOptimizer {
   /** Update: params from the noisy sum times scale (fused into the update kernel: one rounding, as before). */
   #update(step: number, scale: number): void {
     this.update.apply(this.params, this.sum, step, scale);
+  }
+
+  /**
+   * DP-AdaFEST's update. Plain SGD (no momentum, no weight decay) moves a parameter only by its
+   * gradient: the layers outside the table and the selected rows (gathered, updated, scattered:
+   * the same elementwise kernel, so the same bits as a dense update) are all it touches. Any other
+   * rule moves rows without gradient too: the released table (noised selected rows, zeros
+   * elsewhere) is written into the sum and the whole vector updated.
+   */
+  #sparseUpdate(step: number, scale: number, sel: Int32Array): void {
+    const { offset, rows, dim } = this.sparse!.table;
+    const end = offset + rows * dim;
+    const g = this.rowBuf.subarray(0, sel.length * dim);
+    const u = this.update.rule;
+    const plain = u.kind === 'sgd' && (u.momentum ?? 0) === 0 && (u.weightDecay ?? 0) === 0;
+    if (!plain) {
+      const table = this.sum.subarray(offset, end);
+      table.fill(0);
+      scatterRows(g, dim, sel, table);
+      this.#update(step, scale);
+      return;
+    }
+    const [p, s] = [this.params, this.sum];
+    if (offset > 0) this.update.apply(p.subarray(0, offset), s.subarray(0, offset), step, scale);
+    if (end < p.length) this.update.apply(p.subarray(end), s.subarray(end), step, scale);
+    if (sel.length === 0) return;
+    if (this.paramRowBuf.length < g.length) this.paramRowBuf = new Float32Array(g.length);
+    const table = p.subarray(offset, end);
+    const rowsP = gatherRows(table, dim, sel, this.paramRowBuf.subarray(0, g.length));
+    this.update.apply(rowsP, g, step, scale);
+    scatterRows(rowsP, dim, sel, table);
   }
 
   /** Sets C (and the per-layer thresholds, scaled alike) for the coming step from the clip schedule. */

@@ -48,6 +48,11 @@ export interface RunConfig {
   activation?: 'relu' | 'tanh';
   /** How token bags combine their rows (bags datasets; default mean). */
   combiner?: BagCombiner;
+  /**
+   * DP-AdaFEST on the model's embedding table (text, or linear on bags): r = σ₁/σ₂, threshold τ,
+   * contribution clip C₁ (DpOptimizer's sparseEmbeddings; the table is the model's).
+   */
+  sparseEmbeddings?: { ratio: number; threshold: number; contributionClip?: number };
 }
 
 export interface Run {
@@ -81,6 +86,16 @@ function specFor(config: RunConfig, data: Dataset): ModelSpec {
   return spec;
 }
 
+/** The sparseEmbeddings option on the model's table (a model with an EmbeddingBag first). */
+function sparseFor(config: RunConfig, model: Sequential) {
+  const table = model.embeddingTable;
+  if (table === undefined) {
+    const expected = 'absent for a model without an embedding table (dense input)';
+    throw invalidArgument('config.sparseEmbeddings', expected, config.model);
+  }
+  return { ...config.sparseEmbeddings!, table: { offset: table.offset, rows: table.rows, dim: table.dim } };
+}
+
 /** Runs made by createRun: saveRun and restoreRun read their internals, so only these are accepted. */
 const runs = new WeakSet<object>();
 
@@ -110,6 +125,10 @@ function checkConfig(config: unknown): RunConfig {
   if (c.seed !== undefined) nonNegativeInteger('config.seed', c.seed);
   if (c.activation !== undefined) oneOf('config.activation', c.activation, ['relu', 'tanh']);
   if (c.combiner !== undefined) oneOf('config.combiner', c.combiner, ['mean', 'sqrtn', 'sum']);
+  if (c.sparseEmbeddings !== undefined) {
+    requiredObject('config.sparseEmbeddings', c.sparseEmbeddings);
+    if (c.nonPrivate) throw invalidArgument('config.sparseEmbeddings', 'absent in a non-private run', 'given');
+  }
   return c;
 }
 
@@ -157,6 +176,7 @@ export function createRun(config: RunConfig, data?: Dataset): Run {
       clipping: config.clipping,
       update,
       ...(config.seed !== undefined ? { seed: config.seed } : {}),
+      ...(config.sparseEmbeddings !== undefined ? { sparseEmbeddings: sparseFor(config, model) } : {}),
     });
     ({ sampler, optimizer, steps: totalSteps, noiseMultiplier } = setup);
   }

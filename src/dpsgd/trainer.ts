@@ -70,8 +70,10 @@ export class Trainer {
   /** A private step's result: only what ε covers when un-noised statistics are withheld. */
   #privateResult(step: number, rows: number, loss: number, report: StepReport): StepResult {
     if (!this.withholdUnnoisedStats) return { step, examples: rows, loss: loss / rows, report };
-    const { step: s, maxGradNorm, noiseMultiplier } = report;
-    return { step, report: { step: s, maxGradNorm, noiseMultiplier } };
+    // selectedRows (DP-AdaFEST) is a function of the noised map: inside ε, kept.
+    const { step: s, maxGradNorm, noiseMultiplier, selectedRows } = report;
+    const kept = selectedRows === undefined ? {} : { selectedRows };
+    return { step, report: { step: s, maxGradNorm, noiseMultiplier, ...kept } };
   }
 
   /** One logical step. Throws BudgetExceededError (nothing changed) when the budget forbids it. */

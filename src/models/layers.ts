@@ -264,6 +264,12 @@ export class EmbeddingBag implements Layer {
     return embeddingBagForward(this.table(params), this.rows, this.outDim, this.bags(), batch, opts);
   }
 
+  /** The token rows and bag offsets of the last forward pass (null before any): DP-AdaFEST's contribution map. */
+  lastBags(): { indices: Int32Array; offsets: Int32Array } | null {
+    if (this.input.kind !== 'bags') return null;
+    return { indices: this.input.bags.indices, offsets: this.input.bags.offsets };
+  }
+
   backwardInput(): Float32Array {
     throw invalidArgument('layer', 'one with an input gradient (an embedding bag has none)', this.name);
   }

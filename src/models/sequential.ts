@@ -8,12 +8,21 @@ import { invalidArgument, invalidType } from '../errors.js';
 import { allocate, elementCount, nonNegativeInteger, positiveInteger, typedArray } from '../validate.js';
 import { Random } from '../data/random.js';
 import type { Batch, LayerInput } from './batch.js';
-import { Workspace, zeroRows, type EmbeddingBag, type Layer } from './layers.js';
+import { EmbeddingBag, Workspace, zeroRows, type Layer } from './layers.js';
 
 export interface ParamGroup {
   readonly name: string;
   readonly offset: number;
   readonly length: number;
+}
+
+/** A model's embedding table (rows × dim floats from offset in params) and the bags of its last forward pass. */
+export interface EmbeddingTableView {
+  readonly offset: number;
+  readonly rows: number;
+  readonly dim: number;
+  /** The last batch's token rows (the bags' indices) and bag boundaries (batch + 1 offsets); null before any. */
+  lastBags(): { indices: Int32Array; offsets: Int32Array } | null;
 }
 
 export class Sequential {
@@ -70,6 +79,17 @@ export class Sequential {
       throw invalidArgument(name, `classes (${classes}): one logit per class`, last?.outDim);
     }
     this.init(seed);
+  }
+
+  /**
+   * The embedding table of a model whose first layer is an EmbeddingBag (its rows × dim weights;
+   * a bias after them is not part of it), with the bags of the last forward pass; undefined for
+   * dense models. DpOptimizer's sparseEmbeddings (DP-AdaFEST) noises only selected rows of it.
+   */
+  get embeddingTable(): EmbeddingTableView | undefined {
+    const first = this.layers[0];
+    if (!(first instanceof EmbeddingBag)) return undefined;
+    return { offset: 0, rows: first.rows, dim: first.outDim, lastBags: () => first.lastBags() };
   }
 
   get paramCount(): number {

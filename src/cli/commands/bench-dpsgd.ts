@@ -5,12 +5,14 @@ import { parseCommandArgs } from '../command.js';
 import { invalidOption, optionParser } from '../options.js';
 
 const HELP = `usage: dpfl bench dpsgd [--model linear|mlp|text|embedding-bag] [--vocab 50000] [--dim 64]
-                       [--batch-size 256] [--steps 20] [--json]
+                       [--batch-size 256] [--steps 20] [--sparse-embeddings] [--json]
 
 Times private steps (ghost clipping, secure noise, accounting) and non-private steps of the same
 model and batch size in this process and prints both and their ratio. --model embedding-bag is an
 EmbeddingBag(vocab, dim, mean) + Linear(dim, 2) on bags of 256 tokens: the shape on which peers
-(Opacus) are usually measured; --vocab and --dim size it.`;
+(Opacus) are usually measured; --vocab and --dim size it. --sparse-embeddings (text, linear,
+embedding-bag) also times DP-AdaFEST steps (noise only on the embedding rows a noisy contribution
+map selects; σ₁/σ₂ = 1, τ = 5, C₁ = 1) and reports the rows selected per step.`;
 
 const { integer } = optionParser('prose');
 
@@ -21,6 +23,7 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
     steps: { type: 'string' },
     vocab: { type: 'string' },
     dim: { type: 'string' },
+    'sparse-embeddings': { type: 'boolean' },
   });
   if (values.help) {
     console.log(HELP);
@@ -37,7 +40,17 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
   const steps = integer('steps', values.steps, 20, 1);
   const vocab = integer('vocab', values.vocab, 50_000, 1);
   const dim = integer('dim', values.dim, 64, 1);
-  const r = await benchDpsgd({ model, batchSize, steps, ...(model === 'embedding-bag' ? { vocab, dim } : {}) });
+  const sparseEmbeddings = values['sparse-embeddings'] === true;
+  if (sparseEmbeddings && model === 'mlp') {
+    throw invalidOption('sparse-embeddings', 'given only with --model text, linear or embedding-bag', 'mlp', 'prose');
+  }
+  const r = await benchDpsgd({
+    model,
+    batchSize,
+    steps,
+    ...(model === 'embedding-bag' ? { vocab, dim } : {}),
+    ...(sparseEmbeddings ? { sparseEmbeddings } : {}),
+  });
   if (values.json) {
     console.log(JSON.stringify(r));
   } else {
@@ -59,6 +72,12 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
         ? `  naive (materialised per-example gradients): skipped, ${r.materialisedSkipped}`
         : `  naive (materialised per-example gradients) ${r.msPerStepMaterialised.toFixed(2)} ms/step: ghost clipping ${r.speedupVsMaterialised!.toFixed(1)}x faster`,
     );
+    if (r.sparse !== undefined) {
+      const s = r.sparse;
+      console.log(
+        `  sparse embeddings (DP-AdaFEST, σ₁/σ₂ ${s.ratio1}, τ ${s.threshold}) ${s.msPerStepPrivate.toFixed(2)} ms/step, ratio ${s.ratio.toFixed(2)}; ${s.selectedRowsPerStep.toFixed(1)} of ${s.tableRows} rows noised per step`,
+      );
+    }
   }
   return 0;
 }

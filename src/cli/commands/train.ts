@@ -16,6 +16,7 @@ const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear
                   [--max-grad-norm C] [--optimizer sgd|adam] [--lr LR] [--momentum M] [--non-private]
                   [--activation relu|tanh] [--combiner mean|sqrtn|sum] [--seed S] [--save FILE] [--resume FILE]
                   [--max-physical-batch N] [--compare] [--withhold-unnoised-stats] [--json]
+                  [--sparse-embeddings [--sparse-ratio 1] [--sparse-threshold 5] [--contribution-clip 1]]
 
 Trains a built-in model with DP-SGD: Poisson sampling, per-example clipping by ghost norms, noise
 calibrated so the whole run spends at most ε at δ, and a budget guard. Without arguments: the text
@@ -25,7 +26,12 @@ sampler and noise: for experiments, not deployment); without it noise and sampli
 reports the private/non-private time ratio.
 The progress line's loss and examples/s are exact functions of the private batches, outside ε;
 --withhold-unnoised-stats leaves them out (progress shows steps/s), so everything printed during
-training is covered by ε. The final test accuracy reads the held-out split, not the training set.`;
+training is covered by ε. The final test accuracy reads the held-out split, not the training set.
+--sparse-embeddings (text, or linear on bags) trains with DP-AdaFEST (Ghazi et al., NeurIPS 2023):
+each step a noisy, per-example-clipped count of the rows every message touches selects embedding
+rows (count ≥ --sparse-threshold τ), and the gradient noise lands only on those rows and on the
+dense layers. The calibrated σ is split into the selection's σ₁ and the gradient's σ₂ with
+σ₁/σ₂ = --sparse-ratio and σ₁⁻² + σ₂⁻² = σ⁻², so ε is unchanged; --contribution-clip is C₁.`;
 
 const { choice, positive, integer, openUnit, where } = optionParser('prose');
 
@@ -67,8 +73,11 @@ export function parseTrainArgs(argv: string[]): {
       'max-physical-batch',
       'activation',
       'combiner',
+      'sparse-ratio',
+      'sparse-threshold',
+      'contribution-clip',
     ),
-    ...flagOptions('non-private', 'compare', 'withhold-unnoised-stats'),
+    ...flagOptions('non-private', 'compare', 'withhold-unnoised-stats', 'sparse-embeddings'),
   });
   const dataset = choice<DatasetName>('dataset', values.dataset, ['spam', 'mnist', 'synthetic'], 'spam');
   const model = choice<ModelKind>(
@@ -81,6 +90,18 @@ export function parseTrainArgs(argv: string[]): {
   const delta = openUnit('delta', values.delta, 1e-5);
   const momentum = where('momentum', values.momentum, 0.9, (m) => m >= 0 && m < 1, 'in [0, 1)');
   const seed = values.seed === undefined ? undefined : integer('seed', values.seed, undefined, 0);
+  const sparse = values['sparse-embeddings'] === true;
+  for (const name of ['sparse-ratio', 'sparse-threshold', 'contribution-clip'] as const) {
+    if (!sparse && values[name] !== undefined)
+      throw new RangeError(`--${name} must be given only with --sparse-embeddings, received "${values[name]}"`);
+  }
+  const sparseEmbeddings = sparse
+    ? {
+        ratio: positive('sparse-ratio', values['sparse-ratio'], 1),
+        threshold: where('sparse-threshold', values['sparse-threshold'], 5, Number.isFinite, 'a finite number'),
+        contributionClip: positive('contribution-clip', values['contribution-clip'], 1),
+      }
+    : undefined;
   const config: RunConfig = {
     dataset,
     model,
@@ -98,6 +119,7 @@ export function parseTrainArgs(argv: string[]): {
     activation: choice('activation', values.activation, ['relu', 'tanh'] as const, d.activation ?? 'relu'),
     combiner: choice('combiner', values.combiner, ['mean', 'sqrtn', 'sum'] as const, d.combiner ?? 'mean'),
     ...(seed !== undefined ? { seed } : {}),
+    ...(sparseEmbeddings !== undefined ? { sparseEmbeddings } : {}),
   };
   if (values.resume !== undefined && !existsSync(values.resume))
     throw new RangeError(`--resume must name an existing checkpoint, received "${values.resume}"`);
@@ -139,6 +161,7 @@ export const train: Command = {
     const t0 = performance.now();
     const startStep = run.optimizer.steps;
     let examples = 0;
+    let selectedRows = 0;
     const delta = config.delta;
     const progress = new ProgressLine();
     // Ctrl-C finishes the current step, then stops cleanly (and saves with --save).
@@ -155,6 +178,7 @@ export const train: Command = {
       run.totalSteps,
       (r) => {
         examples += r.examples ?? 0;
+        selectedRows += r.report?.selectedRows ?? 0;
         progress.update(r.step + 1, run.totalSteps, () => {
           const eps = spentEpsilon(run, delta)?.toFixed(3) ?? '∞ (non-private)';
           const seconds = (performance.now() - t0) / 1000;
@@ -176,7 +200,8 @@ export const train: Command = {
     let msPerStepNonPrivate: number | null = null;
     if (parsed.compare && !config.nonPrivate && stepsTaken > 0) {
       // The same model shape, data and batch size, trained without privacy in this process.
-      const plain = createRun({ ...config, nonPrivate: true }, undefined);
+      const { sparseEmbeddings: _private, ...plainConfig } = config;
+      const plain = createRun({ ...plainConfig, nonPrivate: true }, undefined);
       const n = Math.min(stepsTaken, 50);
       plain.trainer.run(2);
       const t = performance.now();
@@ -209,6 +234,10 @@ export const train: Command = {
       combiner: config.combiner ?? 'mean',
       seed: config.seed ?? null,
       withholdUnnoisedStats: parsed.withholdUnnoisedStats,
+      sparseEmbeddings: config.sparseEmbeddings ?? null,
+      /** DP-AdaFEST: mean embedding rows selected per step (inside ε), and the table's rows. */
+      selectedRowsPerStep: config.sparseEmbeddings && stepsTaken > 0 ? selectedRows / stepsTaken : null,
+      embeddingRows: run.model.embeddingTable?.rows ?? null,
     };
     if (parsed.json) {
       console.log(JSON.stringify(report));
@@ -224,6 +253,10 @@ export const train: Command = {
       console.log(
         `  ${report.steps} steps${stoppedByBudget ? ' (stopped by the budget guard)' : ''}${interrupted ? ' (interrupted)' : ''}, ${report.msPerStep?.toFixed(2) ?? '-'} ms per step`,
       );
+      if (report.selectedRowsPerStep !== null)
+        console.log(
+          `  sparse embeddings (DP-AdaFEST): ${report.selectedRowsPerStep.toFixed(1)} of ${report.embeddingRows} rows noised per step`,
+        );
       if (report.ratio !== null)
         console.log(
           `  non-private step ${report.msPerStepNonPrivate!.toFixed(2)} ms: private/non-private ratio ${report.ratio.toFixed(2)}`,

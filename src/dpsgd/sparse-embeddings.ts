@@ -1,0 +1,163 @@
+// DP-AdaFEST: sparsity-preserving DP-SGD for an embedding table (Ghazi, Huang, Kamath, Kumar,
+// Manurangsi, Sinha and Zhang, "Sparsity-Preserving Differentially Private Training of Large
+// Embedding Models", NeurIPS 2023, Algorithm 2; arXiv:2311.08357).
+//
+// Per logical batch each example's contribution map v_i ∈ {0,1}^rows (the table rows its bag
+// touches) is clipped to L2 norm C₁ (v_i · min(1, C₁/‖v_i‖), ‖v_i‖ = √(distinct rows)) and summed;
+// N(0, (σ₁C₁)²) is added to every row of the sum (the rows no example touched too: a row can be
+// selected by noise alone, which the guarantee needs), and the rows whose noisy count reaches τ
+// are selected. The clipped gradient sum gets N(0, (σ₂C)²) on the selected rows and on every
+// parameter outside the table; the other rows of the table are released as zero.
+//
+// Accounting: map (sensitivity C₁, std σ₁C₁) and gradient (sensitivity C, std σ₂C) are computed
+// on the same Poisson sample: one Gaussian mechanism on the pair, whose whitened sensitivity is
+// √(σ₁⁻² + σ₂⁻²) (the paper's privacy analysis composes the two Gaussians this way; the same split
+// as tensorflow_privacy's sparsity_preserving_noise.split_noise_multiplier). With the ratio
+// r = σ₁/σ₂ fixed, σ₂ = σ·√(1 + r⁻²) and σ₁ = σ·√(1 + r²) make that exactly 1/σ: a step costs one
+// subsampled Gaussian at the optimizer's σ — the σ the existing calibration returns for ε — and
+// not two independently subsampled events. Replace-one neighbours double both sensitivities, so
+// the sampler's event (at σ/2) covers the pair as it covers the gradient alone.
+import { invalidArgument, invalidType } from '../errors.js';
+import { addGaussianNoise, type GaussianNoiseOptions } from '../kernels/noise.js';
+import { finiteNumber, positiveFinite, positiveInteger, nonNegativeInteger, requiredObject } from '../validate.js';
+
+/** Where the embedding table lies in the flat parameter vector: rows × dim floats from offset. */
+export interface EmbeddingTableLayout {
+  readonly offset: number;
+  readonly rows: number;
+  readonly dim: number;
+}
+
+export type { EmbeddingTableView } from '../models/sequential.js';
+
+export interface SparseEmbeddingsOptions {
+  /** The table (a built-in model's `embeddingTable`). */
+  table: EmbeddingTableLayout;
+  /**
+   * r = σ₁/σ₂: how the step's noise multiplier σ is split between the selection (σ₁ = σ·√(1 + r²))
+   * and the gradient (σ₂ = σ·√(1 + r⁻²)). Larger r: noisier selection, less gradient noise.
+   */
+  ratio: number;
+  /** τ: a row is selected when its noisy clipped count is at least τ (in units of examples × C₁). */
+  threshold: number;
+  /** C₁: the L2 bound of an example's contribution map. Default 1. */
+  contributionClip?: number;
+}
+
+/** Checked options. */
+export interface SparseEmbeddings {
+  readonly table: EmbeddingTableLayout;
+  readonly ratio: number;
+  readonly threshold: number;
+  readonly contributionClip: number;
+}
+
+/** Validates the options against the parameter vector's length (the table must lie inside it). */
+export function sparseEmbeddingsOption(value: unknown, paramCount: number): SparseEmbeddings {
+  const o = requiredObject('sparseEmbeddings', value as SparseEmbeddingsOptions);
+  const t = o.table as Partial<EmbeddingTableLayout> | undefined;
+  if (typeof t !== 'object' || t === null) {
+    throw invalidType('sparseEmbeddings.table', "an object { offset, rows, dim } (a model's embeddingTable)", t);
+  }
+  const offset = nonNegativeInteger('sparseEmbeddings.table.offset', t.offset);
+  const rows = positiveInteger('sparseEmbeddings.table.rows', t.rows);
+  const dim = positiveInteger('sparseEmbeddings.table.dim', t.dim);
+  if (offset + rows * dim > paramCount) {
+    const expected = `inside params (offset + rows × dim ≤ ${paramCount})`;
+    throw invalidArgument('sparseEmbeddings.table', expected, `${offset} + ${rows} × ${dim}`);
+  }
+  const ratio = positiveFinite('sparseEmbeddings.ratio', o.ratio);
+  const threshold = finiteNumber('sparseEmbeddings.threshold', o.threshold);
+  const contributionClip = positiveFinite('sparseEmbeddings.contributionClip', o.contributionClip ?? 1);
+  return { table: { offset, rows, dim }, ratio, threshold, contributionClip };
+}
+
+/** σ₁ (selection) and σ₂ (gradient) from σ and r = σ₁/σ₂, with σ₁⁻² + σ₂⁻² = σ⁻² exactly. */
+export function splitNoiseMultiplier(sigma: number, ratio: number): { selection: number; gradient: number } {
+  positiveFinite('noiseMultiplier', sigma);
+  positiveFinite('ratio', ratio);
+  return { selection: sigma * Math.sqrt(1 + ratio * ratio), gradient: sigma * Math.sqrt(1 + 1 / (ratio * ratio)) };
+}
+
+/** Example ids wrap here (the stamps are cleared), far below the Int32 limit. */
+const STAMP_LIMIT = 2 ** 30;
+
+/**
+ * The noisy contribution map of a logical batch: clipped per-example maps summed row by row as
+ * batches arrive, then noised once per step and thresholded.
+ */
+export class ContributionMap {
+  private readonly counts: Float32Array;
+  /** The last example that touched each row (+1; 0 = none): distinct rows per example in one pass. */
+  private readonly stamp: Int32Array;
+  private readonly touched: number[] = [];
+  private example = 0;
+
+  constructor(readonly options: SparseEmbeddings) {
+    this.counts = new Float32Array(options.table.rows);
+    this.stamp = new Int32Array(options.table.rows);
+  }
+
+  /** Adds each example's clipped map (weight min(1, C₁/√distinct) on each distinct row of its bag). */
+  add(indices: Int32Array, offsets: Int32Array, batch: number): void {
+    const rows = this.options.table.rows;
+    const c1 = this.options.contributionClip;
+    const distinct: number[] = [];
+    for (let r = 0; r < batch; r++) {
+      if (this.example === STAMP_LIMIT) [this.example] = [0, this.stamp.fill(0)];
+      const id = ++this.example;
+      distinct.length = 0;
+      for (let t = offsets[r]!; t < offsets[r + 1]!; t++) {
+        const j = indices[t]!;
+        if (!(j >= 0 && j < rows)) throw invalidArgument(`bags.indices[${t}]`, `a row in [0, ${rows})`, j);
+        if (this.stamp[j] !== id) {
+          this.stamp[j] = id;
+          distinct.push(j);
+        }
+      }
+      if (distinct.length === 0) continue;
+      const w = Math.min(1, c1 / Math.sqrt(distinct.length));
+      for (const j of distinct) {
+        if (this.counts[j] === 0) this.touched.push(j);
+        this.counts[j]! += w;
+      }
+    }
+  }
+
+  /**
+   * Noises every row's count (std σ₁·C₁) and returns the selected rows in increasing order; the
+   * counts are then reset for the next logical batch.
+   */
+  select(selectionMultiplier: number, noise: GaussianNoiseOptions): Int32Array {
+    const { contributionClip, threshold } = this.options;
+    addGaussianNoise(this.counts, selectionMultiplier * contributionClip, noise);
+    const out: number[] = [];
+    const c = this.counts;
+    for (let j = 0; j < c.length; j++) if (c[j]! >= threshold) out.push(j);
+    c.fill(0);
+    this.touched.length = 0;
+    return Int32Array.from(out);
+  }
+
+  /** Drops the counts of the logical batch in progress (nothing released). */
+  discard(): void {
+    for (const j of this.touched) this.counts[j] = 0;
+    this.touched.length = 0;
+  }
+
+  /** Rows with a non-zero (un-noised) count in the batch so far: outside ε, for tests and diagnostics. */
+  get touchedRows(): number {
+    return this.touched.length;
+  }
+}
+
+/** Copies rows `sel` of a rows × dim table into out (k × dim), in order. */
+export function gatherRows(table: Float32Array, dim: number, sel: Int32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < sel.length; i++) out.set(table.subarray(sel[i]! * dim, (sel[i]! + 1) * dim), i * dim);
+  return out;
+}
+
+/** Writes the k × dim rows of src back into rows `sel` of table. */
+export function scatterRows(src: Float32Array, dim: number, sel: Int32Array, table: Float32Array): void {
+  for (let i = 0; i < sel.length; i++) table.set(src.subarray(i * dim, (i + 1) * dim), sel[i]! * dim);
+}
