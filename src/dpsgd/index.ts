@@ -15,3 +15,9 @@ export { splitThreshold, type ClippingKind, type ClippingRule } from './clipping
 export { Trainer, accuracy, type StepResult, type TrainerOptions } from './trainer.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointContents } from './checkpoint.js';
 export { createRun, saveRun, restoreRun, type Run, type RunConfig } from './run.js';
+// DP-AdaFEST (Ghazi et al., NeurIPS 2023): noise only on the embedding rows a noisy map selects.
+export {
+  splitNoiseMultiplier,
+  type EmbeddingTableLayout,
+  type SparseEmbeddingsOptions,
+} from './sparse-embeddings.js';
