@@ -258,6 +258,10 @@ describe('DP-AdaFEST typed errors', () => {
 
   it('refuses adaptive clipping, the per-example paths and a model without the table', () => {
     expect(() => make({ table, ratio: 1, threshold: 1 }, { clipping: 'adaptive' })).toThrow(/sparseEmbeddings/);
+    // Its noise depends on the step's selection: there is nothing to draw ahead.
+    expect(() => make({ table, ratio: 1, threshold: 1 }, { prefetchNoise: true })).toThrow(
+      'prefetchNoise must be false with sparseEmbeddings',
+    );
     const opt = make({ table, ratio: 1, threshold: 1 });
     expect(() => opt.accumulatePerSampleGrads(new Float32Array(model.paramCount), 1)).toThrow(
       /accumulatePerSampleGrads must be not used under sparseEmbeddings/,
