@@ -274,9 +274,12 @@ export class FederatedServer {
     return this.#open !== undefined;
   }
 
-  /** The server's state between rounds (copies), for a checkpoint; see ServerSnapshot. */
+  /**
+   * The server's state (copies), for a checkpoint; see ServerSnapshot. Taken while a round is open
+   * it is the state that round opened from, with the RNG after its draw: restore it and reopen the
+   * round with its stored selection (beginRound) to resume it as it was.
+   */
   snapshot(): ServerSnapshot {
-    if (this.#open) throw invalidArgument('round', 'closed to take a snapshot', this.#round);
     return {
       round: this.#round,
       params: Float32Array.from(this.params),
