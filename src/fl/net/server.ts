@@ -10,6 +10,7 @@ import { invalidArgument } from '../../errors.js';
 import { resolveConfig, type FlServerConfig, type ResolvedConfig } from './config.js';
 import { Coordinator, type FlEvent } from './coordinator.js';
 import { RateLimiter } from './rate-limit.js';
+import { issueTokens } from './admin.js';
 import { handle, type RouteContext, type SecureAggregationRoutes } from './routes.js';
 
 export interface FlServerOptions {
@@ -26,6 +27,10 @@ export interface FlServer {
   readonly url: string;
   readonly config: ResolvedConfig;
   readonly coordinator: Coordinator;
+  /** Issues (or re-issues) client tokens in this server's database; see `dpfl serve token`. */
+  issueTokens(clients: number[]): { client: number; token: string }[];
+  /** Revokes a client's token: its requests answer 401 from now on. */
+  revoke(client: number): boolean;
   /** Opens the port and starts driving rounds; resolves to the URL. */
   listen(): Promise<string>;
   /**
@@ -92,6 +97,8 @@ export function createFlServer(config: FlServerConfig, options: FlServerOptions 
     },
     config: resolved,
     coordinator,
+    issueTokens: (clients) => issueTokens(coordinator.store, resolved.clients.population, clients),
+    revoke: (client) => coordinator.store.revoke(client),
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

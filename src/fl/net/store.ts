@@ -110,6 +110,7 @@ function f32Bytes(a: Float32Array): Uint8Array {
 
 export class FlStore {
   readonly #db: Database;
+  #depth = 0;
 
   /**
    * Opens (creating) the database. fingerprint: the round rules of the config; a database made
@@ -175,8 +176,10 @@ export class FlStore {
 
   /** Runs fn in one transaction (all or nothing, durable when it returns). */
   transaction<T>(fn: () => T): T {
+    if (this.#depth > 0) return fn(); // nested: part of the enclosing transaction
     return this.#retry(() => {
       this.#db.exec('BEGIN IMMEDIATE');
+      this.#depth += 1;
       try {
         const out = fn();
         this.#db.exec('COMMIT');
@@ -184,6 +187,8 @@ export class FlStore {
       } catch (error) {
         if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
         throw error;
+      } finally {
+        this.#depth -= 1;
       }
     });
   }
