@@ -401,7 +401,7 @@ export class Coordinator {
   upload(client: number, round: number, bytes: Uint8Array): { round: number } {
     const o = this.#open;
     try {
-      const frame = decodeFrame(bytes, this.dim);
+      const frame = decodeFrame(bytes, this.dim, crc32);
       if ('error' in frame)
         throw httpError(400, 'badFrame', `the upload frame is malformed (${frame.error})`, frame.error);
       if (frame.kind !== 'float32')
