@@ -38,6 +38,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'federated-learning simulation (FedAvg, FedAdam, DP-FedAvg, ...) with a per-round report',
     load: async () => (await import('./federate.js')).federate,
   },
+  serve: {
+    summary: 'the federated coordinator over HTTP(S): rounds, tokens, limits, crash-safe SQLite state',
+    load: async () => (await import('./serve.js')).serve,
+  },
   audit: {
     summary: 'membership inference, canary exposure and audited ε lower bounds (private vs non-private)',
     load: async () => (await import('./audit.js')).audit,
