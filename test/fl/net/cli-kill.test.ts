@@ -36,7 +36,11 @@ function serve(config: string) {
       const e = JSON.parse(buffer.slice(0, nl)) as Event;
       buffer = buffer.slice(nl + 1);
       events.push(e);
-      for (const w of [...waiters]) if (w.pred(e)) waiters.splice(waiters.indexOf(w), 1), w.resolve(e);
+      for (const w of [...waiters]) {
+        if (!w.pred(e)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(e);
+      }
       nl = buffer.indexOf('\n');
     }
   });
