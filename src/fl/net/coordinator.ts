@@ -18,7 +18,7 @@ import { FederatedServer, type RoundPlan, type RoundReport, type ServerOptions }
 import { dpNoiseSeed, type ResolvedConfig } from './config.js';
 import { checkEvaluation, summarise, type EvaluationSummary } from './evaluation.js';
 import { httpError } from './http.js';
-import { FlStore } from './store.js';
+import { acquireServerLock, FlStore } from './store.js';
 
 /** zlib's CRC-32 (Node >= 20.15, native) where it exists: the same IEEE polynomial as wire.ts's. */
 export const crc32: (bytes: Uint8Array) => number =
@@ -89,6 +89,7 @@ export class Coordinator {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #finalModel: { bytes: Uint8Array; crc: number } | undefined;
+  readonly #unlock: () => void;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -121,11 +122,18 @@ export class Coordinator {
       seed: config.seed,
     });
     this.server = new FederatedServer(options);
-    this.store = new FlStore(config.database, fingerprint(config, this.dim));
+    this.#unlock = acquireServerLock(config.database);
+    try {
+      this.store = new FlStore(config.database, fingerprint(config, this.dim));
+    } catch (error) {
+      this.#unlock();
+      throw error;
+    }
     try {
       this.#restore();
     } catch (error) {
       this.store.close();
+      this.#unlock();
       throw error;
     }
   }
@@ -200,9 +208,11 @@ export class Coordinator {
     this.#timer = undefined;
   }
 
+  /** Stops and releases the database (and its one-server lock). */
   close(): void {
     this.stop();
     this.store.close();
+    this.#unlock();
   }
 
   #deadlineMs(o: Open): number {

@@ -70,7 +70,7 @@ export function sendError(req: Request, res: Response, e: HttpError, bodyUnread:
  * Reads the whole body if it is at most `limit` bytes (exactly `exact` when given): refuses with
  * 413 as soon as Content-Length or the streamed bytes exceed the limit, without reading further.
  */
-export function readBody(req: Request, limit: number, exact = false): Promise<Uint8Array> {
+export function readBody(req: Request, limit: number, exact = false, timeoutMs = 60_000): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
@@ -91,9 +91,12 @@ export function readBody(req: Request, limit: number, exact = false): Promise<Ui
     const body = new Uint8Array(limit);
     let size = 0;
     let done = false;
+    // A body that stalls (slow-loris) is given up after timeoutMs; the connection is then closed.
+    const timer = setTimeout(() => fail(httpError(408, 'badRequest', 'the request body took too long')), timeoutMs);
     const fail = (e: HttpError) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       req.removeListener('data', onData);
       req.pause();
       reject(e);
@@ -111,6 +114,7 @@ export function readBody(req: Request, limit: number, exact = false): Promise<Ui
     req.on('end', () => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       resolve(size === limit ? body : body.slice(0, size));
     });
     req.on('error', () => fail(httpError(400, 'badRequest', 'the request body could not be read')));

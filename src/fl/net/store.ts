@@ -16,7 +16,7 @@
 //                written in the same transaction as the round's closing
 //   evaluations  federated evaluation reports
 // The database is the truth: the process holds nothing a restart cannot rebuild from it.
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { invalidArgument } from '../../errors.js';
 import type { RoundReport, ServerSnapshot } from '../server.js';
@@ -374,4 +374,43 @@ function removeStaleLock(path: string): void {
   const lock = `${path}.lock`;
   if (!existsSync(lock)) return;
   if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+}
+
+/**
+ * One server per database: `<file>.server` holds the running server's pid, created exclusively. A
+ * file left by a dead process (kill -9, power cut) is taken over. Returns the release function.
+ */
+export function acquireServerLock(path: string): () => void {
+  if (path === ':memory:') return () => {};
+  const file = `${path}.server`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+        throw invalidArgument(
+          'config.database',
+          `a database no other server uses (process ${pid} holds ${file})`,
+          path,
+        );
+      if (pid === process.pid)
+        throw invalidArgument('config.database', 'a database no other server of this process uses', path);
+      rmSync(file, { force: true }); // left by a process that died
+    }
+  }
+  throw invalidArgument('config.database', `a database whose lock ${file} can be taken`, path);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -145,6 +145,15 @@ describe('restart mid-round on the same database', () => {
     expect(uninterrupted.epsilon).toBe(epsilon);
   });
 
+  it('one server per database: a second one is refused until the first closes', async () => {
+    const config = baseConfig({ database: join(dir, 'single.db') });
+    const a = createFlServer(config);
+    expect(() => createFlServer(config)).toThrow(/no other server/);
+    await a.close();
+    const b = createFlServer(config);
+    await b.close();
+  });
+
   it('refuses a database made under other round rules', () => {
     const file = join(dir, 'plain.db');
     expect(() => createFlServer(baseConfig({ database: file, selection: { method: 'uniform', perRound: 2 } }))).toThrow(
