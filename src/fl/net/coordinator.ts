@@ -10,7 +10,7 @@
 // stored uploads replayed through FederatedServer.submit in arrival order, so no accepted update
 // is lost or counted twice and no privacy is spent twice or forgotten.
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { isDpflError } from '../../errors.js';
+import { invalidArgument, isDpflError } from '../../errors.js';
 import { BuiltinModel } from '../builtin-model.js';
 import { crc32 as jsCrc32, decodeFrame, FRAME_HEADER_BYTES, type Frame } from '../client/wire.js';
 import { PROTOCOL_VERSION, type StatusResponse, type Task } from '../client/protocol.js';
@@ -48,6 +48,10 @@ interface Open {
 }
 
 const now = () => Date.now() / 1000;
+
+/** A database whose state does not replay (edited, or written by another version). */
+const badDatabase = (what: string) =>
+  invalidArgument('database', 'a state that replays consistently', what, 'ERR_DPFL_BAD_CHECKPOINT');
 
 /** The round rules of the config: what a database's checkpoints depend on (its fingerprint). */
 export function fingerprint(config: ResolvedConfig, dim: number): string {
@@ -149,11 +153,7 @@ export class Coordinator {
     const open = this.store.openedRound();
     if (open) {
       if (open.round !== this.server.round)
-        throw httpError(
-          500,
-          'internal',
-          `database inconsistent: round ${open.round} open, checkpoint at ${this.server.round}`,
-        );
+        throw badDatabase(`round ${open.round} open with the checkpoint at round ${this.server.round}`);
       this.server.restore({ ...this.server.snapshot(), activity: open.plan.activity, rng: open.plan.rng });
       const plan = this.server.beginRound(open.openedAt, open.plan.selection);
       const o = this.#track(plan, open.openedAt, open.plan.evaluate);
@@ -164,10 +164,8 @@ export class Coordinator {
           : new Float32Array(0);
         const outcome = this.server.submit({ client: u.client, round: open.round, update, samples: u.samples }, u.at);
         if (outcome !== u.outcome)
-          throw httpError(
-            500,
-            'internal',
-            `replay of round ${open.round} client ${u.client}: ${outcome}, stored ${u.outcome}`,
+          throw badDatabase(
+            `round ${open.round}: client ${u.client}'s upload replays as ${outcome}, stored ${u.outcome}`,
           );
         o.reported.add(u.client);
       }
