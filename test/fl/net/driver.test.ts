@@ -65,6 +65,26 @@ describe('round driver', () => {
   });
 });
 
+describe('DP budget', () => {
+  it("a round the budget cannot pay for is not begun: the federation finishes with reason 'budget'", async () => {
+    const events: FlEvent[] = [];
+    const dp = { targetEpsilon: 5, rounds: 1, clipNorm: 1, delta: 1e-5 };
+    const { server, url, tokens } = await start(baseConfig({ dp, optimizer: 'fedavg', rounds: 3 }), events);
+    servers.push(server);
+    for (let k = 0; k < 4; k++) await client(url, tokens[k]!).register(10);
+    await until(() => server.coordinator.state === 'open');
+    for (let k = 0; k < 4; k++) {
+      if ((await client(url, tokens[k]!).get('/v1/task')).status !== 200) continue;
+      await client(url, tokens[k]!).upload(0, frameOf(0, updateOf(server.coordinator.dim, 0, k), 10));
+    }
+    await until(() => server.coordinator.state === 'finished');
+    expect(events.at(-1)).toEqual({ type: 'finished', rounds: 1, reason: 'budget' });
+    const status = (await (await client(url, tokens[0]!).get('/v1/status')).json()) as { epsilon: number };
+    expect(status.epsilon).toBeLessThanOrEqual(5);
+    expect((await client(url, tokens[0]!).get('/v1/task')).status).toBe(410);
+  });
+});
+
 describe('config checks', () => {
   const bad: [string, Partial<FlServerConfig> | Record<string, unknown>, RegExp][] = [
     ['unknown field', { rouns: 3 }, /unknown fields/],
