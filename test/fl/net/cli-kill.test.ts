@@ -137,5 +137,19 @@ describe.skipIf(!existsSync(main))('dpfl serve (dist): SIGKILL mid-round and res
       expect((error as { status: number }).status).toBe(2);
     }
     expect(out).toMatch(/config.rounds must be a positive integer/);
+    writeFileSync(file, JSON.stringify({ ...baseConfig(), database: 'bad.db' }));
+    for (const args of [
+      ['--client', '1', '--revoke', '1'],
+      ['--client', '9'],
+      ['--clients', '1-x'],
+    ]) {
+      try {
+        execFileSync('node', [main, 'serve', 'token', '--config', file, ...args], { stdio: 'pipe' });
+        expect.unreachable();
+      } catch (error) {
+        expect((error as { status: number }).status).toBe(2);
+      }
+    }
+    expect(execFileSync('node', [main, 'serve', '--help'], { encoding: 'utf8' })).toMatch(/usage: dpfl serve/);
   });
 });

@@ -1,7 +1,7 @@
 // Crash safety: a server closed mid-round (nothing written on the way down) and a new one started on
 // the same database reopen the round with the same plan, count the accepted uploads once, refuse
 // replays, and end with the params (and, with DP, the ε) of an uninterrupted run.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,18 @@ describe('restart mid-round on the same database', () => {
     await a.close();
     const b = createFlServer(config);
     await b.close();
+  });
+
+  it("removes SQLite's lock directory left by a process killed inside a transaction", async () => {
+    const file = join(dir, 'stale.db');
+    await createFlServer(baseConfig({ database: file })).close();
+    mkdirSync(`${file}.lock`);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(`${file}.lock`, old, old);
+    const s = createFlServer(baseConfig({ database: file }));
+    expect(s.issueTokens([1])).toHaveLength(1); // a write went through
+    await s.close();
+    expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
   it('refuses a database made under other round rules', () => {
