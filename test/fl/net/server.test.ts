@@ -206,6 +206,15 @@ describe('createFlServer: who may talk and what is refused', () => {
     expect(await late.json()).toMatchObject({ error: 'late', reason: 'late' });
   });
 
+  it('two concurrent uploads of one client: one is decided, the other is a duplicate', async () => {
+    const { server, url, tokens, sel, dim } = await openRound();
+    const k = sel.clients[0]!;
+    const body = frameOf(0, updateOf(dim, 0, k), SAMPLES[k]!);
+    const rs = await Promise.all([1, 2, 3].map(() => client(url, tokens[k]!).upload(0, body)));
+    expect(rs.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    expect(server.coordinator.store.uploads(0)).toHaveLength(1);
+  });
+
   it('413 as soon as Content-Length or the streamed bytes exceed the frame, without reading the rest', async () => {
     const { url, tokens, sel } = await openRound();
     const k = sel.clients[0]!;

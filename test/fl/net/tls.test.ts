@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FlServer } from '../../../src/fl/net/server.js';
-import { baseConfig, start } from './helpers.js';
+import { baseConfig, frameOf, start, until, updateOf } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpfl-tls-'));
 let openssl = true;
@@ -48,7 +48,11 @@ afterAll(async () => {
 
 describe.skipIf(!openssl)('createFlServer over TLS', () => {
   it('answers HTTP/2 and HTTP/1.1 clients that trust the certificate', async () => {
-    const config = baseConfig({ tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+    const config = baseConfig({
+      minClients: 1,
+      selection: { method: 'uniform', perRound: 4 },
+      tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') },
+    });
     const s = await start(config);
     server = s.server;
     expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -79,6 +83,33 @@ describe.skipIf(!openssl)('createFlServer over TLS', () => {
       req.write(new Uint8Array(1024));
     });
     expect(big).toBe(413);
+    // A whole round over HTTP/2: register (minClients 1), task, model, upload.
+    const h2req = (headers: Record<string, string>, body?: Uint8Array) =>
+      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+        const req = session.request({ authorization: auth, ...headers });
+        const chunks: Buffer[] = [];
+        let status = 0;
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (d: Buffer) => chunks.push(d));
+        req.on('end', () => resolve({ status, body: Buffer.concat(chunks) }));
+        req.on('error', reject);
+        req.end(body);
+      });
+    const reg = await h2req({ ':path': '/v1/register', ':method': 'POST' }, new TextEncoder().encode('{"samples":30}'));
+    expect(reg.status).toBe(200);
+    await until(() => s.server.coordinator.state === 'open');
+    const task = await h2req({ ':path': '/v1/task' });
+    expect(task.status).toBe(200); // everyone is selected
+    {
+      const round = JSON.parse(task.body.toString()).round as number;
+      const model = await h2req({ ':path': `/v1/model?round=${round}` });
+      expect(model.body.length).toBe(4 * 15);
+      const up = await h2req(
+        { ':path': `/v1/update?round=${round}`, ':method': 'POST' },
+        frameOf(round, updateOf(15, 0, 0), 30),
+      );
+      expect([up.status, JSON.parse(up.body.toString())]).toEqual([200, { status: 'accepted', round }]);
+    }
     session.close();
     expect(h2.status).toBe(200);
     expect(JSON.parse(h2.body)).toMatchObject({ protocol: 1, roundsTotal: 3 });
