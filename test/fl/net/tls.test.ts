@@ -100,16 +100,14 @@ describe.skipIf(!openssl)('createFlServer over TLS', () => {
     await until(() => s.server.coordinator.state === 'open');
     const task = await h2req({ ':path': '/v1/task' });
     expect(task.status).toBe(200); // everyone is selected
-    {
-      const round = JSON.parse(task.body.toString()).round as number;
-      const model = await h2req({ ':path': `/v1/model?round=${round}` });
-      expect(model.body.length).toBe(4 * 15);
-      const up = await h2req(
-        { ':path': `/v1/update?round=${round}`, ':method': 'POST' },
-        frameOf(round, updateOf(15, 0, 0), 30),
-      );
-      expect([up.status, JSON.parse(up.body.toString())]).toEqual([200, { status: 'accepted', round }]);
-    }
+    const round = JSON.parse(task.body.toString()).round as number;
+    const model = await h2req({ ':path': `/v1/model?round=${round}` });
+    expect(model.body.length).toBe(4 * 15);
+    const up = await h2req(
+      { ':path': `/v1/update?round=${round}`, ':method': 'POST' },
+      frameOf(round, updateOf(15, 0, 0), 30),
+    );
+    expect([up.status, JSON.parse(up.body.toString())]).toEqual([200, { status: 'accepted', round }]);
     session.close();
     expect(h2.status).toBe(200);
     expect(JSON.parse(h2.body)).toMatchObject({ protocol: 1, roundsTotal: 3 });
