@@ -80,6 +80,16 @@ export function initialParams(config: ResolvedConfig): Float32Array {
   return new BuiltinModel(spec, initSeed ?? 0).init();
 }
 
+/** Runs a constructor that checks part of the config; its typed error says it is about the config. */
+function inConfig<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (isDpflError(error)) error.message = `config: ${error.message}`;
+    throw error;
+  }
+}
+
 function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
@@ -99,7 +109,7 @@ export class Coordinator {
     readonly config: ResolvedConfig,
     readonly emit: (event: FlEvent) => void = () => {},
   ) {
-    const params = initialParams(config);
+    const params = inConfig(() => initialParams(config));
     this.dim = params.length;
     const reported = config.clients.activity === 'reported';
     const activity = reported
@@ -125,7 +135,7 @@ export class Coordinator {
       statistics: config.statistics,
       seed: config.seed,
     });
-    this.server = new FederatedServer(options);
+    this.server = inConfig(() => new FederatedServer(options));
     this.#unlock = acquireServerLock(config.database);
     try {
       this.store = new FlStore(config.database, fingerprint(config, this.dim));

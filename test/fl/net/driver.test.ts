@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig, type FlServerConfig } from '../../../src/fl/net/config.js';
 import type { FlEvent } from '../../../src/fl/net/coordinator.js';
-import type { FlServer } from '../../../src/fl/net/server.js';
+import { createFlServer, type FlServer } from '../../../src/fl/net/server.js';
 import { baseConfig, client, frameOf, start, until, updateOf } from './helpers.js';
 
 const servers: FlServer[] = [];
@@ -103,6 +103,20 @@ describe('config checks', () => {
       expect(() => resolveConfig({ ...baseConfig(), ...patch } as FlServerConfig)).toThrow(message);
     });
   }
+  it('the round rules are checked by FederatedServer, as config errors', () => {
+    expect(() =>
+      createFlServer(
+        baseConfig({
+          selection: { method: 'activity', perRound: 2 },
+          dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 },
+        }),
+      ),
+    ).toThrow(/^config: selection.method must be 'uniform' or 'poisson' with DP/);
+    expect(() =>
+      createFlServer(baseConfig({ model: { kind: 'linear', inputDim: 0, input: 'dense', classes: 2 } })),
+    ).toThrow(/^config: spec.inputDim/);
+  });
+
   it('fills defaults and resolves paths from the config directory', () => {
     const c = resolveConfig({ ...baseConfig(), database: 'x.db', tls: { cert: 'c.pem', key: 'k.pem' } }, '/srv/fl');
     expect(c).toMatchObject({ database: '/srv/fl/x.db', tls: { cert: '/srv/fl/c.pem', key: '/srv/fl/k.pem' } });
