@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BuiltinModel } from '../../../src/fl/builtin-model.js';
 import type { StatusResponse } from '../../../src/fl/client/protocol.js';
 import type { FlServerConfig } from '../../../src/fl/net/config.js';
+import type { FlEvent } from '../../../src/fl/net/coordinator.js';
 import { createFlServer } from '../../../src/fl/net/server.js';
 import { FederatedServer, type ServerOptions } from '../../../src/fl/server.js';
 import { baseConfig, client, frameOf, SAMPLES, until, updateOf } from './helpers.js';
@@ -143,6 +144,27 @@ describe('restart mid-round on the same database', () => {
     expect(ref.dp!.accountant.releases).toBe(3);
     const uninterrupted = await reference(o, 3);
     expect(uninterrupted.epsilon).toBe(epsilon);
+  });
+
+  it('a round whose deadline passed while the server was down closes as soon as it restarts', async () => {
+    const config = baseConfig({ database: join(dir, 'deadline.db'), roundSeconds: 0.5, rounds: 2 });
+    const a = createFlServer(config);
+    const tokens = a.issueTokens([0, 1, 2, 3]).map((t) => t.token);
+    let url = await a.listen();
+    for (let k = 0; k < 4; k++) await client(url, tokens[k]!).register(SAMPLES[k]!);
+    await until(() => a.coordinator.state === 'open');
+    const k = a.coordinator.store.plan(0)!.selection.clients[0]!;
+    expect((await client(url, tokens[k]!).upload(0, frameOf(0, updateOf(dim, 0, k), SAMPLES[k]!))).status).toBe(200);
+    await a.close();
+    await new Promise((r) => setTimeout(r, 700));
+    const events: FlEvent[] = [];
+    const b = createFlServer(config, { onEvent: (e) => events.push(e) });
+    url = await b.listen();
+    await until(() => events.some((e) => e.type === 'roundClosed'));
+    const closed = events.find((e) => e.type === 'roundClosed') as Extract<FlEvent, { type: 'roundClosed' }>;
+    expect(closed.report).toMatchObject({ round: 0, accepted: 1, dropped: 2, applied: true });
+    expect(events.filter((e) => e.type === 'roundOpened').map((e) => (e as { round: number }).round)).toEqual([0, 1]);
+    await b.close();
   });
 
   it('one server per database: a second one is refused until the first closes', async () => {
