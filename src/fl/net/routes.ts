@@ -35,6 +35,7 @@ export interface RouteContext {
 }
 
 const AGENT_MAX = 200;
+const NO_TOKEN = new Uint8Array(32);
 
 /** The client a request's token authenticates (401 on anything else, before any round state is read). */
 function authenticate(ctx: RouteContext, req: Request): number {
@@ -50,7 +51,9 @@ function authenticate(ctx: RouteContext, req: Request): number {
   );
   if (!bearer || bearer.client >= ctx.coordinator.config.clients.population) throw unauthorized;
   const row = ctx.coordinator.store.client(bearer.client);
-  if (!row || row.revoked || !secretMatches(bearer.secret, row.hash)) throw unauthorized;
+  // The hash is compared even for an id without a token, so timing does not tell which ids have one.
+  const matches = secretMatches(bearer.secret, row?.hash ?? NO_TOKEN);
+  if (!row || row.revoked || !matches) throw unauthorized;
   return bearer.client;
 }
 
