@@ -2,7 +2,7 @@
 // hash comparison), the per-token rate limit, body limits, and one handler per route. Every
 // failure answers an ErrorBody; nothing a client sends escapes as an exception (handle() catches
 // everything, and an unexpected error answers 500 without detail).
-import { PROTOCOL_VERSION, ROUTES, type RegisterResponse, type UploadResponse } from '../client/protocol.js';
+import { PROTOCOL_VERSION, ROUTES, type RegisterResponse, type Task, type UploadResponse } from '../client/protocol.js';
 import type { Coordinator, FlEvent } from './coordinator.js';
 import {
   HttpError,
@@ -24,6 +24,8 @@ import { parseBearer, secretMatches } from './tokens.js';
  */
 export interface SecureAggregationRoutes {
   handle(client: number, subpath: string, req: Request, res: Response): Promise<void>;
+  /** The Task's secureAggregation parameters for a selected client (absent: plain uploads this round). */
+  taskParameters?(round: number, client: number): Task['secureAggregation'] | undefined;
 }
 
 export interface RouteContext {
@@ -104,8 +106,12 @@ export async function handle(ctx: RouteContext, req: Request, res: Response): Pr
       case ROUTES.task: {
         method(req, 'GET');
         const task = c.task(client);
-        if ('retryAfter' in task) sendEmpty(res, 204, { 'retry-after': String(task.retryAfter) });
-        else sendJson(res, 200, task);
+        if ('retryAfter' in task) {
+          sendEmpty(res, 204, { 'retry-after': String(task.retryAfter) });
+        } else {
+          const secure = ctx.secureAggregation?.taskParameters?.(task.round, client);
+          sendJson(res, 200, secure ? { ...task, secureAggregation: secure } : task);
+        }
         return;
       }
       case ROUTES.model: {

@@ -6,7 +6,7 @@ import { BuiltinModel } from '../../../src/fl/builtin-model.js';
 import type { ErrorBody, StatusResponse, Task } from '../../../src/fl/client/protocol.js';
 import { crc32 } from '../../../src/fl/client/wire.js';
 import type { FlEvent } from '../../../src/fl/net/coordinator.js';
-import type { FlServer } from '../../../src/fl/net/server.js';
+import { createFlServer, type FlServer } from '../../../src/fl/net/server.js';
 import { FederatedServer } from '../../../src/fl/server.js';
 import { randomFloats } from '../../reference/kernels.js';
 import { baseConfig, client, frameOf, POPULATION, SAMPLES, start, until, updateOf } from './helpers.js';
@@ -110,6 +110,30 @@ describe('createFlServer: rounds over HTTP', () => {
     expect(status.history).toHaveLength(3);
     expect(status.evaluation!.round).toBe(2);
     expect(events.find((e) => e.type === 'finished')).toEqual({ type: 'finished', rounds: 3, reason: 'rounds' });
+  });
+
+  it('secure aggregation plugs in under /v1/secagg/* after authentication, and adds its Task parameters', async () => {
+    const params = { clipNorm: 1, scale: 2 ** 16, neighbours: 2, threshold: 2 };
+    const server = createFlServer(baseConfig({ minClients: 1 }), {
+      secureAggregation: {
+        handle: async (client, subpath, _req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ client, subpath }));
+        },
+        taskParameters: () => params,
+      },
+    });
+    servers.push(server);
+    const tokens = server.issueTokens([0, 1, 2, 3]).map((t) => t.token);
+    const url = await server.listen();
+    const r = await client(url, tokens[2]!).get('/v1/secagg/keys?round=0');
+    expect(await r.json()).toEqual({ client: 2, subpath: '/keys' });
+    expect((await fetch(`${url}/v1/secagg/keys`)).status).toBe(401);
+    for (let k = 0; k < 4; k++) await client(url, tokens[k]!).register(SAMPLES[k]!);
+    await until(() => server.coordinator.state === 'open');
+    const sel = await selected(url, tokens);
+    const task = (await (await client(url, tokens[sel.clients[0]!]!).get('/v1/task')).json()) as Task;
+    expect(task.secureAggregation).toEqual(params);
   });
 
   it('zlib.crc32 agrees with wire.ts crc32', () => {
