@@ -19,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const spec = { kind: 'linear' as const, inputDim: 4, input: 'dense' as const, classes: 3 };
 const dim = new BuiltinModel(spec).dim;
 
-/** The uninterrupted run: an in-process FederatedServer fed the same updates (the HTTP run equals it, server.test.ts). */
+/** The uninterrupted run: an in-process FederatedServer fed the same updates (equal to HTTP: server.test.ts). */
 async function reference(o: Partial<ServerOptions>, rounds: number) {
   const ref = new FederatedServer({
     params: new BuiltinModel(spec, 0).init(),
@@ -114,7 +114,7 @@ describe('restart mid-round on the same database', () => {
     expect(params).toEqual(ref.params);
   });
 
-  it('with DP-FedAvg (seeded noise, adaptive clipping): ε and params after resume equal an uninterrupted run', async () => {
+  it('with DP-FedAvg (seeded noise, adaptive clipping): ε and params after resume equal uninterrupted', async () => {
     const dp = { noiseMultiplier: 1.2, clipNorm: 0.8, adaptiveClip: { countNoise: 1 }, delta: 1e-5, noiseSeed: 11 };
     const config = baseConfig({ database: join(dir, 'dp.db'), optimizer: 'fedavg', dp });
     const { params, epsilon, second } = await runWithCrash(config);
