@@ -50,6 +50,7 @@ import {
   selfComposed,
   sampledWithoutReplacementGaussian,
   type AccountantKind,
+  type AccountantState,
   type DpEvent,
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
@@ -102,6 +103,13 @@ export interface DpFedAvgOptions {
   accountant?: AccountantKind;
   /** Reproducible noise (experiments only: a known seed gives no privacy). Undefined: secure noise. */
   noiseSeed?: bigint;
+}
+
+/** DpFedAvg's checkpoint (JSON-serialisable). */
+export interface DpFedAvgState {
+  clipNorm: number;
+  round: number;
+  accountant: AccountantState;
 }
 
 export interface DpRoundResult {
@@ -218,6 +226,31 @@ export class DpFedAvg {
   userWeight(samples: number): number {
     const cap = this.options.weightCap;
     return cap === undefined ? 1 : Math.min(nonNegativeFinite('samples', samples) / cap, 1);
+  }
+
+  /**
+   * What a checkpoint needs to resume bit-identically: S (adaptive clipping moves it), the rounds
+   * released (the seeded noise's stream) and the accountant's ledger (the privacy already spent).
+   */
+  getState(): DpFedAvgState {
+    return { clipNorm: this.#clip, round: this.#round, accountant: this.accountant.toJSON() };
+  }
+
+  /**
+   * Restores getState() output into this (identically configured) DpFedAvg: the ledger replaces
+   * the accountant's (same kind required), so a resumed run neither forgets nor double-counts ε.
+   */
+  setState(state: DpFedAvgState): void {
+    requiredObject('state', state);
+    const clip = positiveFinite('state.clipNorm', state.clipNorm);
+    const round = nonNegativeFinite('state.round', state.round);
+    if (!Number.isSafeInteger(round)) throw invalidArgument('state.round', 'a non-negative integer', round);
+    const restored = Accountant.fromJSON(state.accountant);
+    if (restored.accountant !== this.accountant.accountant)
+      throw invalidArgument('state.accountant.accountant', `"${this.accountant.accountant}"`, restored.accountant);
+    this.accountant.restore(restored.history);
+    this.#clip = clip;
+    this.#round = round;
   }
 
   /** The clipping norm S of the current round. */

@@ -49,6 +49,21 @@ export interface ServerOptimizer {
    * params and the state are left unchanged and it returns false.
    */
   step(params: Float32Array, delta: Float32Array): boolean;
+  /**
+   * A copy of the optimizer's state (moments; empty for fedavg and before the first step), for a
+   * checkpoint. setState puts such a copy back (a restarted server resumes bit-identically).
+   */
+  getState(): ServerOptimizerState;
+  /** Restores getState() output; refuses arrays of the wrong kind or of a length other than dim. */
+  setState(state: ServerOptimizerState, dim: number): void;
+}
+
+/** fedavgm / fedadam: m (and v) in float32; fedadagrad / fedyogi: m64, v64 in float64. */
+export interface ServerOptimizerState {
+  m?: Float32Array;
+  v?: Float32Array;
+  m64?: Float64Array;
+  v64?: Float64Array;
 }
 
 function inUnit(name: string, value: unknown): number {
@@ -151,5 +166,33 @@ export function createServerOptimizer(
     }
     return commit(params, p);
   };
-  return { name, lr, step };
+  const getState = (): ServerOptimizerState => ({
+    ...(m ? { m: Float32Array.from(m) } : {}),
+    ...(v ? { v: Float32Array.from(v) } : {}),
+    ...(m64 ? { m64: Float64Array.from(m64) } : {}),
+    ...(v64 ? { v64: Float64Array.from(v64) } : {}),
+  });
+  const setState = (state: ServerOptimizerState, dim: number): void => {
+    optionsObject('state', state);
+    // The state this optimizer keeps, and nothing else: a checkpoint of another optimizer is refused.
+    const wanted: (keyof ServerOptimizerState)[] =
+      name === 'fedavgm' ? ['m'] : name === 'fedadam' ? ['m', 'v'] : name === 'fedavg' ? [] : ['m64', 'v64'];
+    const present = (['m', 'v', 'm64', 'v64'] as const).filter((k) => state[k] !== undefined);
+    if (present.length > 0 && present.join() !== wanted.join())
+      throw invalidArgument('state', `the state of ${name} (${wanted.join(', ') || 'none'})`, present.join(', '));
+    for (const k of present) {
+      const a = state[k]!;
+      const kind = k.endsWith('64') ? Float64Array : Float32Array;
+      if (!(a instanceof kind) || a.length !== dim)
+        throw invalidArgument(`state.${k}`, `a ${kind.name} of length ${dim}`, a);
+    }
+    next = new Float32Array(dim);
+    m = m2 = v = v2 = undefined;
+    m64 = m64n = v64 = v64n = undefined;
+    if (state.m) [m, m2] = [Float32Array.from(state.m), new Float32Array(dim)];
+    if (state.v) [v, v2] = [Float32Array.from(state.v), new Float32Array(dim)];
+    if (state.m64) [m64, m64n] = [Float64Array.from(state.m64), new Float64Array(dim)];
+    if (state.v64) [v64, v64n] = [Float64Array.from(state.v64), new Float64Array(dim)];
+  };
+  return { name, lr, step, getState, setState };
 }

@@ -23,18 +23,19 @@
 // A round with fewer accepted reports than minReports is skipped: the model is left unchanged and
 // the report says applied: false. With DP there is no skipping (minReports must stay 1): every
 // round releases a noised update, even from zero reports, and is accounted (see endRound).
-import { Random, SecureRandom, type RandomSource } from '../data/random.js';
+import { Random, SecureRandom } from '../data/random.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { perSampleNorms } from '../kernels/clip.js';
 import { createRoundAggregator, settledResult, type AggregationRule, type RoundAggregator } from './aggregation.js';
 import type { ClientReport } from './client.js';
-import { DpFedAvg, type DpFedAvgOptions } from './dp.js';
+import { DpFedAvg, type DpFedAvgOptions, type DpFedAvgState } from './dp.js';
 import { DpRoundAggregator } from './dp-aggregator.js';
 import {
   createServerOptimizer,
   type ServerOptimizer,
   type ServerOptimizerName,
   type ServerOptimizerOptions,
+  type ServerOptimizerState,
 } from './optimizers.js';
 import {
   finiteNumber,
@@ -120,6 +121,23 @@ export interface RoundPlan {
   clients: number[];
   /** The global model to broadcast (do not modify). */
   params: Float32Array;
+  /** The whole selection (coefficients, inclusion probabilities): what reopening the round needs. */
+  selection: Selection;
+}
+
+/**
+ * A checkpoint of the server between rounds (snapshot / restore): the round counter, the model,
+ * the activity, the selection RNG's state (zeros for the OS CSPRNG, which cannot be saved), the
+ * server optimizer's moments and, with DP, DpFedAvg's state (S, the accountant's ledger). An open
+ * round is not part of it: its plan and reports are the transport's to persist and replay.
+ */
+export interface ServerSnapshot {
+  round: number;
+  params: Float32Array;
+  activity: number[];
+  rng: number[];
+  optimizer: ServerOptimizerState;
+  dp?: DpFedAvgState;
 }
 
 export interface RoundReport {
@@ -158,12 +176,29 @@ function emptyRejected(): Record<RejectReason, number> {
   return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
 }
 
+/** A stored selection must be one selectClients could have made for this population. */
+function checkStoredSelection(s: Selection, population: number): void {
+  requiredObject('selection', s);
+  const n = Array.isArray(s.clients) ? s.clients.length : -1;
+  const fields = ['clients', 'coefficients', 'multiplicity', 'inclusion'] as const;
+  for (const f of fields)
+    if (!Array.isArray(s[f]) || s[f].length !== n || !s[f].every((v) => Number.isFinite(v)))
+      throw invalidArgument(`selection.${f}`, `an array of ${n} finite numbers`, s[f]);
+  if (
+    !s.clients.every(
+      (k, i) => Number.isSafeInteger(k) && k >= 0 && k < population && (i === 0 || k > s.clients[i - 1]!),
+    )
+  )
+    throw invalidArgument('selection.clients', `ascending distinct client indices < ${population}`, s.clients);
+  if (typeof s.normalize !== 'boolean') throw invalidType('selection.normalize', 'a boolean', s.normalize);
+}
+
 export class FederatedServer {
   readonly params: Float32Array;
   readonly optimizer: ServerOptimizer;
   readonly dp: DpFedAvg | undefined;
   #activity: number[];
-  readonly #rng: RandomSource;
+  readonly #rng: Random | SecureRandom;
   #round = 0;
   #open:
     | {
@@ -235,14 +270,70 @@ export class FederatedServer {
     this.#activity = [...activity];
   }
 
-  /** Opens the next round: selects clients. now: seconds (simulated or wall clock). */
-  beginRound(now = performance.now() / 1000): RoundPlan {
+  /** Whether a round is open (between beginRound and endRound). */
+  get isOpen(): boolean {
+    return this.#open !== undefined;
+  }
+
+  /**
+   * The server's state (copies), for a checkpoint; see ServerSnapshot. Taken while a round is open
+   * it is the state that round opened from, with the RNG after its draw: restore it and reopen the
+   * round with its stored selection (beginRound) to resume it as it was.
+   */
+  snapshot(): ServerSnapshot {
+    return {
+      round: this.#round,
+      params: Float32Array.from(this.params),
+      activity: [...this.#activity],
+      rng: [...this.#rng.getState()],
+      optimizer: this.optimizer.getState(),
+      ...(this.dp ? { dp: this.dp.getState() } : {}),
+    };
+  }
+
+  /**
+   * Puts a snapshot of an identically configured server back (between rounds). A seeded selection
+   * continues where it stopped; with the OS CSPRNG the rng words are ignored.
+   */
+  restore(snapshot: ServerSnapshot): void {
+    requiredObject('snapshot', snapshot);
+    if (this.#open) throw invalidArgument('round', 'closed to restore a snapshot', this.#round);
+    const round = snapshot.round;
+    if (!Number.isSafeInteger(round) || round < 0)
+      throw invalidArgument('snapshot.round', 'a non-negative integer', round);
+    const params = float32Array('snapshot.params', snapshot.params);
+    if (params.length !== this.params.length)
+      throw invalidArgument('snapshot.params.length', `${this.params.length}`, params.length);
+    if ((snapshot.dp === undefined) !== (this.dp === undefined))
+      throw invalidArgument('snapshot.dp', this.dp ? 'present (the server runs DP-FedAvg)' : 'absent', snapshot.dp);
+    // Everything is checked before anything changes.
+    const before = this.optimizer.getState();
+    this.optimizer.setState(snapshot.optimizer, params.length);
+    try {
+      this.setActivity(snapshot.activity);
+      if (this.options.seed !== undefined) this.#rng.setState(snapshot.rng);
+      if (this.dp && snapshot.dp) this.dp.setState(snapshot.dp);
+    } catch (error) {
+      this.optimizer.setState(before, params.length);
+      throw error;
+    }
+    this.params.set(params);
+    this.#round = round;
+  }
+
+  /**
+   * Opens the next round: selects clients. now: seconds (simulated or wall clock). selection: the
+   * stored plan of a round that was open when a transport's process stopped (reopened as it was,
+   * nothing drawn); the transport then replays the round's stored reports through submit, in order.
+   */
+  beginRound(now = performance.now() / 1000, selection?: Selection): RoundPlan {
     finiteNumber('now', now);
     if (this.#open) throw invalidArgument('round', 'closed (call endRound first)', this.#round);
     // A DP round the budget cannot pay for is refused before any client trains (BudgetExceededError).
     if (this.dp) this.dp.accountant.checkStep(this.dp.event);
-    const selection = selectClients(this.#activity, this.options.selection, this.#rng);
-    const plan = { round: this.#round, clients: selection.clients, params: this.params };
+    if (selection !== undefined) checkStoredSelection(selection, this.#activity.length);
+    selection ??= selectClients(this.#activity, this.options.selection, this.#rng);
+    const plan = { round: this.#round, clients: selection.clients, params: this.params, selection };
     // Coefficient per reported sample under 'samples' weighting: c_k = n_k · m_k / (N · π_k), the
     // selection's coefficient with the client's reported n_k in place of the server's (equal when
     // the client reports what the server knew). Under 'uniform' weighting c_k ignores n_k.

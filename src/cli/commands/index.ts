@@ -42,6 +42,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'join a networked federation (dpfl serve) as one client, with its shard of a dataset',
     load: async () => (await import('./join.js')).join,
   },
+  serve: {
+    summary: 'the federated coordinator over HTTP(S): rounds, tokens, limits, crash-safe SQLite state',
+    load: async () => (await import('./serve.js')).serve,
+  },
   audit: {
     summary: 'membership inference, canary exposure and audited ε lower bounds (private vs non-private)',
     load: async () => (await import('./audit.js')).audit,

@@ -8,13 +8,18 @@
 //
 // A round, from one client's side:
 //   POST /v1/register            once: {samples} → RegisterResponse
-//   GET  /v1/task                poll: 200 Task when selected for the open round, else 204 with
-//                                Retry-After (seconds)
+//   GET  /v1/task                poll: 200 Task when selected for the open round (and not yet
+//                                uploaded), else 204 with Retry-After (seconds); 410 {error:
+//                                'finished'} once the federation has run all its rounds (or its
+//                                privacy budget is spent): stop polling; 403 before registering
 //   GET  /v1/model?round=r       the global model of round r: float32 little-endian, dim values,
 //                                header x-dpfl-crc32 (CRC-32 of the body, decimal)
 //   POST /v1/update?round=r      the update frame (kind 'float32'; 'masked' with secure aggregation)
 //                                → UploadResponse. Once per selected client per round: a second
-//                                upload is refused (409), an unselected client is refused (403).
+//                                upload is refused (409), an unselected client is refused (403), an
+//                                upload for a closed round 410 {error: 'late'}, a malformed frame
+//                                400 'badFrame' (not counted: the client may resend), an update the
+//                                round rules refuse 422 'rejected' (counted: the client's report).
 //   POST /v1/evaluate            EvaluationReport of the global model on local data → 204
 // Secure aggregation (SecAgg+, when the task says so) adds its stages before and after the upload
 // under /v1/secagg/* (see src/fl/client/secagg).
@@ -33,8 +38,10 @@ export const ROUTES = {
 
 /** The body of every error response. */
 export interface ErrorBody {
-  /** A stable code: 'unauthorized', 'forbidden', 'notSelected', 'duplicate', 'late', 'badFrame',
-   *  'rejected', 'tooLarge', 'rateLimited', 'badRequest', 'notFound', 'conflict'. */
+  /** A stable code: 'unauthorized' (401), 'forbidden' (403), 'notSelected' (403), 'duplicate' (409),
+   *  'conflict' (409), 'late' (410), 'finished' (410), 'badFrame' (400), 'badRequest' (400, 405),
+   *  'rejected' (422), 'tooLarge' (413), 'rateLimited' (429, with Retry-After), 'notFound' (404),
+   *  'unavailable' (503), 'internal' (500). */
   error: string;
   /** For 'badFrame' the FrameError, for 'rejected' the FederatedServer RejectReason. */
   reason?: string;
