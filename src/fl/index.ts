@@ -7,6 +7,7 @@ export {
   type RoundPlan,
   type RoundReport,
   type ServerOptions,
+  type ServerSnapshot,
 } from './server.js';
 export { FederatedClient, type ClientReport } from './client.js';
 export {
@@ -30,8 +31,15 @@ export {
   type ServerOptimizer,
   type ServerOptimizerName,
   type ServerOptimizerOptions,
+  type ServerOptimizerState,
 } from './optimizers.js';
-export { DpFedAvg, type AdaptiveClipOptions, type DpFedAvgOptions, type DpRoundResult } from './dp.js';
+export {
+  DpFedAvg,
+  type AdaptiveClipOptions,
+  type DpFedAvgOptions,
+  type DpFedAvgState,
+  type DpRoundResult,
+} from './dp.js';
 export {
   createRoundAggregator,
   type AggregationRule,
@@ -57,3 +65,9 @@ export { ClientStore, ContinualStreams, type EvictionPolicy } from './store.js';
 export type { FlModel, LocalTrainingOptions } from './model.js';
 // Data is dpfl/data's: a Dataset, and for the 'natural' partition its Owners (loadDataset returns both).
 export { BuiltinModel } from './builtin-model.js';
+// The coordinator over a network (dpfl serve): HTTP(S), tokens, limits, crash-safe SQLite state.
+export { createFlServer, type FlServer, type FlServerOptions } from './net/server.js';
+export { loadConfig, resolveConfig, type DpConfig, type FlServerConfig, type ResolvedConfig } from './net/config.js';
+export type { FlEvent } from './net/coordinator.js';
+export type { SecureAggregationRoutes } from './net/routes.js';
+export type { EvaluationSummary } from './net/evaluation.js';

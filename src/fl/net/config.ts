@@ -201,6 +201,7 @@ export function dpNoiseSeed(seed: unknown): bigint | undefined {
 
 /** Reads and checks a JSON config file; relative paths in it resolve from the file's directory. */
 export function loadConfig(file: string): ResolvedConfig {
+  stringValue('file', file);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
