@@ -131,7 +131,7 @@ describe('dpfl bench', () => {
     expect(r.msPerStepNonPrivate).toBeGreaterThan(0);
     expect(r.ratio).toBeCloseTo(r.msPerStepPrivate / r.msPerStepNonPrivate, 6);
     expect(() => execFileSync('node', [main, 'bench', 'dpsgd', '--model', 'cnn'], { stdio: 'pipe' })).toThrow(
-      /--model must be linear, mlp or text/,
+      /--model must be linear, mlp, text or embedding-bag/,
     );
   });
   it('bench utility refuses bad --seeds and --dataset before training anything', () => {
