@@ -38,6 +38,8 @@ export interface SecureRounds {
   arm(): void;
   /** Stops the stage timers (the driver stopped; nothing is written). */
   stop(): void;
+  /** Seconds an idle client waits before asking for a task again (shorter than an advertise stage). */
+  readonly idlePoll: number;
   /** Whether a selected client may start the open round now. */
   admits(client: number): boolean;
   /** A masked vector of an admitted upload: added to the sum and recorded, or an HttpError. */
@@ -440,7 +442,9 @@ export class Coordinator {
       (this.#secure && !this.#secure.admits(client))
     ) {
       const left = o ? Math.ceil((this.#deadlineMs(o) - Date.now()) / 1000) : 5;
-      return { retryAfter: Math.min(30, Math.max(1, left)) };
+      const wait = Math.min(30, Math.max(1, left));
+      // A secure round is joined only in its advertise stage: idle clients must ask often enough.
+      return { retryAfter: this.#secure ? Math.min(wait, this.#secure.idlePoll) : wait };
     }
     return { round: o.plan.round, deadline: this.#deadlineMs(o), training: this.config.training, evaluate: o.evaluate };
   }

@@ -74,6 +74,10 @@ export class SecureAggregation implements SecureAggregationRoutes, SecureRounds 
 
   // --- the round driver's side (SecureRounds) ----------------------------------------------------
 
+  get idlePoll(): number {
+    return Math.max(this.options.pollSeconds, this.options.stageSeconds.advertise / 4);
+  }
+
   /** The L2 norm clients clip to this round: DP-FedAvg's S, else the configured bound. */
   #clipNorm(): number {
     const dp = this.coordinator.server.dp;
