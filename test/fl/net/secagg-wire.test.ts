@@ -17,7 +17,7 @@ import { clipToNorm } from '../../../src/fl/client/secagg/encoding.js';
 import { encodeFrame } from '../../../src/fl/client/wire.js';
 import type { FlServerConfig } from '../../../src/fl/net/config.js';
 import type { FlEvent } from '../../../src/fl/net/coordinator.js';
-import { createFlServer, type FlServer } from '../../../src/fl/net/server.js';
+import { createFlServer } from '../../../src/fl/net/server.js';
 import { FederatedServer, type ServerOptions } from '../../../src/fl/server.js';
 import { SoftmaxRegression } from '../softmax-model.js';
 import { until, updateOf } from './helpers.js';
