@@ -15,7 +15,7 @@ import type { Task } from '../../../src/fl/client/protocol.js';
 import { SecAggClient } from '../../../src/fl/client/secagg/client.js';
 import { clipToNorm } from '../../../src/fl/client/secagg/encoding.js';
 import { encodeFrame } from '../../../src/fl/client/wire.js';
-import type { FlServerConfig } from '../../../src/fl/net/config.js';
+import { type FlServerConfig, resolveConfig } from '../../../src/fl/net/config.js';
 import type { FlEvent } from '../../../src/fl/net/coordinator.js';
 import { createFlServer } from '../../../src/fl/net/server.js';
 import { FederatedServer, type ServerOptions } from '../../../src/fl/server.js';
@@ -184,6 +184,37 @@ const uploadsOf = (file: string) => {
 };
 
 describe('secure aggregation on the wire', () => {
+  it('refuses round rules a secure sum cannot serve, with typed config errors', () => {
+    const bad: [Partial<FlServerConfig>, RegExp][] = [
+      [{ aggregation: 'median' }, /config\.aggregation must be 'mean' with secure aggregation/],
+      [{ selection: { method: 'uniform', perRound: K } }, /config\.selection\.weighting must be 'uniform'/],
+      [{ selection: { method: 'uniform', perRound: 2, weighting: 'uniform' } }, /perRound must be at least 3/],
+      [{ normBound: undefined }, /config\.secureAggregation\.clipNorm must be given/],
+      [{ secureAggregation: { clipNorm: 2 } }, /clipNorm must be at most config\.normBound/],
+      [{ secureAggregation: { neighbours: 4 } }, /neighbours must be given together with threshold/],
+      [{ secureAggregation: { stageSeconds: { mask: 0 } } }, /stageSeconds\.mask must be/],
+      [{ dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, adaptiveClip: true } }, /adaptiveClip must be unset/],
+      [{ dp: { noiseMultiplier: 1, clipNorm: 1, delta: 1e-5 }, secureAggregation: { clipNorm: 1 } }, /unset with DP/],
+    ];
+    for (const [o, message] of bad) {
+      const error = (() => {
+        try {
+          resolveConfig(config(o));
+        } catch (e) {
+          return e as Error & { code?: string };
+        }
+      })();
+      expect(error?.message).toMatch(message);
+      expect(error?.code).toBe('ERR_DPFL_INVALID_ARGUMENT');
+    }
+    expect(resolveConfig(config()).secureAggregation?.stageSeconds).toEqual({
+      advertise: 2,
+      share: 2,
+      mask: 2,
+      unmask: 2,
+    });
+  });
+
   for (const [name, plan] of [
     ['0% dropout', () => new Map<number, Drop>()],
     [
