@@ -39,6 +39,8 @@ function describe(e: FlEvent): string {
     }
     case 'upload':
       return `round ${e.round}: client ${e.client} ${e.outcome}`;
+    case 'secureStage':
+      return `round ${e.round}: secure aggregation ${e.stage} (${e.clients} clients)${e.reason ? `: ${e.reason}` : ''}`;
     case 'roundClosed': {
       const r = e.report;
       const counts = r.accepted === undefined ? '' : ` ${r.accepted}/${r.selected} accepted, ${r.dropped} dropped,`;

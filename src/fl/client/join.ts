@@ -37,6 +37,8 @@ import {
 } from './http.js';
 import { PROTOCOL_VERSION, ROUTES, type EvaluationReport, type RegisterResponse, type Task } from './protocol.js';
 import { crc32, encodeFrame } from './wire.js';
+import type { SecAggError } from './secagg/errors.js';
+import { secureRound, type SecureStep } from './secure-round.js';
 
 /** An FlModel that may also report a loss (mean over data), sent with accuracy in evaluations. */
 export type EvaluableModel = FlModel & { loss?(params: Float32Array, data: Dataset): number | Promise<number> };
@@ -81,12 +83,16 @@ export type JoinEvent =
   | {
       type: 'refused';
       round: number;
-      step: 'model' | 'update' | 'evaluate';
+      step: 'model' | 'update' | 'evaluate' | SecureStep;
       status: number;
       error: string;
       reason?: string;
       message: string;
     }
+  /** Secure aggregation: a stage this client completed (advertise, shares, update, unmask). */
+  | { type: 'secureStage'; round: number; step: SecureStep }
+  /** Secure aggregation: a server message this client refused (SecAggError reason); its round ends. */
+  | { type: 'secureRefused'; round: number; step: SecureStep; reason: string; message: string }
   | ({ type: 'retry' } & RetryNotice)
   | { type: 'stopped'; reason: JoinSummary['stopped'] };
 
@@ -194,17 +200,6 @@ async function unexpected(res: Response, what: string): Promise<Error> {
   );
 }
 
-/**
- * The upload of a round with secure aggregation (SecAgg+, src/fl/client/secagg): the stages under
- * /v1/secagg around a masked frame. This client version does not run them yet.
- */
-function secureAggregationUnsupported(task: Task): FederationError {
-  return new FederationError(
-    'ERR_DPFL_PROTOCOL',
-    `round ${task.round} asks for secure aggregation, which is not supported by this client version`,
-  );
-}
-
 /** Joins a federation and takes part in its rounds until it ends (410), the signal aborts, or maxRounds. */
 export async function joinFederation(options: JoinOptions): Promise<JoinSummary> {
   const { base, poll, backoff, examples } = checkOptions(options);
@@ -233,7 +228,7 @@ export async function joinFederation(options: JoinOptions): Promise<JoinSummary>
     emit({ type: 'stopped', reason });
     return summary;
   };
-  const refused = async (res: Response, round: number, step: 'model' | 'update' | 'evaluate') => {
+  const refused = async (res: Response, round: number, step: 'model' | 'update' | 'evaluate' | SecureStep) => {
     const body = await errorBody(res);
     summary.refused += step === 'update' ? 1 : 0;
     emit({
@@ -289,31 +284,60 @@ export async function joinFederation(options: JoinOptions): Promise<JoinSummary>
         }
         const round = task.round;
         emit({ type: 'task', round, evaluate: task.evaluate });
-        // The hook of secure aggregation (SecAgg+, src/fl/client/secagg): such a round clips Δ to
-        // task.secureAggregation.clipNorm and replaces the plain upload below by the masked stages.
-        // Until the engine is wired in, the task is refused before any work.
-        if (task.secureAggregation !== undefined) throw secureAggregationUnsupported(task);
         summary.lastRound = round;
-        const global = await download(t, round, model.dim);
-        if (global instanceof Response) {
-          if (global.status === 410) return stop('finished');
-          await refused(global, round, 'model');
+        /** Downloads the model, evaluates it when asked, trains: the report, or the refusal. */
+        const train = async () => {
+          const global = await download(t, round, model.dim);
+          if (global instanceof Response) {
+            if (global.status === 410) return 'finished' as const;
+            await refused(global, round, 'model');
+            return global;
+          }
+          // Evaluated before training, so the report reaches the server while its round is open.
+          if (task.evaluate) {
+            const mine = options.examples === undefined ? data : subset(data, Int32Array.from(examples()));
+            await evaluate(t, model, mine, global, round, summary, emit, refused);
+          }
+          Object.assign(plan, {
+            epochs: task.training.epochs,
+            batchSize: task.training.batchSize,
+            lr: task.training.lr,
+            mu: task.training.mu,
+          });
+          const report = await client.train(global, round, rngFor(round));
+          summary.rounds++;
+          emit({ type: 'trained', round, samples: report.samples });
+          return report;
+        };
+        if (task.secureAggregation !== undefined) {
+          // SecAgg+ (secure-round.ts): the update is clipped, masked and uploaded between key stages.
+          const outcome = await secureRound({
+            t,
+            task: task as Task & { secureAggregation: NonNullable<Task['secureAggregation']> },
+            client: joined.client,
+            dim: model.dim,
+            poll,
+            train: async () => {
+              const r = await train();
+              return r === 'finished' || r instanceof Response ? r : r.update;
+            },
+            refused: (res, step) => refused(res, round, step),
+            refusedMessage: (step: SecureStep, e: SecAggError) =>
+              emit({ type: 'secureRefused', round, step, reason: e.reason, message: e.message }),
+            progress: (step) => {
+              if (step === 'update') {
+                summary.accepted++;
+                emit({ type: 'uploaded', round });
+              }
+              emit({ type: 'secureStage', round, step });
+            },
+          });
+          if (outcome === 'finished') return stop('finished');
           continue;
         }
-        // Evaluated before training, so the report reaches the server while its round is open.
-        if (task.evaluate) {
-          const mine = options.examples === undefined ? data : subset(data, Int32Array.from(examples()));
-          await evaluate(t, model, mine, global, round, summary, emit, refused);
-        }
-        Object.assign(plan, {
-          epochs: task.training.epochs,
-          batchSize: task.training.batchSize,
-          lr: task.training.lr,
-          mu: task.training.mu,
-        });
-        const report = await client.train(global, round, rngFor(round));
-        summary.rounds++;
-        emit({ type: 'trained', round, samples: report.samples });
+        const report = await train();
+        if (report === 'finished') return stop('finished');
+        if (report instanceof Response) continue;
         const frame = encodeFrame({ kind: 'float32', round, samples: report.samples, payload: report.update });
         const up = await send(t, 'update', 'POST', `${ROUTES.update}?round=${round}`, {
           type: 'application/octet-stream',

@@ -59,6 +59,35 @@ export interface FlServerConfig {
   /** Ask the selected clients to evaluate the global model every this many rounds (0: never). Default 0. */
   evaluateEvery?: number;
   limits?: { maxJsonBytes?: number; requestsPerMinute?: number };
+  /** Run every round with SecAgg+ (secagg-routes.ts): the server sees only the sum of the updates. */
+  secureAggregation?: SecureAggregationConfig;
+}
+
+/**
+ * Secure aggregation on the wire. Valid with aggregation 'mean' and either selection weighting
+ * 'uniform' (clients clip to clipNorm, default normBound) or DP-FedAvg with a fixed clipNorm
+ * (clients clip to the round's S; adaptive clipping and weightCap are refused).
+ */
+export interface SecureAggregationConfig {
+  /** Seconds each stage stays open: advertise 30, share 30, mask (training happens here) roundSeconds, unmask 30. */
+  stageSeconds?: { advertise?: number; share?: number; mask?: number; unmask?: number };
+  /** L2 norm the clients clip to (without DP; default normBound, and at most normBound). */
+  clipNorm?: number;
+  /** Graph parameters (secagg-graph.ts): expected dropout δ, colluding fraction γ, σ, η. */
+  dropout?: number;
+  corrupt?: number;
+  securityBits?: number;
+  correctnessBits?: number;
+  /** k and t given explicitly (both or neither; k even or K − 1, 2 ≤ t ≤ k). */
+  neighbours?: number;
+  threshold?: number;
+  /** Retry-After (seconds, fractions allowed) of a stage poll answered 204. Default 1. */
+  pollSeconds?: number;
+}
+
+export interface ResolvedSecureAggregation extends SecureAggregationConfig {
+  stageSeconds: { advertise: number; share: number; mask: number; unmask: number };
+  pollSeconds: number;
 }
 
 /** The config with defaults filled in and paths resolved. */
@@ -68,6 +97,7 @@ export interface ResolvedConfig extends FlServerConfig {
   minClients: number;
   evaluateEvery: number;
   limits: { maxJsonBytes: number; requestsPerMinute: number };
+  secureAggregation?: ResolvedSecureAggregation;
 }
 
 const KNOWN = new Set([
@@ -94,6 +124,7 @@ const KNOWN = new Set([
   'dp',
   'evaluateEvery',
   'limits',
+  'secureAggregation',
 ]);
 
 /**
@@ -163,8 +194,11 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
     requiredObject('config.dp', config.dp);
     dpNoiseSeed(config.dp.noiseSeed);
   }
+  const secureAggregation =
+    config.secureAggregation === undefined ? undefined : checkSecureAggregation(config, roundSeconds);
   return {
     ...config,
+    secureAggregation,
     listen: { host, port },
     ...(tls ? { tls } : {}),
     database,
@@ -172,6 +206,90 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
     minClients,
     evaluateEvery,
     limits: { maxJsonBytes, requestsPerMinute },
+  };
+}
+
+const SECAGG_KNOWN = new Set([
+  'stageSeconds',
+  'clipNorm',
+  'dropout',
+  'corrupt',
+  'securityBits',
+  'correctnessBits',
+  'neighbours',
+  'threshold',
+  'pollSeconds',
+]);
+
+/** Checks config.secureAggregation and the round rules it needs (a sum can only be a mean). */
+function checkSecureAggregation(config: FlServerConfig, roundSeconds: number): ResolvedSecureAggregation {
+  const name = 'config.secureAggregation';
+  const sa = requiredObject(name, config.secureAggregation);
+  for (const key of Object.keys(sa))
+    if (!SECAGG_KNOWN.has(key))
+      throw invalidArgument(name, `free of unknown fields (${[...SECAGG_KNOWN].join(', ')})`, key);
+  if ((config.aggregation ?? 'mean') !== 'mean')
+    throw invalidArgument(
+      'config.aggregation',
+      "'mean' with secure aggregation (a sum has no robust rule)",
+      config.aggregation,
+    );
+  const perRound = (config.selection as { perRound?: unknown }).perRound;
+  if (typeof perRound === 'number' && perRound < 3)
+    throw invalidArgument('config.selection.perRound', 'at least 3 with secure aggregation', perRound);
+  if (config.dp !== undefined) {
+    if (sa.clipNorm !== undefined)
+      throw invalidArgument(`${name}.clipNorm`, "unset with DP (clients clip to the round's dp.clipNorm)", sa.clipNorm);
+    if (config.dp.adaptiveClip !== undefined && config.dp.adaptiveClip !== false)
+      throw invalidArgument(
+        'config.dp.adaptiveClip',
+        'unset with secure aggregation (the unclipped count would need its own secure sum)',
+        config.dp.adaptiveClip,
+      );
+    if (config.dp.weightCap !== undefined)
+      throw invalidArgument('config.dp.weightCap', 'unset with secure aggregation (every user weighs 1)', 0);
+  } else {
+    if (config.selection.weighting !== 'uniform')
+      throw invalidArgument(
+        'config.selection.weighting',
+        "'uniform' with secure aggregation without DP (a sum cannot weigh clients by samples)",
+        config.selection.weighting,
+      );
+    const bound = config.normBound;
+    if (sa.clipNorm === undefined && bound === undefined)
+      throw invalidArgument(`${name}.clipNorm`, 'given (or config.normBound) without DP', undefined);
+    if (sa.clipNorm !== undefined) positiveFinite(`${name}.clipNorm`, sa.clipNorm);
+    if (sa.clipNorm !== undefined && bound !== undefined && !(sa.clipNorm <= bound))
+      throw invalidArgument(`${name}.clipNorm`, `at most config.normBound (${bound})`, sa.clipNorm);
+  }
+  const fractionIn = (field: 'dropout' | 'corrupt') => {
+    const v = sa[field];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v < 1))
+      throw invalidArgument(`${name}.${field}`, 'a number in [0, 1)', v);
+  };
+  fractionIn('dropout');
+  fractionIn('corrupt');
+  if (sa.securityBits !== undefined) positiveFinite(`${name}.securityBits`, sa.securityBits);
+  if (sa.correctnessBits !== undefined) positiveFinite(`${name}.correctnessBits`, sa.correctnessBits);
+  if ((sa.neighbours === undefined) !== (sa.threshold === undefined))
+    throw invalidArgument(`${name}.neighbours`, 'given together with threshold', sa.neighbours);
+  if (sa.neighbours !== undefined) {
+    positiveInteger(`${name}.neighbours`, sa.neighbours);
+    integerIn(`${name}.threshold`, sa.threshold, 2, sa.neighbours, `an integer in [2, neighbours (${sa.neighbours})]`);
+  }
+  const st = sa.stageSeconds === undefined ? {} : requiredObject(`${name}.stageSeconds`, sa.stageSeconds);
+  const stage = (key: 'advertise' | 'share' | 'mask' | 'unmask', fallback: number) =>
+    st[key] === undefined ? fallback : positiveFinite(`${name}.stageSeconds.${key}`, st[key]);
+  const pollSeconds = sa.pollSeconds === undefined ? 1 : positiveFinite(`${name}.pollSeconds`, sa.pollSeconds);
+  return {
+    ...sa,
+    stageSeconds: {
+      advertise: stage('advertise', 30),
+      share: stage('share', 30),
+      mask: stage('mask', roundSeconds),
+      unmask: stage('unmask', 30),
+    },
+    pollSeconds,
   };
 }
 

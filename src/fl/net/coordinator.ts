@@ -9,6 +9,10 @@
 // last checkpoint is restored and a round that was open is reopened with its stored plan and its
 // stored uploads replayed through FederatedServer.submit in arrival order, so no accepted update
 // is lost or counted twice and no privacy is spent twice or forgotten.
+//
+// With secure aggregation (SecureRounds, implemented by secagg-routes.ts) a round's end is not the
+// driver's to decide: the SecAgg+ stages run on their own timers and call closeSecure() once the sum
+// is unmasked (or the protocol aborted); only then does the round close, with submitSecureSum.
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { invalidArgument, isDpflError } from '../../errors.js';
 import { BuiltinModel } from '../builtin-model.js';
@@ -24,6 +28,27 @@ import { acquireServerLock, FlStore } from './store.js';
 export const crc32: (bytes: Uint8Array) => number =
   typeof zlibCrc32 === 'function' ? (b) => zlibCrc32(b) >>> 0 : jsCrc32;
 
+/** What the round driver needs of secure aggregation (secagg-routes.ts implements it). */
+export interface SecureRounds {
+  /** A round opened: set up its SecAgg+ state and persist it (inside the transaction opening the round). */
+  open(plan: RoundPlan, openedAt: number): void;
+  /** A round reopened after a restart: restore its SecAgg+ state from the store. */
+  resume(plan: RoundPlan): void;
+  /** Arms the stage timers, or closes the stages that are due (the driver runs). */
+  arm(): void;
+  /** Stops the stage timers (the driver stopped; nothing is written). */
+  stop(): void;
+  /** Seconds an idle client waits before asking for a task again (shorter than an advertise stage). */
+  readonly idlePoll: number;
+  /** Whether a selected client may start the open round now. */
+  admits(client: number): boolean;
+  /** A masked vector of an admitted upload: added to the sum and recorded, or an HttpError. */
+  masked(client: number, round: number, payload: Uint32Array): void;
+}
+
+/** How a secure round ended: the unmasked sum of the survivors' clipped updates, or nothing (aborted). */
+export type SecureOutcome = { clients: number[]; sum: Float32Array; clipNorm: number } | undefined;
+
 export type FlEvent =
   | { type: 'listening'; url: string }
   | { type: 'registered'; client: number; samples: number; registered: number }
@@ -32,6 +57,14 @@ export type FlEvent =
   | { type: 'upload'; round: number; client: number; outcome: string }
   | { type: 'roundClosed'; round: number; report: RoundReport; evaluation?: EvaluationSummary }
   | { type: 'finished'; rounds: number; reason: 'rounds' | 'budget' }
+  /** A secure round's stage began (clients: those in it), or the protocol ended ('done', 'aborted'). */
+  | {
+      type: 'secureStage';
+      round: number;
+      stage: 'advertise' | 'share' | 'mask' | 'unmask' | 'done' | 'aborted';
+      clients: number;
+      reason?: string;
+    }
   | { type: 'error'; message: string; fatal: boolean };
 
 interface Open {
@@ -69,6 +102,13 @@ export function fingerprint(config: ResolvedConfig, dim: number): string {
     optimizer,
     optimizerOptions,
     dp,
+    secureAggregation: config.secureAggregation
+      ? {
+          clipNorm: config.secureAggregation.clipNorm ?? (config.dp ? undefined : config.normBound),
+          neighbours: config.secureAggregation.neighbours,
+          threshold: config.secureAggregation.threshold,
+        }
+      : undefined,
   });
 }
 
@@ -104,10 +144,13 @@ export class Coordinator {
   #running = false;
   #finalModel: { bytes: Uint8Array; crc: number } | undefined;
   readonly #unlock: () => void;
+  readonly #secure: SecureRounds | undefined;
 
+  /** secure: builds the secure-aggregation stages over this driver (every round then runs them). */
   constructor(
     readonly config: ResolvedConfig,
     readonly emit: (event: FlEvent) => void = () => {},
+    secure?: (coordinator: Coordinator) => SecureRounds,
   ) {
     const params = inConfig(() => initialParams(config));
     this.dim = params.length;
@@ -144,6 +187,7 @@ export class Coordinator {
       throw error;
     }
     try {
+      this.#secure = secure?.(this);
       this.#restore();
     } catch (error) {
       this.store.close();
@@ -167,6 +211,7 @@ export class Coordinator {
       this.server.restore({ ...this.server.snapshot(), activity: open.plan.activity, rng: open.plan.rng });
       const plan = this.server.beginRound(open.openedAt, open.plan.selection);
       const o = this.#track(plan, open.openedAt, open.plan.evaluate);
+      this.#secure?.resume(plan);
       const uploads = this.store.uploads(open.round);
       for (const u of uploads) {
         const update = u.bytes
@@ -212,6 +257,7 @@ export class Coordinator {
   /** Stops the timers. Writes nothing: every decision is already on disk. */
   stop(): void {
     this.#running = false;
+    this.#secure?.stop();
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
@@ -252,6 +298,11 @@ export class Coordinator {
     return activity;
   }
 
+  /** Stops after an internal error (a decision memory took but the disk did not). */
+  fail(error: unknown): void {
+    this.#fail(error);
+  }
+
   #fail(error: unknown): void {
     this.#state = 'failed';
     this.stop();
@@ -287,11 +338,14 @@ export class Coordinator {
     const evaluate = this.config.evaluateEvery > 0 && plan.round % this.config.evaluateEvery === 0;
     const snap = this.server.snapshot(); // the RNG after this round's draw, the activity it used
     try {
-      this.store.openRound(
-        plan.round,
-        { selection: plan.selection, activity: snap.activity, rng: snap.rng, evaluate },
-        openedAt,
-      );
+      this.store.transaction(() => {
+        this.store.openRound(
+          plan.round,
+          { selection: plan.selection, activity: snap.activity, rng: snap.rng, evaluate },
+          openedAt,
+        );
+        this.#secure?.open(plan, openedAt);
+      });
     } catch (error) {
       this.#fail(error);
       return;
@@ -312,6 +366,10 @@ export class Coordinator {
   #armOrClose(): void {
     const o = this.#open;
     if (!o || !this.#running) return;
+    if (this.#secure) {
+      this.#secure.arm(); // the SecAgg+ stages end the round (closeSecure)
+      return;
+    }
     const left = this.#deadlineMs(o) - Date.now();
     if (o.reported.size >= o.selected.size || left <= 0) {
       void this.#close();
@@ -321,12 +379,20 @@ export class Coordinator {
     }
   }
 
-  async #close(): Promise<void> {
+  /** Ends a secure round with its unmasked sum (or nothing, when SecAgg+ aborted). */
+  closeSecure(round: number, outcome: SecureOutcome): void {
+    const o = this.#open;
+    if (!o || o.plan.round !== round || this.#state !== 'open' || !this.#running) return;
+    void this.#close(outcome);
+  }
+
+  async #close(secure?: SecureOutcome): Promise<void> {
     const o = this.#open;
     if (this.#state !== 'open' || !o) return;
     this.#state = 'closing';
     clearTimeout(this.#timer);
     try {
+      if (secure) this.server.submitSecureSum(secure);
       const report = await this.server.endRound();
       if (!this.#running) return; // closed meanwhile: nothing written, the round reopens on restart
       this.store.closeRound(o.plan.round, report, this.server.snapshot(), now());
@@ -368,9 +434,17 @@ export class Coordinator {
     const o = this.#open;
     if (this.store.client(client)?.samples == null)
       throw httpError(403, 'forbidden', 'register first (POST /v1/register)');
-    if (!o || this.#state !== 'open' || !o.selected.has(client) || o.reported.has(client)) {
+    if (
+      !o ||
+      this.#state !== 'open' ||
+      !o.selected.has(client) ||
+      o.reported.has(client) ||
+      (this.#secure && !this.#secure.admits(client))
+    ) {
       const left = o ? Math.ceil((this.#deadlineMs(o) - Date.now()) / 1000) : 5;
-      return { retryAfter: Math.min(30, Math.max(1, left)) };
+      const wait = Math.min(30, Math.max(1, left));
+      // A secure round is joined only in its advertise stage: idle clients must ask often enough.
+      return { retryAfter: this.#secure ? Math.min(wait, this.#secure.idlePoll) : wait };
     }
     return { round: o.plan.round, deadline: this.#deadlineMs(o), training: this.config.training, evaluate: o.evaluate };
   }
@@ -422,7 +496,9 @@ export class Coordinator {
       const frame = decodeFrame(bytes, this.dim, crc32);
       if ('error' in frame)
         throw httpError(400, 'badFrame', `the upload frame is malformed (${frame.error})`, frame.error);
-      if (frame.kind !== 'float32')
+      if (this.#secure && frame.kind !== 'masked')
+        throw httpError(400, 'badFrame', 'this round runs secure aggregation: upload the masked vector', 'kind');
+      if (!this.#secure && frame.kind !== 'float32')
         throw httpError(
           400,
           'badFrame',
@@ -433,6 +509,12 @@ export class Coordinator {
         throw httpError(400, 'badFrame', `the frame is for round ${frame.round}, not ${round}`, 'round');
       if (!o || o !== this.#open || this.#state !== 'open' || o.plan.round !== round)
         throw httpError(410, 'late', `round ${round} closed while the upload arrived`, 'late');
+      if (this.#secure) {
+        this.#secure.masked(client, round, frame.payload as Uint32Array);
+        o.reported.add(client);
+        this.emit({ type: 'upload', round, client, outcome: 'masked' });
+        return { round };
+      }
       return this.#decide(o, client, frame);
     } finally {
       o?.receiving.delete(client);

@@ -12,11 +12,15 @@ import { Coordinator, type FlEvent } from './coordinator.js';
 import { RateLimiter } from './rate-limit.js';
 import { issueTokens } from './admin.js';
 import { handle, type RouteContext, type SecureAggregationRoutes } from './routes.js';
+import { SecureAggregation } from './secagg-routes.js';
 
 export interface FlServerOptions {
   /** Progress and audit events (the CLI prints them). */
   onEvent?: (event: FlEvent) => void;
-  /** The SecAgg+ stages under /v1/secagg/* (absent: those routes answer 404). */
+  /**
+   * A custom handler of /v1/secagg/* (absent: those routes answer 404). config.secureAggregation
+   * installs dpfl's own (secagg-routes.ts); the two do not go together.
+   */
   secureAggregation?: SecureAggregationRoutes;
   /** Directory relative paths of the config resolve from (default: the working directory). */
   relativeTo?: string;
@@ -66,12 +70,26 @@ export function createFlServer(config: FlServerConfig, options: FlServerOptions 
     };
     tls = { cert: read('cert'), key: read('key') };
   }
-  const coordinator = new Coordinator(resolved, emit);
+  if (resolved.secureAggregation && options.secureAggregation)
+    throw invalidArgument(
+      'options.secureAggregation',
+      'unset with config.secureAggregation (the server runs its own SecAgg+ routes)',
+      'a handler',
+    );
+  let secure: SecureAggregationRoutes | undefined = options.secureAggregation;
+  const sa = resolved.secureAggregation;
+  const coordinator = sa
+    ? new Coordinator(resolved, emit, (c) => {
+        const s = new SecureAggregation(c, sa);
+        secure = s;
+        return s;
+      })
+    : new Coordinator(resolved, emit);
   const ctx: RouteContext = {
     coordinator,
     limiter: new RateLimiter(resolved.limits.requestsPerMinute),
     maxJsonBytes: resolved.limits.maxJsonBytes,
-    ...(options.secureAggregation ? { secureAggregation: options.secureAggregation } : {}),
+    ...(secure ? { secureAggregation: secure } : {}),
     emit,
   };
   const onRequest = (req: Parameters<typeof handle>[1], res: Parameters<typeof handle>[2]) => {

@@ -15,6 +15,9 @@
 //   checkpoints  the server after each closed round (model, optimizer moments, DP state + ledger),
 //                written in the same transaction as the round's closing
 //   evaluations  federated evaluation reports
+//   secagg       with secure aggregation, the open round's SecAgg+ coordinator: its plain-data state
+//                (keys, share ciphertexts in flight, unmask answers), the running sum of the masked
+//                vectors and when its stage began; written with each decision, deleted at closing
 // The database is the truth: the process holds nothing a restart cannot rebuild from it.
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -50,6 +53,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (round INTEGER PRIMARY KEY, snapshot TEXT
 CREATE TABLE IF NOT EXISTS evaluations (
   round INTEGER NOT NULL, client INTEGER NOT NULL, samples INTEGER NOT NULL, metrics TEXT NOT NULL,
   PRIMARY KEY (round, client));
+CREATE TABLE IF NOT EXISTS secagg (round INTEGER PRIMARY KEY, state TEXT NOT NULL, stage_at REAL NOT NULL, sum BLOB);
 `;
 
 /** Checkpoints kept: the latest and the one before (older models are not needed to resume). */
@@ -77,6 +81,14 @@ export interface StoredUpload {
   at: number;
   outcome: string;
   bytes: Uint8Array | null;
+}
+
+/** The stored SecAgg+ state of an open round (secagg-routes.ts). */
+export interface StoredSecAgg {
+  state: string;
+  stageAt: number;
+  /** The running sum of the masked vectors (null before the first one). */
+  sum: Uint32Array | null;
 }
 
 export interface ClientRow {
@@ -310,6 +322,7 @@ export class FlStore {
       ]);
       if (changed.changes !== 1) throw invalidArgument('round', 'open in the database', round);
       this.#run('UPDATE uploads SET bytes = NULL WHERE round = ?', [round]);
+      this.#run('DELETE FROM secagg WHERE round = ?', [round]);
       this.#run('INSERT OR REPLACE INTO checkpoints (round, snapshot, params) VALUES (?, ?, ?)', [
         snapshot.round,
         JSON.stringify(rest, encodeArrays),
@@ -335,6 +348,35 @@ export class FlStore {
     return this.#db
       .all('SELECT report FROM rounds WHERE report IS NOT NULL ORDER BY round')
       .map((r) => JSON.parse(r.report as string) as RoundReport);
+  }
+
+  // --- secure aggregation ---------------------------------------------------------------------
+
+  /** Writes the SecAgg+ state of a round (the sum too when given; else the stored one stays). */
+  saveSecAgg(round: number, state: string, stageAt: number, sum?: Uint32Array): void {
+    this.transaction(() => {
+      this.#run(
+        'INSERT INTO secagg (round, state, stage_at) VALUES (?, ?, ?) ' +
+          'ON CONFLICT (round) DO UPDATE SET state = excluded.state, stage_at = excluded.stage_at',
+        [round, state, stageAt],
+      );
+      if (sum !== undefined)
+        this.#run('UPDATE secagg SET sum = ? WHERE round = ?', [
+          new Uint8Array(sum.buffer, sum.byteOffset, sum.byteLength),
+          round,
+        ]);
+    });
+  }
+
+  secAgg(round: number): StoredSecAgg | undefined {
+    const r = this.#get('SELECT state, stage_at, sum FROM secagg WHERE round = ?', [round]);
+    if (r === null) return undefined;
+    const b = r.sum as Uint8Array | null;
+    return {
+      state: r.state as string,
+      stageAt: r.stage_at as number,
+      sum: b === null ? null : new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
+    };
   }
 
   // --- evaluations ---------------------------------------------------------------------------

@@ -229,12 +229,21 @@ describe('joinFederation', () => {
           ? { status: 200, body: { round: 0, training, evaluate: false, secureAggregation: secagg } }
           : undefined,
     });
-    let error = await join(f).catch((e: unknown) => e);
-    expect(isDpflError(error, 'ERR_DPFL_PROTOCOL')).toBe(true);
-    expect((error as Error).message).toBe(
-      'round 0 asks for secure aggregation, which is not supported by this client version',
-    );
+    // A secure task from a server without the /v1/secagg stages: the round ends for the client at
+    // its first stage (a refusal it survives), before any training.
+    const stop = new AbortController();
+    const seen: JoinEvent[] = [];
+    const secure = await join(f, {
+      signal: stop.signal,
+      onEvent: (e) => {
+        seen.push(e);
+        if (e.type === 'refused') stop.abort();
+      },
+    });
+    expect(secure).toMatchObject({ rounds: 0, stopped: 'aborted' });
+    expect(seen.find((e) => e.type === 'refused')).toMatchObject({ round: 0, step: 'advertise', status: 404 });
     await f.close();
+    let error: unknown;
     f = fake = await start({
       intercept: (route) =>
         route === '/v1/register' ? { status: 200, body: { protocol: 2, client: 0, dim: 3 } } : undefined,
