@@ -67,7 +67,15 @@ export type { FlModel, LocalTrainingOptions } from './model.js';
 export { BuiltinModel } from './builtin-model.js';
 // The coordinator over a network (dpfl serve): HTTP(S), tokens, limits, crash-safe SQLite state.
 export { createFlServer, type FlServer, type FlServerOptions } from './net/server.js';
-export { loadConfig, resolveConfig, type DpConfig, type FlServerConfig, type ResolvedConfig } from './net/config.js';
+export {
+  loadConfig,
+  resolveConfig,
+  type DpConfig,
+  type FlServerConfig,
+  type ResolvedConfig,
+  type ResolvedSecureAggregation,
+  type SecureAggregationConfig,
+} from './net/config.js';
 export type { FlEvent } from './net/coordinator.js';
 export type { SecureAggregationRoutes } from './net/routes.js';
 export type { EvaluationSummary } from './net/evaluation.js';
