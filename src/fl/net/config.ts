@@ -41,6 +41,13 @@ export interface FlServerConfig {
   rounds: number;
   /** Seconds a round stays open (its deadline). Default 300. */
   roundSeconds?: number;
+  /**
+   * Retry-After (seconds, fractions allowed) told to a client with nothing to do now (not selected,
+   * already reported, no round open). Default 1: a round that closes early opens the next at once,
+   * and a client told to wait for the old round's deadline would miss it; K idle clients make
+   * K / pollSeconds requests a second.
+   */
+  pollSeconds?: number;
   /** Registered clients needed before round 0 starts. Default 1. */
   minClients?: number;
   training: TrainingPlan;
@@ -94,6 +101,7 @@ export interface ResolvedSecureAggregation extends SecureAggregationConfig {
 export interface ResolvedConfig extends FlServerConfig {
   listen: { host: string; port: number };
   roundSeconds: number;
+  pollSeconds: number;
   minClients: number;
   evaluateEvery: number;
   limits: { maxJsonBytes: number; requestsPerMinute: number };
@@ -109,6 +117,7 @@ const KNOWN = new Set([
   'selection',
   'rounds',
   'roundSeconds',
+  'pollSeconds',
   'minClients',
   'training',
   'aggregation',
@@ -172,6 +181,8 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
   positiveInteger('config.rounds', config.rounds);
   const roundSeconds =
     config.roundSeconds === undefined ? 300 : positiveFinite('config.roundSeconds', config.roundSeconds);
+  const pollSeconds =
+    config.pollSeconds === undefined ? 1 : positiveFinite('config.pollSeconds', config.pollSeconds);
   const minClients = config.minClients === undefined ? 1 : positiveInteger('config.minClients', config.minClients);
   if (minClients > population)
     throw invalidArgument('config.minClients', `at most the population (${population})`, minClients);
@@ -203,6 +214,7 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
     ...(tls ? { tls } : {}),
     database,
     roundSeconds,
+    pollSeconds,
     minClients,
     evaluateEvery,
     limits: { maxJsonBytes, requestsPerMinute },

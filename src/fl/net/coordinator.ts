@@ -441,8 +441,10 @@ export class Coordinator {
       o.reported.has(client) ||
       (this.#secure && !this.#secure.admits(client))
     ) {
-      const left = o ? Math.ceil((this.#deadlineMs(o) - Date.now()) / 1000) : 5;
-      const wait = Math.min(30, Math.max(1, left));
+      // Never past the open round's deadline, and no longer than pollSeconds: a round that closes
+      // early (everyone reported) opens the next at once.
+      const left = o ? (this.#deadlineMs(o) - Date.now()) / 1000 : Infinity;
+      const wait = Math.max(0.05, Math.min(this.config.pollSeconds, left));
       // A secure round is joined only in its advertise stage: idle clients must ask often enough.
       return { retryAfter: this.#secure ? Math.min(wait, this.#secure.idlePoll) : wait };
     }

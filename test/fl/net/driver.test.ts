@@ -39,6 +39,24 @@ describe('round driver', () => {
     expect(closed.report.dropped).toBe(3 - uploaded);
   });
 
+  it('tells a client with nothing to do to poll again within pollSeconds, not at the round deadline', async () => {
+    const config = baseConfig({ roundSeconds: 300, pollSeconds: 0.5, minClients: 1, rounds: 2 });
+    const { server, url, tokens } = await start(config);
+    servers.push(server);
+    for (const t of tokens) await client(url, t).register(10);
+    await until(() => server.coordinator.state === 'open');
+    const selected = server.coordinator.store.plan(0)!.selection.clients;
+    const k = selected[0]!;
+    expect(
+      (await client(url, tokens[k]!).upload(0, frameOf(0, updateOf(server.coordinator.dim, 0, k), 10))).status,
+    ).toBe(200);
+    // Reported: 204 with a Retry-After of at most pollSeconds, though the round stays open 300 s.
+    const again = await client(url, tokens[k]!).get('/v1/task');
+    expect(again.status).toBe(204);
+    expect(Number(again.headers.get('retry-after'))).toBeLessThanOrEqual(0.5);
+    expect(() => resolveConfig(baseConfig({ pollSeconds: 0 }))).toThrow('config.pollSeconds must be');
+  });
+
   it("activity 'reported': registered samples, capped by maxSamples, drive activity selection", async () => {
     const events: FlEvent[] = [];
     const config = baseConfig({
