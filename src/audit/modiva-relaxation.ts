@@ -117,7 +117,8 @@ export class SlotRelaxation {
           w *= q[s]![k % base]!;
           k = Math.floor(k / base);
         }
-        out[f.start + e] = w;
+        // Flushed below 1e-30: negligible, and float32 subnormals would slow the forward many-fold.
+        out[f.start + e] = w < 1e-30 ? 0 : w;
       }
     }
   }

@@ -23,6 +23,7 @@ import {
   booleanValue,
   integerIn,
   nonNegativeFinite,
+  oneOf,
   positiveFinite,
   requiredObject,
   stringValue,
@@ -42,11 +43,11 @@ export interface ExtractCanaryOptions {
   separator?: string;
   /** The class the canary messages carry. */
   targetLabel: number;
-  /** Gradient steps per start (default 100). */
+  /** Gradient steps per start (default 50). */
   steps?: number;
   /** Adam step size on the softmax logits (default 0.3). */
   lr?: number;
-  /** Starts: the first from the uniform distribution, the others from seeded N(0, 1) logits (default 4). */
+  /** Starts: the first from the uniform distribution, the others from seeded N(0, 1) logits (default 2). */
   restarts?: number;
   /** Candidates per start rescored by the model's true loss (default 8; 1 = the argmax of each start). */
   beam?: number;
@@ -65,6 +66,14 @@ export interface ExtractCanaryOptions {
   exclude?: readonly string[];
   /** λ of the exclusion penalty (default 4: larger than a typical gap in log-probability). */
   exclusionWeight?: number;
+  /**
+   * What a relaxed variable is: 'token' (default): one softmax over every value of each token of the
+   * secret (with no separator the secret is one token, "4821": one softmax over its |alphabet|^slots
+   * values); 'slot': one softmax per slot over the alphabet, a token of several slots weighting each of
+   * its values by the product of its slots' probabilities (a mean-field relaxation: fewer parameters,
+   * but for hashed tokens it finds the secret far less often; see docs/audit.md).
+   */
+  relaxation?: 'token' | 'slot';
   /** N-grams of the featuriser (default 2: unigrams and bigrams, as the spam dataset). */
   ngrams?: 1 | 2;
 }
@@ -91,6 +100,8 @@ const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 const WORD = /^[a-z0-9$!]+$/;
 const WORD_CHAR = /[a-z0-9$!]/i;
 const MAX_STEPS = 100000;
+/** Values of a jointly relaxed secret token (10^6: a 6-digit secret). */
+const MAX_JOINT = 2 ** 20;
 const MAX_RESTARTS = 256;
 const MAX_BEAM = 4096;
 /** Relaxed rows over all starts of one forward. */
@@ -116,6 +127,7 @@ interface Checked {
   exclude: Set<string>;
   excluded: Int32Array[];
   exclusionWeight: number;
+  relaxation: 'token' | 'slot';
   ngrams: 1 | 2;
 }
 
@@ -158,11 +170,11 @@ function checkOptions(options: unknown): Checked {
   }
   const target = integerIn('targetLabel', o.targetLabel, 0, model.classes - 1, `an integer in [0, ${model.classes})`);
   const steps =
-    o.steps === undefined ? 100 : integerIn('steps', o.steps, 0, MAX_STEPS, `an integer in [0, ${MAX_STEPS}]`);
+    o.steps === undefined ? 50 : integerIn('steps', o.steps, 0, MAX_STEPS, `an integer in [0, ${MAX_STEPS}]`);
   const lr = o.lr === undefined ? 0.3 : positiveFinite('lr', o.lr);
   const restarts =
     o.restarts === undefined
-      ? 4
+      ? 2
       : integerIn('restarts', o.restarts, 1, MAX_RESTARTS, `an integer in [1, ${MAX_RESTARTS}]`);
   const beam = o.beam === undefined ? 8 : integerIn('beam', o.beam, 1, MAX_BEAM, `an integer in [1, ${MAX_BEAM}]`);
   const temperature = o.temperature === undefined ? 1 : positiveFinite('temperature', o.temperature);
@@ -171,6 +183,11 @@ function checkOptions(options: unknown): Checked {
     o.seed === undefined
       ? 1
       : integerIn('seed', o.seed, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 'a safe integer');
+  const relaxation = oneOf('relaxation', o.relaxation, ['token', 'slot'], 'token');
+  if (relaxation === 'token' && separator === '' && alphabet.length ** slots > MAX_JOINT) {
+    const expected = `at most ${MAX_JOINT} values of the secret token (|alphabet|^slots), or relaxation 'slot'`;
+    throw invalidArgument('slots', expected, slots);
+  }
   if (o.ngrams !== undefined && o.ngrams !== 1 && o.ngrams !== 2) throw invalidArgument('ngrams', '1 or 2', o.ngrams);
   const parse = (name: string, value: unknown): Int32Array => {
     const text = stringValue(name, value);
@@ -213,6 +230,7 @@ function checkOptions(options: unknown): Checked {
     exclude,
     excluded,
     exclusionWeight,
+    relaxation,
     ngrams: o.ngrams ?? 2,
   };
 }
@@ -366,11 +384,19 @@ export function extractCanary(options: ExtractCanaryOptions): CanaryExtraction {
   const o = checkOptions(options);
   const { model, alphabet, slots, target } = o;
   const table = model.embeddingTable!;
+  // The relaxed variables: one per slot, or (relaxation 'token', no separator) one over every value
+  // of the secret's single token, indexed big-endian (for digits, the index is the number itself).
+  const joint = o.relaxation === 'token' && o.separator === '' && slots > 1;
+  const vars = joint ? 1 : slots;
+  const symbols = joint ? jointAlphabet(alphabet, slots) : alphabet;
+  const toVars = (a: Int32Array): Int32Array => (joint ? Int32Array.of(a.reduce((k, s) => k * base0 + s, 0)) : a);
+  const base0 = alphabet.length;
+  const excludedVars = o.excluded.map(toVars);
   const relaxation = new SlotRelaxation(
     o.prefix,
     o.suffix,
-    slots,
-    alphabet,
+    vars,
+    symbols,
     o.separator,
     table.rows,
     o.ngrams,
@@ -378,9 +404,9 @@ export function extractCanary(options: ExtractCanaryOptions): CanaryExtraction {
   );
   const objective = new RelaxedCanaryObjective(model, relaxation, target, o.restarts);
   const rng = new Random(o.seed);
-  const base = alphabet.length;
+  const base = symbols.length;
   const theta = Array.from({ length: o.restarts }, (_, r) =>
-    Array.from({ length: slots }, () => Float64Array.from({ length: base }, () => (r === 0 ? 0 : rng.normal()))),
+    Array.from({ length: vars }, () => Float64Array.from({ length: base }, () => (r === 0 ? 0 : rng.normal()))),
   );
   const q = theta.map((t) => t.map(() => new Float64Array(base)));
   const grad = theta.map((t) => t.map(() => new Float64Array(base)));
@@ -398,7 +424,7 @@ export function extractCanary(options: ExtractCanaryOptions): CanaryExtraction {
       }),
     );
     objective.gradient(q, grad);
-    q.forEach((qs, r) => excludedMass(qs, o.excluded, -o.exclusionWeight, grad[r]!));
+    q.forEach((qs, r) => excludedMass(qs, excludedVars, -o.exclusionWeight, grad[r]!));
     const c1 = 1 - beta1 ** step;
     const c2 = 1 - beta2 ** step;
     theta.forEach((ts, r) =>
@@ -421,23 +447,23 @@ export function extractCanary(options: ExtractCanaryOptions): CanaryExtraction {
   }
   theta.forEach((ts, r) => ts.forEach((t, i) => softmaxInto(t, null, tau, q[r]![i]!)));
   const relaxed = objective.value(q);
-  const penalised = relaxed.map((j, r) => j - o.exclusionWeight * excludedMass(q[r]!, o.excluded));
+  const penalised = relaxed.map((j, r) => j - o.exclusionWeight * excludedMass(q[r]!, excludedVars));
   let best = 0;
   for (let r = 1; r < o.restarts; r++) if (penalised[r]! > penalised[best]!) best = r;
   const argmax = Int32Array.from(q[best]!, (qi) => qi.indexOf(Math.max(...qi)));
 
   // Rescoring: every start's top candidates (beyond the excluded ones) under the true model.
-  const pool = new Map<string, Int32Array>();
+  const pool = new Set<string>();
   for (const qs of q) {
     let kept = 0;
     for (const a of topAssignments(qs, o.beam + o.exclude.size)) {
       const text = relaxation.secretText(a);
       if (o.exclude.has(text)) continue;
-      pool.set(text, a);
+      pool.add(text);
       if (++kept === o.beam) break;
     }
   }
-  const texts = [...pool.keys()];
+  const texts = [...pool];
   const scores = trueLogProbabilities(o, texts, table.rows);
   const candidates = texts
     .map((secret, i) => ({ secret, logProbability: scores[i]! }))
@@ -446,17 +472,37 @@ export function extractCanary(options: ExtractCanaryOptions): CanaryExtraction {
   const result: CanaryExtraction = {
     guess: top.secret,
     argmax: relaxation.secretText(argmax),
-    distributions: q[best]!,
+    distributions: joint ? marginals(q[best]![0]!, slots, base0) : q[best]!,
     logProbability: top.logProbability,
     relaxedLogProbability: relaxed[best]!,
     candidates,
   };
   if (o.secret) {
-    const g = pool.get(top.secret)!;
-    result.success = top.secret === relaxation.secretText(o.secret);
+    const g = parseSecret(top.secret, slots, alphabet, o.separator)!;
+    result.success = top.secret === renderSecret(o.secret, alphabet, o.separator);
     result.slotsCorrect = o.secret.reduce((n, s, i) => n + (s === g[i] ? 1 : 0), 0);
   }
   return result;
+}
+
+/** Every secret of `slots` symbols as one token, big-endian (the last slot varies fastest). */
+function jointAlphabet(alphabet: readonly string[], slots: number): string[] {
+  let out = [''];
+  for (let i = 0; i < slots; i++) out = out.flatMap((p) => alphabet.map((s) => p + s));
+  return out;
+}
+
+/** Each slot's marginal of a distribution over the joint (big-endian) index. */
+function marginals(joint: Float64Array, slots: number, base: number): Float64Array[] {
+  const out = Array.from({ length: slots }, () => new Float64Array(base));
+  joint.forEach((p, k) => {
+    for (let i = slots - 1; i >= 0; i--, k = Math.floor(k / base)) out[i]![k % base]! += p;
+  });
+  return out;
+}
+
+function renderSecret(a: Int32Array, alphabet: readonly string[], separator: string): string {
+  return Array.from(a, (s) => alphabet[s]!).join(separator);
 }
 
 /** log p(target | message) of the filled template for each secret text, featurised as the data sets are. */
