@@ -282,7 +282,7 @@ function softmaxInto(theta: Float64Array, noise: Float64Array | null, tau: numbe
 
 /**
  * The relaxed objective and its gradient for a batch of starts: a reusable evaluator (what the
- * optimiser calls each step; exported for the finite-difference test and for custom optimisers).
+ * optimiser calls each step; exported for the finite-difference test, not from dpfl/audit).
  */
 export class RelaxedCanaryObjective {
   readonly relaxation: SlotRelaxation;
