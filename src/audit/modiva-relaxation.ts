@@ -63,7 +63,7 @@ export class SlotRelaxation {
       features.push({ slots: s, start: total, count });
       total += count;
       if (total > MAX_RELAXED_ROWS) {
-        const expected = `few enough slots for at most ${MAX_RELAXED_ROWS} relaxed rows (|alphabet|^slots per n-gram)`;
+        const expected = `small enough for at most ${MAX_RELAXED_ROWS} relaxed rows (|alphabet|^slots per n-gram)`;
         throw invalidArgument('slots', expected, slots);
       }
     }
