@@ -27,8 +27,16 @@ export function canaryText(secret: number, digits: number): string {
   return formatSecret(secret, digits);
 }
 
+/** The canaries' text with `{}` where the secret goes (the white-box attack's template: modiva.ts). */
+export const CANARY_TEMPLATE = 'my pin is {}';
+
+/** A secret as the text of its slots: `digits` digits, zero-padded. */
+export function secretDigits(secret: number, digits: number): string {
+  return String(secret).padStart(digits, '0');
+}
+
 function formatSecret(secret: number, digits: number): string {
-  return `my pin is ${String(secret).padStart(digits, '0')}`;
+  return CANARY_TEMPLATE.replace('{}', secretDigits(secret, digits));
 }
 
 const MAX_DIGITS = 8;

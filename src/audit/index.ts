@@ -35,7 +35,8 @@ export {
 export { rocSvg, type RocPlotCurve, type RocPlotOptions } from './roc-svg.js';
 export { lossThresholdScores } from './loss-attack.js';
 export { liraScores, type LiraOptions } from './lira.js';
-export { makeCanaries, canaryText, exposure, type Canary } from './canaries.js';
+export { makeCanaries, canaryText, exposure, CANARY_TEMPLATE, type Canary } from './canaries.js';
+export { extractCanary, type ExtractCanaryOptions, type CanaryExtraction } from './modiva.js';
 export {
   auditGaussianMechanism,
   assertClaimHolds,
@@ -54,5 +55,7 @@ export {
   type CanaryResult,
   type TrainingSettings,
   type CanarySettings,
+  type WhiteBoxSettings,
+  type WhiteBoxRow,
 } from './run-audit.js';
 export { auditSummary, auditTable } from './report.js';

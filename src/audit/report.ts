@@ -133,6 +133,15 @@ function checkResult(value: unknown): AuditResult {
       if (row.calibratedExposure !== undefined) {
         checkNumbers(`result.canaries[${i}]`, row, ['calibratedExposure', 'nonPrivateCalibratedExposure']);
       }
+      if (row.whiteBoxExtraction !== undefined) {
+        const name = `result.canaries[${i}].whiteBoxExtraction`;
+        const w = requiredObject(name, row.whiteBoxExtraction as Record<string, unknown>);
+        numberValue(`${name}.digits`, w.digits);
+        for (const k of ['nonPrivate', 'private', 'chance']) {
+          const r = requiredObject(`${name}.${k}`, w[k] as Record<string, unknown>);
+          checkNumbers(`${name}.${k}`, r, ['extraction', 'meanDigitsCorrect']);
+        }
+      }
     });
   }
   return value as AuditResult;
@@ -211,6 +220,16 @@ export function auditTable(result: AuditResult, title: string): string {
           num(c.calibratedExposure, 2),
         ]);
       rows.push([`  repeated ${c.repeats}×, extracted`, pct(c.nonPrivateExtraction), pct(c.extraction)]);
+    }
+    const w0 = result.canaries[0]!.whiteBoxExtraction;
+    if (w0) {
+      const cell = (r: { extraction: number; meanDigitsCorrect: number }) =>
+        `${pct(r.extraction)} (${num(r.meanDigitsCorrect, 2)}/${w0.digits} digits)`;
+      rows.push([`white-box extraction, ModIvA (chance ${cell(w0.chance)})`, '', '']);
+      for (const c of result.canaries) {
+        const w = c.whiteBoxExtraction;
+        if (w) rows.push([`  repeated ${c.repeats}×`, cell(w.nonPrivate), cell(w.private)]);
+      }
     }
   }
   const w0 = Math.max(...rows.map((r) => r[0].length));

@@ -14,7 +14,8 @@ import {
   positiveInteger,
   requiredObject,
 } from '../validate.js';
-import { canaryText, exposure, makeCanaries, type Canary } from './canaries.js';
+import { CANARY_TEMPLATE, canaryText, exposure, makeCanaries, secretDigits, type Canary } from './canaries.js';
+import { extractCanary } from './modiva.js';
 import { liraScores } from './lira.js';
 import { lossThresholdScores } from './loss-attack.js';
 import { drawMembership, oneRunAudit, type OneRunAudit } from './one-run.js';
@@ -47,6 +48,20 @@ export interface CanarySettings {
   repeats: number[];
   /** Digits of the secret (candidate space 10^digits; default 4). */
   digits?: number;
+  /**
+   * White-box extraction (ModIvA, modiva.ts) of every canary from each target's parameters: its
+   * optimisation settings, or false to skip it (default: on, with extractCanary's defaults).
+   */
+  whiteBox?: false | WhiteBoxSettings;
+}
+
+export interface WhiteBoxSettings {
+  /** Gradient steps per start (default 50). */
+  steps?: number;
+  /** Starts (default 2). */
+  restarts?: number;
+  /** Candidates per start rescored by the true loss (default 8). */
+  beam?: number;
 }
 
 export interface AuditConfig {
@@ -106,6 +121,19 @@ export interface CanaryResult {
    */
   calibratedRank?: number;
   calibratedExposure?: number;
+  /** ModIvA against the target's parameters (modiva.ts): its guess, whether exact, digits right. */
+  whiteBox?: { guess: string; success: boolean; digitsCorrect: number; logProbability: number };
+}
+
+/** White-box extraction of the canaries with one repetition count, against each target. */
+export interface WhiteBoxRow {
+  attack: 'ModIvA (Parikh, Dupuy and Gupta 2022): token relaxation, gradient ascent, beam rescoring';
+  /** Fraction of the canaries whose secret is exactly recovered, and mean digits right (of `digits`). */
+  nonPrivate: { extraction: number; meanDigitsCorrect: number };
+  private: { extraction: number; meanDigitsCorrect: number };
+  /** What a uniform random guess achieves: 1/candidates exact, digits/10 digits right. */
+  chance: { extraction: number; meanDigitsCorrect: number };
+  digits: number;
 }
 
 export interface CanaryRow {
@@ -120,6 +148,8 @@ export interface CanaryRow {
   calibratedExposure?: number;
   nonPrivateCalibratedExposure?: number;
   candidates: number;
+  /** ModIvA's extraction rates (absent when the white-box step is skipped). */
+  whiteBoxExtraction?: WhiteBoxRow;
 }
 
 export interface AuditResult {
@@ -173,6 +203,21 @@ function checkSettings(name: string, value: unknown): TrainingSettings {
     batchSize: positiveInteger(`${name}.batchSize`, s.batchSize),
     maxGradNorm: positiveFinite(`${name}.maxGradNorm`, s.maxGradNorm),
   };
+}
+
+function checkWhiteBox(value: unknown): false | WhiteBoxSettings {
+  if (value === false) return false;
+  if (value === undefined || value === true) return {};
+  const w = requiredObject('config.canaries.whiteBox', value as WhiteBoxSettings);
+  const out: WhiteBoxSettings = {};
+  const limit = (name: keyof WhiteBoxSettings, min: number, max: number) => {
+    if (w[name] !== undefined)
+      out[name] = integerIn(`config.canaries.whiteBox.${name}`, w[name], min, max, `an integer in [${min}, ${max}]`);
+  };
+  limit('steps', 0, MAX_EPOCHS);
+  limit('restarts', 1, 256);
+  limit('beam', 1, 4096);
+  return out;
 }
 
 /** The config read once and checked: every field the audit uses, before any model is trained. */
@@ -229,7 +274,7 @@ function checkConfig(config: unknown): AuditConfig {
     if (copies > MAX_PLANTED) {
       throw invalidArgument('config.canaries', `at most ${MAX_PLANTED} planted copies (perRepeat × Σ repeats)`, copies);
     }
-    canaries = { perRepeat, repeats, digits };
+    canaries = { perRepeat, repeats, digits, whiteBox: checkWhiteBox(k.whiteBox) };
   }
   return {
     data,
@@ -243,6 +288,20 @@ function checkConfig(config: unknown): AuditConfig {
     seed,
     confidence,
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
+  };
+}
+
+function whiteBoxRow(np: CanaryResult[], p: CanaryResult[], digits: number, candidates: number): WhiteBoxRow {
+  const rates = (rs: CanaryResult[]) => ({
+    extraction: rs.reduce((n, c) => n + (c.whiteBox!.success ? 1 : 0), 0) / rs.length,
+    meanDigitsCorrect: rs.reduce((n, c) => n + c.whiteBox!.digitsCorrect, 0) / rs.length,
+  });
+  return {
+    attack: 'ModIvA (Parikh, Dupuy and Gupta 2022): token relaxation, gradient ascent, beam rescoring',
+    nonPrivate: rates(np),
+    private: rates(p),
+    chance: { extraction: 1 / candidates, meanDigitsCorrect: digits / 10 },
+    digits,
   };
 }
 
@@ -270,6 +329,7 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
       })
     : [];
   const digits = config.canaries?.digits ?? 4;
+  const secrets = canaries.map((c) => c.secret);
   const planted = canaries.flatMap((c) =>
     Array.from({ length: c.repeats }, () => ({ tokens: textFeatures(c.text, data.featureDim), label: c.label })),
   );
@@ -343,7 +403,6 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
     };
     if (canaries.length > 0) {
       const own = candidateStats(target);
-      const secrets = canaries.map((c) => c.secret);
       result.canaries = canaries.map((c) => {
         const others = secrets.filter((s) => s !== c.secret);
         const st = own.get(c.label)!;
@@ -362,6 +421,29 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
         }
         return row;
       });
+      const whiteBox = config.canaries?.whiteBox;
+      if (whiteBox !== false && whiteBox !== undefined) {
+        canaries.forEach((c, i) => {
+          config.onProgress?.({ phase: `${name}: white-box extraction`, step: i + 1, total: canaries.length });
+          const secret = secretDigits(c.secret, digits);
+          const x = extractCanary({
+            model: target.model,
+            template: CANARY_TEMPLATE,
+            slots: digits,
+            targetLabel: c.label,
+            ...whiteBox,
+            seed: config.seed + i,
+            secret,
+            exclude: secrets.filter((s) => s !== c.secret).map((s) => secretDigits(s, digits)),
+          });
+          result.canaries![i]!.whiteBox = {
+            guess: x.guess,
+            success: x.success!,
+            digitsCorrect: x.slotsCorrect!,
+            logProbability: x.logProbability,
+          };
+        });
+      }
     }
     return result;
   };
@@ -400,6 +482,9 @@ export function runAudit(auditConfig: AuditConfig): AuditResult {
             }
           : {}),
         candidates: 10 ** digits - canaries.length + 1,
+        ...(np[0]?.whiteBox
+          ? { whiteBoxExtraction: whiteBoxRow(np, p, digits, 10 ** digits - canaries.length + 1) }
+          : {}),
       };
     });
   }

@@ -84,6 +84,8 @@ export interface ExampleStats {
 }
 
 export interface TrainedModel {
+  /** The trained network itself (white-box attacks: modiva.ts). */
+  model: Sequential;
   steps: number;
   /** σ of the private run (0 for the non-private one). */
   noiseMultiplier: number;
@@ -167,6 +169,7 @@ export function trainModel(data: Dataset, options: TrainOptions): TrainedModel {
   }
   trainer.run(steps, (r) => options.onStep?.(r.step + 1, steps));
   return {
+    model,
     steps,
     noiseMultiplier,
     epsilon: spent(),

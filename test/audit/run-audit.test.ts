@@ -63,6 +63,20 @@ describe('runAudit (synthetic text, fixed seed)', () => {
     expect(row.exposure).toBeLessThan(row.nonPrivateExposure - 5);
   });
 
+  it('white-box extraction (ModIvA) recovers the 16× canaries from the non-private target only', () => {
+    const row = result.canaries!.find((c) => c.repeats === 16)!.whiteBoxExtraction!;
+    expect(row.attack).toMatch(/^ModIvA \(Parikh, Dupuy and Gupta 2022\)/);
+    expect(row.digits).toBe(4);
+    expect(row.chance).toEqual({ extraction: 1 / (10000 - 4 + 1), meanDigitsCorrect: 0.4 });
+    expect(row.nonPrivate).toEqual({ extraction: 1, meanDigitsCorrect: 4 });
+    expect(row.private.extraction).toBe(0);
+    expect(row.private.meanDigitsCorrect).toBeLessThan(2);
+    for (const c of result.nonPrivate.canaries!) {
+      expect(c.whiteBox!.guess).toMatch(/^\d{4}$/);
+      expect(c.whiteBox!.success).toBe(c.whiteBox!.guess === String(c.secret).padStart(4, '0'));
+    }
+  });
+
   it('summarises to JSON without typed arrays or Infinity, and tabulates', () => {
     const s = auditSummary(result);
     const round = JSON.parse(JSON.stringify(s));
@@ -75,8 +89,11 @@ describe('runAudit (synthetic text, fixed seed)', () => {
     expect(round.nonPrivate.attacks.loss.bound).toMatchObject({ analysis: 'one-run', canaries: 2000 });
     expect(round.membership.seed).toBe(3);
     expect(round.canaries).toHaveLength(2);
+    expect(round.canaries[1].whiteBoxExtraction.nonPrivate.extraction).toBe(1);
     const table = auditTable(result, 'title');
     expect(table).toContain('LiRA online (headline)');
+    expect(table).toMatch(/white-box extraction, ModIvA \(chance 0\.01% \(0\.40\/4 digits\)\)/);
+    expect(table).toMatch(/repeated 16× +100\.00% \(4\.00\/4 digits\) +0\.00% \(/);
     expect(table).toMatch(/theoretical ε = 0\.\d+, audited lower bound = \d\.\d{3} at 95% confidence/);
     expect(table).toContain('ε lower bound, one run (95%)');
     expect(table).toContain('one-run analysis (Steinke, Nasr and Jagielski 2023) over 2000 examples');
@@ -93,6 +110,27 @@ describe('runAudit (synthetic text, fixed seed)', () => {
     expect(() =>
       runAudit({ data, model: 'linear', epsilon: 1, delta: 1e-5, shadowModels: 0, ...settings, seed: 2 ** 41 }),
     ).toThrow('seed must be an integer in [0, 2^40), received 2199023255552');
+    const canaries = { perRepeat: 2, repeats: [1], whiteBox: { steps: -1 } };
+    expect(() =>
+      runAudit({ data, model: 'linear', epsilon: 1, delta: 1e-5, shadowModels: 0, ...settings, canaries, seed: 1 }),
+    ).toThrow('config.canaries.whiteBox.steps must be an integer in [0, 100000], received -1');
+  });
+
+  it('whiteBox: false skips the white-box step', () => {
+    const quick = { ...settings.nonPrivate, epochs: 1 };
+    const r = runAudit({
+      data: loadAuditDataset('synthetic', 'linear'),
+      model: 'linear',
+      epsilon: 1,
+      delta: 1e-5,
+      shadowModels: 0,
+      nonPrivate: quick,
+      private: { ...settings.private, epochs: 1 },
+      canaries: { perRepeat: 2, repeats: [1], whiteBox: false },
+      seed: 1,
+    });
+    expect(r.canaries![0]!.whiteBoxExtraction).toBeUndefined();
+    expect(r.nonPrivate.canaries![0]!.whiteBox).toBeUndefined();
   });
 });
 
@@ -149,6 +187,8 @@ describe('dpfl audit', () => {
       [['--dataset', 'cifar'], '--dataset must be one of spam, mnist, synthetic, received "cifar"'],
       [['--epsilon', '0'], '--epsilon must be a positive number, received "0"'],
       [['--mechanism', 'laplace'], '--mechanism must be "gaussian", received "laplace"'],
+      [['--white-box-steps', 'x'], '--white-box-steps must be'],
+      [['--white-box-steps', '1.5'], '--white-box-steps must be'],
       [['--bogus'], 'bogus'],
     ];
     for (const [argv, message] of cases) {

@@ -141,7 +141,25 @@ const reports = fc.oneof(
   ),
 );
 
+/** A small trained-shape bag model (random parameters) for extractCanary. */
+const bagModel = api.createModel({ kind: 'linear', input: 'bags', inputDim: 64, classes: 2 }, 1);
+const extractValid = fc.record({
+  model: fc.constant(bagModel as unknown),
+  template: fc.constantFrom('my pin is {}', 'pin: {} ok', '{}', 'no slot'),
+  slots: fc.integer({ min: 1, max: 3 }),
+  alphabet: fc.constantFrom(['0', '1', '2'], ['a', 'b'], ['x', 'yy']),
+  separator: fc.constantFrom('', ' ', '-'),
+  targetLabel: fc.integer({ min: 0, max: 1 }),
+  steps: fc.integer({ min: 0, max: 3 }),
+  restarts: fc.integer({ min: 1, max: 2 }),
+  beam: fc.integer({ min: 1, max: 3 }),
+  relaxation: fc.constantFrom('token', 'slot'),
+  gumbel: fc.boolean(),
+  seed: small,
+});
+
 const SHAPES: Record<string, fc.Arbitrary<unknown[]>> = {
+  extractCanary: fc.tuple(perturbed(extractValid)),
   rocCurve: pair,
   auc: fc.tuple(roc),
   advantage: fc.tuple(roc),

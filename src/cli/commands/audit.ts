@@ -22,7 +22,7 @@ import { ProgressLine } from '../progress.js';
 const HELP = `usage: dpfl audit [--dataset spam|mnist|synthetic] [--model linear|mlp|text] [--epsilon 1] [--delta 1e-5]
                   [--shadow-models 16] [--canaries K --repeats 1,4,16] [--epochs N] [--batch-size B]
                   [--lr LR] [--private-lr LR] [--private-batch-size B] [--seed S] [--confidence 0.95]
-                  [--plot FILE.svg] [--json]
+                  [--white-box-steps 50] [--plot FILE.svg] [--json]
        dpfl audit --mechanism gaussian [--epsilon 1] [--delta 1e-5] [--noise-scale 0.1] [--trials 20000]
 
 Every example is a member of the target's training set independently with probability 1/2 (a
@@ -34,7 +34,10 @@ Nasr and Jagielski 2023: r guesses on the m examples, v correct) per attack, sid
 with code 3 if an attack certifies more leakage than the private model's ε allows.
   --canaries K --repeats R1,R2,...  plant K secrets "my pin is NNNN" per repetition count in the
                      targets' training text and report their exposure (Carlini et al. 2019)
-                     (spam dataset; --repeats alone plants K = 2)
+                     (spam dataset; --repeats alone plants K = 2), and try to extract each
+                     secret from the targets' parameters (white-box ModIvA: Parikh, Dupuy and
+                     Gupta 2022)
+  --white-box-steps N   gradient steps of the white-box extraction (default 50; 0 skips it)
   --plot FILE.svg    the ROC curves of the headline attack, log-log axes
   --json             one JSON object: { membership, epsilonLowerBoundAnalysis: { analysis,
                      assumptions }, nonPrivate: { auc, tprAt1PctFpr, epsilonLowerBound, ... },
@@ -86,6 +89,7 @@ const OPTIONS = stringOptions(
   'mechanism',
   'noise-scale',
   'trials',
+  'white-box-steps',
 );
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
@@ -172,7 +176,7 @@ interface AuditPlan {
   seed: number;
   nonPrivate: TrainingSettings;
   priv: TrainingSettings;
-  canaries: { perRepeat: number; repeats: number[] } | undefined;
+  canaries: { perRepeat: number; repeats: number[]; whiteBox: false | { steps: number } } | undefined;
 }
 
 /** Validates every flag before anything is trained. */
@@ -205,10 +209,15 @@ function parseAudit(values: Values): AuditPlan {
     lr: positive('private-lr', values['private-lr'], d.private.lr),
     batchSize: integer('private-batch-size', values['private-batch-size'], d.private.batchSize, 1),
   };
-  let canaries: { perRepeat: number; repeats: number[] } | undefined;
+  let canaries: AuditPlan['canaries'];
+  const steps = integer('white-box-steps', values['white-box-steps'], 50, 0);
   if (values.canaries !== undefined || values.repeats !== undefined) {
     const perRepeat = integer('canaries', values.canaries, 2, 1);
-    canaries = { perRepeat, repeats: values.repeats !== undefined ? parseRepeats(values.repeats) : [1, 4, 16] };
+    canaries = {
+      perRepeat,
+      repeats: values.repeats !== undefined ? parseRepeats(values.repeats) : [1, 4, 16],
+      whiteBox: steps === 0 ? false : { steps },
+    };
   }
   return { dataset, model, epsilon, delta, confidence, shadowModels, seed, nonPrivate, priv, canaries };
 }
