@@ -78,7 +78,7 @@ export interface Run {
 }
 
 /** Split seed: fixed, so the test set is the same for every run of a dataset. */
-const SPLIT_SEED = 20240601;
+export const SPLIT_SEED = 20240601;
 
 /** `dpfl train`'s datasets: the registry's defaults (synthetic: bags for the text model, else dense). */
 export function loadNamedDataset(name: DatasetName, modelKind: ModelKind): Dataset {
