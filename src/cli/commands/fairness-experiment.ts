@@ -152,6 +152,8 @@ export interface CounterfactualSummary {
 
 export interface SeedResult {
   seed: number;
+  batchSize: number;
+  epochs: number;
   accuracy: number;
   /** ε spent (null: non-private). */
   epsilon: number | null;
@@ -209,6 +211,8 @@ async function measure(
   });
   const result: SeedResult = {
     seed: config.seed ?? 0,
+    batchSize: config.batchSize,
+    epochs: config.epochs,
     accuracy: correct / run.test.size,
     epsilon: spentEpsilon(run, config.delta),
     noiseMultiplier: config.nonPrivate ? null : run.noiseMultiplier,
@@ -245,15 +249,21 @@ async function measure(
   return result;
 }
 
-/** dpfl train's configuration of the dataset's default model at ε (null: non-private) and seed. */
+/**
+ * dpfl train's configuration of the dataset's default model at ε (null: non-private) and seed. On a small
+ * subsample the batch is lowered to a quarter of the training side (train's default of 256 would not fit).
+ */
 export function trainConfig(
   name: FairnessDataset,
   epsilon: number | null,
   seed: number,
   epochs: number | undefined,
   augment: boolean,
+  size: number,
 ): RunConfig {
+  const trainSize = size - splitRows(size, 0.2, SPLIT_SEED).test.length;
   const argv = ['--dataset', name, '--seed', String(seed)];
+  if (trainSize < 4 * 256) argv.push('--batch-size', String(Math.max(1, Math.floor(trainSize / 4))));
   if (epsilon === null) argv.push('--non-private');
   else argv.push('--epsilon', String(epsilon));
   if (epochs !== undefined) argv.push('--epochs', String(epochs));
@@ -268,7 +278,7 @@ export async function dpExperiment(fd: FairnessData, o: ExperimentOptions): Prom
   for (const epsilon of settings) {
     const seeds: SeedResult[] = [];
     for (let s = 1; s <= o.seeds; s++) {
-      const config = trainConfig(fd.name, epsilon, s, o.epochs, o.augment);
+      const config = trainConfig(fd.name, epsilon, s, o.epochs, o.augment, fd.data.size);
       const label = `${fd.name} ${epsilon === null ? 'non-private' : `ε = ${epsilon}`} seed ${s}`;
       o.progress.status(`${label}: training`);
       seeds.push(await measure(fd, config, o.bootstrap, o.progress, label));
