@@ -19,7 +19,7 @@ import { simulate } from '../../fl/simulate.js';
 import type { Batch } from '../../models/batch.js';
 import type { Sequential } from '../../models/sequential.js';
 import { createModel } from '../../models/zoo.js';
-import type { ProgressLine } from '../progress.js';
+import { ProgressLine } from '../progress.js';
 import { federationData } from './federation-data.js';
 import { parseTrainArgs } from './train.js';
 
@@ -182,18 +182,15 @@ export interface ExperimentOptions {
 }
 
 /** Trains one configuration and measures it. */
-async function measure(
-  fd: FairnessData,
-  config: RunConfig,
-  bootstrap: number,
-  progress: ProgressLine,
-  label: string,
-): Promise<SeedResult> {
+async function measure(fd: FairnessData, config: RunConfig, bootstrap: number, label: string): Promise<SeedResult> {
   const t0 = performance.now();
   const run = createRun(config, fd.data, fd.texts);
+  // A bar of its own per run: its ETA reads this run's elapsed time, not the command's.
+  const bar = new ProgressLine();
   run.trainer.run(run.totalSteps, (r) =>
-    progress.update(r.step + 1, run.totalSteps, () => `${label}: step ${r.step + 1}/${run.totalSteps}`),
+    bar.update(r.step + 1, run.totalSteps, () => `${label}: step ${r.step + 1}/${run.totalSteps}`),
   );
+  bar.finish();
   const seconds = (performance.now() - t0) / 1000;
   const testRows = splitRows(fd.data.size, 0.2, SPLIT_SEED).test;
   const predictions = predictAll(run.model, run.test);
@@ -281,7 +278,7 @@ export async function dpExperiment(fd: FairnessData, o: ExperimentOptions): Prom
       const config = trainConfig(fd.name, epsilon, s, o.epochs, o.augment, fd.data.size);
       const label = `${fd.name} ${epsilon === null ? 'non-private' : `ε = ${epsilon}`} seed ${s}`;
       o.progress.status(`${label}: training`);
-      seeds.push(await measure(fd, config, o.bootstrap, o.progress, label));
+      seeds.push(await measure(fd, config, o.bootstrap, label));
     }
     out.push({ epsilon, seeds });
   }
@@ -311,6 +308,7 @@ export async function flExperiment(
     for (let s = 1; s <= o.seeds; s++) {
       progress.status(`fl ${selection} selection seed ${s}`);
       const t0 = performance.now();
+      const bar = new ProgressLine();
       const fd = federationData({ dataset: 'spam', partition: 'natural', clients: '100000', seed: String(s) });
       const result = await simulate({
         train: fd.train,
@@ -321,8 +319,9 @@ export async function flExperiment(
         selection: { method: selection, perRound: Math.min(o.perRound, fd.partition.clients.length) },
         local: { epochs: 5, lr: 10, batchSize: 16 },
         seed: s,
-        onRound: (r) => progress.update(r.round + 1, o.rounds, `fl ${selection} seed ${s}: round ${r.round + 1}`),
+        onRound: (r) => bar.update(r.round + 1, o.rounds, `fl ${selection} seed ${s}: round ${r.round + 1}`),
       });
+      bar.finish();
       const spec = { kind: 'linear' as const, inputDim: fd.data.featureDim, input: 'bags' as const, classes: 2 };
       const model = createModel({ ...spec, combiner: 'sqrtn' }, s);
       model.params.set(result.params);
