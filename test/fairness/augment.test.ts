@@ -164,7 +164,7 @@ describe('createRun with augment: gender-swap', () => {
     expect(aug.optimizer.steps).toBe(aug.totalSteps);
   });
 
-  it('refuses augment without texts or on dense data', () => {
+  it('refuses augment without texts, and an unknown augmentation', () => {
     expect(() => createRun({ ...config, augment: 'gender-swap' }, data)).toThrow(/texts must be one text per example/);
     expect(() => createRun({ ...config, augment: 'mixup' as never }, data, texts)).toThrow(/config.augment/);
   });
