@@ -76,6 +76,7 @@ describe('dpfl fairness arguments', () => {
 describe('fairnessSvg', () => {
   it('is well-formed and draws one series per group in each panel, escaping labels', () => {
     const point = (v: number) => ({ value: v, lower: v - 0.02, upper: v + 0.02 });
+    const nan = { value: Number.NaN, lower: 0, upper: 0 };
     const svg = fairnessSvg([
       {
         title: 'accuracy by class',
@@ -90,7 +91,7 @@ describe('fairnessSvg', () => {
         title: 'gap',
         yLabel: '|Δp|',
         xLabels: ['ε = 1', 'ε = 3', 'no DP'],
-        series: [{ label: 'mean |Δp|', points: [point(0.01), point(0.02), { value: Number.NaN, lower: 0, upper: 0 }] }],
+        series: [{ label: 'mean |Δp|', points: [point(0.01), point(0.02), nan] }],
       },
     ]);
     expect(wellFormed(svg)).toBe(true);

@@ -76,14 +76,16 @@ function panelSvg(p: PlotPanel, x0: number, width: number, height: number, legen
     parts.push(...g, '</g>');
     const ly = m.top + ph + 44 + LEGEND_ROW * k;
     parts.push(
-      `<line x1="${x0 + m.left + 8}" y1="${ly}" x2="${x0 + m.left + 26}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`,
+      `<line x1="${x0 + m.left + 8}" y1="${ly}" x2="${x0 + m.left + 26}" y2="${ly}" ` +
+        `stroke="${color}" stroke-width="2"${dash}/>`,
     );
     parts.push(`<text x="${x0 + m.left + 30}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
   });
   parts.push(`<text x="${f(x0 + m.left + pw / 2)}" y="${m.top + ph + 30}" text-anchor="middle">ε (DP-SGD)</text>`);
   const cy = m.top + ph / 2;
   parts.push(
-    `<text x="${x0 + 14}" y="${f(cy)}" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${f(cy)})">${escapeXml(p.yLabel)}</text>`,
+    `<text x="${x0 + 14}" y="${f(cy)}" text-anchor="middle" ` +
+      `transform="rotate(-90 ${x0 + 14} ${f(cy)})">${escapeXml(p.yLabel)}</text>`,
   );
   parts.push(`<text x="${f(x0 + width / 2)}" y="22" text-anchor="middle" font-size="14">${escapeXml(p.title)}</text>`);
   return parts;
@@ -95,7 +97,8 @@ export function fairnessSvg(panels: readonly PlotPanel[]): string {
   const [w, h] = [420, 330 + rows * LEGEND_ROW];
   const width = w * Math.max(1, panels.length);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" viewBox="0 0 ${width} ${h}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" viewBox="0 0 ${width} ${h}" ` +
+      'font-family="sans-serif" font-size="11">',
     `<rect width="${width}" height="${h}" fill="white"/>`,
   ];
   panels.forEach((p, i) => {
