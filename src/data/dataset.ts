@@ -33,6 +33,9 @@ function checkDataset(ds: unknown): Dataset {
     if (offsets.length !== size + 1) {
       throw invalidArgument('ds.offsets.length', `ds.size + 1 (${size + 1})`, offsets.length);
     }
+    if (d.weights !== undefined && typedArray('ds.weights', d.weights, 'Float32Array').length !== d.indices!.length) {
+      throw invalidArgument('ds.weights.length', `ds.indices.length (${d.indices!.length})`, d.weights.length);
+    }
   } else {
     throw invalidArgument('ds.kind', '"dense" or "bags"', d.kind);
   }
@@ -51,6 +54,11 @@ export interface Dataset {
   /** bags: CSR tokens, example i holds indices[offsets[i] .. offsets[i + 1]). */
   readonly indices?: Int32Array;
   readonly offsets?: Int32Array;
+  /**
+   * bags, optional: a weight per entry of indices (the embedding bag sums w_t·row_t instead of applying its
+   * combiner). Gender-swap augmentation uses it to merge an example with its twin (src/fairness/augment.ts).
+   */
+  readonly weights?: Float32Array;
   readonly labels: Int32Array;
 }
 
@@ -109,7 +117,10 @@ export function gatherBatch(ds: Dataset, rows: Int32Array): Batch {
   }
   const indices = new Int32Array(offsets[b]!);
   for (let r = 0; r < b; r++) indices.set(ds.indices!.subarray(off[rows[r]!]!, off[rows[r]! + 1]!), offsets[r]!);
-  return { size: b, bags: { indices, offsets }, labels };
+  if (ds.weights === undefined) return { size: b, bags: { indices, offsets }, labels };
+  const weights = new Float32Array(offsets[b]!);
+  for (let r = 0; r < b; r++) weights.set(ds.weights.subarray(off[rows[r]!]!, off[rows[r]! + 1]!), offsets[r]!);
+  return { size: b, bags: { indices, offsets, weights }, labels };
 }
 
 /** A subset of ds (copied). */
@@ -125,6 +136,7 @@ export function subset(ds: Dataset, rows: Int32Array, name?: string): Dataset {
     labels: batch.labels,
     ...(batch.x ? { x: batch.x } : {}),
     ...(batch.bags ? { indices: batch.bags.indices, offsets: batch.bags.offsets } : {}),
+    ...(batch.bags?.weights ? { weights: batch.bags.weights } : {}),
   };
 }
 
@@ -154,6 +166,25 @@ function subsetOwners(owners: Owners, rows: Int32Array): Owners {
 }
 
 /**
+ * The example indices of each side of splitDataset(ds, testFraction, seed, { order }) for a dataset of `size`
+ * examples (to find, e.g., the texts behind a split's test side). Arguments are checked by splitDataset.
+ */
+export function splitRows(
+  size: number,
+  testFraction: number,
+  seed: number,
+  order: 'sorted' | 'shuffled' = 'sorted',
+): { train: Int32Array; test: Int32Array } {
+  const perm = new Int32Array(size);
+  for (let i = 0; i < size; i++) perm[i] = i;
+  new Random(seed).shuffle(perm);
+  const nTest = Math.min(size - 1, Math.max(1, Math.round(size * testFraction)));
+  const [test, train] = [perm.slice(0, nTest), perm.slice(nTest)];
+  if (order === 'sorted') [test, train].forEach((rows) => rows.sort());
+  return { train, test };
+}
+
+/**
  * A stable split: the same seed and dataset give the same train/test examples on every run. The
  * test side is the first round(size × testFraction) examples of a seeded Fisher–Yates permutation.
  */
@@ -166,12 +197,7 @@ export function splitDataset(ds: Dataset, testFraction: number, seed: number, op
   const o = optionsObject('options', options);
   const order = oneOf('options.order', o.order, ['sorted', 'shuffled'] as const, 'sorted');
   if (o.owners !== undefined) checkOwners('options.owners', o.owners, ds.size);
-  const perm = new Int32Array(ds.size);
-  for (let i = 0; i < ds.size; i++) perm[i] = i;
-  new Random(seed).shuffle(perm);
-  const nTest = Math.min(ds.size - 1, Math.max(1, Math.round(ds.size * testFraction)));
-  const [testRows, trainRows] = [perm.slice(0, nTest), perm.slice(nTest)];
-  if (order === 'sorted') [testRows, trainRows].forEach((rows) => rows.sort());
+  const { test: testRows, train: trainRows } = splitRows(ds.size, testFraction, seed, order);
   return {
     test: subset(ds, testRows, `${ds.name}-test`),
     train: subset(ds, trainRows, `${ds.name}-train`),

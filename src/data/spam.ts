@@ -65,7 +65,7 @@ function headersAndBody(text: string): { headers: string; body: string } {
 }
 
 /** What the features read: the Subject line and the body (other headers dropped). */
-function subjectAndBody(text: string): string {
+export function subjectAndBody(text: string): string {
   const { headers, body } = headersAndBody(text);
   const subject = /^subject:(.*)$/im.exec(headers)?.[1] ?? '';
   return `${subject}\n${body}`;

@@ -3,6 +3,8 @@
 import type { AccountantState } from '../accounting/index.js';
 import { splitDataset, type Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetName } from '../data/registry.js';
+import { readSpamCorpus, spamFromMessages, subjectAndBody } from '../data/spam.js';
+import { genderSwapBags } from '../fairness/augment.js';
 // train.ts and the utility bench name datasets through here.
 export type { DatasetName };
 import { invalidArgument, invalidType } from '../errors.js';
@@ -53,6 +55,12 @@ export interface RunConfig {
    * contribution clip C₁ (DpOptimizer's sparseEmbeddings; the table is the model's).
    */
   sparseEmbeddings?: { ratio: number; threshold: number; contributionClip?: number };
+  /**
+   * 'gender-swap' (text datasets, bags models): each training text with a gendered term is merged with its
+   * gender-swapped twin into ONE example (src/fairness/augment.ts): the privacy unit stays one original example,
+   * so ε is unchanged. The test split is not augmented.
+   */
+  augment?: 'gender-swap';
 }
 
 export interface Run {
@@ -70,7 +78,7 @@ export interface Run {
 }
 
 /** Split seed: fixed, so the test set is the same for every run of a dataset. */
-const SPLIT_SEED = 20240601;
+export const SPLIT_SEED = 20240601;
 
 /** `dpfl train`'s datasets: the registry's defaults (synthetic: bags for the text model, else dense). */
 export function loadNamedDataset(name: DatasetName, modelKind: ModelKind): Dataset {
@@ -125,6 +133,7 @@ function checkConfig(config: unknown): RunConfig {
   if (c.seed !== undefined) nonNegativeInteger('config.seed', c.seed);
   if (c.activation !== undefined) oneOf('config.activation', c.activation, ['relu', 'tanh']);
   if (c.combiner !== undefined) oneOf('config.combiner', c.combiner, ['mean', 'sqrtn', 'sum']);
+  if (c.augment !== undefined) oneOf('config.augment', c.augment, ['gender-swap']);
   if (c.sparseEmbeddings !== undefined) {
     requiredObject('config.sparseEmbeddings', c.sparseEmbeddings);
     if (c.nonPrivate) throw invalidArgument('config.sparseEmbeddings', 'absent in a non-private run', 'given');
@@ -132,18 +141,46 @@ function checkConfig(config: unknown): RunConfig {
   return c;
 }
 
-export function createRun(config: RunConfig, data?: Dataset): Run {
+/**
+ * A run of `config` on the named dataset, or on `data` when given. With config.augment, `texts` (one per example
+ * of data, the text its bag was hashed from) are needed when data is given; spam reads its own corpus.
+ */
+export function createRun(config: RunConfig, data?: Dataset, texts?: string[]): Run {
   checkConfig(config);
   if (data !== undefined) dataset('data', data);
-  const all = data ?? loadNamedDataset(config.dataset, config.model);
+  let all: Dataset;
+  if (config.augment !== undefined && data === undefined) {
+    if (config.dataset !== 'spam') {
+      throw invalidArgument('config.augment', 'used with a text dataset ("spam")', config.dataset);
+    }
+    const corpus = readSpamCorpus();
+    all = spamFromMessages(corpus);
+    texts = corpus.map((m) => subjectAndBody(m.text));
+  } else {
+    all = data ?? loadNamedDataset(config.dataset, config.model);
+  }
+  if (config.augment !== undefined) {
+    if (all.kind !== 'bags') throw invalidArgument('config.augment', 'used with bags of hashed text', all.kind);
+    if (!Array.isArray(texts) || texts.length !== all.size) {
+      throw invalidArgument('texts', `one text per example of data (${all.size}) with config.augment`, texts?.length);
+    }
+  }
   if (config.model === 'text' && all.kind !== 'bags')
     throw invalidArgument(
       'model',
       `"linear" or "mlp" for the ${config.dataset} dataset (dense features)`,
       config.model,
     );
-  const { train, test } = splitDataset(all, 0.2, SPLIT_SEED);
+  const split = splitDataset(all, 0.2, SPLIT_SEED);
+  const { test } = split;
+  let { train } = split;
   const spec = specFor(config, train);
+  if (config.augment === 'gender-swap') {
+    // The same rows as the plain split (it depends only on the size and seed); the test side stays plain.
+    const combiner = spec.combiner ?? 'mean';
+    const merged = genderSwapBags(texts!, all.labels, { buckets: all.featureDim, combiner }).dataset;
+    train = splitDataset({ ...merged, name: all.name, classes: all.classes }, 0.2, SPLIT_SEED).train;
+  }
   const model = createModel(spec, config.seed ?? 0);
   if (config.batchSize > train.size)
     throw invalidArgument('batchSize', `at most the training set size (${train.size})`, config.batchSize);

@@ -11,6 +11,7 @@ export {
   type UndefinedRate,
 } from './group-metrics.js';
 export { genderSwap, genderedTerms, hasGenderedTerm } from './gender-swap.js';
+export { genderSwapBags, type GenderSwapBags, type GenderSwapBagsOptions } from './augment.js';
 export {
   counterfactualGap,
   type CounterfactualGap,

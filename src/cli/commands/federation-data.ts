@@ -2,7 +2,7 @@
 // (one process each) rebuild it: the same flags give every process the same dataset, split and
 // partition (all seeded), so client k of a networked run holds exactly the examples simulated
 // client k holds, and the same BuiltinModel.
-import { type Dataset, splitDataset } from '../../data/dataset.js';
+import { type Dataset, type Owners, splitDataset } from '../../data/dataset.js';
 import { loadDataset, type LoadDatasetOptions } from '../../data/registry.js';
 import { BuiltinModel } from '../../fl/builtin-model.js';
 import { type Partition, type PartitionKind, partitionData } from '../../fl/partition.js';
@@ -36,6 +36,8 @@ export interface FederationData {
   seed: number;
   /** Spam with the linear model: federate's tuned local-training defaults apply. */
   tuned: boolean;
+  /** The natural owner of each train and test example (datasets that have owners; fairness by activity). */
+  owners?: { train: Owners; test: Owners };
 }
 
 const { fail, choice: oneOf, integer, positive } = optionParser('math');
@@ -114,5 +116,15 @@ export function federationData(values: FederationDataFlags): FederationData {
       : { kind: modelKind, inputDim: data.featureDim, input: 'dense', classes: data.classes },
     seed,
   );
-  return { data, train, test, partition, model, modelKind, seed, tuned };
+  return {
+    data,
+    train,
+    test,
+    partition,
+    model,
+    modelKind,
+    seed,
+    tuned,
+    ...(trainOwners ? { owners: trainOwners } : {}),
+  };
 }

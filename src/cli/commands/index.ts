@@ -50,4 +50,8 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'membership inference, canary exposure and audited ε lower bounds (private vs non-private)',
     load: async () => (await import('./audit.js')).audit,
   },
+  fairness: {
+    summary: "DP's disparate impact: per-group accuracy at several ε, counterfactual gap, FL selection, with intervals",
+    load: async () => (await import('./fairness.js')).fairness,
+  },
 };

@@ -17,6 +17,7 @@ const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear
                   [--activation relu|tanh] [--combiner mean|sqrtn|sum] [--seed S] [--save FILE] [--resume FILE]
                   [--max-physical-batch N] [--compare] [--withhold-unnoised-stats] [--json]
                   [--sparse-embeddings [--sparse-ratio 1] [--sparse-threshold 5] [--contribution-clip 1]]
+                  [--augment gender-swap]
 
 Trains a built-in model with DP-SGD: Poisson sampling, per-example clipping by ghost norms, noise
 calibrated so the whole run spends at most ε at δ, and a budget guard. Without arguments: the text
@@ -31,9 +32,13 @@ training is covered by ε. The final test accuracy reads the held-out split, not
 each step a noisy, per-example-clipped count of the rows every message touches selects embedding
 rows (count ≥ --sparse-threshold τ), and the gradient noise lands only on those rows and on the
 dense layers. The calibrated σ is split into the selection's σ₁ and the gradient's σ₂ with
-σ₁/σ₂ = --sparse-ratio and σ₁⁻² + σ₂⁻² = σ⁻², so ε is unchanged; --contribution-clip is C₁.`;
+σ₁/σ₂ = --sparse-ratio and σ₁⁻² + σ₂⁻² = σ⁻², so ε is unchanged; --contribution-clip is C₁.
+--augment gender-swap (spam; text, linear or mlp on bags): each training message with a gendered word is
+merged with its gender-swapped twin into ONE example (the bag holds both halves, weighted so the embedding
+is the average of the two): one person's message is still one clipped contribution, so ε is unchanged
+(docs/fairness.md). The test split is not augmented.`;
 
-const { choice, positive, integer, openUnit, where } = optionParser('prose');
+const { choice, positive, integer, openUnit, where, fail } = optionParser('prose');
 
 // Per dataset/model defaults, tuned at ε = 3 (δ = 1e-5, seed 1; see docs/dpsgd.md and the settings
 // per ε in src/bench/utility.ts): batch 256, 20 epochs, C = 1, SGD with momentum 0.9.
@@ -76,6 +81,7 @@ export function parseTrainArgs(argv: string[]): {
       'sparse-ratio',
       'sparse-threshold',
       'contribution-clip',
+      'augment',
     ),
     ...flagOptions('non-private', 'compare', 'withhold-unnoised-stats', 'sparse-embeddings'),
   });
@@ -102,6 +108,10 @@ export function parseTrainArgs(argv: string[]): {
         contributionClip: positive('contribution-clip', values['contribution-clip'], 1),
       }
     : undefined;
+  if (values.augment !== undefined) {
+    choice('augment', values.augment, ['gender-swap'] as const, 'gender-swap');
+    if (dataset !== 'spam') fail('augment', 'used with --dataset spam (a text dataset)', dataset);
+  }
   const config: RunConfig = {
     dataset,
     model,
@@ -120,6 +130,7 @@ export function parseTrainArgs(argv: string[]): {
     combiner: choice('combiner', values.combiner, ['mean', 'sqrtn', 'sum'] as const, d.combiner ?? 'mean'),
     ...(seed !== undefined ? { seed } : {}),
     ...(sparseEmbeddings !== undefined ? { sparseEmbeddings } : {}),
+    ...(values.augment !== undefined ? { augment: 'gender-swap' as const } : {}),
   };
   if (values.resume !== undefined && !existsSync(values.resume))
     throw new RangeError(`--resume must name an existing checkpoint, received "${values.resume}"`);
@@ -238,6 +249,7 @@ export const train: Command = {
       /** DP-AdaFEST: mean embedding rows selected per step (inside ε), and the table's rows. */
       selectedRowsPerStep: config.sparseEmbeddings && stepsTaken > 0 ? selectedRows / stepsTaken : null,
       embeddingRows: run.model.embeddingTable?.rows ?? null,
+      augment: config.augment ?? null,
     };
     if (parsed.json) {
       console.log(JSON.stringify(report));
