@@ -59,6 +59,12 @@ export interface FlServerConfig {
   /** Ask the selected clients to evaluate the global model every this many rounds (0: never). Default 0. */
   evaluateEvery?: number;
   limits?: { maxJsonBytes?: number; requestsPerMinute?: number };
+  /**
+   * Cross-origin access for browser clients (dpfl/fl/client in a web page): the page origins allowed
+   * ('https://app.example.org', scheme://host[:port]) or '*' (any page; the token still decides who
+   * may do anything). Absent: no Access-Control-Allow-Origin, so browsers refuse cross-origin pages.
+   */
+  cors?: { origins: string[] | '*' };
 }
 
 /** The config with defaults filled in and paths resolved. */
@@ -94,6 +100,7 @@ const KNOWN = new Set([
   'dp',
   'evaluateEvery',
   'limits',
+  'cors',
 ]);
 
 /**
@@ -163,6 +170,7 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
     requiredObject('config.dp', config.dp);
     dpNoiseSeed(config.dp.noiseSeed);
   }
+  if (config.cors !== undefined) checkCors(config.cors);
   return {
     ...config,
     listen: { host, port },
@@ -173,6 +181,28 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
     evaluateEvery,
     limits: { maxJsonBytes, requestsPerMinute },
   };
+}
+
+/** An origin as browsers send it in the Origin header: scheme://host[:port], nothing after. */
+function checkCors(cors: NonNullable<FlServerConfig['cors']>): void {
+  requiredObject('config.cors', cors);
+  for (const key of Object.keys(cors))
+    if (key !== 'origins') throw invalidArgument('config.cors', 'free of unknown fields (origins)', key);
+  if (cors.origins === '*') return;
+  if (!Array.isArray(cors.origins))
+    throw invalidType('config.cors.origins', "an array of origins (scheme://host[:port]) or '*'", cors.origins);
+  cors.origins.forEach((o, i) => {
+    const name = `config.cors.origins[${i}]`;
+    stringValue(name, o);
+    let origin: string | undefined;
+    try {
+      const url = new URL(o);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== o) throw invalidArgument(name, 'an origin scheme://host[:port] as browsers send it (no path)', o);
+  });
 }
 
 function checkModel(model: FlServerConfig['model']): void {
