@@ -370,7 +370,10 @@ export class Coordinator {
       throw httpError(403, 'forbidden', 'register first (POST /v1/register)');
     if (!o || this.#state !== 'open' || !o.selected.has(client) || o.reported.has(client)) {
       const left = o ? Math.ceil((this.#deadlineMs(o) - Date.now()) / 1000) : 5;
-      return { retryAfter: Math.min(30, Math.max(1, left)) };
+      // At most a quarter of a round: a round that closes early opens the next at once, and a client
+      // selected for it must learn so (after its jittered wait, up to 1.2×) well before its deadline.
+      const cap = Math.max(1, Math.floor(this.config.roundSeconds / 4));
+      return { retryAfter: Math.min(30, cap, Math.max(1, left)) };
     }
     return { round: o.plan.round, deadline: this.#deadlineMs(o), training: this.config.training, evaluate: o.evaluate };
   }
