@@ -10,8 +10,10 @@
 // The final model is bit-identical to the same rounds redone in process in the server's arrival
 // order. Against simulate() it is bit-identical too unless the arrival order changes the rounding:
 // the server sums updates in float64 in the order they arrive, simulate() in its simulated latency
-// order, and a different order may move a float64 sum by an ulp, which can flip a float32 rounding
-// (rare: the test logs whether it happened and then allows 1e-6 and one test example).
+// order, and a different order may move a float64 sum by an ulp, which can flip a float32 rounding.
+// Measured with these flags: simulate() equals the in-process rounds in its latency order bit for
+// bit, and ordering the same updates by client id instead moves 2 of 32770 parameters by 1.4e-9.
+// So the test logs whether the run was bit-identical and otherwise allows 1e-6 and one test example.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
