@@ -65,7 +65,7 @@ check_cli() { # check_cli APP_DIR PATH
   (
     cd "$1"
     "${run[@]}" "$dpfl" --help >/dev/null
-    for command in demo info epsilon calibrate train bench federate audit; do
+    for command in demo info epsilon calibrate train bench federate audit serve join; do
       "${run[@]}" "$dpfl" "$command" --help >/dev/null || { echo "dpfl $command --help failed"; exit 1; }
     done
     "${run[@]}" "$dpfl" info --json >/dev/null
@@ -88,6 +88,49 @@ check_cli() { # check_cli APP_DIR PATH
   echo "pack check: dpfl --help, every sub-command's --help and a short run of each (train: synthetic, ε ≤ 3)"
 }
 
+# A federation over loopback as the docs run it: `dpfl serve token`, `dpfl serve` in the background,
+# two `dpfl join` processes (synthetic data), the server's --json events saying both rounds closed.
+check_federation() { # check_federation APP_DIR PATH
+  local dpfl="$1/node_modules/.bin/dpfl" run=(env PATH="$2")
+  (
+    cd "$1"
+    cat >fl.json <<'JSON'
+{ "listen": { "port": 0 }, "database": "fl.db",
+  "model": { "kind": "linear", "inputDim": 32, "input": "dense", "classes": 10 },
+  "clients": { "population": 2, "activity": "reported", "maxSamples": 100000 },
+  "selection": { "method": "uniform", "perRound": 2 }, "rounds": 2, "roundSeconds": 4, "minClients": 2,
+  "training": { "epochs": 1, "batchSize": 16, "lr": 0.1, "mu": 0 } }
+JSON
+    rm -f fl.db serve.out
+    "${run[@]}" "$dpfl" serve token --config fl.json --clients 0-1 >tokens.tsv
+    timeout 30 "${run[@]}" "$dpfl" serve --config fl.json --json --linger 30 >serve.out 2>serve.err &
+    local server=$! url="" pids=()
+    for _ in $(seq 100); do
+      url=$(node -e "for (const l of require('fs').readFileSync('serve.out', 'utf8').split('\n'))
+        if (l.includes('\"listening\"')) console.log(JSON.parse(l).url)" 2>/dev/null || true)
+      [ -n "$url" ] && break
+      sleep 0.1
+    done
+    [ -n "$url" ] || { cat serve.err; echo "dpfl serve did not start"; exit 1; }
+    while IFS=$'\t' read -r k token; do
+      DPFL_TOKEN=$token timeout 30 "${run[@]}" "$dpfl" join --url "$url" --dataset synthetic --examples 600 \
+        --clients 2 --json >"join-$k.json" 2>"join-$k.err" &
+      pids+=($!)
+    done <tokens.tsv
+    for p in "${pids[@]}"; do wait "$p" || { cat join-*.err serve.err; echo "dpfl join failed"; exit 1; }; done
+    kill "$server" # the clients learnt from its 410s that the federation finished: stop it
+    wait "$server" || true
+    node -e "
+      const events = require('fs').readFileSync('serve.out', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const closed = events.filter((e) => e.type === 'roundClosed' && e.report.applied && e.report.accepted === 2);
+      const finished = events.find((e) => e.type === 'finished');
+      if (closed.length !== 2 || !finished || finished.rounds !== 2) { console.log(events); process.exit(1); }
+      for (const f of ['join-0.json', 'join-1.json'])
+        if (JSON.parse(require('fs').readFileSync(f, 'utf8')).accepted !== 2) process.exit(1);"
+  )
+  echo "pack check: dpfl serve and two dpfl join processes ran 2 rounds over loopback"
+}
+
 step "install 1: the prebuild, --omit=dev, no compiler on PATH"
 new_app prebuilt
 (cd "$work/prebuilt" && PATH="$work/bin" node "$npm_cli" install --omit=dev --no-audit --no-fund "$tarball")
@@ -97,6 +140,7 @@ tfjs_version=$(node -p "require('./package.json').devDependencies['@tensorflow/t
 (cd "$work/prebuilt" && PATH="$work/bin" node "$npm_cli" install --no-audit --no-fund "@tensorflow/tfjs@$tfjs_version")
 (cd "$work/prebuilt" && PATH="$work/bin" node pack-smoke.mjs)
 check_cli "$work/prebuilt" "$work/bin"
+check_federation "$work/prebuilt" "$work/bin"
 node scripts/readme-snippets.mjs README.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/accounting.md "$work/prebuilt"
 node scripts/readme-snippets.mjs docs/audit.md "$work/prebuilt"
@@ -107,6 +151,13 @@ node scripts/readme-snippets.mjs docs/fairness.md "$work/prebuilt"
 npx esbuild "$work/prebuilt/node_modules/dpfl/dist/accounting/index.js" --bundle --platform=browser --format=esm \
   --outfile="$work/accounting.browser.js" --log-level=warning
 echo "pack check: dpfl/accounting bundles for the browser ($(du -k "$work/accounting.browser.js" | cut -f1) KiB)"
+# dpfl/fl/client (fetch + WebCrypto) bundles for the browser without a node:* built-in.
+npx esbuild "$work/prebuilt/node_modules/dpfl/dist/fl/client/index.js" --bundle --platform=browser --format=esm \
+  --outfile="$work/fl-client.browser.js" --log-level=warning
+if grep -qE "from ['\"](node:|fs['\"]|crypto['\"]|path['\"])" "$work/fl-client.browser.js"; then
+  echo "dpfl/fl/client's browser bundle imports a Node built-in"; exit 1
+fi
+echo "pack check: dpfl/fl/client bundles for the browser ($(du -k "$work/fl-client.browser.js" | cut -f1) KiB)"
 echo "install 1 done at ${SECONDS}s"
 
 step "install 2: from source (no prebuild), --omit=dev"

@@ -68,6 +68,12 @@ export interface FlServerConfig {
   limits?: { maxJsonBytes?: number; requestsPerMinute?: number };
   /** Run every round with SecAgg+ (secagg-routes.ts): the server sees only the sum of the updates. */
   secureAggregation?: SecureAggregationConfig;
+  /**
+   * Cross-origin access for browser clients (dpfl/fl/client in a web page): the page origins allowed
+   * ('https://app.example.org', scheme://host[:port]) or '*' (any page; the token still decides who
+   * may do anything). Absent: no Access-Control-Allow-Origin, so browsers refuse cross-origin pages.
+   */
+  cors?: { origins: string[] | '*' };
 }
 
 /**
@@ -134,6 +140,7 @@ const KNOWN = new Set([
   'evaluateEvery',
   'limits',
   'secureAggregation',
+  'cors',
 ]);
 
 /**
@@ -205,6 +212,7 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
     requiredObject('config.dp', config.dp);
     dpNoiseSeed(config.dp.noiseSeed);
   }
+  if (config.cors !== undefined) checkCors(config.cors);
   const secureAggregation =
     config.secureAggregation === undefined ? undefined : checkSecureAggregation(config, roundSeconds);
   return {
@@ -303,6 +311,28 @@ function checkSecureAggregation(config: FlServerConfig, roundSeconds: number): R
     },
     pollSeconds,
   };
+}
+
+/** An origin as browsers send it in the Origin header: scheme://host[:port], nothing after. */
+function checkCors(cors: NonNullable<FlServerConfig['cors']>): void {
+  requiredObject('config.cors', cors);
+  for (const key of Object.keys(cors))
+    if (key !== 'origins') throw invalidArgument('config.cors', 'free of unknown fields (origins)', key);
+  if (cors.origins === '*') return;
+  if (!Array.isArray(cors.origins))
+    throw invalidType('config.cors.origins', "an array of origins (scheme://host[:port]) or '*'", cors.origins);
+  cors.origins.forEach((o, i) => {
+    const name = `config.cors.origins[${i}]`;
+    stringValue(name, o);
+    let origin: string | undefined;
+    try {
+      const url = new URL(o);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== o) throw invalidArgument(name, 'an origin scheme://host[:port] as browsers send it (no path)', o);
+  });
 }
 
 function checkModel(model: FlServerConfig['model']): void {

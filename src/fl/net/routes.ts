@@ -4,6 +4,7 @@
 // everything, and an unexpected error answers 500 without detail).
 import { PROTOCOL_VERSION, ROUTES, type RegisterResponse, type Task, type UploadResponse } from '../client/protocol.js';
 import type { Coordinator, FlEvent } from './coordinator.js';
+import { answerPreflight, applyCors, type CorsOrigins } from './cors.js';
 import {
   HttpError,
   httpError,
@@ -33,6 +34,8 @@ export interface RouteContext {
   limiter: RateLimiter;
   maxJsonBytes: number;
   secureAggregation?: SecureAggregationRoutes;
+  /** The origins browser pages may call from (config.cors); absent: no cross-origin access. */
+  cors?: CorsOrigins;
   emit: (event: FlEvent) => void;
 }
 
@@ -75,6 +78,13 @@ export async function handle(ctx: RouteContext, req: Request, res: Response): Pr
   let bodyUnread = req.method !== 'GET' && req.method !== 'HEAD';
   let admitted: number | undefined;
   try {
+    applyCors(ctx.cors, req, res);
+    if (req.method === 'OPTIONS') {
+      // A CORS preflight: no token comes with it (browsers never send one), so none is asked for.
+      bodyUnread = false;
+      answerPreflight(ctx.cors, req, res);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const client = authenticate(ctx, req);

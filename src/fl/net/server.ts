@@ -90,6 +90,7 @@ export function createFlServer(config: FlServerConfig, options: FlServerOptions 
     limiter: new RateLimiter(resolved.limits.requestsPerMinute),
     maxJsonBytes: resolved.limits.maxJsonBytes,
     ...(secure ? { secureAggregation: secure } : {}),
+    ...(resolved.cors ? { cors: resolved.cors.origins } : {}),
     emit,
   };
   const onRequest = (req: Parameters<typeof handle>[1], res: Parameters<typeof handle>[2]) => {

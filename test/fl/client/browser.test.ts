@@ -1,8 +1,9 @@
 // dpfl/fl/client in a real browser (Debian's chromium driven by playwright-core): a page served from
 // one origin (dist/ and test/fl/browser/ as plain ES modules, an import map for bare packages) joins
-// the fake coordinator on another origin, trains two rounds of a plain-JS softmax regression, and
-// uploads frames the coordinator checks (magic, dim, length, CRC-32). Cross-origin, so the
-// coordinator must answer CORS preflights and expose x-dpfl-crc32 and retry-after.
+// the real server (createFlServer, config.cors listing the page's origin) on another origin, trains
+// two rounds of a plain-JS softmax regression, uploads, and evaluates the global model when asked;
+// the server's model is then the one the same rounds computed in Node predict, bit for bit. The
+// fake coordinator stays for what the real server never does (a missing Expose-Headers).
 // Needs `npm run build:ts` (dist/) and /usr/bin/chromium; skipped with a message without chromium.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,6 +11,14 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Random } from '../../../src/data/random.js';
+import { syntheticDense } from '../../../src/data/synthetic.js';
+import { FederatedClient } from '../../../src/fl/client.js';
+import type { FlEvent } from '../../../src/fl/net/coordinator.js';
+import { createFlServer } from '../../../src/fl/net/server.js';
+import { FederatedServer } from '../../../src/fl/server.js';
+// @ts-expect-error: the page's plain-JS model (no types)
+import { Logistic } from '../browser/logistic.js';
 import { startFakeCoordinator } from './fake-coordinator.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -53,12 +62,12 @@ describe('dpfl/fl/client in chromium', () => {
     web?.server.close();
   });
 
-  async function runPage(coordinator: string, token: string) {
+  async function runPage(coordinator: string, token: string, seed?: number) {
     const page = await browser.newPage();
     const logs: string[] = [];
     page.on('console', (m: { text(): string }) => logs.push(m.text()));
     page.on('pageerror', (e: Error) => logs.push(e.message));
-    const query = new URLSearchParams({ coordinator, token });
+    const query = new URLSearchParams({ coordinator, token, ...(seed !== undefined ? { seed: String(seed) } : {}) });
     await page.goto(`${web.url}/test/fl/browser/index.html?${query}`);
     await page.waitForFunction(() => (globalThis as { result?: unknown }).result !== undefined, null, {
       timeout: 30_000,
@@ -68,34 +77,77 @@ describe('dpfl/fl/client in chromium', () => {
     return { result: result as Record<string, unknown>, logs };
   }
 
-  it.skipIf(!hasChromium)('joins a cross-origin coordinator, trains and uploads valid frames', async () => {
-    expect(existsSync(join(root, 'dist/fl/client/index.js')), 'run `npm run build:ts` first').toBe(true);
-    const fake = await startFakeCoordinator({ dim: 18, rounds: 2, tokens: { 'web.7': 7 }, evaluate: true });
-    try {
-      const { result, logs } = await runPage(fake.url, 'web.7');
-      expect(result, logs.join('\n')).toMatchObject({
-        summary: { client: 7, rounds: 2, accepted: 2, refused: 0, evaluations: 2, stopped: 'finished' },
-        crypto: 'function',
-      });
-      expect(fake.registered.get(7)).toBe(60);
-      expect(fake.badFrames).toEqual([]);
-      expect(fake.uploads.map((u) => [u.client, u.round, u.kind, u.samples, u.payload.length])).toEqual([
-        [7, 0, 'float32', 60, 18],
-        [7, 1, 'float32', 60, 18],
-      ]);
-      for (const u of fake.uploads) expect(Array.from(u.payload).some((v) => v !== 0)).toBe(true);
-      expect(fake.evaluations.map((e) => [e.round, e.samples, Object.keys(e.metrics).sort()])).toEqual([
-        [0, 60, ['accuracy', 'loss']],
-        [1, 60, ['accuracy', 'loss']],
-      ]);
-      // Round 0 starts from zeros: loss ln 3; round 1 starts from a trained model.
-      expect(fake.evaluations[0]!.metrics.loss).toBeCloseTo(Math.log(3), 5);
-      expect(fake.evaluations[1]!.metrics.loss).toBeLessThan(Math.log(3));
-      expect(fake.requests).toContain('GET /v1/model');
-    } finally {
-      await fake.close();
-    }
-  });
+  it.skipIf(!hasChromium)(
+    'completes rounds of the real server cross-origin; its model is the predicted one',
+    async () => {
+      expect(existsSync(join(root, 'dist/fl/client/index.js')), 'run `npm run build:ts` first').toBe(true);
+      // One client (the page) selected every round, so no round waits for its deadline.
+      const training = { epochs: 2, batchSize: 8, lr: 0.5, mu: 0 };
+      const rules = {
+        selection: { method: 'uniform' as const, perRound: 1 },
+        seed: 3,
+        optimizer: 'fedavgm' as const,
+        optimizerOptions: { lr: 1, momentum: 0.5 },
+      };
+      const events: FlEvent[] = [];
+      const server = createFlServer(
+        {
+          listen: { host: '127.0.0.1', port: 0 },
+          database: ':memory:',
+          model: { dim: 18, init: 'zeros' },
+          clients: { population: 1, activity: [60] },
+          ...rules,
+          rounds: 2,
+          roundSeconds: 20,
+          training,
+          evaluateEvery: 1,
+          cors: { origins: [web.url] },
+        },
+        { onEvent: (e) => events.push(e) },
+      );
+      const [page] = server.issueTokens([0]);
+      const url = await server.listen();
+      try {
+        const { result, logs } = await runPage(url, page!.token, 9);
+        expect(result, logs.join('\n')).toMatchObject({
+          summary: { client: 0, rounds: 2, accepted: 2, refused: 0, evaluations: 2, stopped: 'finished' },
+          crypto: 'function',
+        });
+        const closed = events.flatMap((e) => (e.type === 'roundClosed' ? [e] : []));
+        expect(closed.map((e) => [e.round, e.report.accepted, e.report.applied])).toEqual([
+          [0, 1, true],
+          [1, 1, true],
+        ]);
+        // The same rounds in Node: the page's model, data and seeded stream (joinFederation's seed is
+        // simulate()'s stream of client 0 in round r), the server's rules. The page moved the
+        // server's model exactly there.
+        const ref = new FederatedServer({ params: new Float32Array(18), activity: [60], ...rules, deadline: 20 });
+        const data = syntheticDense({ size: 90, dim: 5, classes: 3, seed: 11 });
+        const examples = Int32Array.from({ length: 60 }, (_, i) => i);
+        const local = new FederatedClient(0, new Logistic(5, 3), data, () => examples, training);
+        for (let r = 0; r < 2; r++) {
+          const plan = ref.beginRound(0);
+          const rng = Random.derive(9, 3, r, 0);
+          rng.next();
+          expect(ref.submit(await local.train(plan.params, r, rng), 0)).toBe('accepted');
+          await ref.endRound();
+        }
+        const params = server.coordinator.server.params;
+        expect(Array.from(params).some((v) => v !== 0)).toBe(true);
+        expect(params).toEqual(ref.params);
+        // Federated evaluation from the page, before it trains: round 0 from zeros (loss ln 3).
+        expect(closed.map((e) => [e.evaluation?.clients, e.evaluation?.samples])).toEqual([
+          [1, 60],
+          [1, 60],
+        ]);
+        expect(closed[0]!.evaluation!.metrics.loss).toBeCloseTo(Math.log(3), 5);
+        expect(closed[1]!.evaluation!.metrics.loss).toBeLessThan(Math.log(3));
+        expect(closed[1]!.evaluation!.metrics.accuracy).toBeGreaterThan(0);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   it.skipIf(!hasChromium)(
     'says which header is missing when the coordinator does not expose x-dpfl-crc32',

@@ -27,7 +27,8 @@ describe('dpfl join', () => {
   it(`${CLIENTS} client processes each train on their own part of the federate partition`, async () => {
     const { partition, model, train } = federationData(flags);
     const tokens = Object.fromEntries(Array.from({ length: CLIENTS }, (_, k) => [`${k}.s${k}`, k]));
-    fake = await startFakeCoordinator({ dim: model.dim, rounds: 2, tokens, training, evaluate: true });
+    // perRound: a round waits for all 20 (a process that starts late on a loaded machine is not left out).
+    fake = await startFakeCoordinator({ dim: model.dim, rounds: 2, tokens, training, evaluate: true, perRound: CLIENTS });
     const url = fake.url;
     const outputs = await Promise.all(
       Array.from({ length: CLIENTS }, (_, k) =>
