@@ -54,7 +54,12 @@ describe('dpfl/fl/client in chromium', () => {
     if (!hasChromium) return;
     web = await staticServer();
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    // Without the sanitizer runtime scripts/test-asan.sh preloads for the addon: Chromium is not
+    // built for it (and the browser never loads dpfl's addon).
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k, v]) => v !== undefined && !/^(LD_PRELOAD|ASAN_|UBSAN_)/.test(k)),
+    ) as Record<string, string>;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], env });
   });
 
   afterAll(async () => {
