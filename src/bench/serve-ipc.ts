@@ -28,6 +28,10 @@ export interface RoundStats {
   /** FederatedServer.endRound (the aggregate and the optimizer step) and FlStore.closeRound. */
   endRoundMs: number;
   closeRoundMs: number;
+  /** Sum of FlStore.client and FlStore.hasUpload: the SQLite reads of each request (token, duplicates). */
+  queryMs: number;
+  /** Event-loop time the server process spent active (not idle) between open and closed. */
+  activeMs: number;
   /** Size of the database file (and its journal) just before the round's closing transaction, and after it. */
   dbBytesOpen: number;
   dbBytesClosed: number;

@@ -5,6 +5,7 @@
 // FlStore.recordUpload) and the round's closing (endRound, closeRound): nothing in src/fl/net
 // changes, and the wrappers add two performance.now() calls per upload.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { performance as perf, type EventLoopUtilization } from 'node:perf_hooks';
 import { createFlServer } from '../fl/net/server.js';
 import type { RoundStats, ServerChildArgs, ServerMessage } from './serve-ipc.js';
 
@@ -57,6 +58,8 @@ function blank(round: number): RoundStats {
     recordMs: 0,
     endRoundMs: 0,
     closeRoundMs: 0,
+    queryMs: 0,
+    activeMs: 0,
     dbBytesOpen: 0,
     dbBytesClosed: 0,
     rssAtOpen: m.rss,
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
   const K = args.clients;
   let stats = blank(-1);
   let exact = false;
+  let elu: EventLoopUtilization = perf.eventLoopUtilization();
   const server = createFlServer(
     {
       listen: { host: '127.0.0.1', port: 0 },
@@ -90,10 +94,12 @@ async function main(): Promise<void> {
       onEvent(e) {
         if (e.type === 'roundOpened') {
           stats = blank(e.round);
+          elu = perf.eventLoopUtilization();
           exact = resetPeak() && vmHwm() !== undefined;
           send({ type: 'roundOpened', round: e.round });
         } else if (e.type === 'roundClosed') {
           stats.closedAt = performance.now();
+          stats.activeMs = perf.eventLoopUtilization(elu).active;
           sample();
           const hwm = exact ? vmHwm() : undefined;
           if (hwm !== undefined) stats = { ...stats, peakRss: Math.max(stats.peakRss, hwm), peakRssExact: true };
@@ -162,6 +168,18 @@ async function main(): Promise<void> {
       stats.endRoundMs += performance.now() - t;
     }
   };
+  const timed =
+    <A extends unknown[], R>(fn: (...a: A) => R) =>
+    (...a: A): R => {
+      const t = performance.now();
+      try {
+        return fn(...a);
+      } finally {
+        stats.queryMs += performance.now() - t;
+      }
+    };
+  store.client = timed(store.client.bind(store));
+  store.hasUpload = timed(store.hasUpload.bind(store));
   const closeRound = store.closeRound.bind(store);
   store.closeRound = (round, report, snapshot, closedAt) => {
     const memory = args.database === ':memory:';

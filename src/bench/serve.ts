@@ -205,6 +205,10 @@ export function serveValues(r: ServeResult, probeGBps: number | null): Record<st
     recordMs: s.recordMs,
     endRoundMs: s.endRoundMs,
     closeRoundMs: s.closeRoundMs,
+    queryMs: s.queryMs,
+    activeMs: s.activeMs,
+    /** Active time outside the wrapped calls: HTTP parsing, body reads, routing, the model's sends. */
+    httpMs: s.activeMs - s.uploadMs - s.queryMs - s.endRoundMs - s.closeRoundMs,
     decodeGBps: gbps(decodeMs),
     aggregateGBps,
     sqliteGBps: gbps(s.recordMs),
@@ -234,7 +238,8 @@ function row(r: ServeResult, probeGBps: number | null): SectionRow {
     detail:
       `first upload→closed ${f(v.firstUploadToClosedMs!)} ms; ingest ${f(v.ingestMBps!)} MB/s; ` +
       `in server: decode+CRC ${f(v.decodeMs!)} ms, submit ${f(v.submitMs!)} ms (${f(v.aggregateGBps!, 2)} GB/s${pct}), ` +
-      `SQLite ${f(v.recordMs!)} ms; close ${f(v.endRoundMs! + v.closeRoundMs!)} ms; ` +
+      `SQLite ${f(v.recordMs!)} ms, reads ${f(v.queryMs!)} ms; HTTP and rest ${f(v.httpMs!)} ms ` +
+      `(active ${f(v.activeMs!)} ms); close ${f(v.endRoundMs! + v.closeRoundMs!)} ms; ` +
       `RSS ${f(v.rssAtOpenMB!)}→${f(v.peakRssMB!)} MB, heap ${f(v.peakHeapUsedMB!)} MB; ` +
       (r.database === 'file' ? `db ${f(v.dbBytesOpenMB!)} MB open, ${f(v.dbBytesClosedMB!)} MB closed; ` : '') +
       `register ${f(v.registerMs! / 1000, 1)} s; load ${v.loadStart!.toFixed(1)}`,
@@ -249,11 +254,14 @@ export async function benchServe(options: { quick?: boolean } = {}): Promise<Sec
   const quick = options.quick ?? false;
   const Ks = quick ? [100, 1000] : [100, 1000, 10_000];
   const Ds = quick ? [1e4, 1e5] : [1e4, 1e5, 1e6];
-  const base = { rounds: quick ? 1 : 2, processes: 2, concurrency: 32 };
+  const base = { processes: 2, concurrency: 32 };
+  // Two rounds (the second warm) where a round moves at most 1 GB; one above (minutes of fsync).
+  const rounds = (clients: number, dim: number) => (quick || clients * 4 * dim > 1e9 ? 1 : 2);
   const cases: ServeCase[] = [];
-  for (const dim of Ds) for (const clients of Ks) cases.push({ ...base, clients, dim, database: 'file' });
+  for (const dim of Ds)
+    for (const clients of Ks) cases.push({ ...base, clients, dim, rounds: rounds(clients, dim), database: 'file' });
   // ':memory:' keeps the open round's uploads in SQLite's WASM heap (at most 4 GiB): up to 1 GB.
-  for (const dim of Ds) cases.push({ ...base, clients: 1000, dim, database: 'memory' });
+  for (const dim of Ds) cases.push({ ...base, clients: 1000, dim, rounds: rounds(1000, dim), database: 'memory' });
   const probeGBps = await probe();
   const rows: SectionRow[] = [];
   for (const c of cases) {
