@@ -8,11 +8,15 @@ import { ROUTES } from '../fl/client/protocol.js';
 import { encodeFrame } from '../fl/client/wire.js';
 import type { ClientsChildArgs, ClientsMessage, ToClients } from './serve-ipc.js';
 
-const args = JSON.parse(process.argv[2] ?? '{}') as ClientsChildArgs;
+let args: ClientsChildArgs;
+let update: Float32Array;
 const send = (m: ClientsMessage) => process.send?.(m);
 
-const rng = new Random(args.seed);
-const update = Float32Array.from({ length: args.dim }, () => (rng.next() - 0.5) * 1e-3);
+function init(a: ClientsChildArgs): void {
+  args = a;
+  const rng = new Random(a.seed);
+  update = Float32Array.from({ length: a.dim }, () => (rng.next() - 0.5) * 1e-3);
+}
 
 /** Runs task(i) for i in [0, n) with at most `limit` running at once. */
 async function pool(n: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -71,7 +75,8 @@ async function round(r: number): Promise<void> {
 
 process.on('message', (m: ToClients) => {
   const fail = (error: unknown) => send({ type: 'error', message: (error as Error)?.message ?? String(error) });
-  if (m.type === 'register') register().catch(fail);
+  if (m.type === 'init') init(m.args);
+  else if (m.type === 'register') register().catch(fail);
   else if (m.type === 'round') round(m.round).catch(fail);
   else process.exit(0);
 });

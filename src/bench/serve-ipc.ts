@@ -52,7 +52,7 @@ export type ServerMessage =
   | { type: 'finished' }
   | { type: 'error'; message: string };
 
-/** argv[2] of a clients child, as JSON. */
+/** The first message to a clients child (10000 tokens do not fit in argv). */
 export interface ClientsChildArgs {
   url: string;
   /** Tokens `<id>.<secret>` of the clients this process simulates. */
@@ -63,7 +63,11 @@ export interface ClientsChildArgs {
   seed: number;
 }
 
-export type ToClients = { type: 'register' } | { type: 'round'; round: number } | { type: 'exit' };
+export type ToClients =
+  | { type: 'init'; args: ClientsChildArgs }
+  | { type: 'register' }
+  | { type: 'round'; round: number }
+  | { type: 'exit' };
 
 export type ClientsMessage =
   | { type: 'registered'; ms: number }
