@@ -245,7 +245,8 @@ function row(r: ServeResult, probeGBps: number | null): SectionRow {
     medianMs: v.openToClosedMs!,
     detail:
       `first upload→closed ${f(v.firstUploadToClosedMs!)} ms; ingest ${f(v.ingestMBps!)} MB/s; ` +
-      `in server: decode+CRC ${f(v.decodeMs!)} ms, submit ${f(v.submitMs!)} ms (${f(v.aggregateGBps!, 2)} GB/s${pct}), ` +
+      `in server: decode+CRC ${f(v.decodeMs!)} ms, ` +
+      `submit ${f(v.submitMs!)} ms (${f(v.aggregateGBps!, 2)} GB/s${pct}), ` +
       `SQLite ${f(v.recordMs!)} ms, reads ${f(v.queryMs!)} ms; HTTP and rest ${f(v.httpMs!)} ms ` +
       `(active ${f(v.activeMs!)} ms); close ${f(v.endRoundMs! + v.closeRoundMs!)} ms; ` +
       `RSS ${f(v.rssAtOpenMB!)}→${f(v.peakRssMB!)} MB, heap ${f(v.peakHeapUsedMB!)} MB; ` +
