@@ -89,7 +89,9 @@ export interface BenchDocument {
   callOverhead: CallOverhead[];
   isaSweep: IsaVariant[];
   /** accounting, dpsgd and fl rows (absent when filtered out). */
-  sections: Partial<Record<'accounting' | 'dpsgd' | 'fl' | 'blocks' | 'secagg', SectionRow[] | { error: string }>>;
+  sections: Partial<
+    Record<'accounting' | 'dpsgd' | 'fl' | 'blocks' | 'secagg' | 'serve', SectionRow[] | { error: string }>
+  >;
   checksum: number;
   /** Every timing as measured (median, min, reps) on both sides, for re-analysis. */
   raw: { ts: TsRow[]; cpp: HarnessRow[] };

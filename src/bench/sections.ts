@@ -1,16 +1,17 @@
 // The sections of the bench beyond the kernel grid: privacy accounting (issue 5), DP-SGD step
 // times private vs non-private (issue 6), federated aggregation (issue 7) and clipping of
-// per-variable blocks against an interleave copy (issue 15), SecAgg+ rounds (issue 16). Each section is
+// per-variable blocks against an interleave copy (issue 15), SecAgg+ rounds and a load test of the network server (issue 16). Each section is
 // timed by its own module; a failure is recorded in the document, not thrown.
 import { benchAccounting } from './accounting.js';
 import { benchBlocks } from './blocks.js';
 import { benchDpsgd } from './dpsgd.js';
 import { benchFl } from './fl.js';
 import { benchSecAgg } from './secagg.js';
+import { benchServe } from './serve.js';
 import type { SectionRow } from './report.js';
 
-export type SectionName = 'accounting' | 'dpsgd' | 'fl' | 'blocks' | 'secagg';
-export const SECTIONS: readonly SectionName[] = ['accounting', 'dpsgd', 'fl', 'blocks', 'secagg'];
+export type SectionName = 'accounting' | 'dpsgd' | 'fl' | 'blocks' | 'secagg' | 'serve';
+export const SECTIONS: readonly SectionName[] = ['accounting', 'dpsgd', 'fl', 'blocks', 'secagg', 'serve'];
 
 async function dpsgdRows(quick: boolean): Promise<SectionRow[]> {
   const rows: SectionRow[] = [];
@@ -52,6 +53,7 @@ export async function sectionRows(name: SectionName, quick: boolean): Promise<Se
     if (name === 'dpsgd') return await dpsgdRows(quick);
     if (name === 'blocks') return await benchBlocks({ quick });
     if (name === 'secagg') return await benchSecAgg({ quick });
+    if (name === 'serve') return await benchServe({ quick });
     return await benchFl({ quick });
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };

@@ -49,7 +49,11 @@ TypeScript baselines, all in this run. DPFL_THREADS and DPFL_ISA apply to both s
                  baselines and calls moving over 2 GB)
   --probe-mib N  read-probe buffer (default 2048 MiB, several times the last-level cache)
   --render FILE  print the table of a saved JSON result (bench/results/*.json) and exit;
-                 with --markdown, as Markdown tables`;
+                 with --markdown, as Markdown tables
+
+After the grid come the sections (each selected by --filter on its name followed by a space,
+e.g. --filter '^serve '): accounting, dpsgd, fl, blocks, secagg, serve (a load test of the
+network server: minutes, and up to 4 GB of database on disk; see docs/benchmarks.md).`;
 
 export const bench: Command = {
   async run(argv) {
