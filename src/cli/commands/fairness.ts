@@ -2,6 +2,7 @@
 // dpfl train's models with every metric's bootstrap interval (issue 17 items 5, 6 and 8; docs/fairness.md).
 import { writeFileSync } from 'node:fs';
 import { flagOptions, parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
+import { type AgreementResult, metricAgreement } from '../../fairness/agreement.js';
 import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 import {
@@ -25,12 +26,13 @@ equalised-odds differences and the worst group's accuracy, each with a 95% perce
 (--bootstrap resamples, stratified by group; docs/fairness.md). Groups: spam — easy ham / hard ham / spam and
 the sender domain's activity (messages per domain: 1, 2–9, 10–99, ≥100); mnist — the ten classes.
 spam also reports the counterfactual gender-swap gap (mean |Δp| and flip rate over test messages with a
-gendered word, bootstrap intervals) and WEAT of the model's embedding (male vs female terms against spam vs
-ham words). --augment gender-swap trains with gender-swap augmentation (one example per original message:
-ε unchanged). --fl (spam) adds non-private FedAvg over the sender domains with uniform and activity-based
-selection, test accuracy per activity bucket of the message's sender. --epochs and --examples (a seeded
-subsample) make runs shorter. Progress on stderr; --json prints one JSON object; --plot writes an SVG of
-per-group accuracy (and the counterfactual gap) against ε. Runs are seeded: experiments, not deployments.`;
+gendered word, bootstrap intervals), WEAT of the model's embedding (male vs female terms against spam vs ham
+words) and their agreement over the runs (Pearson r, Spearman ρ, permutation p-values; Cao et al., ACL 2022).
+--augment gender-swap trains with gender-swap augmentation (one example per original message: ε unchanged).
+--fl (spam) adds non-private FedAvg over the sender domains with uniform and activity-based selection, test
+accuracy per activity bucket of the message's sender. --epochs and --examples (a seeded subsample) make runs
+shorter. Progress on stderr; --json prints one JSON object; --plot writes an SVG of per-group accuracy (and the
+counterfactual gap) against ε. Runs are seeded: experiments, not deployments.`;
 
 const { fail, integer, positive, choice } = optionParser('prose');
 
@@ -136,6 +138,21 @@ function flSummary(fl: FlSelectionResult[]) {
   }));
 }
 
+/**
+ * Agreement of WEAT (intrinsic: the embedding) and the counterfactual mean |Δp| (extrinsic: the classifier)
+ * over every run (ε × seed), as Cao et al. (ACL 2022) report it; undefined with fewer than 3 runs measured.
+ */
+export function intrinsicExtrinsicAgreement(settings: SettingResult[]): AgreementResult | undefined {
+  const runs = settings.flatMap((s) => s.seeds).filter((r) => r.weat !== undefined && r.counterfactual !== undefined);
+  const pairs = runs.filter((r) => Number.isFinite(r.weat!.effectSize));
+  if (pairs.length < 3) return undefined;
+  return metricAgreement(
+    pairs.map((r) => r.weat!.effectSize),
+    pairs.map((r) => r.counterfactual!.meanAbsDelta.value),
+    { permutations: 10_000, seed: 0 },
+  );
+}
+
 const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '-');
 const cell = (p: PlotPoint) => `${pct(p.value)} [${pct(p.lower)}, ${pct(p.upper)}]`;
 
@@ -170,6 +187,7 @@ export const fairness: Command = {
       : undefined;
     progress.finish();
     const groupings = fd.groupings.map((g) => g.name);
+    const agreement = intrinsicExtrinsicAgreement(settings);
     const summary = {
       settings: settings.map((s) => settingName(s.epsilon)),
       accuracy: settings.map((s) => mean(s.seeds.map((r) => r.accuracy))),
@@ -182,6 +200,7 @@ export const fairness: Command = {
             },
           }
         : {}),
+      ...(agreement !== undefined ? { agreement } : {}),
       ...(fl ? { fl: flSummary(fl) } : {}),
     };
     if (args.plot !== undefined) {
@@ -234,6 +253,14 @@ export const fairness: Command = {
       const c = summary.counterfactual;
       console.log(`${'cf mean |Δp| (×100)'.padEnd(24)}${c.meanAbsDelta.map((p) => cell(p).padEnd(22)).join('')}`);
       console.log(`${'cf flip rate (%)'.padEnd(24)}${c.flipRate.map((p) => cell(p).padEnd(22)).join('')}`);
+    }
+    if (agreement !== undefined) {
+      const a = agreement;
+      const p = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '-');
+      console.log(
+        `WEAT d vs cf mean |Δp| over ${a.runs} runs (ε × seed): Pearson r ${p(a.pearson)} (p ${p(a.pValue.pearson)}),` +
+          ` Spearman ρ ${p(a.spearman)} (p ${p(a.pValue.spearman)}; ${a.pValueMethod} permutation test)`,
+      );
     }
     for (const f of summary.fl ?? []) {
       console.log(`FL ${f.selection} selection: accuracy ${pct(f.accuracy)}%`);
