@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { flagOptions, parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
 import { type AgreementResult, metricAgreement } from '../../fairness/agreement.js';
+import { loadFirstNamePairs } from '../../fairness/first-names.js';
 import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 import {
@@ -16,8 +17,8 @@ import {
 import { fairnessSvg, type PlotPanel, type PlotPoint } from './fairness-svg.js';
 
 const HELP = `usage: dpfl fairness [--dataset spam|mnist] [--epsilon 1,3,8] [--seeds 3] [--epochs N] [--examples N]
-                     [--augment gender-swap] [--fl [--rounds 20] [--per-round 10]] [--bootstrap 1000]
-                     [--plot FILE.svg] [--json]
+                     [--augment gender-swap] [--names] [--fl [--rounds 20] [--per-round 10]]
+                     [--bootstrap 1000] [--plot FILE.svg] [--json]
 
 Measures DP's disparate impact (Bagdasaryan, Poursaeed and Shmatikov, NeurIPS 2019): trains dpfl train's
 default model of the dataset (spam: the text model; mnist: the mlp) at each --epsilon and without DP, --seeds
@@ -28,6 +29,7 @@ the sender domain's activity (messages per domain: 1, 2–9, 10–99, ≥100); m
 spam also reports the counterfactual gender-swap gap (mean |Δp| and flip rate over test messages with a
 gendered word, bootstrap intervals), WEAT of the model's embedding (male vs female terms against spam vs ham
 words) and their agreement over the runs (Pearson r, Spearman ρ, permutation p-values; Cao et al., ACL 2022).
+--names (spam) swaps first names too in the counterfactual gap (the optional @stdlib first-name packages).
 --augment gender-swap trains with gender-swap augmentation (one example per original message: ε unchanged).
 --fl (spam) adds non-private FedAvg over the sender domains with uniform and activity-based selection, test
 accuracy per activity bucket of the message's sender. --epochs and --examples (a seeded subsample) make runs
@@ -43,6 +45,7 @@ export interface FairnessArgs {
   epochs?: number;
   examples?: number;
   augment: boolean;
+  names: boolean;
   fl: boolean;
   rounds: number;
   perRound: number;
@@ -56,7 +59,7 @@ export function parseFairnessArgs(argv: string[]): FairnessArgs {
   const { values } = parseCommandArgs(argv, {
     ...stringOptions('dataset', 'epsilon', 'seeds', 'epochs', 'examples', 'augment', 'rounds', 'per-round'),
     ...stringOptions('bootstrap', 'plot'),
-    ...flagOptions('fl'),
+    ...flagOptions('fl', 'names'),
   });
   const dataset = choice<FairnessDataset>('dataset', values.dataset, ['spam', 'mnist'], 'spam');
   const raw = values.epsilon ?? '1,3,8';
@@ -68,6 +71,7 @@ export function parseFairnessArgs(argv: string[]): FairnessArgs {
     choice('augment', values.augment, ['gender-swap'] as const, 'gender-swap');
     if (dataset !== 'spam') fail('augment', 'used with --dataset spam (a text dataset)', dataset);
   }
+  if (values.names && dataset !== 'spam') fail('names', 'used with --dataset spam (a text dataset)', dataset);
   if (values.fl && dataset !== 'spam') fail('fl', 'used with --dataset spam (sender domains are its clients)', dataset);
   for (const flag of ['rounds', 'per-round'] as const) {
     if (!values.fl && values[flag] !== undefined) fail(flag, 'given only with --fl', values[flag]);
@@ -81,6 +85,7 @@ export function parseFairnessArgs(argv: string[]): FairnessArgs {
     ...(values.epochs !== undefined ? { epochs: positive('epochs', values.epochs) } : {}),
     ...(values.examples !== undefined ? { examples: integer('examples', values.examples, undefined, 20) } : {}),
     augment: values.augment !== undefined,
+    names: values.names === true,
     fl: values.fl === true,
     rounds: integer('rounds', values.rounds, 20, 1),
     perRound: integer('per-round', values['per-round'], 10, 1),
@@ -171,12 +176,14 @@ export const fairness: Command = {
     const progress = new ProgressLine({ label: 'dpfl fairness' });
     progress.status(`loading ${args.dataset}`);
     const fd = loadFairnessData(args.dataset, args.examples);
+    const names = args.names ? loadFirstNamePairs() : undefined;
     const settings = await dpExperiment(fd, {
       epsilons: args.epsilons,
       seeds: args.seeds,
       augment: args.augment,
       bootstrap: args.bootstrap,
       progress,
+      ...(names !== undefined ? { names } : {}),
       ...(args.epochs !== undefined ? { epochs: args.epochs } : {}),
     });
     const fl = args.fl
@@ -230,6 +237,7 @@ export const fairness: Command = {
       seeds: args.seeds,
       epochs: args.epochs ?? null,
       augment: args.augment ? 'gender-swap' : null,
+      names: names === undefined ? null : { pairs: names.pairs.length },
       bootstrap: { resamples: args.bootstrap, confidence: 0.95 },
       summary,
       runs: settings,
@@ -240,7 +248,8 @@ export const fairness: Command = {
       return 0;
     }
     console.log(
-      `${fd.name}: ${fd.data.size} examples, ${args.seeds} seeds${args.augment ? ', gender-swap augmentation' : ''}`,
+      `${fd.name}: ${fd.data.size} examples, ${args.seeds} seeds${args.augment ? ', gender-swap augmentation' : ''}` +
+        `${names ? `, first names swapped (${names.pairs.length} pairs)` : ''}`,
     );
     console.log('test accuracy (%), seed means of the value and of the 95% bootstrap bounds');
     console.log(`${'group'.padEnd(24)}${summary.settings.map((s) => s.padEnd(22)).join('')}`);
