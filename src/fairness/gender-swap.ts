@@ -229,12 +229,10 @@ export function genderSwap(text: string, options?: GenderSwapOptions | number): 
   const names = namesOf(options);
   return text.replace(WORD, (word: string, offset: number) => {
     const lower = word.toLowerCase();
-    const swapped =
-      pronounSwap(lower, text.slice(offset + word.length, offset + word.length + 64)) ??
-      SWAP.get(lower) ??
-      (names === undefined ? undefined : nameSwap(word, text, offset, names));
-    if (swapped === undefined) return word;
-    return SWAP.has(lower) || pronounSwap(lower, '') !== undefined ? matchCase(word, swapped) : swapped;
+    const swapped = pronounSwap(lower, text.slice(offset + word.length, offset + word.length + 64)) ?? SWAP.get(lower);
+    if (swapped !== undefined) return matchCase(word, swapped);
+    // nameSwap keeps the case itself (a name's listed spelling, or all caps).
+    return (names === undefined ? undefined : nameSwap(word, text, offset, names)) ?? word;
   });
 }
 
