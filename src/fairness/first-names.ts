@@ -16,8 +16,9 @@ export const FIRST_NAMES_VERSION = '0.2.3';
 
 /**
  * Names that are also common English words or places, never swapped (hand-written: words we know, the listed
- * names that the SpamAssassin corpus mostly writes in lower case, and those it capitalises as places or fonts). Lower-case text is never read as a name; these
- * are the words that still start sentences or fill ALL-CAPS lines ("Will you…", "FREE CASH").
+ * names that the SpamAssassin corpus mostly writes in lower case, and those it capitalises as places or fonts).
+ * Lower-case text is never read as a name; these are the words that still start sentences or fill ALL-CAPS
+ * lines ("Will you…", "FREE CASH").
  */
 export const NAME_STOP_WORDS: readonly string[] = Object.freeze(
   (
