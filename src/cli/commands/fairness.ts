@@ -268,7 +268,8 @@ export const fairness: Command = {
       const p = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '-');
       console.log(
         `WEAT d vs cf mean |Δp| over ${a.runs} runs (ε × seed): ` +
-          `Pearson r ${p(a.pearson)} (p ${p(a.pValue.pearson)}), Spearman ρ ${p(a.spearman)} (p ${p(a.pValue.spearman)}; ${a.pValueMethod} permutation test)`,
+          `Pearson r ${p(a.pearson)} (p ${p(a.pValue.pearson)}), ` +
+          `Spearman ρ ${p(a.spearman)} (p ${p(a.pValue.spearman)}; ${a.pValueMethod} permutation test)`,
       );
     }
     for (const f of summary.fl ?? []) {
