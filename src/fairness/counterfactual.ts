@@ -4,7 +4,7 @@
 // with the share of predictions that flip across the threshold. Any model: it only needs predictions.
 import { invalidArgument, invalidType } from '../errors.js';
 import { optionsObject, unitInterval } from '../validate.js';
-import { genderSwap, hasGenderedTerm } from './gender-swap.js';
+import { type FirstNamePairs, genderSwap, hasGenderedTerm } from './gender-swap.js';
 
 /** Probability of the positive class for each text, in order (one batch: originals then twins). */
 export type PositiveProbability = (
@@ -14,6 +14,8 @@ export type PositiveProbability = (
 export interface CounterfactualOptions {
   /** A prediction is positive when p >= threshold (default 0.5). */
   threshold?: number;
+  /** First names to swap too (loadFirstNamePairs()); texts holding only a paired name then count. */
+  names?: FirstNamePairs;
 }
 
 export interface CounterfactualGap {
@@ -68,16 +70,17 @@ export async function counterfactualGap(
   const opts = optionsObject('options', options);
   const threshold = opts.threshold === undefined ? 0.5 : unitInterval('options.threshold', opts.threshold);
 
+  const swap = opts.names === undefined ? {} : { names: opts.names };
   const indices: number[] = [];
   texts.forEach((t, i) => {
-    if (hasGenderedTerm(t)) indices.push(i);
+    if (hasGenderedTerm(t, swap)) indices.push(i);
   });
   const n = indices.length;
   const absDeltas = new Float64Array(n);
   if (n === 0) return { examples: 0, indices, absDeltas, flipRate: NaN, meanAbsDelta: NaN, maxAbsDelta: NaN };
 
   const originals = indices.map((i) => texts[i] as string);
-  const batch = [...originals, ...originals.map(genderSwap)];
+  const batch = [...originals, ...originals.map((t) => genderSwap(t, swap))];
   const p = probabilities(await predict(batch), batch.length);
   let flips = 0;
   let sum = 0;

@@ -1,6 +1,7 @@
 // dpfl/fairness: fairness measures for any model (pure TypeScript, no addon): group metrics with bootstrap
 // intervals, the counterfactual gender swap for text, accumulated prediction sensitivity (from the models'
-// input gradients: a dpfl model brings its own kernels) and the WEAT embedding association test.
+// input gradients: a dpfl model brings its own kernels), the WEAT embedding association test and the agreement
+// of two measures over runs. First names come from optional npm packages (loaded through node:module).
 export {
   groupMetrics,
   type GroupMetricsInput,
@@ -10,7 +11,22 @@ export {
   type MetricInterval,
   type UndefinedRate,
 } from './group-metrics.js';
-export { genderSwap, genderedTerms, hasGenderedTerm } from './gender-swap.js';
+export {
+  genderSwap,
+  genderedTerms,
+  hasGenderedTerm,
+  type FirstNamePairs,
+  type GenderSwapOptions,
+} from './gender-swap.js';
+export {
+  firstNamePairs,
+  loadFirstNamePairs,
+  loadFirstNames,
+  NAME_STOP_WORDS,
+  type FirstNameLists,
+  type FirstNamePairing,
+} from './first-names.js';
+export { metricAgreement, type AgreementOptions, type AgreementResult } from './agreement.js';
 export { genderSwapBags, type GenderSwapBags, type GenderSwapBagsOptions } from './augment.js';
 export {
   counterfactualGap,

@@ -42,6 +42,7 @@ describe('dpfl fairness arguments', () => {
     [['--augment', 'mixup'], /--augment must be one of gender-swap, received "mixup"/],
     [['--dataset', 'mnist', '--augment', 'gender-swap'], /--augment must be used with --dataset spam/],
     [['--dataset', 'mnist', '--fl'], /--fl must be used with --dataset spam/],
+    [['--dataset', 'mnist', '--names'], /--names must be used with --dataset spam/],
     [['--rounds', '5'], /--rounds must be given only with --fl/],
     [['--plot', 'out.png'], /--plot must be a file name ending in .svg/],
     [['--examples', '5'], /--examples must be an integer >= 20/],
@@ -67,8 +68,10 @@ describe('dpfl fairness arguments', () => {
       seeds: 3,
       bootstrap: 1000,
       augment: false,
+      names: false,
       fl: false,
     });
+    expect(parseFairnessArgs(['--names']).names).toBe(true);
     expect(parseFairnessArgs(['--epsilon', '8, 1,3,1']).epsilons).toEqual([1, 3, 8]);
   });
 });

@@ -11,7 +11,7 @@ import { type MailMessage, readSpamCorpus, senderOwners, spamFromMessages, subje
 import { createRun, type RunConfig, SPLIT_SEED, spentEpsilon } from '../../dpsgd/run.js';
 import { bootstrapMean, type MetricInterval } from '../../fairness/bootstrap.js';
 import { counterfactualGap } from '../../fairness/counterfactual.js';
-import { genderSwap } from '../../fairness/gender-swap.js';
+import { type FirstNamePairs, genderSwap } from '../../fairness/gender-swap.js';
 import { type GroupMetricsResult, groupMetrics } from '../../fairness/group-metrics.js';
 import { textModelEmbedding } from '../../fairness/text-embedding.js';
 import { WEAT_FEMALE_TERMS, WEAT_HAM_TERMS, WEAT_MALE_TERMS, WEAT_SPAM_TERMS, weat } from '../../fairness/weat.js';
@@ -173,6 +173,8 @@ export interface SettingResult {
 }
 
 export interface ExperimentOptions {
+  /** First names to swap too in the counterfactual gap (--names); WEAT and augmentation are unchanged. */
+  names?: FirstNamePairs;
   epsilons: number[];
   seeds: number;
   epochs?: number;
@@ -182,7 +184,13 @@ export interface ExperimentOptions {
 }
 
 /** Trains one configuration and measures it. */
-async function measure(fd: FairnessData, config: RunConfig, bootstrap: number, label: string): Promise<SeedResult> {
+async function measure(
+  fd: FairnessData,
+  config: RunConfig,
+  bootstrap: number,
+  label: string,
+  names?: FirstNamePairs,
+): Promise<SeedResult> {
   const t0 = performance.now();
   const run = createRun(config, fd.data, fd.texts);
   // A bar of its own per run: its ETA reads this run's elapsed time, not the command's.
@@ -220,10 +228,11 @@ async function measure(fd: FairnessData, config: RunConfig, bootstrap: number, l
   if (fd.texts !== undefined) {
     const texts = Array.from(testRows, (i) => fd.texts![i]!);
     const predict = textProbability(run.model, fd.data.featureDim);
-    const gap = await counterfactualGap(texts, predict);
+    const swap = names === undefined ? {} : { names };
+    const gap = await counterfactualGap(texts, predict, swap);
     // The flip of each measured example (counterfactualGap reports only their share): for its interval.
     const originals = gap.indices.map((i) => texts[i]!);
-    const [pa, pb] = [predict(originals), predict(originals.map(genderSwap))];
+    const [pa, pb] = [predict(originals), predict(originals.map((t) => genderSwap(t, swap)))];
     const flips = Float64Array.from(pa, (a, k) => (a >= 0.5 !== pb[k]! >= 0.5 ? 1 : 0));
     const rng = new Random(config.seed ?? 0);
     result.counterfactual = {
@@ -278,7 +287,7 @@ export async function dpExperiment(fd: FairnessData, o: ExperimentOptions): Prom
       const config = trainConfig(fd.name, epsilon, s, o.epochs, o.augment, fd.data.size);
       const label = `${fd.name} ${epsilon === null ? 'non-private' : `ε = ${epsilon}`} seed ${s}`;
       o.progress.status(`${label}: training`);
-      seeds.push(await measure(fd, config, o.bootstrap, label));
+      seeds.push(await measure(fd, config, o.bootstrap, label, o.names));
     }
     out.push({ epsilon, seeds });
   }

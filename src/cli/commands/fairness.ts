@@ -2,6 +2,8 @@
 // dpfl train's models with every metric's bootstrap interval (issue 17 items 5, 6 and 8; docs/fairness.md).
 import { writeFileSync } from 'node:fs';
 import { flagOptions, parseCommandArgs, stringOptions, type Command, usageError } from '../command.js';
+import { type AgreementResult, metricAgreement } from '../../fairness/agreement.js';
+import { loadFirstNamePairs } from '../../fairness/first-names.js';
 import { optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 import {
@@ -15,8 +17,8 @@ import {
 import { fairnessSvg, type PlotPanel, type PlotPoint } from './fairness-svg.js';
 
 const HELP = `usage: dpfl fairness [--dataset spam|mnist] [--epsilon 1,3,8] [--seeds 3] [--epochs N] [--examples N]
-                     [--augment gender-swap] [--fl [--rounds 20] [--per-round 10]] [--bootstrap 1000]
-                     [--plot FILE.svg] [--json]
+                     [--augment gender-swap] [--names] [--fl [--rounds 20] [--per-round 10]]
+                     [--bootstrap 1000] [--plot FILE.svg] [--json]
 
 Measures DP's disparate impact (Bagdasaryan, Poursaeed and Shmatikov, NeurIPS 2019): trains dpfl train's
 default model of the dataset (spam: the text model; mnist: the mlp) at each --epsilon and without DP, --seeds
@@ -25,12 +27,14 @@ equalised-odds differences and the worst group's accuracy, each with a 95% perce
 (--bootstrap resamples, stratified by group; docs/fairness.md). Groups: spam — easy ham / hard ham / spam and
 the sender domain's activity (messages per domain: 1, 2–9, 10–99, ≥100); mnist — the ten classes.
 spam also reports the counterfactual gender-swap gap (mean |Δp| and flip rate over test messages with a
-gendered word, bootstrap intervals) and WEAT of the model's embedding (male vs female terms against spam vs
-ham words). --augment gender-swap trains with gender-swap augmentation (one example per original message:
-ε unchanged). --fl (spam) adds non-private FedAvg over the sender domains with uniform and activity-based
-selection, test accuracy per activity bucket of the message's sender. --epochs and --examples (a seeded
-subsample) make runs shorter. Progress on stderr; --json prints one JSON object; --plot writes an SVG of
-per-group accuracy (and the counterfactual gap) against ε. Runs are seeded: experiments, not deployments.`;
+gendered word, bootstrap intervals), WEAT of the model's embedding (male vs female terms against spam vs ham
+words) and their agreement over the runs (Pearson r, Spearman ρ, permutation p-values; Cao et al., ACL 2022).
+--names (spam) swaps first names too in the counterfactual gap (the optional @stdlib first-name packages).
+--augment gender-swap trains with gender-swap augmentation (one example per original message: ε unchanged).
+--fl (spam) adds non-private FedAvg over the sender domains with uniform and activity-based selection, test
+accuracy per activity bucket of the message's sender. --epochs and --examples (a seeded subsample) make runs
+shorter. Progress on stderr; --json prints one JSON object; --plot writes an SVG of per-group accuracy (and the
+counterfactual gap) against ε. Runs are seeded: experiments, not deployments.`;
 
 const { fail, integer, positive, choice } = optionParser('prose');
 
@@ -41,6 +45,7 @@ export interface FairnessArgs {
   epochs?: number;
   examples?: number;
   augment: boolean;
+  names: boolean;
   fl: boolean;
   rounds: number;
   perRound: number;
@@ -54,7 +59,7 @@ export function parseFairnessArgs(argv: string[]): FairnessArgs {
   const { values } = parseCommandArgs(argv, {
     ...stringOptions('dataset', 'epsilon', 'seeds', 'epochs', 'examples', 'augment', 'rounds', 'per-round'),
     ...stringOptions('bootstrap', 'plot'),
-    ...flagOptions('fl'),
+    ...flagOptions('fl', 'names'),
   });
   const dataset = choice<FairnessDataset>('dataset', values.dataset, ['spam', 'mnist'], 'spam');
   const raw = values.epsilon ?? '1,3,8';
@@ -66,6 +71,7 @@ export function parseFairnessArgs(argv: string[]): FairnessArgs {
     choice('augment', values.augment, ['gender-swap'] as const, 'gender-swap');
     if (dataset !== 'spam') fail('augment', 'used with --dataset spam (a text dataset)', dataset);
   }
+  if (values.names && dataset !== 'spam') fail('names', 'used with --dataset spam (a text dataset)', dataset);
   if (values.fl && dataset !== 'spam') fail('fl', 'used with --dataset spam (sender domains are its clients)', dataset);
   for (const flag of ['rounds', 'per-round'] as const) {
     if (!values.fl && values[flag] !== undefined) fail(flag, 'given only with --fl', values[flag]);
@@ -79,6 +85,7 @@ export function parseFairnessArgs(argv: string[]): FairnessArgs {
     ...(values.epochs !== undefined ? { epochs: positive('epochs', values.epochs) } : {}),
     ...(values.examples !== undefined ? { examples: integer('examples', values.examples, undefined, 20) } : {}),
     augment: values.augment !== undefined,
+    names: values.names === true,
     fl: values.fl === true,
     rounds: integer('rounds', values.rounds, 20, 1),
     perRound: integer('per-round', values['per-round'], 10, 1),
@@ -136,6 +143,21 @@ function flSummary(fl: FlSelectionResult[]) {
   }));
 }
 
+/**
+ * Agreement of WEAT (intrinsic: the embedding) and the counterfactual mean |Δp| (extrinsic: the classifier)
+ * over every run (ε × seed), as Cao et al. (ACL 2022) report it; undefined with fewer than 3 runs measured.
+ */
+export function intrinsicExtrinsicAgreement(settings: SettingResult[]): AgreementResult | undefined {
+  const runs = settings.flatMap((s) => s.seeds).filter((r) => r.weat !== undefined && r.counterfactual !== undefined);
+  const pairs = runs.filter((r) => Number.isFinite(r.weat!.effectSize));
+  if (pairs.length < 3) return undefined;
+  return metricAgreement(
+    pairs.map((r) => r.weat!.effectSize),
+    pairs.map((r) => r.counterfactual!.meanAbsDelta.value),
+    { permutations: 10_000, seed: 0 },
+  );
+}
+
 const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '-');
 const cell = (p: PlotPoint) => `${pct(p.value)} [${pct(p.lower)}, ${pct(p.upper)}]`;
 
@@ -154,12 +176,14 @@ export const fairness: Command = {
     const progress = new ProgressLine({ label: 'dpfl fairness' });
     progress.status(`loading ${args.dataset}`);
     const fd = loadFairnessData(args.dataset, args.examples);
+    const names = args.names ? loadFirstNamePairs() : undefined;
     const settings = await dpExperiment(fd, {
       epsilons: args.epsilons,
       seeds: args.seeds,
       augment: args.augment,
       bootstrap: args.bootstrap,
       progress,
+      ...(names !== undefined ? { names } : {}),
       ...(args.epochs !== undefined ? { epochs: args.epochs } : {}),
     });
     const fl = args.fl
@@ -170,6 +194,7 @@ export const fairness: Command = {
       : undefined;
     progress.finish();
     const groupings = fd.groupings.map((g) => g.name);
+    const agreement = intrinsicExtrinsicAgreement(settings);
     const summary = {
       settings: settings.map((s) => settingName(s.epsilon)),
       accuracy: settings.map((s) => mean(s.seeds.map((r) => r.accuracy))),
@@ -182,6 +207,7 @@ export const fairness: Command = {
             },
           }
         : {}),
+      ...(agreement !== undefined ? { agreement } : {}),
       ...(fl ? { fl: flSummary(fl) } : {}),
     };
     if (args.plot !== undefined) {
@@ -211,6 +237,7 @@ export const fairness: Command = {
       seeds: args.seeds,
       epochs: args.epochs ?? null,
       augment: args.augment ? 'gender-swap' : null,
+      names: names === undefined ? null : { pairs: names.pairs.length },
       bootstrap: { resamples: args.bootstrap, confidence: 0.95 },
       summary,
       runs: settings,
@@ -221,7 +248,8 @@ export const fairness: Command = {
       return 0;
     }
     console.log(
-      `${fd.name}: ${fd.data.size} examples, ${args.seeds} seeds${args.augment ? ', gender-swap augmentation' : ''}`,
+      `${fd.name}: ${fd.data.size} examples, ${args.seeds} seeds${args.augment ? ', gender-swap augmentation' : ''}` +
+        `${names ? `, first names swapped (${names.pairs.length} pairs)` : ''}`,
     );
     console.log('test accuracy (%), seed means of the value and of the 95% bootstrap bounds');
     console.log(`${'group'.padEnd(24)}${summary.settings.map((s) => s.padEnd(22)).join('')}`);
@@ -234,6 +262,15 @@ export const fairness: Command = {
       const c = summary.counterfactual;
       console.log(`${'cf mean |Δp| (×100)'.padEnd(24)}${c.meanAbsDelta.map((p) => cell(p).padEnd(22)).join('')}`);
       console.log(`${'cf flip rate (%)'.padEnd(24)}${c.flipRate.map((p) => cell(p).padEnd(22)).join('')}`);
+    }
+    if (agreement !== undefined) {
+      const a = agreement;
+      const p = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '-');
+      console.log(
+        `WEAT d vs cf mean |Δp| over ${a.runs} runs (ε × seed): ` +
+          `Pearson r ${p(a.pearson)} (p ${p(a.pValue.pearson)}), ` +
+          `Spearman ρ ${p(a.spearman)} (p ${p(a.pValue.spearman)}; ${a.pValueMethod} permutation test)`,
+      );
     }
     for (const f of summary.fl ?? []) {
       console.log(`FL ${f.selection} selection: accuracy ${pct(f.accuracy)}%`);
