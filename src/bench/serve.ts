@@ -148,13 +148,17 @@ export async function runServeCase(c: ServeCase): Promise<ServeResult> {
     return { ...c, ...out, loadAverage: { start: loadStart, end: loadavg()[0] ?? 0 } };
   } finally {
     clearTimeout(timer);
+    // A child that is dying may still look connected: the send then fails with EPIPE, which the
+    // callback takes (without one it is an uncaught exception); its exit is what is waited for.
+    const ignore = () => {};
     for (const b of clients) {
-      if (b.proc.connected) b.proc.send({ type: 'exit' } satisfies ToClients);
+      if (b.proc.connected) b.proc.send({ type: 'exit' } satisfies ToClients, ignore);
       else b.proc.kill();
     }
     if (server.proc.connected) {
-      server.proc.send({ type: 'close' });
+      server.proc.send({ type: 'close' }, ignore);
       await new Promise((resolve) => {
+        if (server.proc.exitCode !== null || server.proc.signalCode !== null) return resolve(undefined);
         const kill = setTimeout(() => server.proc.kill('SIGKILL'), 30_000);
         server.proc.once('exit', () => resolve(clearTimeout(kill)));
       });

@@ -443,6 +443,11 @@ export function acquireServerLock(path: string): () => void {
       if (pid === process.pid)
         throw invalidArgument('config.database', 'a database no other server of this process uses', path);
       rmSync(file, { force: true }); // left by a process that died
+      // So is the VFS's lock directory, if it was inside a transaction when killed: removed now,
+      // not after STALE_LOCK_MS, or a server restarted at once would find the database "locked".
+      // (A `dpfl serve token` committing at this very moment would lose its lock: issue tokens
+      // while a server runs, not while one is being restarted.)
+      rmSync(`${path}.lock`, { recursive: true, force: true });
     }
   }
   throw invalidArgument('config.database', `a database whose lock ${file} can be taken`, path);

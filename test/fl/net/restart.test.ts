@@ -1,7 +1,8 @@
 // Crash safety: a server closed mid-round (nothing written on the way down) and a new one started on
 // the same database reopen the round with the same plan, count the accepted uploads once, refuse
 // replays, and end with the params (and, with DP, the ε) of an uninterrupted run.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -184,6 +185,19 @@ describe('restart mid-round on the same database', () => {
     utimesSync(`${file}.lock`, old, old);
     const s = createFlServer(baseConfig({ database: file }));
     expect(s.issueTokens([1])).toHaveLength(1); // a write went through
+    await s.close();
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it('a server restarted at once after a kill -9 inside a transaction takes over its fresh lock directory', async () => {
+    const file = join(dir, 'killed.db');
+    await createFlServer(baseConfig({ database: file })).close();
+    // What a server killed mid-commit leaves: its pid file (the process is gone) and a fresh lock.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(`${file}.server`, String(dead));
+    mkdirSync(`${file}.lock`);
+    const s = createFlServer(baseConfig({ database: file }));
+    expect(s.issueTokens([2])).toHaveLength(1); // a write went through, without waiting 30 s
     await s.close();
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
