@@ -188,8 +188,7 @@ export function resolveConfig(config: FlServerConfig, relativeTo = process.cwd()
   positiveInteger('config.rounds', config.rounds);
   const roundSeconds =
     config.roundSeconds === undefined ? 300 : positiveFinite('config.roundSeconds', config.roundSeconds);
-  const pollSeconds =
-    config.pollSeconds === undefined ? 1 : positiveFinite('config.pollSeconds', config.pollSeconds);
+  const pollSeconds = config.pollSeconds === undefined ? 1 : positiveFinite('config.pollSeconds', config.pollSeconds);
   const minClients = config.minClients === undefined ? 1 : positiveInteger('config.minClients', config.minClients);
   if (minClients > population)
     throw invalidArgument('config.minClients', `at most the population (${population})`, minClients);

@@ -28,7 +28,14 @@ describe('dpfl join', () => {
     const { partition, model, train } = federationData(flags);
     const tokens = Object.fromEntries(Array.from({ length: CLIENTS }, (_, k) => [`${k}.s${k}`, k]));
     // perRound: a round waits for all 20 (a process that starts late on a loaded machine is not left out).
-    fake = await startFakeCoordinator({ dim: model.dim, rounds: 2, tokens, training, evaluate: true, perRound: CLIENTS });
+    fake = await startFakeCoordinator({
+      dim: model.dim,
+      rounds: 2,
+      tokens,
+      training,
+      evaluate: true,
+      perRound: CLIENTS,
+    });
     const url = fake.url;
     const outputs = await Promise.all(
       Array.from({ length: CLIENTS }, (_, k) =>
