@@ -315,7 +315,7 @@ export class Coordinator {
       this.#finish('rounds');
       return;
     }
-    const registered = this.store.registered().size;
+    const registered = this.store.registeredCount();
     if (registered < this.config.minClients) {
       this.emit({ type: 'waiting', registered, needed: this.config.minClients });
       return;
@@ -421,7 +421,7 @@ export class Coordinator {
   register(client: number, samples: number, agent: string | undefined): void {
     this.#available();
     this.store.register(client, samples, agent);
-    const registered = this.store.registered().size;
+    const registered = this.store.registeredCount();
     this.emit({ type: 'registered', client, samples, registered });
     if (this.#state === 'waiting') this.#begin();
   }
@@ -567,7 +567,7 @@ export class Coordinator {
       open: this.#state === 'open',
       roundsDone: this.#open ? this.#open.plan.round : this.server.round,
       roundsTotal: this.config.rounds,
-      registered: this.store.registered().size,
+      registered: this.store.registeredCount(),
       history: this.store.reports() as unknown as Record<string, unknown>[],
       ...(last !== undefined ? { evaluation: summarise(last, this.store.evaluations(last)) } : {}),
       ...(dp ? { epsilon: dp.accountant.epsilon(dp.delta), delta: dp.delta } : {}),

@@ -240,6 +240,12 @@ export class FlStore {
   }
 
   /** Registered sample counts of the clients that registered (and are not revoked). */
+  /** How many clients registered (and are not revoked): one count in SQLite, not every row. */
+  registeredCount(): number {
+    const r = this.#get('SELECT COUNT(*) AS n FROM clients WHERE samples IS NOT NULL AND revoked = 0', []);
+    return r === null ? 0 : (r.n as number);
+  }
+
   registered(): Map<number, number> {
     const rows = this.#all('SELECT id, samples FROM clients WHERE samples IS NOT NULL AND revoked = 0');
     return new Map(rows.map((r) => [r.id as number, r.samples as number]));
