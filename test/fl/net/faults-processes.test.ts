@@ -156,6 +156,9 @@ describe.skipIf(!existsSync(MAIN))('faults with real processes', () => {
     a.child.kill('SIGKILL');
     expect((await a.exited).signal).toBe('SIGKILL');
     const before = a.events.filter((e) => e.type === 'upload' && e.round === 1).length;
+    // Down for 3 s: longer than an idle client's poll (pollSeconds 1, +20% jitter), so every client
+    // meets the dead server and retries (a restart within its poll would go unnoticed).
+    await new Promise((r) => setTimeout(r, 3000));
 
     const b = serve(file);
     expect((await b.next((e) => e.type === 'listening')).url).toBe(url);
