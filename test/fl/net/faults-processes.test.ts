@@ -181,7 +181,11 @@ describe.skipIf(!existsSync(MAIN))('faults with real processes', () => {
       if (/retry \d/.test(o.stderr)) retried++;
     }
     expect(retried).toBeGreaterThan(0); // the clients did meet the dead server, and retried
-    expect(accepted).toBe(ROUNDS * 4);
+    // Client side: every outcome is known but, at most, that of the one upload in flight when the
+    // server died (its answer was lost with the connection). The server side below is exact: every
+    // round has all 4 updates, each once, and the model is the uninterrupted one.
+    expect(accepted).toBeGreaterThanOrEqual(ROUNDS * 4 - 1);
+    expect(accepted).toBeLessThanOrEqual(ROUNDS * 4);
     const closed = [...a.events, ...b.events].filter((e) => e.type === 'roundClosed');
     expect(closed.map((e) => e.round)).toEqual([0, 1, 2]);
     for (const e of closed) expect(e.report).toMatchObject({ selected: 4, accepted: 4, dropped: 0, applied: true });
