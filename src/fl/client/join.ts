@@ -343,12 +343,12 @@ export async function joinFederation(options: JoinOptions): Promise<JoinSummary>
           type: 'application/octet-stream',
           data: frame,
         });
+        // A 410 here is 'late' (the round closed: after a server restart its replayed uploads may
+        // close it at once), not the end of the federation: a refusal, then the task poll decides.
         if (up.ok) {
           await drain(up);
           summary.accepted++;
           emit({ type: 'uploaded', round });
-        } else if (up.status === 410) {
-          return stop('finished');
         } else if (up.status === 401) {
           throw refusedToken(await errorBody(up));
         } else {
