@@ -20,6 +20,7 @@ import { addGaussianNoise, addGaussianNoiseAsync, type GaussianNoiseOptions } fr
 import { addScaledNormals } from '../kernels/noise-prefetch.js';
 import { NoisePrefetcher } from './noise-prefetch.js';
 import { weightedSum } from '../kernels/aggregate.js';
+import { Random, SecureRandom } from '../data/random.js';
 import {
   clipScales,
   normaliseRule,
@@ -680,7 +681,8 @@ export class DpOptimizer {
     const d = this.params.length;
     const end = offset + rows * dim;
     const selNoise = this.seed === undefined ? {} : { seed: this.seed, stream: 2, offset: plan.step * rows };
-    const sel = this.map!.select(this.selectionNoiseMultiplier(plan.step)!, selNoise);
+    const uniforms = this.seed === undefined ? new SecureRandom() : Random.derive(this.seed, 2, plan.step);
+    const sel = this.map!.select(this.selectionNoiseMultiplier(plan.step)!, selNoise, uniforms);
     const at = (o: number): GaussianNoiseOptions =>
       this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: plan.step * d + o };
     if (this.rowBuf.length < sel.length * dim) this.rowBuf = new Float32Array(sel.length * dim);
@@ -827,8 +829,11 @@ export class DpOptimizer {
     const u = this.update.rule;
     const plain = u.kind === 'sgd' && (u.momentum ?? 0) === 0 && (u.weightDecay ?? 0) === 0;
     if (!plain) {
+      // The released table: zero but for the selected rows. The clipped sum is non-zero only on the
+      // rows the batch's bags touched (the table's layer zero-fills its gradient, then scatters the
+      // bags), so zeroing those rows, not the whole table, clears every unselected row.
       const table = this.sum.subarray(offset, end);
-      table.fill(0);
+      for (const j of this.map!.lastTouched) table.fill(0, j * dim, (j + 1) * dim);
       scatterRows(g, dim, sel, table);
       this.#update(step, scale);
       return;

@@ -18,6 +18,8 @@
 // not two independently subsampled events. Replace-one neighbours double both sensitivities, so
 // the sampler's event (at σ/2) covers the pair as it covers the gradient alone.
 import { invalidArgument, invalidType } from '../errors.js';
+import { normalSf } from '../accounting/special.js';
+import type { RandomSource } from '../data/random.js';
 import { addGaussianNoise, type GaussianNoiseOptions } from '../kernels/noise.js';
 import { finiteNumber, positiveFinite, positiveInteger, nonNegativeInteger, requiredObject } from '../validate.js';
 
@@ -79,6 +81,20 @@ export function splitNoiseMultiplier(sigma: number, ratio: number): { selection:
   return { selection: sigma * Math.sqrt(1 + ratio * ratio), gradient: sigma * Math.sqrt(1 + 1 / (ratio * ratio)) };
 }
 
+/**
+ * Above this probability of selecting an untouched row, every row gets its Gaussian (the skips
+ * would cost more than the native draw); below it, untouched rows are drawn by geometric skips.
+ */
+const SKIP_MAX_P = 0.05;
+
+/** The next success after row `from` in independent Bernoulli(p) trials over [0, rows); rows when none. */
+function nextSuccess(from: number, p: number, rows: number, uniforms: RandomSource): number {
+  if (p === 0) return rows;
+  // Failures before the next success: ⌊ln U / ln(1 − p)⌋ with U uniform in (0, 1] (inversion).
+  const gap = Math.floor(Math.log(1 - uniforms.next()) / Math.log1p(-p));
+  return Math.min(rows, from + 1 + gap);
+}
+
 /** Example ids wrap here (the stamps are cleared), far below the Int32 limit. */
 const STAMP_LIMIT = 2 ** 30;
 
@@ -90,64 +106,107 @@ export class ContributionMap {
   private readonly counts: Float32Array;
   /** The last example that touched each row (+1; 0 = none): distinct rows per example in one pass. */
   private readonly stamp: Int32Array;
-  private readonly touched: number[] = [];
+  /** The rows with a non-zero count, in first-touch order: touched[0, touchedCount). */
+  private readonly touched: Int32Array;
+  private touchedCount = 0;
+  /** The rows the last selected batch touched (the only rows where its gradient sum can be non-zero). */
+  lastTouched: Int32Array = new Int32Array(0);
+  /** One example's distinct rows. */
+  private readonly distinct: Int32Array;
   private example = 0;
 
   constructor(readonly options: SparseEmbeddings) {
-    this.counts = new Float32Array(options.table.rows);
-    this.stamp = new Int32Array(options.table.rows);
+    const { rows } = options.table;
+    this.counts = new Float32Array(rows);
+    this.stamp = new Int32Array(rows);
+    this.touched = new Int32Array(rows);
+    this.distinct = new Int32Array(rows);
   }
 
   /** Adds each example's clipped map (weight min(1, C₁/√distinct) on each distinct row of its bag). */
   add(indices: Int32Array, offsets: Int32Array, batch: number): void {
-    const rows = this.options.table.rows;
+    const { counts, stamp, touched, distinct } = this;
+    const rows = counts.length;
     const c1 = this.options.contributionClip;
-    const distinct: number[] = [];
     for (let r = 0; r < batch; r++) {
-      if (this.example === STAMP_LIMIT) [this.example] = [0, this.stamp.fill(0)];
+      if (this.example === STAMP_LIMIT) [this.example] = [0, stamp.fill(0)];
       const id = ++this.example;
-      distinct.length = 0;
+      let n = 0;
       for (let t = offsets[r]!; t < offsets[r + 1]!; t++) {
         const j = indices[t]!;
         if (!(j >= 0 && j < rows)) throw invalidArgument(`bags.indices[${t}]`, `a row in [0, ${rows})`, j);
-        if (this.stamp[j] !== id) {
-          this.stamp[j] = id;
-          distinct.push(j);
+        if (stamp[j] !== id) {
+          stamp[j] = id;
+          distinct[n++] = j;
         }
       }
-      if (distinct.length === 0) continue;
-      const w = Math.min(1, c1 / Math.sqrt(distinct.length));
-      for (const j of distinct) {
-        if (this.counts[j] === 0) this.touched.push(j);
-        this.counts[j]! += w;
+      if (n === 0) continue;
+      const w = Math.min(1, c1 / Math.sqrt(n));
+      for (let q = 0; q < n; q++) {
+        const j = distinct[q]!;
+        if (counts[j] === 0) touched[this.touchedCount++] = j;
+        counts[j]! += w;
       }
     }
   }
 
   /**
    * Noises every row's count (std σ₁·C₁) and returns the selected rows in increasing order; the
-   * counts are then reset for the next logical batch.
+   * counts are then reset for the next logical batch. `uniforms` draws which untouched rows noise
+   * alone selects (see below); a seeded run passes a seeded generator, a secure one the OS CSPRNG.
+   *
+   * A row no example touched has count 0 and is selected when N(0, s²) ≥ τ: independently, with
+   * probability p = Φ̄(τ/s). When p is small (τ well above 0) those rows are drawn directly, by
+   * geometric skips between successes over all rows (Devroye, "Non-Uniform Random Variate
+   * Generation", 1986, §X.2; a success on a touched row is dropped, its own draw decides): the same
+   * distribution in exact arithmetic at O(touched + p·rows) cost instead of one Gaussian per row.
+   * With p > SKIP_MAX_P every row gets its Gaussian, as Algorithm 2 is written.
    */
-  select(selectionMultiplier: number, noise: GaussianNoiseOptions): Int32Array {
+  select(selectionMultiplier: number, noise: GaussianNoiseOptions, uniforms: RandomSource): Int32Array {
     const { contributionClip, threshold } = this.options;
-    addGaussianNoise(this.counts, selectionMultiplier * contributionClip, noise);
+    const s = selectionMultiplier * contributionClip;
+    const p = normalSf(threshold / s);
+    if (!(p <= SKIP_MAX_P)) return this.#selectDense(s, noise);
+    const { counts, touched } = this;
+    const k = this.touchedCount;
+    const noisy = new Float32Array(k);
+    for (let i = 0; i < k; i++) noisy[i] = counts[touched[i]!]!;
+    addGaussianNoise(noisy, s, noise);
     const out: number[] = [];
+    for (let i = 0; i < k; i++) if (noisy[i]! >= threshold) out.push(touched[i]!);
+    this.lastTouched = touched.slice(0, k);
+    for (
+      let j = nextSuccess(-1, p, counts.length, uniforms);
+      j < counts.length;
+      j = nextSuccess(j, p, counts.length, uniforms)
+    ) {
+      if (counts[j] === 0) out.push(j);
+    }
+    this.discard();
+    return Int32Array.from(out).sort();
+  }
+
+  /** Algorithm 2 as written: a Gaussian on every row's count. */
+  #selectDense(s: number, noise: GaussianNoiseOptions): Int32Array {
     const c = this.counts;
-    for (let j = 0; j < c.length; j++) if (c[j]! >= threshold) out.push(j);
+    addGaussianNoise(c, s, noise);
+    const out: number[] = [];
+    for (let j = 0; j < c.length; j++) if (c[j]! >= this.options.threshold) out.push(j);
+    this.lastTouched = this.touched.slice(0, this.touchedCount);
     c.fill(0);
-    this.touched.length = 0;
+    this.touchedCount = 0;
     return Int32Array.from(out);
   }
 
   /** Drops the counts of the logical batch in progress (nothing released). */
   discard(): void {
-    for (const j of this.touched) this.counts[j] = 0;
-    this.touched.length = 0;
+    for (let i = 0; i < this.touchedCount; i++) this.counts[this.touched[i]!] = 0;
+    this.touchedCount = 0;
   }
 
   /** Rows with a non-zero (un-noised) count in the batch so far: outside ε, for tests and diagnostics. */
   get touchedRows(): number {
-    return this.touched.length;
+    return this.touchedCount;
   }
 }
 

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { Accountant, composed, gaussian, poissonSampledGaussian, selfComposed } from '../../src/accounting/index.js';
 import { normalSf } from '../../src/accounting/special.js';
 import { DpOptimizer, type UpdateRule } from '../../src/dpsgd/index.js';
-import { splitNoiseMultiplier, type SparseEmbeddingsOptions } from '../../src/dpsgd/sparse-embeddings.js';
+import {
+  ContributionMap,
+  splitNoiseMultiplier,
+  type SparseEmbeddingsOptions,
+} from '../../src/dpsgd/sparse-embeddings.js';
+import { Random } from '../../src/data/random.js';
 import { gatherBatch, syntheticBags, syntheticDense } from '../../src/data/index.js';
 import { addGaussianNoise } from '../../src/kernels/noise.js';
 import { createModel } from '../../src/models/index.js';
@@ -184,6 +189,33 @@ describe('DP-AdaFEST noise and selection', () => {
     expect(moved).toBeGreaterThan(100);
   });
 
+  it('releases zeros on every unselected row under momentum and Adam, also for a virtual batch of two parts', () => {
+    for (const update of [
+      { kind: 'sgd', lr: 0.5, momentum: 0.9 },
+      { kind: 'adam', lr: 0.01 },
+    ] as UpdateRule[]) {
+      const s = setup({ ratio: 1, threshold: 3 }, { update });
+      const before = s.model.params.slice();
+      for (const half of [0, 1]) {
+        const part = gatherBatch(
+          syntheticBags({ size: B, rows: ROWS, classes: 2, tokensPerExample: 40, seed: 5 }),
+          Int32Array.from({ length: B / 2 }, (_, i) => i + (half * B) / 2),
+        );
+        s.model.forwardBackward(part);
+        s.opt.accumulateModel(s.model, part.size);
+      }
+      const report = s.opt.step();
+      // The first step from zero state moves a row iff its released gradient is non-zero: the
+      // selected rows (noised), and no other row the batch touched.
+      let moved = 0;
+      for (let j = 0; j < ROWS; j++) {
+        if (s.model.params.subarray(j * DIM, (j + 1) * DIM).some((x, k) => x !== before[j * DIM + k])) moved++;
+      }
+      expect(moved).toBe(report.selectedRows);
+      expect(moved).toBeGreaterThan(100);
+    }
+  });
+
   it('an empty batch still takes a step: rows selected by noise alone, the ledger charged', () => {
     const s = setup({ ratio: 0.2, threshold: 0 });
     const r = s.opt.step();
@@ -291,5 +323,80 @@ describe('dpfl train --sparse-embeddings', () => {
     const r = run.trainer.run(3);
     expect(run.optimizer.steps).toBe(3);
     expect(r).toBeDefined();
+  });
+});
+
+describe('DP-AdaFEST selection by geometric skips (untouched rows drawn directly)', () => {
+  const rows = 40_000;
+  const table = { offset: 0, rows, dim: 1 };
+  // Bags of one row each: row 7 in 30 examples (count 30 at C₁ = 1), row 100 in 4, row 39_999 in 1.
+  const bags = (): { indices: Int32Array; offsets: Int32Array; batch: number } => {
+    const idx = [...Array(30).fill(7), ...Array(4).fill(100), 39_999];
+    return {
+      indices: Int32Array.from(idx),
+      offsets: Int32Array.from({ length: idx.length + 1 }, (_, i) => i),
+      batch: idx.length,
+    };
+  };
+
+  it('selects untouched rows at Φ̄(τ/s), uniformly over the table, and touched rows at Φ̄((τ − count)/s)', () => {
+    const [threshold, s, trials] = [6, 2.5, 200];
+    const map = new ContributionMap({ table, ratio: 1, threshold, contributionClip: 1 });
+    const p = normalSf(threshold / s); // 0.0082: the skip path
+    const bins = new Float64Array(10);
+    const hitsTouched = { 7: 0, 100: 0, 39999: 0 } as Record<number, number>;
+    let untouched = 0;
+    for (let t = 0; t < trials; t++) {
+      const b = bags();
+      map.add(b.indices, b.offsets, b.batch);
+      const sel = map.select(s, { seed: 3, stream: 2, offset: t * rows }, Random.derive(3, 2, t));
+      expect([...sel].every((v, i) => i === 0 || v > sel[i - 1]!)).toBe(true);
+      for (const j of sel) {
+        if (j in hitsTouched) hitsTouched[j]!++;
+        else {
+          untouched++;
+          bins[Math.floor((j * 10) / rows)]!++;
+        }
+      }
+    }
+    const n = (rows - 3) * trials;
+    expect(Math.abs(untouched - n * p)).toBeLessThan(4 * Math.sqrt(n * p * (1 - p)));
+    // Positions: χ² over 10 equal bins, 9 degrees of freedom (P(χ² > 27.9) = 0.001).
+    const e = untouched / 10;
+    expect(bins.reduce((acc, o) => acc + (o - e) ** 2 / e, 0)).toBeLessThan(27.9);
+    for (const [row, count] of [
+      [7, 30],
+      [100, 4],
+      [39_999, 1],
+    ] as const) {
+      const q = normalSf((threshold - count) / s);
+      expect(Math.abs(hitsTouched[row]! - trials * q)).toBeLessThan(4 * Math.sqrt(trials * q * (1 - q)) + 1);
+    }
+    // The counts were reset: a fresh select with nothing added selects by noise alone.
+    expect(map.touchedRows).toBe(0);
+  });
+
+  it('matches the dense draw of Algorithm 2 in distribution (same test on both sides of the switch)', () => {
+    // p just above the switch takes the dense path; compare its untouched rate with the skip path's.
+    const s = 1;
+    const rate = (threshold: number): number => {
+      const map = new ContributionMap({ table, ratio: 1, threshold, contributionClip: 1 });
+      let hits = 0;
+      for (let t = 0; t < 20; t++) hits += map.select(s, { seed: 9, offset: t * rows }, Random.derive(9, t)).length;
+      return hits / (20 * rows);
+    };
+    for (const threshold of [1.6, 1.7]) {
+      const p = normalSf(threshold / s); // 0.0548 (dense path), 0.0446 (skips)
+      expect(Math.abs(rate(threshold) - p)).toBeLessThan(4 * Math.sqrt((p * (1 - p)) / (20 * rows)));
+    }
+  });
+
+  it('selects no untouched row when p underflows, and every row when τ is far below 0', () => {
+    const map = new ContributionMap({ table, ratio: 1, threshold: 1e6, contributionClip: 1 });
+    const b = bags();
+    map.add(b.indices, b.offsets, b.batch);
+    expect([...map.select(1, { seed: 1 }, new Random(1))]).toEqual([]);
+    const all = new ContributionMap({ table, ratio: 1, threshold: -1e30, contributionClip: 1 });
+    expect(all.select(1, { seed: 1 }, new Random(1)).length).toBe(rows);
   });
 });
