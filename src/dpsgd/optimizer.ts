@@ -239,6 +239,8 @@ export class DpOptimizer {
   /** The selected rows' gradient (then their parameters), gathered: k × dim. */
   private rowBuf = new Float32Array(0);
   private paramRowBuf = new Float32Array(0);
+  /** Under sparseEmbeddings with a stateful rule: the released gradient (see #sparseUpdate). */
+  private released: Float32Array | null = null;
 
   constructor(options: DpOptimizerOptions) {
     if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
@@ -819,8 +821,8 @@ export class DpOptimizer {
    * DP-AdaFEST's update. Plain SGD (no momentum, no weight decay) moves a parameter only by its
    * gradient: the layers outside the table and the selected rows (gathered, updated, scattered:
    * the same elementwise kernel, so the same bits as a dense update) are all it touches. Any other
-   * rule moves rows without gradient too: the released table (noised selected rows, zeros
-   * elsewhere) is written into the sum and the whole vector updated.
+   * rule moves rows without gradient too: the whole vector is updated with the released gradient
+   * (noised selected rows, zeros elsewhere), which takes one more parameter-sized buffer.
    */
   #sparseUpdate(step: number, scale: number, sel: Int32Array): void {
     const { offset, rows, dim } = this.sparse!.table;
@@ -829,13 +831,20 @@ export class DpOptimizer {
     const u = this.update.rule;
     const plain = u.kind === 'sgd' && (u.momentum ?? 0) === 0 && (u.weightDecay ?? 0) === 0;
     if (!plain) {
-      // The released table: zero but for the selected rows. The clipped sum is non-zero only on the
-      // rows the batch's bags touched (the table's layer zero-fills its gradient, then scatters the
-      // bags), so zeroing those rows, not the whole table, clears every unselected row.
-      const table = this.sum.subarray(offset, end);
-      for (const j of this.map!.lastTouched) table.fill(0, j * dim, (j + 1) * dim);
+      // The released gradient: the sum outside the table, the noised selected rows, zeros on every
+      // other row. Its buffer stays zero on the table between steps (only the rows a step wrote are
+      // cleared after it), so a step costs O(selected rows), not a pass over the table.
+      if (this.released === null) this.released = new Float32Array(this.params.length);
+      const r = this.released;
+      r.set(this.sum.subarray(0, offset));
+      r.set(this.sum.subarray(end), end);
+      const table = r.subarray(offset, end);
       scatterRows(g, dim, sel, table);
-      this.#update(step, scale);
+      try {
+        this.update.apply(this.params, r, step, scale);
+      } finally {
+        for (const j of sel) table.fill(0, j * dim, (j + 1) * dim);
+      }
       return;
     }
     const [p, s] = [this.params, this.sum];

@@ -109,8 +109,6 @@ export class ContributionMap {
   /** The rows with a non-zero count, in first-touch order: touched[0, touchedCount). */
   private readonly touched: Int32Array;
   private touchedCount = 0;
-  /** The rows the last selected batch touched (the only rows where its gradient sum can be non-zero). */
-  lastTouched: Int32Array = new Int32Array(0);
   /** One example's distinct rows. */
   private readonly distinct: Int32Array;
   private example = 0;
@@ -174,7 +172,6 @@ export class ContributionMap {
     addGaussianNoise(noisy, s, noise);
     const out: number[] = [];
     for (let i = 0; i < k; i++) if (noisy[i]! >= threshold) out.push(touched[i]!);
-    this.lastTouched = touched.slice(0, k);
     for (
       let j = nextSuccess(-1, p, counts.length, uniforms);
       j < counts.length;
@@ -192,7 +189,6 @@ export class ContributionMap {
     addGaussianNoise(c, s, noise);
     const out: number[] = [];
     for (let j = 0; j < c.length; j++) if (c[j]! >= this.options.threshold) out.push(j);
-    this.lastTouched = this.touched.slice(0, this.touchedCount);
     c.fill(0);
     this.touchedCount = 0;
     return Int32Array.from(out);
