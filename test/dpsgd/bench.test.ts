@@ -38,7 +38,27 @@ describe('benchDpsgd', () => {
     expect(r.msPerStepMaterialised!).toBeGreaterThan(0);
   });
 
+  it('times DP-AdaFEST at the σ, σ₁/σ₂ and τ asked and reports them', async () => {
+    const args = {
+      model: 'embedding-bag',
+      batchSize: 8,
+      steps: 1,
+      vocab: 1000,
+      dim: 8,
+      sparseEmbeddings: true,
+    } as const;
+    const r = await benchDpsgd({ ...args, noiseMultiplier: 1.77, sparseRatio: 2, sparseThreshold: 1e30 });
+    expect(r.sparse!.ratio1).toBe(2);
+    expect(r.sparse!.threshold).toBe(1e30);
+    expect(r.sparse!.selectedRowsPerStep).toBe(0);
+    const all = await benchDpsgd({ ...args, sparseThreshold: -1e30 });
+    expect(all.sparse!.selectedRowsPerStep).toBe(1000);
+  });
+
   it('refuses bad arguments', async () => {
+    await expect(benchDpsgd({ model: 'mlp', batchSize: 4, steps: 1, noiseMultiplier: 0 })).rejects.toThrow(
+      'noiseMultiplier must be a positive finite number, received 0',
+    );
     await expect(benchDpsgd({ model: 'cnn' as never, batchSize: 4, steps: 1 })).rejects.toThrow(
       'model must be "linear", "mlp", "text" or "embedding-bag", received "cnn"',
     );

@@ -5,16 +5,18 @@ import { parseCommandArgs } from '../command.js';
 import { invalidOption, optionParser } from '../options.js';
 
 const HELP = `usage: dpfl bench dpsgd [--model linear|mlp|text|embedding-bag] [--vocab 50000] [--dim 64]
-                       [--batch-size 256] [--steps 20] [--sparse-embeddings] [--json]
+                       [--batch-size 256] [--steps 20] [--noise-multiplier 1]
+                       [--sparse-embeddings [--sparse-ratio 1] [--sparse-threshold 5]] [--json]
 
 Times private steps (ghost clipping, secure noise, accounting) and non-private steps of the same
 model and batch size in this process and prints both and their ratio. --model embedding-bag is an
 EmbeddingBag(vocab, dim, mean) + Linear(dim, 2) on bags of 256 tokens: the shape on which peers
 (Opacus) are usually measured; --vocab and --dim size it. --sparse-embeddings (text, linear,
 embedding-bag) also times DP-AdaFEST steps (noise only on the embedding rows a noisy contribution
-map selects; σ₁/σ₂ = 1, τ = 5, C₁ = 1) and reports the rows selected per step.`;
+map selects; σ₁/σ₂ = --sparse-ratio, τ = --sparse-threshold, C₁ = 1) and reports the rows selected
+per step. --noise-multiplier sets σ of every private step (spam's ε = 3 run: 1.77).`;
 
-const { integer } = optionParser('prose');
+const { integer, positive, where } = optionParser('prose');
 
 export async function runBenchDpsgd(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -24,6 +26,9 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
     vocab: { type: 'string' },
     dim: { type: 'string' },
     'sparse-embeddings': { type: 'boolean' },
+    'noise-multiplier': { type: 'string' },
+    'sparse-ratio': { type: 'string' },
+    'sparse-threshold': { type: 'string' },
   });
   if (values.help) {
     console.log(HELP);
@@ -44,12 +49,21 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
   if (sparseEmbeddings && model === 'mlp') {
     throw invalidOption('sparse-embeddings', 'given only with --model text, linear or embedding-bag', 'mlp', 'prose');
   }
+  for (const name of ['sparse-ratio', 'sparse-threshold'] as const) {
+    if (!sparseEmbeddings && values[name] !== undefined) {
+      throw invalidOption(name, 'given only with --sparse-embeddings', values[name], 'prose');
+    }
+  }
+  const noiseMultiplier = positive('noise-multiplier', values['noise-multiplier'], 1);
+  const sparseRatio = positive('sparse-ratio', values['sparse-ratio'], 1);
+  const sparseThreshold = where('sparse-threshold', values['sparse-threshold'], 5, Number.isFinite, 'a finite number');
   const r = await benchDpsgd({
+    noiseMultiplier,
     model,
     batchSize,
     steps,
     ...(model === 'embedding-bag' ? { vocab, dim } : {}),
-    ...(sparseEmbeddings ? { sparseEmbeddings } : {}),
+    ...(sparseEmbeddings ? { sparseEmbeddings, sparseRatio, sparseThreshold } : {}),
   });
   if (values.json) {
     console.log(JSON.stringify(r));
