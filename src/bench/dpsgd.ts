@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { Accountant, poissonSampledGaussian } from '../accounting/index.js';
 import { gatherBatch, syntheticBags, syntheticDense, type Dataset } from '../data/index.js';
 import { invalidArgument } from '../errors.js';
-import { finiteNumber, positiveFinite } from '../validate.js';
+import { finiteNumber, positiveFinite, positiveInteger } from '../validate.js';
+import { selectFrequentRows } from '../dpsgd/frequent-rows.js';
 import { createModel, type ModelSpec } from '../models/zoo.js';
 import { median } from './median.js';
 import { addGaussianNoise } from '../kernels/noise.js';
@@ -29,6 +30,8 @@ export interface BenchDpsgdOptions {
   sparseEmbeddings?: boolean;
   /** σ of every private step (default 1); spam's ε = 3 run takes 1.77. */
   noiseMultiplier?: number;
+  /** Also time DP-FEST steps on this many fixed rows (chosen by selectFrequentRows, σ_f = 5). */
+  frequentRows?: number;
   /** DP-AdaFEST's σ₁/σ₂ and τ (defaults BENCH_SPARSE's). */
   sparseRatio?: number;
   sparseThreshold?: number;
@@ -87,6 +90,8 @@ export interface BenchDpsgdResult {
   steps: number;
   /** With sparseEmbeddings: the DP-AdaFEST step, timed interleaved with the others. */
   sparse?: BenchSparseResult;
+  /** With frequentRows: the DP-FEST step (noise on the fixed rows), timed interleaved with the others. */
+  fest?: { msPerStepPrivate: number; ratio: number; rows: number; tableRows: number };
 }
 
 const HASH_ROWS = 2 ** 18;
@@ -144,15 +149,24 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
   const { spec, data } = shape(opts, batchSize);
   const rows = Int32Array.from({ length: batchSize }, (_, i) => i);
   const batch = gatherBatch(data, rows);
+  // DP-FEST's rows: the most frequent of the bench's data (the one batch), as a training run picks them.
+  const festSelection = (tableRows: number) =>
+    selectFrequentRows(
+      batch.bags!,
+      tableRows,
+      { count: Math.min(festRows!, tableRows), noiseMultiplier: 5 },
+      { seed: 1 },
+    );
   const update = { kind: 'sgd' as const, lr: 0.05, momentum: 0.9 };
   const q = 0.01;
   const event = (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: q });
   // A production step: secure noise (no seed), Poisson event, the accountant recording every step.
   const selected: number[] = [];
-  const privateRun = (seed?: number, sparse = false, prefetchNoise = false) => {
+  const festRows = opts.frequentRows === undefined ? undefined : positiveInteger('frequentRows', opts.frequentRows);
+  const privateRun = (seed?: number, sparse = false, prefetchNoise = false, fest = false) => {
     const model = createModel(spec, 1);
     const table = model.embeddingTable;
-    if (sparse && table === undefined) {
+    if ((sparse || fest) && table === undefined) {
       throw invalidArgument('sparseEmbeddings', 'true only for a model with an embedding table', opts.model);
     }
     const dp = new DpOptimizer({
@@ -167,6 +181,7 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
       prefetchNoise,
       ...(seed === undefined ? {} : { seed }),
       ...(sparse ? { sparseEmbeddings: { ...sparseSetting, table: table! } } : {}),
+      ...(fest ? { sparseEmbeddings: { table: table!, rows: festSelection(table!.rows) } } : {}),
     });
     return () => {
       model.forwardBackward(batch);
@@ -209,6 +224,7 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     private: privateRun(),
     reproducible: privateRun(1),
     ...(opts.sparseEmbeddings === true ? { sparse: privateRun(undefined, true) } : {}),
+    ...(festRows !== undefined ? { fest: privateRun(undefined, false, false, true) } : {}),
     plain: () => {
       plainModel.forwardBackward(batch);
       plain.accumulateModel(plainModel, batch.size);
@@ -219,7 +235,7 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
       return () => void addGaussianNoise(buf, 1);
     })(),
   };
-  const times: Record<string, number[]> = { private: [], reproducible: [], plain: [], noise: [], sparse: [] };
+  const times: Record<string, number[]> = { private: [], reproducible: [], plain: [], noise: [], sparse: [], fest: [] };
   for (let i = 0; i < 2; i++) for (const run of Object.values(kinds)) run();
   // Interleaved, so machine noise hits every kind alike.
   for (let i = 0; i < steps; i++) {
@@ -289,5 +305,15 @@ export async function benchDpsgd(opts: BenchDpsgdOptions): Promise<BenchDpsgdRes
     batchSize,
     steps,
     ...(sparse === undefined ? {} : { sparse }),
+    ...(festRows === undefined
+      ? {}
+      : {
+          fest: {
+            msPerStepPrivate: median(times.fest!),
+            ratio: median(times.fest!) / msPerStepNonPrivate,
+            rows: Math.min(festRows, plainModel.embeddingTable!.rows),
+            tableRows: plainModel.embeddingTable!.rows,
+          },
+        }),
   };
 }

@@ -15,9 +15,13 @@ export { splitThreshold, type ClippingKind, type ClippingRule } from './clipping
 export { Trainer, accuracy, type StepResult, type TrainerOptions } from './trainer.js';
 export { saveCheckpoint, loadCheckpoint, type CheckpointContents } from './checkpoint.js';
 export { createRun, saveRun, restoreRun, type Run, type RunConfig } from './run.js';
-// DP-AdaFEST (Ghazi et al., NeurIPS 2023): noise only on the embedding rows a noisy map selects.
+// DP-AdaFEST and DP-FEST (Ghazi et al., NeurIPS 2023): noise only on the embedding rows a noisy
+// map selects each step, or on a fixed set of frequent rows chosen once.
 export {
   splitNoiseMultiplier,
+  type AdaptiveSparseEmbeddingsOptions,
   type EmbeddingTableLayout,
+  type FixedSparseEmbeddingsOptions,
   type SparseEmbeddingsOptions,
 } from './sparse-embeddings.js';
+export { frequentRowsEvent, selectFrequentRows, type FrequentRowsOptions } from './frequent-rows.js';

@@ -4,14 +4,23 @@ import {
   Accountant,
   calibrate,
   calibrateNoiseMultiplier,
+  composed,
   selfComposed,
   type AccountantKind,
+  type DpEvent,
 } from '../accounting/index.js';
 import { invalidArgument, invalidType } from '../errors.js';
 import { positiveFinite } from '../validate.js';
 import type { ClippingKind, ClippingRule } from './clipping.js';
 import { DpOptimizer, type SparseEmbeddingsOptions, type UpdateRule } from './optimizer.js';
 import { FixedSizeSampler, PoissonSampler, type Sampler } from './sampler.js';
+import {
+  frequentRowsEvent,
+  frequentRowsOption,
+  selectFrequentRows,
+  type FrequentRowsOptions,
+} from './frequent-rows.js';
+import type { EmbeddingTableLayout } from './sparse-embeddings.js';
 
 export interface MakePrivateOptions {
   /**
@@ -48,6 +57,17 @@ export interface MakePrivateOptions {
    * at; the optimizer splits it into the selection's σ₁ and the gradient's σ₂ (σ₁⁻² + σ₂⁻² = σ⁻²).
    */
   sparseEmbeddings?: SparseEmbeddingsOptions;
+  /**
+   * DP-FEST (frequent-rows.ts): before training, the k rows of `table` with the largest noisy
+   * clipped counts over the training set's `bags` are released once (a Gaussian event charged to
+   * the run's ledger first, and part of the calibration: σ is found for that event composed with
+   * the steps); the optimizer then trains only those rows. Exclusive with sparseEmbeddings.
+   */
+  frequentRows?: FrequentRowsOptions & {
+    table: EmbeddingTableLayout;
+    /** The training set's bags (CSR over every example the sampler draws from). */
+    bags: { indices: Int32Array; offsets: Int32Array };
+  };
 }
 
 export interface PrivateSetup {
@@ -57,6 +77,8 @@ export interface PrivateSetup {
   steps: number;
   accountant: Accountant;
   delta: number;
+  /** With frequentRows: the rows released and trained (increasing). */
+  frequentRows?: Int32Array;
 }
 
 /** The model's params and groups, refusing params or groupEnds given beside it that are not the model's. */
@@ -130,6 +152,32 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.sparseEmbeddings !== undefined ? { sparseEmbeddings: options.sparseEmbeddings } : {}),
   };
+  // DP-FEST's selection: computed now (nothing leaves this function before it is charged below).
+  let selection: { rows: Int32Array; event: DpEvent } | undefined;
+  if (options.frequentRows !== undefined) {
+    if (options.sparseEmbeddings !== undefined) {
+      throw invalidArgument('frequentRows', 'absent with sparseEmbeddings (one sparse mode)', 'given');
+    }
+    const fr = options.frequentRows;
+    const table = fr?.table;
+    if (typeof table !== 'object' || table === null) {
+      throw invalidType('frequentRows.table', "an object { offset, rows, dim } (a model's embeddingTable)", table);
+    }
+    const checked = frequentRowsOption(fr, table.rows);
+    if (fr.bags?.offsets?.length !== n + 1) {
+      throw invalidArgument(
+        'frequentRows.bags.offsets',
+        `datasetSize + 1 = ${n + 1} offsets`,
+        fr.bags?.offsets?.length,
+      );
+    }
+    const noise = options.seed === undefined ? {} : { seed: options.seed, stream: 3 };
+    selection = {
+      rows: selectFrequentRows(fr.bags, table.rows, checked, noise),
+      event: frequentRowsEvent(checked.noiseMultiplier, sampling === 'poisson' ? 'add-remove' : 'replace-one'),
+    };
+    base.sparseEmbeddings = { table: { offset: table.offset, rows: table.rows, dim: table.dim }, rows: selection.rows };
+  }
   let sigma: number;
   let budget: { epsilon: number; delta: number } | undefined;
   if (options.noiseMultiplier !== undefined) {
@@ -143,11 +191,12 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
     // count form one Gaussian mechanism of multiplier σ: DpOptimizer.stepEvent).
     // Poisson keeps calibrateNoiseMultiplier (its windowed RDP search fixes today's σ bit for bit); every other
     // sampler goes through the generic calibration of its own event.
+    const before = selection === undefined ? [] : [selection.event];
     sigma =
-      sampling === 'poisson'
+      sampling === 'poisson' && selection === undefined
         ? calibrateNoiseMultiplier({ epsilon: target, delta, sampleRate: q, steps, accountant: kind }).noiseMultiplier
         : calibrate({
-            eventOf: (s) => selfComposed(sampler.event(s), steps),
+            eventOf: (s) => composed([...before, selfComposed(sampler.event(s), steps)]),
             targetEpsilon: target,
             delta,
             accountant: kind,
@@ -160,6 +209,9 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   const optimizer = new DpOptimizer({ ...base, noiseMultiplier: sigma, accountant });
   // A count noise too small for σ (adaptive clipping, σ_b ≤ σ/2) is refused here, not at step 1.
   optimizer.gradientNoiseMultiplier(0);
-  if (budget) accountant.certify([{ event: optimizer.stepEvent(0), count: steps }]);
-  return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta };
+  const plan = [{ event: optimizer.stepEvent(0), count: steps }];
+  if (budget) accountant.certify(selection === undefined ? plan : [{ event: selection.event, count: 1 }, ...plan]);
+  if (selection === undefined) return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta };
+  accountant.step(selection.event); // the selection is released with the setup: charged first
+  return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta, frequentRows: selection.rows };
 }

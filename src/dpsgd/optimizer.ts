@@ -38,6 +38,7 @@ import {
   scatterRows,
   sparseEmbeddingsOption,
   splitNoiseMultiplier,
+  type FixedSparseEmbeddings,
   type SparseEmbeddings,
   type SparseEmbeddingsOptions,
 } from './sparse-embeddings.js';
@@ -234,7 +235,7 @@ export class DpOptimizer {
   /** The next step's noise, drawn ahead (prefetchNoise); null when off. */
   readonly #prefetch: NoisePrefetcher | null;
   /** DP-AdaFEST's options and the contribution map of the logical batch (undefined: dense noise). */
-  private readonly sparse: SparseEmbeddings | undefined;
+  private readonly sparse: SparseEmbeddings | FixedSparseEmbeddings | undefined;
   private readonly map: ContributionMap | undefined;
   /** The selected rows' gradient (then their parameters), gathered: k × dim. */
   private rowBuf = new Float32Array(0);
@@ -290,7 +291,7 @@ export class DpOptimizer {
         throw invalidArgument('sparseEmbeddings', expected, 'given');
       }
       this.sparse = sparseEmbeddingsOption(options.sparseEmbeddings, this.params.length);
-      this.map = new ContributionMap(this.sparse);
+      this.map = this.sparse.kind === 'adaptive' ? new ContributionMap(this.sparse) : undefined;
     }
     if (options.prefetchNoise === true && options.sparseEmbeddings !== undefined) {
       // The selection's noise and the selected rows are known only at the step: nothing to draw ahead.
@@ -348,7 +349,7 @@ export class DpOptimizer {
    */
   gradientNoiseMultiplier(step = this.#stepCount): number {
     const s = this.sigma(step);
-    if (this.sparse !== undefined) return splitNoiseMultiplier(s, this.sparse.ratio).gradient;
+    if (this.sparse?.kind === 'adaptive') return splitNoiseMultiplier(s, this.sparse.ratio).gradient;
     if (this.rule.kind !== 'adaptive') return s;
     return sumNoiseMultiplier(s, countNoiseStd(this.rule, this.expectedBatchSize), 'clipping', COUNT_NOISE_HINT);
   }
@@ -358,7 +359,8 @@ export class DpOptimizer {
    * σ·√(1 + r²); null without it.
    */
   selectionNoiseMultiplier(step = this.#stepCount): number | null {
-    return this.sparse === undefined ? null : splitNoiseMultiplier(this.sigma(step), this.sparse.ratio).selection;
+    if (this.sparse?.kind !== 'adaptive') return null;
+    return splitNoiseMultiplier(this.sigma(step), this.sparse.ratio).selection;
   }
 
   /**
@@ -406,7 +408,7 @@ export class DpOptimizer {
     const bags = this.#modelBags(model);
     const first = this.sumFresh;
     if (batchSize === 0) return;
-    if (bags !== null) this.map!.add(bags.indices, bags.offsets, batchSize);
+    if (bags !== null) this.map?.add(bags.indices, bags.offsets, batchSize);
     const gm = toGroup.length;
     const perLayer = this.rule.kind === 'per-layer';
     const g = perLayer ? this.groupEnds.length : 1;
@@ -672,8 +674,16 @@ export class DpOptimizer {
     }
   }
 
+  /** DP-AdaFEST's selection from the noisy contribution map (stream 2 when seeded). */
+  #selectRows(step: number, rows: number): Int32Array {
+    const selNoise = this.seed === undefined ? {} : { seed: this.seed, stream: 2, offset: step * rows };
+    const uniforms = this.seed === undefined ? new SecureRandom() : Random.derive(this.seed, 2, step);
+    return this.map!.select(this.selectionNoiseMultiplier(step)!, selNoise, uniforms);
+  }
+
   /**
-   * DP-AdaFEST's noise: selects rows from the noisy contribution map (stream 2 when seeded), gathers
+   * The noise of sparseEmbeddings: takes the step's rows (DP-AdaFEST's selection or DP-FEST's fixed
+   * rows), gathers
    * their gradient rows into rowBuf and noises them, and noises every parameter outside the table in
    * place. Seeded, each part reads the samples the dense path gives its first position, so when
    * every row is selected the noise is the dense path's, bit for bit.
@@ -682,9 +692,7 @@ export class DpOptimizer {
     const { offset, rows, dim } = this.sparse!.table;
     const d = this.params.length;
     const end = offset + rows * dim;
-    const selNoise = this.seed === undefined ? {} : { seed: this.seed, stream: 2, offset: plan.step * rows };
-    const uniforms = this.seed === undefined ? new SecureRandom() : Random.derive(this.seed, 2, plan.step);
-    const sel = this.map!.select(this.selectionNoiseMultiplier(plan.step)!, selNoise, uniforms);
+    const sel = this.sparse!.kind === 'fixed' ? this.sparse!.rows : this.#selectRows(plan.step, rows);
     const at = (o: number): GaussianNoiseOptions =>
       this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: plan.step * d + o };
     if (this.rowBuf.length < sel.length * dim) this.rowBuf = new Float32Array(sel.length * dim);

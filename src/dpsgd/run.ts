@@ -56,6 +56,12 @@ export interface RunConfig {
    */
   sparseEmbeddings?: { ratio: number; threshold: number; contributionClip?: number };
   /**
+   * DP-FEST on the model's embedding table: train only the `count` rows with the largest noisy
+   * clipped counts over the training set, released once at σ_f = noiseMultiplier (makePrivate's
+   * frequentRows; its event is in the run's ledger and calibration). Exclusive with sparseEmbeddings.
+   */
+  frequentRows?: { count: number; noiseMultiplier: number; contributionClip?: number };
+  /**
    * 'gender-swap' (text datasets, bags models): each training text with a gendered term is merged with its
    * gender-swapped twin into ONE example (src/fairness/augment.ts): the privacy unit stays one original example,
    * so ε is unchanged. The test split is not augmented.
@@ -104,6 +110,21 @@ function sparseFor(config: RunConfig, model: Sequential) {
   return { ...config.sparseEmbeddings!, table: { offset: table.offset, rows: table.rows, dim: table.dim } };
 }
 
+/** makePrivate's frequentRows on the model's table and the training set's bags. */
+function frequentRowsFor(config: RunConfig, model: Sequential, train: Dataset) {
+  const table = model.embeddingTable;
+  if (table === undefined || train.indices === undefined || train.offsets === undefined) {
+    const expected = 'absent for a model without an embedding table (dense input)';
+    throw invalidArgument('config.frequentRows', expected, config.model);
+  }
+  const { offset, rows, dim } = table;
+  return {
+    ...config.frequentRows!,
+    table: { offset, rows, dim },
+    bags: { indices: train.indices, offsets: train.offsets },
+  };
+}
+
 /** Runs made by createRun: saveRun and restoreRun read their internals, so only these are accepted. */
 const runs = new WeakSet<object>();
 
@@ -137,6 +158,13 @@ function checkConfig(config: unknown): RunConfig {
   if (c.sparseEmbeddings !== undefined) {
     requiredObject('config.sparseEmbeddings', c.sparseEmbeddings);
     if (c.nonPrivate) throw invalidArgument('config.sparseEmbeddings', 'absent in a non-private run', 'given');
+  }
+  if (c.frequentRows !== undefined) {
+    requiredObject('config.frequentRows', c.frequentRows);
+    if (c.nonPrivate) throw invalidArgument('config.frequentRows', 'absent in a non-private run', 'given');
+    if (c.sparseEmbeddings !== undefined) {
+      throw invalidArgument('config.frequentRows', 'absent with config.sparseEmbeddings (one sparse mode)', 'given');
+    }
   }
   return c;
 }
@@ -214,6 +242,7 @@ export function createRun(config: RunConfig, data?: Dataset, texts?: string[]): 
       update,
       ...(config.seed !== undefined ? { seed: config.seed } : {}),
       ...(config.sparseEmbeddings !== undefined ? { sparseEmbeddings: sparseFor(config, model) } : {}),
+      ...(config.frequentRows !== undefined ? { frequentRows: frequentRowsFor(config, model, train) } : {}),
     });
     ({ sampler, optimizer, steps: totalSteps, noiseMultiplier } = setup);
   }
@@ -262,6 +291,10 @@ export function saveRun(run: Run, file: string): void {
  */
 export function restoreRun(run: Run, file: string): void {
   checkRun(run);
+  if (run.config.frequentRows !== undefined) {
+    // The run drew (and charged) its own selection; the checkpoint's ledger holds another one.
+    throw invalidArgument('run.config.frequentRows', 'absent to resume (a DP-FEST run is not resumable yet)', 'given');
+  }
   const ck = loadCheckpoint(file, checkpointConfig(run));
   if (typeof ck.state !== 'object' || ck.state === null) {
     throw invalidArgument('checkpoint state', 'an object', ck.state);

@@ -32,7 +32,8 @@ export interface EmbeddingTableLayout {
 
 export type { EmbeddingTableView } from '../models/sequential.js';
 
-export interface SparseEmbeddingsOptions {
+/** DP-AdaFEST: the rows are selected each step from the batch's noisy contribution map. */
+export interface AdaptiveSparseEmbeddingsOptions {
   /** The table (a built-in model's `embeddingTable`). */
   table: EmbeddingTableLayout;
   /**
@@ -46,17 +47,38 @@ export interface SparseEmbeddingsOptions {
   contributionClip?: number;
 }
 
-/** Checked options. */
+/**
+ * DP-FEST: a fixed set of rows, public or released once under the run's ledger (selectFrequentRows
+ * with its frequentRowsEvent; makePrivate's frequentRows does both). Each step adds noise at the
+ * full σ to these rows and every parameter outside the table; no other row ever moves.
+ */
+export interface FixedSparseEmbeddingsOptions {
+  table: EmbeddingTableLayout;
+  /** The trained rows, strictly increasing, in [0, table.rows). */
+  rows: Int32Array | readonly number[];
+}
+
+export type SparseEmbeddingsOptions = AdaptiveSparseEmbeddingsOptions | FixedSparseEmbeddingsOptions;
+
+/** Checked DP-AdaFEST options. */
 export interface SparseEmbeddings {
+  readonly kind: 'adaptive';
   readonly table: EmbeddingTableLayout;
   readonly ratio: number;
   readonly threshold: number;
   readonly contributionClip: number;
 }
 
+/** Checked DP-FEST options. */
+export interface FixedSparseEmbeddings {
+  readonly kind: 'fixed';
+  readonly table: EmbeddingTableLayout;
+  readonly rows: Int32Array;
+}
+
 /** Validates the options against the parameter vector's length (the table must lie inside it). */
-export function sparseEmbeddingsOption(value: unknown, paramCount: number): SparseEmbeddings {
-  const o = requiredObject('sparseEmbeddings', value as SparseEmbeddingsOptions);
+export function sparseEmbeddingsOption(value: unknown, paramCount: number): SparseEmbeddings | FixedSparseEmbeddings {
+  const o = requiredObject('sparseEmbeddings', value as AdaptiveSparseEmbeddingsOptions & { rows?: unknown });
   const t = o.table as Partial<EmbeddingTableLayout> | undefined;
   if (typeof t !== 'object' || t === null) {
     throw invalidType('sparseEmbeddings.table', "an object { offset, rows, dim } (a model's embeddingTable)", t);
@@ -68,10 +90,34 @@ export function sparseEmbeddingsOption(value: unknown, paramCount: number): Spar
     const expected = `inside params (offset + rows × dim ≤ ${paramCount})`;
     throw invalidArgument('sparseEmbeddings.table', expected, `${offset} + ${rows} × ${dim}`);
   }
+  const table = { offset, rows, dim };
+  if (o.rows !== undefined) {
+    for (const key of ['ratio', 'threshold', 'contributionClip'] as const) {
+      if (o[key] !== undefined) throw invalidArgument(`sparseEmbeddings.${key}`, 'absent with rows (DP-FEST)', o[key]);
+    }
+    return { kind: 'fixed', table, rows: fixedRows(o.rows, rows) };
+  }
   const ratio = positiveFinite('sparseEmbeddings.ratio', o.ratio);
   const threshold = finiteNumber('sparseEmbeddings.threshold', o.threshold);
   const contributionClip = positiveFinite('sparseEmbeddings.contributionClip', o.contributionClip ?? 1);
-  return { table: { offset, rows, dim }, ratio, threshold, contributionClip };
+  return { kind: 'adaptive', table, ratio, threshold, contributionClip };
+}
+
+/** A copy of the fixed rows, checked strictly increasing in [0, rows). */
+function fixedRows(value: unknown, rows: number): Int32Array {
+  if (!(value instanceof Int32Array) && !Array.isArray(value)) {
+    throw invalidType('sparseEmbeddings.rows', 'an Int32Array or array of row indices', value);
+  }
+  const list = value as ArrayLike<unknown>;
+  const out = new Int32Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const j = list[i];
+    const ok =
+      Number.isInteger(j) && (j as number) >= 0 && (j as number) < rows && (i === 0 || (j as number) > out[i - 1]!);
+    if (!ok) throw invalidArgument(`sparseEmbeddings.rows[${i}]`, `strictly increasing, in [0, ${rows})`, j);
+    out[i] = j as number;
+  }
+  return out;
 }
 
 /** σ₁ (selection) and σ₂ (gradient) from σ and r = σ₁/σ₂, with σ₁⁻² + σ₂⁻² = σ⁻² exactly. */
@@ -113,7 +159,7 @@ export class ContributionMap {
   private readonly distinct: Int32Array;
   private example = 0;
 
-  constructor(readonly options: SparseEmbeddings) {
+  constructor(readonly options: Omit<SparseEmbeddings, 'kind'>) {
     const { rows } = options.table;
     this.counts = new Float32Array(rows);
     this.stamp = new Int32Array(rows);
@@ -192,6 +238,13 @@ export class ContributionMap {
     c.fill(0);
     this.touchedCount = 0;
     return Int32Array.from(out);
+  }
+
+  /** Every row's count plus N(0, std²), as a new array; the counts are then reset. */
+  releaseCounts(std: number, noise: GaussianNoiseOptions): Float32Array {
+    const out = addGaussianNoise(this.counts.slice(), std, noise);
+    this.discard();
+    return out;
   }
 
   /** Drops the counts of the logical batch in progress (nothing released). */

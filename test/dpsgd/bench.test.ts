@@ -55,6 +55,16 @@ describe('benchDpsgd', () => {
     expect(all.sparse!.selectedRowsPerStep).toBe(1000);
   });
 
+  it('times DP-FEST steps on the fixed rows asked (capped at the table)', async () => {
+    const args = { model: 'embedding-bag', batchSize: 8, steps: 1, vocab: 1000, dim: 8 } as const;
+    const r = await benchDpsgd({ ...args, frequentRows: 50 });
+    expect(r.fest!.rows).toBe(50);
+    expect(r.fest!.tableRows).toBe(1000);
+    expect(r.fest!.ratio).toBeCloseTo(r.fest!.msPerStepPrivate / r.msPerStepNonPrivate, 12);
+    expect((await benchDpsgd({ ...args, frequentRows: 5000 })).fest!.rows).toBe(1000);
+    await expect(benchDpsgd({ ...args, frequentRows: 0 })).rejects.toThrow('frequentRows must be a positive integer');
+  });
+
   it('refuses bad arguments', async () => {
     await expect(benchDpsgd({ model: 'mlp', batchSize: 4, steps: 1, noiseMultiplier: 0 })).rejects.toThrow(
       'noiseMultiplier must be a positive finite number, received 0',

@@ -7,6 +7,7 @@ import { DpOptimizer, type UpdateRule } from '../../src/dpsgd/index.js';
 import {
   ContributionMap,
   splitNoiseMultiplier,
+  type AdaptiveSparseEmbeddingsOptions,
   type SparseEmbeddingsOptions,
 } from '../../src/dpsgd/sparse-embeddings.js';
 import { Random } from '../../src/data/random.js';
@@ -22,7 +23,7 @@ const Q = 0.01;
 const event = (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: Q });
 
 function setup(
-  sparse: Omit<SparseEmbeddingsOptions, 'table'> | null,
+  sparse: Omit<AdaptiveSparseEmbeddingsOptions, 'table'> | null,
   opts: { sigma?: number; update?: UpdateRule; seed?: number; kind?: 'embedding-bag' | 'text' | 'linear' } = {},
 ): { model: Sequential; opt: DpOptimizer; batch: ReturnType<typeof gatherBatch> } {
   const kind = opts.kind ?? 'embedding-bag';
@@ -279,6 +280,11 @@ describe('DP-AdaFEST typed errors', () => {
     [{ table: { offset: -1, rows: 5, dim: 4 }, ratio: 1, threshold: 1 }, 'sparseEmbeddings.table.offset'],
     [{ ratio: 1, threshold: 1 }, 'sparseEmbeddings.table'],
     [null, 'sparseEmbeddings'],
+    [{ table, rows: [0, 2], ratio: 1 }, 'sparseEmbeddings.ratio'],
+    [{ table, rows: [2, 2] }, 'sparseEmbeddings.rows[1]'],
+    [{ table, rows: [0, 50] }, 'sparseEmbeddings.rows[1]'],
+    [{ table, rows: [-1] }, 'sparseEmbeddings.rows[0]'],
+    [{ table, rows: 'all' }, 'sparseEmbeddings.rows'],
   ])('refuses %j naming %s', (options, name) => {
     expect(() => make(options)).toThrow(expect.objectContaining({ message: expect.stringContaining(name) }));
     try {

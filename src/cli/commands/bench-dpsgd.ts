@@ -6,7 +6,8 @@ import { invalidOption, optionParser } from '../options.js';
 
 const HELP = `usage: dpfl bench dpsgd [--model linear|mlp|text|embedding-bag] [--vocab 50000] [--dim 64]
                        [--batch-size 256] [--steps 20] [--noise-multiplier 1]
-                       [--sparse-embeddings [--sparse-ratio 1] [--sparse-threshold 5]] [--json]
+                       [--sparse-embeddings [--sparse-ratio 1] [--sparse-threshold 5]]
+                       [--frequent-rows K] [--json]
 
 Times private steps (ghost clipping, secure noise, accounting) and non-private steps of the same
 model and batch size in this process and prints both and their ratio. --model embedding-bag is an
@@ -14,7 +15,8 @@ EmbeddingBag(vocab, dim, mean) + Linear(dim, 2) on bags of 256 tokens: the shape
 (Opacus) are usually measured; --vocab and --dim size it. --sparse-embeddings (text, linear,
 embedding-bag) also times DP-AdaFEST steps (noise only on the embedding rows a noisy contribution
 map selects; σ₁/σ₂ = --sparse-ratio, τ = --sparse-threshold, C₁ = 1) and reports the rows selected
-per step. --noise-multiplier sets σ of every private step (spam's ε = 3 run: 1.77).`;
+per step. --frequent-rows K also times DP-FEST steps: noise on K fixed rows (the most frequent of the
+data, chosen once) and the dense layers. --noise-multiplier sets σ of every private step.`;
 
 const { integer, positive, where } = optionParser('prose');
 
@@ -29,6 +31,7 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
     'noise-multiplier': { type: 'string' },
     'sparse-ratio': { type: 'string' },
     'sparse-threshold': { type: 'string' },
+    'frequent-rows': { type: 'string' },
   });
   if (values.help) {
     console.log(HELP);
@@ -57,7 +60,13 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
   const noiseMultiplier = positive('noise-multiplier', values['noise-multiplier'], 1);
   const sparseRatio = positive('sparse-ratio', values['sparse-ratio'], 1);
   const sparseThreshold = where('sparse-threshold', values['sparse-threshold'], 5, Number.isFinite, 'a finite number');
+  const frequentRows =
+    values['frequent-rows'] === undefined ? undefined : integer('frequent-rows', values['frequent-rows'], 1, 1);
+  if (frequentRows !== undefined && model === 'mlp') {
+    throw invalidOption('frequent-rows', 'given only with --model text, linear or embedding-bag', 'mlp', 'prose');
+  }
   const r = await benchDpsgd({
+    ...(frequentRows !== undefined ? { frequentRows } : {}),
     noiseMultiplier,
     model,
     batchSize,
@@ -86,6 +95,12 @@ export async function runBenchDpsgd(argv: string[]): Promise<number> {
         ? `  naive (materialised per-example gradients): skipped, ${r.materialisedSkipped}`
         : `  naive (materialised per-example gradients) ${r.msPerStepMaterialised.toFixed(2)} ms/step: ghost clipping ${r.speedupVsMaterialised!.toFixed(1)}x faster`,
     );
+    if (r.fest !== undefined) {
+      const f = r.fest;
+      console.log(
+        `  DP-FEST on ${f.rows} of ${f.tableRows} rows ${f.msPerStepPrivate.toFixed(2)} ms/step, ratio ${f.ratio.toFixed(2)}`,
+      );
+    }
     if (r.sparse !== undefined) {
       const s = r.sparse;
       console.log(

@@ -17,6 +17,7 @@ const HELP = `usage: dpfl train [--dataset spam|mnist|synthetic] [--model linear
                   [--activation relu|tanh] [--combiner mean|sqrtn|sum] [--seed S] [--save FILE] [--resume FILE]
                   [--max-physical-batch N] [--compare] [--withhold-unnoised-stats] [--json]
                   [--sparse-embeddings [--sparse-ratio 1] [--sparse-threshold 5] [--contribution-clip 1]]
+                  [--frequent-rows K [--frequent-rows-noise 5] [--contribution-clip 1]]
                   [--augment gender-swap]
 
 Trains a built-in model with DP-SGD: Poisson sampling, per-example clipping by ghost norms, noise
@@ -33,6 +34,10 @@ each step a noisy, per-example-clipped count of the rows every message touches s
 rows (count ≥ --sparse-threshold τ), and the gradient noise lands only on those rows and on the
 dense layers. The calibrated σ is split into the selection's σ₁ and the gradient's σ₂ with
 σ₁/σ₂ = --sparse-ratio and σ₁⁻² + σ₂⁻² = σ⁻², so ε is unchanged; --contribution-clip is C₁.
+--frequent-rows K (text, or linear on bags) trains with DP-FEST: before training, the K embedding rows
+with the largest noisy per-example-clipped counts over the training set are chosen once (Gaussian
+noise of std --frequent-rows-noise × C₁; that release is in the ledger and in the calibration of σ),
+and every step adds noise, and updates, only those rows and the dense layers. Not resumable yet.
 --augment gender-swap (spam; text, linear or mlp on bags): each training message with a gendered word is
 merged with its gender-swapped twin into ONE example (the bag holds both halves, weighted so the embedding
 is the average of the two): one person's message is still one clipped contribution, so ε is unchanged
@@ -81,6 +86,8 @@ export function parseTrainArgs(argv: string[]): {
       'sparse-ratio',
       'sparse-threshold',
       'contribution-clip',
+      'frequent-rows',
+      'frequent-rows-noise',
       'augment',
     ),
     ...flagOptions('non-private', 'compare', 'withhold-unnoised-stats', 'sparse-embeddings'),
@@ -97,10 +104,26 @@ export function parseTrainArgs(argv: string[]): {
   const momentum = where('momentum', values.momentum, 0.9, (m) => m >= 0 && m < 1, 'in [0, 1)');
   const seed = values.seed === undefined ? undefined : integer('seed', values.seed, undefined, 0);
   const sparse = values['sparse-embeddings'] === true;
-  for (const name of ['sparse-ratio', 'sparse-threshold', 'contribution-clip'] as const) {
+  const fest = values['frequent-rows'] !== undefined;
+  if (sparse && fest)
+    fail('frequent-rows', 'absent with --sparse-embeddings (one sparse mode)', values['frequent-rows']);
+  for (const name of ['sparse-ratio', 'sparse-threshold'] as const) {
     if (!sparse && values[name] !== undefined)
       throw new RangeError(`--${name} must be given only with --sparse-embeddings, received "${values[name]}"`);
   }
+  if (!sparse && !fest && values['contribution-clip'] !== undefined) {
+    fail('contribution-clip', 'given only with --sparse-embeddings or --frequent-rows', values['contribution-clip']);
+  }
+  if (!fest && values['frequent-rows-noise'] !== undefined) {
+    fail('frequent-rows-noise', 'given only with --frequent-rows', values['frequent-rows-noise']);
+  }
+  const frequentRows = fest
+    ? {
+        count: integer('frequent-rows', values['frequent-rows'], undefined, 1),
+        noiseMultiplier: positive('frequent-rows-noise', values['frequent-rows-noise'], 5),
+        contributionClip: positive('contribution-clip', values['contribution-clip'], 1),
+      }
+    : undefined;
   const sparseEmbeddings = sparse
     ? {
         ratio: positive('sparse-ratio', values['sparse-ratio'], 1),
@@ -130,6 +153,7 @@ export function parseTrainArgs(argv: string[]): {
     combiner: choice('combiner', values.combiner, ['mean', 'sqrtn', 'sum'] as const, d.combiner ?? 'mean'),
     ...(seed !== undefined ? { seed } : {}),
     ...(sparseEmbeddings !== undefined ? { sparseEmbeddings } : {}),
+    ...(frequentRows !== undefined ? { frequentRows } : {}),
     ...(values.augment !== undefined ? { augment: 'gender-swap' as const } : {}),
   };
   if (values.resume !== undefined && !existsSync(values.resume))
@@ -211,7 +235,7 @@ export const train: Command = {
     let msPerStepNonPrivate: number | null = null;
     if (parsed.compare && !config.nonPrivate && stepsTaken > 0) {
       // The same model shape, data and batch size, trained without privacy in this process.
-      const { sparseEmbeddings: _private, ...plainConfig } = config;
+      const { sparseEmbeddings: _private, frequentRows: _fest, ...plainConfig } = config;
       const plain = createRun({ ...plainConfig, nonPrivate: true }, undefined);
       const n = Math.min(stepsTaken, 50);
       plain.trainer.run(2);
@@ -247,7 +271,10 @@ export const train: Command = {
       withholdUnnoisedStats: parsed.withholdUnnoisedStats,
       sparseEmbeddings: config.sparseEmbeddings ?? null,
       /** DP-AdaFEST: mean embedding rows selected per step (inside ε), and the table's rows. */
-      selectedRowsPerStep: config.sparseEmbeddings && stepsTaken > 0 ? selectedRows / stepsTaken : null,
+      selectedRowsPerStep:
+        (config.sparseEmbeddings || config.frequentRows) && stepsTaken > 0 ? selectedRows / stepsTaken : null,
+      /** DP-FEST: the rows kept and σ_f (the selection's event is in ε). */
+      frequentRows: config.frequentRows ?? null,
       embeddingRows: run.model.embeddingTable?.rows ?? null,
       augment: config.augment ?? null,
     };
@@ -267,7 +294,7 @@ export const train: Command = {
       );
       if (report.selectedRowsPerStep !== null)
         console.log(
-          `  sparse embeddings (DP-AdaFEST): ${report.selectedRowsPerStep.toFixed(1)} of ${report.embeddingRows} rows noised per step`,
+          `  sparse embeddings (${config.frequentRows ? 'DP-FEST' : 'DP-AdaFEST'}): ${report.selectedRowsPerStep.toFixed(1)} of ${report.embeddingRows} rows noised per step`,
         );
       if (report.ratio !== null)
         console.log(
