@@ -35,6 +35,7 @@ import { clippingGroupsOf, sumIntoGroups, type GhostClippable } from './ghost.js
 import {
   ContributionMap,
   gatherRows,
+  zeroRows,
   scatterRows,
   sparseEmbeddingsOption,
   splitNoiseMultiplier,
@@ -851,7 +852,7 @@ export class DpOptimizer {
       try {
         this.update.apply(this.params, r, step, scale);
       } finally {
-        for (const j of sel) table.fill(0, j * dim, (j + 1) * dim);
+        zeroRows(table, dim, sel);
       }
       return;
     }

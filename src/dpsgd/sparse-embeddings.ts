@@ -259,13 +259,39 @@ export class ContributionMap {
   }
 }
 
+/** Narrow rows are copied element by element: a subarray view per row costs more than its copy. */
+const NARROW_ROW = 32;
+
 /** Copies rows `sel` of a rows × dim table into out (k × dim), in order. */
 export function gatherRows(table: Float32Array, dim: number, sel: Int32Array, out: Float32Array): Float32Array {
-  for (let i = 0; i < sel.length; i++) out.set(table.subarray(sel[i]! * dim, (sel[i]! + 1) * dim), i * dim);
+  if (dim > NARROW_ROW) {
+    for (let i = 0; i < sel.length; i++) out.set(table.subarray(sel[i]! * dim, (sel[i]! + 1) * dim), i * dim);
+    return out;
+  }
+  for (let i = 0; i < sel.length; i++) {
+    const from = sel[i]! * dim;
+    for (let k = 0; k < dim; k++) out[i * dim + k] = table[from + k]!;
+  }
   return out;
 }
 
 /** Writes the k × dim rows of src back into rows `sel` of table. */
 export function scatterRows(src: Float32Array, dim: number, sel: Int32Array, table: Float32Array): void {
-  for (let i = 0; i < sel.length; i++) table.set(src.subarray(i * dim, (i + 1) * dim), sel[i]! * dim);
+  if (dim > NARROW_ROW) {
+    for (let i = 0; i < sel.length; i++) table.set(src.subarray(i * dim, (i + 1) * dim), sel[i]! * dim);
+    return;
+  }
+  for (let i = 0; i < sel.length; i++) {
+    const to = sel[i]! * dim;
+    for (let k = 0; k < dim; k++) table[to + k] = src[i * dim + k]!;
+  }
+}
+
+/** Sets rows `sel` of a rows × dim table to zero. */
+export function zeroRows(table: Float32Array, dim: number, sel: Int32Array): void {
+  if (dim > NARROW_ROW) {
+    for (const j of sel) table.fill(0, j * dim, (j + 1) * dim);
+    return;
+  }
+  for (const j of sel) for (let k = 0; k < dim; k++) table[j * dim + k] = 0;
 }
