@@ -45,6 +45,12 @@ struct Avx2 {
   static VI sll20(VI x) { return {_mm256_slli_epi64(x.v, 20)}; }
   static VI srl12(VI x) { return {_mm256_srli_epi64(x.v, 12)}; }
 
+  static VI srl32(VI x) { return {_mm256_srli_epi64(x.v, 32)}; }
+  static VI load_u64(const uint64_t* p) { return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))}; }
+  static VI mul32(VI a, uint32_t m) { return {_mm256_mul_epu32(a.v, _mm256_set1_epi64x(m))}; }
+  static VI swap32(VI x) { return {_mm256_shuffle_epi32(x.v, 0xB1)}; }
+  static VI xor3(VI a, VI b, VI c) { return {_mm256_xor_si256(_mm256_xor_si256(a.v, b.v), c.v)}; }
+
   static VD load_d(const double* p) { return {_mm256_loadu_pd(p)}; }
   static void store_d(double* p, VD v) { _mm256_storeu_pd(p, v.v); }
   static VD load_f32(const float* p) { return {_mm256_cvtps_pd(_mm_loadu_ps(p))}; }

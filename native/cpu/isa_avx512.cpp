@@ -47,6 +47,15 @@ struct Avx512 {
   static VI sll20(VI x) { return {_mm512_slli_epi64(x.v, 20)}; }
   static VI srl12(VI x) { return {_mm512_srli_epi64(x.v, 12)}; }
 
+  static VI srl32(VI x) { return {_mm512_srli_epi64(x.v, 32)}; }
+  static VI load_u64(const uint64_t* p) { return {_mm512_loadu_si512(p)}; }
+  // The 64-bit product of the low 32 bits of each lane and m.
+  static VI mul32(VI a, uint32_t m) { return {_mm512_mul_epu32(a.v, _mm512_set1_epi64(m))}; }
+  // The two 32-bit halves of each lane swapped (a shuffle: port 5, where the multiply and the
+  // shifts take port 0).
+  static VI swap32(VI x) { return {_mm512_shuffle_epi32(x.v, _MM_PERM_CDAB)}; }
+  static VI xor3(VI a, VI b, VI c) { return {_mm512_ternarylogic_epi64(a.v, b.v, c.v, 0x96)}; }
+
   static VD load_d(const double* p) { return {_mm512_loadu_pd(p)}; }
   static void store_d(double* p, VD v) { _mm512_storeu_pd(p, v.v); }
   static VD load_f32(const float* p) { return {_mm512_cvtps_pd(_mm256_loadu_ps(p))}; }

@@ -60,9 +60,10 @@ uint32_t max_abs_bits(const float* x, int64_t n) {
 }
 
 // Walks samples [first, first + n) block by block: a partial first block, whole blocks, a partial
-// last block. block_fn(block, z) fills the kPerBlock samples of one block.
-template <uint64_t kPerBlock, typename BlockFn>
-void add_stream(float* x, int64_t n, double std, uint64_t first, BlockFn block_fn) {
+// last block. block_fn(block, z) fills the kPerBlock samples of one block; sink(i, z) consumes
+// sample first + i, whose value is z.
+template <uint64_t kPerBlock, typename BlockFn, typename Sink>
+void walk_stream(int64_t n, uint64_t first, BlockFn block_fn, Sink sink) {
   uint64_t j = first;
   const uint64_t end = first + static_cast<uint64_t>(n);
   double z[kPerBlock];
@@ -70,47 +71,40 @@ void add_stream(float* x, int64_t n, double std, uint64_t first, BlockFn block_f
     block_fn(j / kPerBlock, z);
     const uint64_t lane0 = j % kPerBlock;
     const uint64_t lanes = (end - j < kPerBlock - lane0) ? end - j : kPerBlock - lane0;
-    for (uint64_t l = 0; l < lanes; ++l) {
-      float& v = x[j - first + l];
-      v = static_cast<float>(static_cast<double>(v) + std * z[lane0 + l]);
-    }
+    for (uint64_t l = 0; l < lanes; ++l) sink(static_cast<int64_t>(j - first + l), z[lane0 + l]);
     j += lanes;
   }
 }
 
+// The two sinks: add std * z to x (rounded once to float32), or write z itself.
+struct AddScaled {
+  float* x;
+  double std;
+  void operator()(int64_t i, double z) const { x[i] = static_cast<float>(static_cast<double>(x[i]) + std * z); }
+};
+struct Write {
+  double* out;
+  void operator()(int64_t i, double z) const { out[i] = z; }
+};
+
 void noise_philox(float* x, int64_t n, double std, uint64_t seed, uint64_t stream, uint64_t first) {
-  add_stream<kPhiloxNormalsPerBlock>(x, n, std, first,
-                                     [&](uint64_t b, double* z) { philox_normals(seed, stream, b, z); });
+  walk_stream<kPhiloxNormalsPerBlock>(
+      n, first, [&](uint64_t b, double* z) { philox_normals(seed, stream, b, z); }, AddScaled{x, std});
 }
 
 void noise_chacha(float* x, int64_t n, double std, const ChaChaKey& key, uint64_t stream, uint64_t first) {
-  add_stream<kSecureNormalsPerBlock>(x, n, std, first,
-                                     [&](uint64_t b, double* z) { secure_normals(key, stream, b, z); });
-}
-
-// The same walk writing the samples themselves.
-template <uint64_t kPerBlock, typename BlockFn>
-void write_stream(double* out, int64_t n, uint64_t first, BlockFn block_fn) {
-  uint64_t j = first;
-  const uint64_t end = first + static_cast<uint64_t>(n);
-  double z[kPerBlock];
-  while (j < end) {
-    block_fn(j / kPerBlock, z);
-    const uint64_t lane0 = j % kPerBlock;
-    const uint64_t lanes = (end - j < kPerBlock - lane0) ? end - j : kPerBlock - lane0;
-    for (uint64_t l = 0; l < lanes; ++l) out[j - first + l] = z[lane0 + l];
-    j += lanes;
-  }
+  walk_stream<kSecureNormalsPerBlock>(
+      n, first, [&](uint64_t b, double* z) { secure_normals(key, stream, b, z); }, AddScaled{x, std});
 }
 
 void normals_philox(double* out, int64_t n, uint64_t seed, uint64_t stream, uint64_t first) {
-  write_stream<kPhiloxNormalsPerBlock>(out, n, first,
-                                       [&](uint64_t b, double* z) { philox_normals(seed, stream, b, z); });
+  walk_stream<kPhiloxNormalsPerBlock>(
+      n, first, [&](uint64_t b, double* z) { philox_normals(seed, stream, b, z); }, Write{out});
 }
 
 void normals_chacha(double* out, int64_t n, const ChaChaKey& key, uint64_t stream, uint64_t first) {
-  write_stream<kSecureNormalsPerBlock>(out, n, first,
-                                       [&](uint64_t b, double* z) { secure_normals(key, stream, b, z); });
+  walk_stream<kSecureNormalsPerBlock>(
+      n, first, [&](uint64_t b, double* z) { secure_normals(key, stream, b, z); }, Write{out});
 }
 
 void sgd_range(float* p, const float* g, float* v, int64_t n, const nn::SgdHyper& h) { nn::sgd_range(p, g, v, n, h); }

@@ -100,7 +100,7 @@ Status add_scaled_normals(float* x, const double* z, int64_t n, double stddev) {
     return Status::Invalid("std must be small enough that x + std * z stays finite in float32");
   }
   parallel_for(n, kChunk, [&](int64_t begin, int64_t end) {
-    // The expression of the scalar noise loop (isa_scalar.cpp, add_stream): the same rounding.
+    // The expression of the scalar noise loop (isa_scalar.cpp, AddScaled): the same rounding.
     for (int64_t i = begin; i < end; ++i) x[i] = static_cast<float>(static_cast<double>(x[i]) + stddev * z[i]);
   });
   return Status::Ok();

@@ -107,46 +107,57 @@ void add_scaled(float* x, const double* z, int64_t count, double std) {
   for (int64_t i = 0; i < count; i += kL) S::store_f32(x + i, S::load_f32(x + i) + vs * S::load_d(z + i));
 }
 
-// Philox4x32-10 for kSets x kBlocks consecutive blocks; w[set][k] holds output word k of each
-// block. The sets are independent chains interleaved round by round: one Philox chain is bound by
-// multiply latency, two keep the vector units busy.
-constexpr int kSets = 2;
+// Philox4x32-10 for kPhiloxRegs x kL consecutive blocks, one block per 64-bit lane: each word
+// lives in the low half of its lane, so one 32x32->64 multiply (vpmuludq) gives both halves of a
+// product (lo in place, hi after swapping the halves) with no widening, shifting or blending. The
+// high halves of the lanes carry junk that no step reads (the multiply ignores them; finish()
+// clears them). The registers are independent chains interleaved round by round. The rounds are
+// run a few at a time between the steps of the previous batch's Box-Muller (philox_walk), so the
+// integer work fills the cycles in which that batch waits on the divider (divide, square root).
+constexpr int kPhiloxRegs = 4;
 
-void philox_blocks(uint64_t seed, uint64_t stream, uint64_t block, typename S::U w[kSets][4]) {
-  alignas(64) uint32_t lo[kSets * kBlocks], hi[kSets * kBlocks];
-  for (int j = 0; j < kSets * kBlocks; ++j) {
-    lo[j] = static_cast<uint32_t>(block + j);
-    hi[j] = static_cast<uint32_t>((block + j) >> 32);
-  }
-  typename S::U c0[kSets], c1[kSets], c2[kSets], c3[kSets];
-  for (int t = 0; t < kSets; ++t) {
-    c0[t] = S::load_u32(lo + t * kBlocks);
-    c1[t] = S::load_u32(hi + t * kBlocks);
-    c2[t] = S::dup32(static_cast<uint32_t>(stream));
-    c3[t] = S::dup32(static_cast<uint32_t>(stream >> 32));
-  }
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const typename S::U key0 = S::dup32(k0), key1 = S::dup32(k1);
-    for (int t = 0; t < kSets; ++t) {
-      typename S::U hi0, lo0, hi1, lo1;
-      S::mulhilo(c0[t], 0xD2511F53u, &hi0, &lo0);
-      S::mulhilo(c2[t], 0xCD9E8D57u, &hi1, &lo1);
-      c0[t] = S::xor_(S::xor_(hi1, c1[t]), key0);
-      c1[t] = lo1;
-      c2[t] = S::xor_(S::xor_(hi0, c3[t]), key1);
-      c3[t] = lo0;
+struct PhiloxBatch {
+  typename S::VI c0[kPhiloxRegs], c1[kPhiloxRegs], c2[kPhiloxRegs], c3[kPhiloxRegs];
+  uint32_t k0, k1;
+
+  void start(uint64_t seed, uint64_t stream, uint64_t block) {
+    alignas(64) uint64_t idx[kPhiloxRegs * kL];
+    for (int j = 0; j < kPhiloxRegs * kL; ++j) idx[j] = block + static_cast<uint64_t>(j);
+    for (int t = 0; t < kPhiloxRegs; ++t) {
+      c0[t] = S::load_u64(idx + t * kL);  // low word of the block index (the high half is junk)
+      c1[t] = S::srl32(c0[t]);            // its high word
+      c2[t] = S::dupu(static_cast<uint32_t>(stream));
+      c3[t] = S::dupu(static_cast<uint32_t>(stream >> 32));
     }
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
+    k0 = static_cast<uint32_t>(seed);
+    k1 = static_cast<uint32_t>(seed >> 32);
   }
-  for (int t = 0; t < kSets; ++t) {
-    w[t][0] = c0[t];
-    w[t][1] = c1[t];
-    w[t][2] = c2[t];
-    w[t][3] = c3[t];
+
+  template <int kRounds>
+  void rounds() {
+    for (int round = 0; round < kRounds; ++round) {
+      const typename S::VI key0 = S::dupu(k0), key1 = S::dupu(k1);
+      for (int t = 0; t < kPhiloxRegs; ++t) {
+        const typename S::VI p0 = S::mul32(c0[t], 0xD2511F53u), p1 = S::mul32(c2[t], 0xCD9E8D57u);
+        c0[t] = S::xor3(S::swap32(p1), c1[t], key0);  // hi1 ^ c1 ^ k0
+        c1[t] = p1;                                   // lo1
+        c2[t] = S::xor3(S::swap32(p0), c3[t], key1);  // hi0 ^ c3 ^ k1
+        c3[t] = p0;                                   // lo0
+      }
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
   }
-}
+
+  // After ten rounds: the two uniforms of each block (words 0-1 and 2-3).
+  void finish(typename S::VD u1[kPhiloxRegs], typename S::VD u2[kPhiloxRegs]) const {
+    const typename S::VI low = S::dupu(0xFFFFFFFFull);
+    for (int t = 0; t < kPhiloxRegs; ++t) {
+      u1[t] = uniform(c0[t] & low, c1[t] & low);
+      u2[t] = uniform(c2[t] & low, c3[t] & low);
+    }
+  }
+};
 
 // Walks samples [first, first + n) of the Philox stream: the scalar kernel for the head up to a
 // block boundary and the tail after the last whole batch (same bits), the vector loop between.
@@ -155,23 +166,28 @@ void philox_blocks(uint64_t seed, uint64_t stream, uint64_t block, typename S::U
 template <class Emit, class Scalar>
 void philox_walk(int64_t n, uint64_t seed, uint64_t stream, uint64_t first, Emit emit, Scalar scalar) {
   constexpr uint64_t kPer = kPhiloxNormalsPerBlock;
-  constexpr int64_t kBatch = kSets * kBlocks * kPer;
+  constexpr int64_t kBatch = kPhiloxRegs * kL * kPer;
   const int64_t head = static_cast<int64_t>((kPer - first % kPer) % kPer);
   if (n <= head + kBatch) return scalar(0, n);
   scalar(0, head);
   int64_t i = head;
   alignas(64) double z[kBatch];
+  PhiloxBatch gen;
+  gen.start(seed, stream, (first + i) / kPer);
+  gen.rounds<10>();
   for (; i + kBatch <= n; i += kBatch) {
-    typename S::U w[kSets][4];
-    philox_blocks(seed, stream, (first + i) / kPer, w);
-    constexpr int kVecs = 2 * kSets;  // the two halves of each integer register
-    typename S::VD u1[kVecs], u2[kVecs], z0[kVecs], z1[kVecs];
-    for (int v = 0; v < kVecs; ++v) {
-      u1[v] = uniform(S::widen(w[v / 2][0], v % 2), S::widen(w[v / 2][1], v % 2));
-      u2[v] = uniform(S::widen(w[v / 2][2], v % 2), S::widen(w[v / 2][3], v % 2));
-    }
-    gauss::box_muller<S, kVecs>(u1, u2, z0, z1);
-    for (int v = 0; v < kVecs; ++v) S::interleave_store(z + v * 2 * kL, z0[v], z1[v]);
+    typename S::VD u1[kPhiloxRegs], u2[kPhiloxRegs], l[kPhiloxRegs], c[kPhiloxRegs], s[kPhiloxRegs];
+    typename S::VD z0[kPhiloxRegs], z1[kPhiloxRegs];
+    gen.finish(u1, u2);
+    // The next batch (computed once past the end too: cheaper than a branch, never used).
+    gen.start(seed, stream, (first + i) / kPer + kPhiloxRegs * kL);
+    gauss::log_open01<S, kPhiloxRegs>(u1, l);
+    gen.rounds<4>();
+    gauss::sincos_2pi<S, kPhiloxRegs>(u2, c, s);
+    gen.rounds<4>();
+    gauss::box_muller_finish<S, kPhiloxRegs>(l, c, s, z0, z1);
+    gen.rounds<2>();
+    for (int t = 0; t < kPhiloxRegs; ++t) S::interleave_store(z + t * 2 * kL, z0[t], z1[t]);
     emit(i, z, kBatch);
   }
   scalar(i, n - i);

@@ -94,17 +94,25 @@ DPFL_HD void sincos_2pi(const typename T::VD* t, typename T::VD* cos_out, typena
   }
 }
 
-// Box-Muller (Box & Muller 1958): two independent N(0, 1) from two uniforms in (0, 1).
+// The last step of Box-Muller: z0 = sqrt(-2 log u1) cos(2 pi u2), z1 = the same with sin.
 template <class T, int M>
-DPFL_HD void box_muller(const typename T::VD* u1, const typename T::VD* u2, typename T::VD* z0, typename T::VD* z1) {
-  typename T::VD l[M], c[M], s[M];
-  log_open01<T, M>(u1, l);
-  sincos_2pi<T, M>(u2, c, s);
+DPFL_HD void box_muller_finish(const typename T::VD* l, const typename T::VD* c, const typename T::VD* s,
+                               typename T::VD* z0, typename T::VD* z1) {
   for (int i = 0; i < M; ++i) {
     const typename T::VD r = T::sqrt(T::dup(-2.0) * l[i]);
     z0[i] = r * c[i];
     z1[i] = r * s[i];
   }
+}
+
+// Box-Muller (Box & Muller 1958): two independent N(0, 1) from two uniforms in (0, 1). The SIMD
+// kernels call the three steps themselves, with generator work in between (the same values).
+template <class T, int M>
+DPFL_HD void box_muller(const typename T::VD* u1, const typename T::VD* u2, typename T::VD* z0, typename T::VD* z1) {
+  typename T::VD l[M], c[M], s[M];
+  log_open01<T, M>(u1, l);
+  sincos_2pi<T, M>(u2, c, s);
+  box_muller_finish<T, M>(l, c, s, z0, z1);
 }
 
 }  // namespace gauss
