@@ -194,6 +194,42 @@ Napi::Value EmbeddingBagGhostSqnorms(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// (indices, offsets, batch, clip, counts, stamp, touched, cursor: Float64Array [exampleId, touchedCount])
+// -> -1, or the position in indices of the first index outside [0, rows) (nothing written; the
+// TypeScript layer builds the error naming it). rows = counts.length; cursor is read and updated.
+Napi::Value ContributionMapAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t batch = IndexArg(info, 2, "batch");
+  const double clip = NumberArg(info, 3, "clip");
+  Napi::Float32Array counts = Float32Arg(info, 4, "counts");
+  const int64_t rows = static_cast<int64_t>(counts.ElementLength());
+  Napi::Int32Array stamp = I32(info, 5, "stamp");
+  CheckLength(env, stamp.ElementLength(), rows, "stamp");
+  Napi::Int32Array touched = I32(info, 6, "touched");
+  CheckLength(env, touched.ElementLength(), rows, "touched");
+  double* cursor = F64(info, 7, "cursor", 2);
+  if (!(cursor[0] >= 0 && cursor[0] <= dpfl::nn::kContributionStampLimit &&
+        cursor[0] == static_cast<int32_t>(cursor[0])))
+    ThrowRange(env, "cursor[0] must be an integer in [0, 2^30]");
+  if (!(cursor[1] >= 0 && cursor[1] <= static_cast<double>(rows) && cursor[1] == static_cast<int64_t>(cursor[1])))
+    ThrowRange(env, "cursor[1] must be an integer in [0, counts.length]");
+  Napi::Int32Array indices = I32(info, 0, "indices");
+  Napi::Int32Array offsets = I32(info, 1, "offsets");
+  CheckLength(env, offsets.ElementLength(), Sum(env, batch, 1, "batch + 1"), "offsets");
+  const int64_t count = static_cast<int64_t>(indices.ElementLength());
+  const Bags bags{count > 0 ? indices.Data() : nullptr, offsets.Data(), nullptr, batch, count};
+  int32_t example = static_cast<int32_t>(cursor[0]);
+  int64_t touched_count = static_cast<int64_t>(cursor[1]);
+  int64_t bad = -1;
+  const dpfl::Status s = dpfl::nn::contribution_map_add(bags, rows, clip, counts.Data(), stamp.Data(), &example,
+                                                        touched.Data(), &touched_count, &bad);
+  if (!s.ok() && bad >= 0) return Napi::Number::New(env, static_cast<double>(bad));
+  ThrowIfFailed(env, s);
+  cursor[0] = example;
+  cursor[1] = static_cast<double>(touched_count);
+  return Napi::Number::New(env, -1);
+}
+
 // (params, grad, velocity|null, lr, momentum, weightDecay, gradScale)
 Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   Napi::Float32Array p = Float32Arg(info, 0, "params");
@@ -236,6 +272,7 @@ void RegisterNn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnEmbeddingBagBackward", Napi::Function::New(env, EmbeddingBagBackward, "nnEmbeddingBagBackward"));
   exports.Set("nnEmbeddingBagGhostSqnorms",
               Napi::Function::New(env, EmbeddingBagGhostSqnorms, "nnEmbeddingBagGhostSqnorms"));
+  exports.Set("nnContributionMapAdd", Napi::Function::New(env, ContributionMapAdd, "nnContributionMapAdd"));
   exports.Set("nnSgdUpdate", Napi::Function::New(env, SgdUpdate, "nnSgdUpdate"));
   exports.Set("nnAdamUpdate", Napi::Function::New(env, AdamUpdate, "nnAdamUpdate"));
 }

@@ -2,7 +2,9 @@
 // backward pass writes only the rows the tokens touch; the per-example gradient norm is computed
 // from the token list with duplicates merged, never from a dense per-example gradient.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -13,7 +15,9 @@ namespace dpfl {
 namespace nn {
 namespace {
 
-Status check_bags(int64_t rows, int64_t dim, const Bags& bags) {
+// bad_index (may be null): the position of the first index outside [0, rows), else -1.
+Status check_bags(int64_t rows, int64_t dim, const Bags& bags, int64_t* bad_index = nullptr) {
+  if (bad_index != nullptr) *bad_index = -1;
   if (rows <= 0 || dim <= 0) return Status::Invalid("embedding table sizes must be positive");
   if (bags.batch < 0 || bags.index_count < 0) return Status::Invalid("bags sizes must be non-negative");
   if (bags.offsets == nullptr) return Status::Invalid("offsets must not be null");
@@ -26,15 +30,33 @@ Status check_bags(int64_t rows, int64_t dim, const Bags& bags) {
     prev = o;
   }
   if (prev > bags.index_count) return Status::Invalid("offsets must not exceed the number of indices");
+  // One unsigned compare per index with no early exit, so the loop vectorises; the position of
+  // the first bad index is looked for only when there is one.
+  const uint32_t limit = static_cast<uint32_t>(std::min<int64_t>(rows, int64_t{1} << 31));
+  int any_bad = 0;
+  for (int64_t t = bags.offsets[0]; t < prev; ++t) any_bad |= static_cast<uint32_t>(bags.indices[t]) >= limit;
+  if (any_bad == 0) return Status::Ok();
   for (int64_t t = bags.offsets[0]; t < prev; ++t) {
-    if (bags.indices[t] < 0 || bags.indices[t] >= rows) return Status::Invalid("indices must lie in [0, rows)");
+    if (bags.indices[t] < 0 || bags.indices[t] >= rows) {
+      if (bad_index != nullptr) *bad_index = t;
+      break;
+    }
   }
-  return Status::Ok();
+  return Status::Invalid("indices must lie in [0, rows)");
 }
 
 // Weight of token t of a bag holding n tokens.
 inline float token_weight(const Bags& bags, int64_t t, int64_t n) {
   return bags.weights != nullptr ? bags.weights[t] : 1.0f / static_cast<float>(n);
+}
+
+// A hint only (no-op where the compiler has no builtin): the line at p will soon be written.
+inline void prefetch_write(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 1);
+#else
+  (void)p;
+#endif
 }
 
 }  // namespace
@@ -155,6 +177,90 @@ Status embedding_bag_ghost_sqnorms(const float* dout, int64_t rows, int64_t dim,
       sq_norms[r] = coeff * g;
     }
   });
+  return Status::Ok();
+}
+
+Status contribution_map_add(Bags bags, int64_t rows, double clip, float* counts, int32_t* stamp, int32_t* example_id,
+                            int32_t* touched, int64_t* touched_count, int64_t* bad_index) {
+  if (bad_index != nullptr) *bad_index = -1;
+  if (!(clip > 0.0 && clip <= std::numeric_limits<double>::max())) {
+    return Status::Invalid("contribution_map_add: clip must be positive and finite");
+  }
+  if (counts == nullptr || stamp == nullptr || example_id == nullptr || touched == nullptr ||
+      touched_count == nullptr) {
+    return Status::Invalid("contribution_map_add: null buffer");
+  }
+  if (*example_id < 0 || *example_id > kContributionStampLimit) {
+    return Status::Invalid("contribution_map_add: example_id must lie in [0, 2^30]");
+  }
+  if (*touched_count < 0 || *touched_count > rows) {
+    return Status::Invalid("contribution_map_add: touched_count must lie in [0, rows]");
+  }
+  Status s = check_bags(rows, 1, bags, bad_index);
+  if (!s.ok()) return s;
+  // The offsets as checked, kept apart from the buffers written below (so a caller's aliasing of
+  // them cannot move a bag outside indices or past the distinct buffer).
+  std::vector<int64_t> off;
+  std::vector<int32_t> distinct;
+  try {
+    off.assign(bags.offsets, bags.offsets + bags.batch + 1);
+    int64_t longest = 0;
+    for (int64_t r = 0; r < bags.batch; ++r) longest = std::max<int64_t>(longest, off[r + 1] - off[r]);
+    distinct.resize(static_cast<size_t>(longest));
+  } catch (...) {
+    return {StatusCode::kOutOfMemory, "contribution_map_add could not allocate its work buffers"};
+  }
+  // One thread, examples in order: the float32 sums and the touched order are those of the plain
+  // loop by construction. Both loops are branch-free (a row's first occurrence and a row's first
+  // count are data-dependent coin flips: mispredicted branches cost more than the lookups), and
+  // the table-sized arrays, read at random rows, are prefetched a little ahead in the token stream.
+  constexpr int64_t kAhead = 64;
+  const int32_t* idx = bags.indices;
+  const int64_t t_end = off[static_cast<size_t>(bags.batch)];
+  const uint32_t limit = static_cast<uint32_t>(std::min<int64_t>(rows, int64_t{1} << 31));
+  int32_t* dist = distinct.data();
+  int32_t spare = 0;
+  int32_t id = *example_id;
+  int64_t k = *touched_count;
+  for (int64_t r = 0; r < bags.batch; ++r) {
+    if (id == kContributionStampLimit) {
+      std::memset(stamp, 0, static_cast<size_t>(rows) * sizeof(int32_t));
+      id = 0;
+    }
+    ++id;
+    const int64_t t0 = off[static_cast<size_t>(r)], t1 = off[static_cast<size_t>(r + 1)];
+    int64_t n = 0;
+    for (int64_t t = t0; t < t1; ++t) {
+      if (t + kAhead < t_end) {  // a hint: harmless whatever the index
+        prefetch_write(stamp + idx[t + kAhead]);
+        prefetch_write(counts + idx[t + kAhead]);
+      }
+      const int32_t j = idx[t];
+      // Checked above; re-checked (a never-taken branch) only because indices might share memory
+      // with stamp, counts or touched: then they change under the loop, and this stops before a
+      // write outside the arrays (the map is left part-written: the caller broke the contract).
+      if (static_cast<uint32_t>(j) >= limit) return Status::Invalid("contribution_map_add: indices alias an output");
+      dist[n] = j;
+      n += stamp[j] != id;
+      stamp[j] = id;
+    }
+    if (n == 0) continue;
+    const double w = std::min(1.0, clip / std::sqrt(static_cast<double>(n)));
+    for (int64_t q = 0; q < n; ++q) {
+      const int32_t j = dist[q];
+      const float c = counts[j];
+      const float next = static_cast<float>(static_cast<double>(c) + w);
+      // Counts only grow (w > 0), so a row enters touched at most once per reset of counts: k <= rows.
+      // The slot is written whether or not it is kept; once every row is in (k == rows) it goes to
+      // a dummy.
+      int32_t* slot = k < rows ? touched + k : &spare;
+      *slot = j;
+      k += static_cast<int64_t>(c == 0.0f) & static_cast<int64_t>(next != 0.0f);
+      counts[j] = next;
+    }
+  }
+  *example_id = id;
+  *touched_count = k;
   return Status::Ok();
 }
 

@@ -1,8 +1,10 @@
 // Tests of the neural-network kernels against float64 references at awkward sizes, ghost norms
 // against materialised per-example gradients (a batch-of-one backward per example), and
 // bit-identity across thread counts.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "check.h"
@@ -189,6 +191,109 @@ TEST(embedding_bag_forward_backward_and_ghost_norms) {
       CHECK_CLOSE(ghost[r], sq, 1e-9, 1e-5);
     }
   }
+}
+
+// The plain loop of the contribution map (the TypeScript reference it replaced): per example, its
+// distinct rows in first-occurrence order, each given float32(count + min(1, clip/√n)).
+struct MapState {
+  std::vector<float> counts;
+  std::vector<int32_t> stamp, touched;
+  int32_t example = 0;
+  int64_t touched_count = 0;
+  explicit MapState(int64_t rows) : counts(rows), stamp(rows), touched(rows) {}
+};
+
+void ref_contribution_add(const std::vector<int32_t>& idx, const std::vector<int32_t>& off, double clip, MapState* m) {
+  for (size_t r = 0; r + 1 < off.size(); ++r) {
+    std::vector<int32_t> distinct;
+    for (int32_t t = off[r]; t < off[r + 1]; ++t) {
+      if (std::find(distinct.begin(), distinct.end(), idx[t]) == distinct.end()) distinct.push_back(idx[t]);
+    }
+    if (distinct.empty()) continue;
+    const double w = std::min(1.0, clip / std::sqrt(static_cast<double>(distinct.size())));
+    for (int32_t j : distinct) {
+      if (m->counts[j] == 0.0f) m->touched[m->touched_count++] = j;
+      m->counts[j] = static_cast<float>(static_cast<double>(m->counts[j]) + w);
+    }
+  }
+}
+
+Status contribution_add(const std::vector<int32_t>& idx, const std::vector<int32_t>& off, double clip, MapState* m,
+                        int64_t* bad = nullptr) {
+  Bags bags{idx.empty() ? nullptr : idx.data(), off.data(), nullptr, static_cast<int64_t>(off.size()) - 1,
+            static_cast<int64_t>(idx.size())};
+  return contribution_map_add(bags, static_cast<int64_t>(m->counts.size()), clip, m->counts.data(), m->stamp.data(),
+                              &m->example, m->touched.data(), &m->touched_count, bad);
+}
+
+TEST(contribution_map_add_matches_plain_loop_bit_for_bit) {
+  const int64_t rows = 97;
+  std::mt19937 gen(21);
+  MapState got(rows), ref(rows);
+  for (int call = 0; call < 6; ++call) {
+    // Bags of 0..40 tokens over few rows (many duplicates), some empty; clips below and above √n.
+    std::vector<int32_t> idx, off = {0};
+    for (int r = 0; r < 30; ++r) {
+      const int len = static_cast<int>(gen() % 41) * (r % 7 != 3);
+      for (int t = 0; t < len; ++t) idx.push_back(static_cast<int32_t>(gen() % (call < 3 ? 20 : rows)));
+      off.push_back(static_cast<int32_t>(idx.size()));
+    }
+    const double clip = call % 2 == 0 ? 1.0 : 3.7;
+    CHECK_OK(contribution_add(idx, off, clip, &got));
+    ref_contribution_add(idx, off, clip, &ref);
+    CHECK(std::memcmp(got.counts.data(), ref.counts.data(), rows * sizeof(float)) == 0);
+    CHECK(got.touched_count == ref.touched_count);
+    CHECK(std::equal(got.touched.begin(), got.touched.begin() + got.touched_count, ref.touched.begin()));
+    CHECK(got.example == 30 * (call + 1));
+  }
+}
+
+TEST(contribution_map_add_fills_touched_to_the_last_row) {
+  MapState m(3);
+  std::vector<int32_t> idx = {2, 0, 2, 1, 0, 1, 2, 1}, off = {0, 3, 5, 8};
+  CHECK_OK(contribution_add(idx, off, 1.0, &m));
+  CHECK(m.touched_count == 3 && m.touched[0] == 2 && m.touched[1] == 0 && m.touched[2] == 1);
+  CHECK_OK(contribution_add(idx, off, 1.0, &m));  // every row already in: nothing more, nothing past the end
+  CHECK(m.touched_count == 3 && m.touched[0] == 2 && m.touched[1] == 0 && m.touched[2] == 1);
+  MapState ref(3);
+  ref_contribution_add(idx, off, 1.0, &ref);
+  ref_contribution_add(idx, off, 1.0, &ref);
+  CHECK(std::memcmp(m.counts.data(), ref.counts.data(), 3 * sizeof(float)) == 0);
+}
+
+TEST(contribution_map_add_wraps_example_ids) {
+  MapState m(8);
+  m.example = kContributionStampLimit - 1;
+  m.stamp[5] = 1;  // a stale stamp equal to the id after the wrap: cleared, so row 5 still counts
+  std::vector<int32_t> idx = {2, 2, 5, 5}, off = {0, 2, 4};
+  CHECK_OK(contribution_add(idx, off, 1.0, &m));
+  CHECK(m.example == 1);  // ids limit, then wrap: the second example is id 1
+  CHECK(m.stamp[2] == 0 && m.stamp[5] == 1);  // the first example's stamp went with the wrap
+  CHECK(m.counts[2] == 1.0f && m.counts[5] == 1.0f && m.touched_count == 2);
+}
+
+TEST(contribution_map_add_checks_everything_before_writing) {
+  MapState m(10);
+  std::vector<int32_t> idx = {1, 2, 3, 4, 10, 5}, off = {0, 2, 4, 6};  // index 10 in the third bag
+  int64_t bad = 0;
+  CHECK(!contribution_add(idx, off, 1.0, &m, &bad).ok());
+  CHECK(bad == 4);
+  CHECK(m.example == 0 && m.touched_count == 0);
+  for (int64_t j = 0; j < 10; ++j) CHECK(m.counts[j] == 0.0f && m.stamp[j] == 0);
+  idx[4] = -1;
+  CHECK(!contribution_add(idx, off, 1.0, &m, &bad).ok() && bad == 4);
+  idx[4] = 9;
+  CHECK_OK(contribution_add(idx, off, 1.0, &m, &bad));
+  CHECK(bad == -1 && m.touched_count == 6);
+  std::vector<int32_t> off_bad = {0, 2, 7, 6};
+  CHECK(!contribution_add(idx, off_bad, 1.0, &m, &bad).ok() && bad == -1);  // offsets, not an index
+  CHECK(!contribution_add(idx, off, 0.0, &m).ok());
+  CHECK(!contribution_add(idx, off, std::nan(""), &m).ok());
+  m.touched_count = 11;
+  CHECK(!contribution_add(idx, off, 1.0, &m).ok());
+  m.touched_count = 0;
+  m.example = kContributionStampLimit + 1;
+  CHECK(!contribution_add(idx, off, 1.0, &m).ok());
 }
 
 TEST(softmax_cross_entropy_matches_reference_and_is_stable) {

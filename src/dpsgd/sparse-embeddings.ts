@@ -21,6 +21,7 @@ import { invalidArgument, invalidType } from '../errors.js';
 import { normalSf } from '../accounting/special.js';
 import type { RandomSource } from '../data/random.js';
 import { addGaussianNoise, type GaussianNoiseOptions } from '../kernels/noise.js';
+import { contributionMapAdd, type ContributionMapState } from '../kernels/nn.js';
 import { finiteNumber, positiveFinite, positiveInteger, nonNegativeInteger, requiredObject } from '../validate.js';
 
 /** Where the embedding table lies in the flat parameter vector: rows × dim floats from offset. */
@@ -141,57 +142,30 @@ function nextSuccess(from: number, p: number, rows: number, uniforms: RandomSour
   return Math.min(rows, from + 1 + gap);
 }
 
-/** Example ids wrap here (the stamps are cleared), far below the Int32 limit. */
-const STAMP_LIMIT = 2 ** 30;
-
 /**
  * The noisy contribution map of a logical batch: clipped per-example maps summed row by row as
- * batches arrive, then noised once per step and thresholded.
+ * batches arrive (natively, see contributionMapAdd), then noised once per step and thresholded.
  */
 export class ContributionMap {
-  private readonly counts: Float32Array;
-  /** The last example that touched each row (+1; 0 = none): distinct rows per example in one pass. */
-  private readonly stamp: Int32Array;
-  /** The rows with a non-zero count, in first-touch order: touched[0, touchedCount). */
-  private readonly touched: Int32Array;
-  private touchedCount = 0;
-  /** One example's distinct rows. */
-  private readonly distinct: Int32Array;
-  private example = 0;
+  private readonly state: ContributionMapState;
 
   constructor(readonly options: Omit<SparseEmbeddings, 'kind'>) {
     const { rows } = options.table;
-    this.counts = new Float32Array(rows);
-    this.stamp = new Int32Array(rows);
-    this.touched = new Int32Array(rows);
-    this.distinct = new Int32Array(rows);
+    this.state = {
+      counts: new Float32Array(rows),
+      stamp: new Int32Array(rows),
+      touched: new Int32Array(rows),
+      example: 0,
+      touchedCount: 0,
+    };
   }
 
-  /** Adds each example's clipped map (weight min(1, C₁/√distinct) on each distinct row of its bag). */
+  /**
+   * Adds each example's clipped map (weight min(1, C₁/√distinct) on each distinct row of its bag).
+   * All or nothing: a bag index outside the table is refused with the map unchanged.
+   */
   add(indices: Int32Array, offsets: Int32Array, batch: number): void {
-    const { counts, stamp, touched, distinct } = this;
-    const rows = counts.length;
-    const c1 = this.options.contributionClip;
-    for (let r = 0; r < batch; r++) {
-      if (this.example === STAMP_LIMIT) [this.example] = [0, stamp.fill(0)];
-      const id = ++this.example;
-      let n = 0;
-      for (let t = offsets[r]!; t < offsets[r + 1]!; t++) {
-        const j = indices[t]!;
-        if (!(j >= 0 && j < rows)) throw invalidArgument(`bags.indices[${t}]`, `a row in [0, ${rows})`, j);
-        if (stamp[j] !== id) {
-          stamp[j] = id;
-          distinct[n++] = j;
-        }
-      }
-      if (n === 0) continue;
-      const w = Math.min(1, c1 / Math.sqrt(n));
-      for (let q = 0; q < n; q++) {
-        const j = distinct[q]!;
-        if (counts[j] === 0) touched[this.touchedCount++] = j;
-        counts[j]! += w;
-      }
-    }
+    contributionMapAdd(this.state, { indices, offsets }, batch, this.options.contributionClip);
   }
 
   /**
@@ -211,8 +185,8 @@ export class ContributionMap {
     const s = selectionMultiplier * contributionClip;
     const p = normalSf(threshold / s);
     if (!(p <= SKIP_MAX_P)) return this.#selectDense(s, noise);
-    const { counts, touched } = this;
-    const k = this.touchedCount;
+    const { counts, touched } = this.state;
+    const k = this.state.touchedCount;
     const noisy = new Float32Array(k);
     for (let i = 0; i < k; i++) noisy[i] = counts[touched[i]!]!;
     addGaussianNoise(noisy, s, noise);
@@ -231,12 +205,12 @@ export class ContributionMap {
 
   /** Algorithm 2 as written: a Gaussian on every row's count. */
   #selectDense(s: number, noise: GaussianNoiseOptions): Int32Array {
-    const c = this.counts;
+    const c = this.state.counts;
     addGaussianNoise(c, s, noise);
     const out: number[] = [];
     for (let j = 0; j < c.length; j++) if (c[j]! >= this.options.threshold) out.push(j);
     c.fill(0);
-    this.touchedCount = 0;
+    this.state.touchedCount = 0;
     return Int32Array.from(out);
   }
 
@@ -249,13 +223,14 @@ export class ContributionMap {
 
   /** Drops the counts of the logical batch in progress (nothing released). */
   discard(): void {
-    for (let i = 0; i < this.touchedCount; i++) this.counts[this.touched[i]!] = 0;
-    this.touchedCount = 0;
+    const { counts, touched } = this.state;
+    for (let i = 0; i < this.state.touchedCount; i++) counts[touched[i]!] = 0;
+    this.state.touchedCount = 0;
   }
 
   /** Rows with a non-zero (un-noised) count in the batch so far: outside ε, for tests and diagnostics. */
   get touchedRows(): number {
-    return this.touchedCount;
+    return this.state.touchedCount;
   }
 }
 

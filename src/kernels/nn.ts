@@ -3,15 +3,18 @@
 // labels are checked natively before any memory is touched. Dense weights are stored in x out.
 import { binding } from '../native/binding.js';
 import { invalidArgument, invalidType } from '../errors.js';
+import { disjointViews } from './validate.js';
 import {
   elementCount,
   finiteNumber as requiredFinite,
   float32Array,
+  integerIn,
   nonNegativeInteger,
   optionalBoolean,
   optionalFinite as finite,
   optionsObject,
   outputArray,
+  positiveFinite,
   positiveInteger,
   requiredObject,
   sizedFloat32,
@@ -302,6 +305,63 @@ export function embeddingBagGhostSqNorms(
   const sq = typedOutput('out', out, 'Float64Array', b);
   binding.nnEmbeddingBagGhostSqnorms(douts, r, d, bg.indices, bg.offsets, bg.weights ?? null, b, sq);
   return sq;
+}
+
+/** Example ids of a contribution map wrap here (the stamps are cleared), far below the Int32 limit. */
+export const CONTRIBUTION_STAMP_LIMIT = 2 ** 30;
+
+/** The running state of a DP-AdaFEST contribution map over a table of rows = counts.length rows. */
+export interface ContributionMapState {
+  /** The clipped counts summed so far, one per table row. */
+  readonly counts: Float32Array;
+  /** The last example id that saw each row (0 = none): distinct rows per example in one pass. */
+  readonly stamp: Int32Array;
+  /** The rows with a non-zero count, in first-touch order: touched[0, touchedCount). rows entries. */
+  readonly touched: Int32Array;
+  /** The last example id given, in [0, 2^30]; updated. */
+  example: number;
+  /** Updated. */
+  touchedCount: number;
+}
+
+const cursor = new Float64Array(2);
+
+/**
+ * Adds each example's clipped contribution map to state (DP-AdaFEST, Ghazi et al., NeurIPS 2023,
+ * Algorithm 2): weight min(1, C₁/√n) on each of the n distinct rows of its bag (bags.weights are
+ * ignored), summed as counts[j] = float32(counts[j] + w) in example order. All or nothing: a bag
+ * index outside [0, rows) is refused (naming bags.indices[t]) with state unchanged.
+ */
+export function contributionMapAdd(
+  state: ContributionMapState,
+  bags: Bags,
+  batch: number,
+  contributionClip: number,
+): void {
+  const st = requiredObject('state', state);
+  const counts = float32Array('state.counts', st.counts);
+  const rows = counts.length;
+  const stamp = typedArray('state.stamp', st.stamp, 'Int32Array');
+  if (stamp.length !== rows) throw invalidArgument('state.stamp.length', `counts.length (${rows})`, stamp.length);
+  const touched = typedArray('state.touched', st.touched, 'Int32Array');
+  if (touched.length !== rows) throw invalidArgument('state.touched.length', `counts.length (${rows})`, touched.length);
+  cursor[0] = integerIn('state.example', st.example, 0, CONTRIBUTION_STAMP_LIMIT, 'an integer in [0, 2^30]');
+  cursor[1] = integerIn('state.touchedCount', st.touchedCount, 0, rows, `an integer in [0, ${rows}]`);
+  const b = nonNegativeInteger('batch', batch);
+  const clip = positiveFinite('contributionClip', contributionClip);
+  const bg = readBags(bags, b);
+  disjointViews(
+    { 'state.counts': counts, 'state.stamp': stamp, 'state.touched': touched },
+    { 'bags.indices': bg.indices, 'bags.offsets': bg.offsets },
+  );
+  // The cursor goes back into state after the kernel: refuse a state that could not take it first.
+  if (!Reflect.set(st, 'example', cursor[0]) || !Reflect.set(st, 'touchedCount', cursor[1])) {
+    throw invalidArgument('state', 'an object with writable example and touchedCount', st);
+  }
+  const bad = binding.nnContributionMapAdd(bg.indices, bg.offsets, b, clip, counts, stamp, touched, cursor);
+  if (bad >= 0) throw invalidArgument(`bags.indices[${bad}]`, `a row in [0, ${rows})`, bg.indices[bad]);
+  st.example = cursor[0]!;
+  st.touchedCount = cursor[1]!;
 }
 
 export interface SgdUpdateOptions {

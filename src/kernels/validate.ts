@@ -51,3 +51,25 @@ export function weightsArray(weights: unknown): Float64Array {
   w.forEach((value, k) => nonNegativeFinite(`weights[${k}]`, value));
   return w;
 }
+
+/**
+ * Refuses a written view whose bytes overlap another written view or a read one (a kernel would
+ * see its own writes in its input). Read views may share memory with each other.
+ */
+export function disjointViews(
+  writes: Record<string, ArrayBufferView>,
+  reads: Record<string, ArrayBufferView> = {},
+): void {
+  const w = Object.entries(writes);
+  const all = [...w, ...Object.entries(reads)];
+  for (let a = 0; a < w.length; a++) {
+    const [na, va] = w[a]!;
+    for (let b = a + 1; b < all.length; b++) {
+      const [nb, vb] = all[b]!;
+      if (va.buffer !== vb.buffer) continue;
+      if (va.byteOffset < vb.byteOffset + vb.byteLength && vb.byteOffset < va.byteOffset + va.byteLength) {
+        throw invalidArgument(na, `memory apart from ${nb}`, va);
+      }
+    }
+  }
+}

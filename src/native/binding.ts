@@ -189,6 +189,17 @@ export interface NnBinding {
     batch: number,
     sqNorms: Float64Array,
   ): void;
+  /** -1, or the position of the first index outside [0, counts.length) (nothing written). */
+  nnContributionMapAdd(
+    indices: Int32Array,
+    offsets: Int32Array,
+    batch: number,
+    clip: number,
+    counts: Float32Array,
+    stamp: Int32Array,
+    touched: Int32Array,
+    cursor: Float64Array,
+  ): number;
   nnSgdUpdate(
     params: Float32Array,
     grad: Float32Array,

@@ -342,6 +342,24 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
           fc.tuple(f32(b * d), sized(r), sized(d), bags(b, r), sized(b), fc.oneof(fc.constant(undefined), f64(b))),
         ),
     },
+    'nn.contributionMapAdd': {
+      args: fc.tuple(dims(1, 6), dims(0, 3)).chain(([r, b]) =>
+        fc.tuple(
+          mix(
+            fc.record({
+              counts: f32(r),
+              stamp: i32(fc.array(fc.integer({ min: -2, max: 8 }), { minLength: r, maxLength: r })),
+              touched: i32(fc.array(fc.integer({ min: -2, max: 8 }), { minLength: r, maxLength: r })),
+              example: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constant(2 ** 30), size(0, 4)),
+              touchedCount: fc.oneof(fc.integer({ min: 0, max: r }), size(0, 8)),
+            }),
+          ),
+          bags(b, r),
+          sized(b),
+          real(0, 3),
+        ),
+      ),
+    },
     'nn.sgdUpdate': {
       args: dims(0, 5).chain((n) =>
         fc.tuple(

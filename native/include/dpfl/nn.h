@@ -103,6 +103,19 @@ Status embedding_bag_backward(const float* dout, int64_t rows, int64_t dim, Bags
 // duplicates merged exactly; never materialised. sq_norms: batch float64s.
 Status embedding_bag_ghost_sqnorms(const float* dout, int64_t rows, int64_t dim, Bags bags, double* sq_norms);
 
+// DP-AdaFEST's contribution map (Ghazi et al., NeurIPS 2023, Algorithm 2; arXiv:2311.08357): adds
+// each example's clipped map, weight w = min(1, clip/√n) on each of the n distinct rows of its bag
+// (bags.weights ignored), to counts (rows float32s), example by example in bag order, as
+// counts[j] = float32(double(counts[j]) + w). A row whose count goes from 0 to non-zero is appended
+// to touched[*touched_count] (first-touch order; at most rows entries between resets of counts).
+// stamp (rows) holds the last example id that saw each row; *example_id is the last id given and
+// wraps to 0 at kContributionStampLimit (stamp cleared). All-or-nothing: offsets and every index are
+// checked before anything is written; on an index outside [0, rows) *bad_index (may be null) is its
+// position t in indices, else -1.
+constexpr int32_t kContributionStampLimit = int32_t{1} << 30;
+Status contribution_map_add(Bags bags, int64_t rows, double clip, float* counts, int32_t* stamp, int32_t* example_id,
+                            int32_t* touched, int64_t* touched_count, int64_t* bad_index);
+
 // ---- Optimizer updates (elementwise over the flat parameter vector) ----------------------------
 
 // g = grad_scale·grad + weight_decay·p; v = momentum·v + g (when velocity is not null);
