@@ -216,7 +216,7 @@ export class ContributionMap {
 
   /** Every row's count plus N(0, std²), as a new array; the counts are then reset. */
   releaseCounts(std: number, noise: GaussianNoiseOptions): Float32Array {
-    const out = addGaussianNoise(this.counts.slice(), std, noise);
+    const out = addGaussianNoise(this.state.counts.slice(), std, noise);
     this.discard();
     return out;
   }
