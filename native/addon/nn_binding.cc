@@ -260,7 +260,7 @@ Napi::Value RowsResult(Napi::Env env, const dpfl::Status& s, int64_t bad) {
 
 // (table, dim, sel, out) -> -1 | bad position
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
-  const RowArgs a = Rows(info, 0, "table");
+  RowArgs a = Rows(info, 0, "table");
   float* out = F32(info, 3, "out", Mul(info, a.k, a.dim, "sel.length * dim"));
   int64_t bad = -1;
   const dpfl::Status s = dpfl::nn::gather_rows(a.table.Data(), a.rows, a.dim, a.sel, a.k, out, &bad);
@@ -269,7 +269,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
 
 // (src, dim, sel, table) -> -1 | bad position
 Napi::Value ScatterRows(const Napi::CallbackInfo& info) {
-  const RowArgs a = Rows(info, 3, "table");
+  RowArgs a = Rows(info, 3, "table");
   const float* src = F32(info, 0, "src", Mul(info, a.k, a.dim, "sel.length * dim"));
   int64_t bad = -1;
   const dpfl::Status s = dpfl::nn::scatter_rows(src, a.rows, a.dim, a.sel, a.k, a.table.Data(), &bad);
@@ -278,7 +278,7 @@ Napi::Value ScatterRows(const Napi::CallbackInfo& info) {
 
 // (table, dim, sel) -> -1 | bad position
 Napi::Value ZeroRows(const Napi::CallbackInfo& info) {
-  const RowArgs a = Rows(info, 0, "table");
+  RowArgs a = Rows(info, 0, "table");
   int64_t bad = -1;
   const dpfl::Status s = dpfl::nn::zero_rows(a.table.Data(), a.rows, a.dim, a.sel, a.k, &bad);
   return RowsResult(info.Env(), s, bad);
