@@ -11,13 +11,14 @@ namespace dpfl {
 namespace nn {
 namespace {
 
-// Rows per pool chunk. Measured at 2^18 × 64 with 5000 rows (2 threads, table in the LLC): one
-// chunk of 5000 rows takes ~0.15 ms, about what waking the pool costs, so a call splits only when
-// each chunk has well over that much to do. Software prefetch a few rows ahead was measured at
+// Bytes moved per pool chunk. Measured at 2^18 × 64 with 5000 rows (1.25 MiB, 2 threads): one chunk
+// takes 0.13-0.22 ms warm or cold, and two chunks of 2500 or four of 1250 rows were no faster
+// (within the noise of a shared machine), so a call splits only when each chunk has several times
+// that much to move. Software prefetch a few rows ahead was measured at
 // distances 2–32 rows, with the table in the LLC and evicted to DRAM: no gain (±1%); the row
 // addresses come from sel, not from the loads, so the out-of-order core already overlaps the
 // misses. None is issued.
-constexpr int64_t kGrainRows = 16384;
+constexpr int64_t kGrainBytes = int64_t{4} << 20;
 
 uint32_t row_limit(int64_t rows) { return static_cast<uint32_t>(std::min<int64_t>(rows, int64_t{1} << 31)); }
 
@@ -25,9 +26,10 @@ uint32_t row_limit(int64_t rows) { return static_cast<uint32_t>(std::min<int64_t
 // taken) only so that a sel sharing memory with the written buffer, changed under the loop,
 // still cannot send a write outside the table.
 template <class Move>
-void for_rows(int64_t rows, const int32_t* sel, int64_t k, const Move& move) {
+void for_rows(int64_t rows, int64_t dim, const int32_t* sel, int64_t k, const Move& move) {
   const uint32_t limit = row_limit(rows);
-  parallel_for(k, kGrainRows, [&](int64_t i0, int64_t i1) {
+  const int64_t grain = std::max<int64_t>(1, kGrainBytes / (dim * static_cast<int64_t>(sizeof(float))));
+  parallel_for(k, grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const uint32_t j = static_cast<uint32_t>(sel[i]);
       if (j < limit) move(i, static_cast<int64_t>(j));
@@ -64,7 +66,7 @@ Status gather_rows(const float* table, int64_t rows, int64_t dim, const int32_t*
   Status s = check_rows(rows, dim, sel, k, table, out, bad_index);
   if (!s.ok() || k == 0) return s;
   const size_t bytes = static_cast<size_t>(dim) * sizeof(float);
-  for_rows(rows, sel, k, [&](int64_t i, int64_t j) { std::memcpy(out + i * dim, table + j * dim, bytes); });
+  for_rows(rows, dim, sel, k, [&](int64_t i, int64_t j) { std::memcpy(out + i * dim, table + j * dim, bytes); });
   return Status::Ok();
 }
 
@@ -73,7 +75,7 @@ Status scatter_rows(const float* src, int64_t rows, int64_t dim, const int32_t* 
   Status s = check_rows(rows, dim, sel, k, src, table, bad_index);
   if (!s.ok() || k == 0) return s;
   const size_t bytes = static_cast<size_t>(dim) * sizeof(float);
-  for_rows(rows, sel, k, [&](int64_t i, int64_t j) { std::memcpy(table + j * dim, src + i * dim, bytes); });
+  for_rows(rows, dim, sel, k, [&](int64_t i, int64_t j) { std::memcpy(table + j * dim, src + i * dim, bytes); });
   return Status::Ok();
 }
 
@@ -81,7 +83,7 @@ Status zero_rows(float* table, int64_t rows, int64_t dim, const int32_t* sel, in
   Status s = check_rows(rows, dim, sel, k, table, table, bad_index);
   if (!s.ok() || k == 0) return s;
   const size_t bytes = static_cast<size_t>(dim) * sizeof(float);
-  for_rows(rows, sel, k, [&](int64_t, int64_t j) { std::memset(table + j * dim, 0, bytes); });
+  for_rows(rows, dim, sel, k, [&](int64_t, int64_t j) { std::memset(table + j * dim, 0, bytes); });
   return Status::Ok();
 }
 

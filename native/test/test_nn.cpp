@@ -328,10 +328,11 @@ TEST(row_moves_match_plain_loops_bit_for_bit_for_every_thread_count) {
   std::mt19937 gen(5);
   for (int threads : {1, 3}) {
     set_thread_count(threads);
-    // Narrow, odd and wide rows; k = 0, a few rows, most rows, every row (more than one pool chunk).
-    for (int64_t dim : {1, 3, 64, 129}) {
+    // Narrow, odd and wide rows; k = 0, a few rows, most rows, every row. 16 KiB rows: 256 a pool
+    // chunk, so the 600-row table is moved in three.
+    for (int64_t dim : {1, 3, 64, 129, 4096}) {
       for (double p : {0.0, 0.01, 0.7, 1.0}) {
-        const int64_t rows = dim > 64 ? 700 : 20011;
+        const int64_t rows = dim > 1000 ? 600 : dim > 64 ? 700 : 20011;
         std::vector<int32_t> sel = some_rows(rows, p, &gen);
         const int64_t k = static_cast<int64_t>(sel.size());
         std::vector<float> table(rows * dim), src(k * dim);
