@@ -242,10 +242,10 @@ export class ContributionMap {
 
 /**
  * Below this many floats (k·dim) the rows are moved here, element by element: the native call
- * costs ~1 µs, more than the copy (measured: 16 × 64 and 64 × 2 rows faster here, 64 × 16 and
- * 500 × 2 about even, 64 × 64 faster natively).
+ * costs ~1.5 µs, more than a small copy (measured, one process a shape: 16 × 64, 64 × 16 and
+ * 1000 × 1 rows faster here; 32 × 64, 128 × 16 faster natively, 1000 × 2 even).
  */
-const NATIVE_MIN = 1024;
+const NATIVE_MIN = 2048;
 
 /** The check the native kernels make, for the small moves done here: sel strictly increasing in [0, rows). */
 function checkSel(sel: Int32Array, rows: number): void {
