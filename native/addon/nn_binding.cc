@@ -230,6 +230,60 @@ Napi::Value ContributionMapAdd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, -1);
 }
 
+// The k = sel.length selected rows of a table (rows = table.length / dim). Each returns -1, or the
+// position in sel of its first entry that is out of [0, rows) or not above the one before
+// (nothing written; the TypeScript layer builds the error naming it).
+struct RowArgs {
+  Napi::Float32Array table;
+  int64_t rows, dim, k;
+  const int32_t* sel;
+};
+
+RowArgs Rows(const Napi::CallbackInfo& info, size_t table_at, const char* table_name) {
+  RowArgs a;
+  a.dim = Positive(info, 1, "dim");
+  a.table = Float32Arg(info, table_at, table_name);
+  const int64_t n = static_cast<int64_t>(a.table.ElementLength());
+  if (n % a.dim != 0) ThrowRange(info.Env(), std::string(table_name) + ".length must be a multiple of dim");
+  a.rows = n / a.dim;
+  Napi::Int32Array sel = I32(info, 2, "sel");
+  a.k = static_cast<int64_t>(sel.ElementLength());
+  a.sel = sel.Data();
+  return a;
+}
+
+Napi::Value RowsResult(Napi::Env env, const dpfl::Status& s, int64_t bad) {
+  if (!s.ok() && bad >= 0) return Napi::Number::New(env, static_cast<double>(bad));
+  ThrowIfFailed(env, s);
+  return Napi::Number::New(env, -1);
+}
+
+// (table, dim, sel, out) -> -1 | bad position
+Napi::Value GatherRows(const Napi::CallbackInfo& info) {
+  RowArgs a = Rows(info, 0, "table");
+  float* out = F32(info, 3, "out", Mul(info, a.k, a.dim, "sel.length * dim"));
+  int64_t bad = -1;
+  const dpfl::Status s = dpfl::nn::gather_rows(a.table.Data(), a.rows, a.dim, a.sel, a.k, out, &bad);
+  return RowsResult(info.Env(), s, bad);
+}
+
+// (src, dim, sel, table) -> -1 | bad position
+Napi::Value ScatterRows(const Napi::CallbackInfo& info) {
+  RowArgs a = Rows(info, 3, "table");
+  const float* src = F32(info, 0, "src", Mul(info, a.k, a.dim, "sel.length * dim"));
+  int64_t bad = -1;
+  const dpfl::Status s = dpfl::nn::scatter_rows(src, a.rows, a.dim, a.sel, a.k, a.table.Data(), &bad);
+  return RowsResult(info.Env(), s, bad);
+}
+
+// (table, dim, sel) -> -1 | bad position
+Napi::Value ZeroRows(const Napi::CallbackInfo& info) {
+  RowArgs a = Rows(info, 0, "table");
+  int64_t bad = -1;
+  const dpfl::Status s = dpfl::nn::zero_rows(a.table.Data(), a.rows, a.dim, a.sel, a.k, &bad);
+  return RowsResult(info.Env(), s, bad);
+}
+
 // (params, grad, velocity|null, lr, momentum, weightDecay, gradScale)
 Napi::Value SgdUpdate(const Napi::CallbackInfo& info) {
   Napi::Float32Array p = Float32Arg(info, 0, "params");
@@ -273,6 +327,9 @@ void RegisterNn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnEmbeddingBagGhostSqnorms",
               Napi::Function::New(env, EmbeddingBagGhostSqnorms, "nnEmbeddingBagGhostSqnorms"));
   exports.Set("nnContributionMapAdd", Napi::Function::New(env, ContributionMapAdd, "nnContributionMapAdd"));
+  exports.Set("nnGatherRows", Napi::Function::New(env, GatherRows, "nnGatherRows"));
+  exports.Set("nnScatterRows", Napi::Function::New(env, ScatterRows, "nnScatterRows"));
+  exports.Set("nnZeroRows", Napi::Function::New(env, ZeroRows, "nnZeroRows"));
   exports.Set("nnSgdUpdate", Napi::Function::New(env, SgdUpdate, "nnSgdUpdate"));
   exports.Set("nnAdamUpdate", Napi::Function::New(env, AdamUpdate, "nnAdamUpdate"));
 }

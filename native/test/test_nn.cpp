@@ -3,8 +3,10 @@
 // bit-identity across thread counts.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "check.h"
@@ -294,6 +296,99 @@ TEST(contribution_map_add_checks_everything_before_writing) {
   m.touched_count = 0;
   m.example = kContributionStampLimit + 1;
   CHECK(!contribution_add(idx, off, 1.0, &m).ok());
+}
+
+// The plain loops the row moves replace: row sel[i] of the table <-> row i of the buffer.
+void ref_gather(const std::vector<float>& table, int64_t dim, const std::vector<int32_t>& sel,
+                std::vector<float>* out) {
+  for (size_t i = 0; i < sel.size(); ++i)
+    for (int64_t c = 0; c < dim; ++c) (*out)[i * dim + c] = table[sel[i] * dim + c];
+}
+
+void ref_scatter(const std::vector<float>& src, int64_t dim, const std::vector<int32_t>& sel, std::vector<float>* t) {
+  for (size_t i = 0; i < sel.size(); ++i)
+    for (int64_t c = 0; c < dim; ++c) (*t)[sel[i] * dim + c] = src[i * dim + c];
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Rows of [0, rows) kept with probability p (p = 1: all), increasing.
+std::vector<int32_t> some_rows(int64_t rows, double p, std::mt19937* gen) {
+  std::vector<int32_t> sel;
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int64_t j = 0; j < rows; ++j)
+    if (p >= 1.0 || u(*gen) < p) sel.push_back(static_cast<int32_t>(j));
+  return sel;
+}
+
+TEST(row_moves_match_plain_loops_bit_for_bit_for_every_thread_count) {
+  const int saved = thread_count();
+  std::mt19937 gen(5);
+  for (int threads : {1, 3}) {
+    set_thread_count(threads);
+    // Narrow, odd and wide rows; k = 0, a few rows, most rows, every row. 16 KiB rows: 256 a pool
+    // chunk, so the 600-row table is moved in three.
+    for (int64_t dim : {1, 3, 64, 129, 4096}) {
+      for (double p : {0.0, 0.01, 0.7, 1.0}) {
+        const int64_t rows = dim > 1000 ? 600 : dim > 64 ? 700 : 20011;
+        std::vector<int32_t> sel = some_rows(rows, p, &gen);
+        const int64_t k = static_cast<int64_t>(sel.size());
+        std::vector<float> table(rows * dim), src(k * dim);
+        for (float& x : table) x = std::uniform_real_distribution<float>(-3.0f, 3.0f)(gen);
+        for (float& x : src) x = std::uniform_real_distribution<float>(-3.0f, 3.0f)(gen);
+        table[0] = -0.0f;  // a negative zero moves as itself
+        std::vector<float> out(k * dim, 7.0f), want(k * dim, 7.0f);
+        CHECK_OK(gather_rows(table.data(), rows, dim, sel.data(), k, out.data(), nullptr));
+        ref_gather(table, dim, sel, &want);
+        CHECK(same_bits(out, want));
+        std::vector<float> t = table, t_want = table;
+        CHECK_OK(scatter_rows(src.data(), rows, dim, sel.data(), k, t.data(), nullptr));
+        ref_scatter(src, dim, sel, &t_want);
+        CHECK(same_bits(t, t_want));
+        t = table;
+        t_want = table;
+        int64_t bad = 5;
+        CHECK_OK(zero_rows(t.data(), rows, dim, sel.data(), k, &bad));
+        CHECK(bad == -1);
+        ref_scatter(std::vector<float>(k * dim, 0.0f), dim, sel, &t_want);
+        CHECK(same_bits(t, t_want));
+      }
+    }
+  }
+  set_thread_count(saved);
+}
+
+TEST(row_moves_check_sel_before_writing) {
+  const int64_t rows = 10, dim = 3;
+  std::vector<float> table(rows * dim, 1.0f), buf(4 * dim, 2.0f);
+  const std::vector<std::pair<std::vector<int32_t>, int64_t>> cases = {
+      {{1, 2, 3, 10}, 3},   // past the last row
+      {{-1, 2, 3, 4}, 0},   // negative
+      {{1, 2, 2, 4}, 2},    // repeated
+      {{1, 5, 3, 4}, 2},    // decreasing
+      {{1, 2, 3, INT32_MIN}, 3},
+  };
+  for (const auto& [sel, at] : cases) {
+    int64_t bad = -7;
+    CHECK(!gather_rows(table.data(), rows, dim, sel.data(), 4, buf.data(), &bad).ok() && bad == at);
+    bad = -7;
+    CHECK(!scatter_rows(buf.data(), rows, dim, sel.data(), 4, table.data(), &bad).ok() && bad == at);
+    bad = -7;
+    CHECK(!zero_rows(table.data(), rows, dim, sel.data(), 4, &bad).ok() && bad == at);
+    CHECK(std::all_of(table.begin(), table.end(), [](float x) { return x == 1.0f; }));
+    CHECK(std::all_of(buf.begin(), buf.end(), [](float x) { return x == 2.0f; }));
+  }
+  const std::vector<int32_t> ok = {0, 4, 9};
+  int64_t bad = 0;
+  CHECK(!zero_rows(table.data(), rows, 0, ok.data(), 3, &bad).ok() && bad == -1);  // dim 0
+  CHECK(!zero_rows(table.data(), rows, dim, ok.data(), -1, &bad).ok());
+  CHECK(!zero_rows(table.data(), 0, dim, ok.data(), 3, &bad).ok() && bad == 0);  // an empty table has no row
+  CHECK(!gather_rows(table.data(), rows, dim, nullptr, 3, buf.data(), &bad).ok());
+  CHECK(!gather_rows(nullptr, rows, dim, ok.data(), 3, buf.data(), &bad).ok() && bad == -1);
+  CHECK_OK(gather_rows(nullptr, 0, dim, nullptr, 0, nullptr, &bad));  // k = 0: nothing to touch
+  CHECK(std::all_of(table.begin(), table.end(), [](float x) { return x == 1.0f; }));
 }
 
 TEST(softmax_cross_entropy_matches_reference_and_is_stable) {

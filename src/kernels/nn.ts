@@ -364,6 +364,60 @@ export function contributionMapAdd(
   st.touchedCount = cursor[1]!;
 }
 
+/** A rows × dim table: its length checked a multiple of dim; rows returned. */
+function tableRows(name: string, table: Float32Array, dim: number): number {
+  if (table.length % dim !== 0) throw invalidArgument(`${name}.length`, `a multiple of dim (${dim})`, table.length);
+  return table.length / dim;
+}
+
+/** Throws the typed error for sel[bad] (from the kernel: out of [0, rows) or not increasing). */
+function refuseRow(sel: Int32Array, bad: number, rows: number): never {
+  throw invalidArgument(`sel[${bad}]`, `strictly increasing, in [0, ${rows})`, sel[bad]);
+}
+
+/**
+ * Copies rows sel of a rows × dim table (rows = table.length / dim) into out (sel.length × dim), in
+ * sel's order, and returns out. sel: strictly increasing rows in [0, rows), checked before any
+ * write (a bad entry is refused naming sel[i], out unchanged).
+ */
+export function gatherRows(table: Float32Array, dim: number, sel: Int32Array, out: Float32Array): Float32Array {
+  const t = float32Array('table', table, false);
+  const d = positiveInteger('dim', dim);
+  const rows = tableRows('table', t, d);
+  const s = typedArray('sel', sel, 'Int32Array');
+  const o = sizedFloat32('out', out, s.length * d);
+  disjointViews({ out: o }, { table: t, sel: s });
+  const bad = binding.nnGatherRows(t, d, s, o);
+  if (bad >= 0) refuseRow(s, bad, rows);
+  return o;
+}
+
+/**
+ * Writes row i of src (sel.length × dim) into row sel[i] of a rows × dim table. sel as for
+ * gatherRows: checked before any write.
+ */
+export function scatterRows(src: Float32Array, dim: number, sel: Int32Array, table: Float32Array): void {
+  const d = positiveInteger('dim', dim);
+  const s = typedArray('sel', sel, 'Int32Array');
+  const from = sizedFloat32('src', src, s.length * d);
+  const t = float32Array('table', table, false);
+  const rows = tableRows('table', t, d);
+  disjointViews({ table: t }, { src: from, sel: s });
+  const bad = binding.nnScatterRows(from, d, s, t);
+  if (bad >= 0) refuseRow(s, bad, rows);
+}
+
+/** Sets rows sel of a rows × dim table to zero. sel as for gatherRows: checked before any write. */
+export function zeroRows(table: Float32Array, dim: number, sel: Int32Array): void {
+  const t = float32Array('table', table, false);
+  const d = positiveInteger('dim', dim);
+  const rows = tableRows('table', t, d);
+  const s = typedArray('sel', sel, 'Int32Array');
+  disjointViews({ table: t }, { sel: s });
+  const bad = binding.nnZeroRows(t, d, s);
+  if (bad >= 0) refuseRow(s, bad, rows);
+}
+
 export interface SgdUpdateOptions {
   lr: number;
   momentum?: number;

@@ -200,6 +200,10 @@ export interface NnBinding {
     touched: Int32Array,
     cursor: Float64Array,
   ): number;
+  /** -1, or the position of the first entry of sel out of [0, rows) or not increasing (nothing written). */
+  nnGatherRows(table: Float32Array, dim: number, sel: Int32Array, out: Float32Array): number;
+  nnScatterRows(src: Float32Array, dim: number, sel: Int32Array, table: Float32Array): number;
+  nnZeroRows(table: Float32Array, dim: number, sel: Int32Array): number;
   nnSgdUpdate(
     params: Float32Array,
     grad: Float32Array,

@@ -360,6 +360,32 @@ export function shapes(makeDataset: DatasetMaker): Record<string, Shape> {
         ),
       ),
     },
+    // Row moves over an r × d table: sel mostly strictly increasing, sometimes out of range,
+    // repeated or decreasing; the buffer sized k × d or not.
+    ...Object.fromEntries(
+      (['nn.gatherRows', 'nn.scatterRows', 'nn.zeroRows'] as const).map((name) => [
+        name,
+        {
+          args: fc.tuple(dims(1, 6), dims(1, 3)).chain(([r, d]) =>
+            fc
+              .oneof(
+                {
+                  arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: r - 1 })).map((xs) => xs.sort((a, b) => a - b)),
+                  weight: 6,
+                },
+                { arbitrary: fc.array(fc.integer({ min: -2, max: r + 1 }), { maxLength: 5 }), weight: 2 },
+              )
+              .chain((sel): fc.Arbitrary<unknown[]> => {
+                const [table, buf, selA] = [f32(r * d), f32(sel.length * d), i32(fc.constant(sel))];
+                if (name === 'nn.zeroRows') return fc.tuple(table, sized(d), selA);
+                return name === 'nn.gatherRows'
+                  ? fc.tuple(table, sized(d), selA, buf)
+                  : fc.tuple(buf, sized(d), selA, table);
+              }),
+          ),
+        } satisfies Shape,
+      ]),
+    ),
     'nn.sgdUpdate': {
       args: dims(0, 5).chain((n) =>
         fc.tuple(

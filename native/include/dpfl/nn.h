@@ -116,6 +116,20 @@ constexpr int32_t kContributionStampLimit = int32_t{1} << 30;
 Status contribution_map_add(Bags bags, int64_t rows, double clip, float* counts, int32_t* stamp, int32_t* example_id,
                             int32_t* touched, int64_t* touched_count, int64_t* bad_index);
 
+// ---- Row moves (sparsity-preserving DP-SGD) ---------------------------------------------------
+
+// The k rows sel[0..k) of a rows x dim table: sel strictly increasing in [0, rows) (so no two
+// writes meet). All-or-nothing: sel is checked before anything is written; on a bad entry
+// *bad_index (may be null) is its position in sel (else -1). k = 0 writes nothing.
+// out (k x dim) = the rows, in sel's order.
+Status gather_rows(const float* table, int64_t rows, int64_t dim, const int32_t* sel, int64_t k, float* out,
+                   int64_t* bad_index);
+// The rows of table = src (k x dim), row i to row sel[i].
+Status scatter_rows(const float* src, int64_t rows, int64_t dim, const int32_t* sel, int64_t k, float* table,
+                    int64_t* bad_index);
+// The rows of table = 0.
+Status zero_rows(float* table, int64_t rows, int64_t dim, const int32_t* sel, int64_t k, int64_t* bad_index);
+
 // ---- Optimizer updates (elementwise over the flat parameter vector) ----------------------------
 
 // g = grad_scale·grad + weight_decay·p; v = momentum·v + g (when velocity is not null);
