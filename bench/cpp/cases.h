@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "args.h"
@@ -22,6 +23,7 @@ struct Row {
   double items = 0;      // Gaussian samples per call (noise only)
   double checksum = 0;   // folded from the outputs so no call can be optimised away
   double local_probe_gbps = 0;  // the probe sampled just before this shape
+  Timing cold;                  // first calls after an idle period (measure_cold); reps 0 when not measured
 };
 
 struct Runner {
@@ -38,10 +40,15 @@ struct Runner {
   void sample_probe(const std::string& shape);
   void add(Row row);
 
-  // Times a core kernel call (fn returns a checksum contribution) as impl "dpfl" and, with
-  // --isa-sweep, once more under every other ISA the CPU supports as "dpfl-<isa>".
+  // Times a core kernel call (fn returns a checksum contribution) as impl "dpfl", warm and then
+  // cold (measure_cold; prepare runs before each idle wait), and, with --isa-sweep, warm once more
+  // under every other ISA the CPU supports as "dpfl-<isa>".
   template <class F>
   void time_kernel(Row row, F&& fn) {
+    time_kernel(std::move(row), [] {}, std::forward<F>(fn));
+  }
+  template <class P, class F>
+  void time_kernel(Row row, P&& prepare, F&& fn) {
     const dpfl::Isa active = dpfl::active_isa();
     const dpfl::Isa order[] = {active, dpfl::Isa::kScalar, dpfl::Isa::kAvx2, dpfl::Isa::kAvx512};
     for (int i = 0; i < 4; ++i) {
@@ -53,6 +60,10 @@ struct Runner {
       v.impl = sweep ? std::string("dpfl-") + dpfl::isa_name(isa) : "dpfl";
       progress(v.kernel + " " + v.shape + " " + v.impl);
       v.t = measure(budget(v.bytes, false), [&] { v.checksum += fn(); });
+      if (!sweep && opt.cold_samples > 0) {
+        progress(v.kernel + " " + v.shape + " " + v.impl + " cold");
+        v.cold = measure_cold(opt.cold_samples, opt.cold_idle_ms, prepare, [&] { v.checksum += fn(); });
+      }
       add(v);
       if (sweep) dpfl::set_isa(active);
     }

@@ -32,6 +32,8 @@ export interface HarnessRow {
   items: number;
   localProbeGBps: number;
   checksum: number;
+  /** Cold calls (bench/cpp/timer.h, measure_cold) of impl 'dpfl'; absent before issue 18 or with --cold 0. */
+  cold?: { medianMs: number; minMs: number; reps: number; idleMs: number };
 }
 
 export interface HarnessReport {
@@ -56,6 +58,8 @@ export interface HarnessOptions {
   probeReps?: number;
   /** Time budget per case in ms (default 250 with quick, else 750). */
   timeMs: number | undefined;
+  /** Cold calls per kernel case and the idle wait before each (the harness's --cold, --cold-idle-ms). */
+  cold?: { samples: number; idleMs: number };
   /** Each stderr line of the harness (its progress). runHarness expects buildHarness to have run. */
   onProgress: (line: string) => void;
 }
@@ -115,6 +119,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessReport> {
   if (o.probeMib !== undefined) args.push('--probe-mib', String(o.probeMib));
   if (o.probeReps !== undefined) args.push('--probe-reps', String(o.probeReps));
   if (o.timeMs !== undefined) args.push('--min-time', String(o.timeMs / 1000));
+  if (o.cold !== undefined) args.push('--cold', String(o.cold.samples), '--cold-idle-ms', String(o.cold.idleMs));
   const child = spawn(bin, args, { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let pending = '';
