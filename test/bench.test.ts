@@ -79,6 +79,12 @@ describe('dpfl bench', () => {
         expect(r.cppPctProbe).toBeCloseTo((100 * r.cppGBps) / doc.probe.bestGBps, 6);
         expect(r.cppColdRatio).toBeCloseTo(r.cppColdMs / r.cppMs, 6);
         expect(r.memoryMode).toEqual(expect.any(String));
+        const pool = {
+          regions: expect.any(Number),
+          workerJoinMaxUs: expect.any(Number),
+          callerShare: expect.any(Number),
+        };
+        expect(r.cppPool).toEqual({ warm: pool, cold: pool });
       }
       expect(doc.memoryMode.medianGBps).toBeGreaterThan(0);
       expect(doc.callOverhead.map((o: { kernel: string }) => o.kernel).sort()).toEqual([

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 namespace bench {
 namespace {
@@ -80,6 +81,10 @@ void print_json(const Machine& m, const std::vector<ProbeResult>& probes, const 
     if (r.cold.reps > 0) {
       std::printf(",\"cold\":{\"medianMs\":%.6g,\"minMs\":%.6g,\"reps\":%d,\"idleMs\":%.6g}", r.cold.median_ms,
                   r.cold.min_ms, r.cold.reps, r.cold.idle_ms);
+      for (const auto& [name, p] : {std::make_pair("warmPool", r.warm_pool), std::make_pair("coldPool", r.cold_pool)}) {
+        std::printf(",\"%s\":{\"regions\":%lld,\"workerJoinMaxUs\":%.4g,\"callerShare\":%.4g}", name,
+                    static_cast<long long>(p.regions), p.join_max_us, p.caller_share);
+      }
     }
     std::printf("}");
   }

@@ -77,12 +77,15 @@ class Pool {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &chunk_fn;
       chunks_ = chunks;
+      region_start_ = std::chrono::steady_clock::now();
       next_.store(0);
       active_.store(static_cast<int>(workers_.size()));
       generation_.store(generation_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     wake_.notify_all();
-    work();
+    stat_regions_.fetch_add(1, std::memory_order_relaxed);
+    stat_chunks_.fetch_add(chunks, std::memory_order_relaxed);
+    stat_caller_chunks_.fetch_add(work(), std::memory_order_relaxed);
     // Every worker takes part in every region (it decrements active_ after its last chunk), so
     // job_ is not touched by anyone once active_ is 0.
     const auto finished = [&] { return active_.load(std::memory_order_acquire) == 0; };
@@ -116,14 +119,43 @@ class Pool {
     workers_.clear();
   }
 
-  void work() {
-    for (;;) {
+  // Runs chunks until none is left; returns how many this thread ran.
+  int64_t work() {
+    for (int64_t done = 0;; ++done) {
       const int64_t c = next_.fetch_add(1);
-      if (c >= chunks_) return;
+      if (c >= chunks_) return done;
       (*job_)(c);
     }
   }
 
+  void record_join() {
+    const int64_t ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - region_start_).count();
+    stat_join_sum_ns_.fetch_add(ns, std::memory_order_relaxed);
+    stat_joins_.fetch_add(1, std::memory_order_relaxed);
+    int64_t max = stat_join_max_ns_.load(std::memory_order_relaxed);
+    while (ns > max && !stat_join_max_ns_.compare_exchange_weak(max, ns, std::memory_order_relaxed)) {
+    }
+  }
+
+ public:
+  PoolStats stats() const {
+    PoolStats st;
+    st.regions = stat_regions_.load();
+    st.chunks = stat_chunks_.load();
+    st.caller_chunks = stat_caller_chunks_.load();
+    const int64_t joins = stat_joins_.load();
+    st.worker_join_max_us = stat_join_max_ns_.load() * 1e-3;
+    st.worker_join_mean_us = joins > 0 ? stat_join_sum_ns_.load() * 1e-3 / joins : 0.0;
+    return st;
+  }
+  void reset_stats() {
+    for (std::atomic<int64_t>* a :
+         {&stat_regions_, &stat_chunks_, &stat_caller_chunks_, &stat_joins_, &stat_join_sum_ns_, &stat_join_max_ns_})
+      a->store(0);
+  }
+
+ private:
   void loop(uint64_t seen) {
     const auto moved = [&] { return generation_.load(std::memory_order_acquire) != seen; };
     for (;;) {
@@ -133,6 +165,7 @@ class Pool {
       }
       seen = generation_.load(std::memory_order_acquire);
       if (quit_) return;
+      record_join();
       work();
       if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         // Under the mutex: a caller that checked active_ under it is then already waiting.
@@ -153,6 +186,9 @@ class Pool {
   std::atomic<int> active_{0};
   std::atomic<uint64_t> generation_{0};
   bool quit_ = false;  // written under mutex_ before generation_ moves; read after seeing it move
+  std::chrono::steady_clock::time_point region_start_;  // published with generation_, like job_
+  std::atomic<int64_t> stat_regions_{0}, stat_chunks_{0}, stat_caller_chunks_{0};
+  std::atomic<int64_t> stat_joins_{0}, stat_join_sum_ns_{0}, stat_join_max_ns_{0};
 };
 
 Pool& pool() {
@@ -164,6 +200,10 @@ Pool& pool() {
 }  // namespace
 
 int thread_count() { return pool().threads(); }
+
+PoolStats pool_stats() { return pool().stats(); }
+
+void reset_pool_stats() { pool().reset_stats(); }
 
 void set_thread_count(int threads) { pool().resize(threads); }
 

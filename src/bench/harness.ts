@@ -34,6 +34,19 @@ export interface HarnessRow {
   checksum: number;
   /** Cold calls (bench/cpp/timer.h, measure_cold) of impl 'dpfl'; absent before issue 18 or with --cold 0. */
   cold?: { medianMs: number; minMs: number; reps: number; idleMs: number };
+  /** The thread pool on one warm call and on the cold calls (median; dpfl::pool_stats), with cold. */
+  warmPool?: PoolSample;
+  coldPool?: PoolSample;
+}
+
+/**
+ * What the pool did over one call: parallel regions, the longest wait from a region's start to a
+ * worker taking it up (a parked or descheduled worker), and the share of chunks the caller ran.
+ */
+export interface PoolSample {
+  regions: number;
+  workerJoinMaxUs: number;
+  callerShare: number;
 }
 
 export interface HarnessReport {

@@ -27,6 +27,18 @@ function coldLegend(doc: BenchDocument): string | null {
   );
 }
 
+const POOL_HEADER = ['regions', 'join us warm', 'join us cold', 'caller warm', 'caller cold'];
+function poolCells(r: KernelResult): string[] {
+  const p = r.cppPool!;
+  return [
+    String(p.cold.regions),
+    fmt(p.warm.workerJoinMaxUs),
+    fmt(p.cold.workerJoinMaxUs),
+    pct(100 * p.warm.callerShare),
+    pct(100 * p.cold.callerShare),
+  ];
+}
+
 /** The note column: fits the LLC, and the shape's memory mode when it is not the run's. */
 function note(r: KernelResult, run: RunMemoryMode | null): string {
   const notes = r.fitsLlc ? ['<=LLC'] : [];
@@ -199,6 +211,19 @@ export function renderText(doc: BenchDocument): string {
           fmt(o.cppUs),
           fmt(o.overheadUs),
         ]),
+      ),
+    );
+  }
+  const pooled = doc.results.filter((r) => r.cppPool != null && r.cppPool.warm.regions + r.cppPool.cold.regions > 0);
+  if (pooled.length > 0) {
+    lines.push(
+      '',
+      'thread pool on the C++ calls (join = longest wait for a worker to take up a region; caller = share of chunks the calling thread ran):',
+    );
+    lines.push(
+      table(
+        ['kernel', 'shape', ...POOL_HEADER],
+        pooled.map((r) => [r.kernel, r.shape, ...poolCells(r)]),
       ),
     );
   }

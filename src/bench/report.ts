@@ -1,6 +1,6 @@
 // Joins the TypeScript rows with the C++ harness rows on (kernel, shape), derives GB/s, % of the
 // probe bandwidth and the ratios, and renders the table and the JSON document.
-import type { HarnessReport, HarnessRow, ProbeSample } from './harness.js';
+import type { HarnessReport, HarnessRow, PoolSample, ProbeSample } from './harness.js';
 import type { MachineInfo } from './machine.js';
 import { SMALL_CALL_SHAPES } from './grid.js';
 import { memoryModeOf, type RunMemoryMode } from './memory-mode.js';
@@ -54,6 +54,8 @@ export interface KernelResult {
   cppColdRatio?: number | null;
   /** The memory mode of the probe sampled before this shape (memory-mode.ts). */
   memoryMode?: string | null;
+  /** The pool on the C++ calls, warm and cold (why a cold call was slow); absent before issue 18. */
+  cppPool?: { warm: PoolSample; cold: PoolSample } | null;
 }
 
 export interface CallOverhead {
@@ -113,6 +115,10 @@ export interface BenchDocument {
 const gbps = (bytes: number, ms: number | null) => (ms === null ? null : bytes / (ms * 1e-3) / 1e9);
 const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b);
 
+function poolOf(row: HarnessRow | undefined): KernelResult['cppPool'] {
+  return row?.warmPool === undefined || row.coldPool === undefined ? null : { warm: row.warmPool, cold: row.coldPool };
+}
+
 export function mergeResults(ts: TsRow[], cpp: HarnessReport | null): KernelResult[] {
   const keys = new Map<string, { kernel: string; shape: string }>();
   for (const r of [...ts, ...(cpp?.results ?? [])])
@@ -156,6 +162,7 @@ export function mergeResults(ts: TsRow[], cpp: HarnessReport | null): KernelResu
       apiColdRatio: ratio(t('api')?.cold?.medianMs ?? null, apiMs),
       cppColdRatio: ratio(c('dpfl')?.cold?.medianMs ?? null, cppMs),
       memoryMode: c('dpfl') === undefined ? null : memoryModeOf(c('dpfl')!.localProbeGBps),
+      cppPool: poolOf(c('dpfl')),
     });
   }
   return out;
