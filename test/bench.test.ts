@@ -27,6 +27,10 @@ describe('dpfl bench', () => {
       '5',
       '--probe-mib',
       '16',
+      '--cold',
+      '2',
+      '--cold-idle-ms',
+      '20',
       '--out',
       out,
     ];
@@ -60,6 +64,11 @@ describe('dpfl bench', () => {
       expect(r.speedupVsTs).toBeCloseTo(r.tsMs / r.apiMs, 6);
     }
     expect(byId.get('noise_philox 1000')).toMatchObject({ samplesPerSec: expect.any(Number) });
+    expect(doc.options.cold).toEqual({ samples: 2, idleMs: 20 });
+    for (const r of doc.results) expect(r.apiColdRatio).toBeCloseTo(r.apiColdMs / r.apiMs, 6);
+    const coldRows = doc.raw.ts.filter((r: { cold?: unknown }) => r.cold !== undefined);
+    expect(coldRows.map((r: { impl: string }) => r.impl)).toEqual(['api', 'api', 'api']); // cold calls: API only
+    for (const r of coldRows) expect(r.cold).toMatchObject({ reps: 2, idleMs: 20, medianMs: expect.any(Number) });
 
     if (withCpp) {
       expect(doc.probe.bestGBps).toBeGreaterThan(0);
@@ -68,7 +77,16 @@ describe('dpfl bench', () => {
         expect(r.cppMs).toBeGreaterThan(0);
         expect(r.scalarCppMs).toBeGreaterThan(0);
         expect(r.cppPctProbe).toBeCloseTo((100 * r.cppGBps) / doc.probe.bestGBps, 6);
+        expect(r.cppColdRatio).toBeCloseTo(r.cppColdMs / r.cppMs, 6);
+        expect(r.memoryMode).toEqual(expect.any(String));
+        const pool = {
+          regions: expect.any(Number),
+          workerJoinMaxUs: expect.any(Number),
+          callerShare: expect.any(Number),
+        };
+        expect(r.cppPool).toEqual({ warm: pool, cold: pool });
       }
+      expect(doc.memoryMode.medianGBps).toBeGreaterThan(0);
       expect(doc.callOverhead.map((o: { kernel: string }) => o.kernel).sort()).toEqual([
         'clip_flat',
         'noise_philox',

@@ -8,6 +8,7 @@ namespace bench {
 
 static const char* kUsage =
     "usage: dpfl_bench [--json] [--quick] [--no-baseline] [--isa-sweep] [--filter REGEX] [--probe-mib N] [--probe-reps N] [--min-time S]\n"
+    "                  [--cold N] [--cold-idle-ms MS]\n"
     "Times every dpfl core kernel over the shape grid of issue 3 beside a read-bandwidth probe and\n"
     "single-threaded scalar baselines. DPFL_THREADS and DPFL_ISA select the core's threads and ISA.\n";
 
@@ -39,6 +40,10 @@ Options parse_args(int argc, char** argv) {
       o.probe_reps = std::atoi(value_of(argc, argv, &i));
     } else if (!std::strcmp(a, "--min-time")) {
       o.min_seconds = std::atof(value_of(argc, argv, &i));
+    } else if (!std::strcmp(a, "--cold")) {
+      o.cold_samples = std::atoi(value_of(argc, argv, &i));
+    } else if (!std::strcmp(a, "--cold-idle-ms")) {
+      o.cold_idle_ms = std::atof(value_of(argc, argv, &i));
     } else if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
       std::fputs(kUsage, stdout);
       std::exit(0);
@@ -50,6 +55,8 @@ Options parse_args(int argc, char** argv) {
   if (o.probe_mib < 1) o.probe_mib = 1;
   if (o.probe_reps < 1) o.probe_reps = o.quick ? 3 : 5;
   if (o.min_seconds < 0) o.min_seconds = o.quick ? 0.25 : 0.75;
+  if (o.cold_samples < 0) o.cold_samples = 3;
+  if (o.cold_idle_ms < 0) o.cold_idle_ms = 1000;
   return o;
 }
 

@@ -14,6 +14,10 @@ struct Options {
   int64_t probe_mib = 2048;  // probe buffer: must be far larger than the last-level cache
   int probe_reps = -1;       // timed passes of the start and end probes; <0: 3 with --quick, else 5
   double min_seconds = -1;   // per-case time budget; <0 picks the default for quick/full
+  // Cold calls (timer.h, measure_cold): samples per kernel case (0: none) and the idle time before
+  // each. <0: 3 samples; 1000 ms idle.
+  int cold_samples = -1;
+  double cold_idle_ms = -1;
 };
 
 // Parses argv; prints usage and exits on --help or a bad option.

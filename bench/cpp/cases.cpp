@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <regex>
 #include <utility>
 
@@ -25,6 +26,20 @@ bool Runner::wanted(const std::string& kernel, const std::string& shape) const {
 // the per-case time budget.
 Budget Runner::budget(double bytes, bool baseline) const {
   return Budget{opt.min_seconds, baseline || bytes > 2e9 ? 3 : 5, 10000};
+}
+
+PoolSample median_pool(const std::vector<dpfl::PoolStats>& calls) {
+  std::vector<double> regions, join, share;
+  for (const dpfl::PoolStats& c : calls) {
+    regions.push_back(static_cast<double>(c.regions));
+    join.push_back(c.worker_join_max_us);
+    share.push_back(c.chunks > 0 ? static_cast<double>(c.caller_chunks) / c.chunks : 0.0);
+  }
+  PoolSample p;
+  p.regions = static_cast<int64_t>(median_of(regions));
+  p.join_max_us = median_of(join);
+  p.caller_share = median_of(share);
+  return p;
 }
 
 void Runner::progress(const std::string& what) const { std::fprintf(stderr, "dpfl_bench: %s\n", what.c_str()); }
@@ -86,7 +101,7 @@ void run_clip_cases(Runner& r) {
       const double bytes = 2.0 * batch * dim * 4 + dim * 4.0 + batch * 4.0 + (is_grouped ? batch * ng * 4.0 : 0);
       const double min_bytes = 1.0 * batch * dim * 4 + dim * 4.0 + batch * 4.0 + (is_grouped ? batch * ng * 4.0 : 0);
 
-      const Row row{kernel, shape, "", {}, bytes, min_bytes, 0, 0};
+      const Row row{kernel, shape, "", {}, bytes, min_bytes, 0, 0, 0, {}, {}, {}};
       r.time_kernel(row, [&] {
         dpfl::ClipStats st;
         fail_if(dpfl::clip_and_sum(g.data(), batch, dim, groups, max_norms.data(), sum.data(), norms.data(),
@@ -123,7 +138,7 @@ void run_noise_cases(Runner& r) {
     for (const bool is_secure : {false, true}) {
       const std::string kernel = is_secure ? "noise_secure" : "noise_philox";
       if (!(is_secure ? secure : philox)) continue;
-      const Row row{kernel, shape, "", {}, bytes, min_bytes, double(n), 0};
+      const Row row{kernel, shape, "", {}, bytes, min_bytes, double(n), 0, 0, {}, {}, {}};
       r.time_kernel(row, [&] {
         dpfl::NoiseKey key;
         if (is_secure) {
@@ -174,7 +189,7 @@ void run_aggregate_cases(Runner& r) {
 
     if (ws) {
       const double bytes = count * dim * 4.0 + dim * 4.0;
-      const Row row{"weighted_sum", shape, "", {}, bytes, bytes, 0, 0};
+      const Row row{"weighted_sum", shape, "", {}, bytes, bytes, 0, 0, 0, {}, {}, {}};
       r.time_kernel(row, [&] {
         int64_t bad = -1;
         fail_if(dpfl::weighted_sum(rows.data(), count, dim, weights.data(), true, out.data(), &bad));
@@ -187,14 +202,17 @@ void run_aggregate_cases(Runner& r) {
     }
     if (acc_add) {
       const double bytes = count * (2.0 * dim * 4 + 2.0 * dim * 8), min_bytes = count * (dim * 4.0 + 2.0 * dim * 8);
-      const Row row{"accumulator_add", shape, "", {}, bytes, min_bytes, 0, 0};
+      const Row row{"accumulator_add", shape, "", {}, bytes, min_bytes, 0, 0, 0, {}, {}, {}};
       // No reset inside the timed region: the state just keeps accumulating (it stays finite).
-      dpfl::Accumulator agg(dim);
-      r.time_kernel(row, [&] {
-        for (int64_t i = 0; i < count; ++i) fail_if(agg.add(rows[i], dim, weights[i]));
-        return agg.total_weight();
-      });
-      fail_if(agg.result(true, out.data()));
+      // A cold sample starts a fresh aggregator before the idle wait, as a server does per round.
+      auto agg = std::make_unique<dpfl::Accumulator>(dim);
+      r.time_kernel(
+          row, [&] { agg = std::make_unique<dpfl::Accumulator>(dim); },
+          [&] {
+            for (int64_t i = 0; i < count; ++i) fail_if(agg->add(rows[i], dim, weights[i]));
+            return agg->total_weight();
+          });
+      fail_if(agg->result(true, out.data()));
       std::fill(acc.begin(), acc.end(), 0.0);
       r.time_baseline(row, [&] {
         for (int64_t i = 0; i < count; ++i) scalar_accumulate(acc.data(), rows[i], dim, weights[i]);

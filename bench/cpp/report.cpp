@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 namespace bench {
 namespace {
@@ -36,8 +37,8 @@ void print_table(const Machine& m, const std::vector<ProbeResult>& probes, const
       probes.size(), static_cast<long long>(probes.front().bytes >> 20));
   std::printf(
       "GB/s counts the bytes of the core's passes (see bench/cpp/cases.cpp); local = probe sampled before the shape\n\n");
-  std::printf("%-26s %-13s %11s %8s %7s %7s %11s %11s %9s\n", "kernel", "shape", "median ms", "GB/s", "%probe", "local",
-              "samples/s", "scalar ms", "x scalar");
+  std::printf("%-26s %-13s %11s %8s %7s %7s %11s %11s %9s %10s %9s\n", "kernel", "shape", "median ms", "GB/s", "%probe",
+              "local", "samples/s", "scalar ms", "x scalar", "cold ms", "cold/warm");
   for (const Row& r : rows) {
     if (r.impl.rfind("dpfl", 0) != 0) continue;  // core rows; their scalar baseline is a column
     const std::string name = r.impl == "dpfl" ? r.kernel : r.kernel + " [isa=" + r.impl.substr(5) + "]";
@@ -50,8 +51,14 @@ void print_table(const Machine& m, const std::vector<ProbeResult>& probes, const
       std::snprintf(scalar_ms, sizeof scalar_ms, "%.4g", s->t.median_ms);
       std::snprintf(ratio, sizeof ratio, "%.1f", s->t.median_ms / r.t.median_ms);
     }
-    std::printf("%-26s %-13s %11.4g %8.2f %6.0f%% %7.1f %11s %11s %9s\n", name.c_str(), r.shape.c_str(), r.t.median_ms,
-                gbps, 100.0 * gbps / probe, r.local_probe_gbps, samples, scalar_ms, ratio);
+    char cold_ms[32] = "", cold_ratio[32] = "";
+    if (r.cold.reps > 0) {
+      std::snprintf(cold_ms, sizeof cold_ms, "%.4g", r.cold.median_ms);
+      std::snprintf(cold_ratio, sizeof cold_ratio, "%.2f", r.cold.median_ms / r.t.median_ms);
+    }
+    std::printf("%-26s %-13s %11.4g %8.2f %6.0f%% %7.1f %11s %11s %9s %10s %9s\n", name.c_str(), r.shape.c_str(),
+                r.t.median_ms, gbps, 100.0 * gbps / probe, r.local_probe_gbps, samples, scalar_ms, ratio, cold_ms,
+                cold_ratio);
   }
   double checksum = 0;
   for (const Row& r : rows) checksum += r.checksum;
@@ -68,9 +75,18 @@ void print_json(const Machine& m, const std::vector<ProbeResult>& probes, const 
     const Row& r = rows[i];
     std::printf(
         "%s{\"kernel\":\"%s\",\"shape\":\"%s\",\"impl\":\"%s\",\"medianMs\":%.6g,\"minMs\":%.6g,\"reps\":%d,"
-        "\"bytes\":%.17g,\"minBytes\":%.17g,\"items\":%.17g,\"localProbeGBps\":%.4f,\"checksum\":%.9g}",
+        "\"bytes\":%.17g,\"minBytes\":%.17g,\"items\":%.17g,\"localProbeGBps\":%.4f,\"checksum\":%.9g",
         i ? "," : "", r.kernel.c_str(), r.shape.c_str(), r.impl.c_str(), r.t.median_ms, r.t.min_ms, r.t.reps, r.bytes,
         r.min_bytes, r.items, r.local_probe_gbps, r.checksum);
+    if (r.cold.reps > 0) {
+      std::printf(",\"cold\":{\"medianMs\":%.6g,\"minMs\":%.6g,\"reps\":%d,\"idleMs\":%.6g}", r.cold.median_ms,
+                  r.cold.min_ms, r.cold.reps, r.cold.idle_ms);
+      for (const auto& [name, p] : {std::make_pair("warmPool", r.warm_pool), std::make_pair("coldPool", r.cold_pool)}) {
+        std::printf(",\"%s\":{\"regions\":%lld,\"workerJoinMaxUs\":%.4g,\"callerShare\":%.4g}", name,
+                    static_cast<long long>(p.regions), p.join_max_us, p.caller_share);
+      }
+    }
+    std::printf("}");
   }
   std::printf("]}\n");
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 namespace bench {
@@ -18,6 +19,7 @@ struct Timing {
   double median_ms = 0;
   double min_ms = 0;
   int reps = 0;
+  double idle_ms = 0;  // cold calls only: the idle wait before each
 };
 
 inline double median_of(std::vector<double> v) {
@@ -45,6 +47,31 @@ Timing measure(const Budget& budget, F&& fn) {
   t.median_ms = median_of(ms);
   t.min_ms = *std::min_element(ms.begin(), ms.end());
   t.reps = static_cast<int>(ms.size());
+  return t;
+}
+
+// A cold call: the first call after the process sat idle for idle_ms (the pool's workers parked,
+// the cores possibly in a sleep state, caches and TLBs open to other tenants). Inputs stay resident
+// (the warm calls just used them) and outputs are the warm calls' buffers, as an API user keeps
+// them; prepare() runs before the idle wait, untimed (e.g. a fresh aggregator for a new round).
+// Median of `samples` such calls; the caller times its warm calls with measure() first.
+template <class P, class F>
+Timing measure_cold(int samples, double idle_ms, P&& prepare, F&& fn) {
+  using clock = std::chrono::steady_clock;
+  std::vector<double> ms;
+  for (int i = 0; i < samples; ++i) {
+    prepare();
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(idle_ms));
+    const auto t0 = clock::now();
+    fn();
+    ms.push_back(std::chrono::duration<double>(clock::now() - t0).count() * 1e3);
+  }
+  Timing t;
+  if (ms.empty()) return t;
+  t.median_ms = median_of(ms);
+  t.min_ms = *std::min_element(ms.begin(), ms.end());
+  t.reps = static_cast<int>(ms.size());
+  t.idle_ms = idle_ms;
   return t;
 }
 

@@ -12,9 +12,14 @@
 namespace dpfl {
 namespace {
 
-// Columns per tile: 2048 float64 accumulators (16 KiB) stay in L1 while K updates stream by.
-// Tiles are independent, so the pool runs them in any order with identical results.
-constexpr int64_t kColumnTile = 2048;
+// Columns per tile: 8192 float64 accumulators (64 KiB, in L2) while K updates stream by, each
+// update read in runs of 32 KiB. Longer runs than 2048 columns (8 KiB, two 4 KiB pages) mean fewer
+// restarts of the hardware prefetchers' page-bound streams, so more bytes in flight per core:
+// 100x1e6 went 13.2 -> 12.2 ms (read probe 28 GB/s, 2026-12-02), and the bytes a core must keep
+// in flight grow with the bandwidth (the fast memory mode). Tiles are independent, so the pool
+// runs them in any order with identical results, and the width is a multiple of every SIMD width,
+// so the same columns take the scalar tail whatever the tile.
+constexpr int64_t kColumnTile = 8192;
 constexpr int64_t kChunk = 1 << 16;  // elements per work item of the streaming accumulator
 
 // True when no element is NaN or Inf (exponent bits all ones); integer ops keep it vectorisable.
@@ -94,7 +99,12 @@ Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, con
   return Status::Ok();
 }
 
-Accumulator::Accumulator(int64_t dim) : dim_(dim), sum_(static_cast<size_t>(dim > 0 ? dim : 0), 0.0) {}
+// Both buffers are written here (zeros), not on the first add: a fresh aggregator's first add
+// otherwise faulted in the spare's pages (10 adds of 1e6: 17 ms cold vs 6.4 ms warm, 2026-12-02).
+Accumulator::Accumulator(int64_t dim)
+    : dim_(dim),
+      sum_(static_cast<size_t>(dim > 0 ? dim : 0), 0.0),
+      spare_(static_cast<size_t>(dim > 0 ? dim : 0), 0.0) {}
 
 Status Accumulator::add(const float* update, int64_t n, double weight) {
   if (n != dim_) return Status::Invalid("update must have the aggregator's dimension");

@@ -4,7 +4,7 @@
 // Two passes over G: the scale of a row depends on its whole norm, so pass one computes the norms
 // and pass two accumulates the scaled rows. Pass one works on fixed segments of each row's groups
 // (so a single long row still uses every thread) and adds the segment sums in order; pass two
-// splits each group's (block's) columns into tiles, each tile's float64 accumulator held in L1 while all B rows
+// splits each group's (block's) columns into tiles, each tile's float64 accumulator held in L2 while all B rows
 // stream through it. Segment and tile boundaries do not depend on the thread count, and the
 // per-ISA loops are bit-identical, so results are identical for every thread count and ISA.
 #include <algorithm>
@@ -21,7 +21,9 @@ namespace dpfl {
 namespace {
 
 constexpr int64_t kSegment = 1 << 18;     // columns per pass-one work item (1 MiB of floats)
-constexpr int64_t kColumnTile = 2048;     // columns per pass-two tile: 16 KiB of float64 in L1
+// Columns per pass-two tile: 64 KiB of float64 in L2, each row read in runs of 32 KiB (see
+// kColumnTile in aggregate.cpp: longer runs keep the hardware prefetchers streaming).
+constexpr int64_t kColumnTile = 8192;
 constexpr int64_t kMinRowsPerItem = 1;
 
 // Where the columns of one slice of a row live: row b's column j of the slice is base[b * stride + j].

@@ -1,5 +1,5 @@
 // The thread pool: every chunk runs exactly once and is finished when parallel_for returns, also
-// right after the pool is resized.
+// right after the pool is resized; its counters (pool_stats).
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -59,6 +59,25 @@ TEST(parallel_for_after_resize_waits_for_every_chunk) {
   watchdog.join();
   CHECK_EQ(early, 0);
   dpfl::set_thread_count(1);
+}
+
+// The counters behind the bench's cold-call diagnosis: one region of 64 chunks run by 2 threads
+// counts once, every chunk once; a region run inline (one thread) is not counted.
+TEST(pool_stats_count_regions_chunks_and_the_callers_share) {
+  dpfl::set_thread_count(2);
+  dpfl::reset_pool_stats();
+  std::atomic<int> ran{0};
+  dpfl::parallel_for(64, 1, [&](int64_t, int64_t) { ran.fetch_add(1); });
+  const dpfl::PoolStats st = dpfl::pool_stats();
+  CHECK_EQ(ran.load(), 64);
+  CHECK_EQ(st.regions, int64_t{1});
+  CHECK_EQ(st.chunks, int64_t{64});
+  CHECK(st.caller_chunks >= 0 && st.caller_chunks <= 64);
+  CHECK(st.worker_join_max_us >= 0 && st.worker_join_mean_us <= st.worker_join_max_us);
+  dpfl::set_thread_count(1);
+  dpfl::reset_pool_stats();
+  dpfl::parallel_for(64, 1, [&](int64_t, int64_t) {});
+  CHECK_EQ(dpfl::pool_stats().regions, int64_t{0});
 }
 
 CHECK_MAIN()

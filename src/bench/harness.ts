@@ -32,6 +32,21 @@ export interface HarnessRow {
   items: number;
   localProbeGBps: number;
   checksum: number;
+  /** Cold calls (bench/cpp/timer.h, measure_cold) of impl 'dpfl'; absent before issue 18 or with --cold 0. */
+  cold?: { medianMs: number; minMs: number; reps: number; idleMs: number };
+  /** The thread pool on one warm call and on the cold calls (median; dpfl::pool_stats), with cold. */
+  warmPool?: PoolSample;
+  coldPool?: PoolSample;
+}
+
+/**
+ * What the pool did over one call: parallel regions, the longest wait from a region's start to a
+ * worker taking it up (a parked or descheduled worker), and the share of chunks the caller ran.
+ */
+export interface PoolSample {
+  regions: number;
+  workerJoinMaxUs: number;
+  callerShare: number;
 }
 
 export interface HarnessReport {
@@ -56,6 +71,8 @@ export interface HarnessOptions {
   probeReps?: number;
   /** Time budget per case in ms (default 250 with quick, else 750). */
   timeMs: number | undefined;
+  /** Cold calls per kernel case and the idle wait before each (the harness's --cold, --cold-idle-ms). */
+  cold?: { samples: number; idleMs: number };
   /** Each stderr line of the harness (its progress). runHarness expects buildHarness to have run. */
   onProgress: (line: string) => void;
 }
@@ -115,6 +132,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessReport> {
   if (o.probeMib !== undefined) args.push('--probe-mib', String(o.probeMib));
   if (o.probeReps !== undefined) args.push('--probe-reps', String(o.probeReps));
   if (o.timeMs !== undefined) args.push('--min-time', String(o.timeMs / 1000));
+  if (o.cold !== undefined) args.push('--cold', String(o.cold.samples), '--cold-idle-ms', String(o.cold.idleMs));
   const child = spawn(bin, args, { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let pending = '';

@@ -1,6 +1,7 @@
 // Renders a bench document as the text table printed by `dpfl bench`, or as Markdown tables
 // (`dpfl bench --render FILE --markdown`, for docs/benchmarks.md).
-import type { BenchDocument } from './report.js';
+import { describeMemoryMode, runMemoryMode, type RunMemoryMode } from './memory-mode.js';
+import type { BenchDocument, KernelResult } from './report.js';
 
 function fmt(x: number | null, digits = 3): string {
   if (x === null || !Number.isFinite(x)) return '-';
@@ -8,7 +9,44 @@ function fmt(x: number | null, digits = 3): string {
   return x.toPrecision(digits);
 }
 const pct = (x: number | null) => (x === null ? '-' : `${x.toFixed(0)}%`);
-const times = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)}x`);
+const times = (x: number | null | undefined) => (x == null ? '-' : `${x.toFixed(1)}x`);
+const coldRatio = (x: number | null | undefined) => (x == null ? '-' : x.toFixed(2));
+
+/** The run's memory mode: recorded since issue 18, derived from the probe samples for older documents. */
+function modeOf(doc: BenchDocument): RunMemoryMode | null {
+  return doc.memoryMode ?? runMemoryMode(doc.probe?.samples ?? []);
+}
+
+/** What "cold" means in this document, or null when it has no cold calls. */
+function coldLegend(doc: BenchDocument): string | null {
+  const c = doc.options.cold;
+  if (c === undefined || c.samples === 0) return null;
+  return (
+    `cold = the first call after ${c.idleMs} ms idle (inputs resident, same outputs; accumulator_add: a fresh ` +
+    `aggregator), median of ${c.samples}; cold/warm = cold median / warm median`
+  );
+}
+
+const POOL_HEADER = ['regions', 'join us warm', 'join us cold', 'caller warm', 'caller cold'];
+function poolCells(r: KernelResult): string[] {
+  const p = r.cppPool!;
+  return [
+    String(p.cold.regions),
+    fmt(p.warm.workerJoinMaxUs),
+    fmt(p.cold.workerJoinMaxUs),
+    pct(100 * p.warm.callerShare),
+    pct(100 * p.cold.callerShare),
+  ];
+}
+
+/** The note column: fits the LLC, and the shape's memory mode when it is not the run's. */
+function note(r: KernelResult, run: RunMemoryMode | null): string {
+  const notes = r.fitsLlc ? ['<=LLC'] : [];
+  const kind = (label: string) => label.replace(/ \(.*\)$/, ''); // 'other (27 GB/s)' and 'other (26 GB/s)' agree
+  if (r.memoryMode != null && run !== null && kind(r.memoryMode) !== kind(run.label))
+    notes.push(`mode ${r.memoryMode}`);
+  return notes.join(', ');
+}
 
 function markdownTable(header: string[], rows: string[][]): string {
   const line = (r: string[]) => `| ${r.join(' | ')} |`;
@@ -35,8 +73,12 @@ export function renderMarkdown(doc: BenchDocument): string {
     'samples/s',
     '× scalar C++',
     '× TS',
+    'API cold ms',
+    'API cold/warm',
+    'C++ cold/warm',
     '',
   ];
+  const run = modeOf(doc);
   const rows = doc.results.map((r) => [
     r.kernel,
     r.shape,
@@ -49,8 +91,12 @@ export function renderMarkdown(doc: BenchDocument): string {
     fmt(r.samplesPerSec),
     times(r.speedupVsScalarCpp),
     times(r.speedupVsTs),
-    r.fitsLlc ? '≤ LLC' : '',
+    fmt(r.apiColdMs ?? null, 4),
+    coldRatio(r.apiColdRatio),
+    coldRatio(r.cppColdRatio),
+    note(r, run).replace('<=LLC', '≤ LLC'),
   ]);
+  const legend = [describeMemoryMode(run), coldLegend(doc)].filter((l) => l !== null).join('; ');
   const overhead = markdownTable(
     ['kernel', 'shape', 'API µs', 'API µs, outputs allocated', 'async API µs', 'C++ µs', 'overhead µs'],
     doc.callOverhead.map((o) => [
@@ -79,7 +125,7 @@ export function renderMarkdown(doc: BenchDocument): string {
             times(v.vsActive),
           ]),
         )}`;
-  return `${markdownTable(header, rows)}\n\n${overhead}${sweep}`;
+  return `${legend}.\n\n${markdownTable(header, rows)}\n\n${overhead}${sweep}`;
 }
 
 export function renderText(doc: BenchDocument): string {
@@ -109,6 +155,10 @@ export function renderText(doc: BenchDocument): string {
   } else {
     lines.push('read probe: not run (--no-cpp), so no % of probe');
   }
+  const run = modeOf(doc);
+  lines.push(describeMemoryMode(run));
+  const legend = coldLegend(doc);
+  if (legend !== null) lines.push(legend);
   lines.push('');
   const header = [
     'kernel',
@@ -123,6 +173,9 @@ export function renderText(doc: BenchDocument): string {
     'samples/s',
     'x scalar C++',
     'x TS',
+    'API cold ms',
+    'cold/warm',
+    'C++ cold/warm',
     'note',
   ];
   const rows = doc.results.map((r) => [
@@ -138,7 +191,10 @@ export function renderText(doc: BenchDocument): string {
     fmt(r.samplesPerSec),
     times(r.speedupVsScalarCpp),
     times(r.speedupVsTs),
-    r.fitsLlc ? '<=LLC' : '',
+    fmt(r.apiColdMs ?? null, 4),
+    coldRatio(r.apiColdRatio),
+    coldRatio(r.cppColdRatio),
+    note(r, run),
   ]);
   lines.push(table(header, rows));
   if (doc.callOverhead.length > 0) {
@@ -155,6 +211,19 @@ export function renderText(doc: BenchDocument): string {
           fmt(o.cppUs),
           fmt(o.overheadUs),
         ]),
+      ),
+    );
+  }
+  const pooled = doc.results.filter((r) => r.cppPool != null && r.cppPool.warm.regions + r.cppPool.cold.regions > 0);
+  if (pooled.length > 0) {
+    lines.push(
+      '',
+      'thread pool on the C++ calls (join = longest wait for a worker to take up a region; caller = share of chunks the calling thread ran):',
+    );
+    lines.push(
+      table(
+        ['kernel', 'shape', ...POOL_HEADER],
+        pooled.map((r) => [r.kernel, r.shape, ...poolCells(r)]),
       ),
     );
   }

@@ -1,8 +1,9 @@
 // Joins the TypeScript rows with the C++ harness rows on (kernel, shape), derives GB/s, % of the
 // probe bandwidth and the ratios, and renders the table and the JSON document.
-import type { HarnessReport, HarnessRow, ProbeSample } from './harness.js';
+import type { HarnessReport, HarnessRow, PoolSample, ProbeSample } from './harness.js';
 import type { MachineInfo } from './machine.js';
 import { SMALL_CALL_SHAPES } from './grid.js';
+import { memoryModeOf, type RunMemoryMode } from './memory-mode.js';
 import type { TsRow } from './suite.js';
 
 export interface SectionRow {
@@ -45,6 +46,16 @@ export interface KernelResult {
   speedupVsScalarCpp: number | null;
   /** plain TypeScript time / API time. */
   speedupVsTs: number | null;
+  // Cold calls (the first after an idle period, see timeCold in timing.ts): median ms and the
+  // ratio cold / warm median. Absent in documents written before issue 18.
+  apiColdMs?: number | null;
+  cppColdMs?: number | null;
+  apiColdRatio?: number | null;
+  cppColdRatio?: number | null;
+  /** The memory mode of the probe sampled before this shape (memory-mode.ts). */
+  memoryMode?: string | null;
+  /** The pool on the C++ calls, warm and cold (why a cold call was slow); absent before issue 18. */
+  cppPool?: { warm: PoolSample; cold: PoolSample } | null;
 }
 
 export interface CallOverhead {
@@ -82,9 +93,13 @@ export interface BenchDocument {
     isaSweep: boolean;
     timeMs: number | null;
     probeMib: number | null;
+    /** Cold calls per case and the idle wait before each (absent before issue 18). */
+    cold?: { samples: number; idleMs: number };
   };
   machine: MachineInfo;
   probe: { bestGBps: number; samples: ProbeSample[] } | null;
+  /** The memory mode of the run (memory-mode.ts); absent before issue 18 (render derives it). */
+  memoryMode?: RunMemoryMode | null;
   results: KernelResult[];
   callOverhead: CallOverhead[];
   isaSweep: IsaVariant[];
@@ -99,6 +114,10 @@ export interface BenchDocument {
 
 const gbps = (bytes: number, ms: number | null) => (ms === null ? null : bytes / (ms * 1e-3) / 1e9);
 const ratio = (a: number | null, b: number | null) => (a === null || b === null ? null : a / b);
+
+function poolOf(row: HarnessRow | undefined): KernelResult['cppPool'] {
+  return row?.warmPool === undefined || row.coldPool === undefined ? null : { warm: row.warmPool, cold: row.coldPool };
+}
 
 export function mergeResults(ts: TsRow[], cpp: HarnessReport | null): KernelResult[] {
   const keys = new Map<string, { kernel: string; shape: string }>();
@@ -138,6 +157,12 @@ export function mergeResults(ts: TsRow[], cpp: HarnessReport | null): KernelResu
       samplesPerSec: model.items > 0 && apiMs !== null ? model.items / (apiMs * 1e-3) : null,
       speedupVsScalarCpp: ratio(c('scalar')?.medianMs ?? null, cppMs),
       speedupVsTs: ratio(t('ts')?.medianMs ?? null, apiMs),
+      apiColdMs: t('api')?.cold?.medianMs ?? null,
+      cppColdMs: c('dpfl')?.cold?.medianMs ?? null,
+      apiColdRatio: ratio(t('api')?.cold?.medianMs ?? null, apiMs),
+      cppColdRatio: ratio(c('dpfl')?.cold?.medianMs ?? null, cppMs),
+      memoryMode: c('dpfl') === undefined ? null : memoryModeOf(c('dpfl')!.localProbeGBps),
+      cppPool: poolOf(c('dpfl')),
     });
   }
   return out;

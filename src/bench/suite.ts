@@ -18,7 +18,15 @@ import {
   type KernelName,
 } from './grid.js';
 import { freeMemory } from './memory.js';
-import { timeAsync, timeSync, type TimeBudget, type TsTiming } from './timing.js';
+import {
+  timeAsync,
+  timeCold,
+  timeSync,
+  type ColdOptions,
+  type ColdTiming,
+  type TimeBudget,
+  type TsTiming,
+} from './timing.js';
 
 /**
  * api: the public dpfl function with preallocated outputs; api-alloc: the same letting dpfl
@@ -32,6 +40,8 @@ export interface TsRow extends TsTiming, ByteModel {
   shape: string;
   impl: TsImpl;
   items: number;
+  /** Cold calls (timeCold), on impl 'api' when measured; absent in documents before issue 18. */
+  cold?: ColdTiming;
 }
 
 export interface SuiteOptions {
@@ -40,6 +50,8 @@ export interface SuiteOptions {
   baselines: boolean;
   /** Time budget per case in ms (default 250 with quick, else 750). */
   timeMs: number | undefined;
+  /** Cold calls of each 'api' case (see timeCold). */
+  cold: ColdOptions;
   progress: (message: string) => void;
   /**
    * Called before each shape with its wanted "kernel shape" ids, before any of its buffers exist:
@@ -59,11 +71,25 @@ class Cases {
     return { timeMs: this.o.timeMs ?? (this.o.quick ? 250 : 750), minReps: impl === 'ts' || bytes > 2e9 ? 3 : 5 };
   }
 
-  time(kernel: KernelName, shape: string, impl: TsImpl, model: ByteModel, items: number, fn: () => unknown): void {
+  /** Warm calls, then (impl 'api') cold calls; prepare runs before each cold call's idle wait. */
+  async time(
+    kernel: KernelName,
+    shape: string,
+    impl: TsImpl,
+    model: ByteModel,
+    items: number,
+    fn: () => unknown,
+    prepare?: () => void,
+  ): Promise<void> {
     if (impl === 'ts' && !this.o.baselines) return;
     this.o.progress(`TS  ${kernel} ${shape} ${impl}`);
     const t = timeSync(`${kernel} ${shape} ${impl}`, fn, this.budget(model.bytes, impl));
-    this.rows.push({ kernel, shape, impl, items, ...model, ...t });
+    let cold: ColdTiming | undefined;
+    if (impl === 'api' && this.o.cold.samples > 0) {
+      this.o.progress(`TS  ${kernel} ${shape} ${impl} cold`);
+      cold = await timeCold(fn, this.o.cold, prepare);
+    }
+    this.rows.push({ kernel, shape, impl, items, ...model, ...t, ...(cold === undefined ? {} : { cold }) });
   }
 
   async timeAsync(
@@ -96,12 +122,14 @@ async function clipCases(c: Cases): Promise<void> {
       const maxNorms = clipNorms(dim, ends);
       const options = grouped ? { groups: ends, maxNorms, out, norms } : { out, norms };
       const model = clipBytes(batch, dim, grouped ? ends.length : null);
-      c.time(kernel, shape, 'api', model, 0, () => clipAndSum(grads, batch, maxNorms[0]!, options));
+      await c.time(kernel, shape, 'api', model, 0, () => clipAndSum(grads, batch, maxNorms[0]!, options));
       if (shape === '32x1000' && !grouped) {
-        c.time(kernel, shape, 'api-alloc', model, 0, () => clipAndSum(grads, batch, maxNorms[0]!));
+        await c.time(kernel, shape, 'api-alloc', model, 0, () => clipAndSum(grads, batch, maxNorms[0]!));
         await c.timeAsync(kernel, shape, model, 0, () => clipAndSumAsync(grads, batch, maxNorms[0]!, options));
       }
-      c.time(kernel, shape, 'ts', model, 0, () => tsClipAndSum(grads, batch, dim, ends, maxNorms, acc, out, norms));
+      await c.time(kernel, shape, 'ts', model, 0, () =>
+        tsClipAndSum(grads, batch, dim, ends, maxNorms, acc, out, norms),
+      );
       c.checksum += out[dim >> 1]!;
     }
     freeMemory();
@@ -121,13 +149,15 @@ async function noiseCases(c: Cases): Promise<void> {
     let seed = 0;
     for (const kernel of kernels) {
       if (kernel === 'noise_philox') {
-        c.time(kernel, shape, 'api', model, n, () => addGaussianNoise(x, std, { seed: 42n, stream: 0, offset: 0 }));
+        await c.time(kernel, shape, 'api', model, n, () =>
+          addGaussianNoise(x, std, { seed: 42n, stream: 0, offset: 0 }),
+        );
         if (shape === '1000')
           await c.timeAsync(kernel, shape, model, n, () => addGaussianNoiseAsync(x, std, { seed: 42n }));
-        c.time(kernel, shape, 'ts', model, n, () => tsNoiseFast(x, std, ++seed));
+        await c.time(kernel, shape, 'ts', model, n, () => tsNoiseFast(x, std, ++seed));
       } else {
-        c.time(kernel, shape, 'api', model, n, () => addGaussianNoise(x, std));
-        c.time(kernel, shape, 'ts', model, n, () => tsNoiseSecure(x, std));
+        await c.time(kernel, shape, 'api', model, n, () => addGaussianNoise(x, std));
+        await c.time(kernel, shape, 'ts', model, n, () => tsNoiseSecure(x, std));
       }
       c.checksum += x[n >> 1]!;
     }
@@ -149,23 +179,36 @@ async function aggregateCases(c: Cases): Promise<void> {
     const acc = new Float64Array(dim);
     if (kernels.includes('weighted_sum')) {
       const model = weightedSumBytes(count, dim);
-      c.time('weighted_sum', shape, 'api', model, 0, () => weightedSum(updates, weights, { normalize: true, out }));
+      await c.time('weighted_sum', shape, 'api', model, 0, () =>
+        weightedSum(updates, weights, { normalize: true, out }),
+      );
       if (shape === '10x1000')
         await c.timeAsync('weighted_sum', shape, model, 0, () =>
           weightedSumAsync(updates, weights, { normalize: true, out }),
         );
-      c.time('weighted_sum', shape, 'ts', model, 0, () => tsWeightedSum(updates, weights, acc, out));
+      await c.time('weighted_sum', shape, 'ts', model, 0, () => tsWeightedSum(updates, weights, acc, out));
       c.checksum += out[dim >> 1]!;
     }
     if (kernels.includes('accumulator_add')) {
       const model = accumulatorBytes(count, dim);
       // The state keeps accumulating across calls (no reset in the timed region); it stays finite.
-      const agg = new Aggregator(dim);
-      c.time('accumulator_add', shape, 'api', model, 0, () => {
-        for (let k = 0; k < count; k++) agg.add(rows[k]!, weights[k]!);
-      });
+      // A cold sample starts a fresh aggregator before the idle wait, as a server does per round.
+      let agg = new Aggregator(dim);
+      await c.time(
+        'accumulator_add',
+        shape,
+        'api',
+        model,
+        0,
+        () => {
+          for (let k = 0; k < count; k++) agg.add(rows[k]!, weights[k]!);
+        },
+        () => {
+          agg = new Aggregator(dim);
+        },
+      );
       acc.fill(0);
-      c.time('accumulator_add', shape, 'ts', model, 0, () => {
+      await c.time('accumulator_add', shape, 'ts', model, 0, () => {
         for (let k = 0; k < count; k++) tsAccumulate(acc, updates, k * dim, weights[k]!);
       });
       c.checksum += agg.result({ normalize: true })[dim >> 1]! + acc[dim >> 1]!;

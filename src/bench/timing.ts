@@ -1,5 +1,6 @@
 // Timing on the TypeScript side with tinybench: the median of the per-call latencies.
 import { Bench } from 'tinybench';
+import { median } from './median.js';
 
 export interface TsTiming {
   medianMs: number;
@@ -50,4 +51,40 @@ export async function timeAsync(name: string, fn: () => Promise<unknown>, budget
     throw new Error(`benchmark ${name} produced no result${result?.error ? `: ${String(result.error)}` : ''}`);
   }
   return { medianMs: result.latency.p50, minMs: result.latency.min, reps: result.latency.samples.length };
+}
+
+export interface ColdTiming extends TsTiming {
+  /** The idle wait before each cold call, ms. */
+  idleMs: number;
+}
+
+export interface ColdOptions {
+  /** Cold calls per case (0: none). */
+  samples: number;
+  /** Idle wait before each, ms. */
+  idleMs: number;
+}
+
+/**
+ * Times cold calls: each the first call after the process sat idle for idleMs in the event loop
+ * (the core's pool workers parked, the cores free to sleep, the caches open to other tenants) —
+ * what a federated server's aggregation is. Inputs stay resident (the warm calls just used them)
+ * and outputs are the warm calls' buffers; prepare runs before each idle wait, untimed. The same
+ * definition as measure_cold in bench/cpp/timer.h.
+ */
+export async function timeCold(
+  fn: () => unknown,
+  cold: ColdOptions,
+  prepare: () => void = () => {},
+): Promise<ColdTiming | undefined> {
+  if (cold.samples <= 0) return undefined;
+  const ms: number[] = [];
+  for (let i = 0; i < cold.samples; i++) {
+    prepare();
+    await new Promise((resolve) => setTimeout(resolve, cold.idleMs));
+    const t0 = performance.now();
+    fn();
+    ms.push(performance.now() - t0);
+  }
+  return { medianMs: median(ms), minMs: Math.min(...ms), reps: ms.length, idleMs: cold.idleMs };
 }

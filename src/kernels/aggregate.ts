@@ -129,7 +129,7 @@ export class Aggregator {
     } catch (e) {
       // The native side reports a failed allocation of its float64 state as a plain Error.
       if (typeof (e as { code?: unknown }).code === 'string') throw e;
-      throw outOfMemory('the Aggregator state', d * 8, e);
+      throw outOfMemory('the Aggregator state', d * 16, e); // float64 state and spare (aggregate.cpp)
     }
   }
 

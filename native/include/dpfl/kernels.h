@@ -115,7 +115,9 @@ Status weighted_sum(const float* const* updates, int64_t count, int64_t dim, con
 // Streaming weighted sum with O(dim) float64 state: updates are folded in one at a time.
 class Accumulator {
  public:
-  // Allocates dim float64 zeros (throws std::bad_alloc when that fails).
+  // Allocates and touches both float64 buffers of dim (the state and the spare add_many forms the
+  // next state in; throws std::bad_alloc when that fails), so no add pays their page faults: a
+  // server builds its aggregator when a round opens, and each add is then a call after an idle wait.
   explicit Accumulator(int64_t dim);
 
   // Adds weight * update. A non-finite update or weight is refused and leaves the state unchanged.
@@ -137,7 +139,7 @@ class Accumulator {
  private:
   int64_t dim_;
   std::vector<double> sum_;
-  std::vector<double> spare_;  // where add_many forms the next state (allocated on first use)
+  std::vector<double> spare_;  // where add_many forms the next state
   int64_t count_ = 0;
   double total_weight_ = 0.0;
 };

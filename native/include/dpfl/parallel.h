@@ -19,4 +19,18 @@ void set_thread_count(int threads);
 // so the machine is never oversubscribed by the core. fn must not throw.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+// What the pool did since reset_pool_stats(), for the bench: whether a slow call waited for
+// parked workers (worker_join: from a region's start to a worker taking it up) or ran mostly on
+// the calling thread (caller_chunks / chunks). Regions run inline (one chunk or one thread) are
+// not counted.
+struct PoolStats {
+  int64_t regions = 0;
+  int64_t chunks = 0;
+  int64_t caller_chunks = 0;
+  double worker_join_max_us = 0;
+  double worker_join_mean_us = 0;
+};
+PoolStats pool_stats();
+void reset_pool_stats();
+
 }  // namespace dpfl

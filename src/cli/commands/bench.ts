@@ -17,15 +17,17 @@ import { loadAtStart, machineInfo } from '../../bench/machine.js';
 import { callOverheads, isaVariants, mergeResults, type BenchDocument } from '../../bench/report.js';
 import { renderMarkdown, renderText } from '../../bench/render.js';
 import { runTsSuite } from '../../bench/suite.js';
+import { runMemoryMode } from '../../bench/memory-mode.js';
 import { wanted } from '../../bench/grid.js';
 import { flagOptions, parseCommandArgs, stringOptions, type Command } from '../command.js';
-import { numberOption } from '../options.js';
+import { numberOption, optionParser } from '../options.js';
 import { ProgressLine } from '../progress.js';
 import { runBenchDpsgd } from './bench-dpsgd.js';
 import { runBenchUtility } from './bench-utility.js';
 
 const HELP = `usage: dpfl bench [--quick] [--json] [--filter RE] [--no-cpp] [--no-baseline] [--isa-sweep]
                   [--build-dir DIR] [--no-build] [--out DIR] [--time-ms MS] [--probe-mib MIB]
+                  [--cold N] [--cold-idle-ms MS]
        dpfl bench --render FILE [--markdown]
        dpfl bench dpsgd [--model linear|mlp|text] [--batch-size B] [--steps N] [--json]
        dpfl bench utility [--seeds 1,2,3] [--dataset spam|mnist] [--json]
@@ -48,6 +50,10 @@ TypeScript baselines, all in this run. DPFL_THREADS and DPFL_ISA apply to both s
   --time-ms MS   time budget per case (default 750, 250 with --quick; at least 5 calls, 3 for
                  baselines and calls moving over 2 GB)
   --probe-mib N  read-probe buffer (default 2048 MiB, several times the last-level cache)
+  --cold N       cold calls per kernel case, API and C++ (default 3; 0: none): each the first call
+                 after the process sat idle (--cold-idle-ms, default 1000), reported beside the
+                 warm median as cold/warm. The header names the memory mode the probe measured
+                 (slow ~35 GB/s, fast ~60, else other; see src/bench/memory-mode.ts)
   --render FILE  print the table of a saved JSON result (bench/results/*.json) and exit;
                  with --markdown, as Markdown tables
 
@@ -55,12 +61,14 @@ After the grid come the sections (each selected by --filter on its name followed
 e.g. --filter '^serve '): accounting, dpsgd, fl, blocks, secagg, serve (a load test of the
 network server: minutes, and up to 4 GB of database on disk; see docs/benchmarks.md).`;
 
+const options = optionParser('prose');
+
 export const bench: Command = {
   async run(argv) {
     if (argv[0] === 'dpsgd') return runBenchDpsgd(argv.slice(1));
     if (argv[0] === 'utility') return runBenchUtility(argv.slice(1));
     const { values } = parseCommandArgs(argv, {
-      ...stringOptions('filter', 'build-dir', 'out', 'time-ms', 'probe-mib', 'render'),
+      ...stringOptions('filter', 'build-dir', 'out', 'time-ms', 'probe-mib', 'render', 'cold', 'cold-idle-ms'),
       ...flagOptions('quick', 'no-cpp', 'no-baseline', 'isa-sweep', 'no-build', 'markdown'),
     });
     if (values.help) {
@@ -78,6 +86,10 @@ export const bench: Command = {
     const isaSweep = values['isa-sweep'] === true;
     const timeMs = values['time-ms'] === undefined ? undefined : numberOption('time-ms', values['time-ms']);
     const probeMib = values['probe-mib'] === undefined ? undefined : numberOption('probe-mib', values['probe-mib']);
+    const cold = {
+      samples: options.integer('cold', values.cold, 3, 0),
+      idleMs: options.where('cold-idle-ms', values['cold-idle-ms'], 1000, (v) => v >= 0, 'a non-negative number'),
+    };
     if (filter !== undefined) new RegExp(filter); // a bad pattern fails here, before minutes of work
     const started = new Date();
     const progress = new ProgressLine({ label: 'dpfl bench' });
@@ -109,6 +121,7 @@ export const bench: Command = {
             probeMib,
             probeReps: 2, // start and end of each per-shape run; the shape gets its own sample too
             timeMs,
+            cold,
             buildDir,
             onProgress: (line) => progress.status(line),
           }),
@@ -130,6 +143,7 @@ export const bench: Command = {
       filter,
       baselines,
       timeMs,
+      cold,
       progress: (m) => progress.status(m),
       beforeShape,
     });
@@ -152,9 +166,11 @@ export const bench: Command = {
         isaSweep,
         timeMs: timeMs ?? null,
         probeMib: probeMib ?? null,
+        cold,
       },
       machine: machineInfo(cpp?.machine ?? null),
       probe: cpp?.probe ?? null,
+      memoryMode: runMemoryMode(cpp?.probe.samples ?? []),
       results: mergeResults(ts, cpp),
       callOverhead: callOverheads(ts, cpp),
       isaSweep: isaVariants(cpp),
