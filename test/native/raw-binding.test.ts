@@ -228,6 +228,61 @@ const cases: Record<string, Case[]> = {
     ['label out of range', () => raw.nnSoftmaxCrossEntropy!(f32(4), new Int32Array([0, 2]), null, null, 2, 2), INVALID],
     ['labels a Float32Array', () => raw.nnSoftmaxCrossEntropy!(f32(4), f32(2), null, null, 2, 2), TYPE],
   ],
+  nnContributionMapAdd: [
+    [
+      'stamp shorter than counts',
+      () => raw.nnContributionMapAdd!(i32(0), i32(1), 0, 1, f32(4), i32(3), i32(4), f64(2)),
+      INVALID,
+    ],
+    [
+      'touched shorter than counts',
+      () => raw.nnContributionMapAdd!(i32(0), i32(1), 0, 1, f32(4), i32(4), i32(1), f64(2)),
+      INVALID,
+    ],
+    [
+      'cursor too short',
+      () => raw.nnContributionMapAdd!(i32(0), i32(1), 0, 1, f32(4), i32(4), i32(4), f64(1)),
+      INVALID,
+    ],
+    [
+      'cursor past the rows',
+      () => raw.nnContributionMapAdd!(i32(0), i32(1), 0, 1, f32(4), i32(4), i32(4), Float64Array.of(0, 5)),
+      INVALID,
+    ],
+    [
+      'offsets too short',
+      () => raw.nnContributionMapAdd!(i32(2), i32(2), 3, 1, f32(4), i32(4), i32(4), f64(2)),
+      INVALID,
+    ],
+    [
+      'batch + 1 past 2^53',
+      () => raw.nnContributionMapAdd!(i32(0), i32(1), 2 ** 53, 1, f32(4), i32(4), i32(4), f64(2)),
+      INVALID,
+    ],
+    [
+      'counts a Float64Array',
+      () => raw.nnContributionMapAdd!(i32(0), i32(1), 0, 1, f64(4) as never, i32(4), i32(4), f64(2)),
+      TYPE,
+    ],
+    ['an empty batch', () => raw.nnContributionMapAdd!(i32(0), i32(1), 0, 1, f32(4), i32(4), i32(4), f64(2)), 'none'],
+  ],
+  nnGatherRows: [
+    ['table not a multiple of dim', () => raw.nnGatherRows!(f32(5), 2, i32(0), z), INVALID],
+    ['dim 0', () => raw.nnGatherRows!(f32(4), 0, i32(0), z), INVALID],
+    ['out shorter than sel × dim', () => raw.nnGatherRows!(f32(4), 2, Int32Array.of(0, 1), f32(3)), INVALID],
+    ['sel × dim = 2^64', () => raw.nnGatherRows!(z, 2 ** 52, i32(2 ** 12), z), INVALID],
+    ['a bad row: its position, no throw', () => raw.nnGatherRows!(f32(4), 2, Int32Array.of(0, 7), f32(4)), 'none'],
+  ],
+  nnScatterRows: [
+    ['table not a multiple of dim', () => raw.nnScatterRows!(z, 2, i32(0), f32(5)), INVALID],
+    ['src shorter than sel × dim', () => raw.nnScatterRows!(f32(3), 2, Int32Array.of(0, 1), f32(4)), INVALID],
+    ['sel a Float32Array', () => raw.nnScatterRows!(f32(2), 2, f32(1) as never, f32(4)), TYPE],
+  ],
+  nnZeroRows: [
+    ['table not a multiple of dim', () => raw.nnZeroRows!(f32(5), 2, i32(0)), INVALID],
+    ['negative dim', () => raw.nnZeroRows!(f32(4), -2, i32(0)), INVALID],
+    ['valid', () => raw.nnZeroRows!(f32(4), 2, Int32Array.of(1)), 'none'],
+  ],
   nnEmbeddingBagForward: [
     [
       'rows * dim = 2^64',
