@@ -86,7 +86,10 @@ Status dense_backward_params(const float* x, const float* dy, const float* row_s
 Status row_sqnorms(const float* y, double* sq_norms, int64_t batch, int64_t dim) {
   if (batch < 0 || dim <= 0) return Status::Invalid("row_sqnorms: sizes out of range");
   if (batch > 0 && (y == nullptr || sq_norms == nullptr)) return Status::Invalid("row_sqnorms: null buffer");
-  parallel_for(batch, 64, [&](int64_t r0, int64_t r1) {
+  // At least 16 Ki floats a chunk: a narrow output (a 2-class bias) stays on the calling thread,
+  // where waking a pool worker would cost more than the whole pass.
+  const int64_t grain = std::max<int64_t>(64, (16384 + dim - 1) / dim);
+  parallel_for(batch, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) sq_norms[r] = sqnorm(y + r * dim, dim);
   });
   return Status::Ok();
