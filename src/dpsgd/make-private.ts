@@ -176,7 +176,12 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
       rows: selectFrequentRows(fr.bags, table.rows, checked, noise),
       event: frequentRowsEvent(checked.noiseMultiplier, sampling === 'poisson' ? 'add-remove' : 'replace-one'),
     };
-    base.sparseEmbeddings = { table: { offset: table.offset, rows: table.rows, dim: table.dim }, rows: selection.rows };
+    // The optimizer charges the selection to the run's ledger when it is built (not as a step).
+    base.sparseEmbeddings = {
+      table: { offset: table.offset, rows: table.rows, dim: table.dim },
+      rows: selection.rows,
+      selectionEvent: selection.event,
+    };
   }
   let sigma: number;
   let budget: { epsilon: number; delta: number } | undefined;
@@ -212,6 +217,5 @@ export function makePrivate(options: MakePrivateOptions): PrivateSetup {
   const plan = [{ event: optimizer.stepEvent(0), count: steps }];
   if (budget) accountant.certify(selection === undefined ? plan : [{ event: selection.event, count: 1 }, ...plan]);
   if (selection === undefined) return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta };
-  accountant.step(selection.event); // the selection is released with the setup: charged first
   return { optimizer, sampler, noiseMultiplier: sigma, steps, accountant, delta, frequentRows: selection.rows };
 }

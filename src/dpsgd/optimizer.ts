@@ -34,6 +34,7 @@ import { ParameterUpdate, type UpdateRule } from './update.js';
 import { clippingGroupsOf, sumIntoGroups, type GhostClippable } from './ghost.js';
 import {
   ContributionMap,
+  fixedRows,
   gatherRows,
   zeroRows,
   scatterRows,
@@ -146,6 +147,8 @@ export interface OptimizerState {
    * is NonPrivateOptimizer), so only 0 is accepted. Default 0.
    */
   plainSteps?: number;
+  /** DP-FEST: the fixed rows trained (getState gives them; setState needs them with a private selection). */
+  sparseRows?: Int32Array | readonly number[];
 }
 
 /** What one private step releases and how: fixed by #charge before the noise is drawn. */
@@ -241,6 +244,10 @@ export class DpOptimizer {
   /** The selected rows' gradient (then their parameters), gathered: k × dim. */
   private rowBuf = new Float32Array(0);
   private paramRowBuf = new Float32Array(0);
+  /** Releases in the ledger that are not steps: DP-FEST's selection (charged at construction). */
+  #otherReleases = 0;
+  /** DP-FEST's rows (a checkpoint of the run restores them with its ledger). */
+  #fixedRows: Int32Array | null = null;
   /** Under sparseEmbeddings with a stateful rule: the released gradient (see #sparseUpdate). */
   private released: Float32Array | null = null;
 
@@ -293,6 +300,7 @@ export class DpOptimizer {
       }
       this.sparse = sparseEmbeddingsOption(options.sparseEmbeddings, this.params.length);
       this.map = this.sparse.kind === 'adaptive' ? new ContributionMap(this.sparse) : undefined;
+      this.#fixedRows = this.sparse.kind === 'fixed' ? this.sparse.rows : null;
     }
     if (options.prefetchNoise === true && options.sparseEmbeddings !== undefined) {
       // The selection's noise and the selected rows are known only at the step: nothing to draw ahead.
@@ -301,6 +309,11 @@ export class DpOptimizer {
     const prefetch = options.prefetchNoise ?? false;
     if (typeof prefetch !== 'boolean') throw invalidType('prefetchNoise', 'a boolean', prefetch);
     this.#prefetch = prefetch ? new NoisePrefetcher(this.params.length) : null;
+    // DP-FEST's selection was released before training: charged now (last, once nothing can be
+    // refused) and not counted as a step.
+    const selection = this.sparse?.kind === 'fixed' ? this.sparse.selectionEvent : null;
+    if (selection !== null) this.accountant.step(selection);
+    this.#otherReleases = selection === null ? 0 : 1;
     this.#prefetch?.start(this.#stepCount, this.#noiseOf(this.#stepCount));
   }
 
@@ -319,7 +332,7 @@ export class DpOptimizer {
    * kept beside it, so no edit of a counter can make a step look unaccounted.
    */
   get #stepCount(): number {
-    return this.accountant.releases;
+    return this.accountant.releases - this.#otherReleases;
   }
 
   /**
@@ -693,7 +706,7 @@ export class DpOptimizer {
     const { offset, rows, dim } = this.sparse!.table;
     const d = this.params.length;
     const end = offset + rows * dim;
-    const sel = this.sparse!.kind === 'fixed' ? this.sparse!.rows : this.#selectRows(plan.step, rows);
+    const sel = this.#fixedRows ?? this.#selectRows(plan.step, rows);
     const at = (o: number): GaussianNoiseOptions =>
       this.seed === undefined ? {} : { seed: this.seed, stream: 0, offset: plan.step * d + o };
     if (this.rowBuf.length < sel.length * dim) this.rowBuf = new Float32Array(sel.length * dim);
@@ -890,7 +903,15 @@ export class DpOptimizer {
   getState(): OptimizerState {
     this.#assertIdle('getState');
     const accountant = this.accountant.toJSON();
-    return { step: this.#stepCount, maxGradNorm: this.c, buffers: this.update.state(), accountant, plainSteps: 0 };
+    const state: OptimizerState = {
+      step: this.#stepCount,
+      maxGradNorm: this.c,
+      buffers: this.update.state(),
+      accountant,
+      plainSteps: 0,
+    };
+    if (this.#fixedRows !== null) state.sparseRows = this.#fixedRows.slice();
+    return state;
   }
 
   /**
@@ -922,13 +943,27 @@ export class DpOptimizer {
       }
       ledger = restored.history;
     }
-    const releases = ledger === undefined ? this.accountant.releases : ledger.reduce((n, h) => n + h.count, 0);
+    const releases =
+      (ledger === undefined ? this.accountant.releases : ledger.reduce((n, h) => n + h.count, 0)) - this.#otherReleases;
     if (state.step !== releases) {
       throw invalidArgument('state.step', `the ledger's step count (${releases} private steps)`, state.step);
+    }
+    // DP-FEST with a private selection: the ledger restored holds the selection that chose the
+    // checkpoint's rows, so those rows must come with it (training on others would use a release
+    // the ledger does not hold).
+    let rows: Int32Array | null = null;
+    if (this.sparse?.kind === 'fixed' && (state.sparseRows !== undefined || this.#otherReleases > 0)) {
+      if (state.sparseRows === undefined) {
+        throw invalidArgument('state.sparseRows', "the checkpoint's DP-FEST rows (from getState)", undefined);
+      }
+      rows = fixedRows(state.sparseRows, this.sparse.table.rows, 'state.sparseRows');
+    } else if (state.sparseRows !== undefined) {
+      throw invalidArgument('state.sparseRows', 'absent (this optimizer trains no fixed rows)', 'given');
     }
     const restoreBuffers = this.update.prepareRestore('state.buffers', state.buffers);
     if (ledger !== undefined) this.accountant.restore(ledger);
     restoreBuffers();
+    if (rows !== null) this.#fixedRows = rows;
     this.#prefetch?.discardAll(); // drawn for the old step count
     this.c = c;
     if (this.rule.kind !== 'per-layer') this.groupMaxNorms = [this.c];

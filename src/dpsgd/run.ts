@@ -25,7 +25,7 @@ import type { BagCombiner } from '../models/layers.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { ClippingKind } from './clipping.js';
 import { makePrivate } from './make-private.js';
-import { DpOptimizer, type UpdateRule } from './optimizer.js';
+import { DpOptimizer, type OptimizerState, type UpdateRule } from './optimizer.js';
 import { NonPrivateOptimizer } from './non-private.js';
 import { FixedSizeSampler, type Sampler } from './sampler.js';
 import { Trainer } from './trainer.js';
@@ -277,9 +277,20 @@ export function saveRun(run: Run, file: string): void {
   // A non-private run has no C and no ledger: all its steps are plain.
   const { noiseMultiplier } = run;
   const { step } = opt;
+  // DP-FEST: the rows its ledger's selection chose (a resumed run trains those, not a new draw's).
+  const sparseRows = 'sparseRows' in opt ? (opt as OptimizerState).sparseRows : undefined;
+  const rows = sparseRows === undefined ? {} : { frequentRows: Array.from(sparseRows) };
   const state =
     'maxGradNorm' in opt
-      ? { step, plainSteps: 0, maxGradNorm: opt.maxGradNorm, noiseMultiplier, sampler, accountant: opt.accountant }
+      ? {
+          step,
+          plainSteps: 0,
+          maxGradNorm: opt.maxGradNorm,
+          noiseMultiplier,
+          sampler,
+          accountant: opt.accountant,
+          ...rows,
+        }
       : { step, plainSteps: step, noiseMultiplier, sampler };
   saveCheckpoint(file, { config: checkpointConfig(run), state, buffers });
 }
@@ -291,10 +302,6 @@ export function saveRun(run: Run, file: string): void {
  */
 export function restoreRun(run: Run, file: string): void {
   checkRun(run);
-  if (run.config.frequentRows !== undefined) {
-    // The run drew (and charged) its own selection; the checkpoint's ledger holds another one.
-    throw invalidArgument('run.config.frequentRows', 'absent to resume (a DP-FEST run is not resumable yet)', 'given');
-  }
   const ck = loadCheckpoint(file, checkpointConfig(run));
   if (typeof ck.state !== 'object' || ck.state === null) {
     throw invalidArgument('checkpoint state', 'an object', ck.state);
@@ -305,6 +312,7 @@ export function restoreRun(run: Run, file: string): void {
     maxGradNorm: number;
     sampler: ReturnType<Sampler['getState']>;
     accountant: AccountantState;
+    frequentRows?: number[];
   };
   if (st.accountant === undefined && !run.config.nonPrivate) {
     throw invalidArgument('checkpoint state.accountant', 'the ledger of the run', undefined);
@@ -324,6 +332,7 @@ export function restoreRun(run: Run, file: string): void {
       maxGradNorm: st.maxGradNorm,
       buffers: optBuffers,
       ...(st.accountant !== undefined ? { accountant: st.accountant } : {}),
+      ...(st.frequentRows !== undefined ? { sparseRows: st.frequentRows } : {}),
       // Checkpoints from before plainSteps existed: a non-private run's steps were all plain.
       plainSteps: st.plainSteps ?? (run.config.nonPrivate ? st.step : 0),
     });

@@ -18,6 +18,7 @@
 // not two independently subsampled events. Replace-one neighbours double both sensitivities, so
 // the sampler's event (at σ/2) covers the pair as it covers the gradient alone.
 import { invalidArgument, invalidType } from '../errors.js';
+import { validateEvent, type DpEvent } from '../accounting/index.js';
 import { normalSf } from '../accounting/special.js';
 import type { RandomSource } from '../data/random.js';
 import { addGaussianNoise, type GaussianNoiseOptions } from '../kernels/noise.js';
@@ -63,6 +64,12 @@ export interface FixedSparseEmbeddingsOptions {
   table: EmbeddingTableLayout;
   /** The trained rows, strictly increasing, in [0, table.rows). */
   rows: Int32Array | readonly number[];
+  /**
+   * The event of the release that chose `rows` (selectFrequentRows: frequentRowsEvent). The
+   * optimizer charges it to its ledger when it is built, before any step, and does not count it as
+   * a step. Omit for rows from a public source.
+   */
+  selectionEvent?: DpEvent;
 }
 
 export type SparseEmbeddingsOptions = AdaptiveSparseEmbeddingsOptions | FixedSparseEmbeddingsOptions;
@@ -81,6 +88,7 @@ export interface FixedSparseEmbeddings {
   readonly kind: 'fixed';
   readonly table: EmbeddingTableLayout;
   readonly rows: Int32Array;
+  readonly selectionEvent: DpEvent | null;
 }
 
 /** Validates the options against the parameter vector's length (the table must lie inside it). */
@@ -102,7 +110,9 @@ export function sparseEmbeddingsOption(value: unknown, paramCount: number): Spar
     for (const key of ['ratio', 'threshold', 'contributionClip'] as const) {
       if (o[key] !== undefined) throw invalidArgument(`sparseEmbeddings.${key}`, 'absent with rows (DP-FEST)', o[key]);
     }
-    return { kind: 'fixed', table, rows: fixedRows(o.rows, rows) };
+    const event = (o as { selectionEvent?: unknown }).selectionEvent;
+    const selectionEvent = event === undefined ? null : validateEvent(event, 'sparseEmbeddings.selectionEvent');
+    return { kind: 'fixed', table, rows: fixedRows(o.rows, rows, 'sparseEmbeddings.rows'), selectionEvent };
   }
   const ratio = positiveFinite('sparseEmbeddings.ratio', o.ratio);
   const threshold = finiteNumber('sparseEmbeddings.threshold', o.threshold);
@@ -111,9 +121,9 @@ export function sparseEmbeddingsOption(value: unknown, paramCount: number): Spar
 }
 
 /** A copy of the fixed rows, checked strictly increasing in [0, rows). */
-function fixedRows(value: unknown, rows: number): Int32Array {
+export function fixedRows(value: unknown, rows: number, name: string): Int32Array {
   if (!(value instanceof Int32Array) && !Array.isArray(value)) {
-    throw invalidType('sparseEmbeddings.rows', 'an Int32Array or array of row indices', value);
+    throw invalidType(name, 'an Int32Array or array of row indices', value);
   }
   const list = value as ArrayLike<unknown>;
   const out = new Int32Array(list.length);
@@ -121,7 +131,7 @@ function fixedRows(value: unknown, rows: number): Int32Array {
     const j = list[i];
     const ok =
       Number.isInteger(j) && (j as number) >= 0 && (j as number) < rows && (i === 0 || (j as number) > out[i - 1]!);
-    if (!ok) throw invalidArgument(`sparseEmbeddings.rows[${i}]`, `strictly increasing, in [0, ${rows})`, j);
+    if (!ok) throw invalidArgument(`${name}[${i}]`, `strictly increasing, in [0, ${rows})`, j);
     out[i] = j as number;
   }
   return out;

@@ -1,9 +1,12 @@
 // DP-FEST (frequentRows): a one-time private choice of the most frequent embedding rows, charged
 // to the run's ledger and part of its calibration; the steps then noise and move only those rows.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composed, gaussian, poissonSampledGaussian, selfComposed } from '../../src/accounting/index.js';
 import { Accountant } from '../../src/accounting/index.js';
-import { type DpOptimizer, makePrivate } from '../../src/dpsgd/index.js';
+import { DpOptimizer, makePrivate } from '../../src/dpsgd/index.js';
 import { frequentRowsEvent, selectFrequentRows } from '../../src/dpsgd/frequent-rows.js';
 import { gatherBatch, syntheticBags } from '../../src/data/index.js';
 import { createModel } from '../../src/models/index.js';
@@ -169,10 +172,56 @@ describe('makePrivate with frequentRows', () => {
   });
 });
 
+describe('DpOptimizer with fixed rows and their selection event', () => {
+  const m = createModel({ kind: 'embedding-bag', input: 'bags', inputDim: ROWS, classes: 2, hidden: [8] }, 1);
+  const make = (accountant: Accountant, extra: object = {}) =>
+    new DpOptimizer({
+      params: m.params,
+      groupEnds: m.groupEnds,
+      maxGradNorm: 1,
+      noiseMultiplier: 1,
+      expectedBatchSize: 100,
+      event: (s: number) => poissonSampledGaussian({ noiseMultiplier: s, sampleRate: 0.05 }),
+      update: { kind: 'sgd', lr: 0.1 },
+      accountant,
+      sparseEmbeddings: {
+        table: m.embeddingTable!,
+        rows: [1, 5, 9],
+        selectionEvent: gaussian({ noiseMultiplier: 5 }),
+        ...extra,
+      },
+    });
+
+  it('charges the selection at construction, not as a step; refused past the budget with the ledger unchanged', () => {
+    const a = new Accountant();
+    const opt = make(a);
+    expect(opt.steps).toBe(0);
+    expect(a.releases).toBe(1);
+    const tight = new Accountant({ budget: { epsilon: 0.01, delta: 1e-5 } });
+    expect(() => make(tight)).toThrow(expect.objectContaining({ name: 'BudgetExceededError' }));
+    expect(tight.releases).toBe(0);
+    expect(() => make(new Accountant(), { selectionEvent: { kind: 'nope' } })).toThrow(
+      /sparseEmbeddings.selectionEvent/,
+    );
+  });
+
+  it('restores its rows with its ledger, and refuses a state without them', () => {
+    const opt = make(new Accountant());
+    const state = opt.getState();
+    expect([...state.sparseRows!]).toEqual([1, 5, 9]);
+    const other = make(new Accountant());
+    other.setState({ ...state, sparseRows: [2, 3] });
+    expect([...other.getState().sparseRows!]).toEqual([2, 3]);
+    const { sparseRows: _rows, ...without } = state;
+    expect(() => make(new Accountant()).setState(without)).toThrow(/state.sparseRows/);
+    expect(() => make(new Accountant()).setState({ ...state, sparseRows: [3, 2] })).toThrow(/state.sparseRows\[1\]/);
+  });
+});
+
 describe('dpfl train --frequent-rows', () => {
-  it('parses K and σ_f, refuses them with --sparse-embeddings or alone, runs, and refuses to resume', async () => {
+  it('parses K and σ_f, refuses them with --sparse-embeddings or alone, runs, and resumes on the saved rows', async () => {
     const { parseTrainArgs } = await import('../../src/cli/commands/train.js');
-    const { createRun, restoreRun } = await import('../../src/dpsgd/run.js');
+    const { createRun, restoreRun, saveRun } = await import('../../src/dpsgd/run.js');
     const on = parseTrainArgs(['--frequent-rows', '50', '--frequent-rows-noise', '3']);
     expect(on.config.frequentRows).toEqual({ count: 50, noiseMultiplier: 3, contributionClip: 1 });
     expect(parseTrainArgs(['--frequent-rows', '50']).config.frequentRows!.noiseMultiplier).toBe(5);
@@ -184,14 +233,33 @@ describe('dpfl train --frequent-rows', () => {
     expect(() => parseTrainArgs(['--frequent-rows', '0'])).toThrow(/--frequent-rows must be a positive integer/);
     const config = parseTrainArgs(['--dataset', 'synthetic', '--model', 'linear', '--frequent-rows', '40']).config;
     const small = syntheticBags({ size: 200, rows: 500, classes: 2, tokensPerExample: 10, seed: 2 });
-    const run = createRun({ ...config, batchSize: 20, epochs: 1, seed: 1 }, small);
+    // Secure (no seed): a second run draws other rows, so a resume must take the checkpoint's.
+    const run = createRun({ ...config, batchSize: 20, epochs: 1 }, small);
     run.trainer.run(2);
-    expect(run.optimizer.steps).toBe(2);
-    // The ledger: the selection (σ_f = 5), then the steps.
-    expect((run.optimizer as DpOptimizer).accountant.history[0]).toEqual({
-      event: gaussian({ noiseMultiplier: 5 }),
-      count: 1,
-    });
-    expect(() => restoreRun(run, '/nonexistent.ckpt')).toThrow(/not resumable yet/);
+    const opt = run.optimizer as DpOptimizer;
+    // The selection is in the ledger but not a step: 2 steps taken, the ledger holds 1 + 2 releases.
+    expect(opt.steps).toBe(2);
+    expect(opt.accountant.history[0]).toEqual({ event: gaussian({ noiseMultiplier: 5 }), count: 1 });
+    expect(opt.accountant.releases).toBe(3);
+    const rows = opt.getState().sparseRows!;
+    expect(rows.length).toBe(40);
+    const file = join(mkdtempSync(join(tmpdir(), 'dpfl-fest-')), 'run.ckpt');
+    saveRun(run, file);
+    const again = createRun({ ...config, batchSize: 20, epochs: 1 }, small);
+    const other = (again.optimizer as DpOptimizer).getState().sparseRows!;
+    expect([...other]).not.toEqual([...rows]); // 40 of 500 rows drawn twice: equal with negligible probability
+    restoreRun(again, file);
+    const restored = again.optimizer as DpOptimizer;
+    expect([...restored.getState().sparseRows!]).toEqual([...rows]);
+    expect(restored.steps).toBe(2);
+    expect(restored.accountant.history).toEqual(opt.accountant.history);
+    again.trainer.run(again.totalSteps);
+    expect(restored.steps).toBe(again.totalSteps);
+    // Only the checkpoint's rows ever moved (the linear model's table is 500 × 2, then the bias).
+    const init = createRun({ ...config, batchSize: 20, epochs: 1 }, small).model.params;
+    const moved = [...Array(500).keys()].filter(
+      (j) => again.model.params[2 * j] !== init[2 * j] || again.model.params[2 * j + 1] !== init[2 * j + 1],
+    );
+    expect(moved.every((j) => rows.includes(j))).toBe(true);
   });
 });

@@ -37,7 +37,7 @@ dense layers. The calibrated σ is split into the selection's σ₁ and the grad
 --frequent-rows K (text, or linear on bags) trains with DP-FEST: before training, the K embedding rows
 with the largest noisy per-example-clipped counts over the training set are chosen once (Gaussian
 noise of std --frequent-rows-noise × C₁; that release is in the ledger and in the calibration of σ),
-and every step adds noise, and updates, only those rows and the dense layers. Not resumable yet.
+and every step adds noise, and updates, only those rows and the dense layers (--resume keeps the saved rows).
 --augment gender-swap (spam; text, linear or mlp on bags): each training message with a gendered word is
 merged with its gender-swapped twin into ONE example (the bag holds both halves, weighted so the embedding
 is the average of the two): one person's message is still one clipped contribution, so ε is unchanged
