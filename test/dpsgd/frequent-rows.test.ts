@@ -70,21 +70,19 @@ describe('selectFrequentRows', () => {
 
 describe('makePrivate with frequentRows', () => {
   const model = () => createModel({ kind: 'embedding-bag', input: 'bags', inputDim: ROWS, classes: 2, hidden: [8] }, 1);
+  const base = {
+    datasetSize: N,
+    batchSize: 200,
+    epochs: 2,
+    targetEpsilon: 3,
+    delta: 1e-5,
+    maxGradNorm: 1,
+    update: { kind: 'sgd', lr: 0.5 },
+  } as const;
   const setup = (extra: object = {}) => {
     const m = model();
-    const p = makePrivate({
-      model: m,
-      datasetSize: N,
-      batchSize: 200,
-      epochs: 2,
-      targetEpsilon: 3,
-      delta: 1e-5,
-      maxGradNorm: 1,
-      update: { kind: 'sgd', lr: 0.5 },
-      seed: 4,
-      frequentRows: { table: m.embeddingTable!, bags, count: 300, noiseMultiplier: 5 },
-      ...extra,
-    });
+    const frequentRows = { table: m.embeddingTable!, bags, count: 300, noiseMultiplier: 5 };
+    const p = makePrivate({ ...base, model: m, seed: 4, frequentRows, ...extra });
     return { m, p };
   };
 
@@ -102,17 +100,7 @@ describe('makePrivate with frequentRows', () => {
     ledger.step(plan);
     expect(ledger.epsilon(1e-5)).toBeLessThanOrEqual(3);
     expect(ledger.epsilon(1e-5)).toBeGreaterThan(2.9);
-    const m = model();
-    const dense = makePrivate({
-      model: m,
-      datasetSize: N,
-      batchSize: 200,
-      epochs: 2,
-      targetEpsilon: 3,
-      delta: 1e-5,
-      maxGradNorm: 1,
-      update: { kind: 'sgd', lr: 0.5 },
-    });
+    const dense = makePrivate({ ...base, model: model() });
     expect(p.noiseMultiplier).toBeGreaterThan(dense.noiseMultiplier);
     // The fixed-size sampler (replace-one neighbours) charges the selection at σ_f / 2.
     const fixed = setup({ sampling: 'fixed-size' });
