@@ -8,9 +8,9 @@
 // DP-AdaFEST clips per batch) is summed over the whole set, N(0, (σ_f·C₁)²) is added to every row's
 // count (the Gaussian mechanism, sensitivity C₁ under add/remove-one, 2C₁ under replace-one), and
 // the k rows with the largest noisy counts are kept (post-processing). That release is one
-// Gaussian event in the run's ledger, composed with its steps (makePrivate accounts and calibrates
-// it). The steps then add noise at the full σ to the kept rows and every parameter outside the
-// table; the other rows are released as zero and never move.
+// Gaussian event in the run's ledger, composed with its steps (makePrivate calibrates σ for both;
+// the optimizer charges it when built). The steps then add noise at the full σ to the kept rows and
+// every parameter outside the table; the other rows are released as zero and never move.
 import { gaussian, type DpEvent } from '../accounting/index.js';
 import { invalidArgument } from '../errors.js';
 import type { GaussianNoiseOptions } from '../kernels/noise.js';
@@ -52,8 +52,9 @@ export function frequentRowsEvent(noiseMultiplier: number, neighbours: 'add-remo
 
 /**
  * The k rows of a `rows`-row table with the largest noisy clipped counts over every example of
- * `bags` (CSR: example i holds indices[offsets[i] .. offsets[i + 1])), in increasing order. The
- * caller charges frequentRowsEvent to the run's ledger (makePrivate does).
+ * `bags` (CSR: example i holds indices[offsets[i] .. offsets[i + 1])), in increasing order. Its
+ * frequentRowsEvent belongs in the run's ledger: give it to the optimizer as
+ * sparseEmbeddings.selectionEvent, which charges it (makePrivate's frequentRows does both).
  */
 export function selectFrequentRows(
   bags: { indices: Int32Array; offsets: Int32Array },
