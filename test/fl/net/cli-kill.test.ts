@@ -1,7 +1,7 @@
 // `dpfl serve` as users run it (dist/cli/main.js; `npm run build:ts` first): tokens from
 // `dpfl serve token`, a server killed with SIGKILL mid-round, restarted on the same database; the
 // round resumes with its stored uploads and the final model equals an uninterrupted run's.
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,59 +9,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BuiltinModel } from '../../../src/fl/builtin-model.js';
 import { FederatedServer } from '../../../src/fl/server.js';
 import { baseConfig, client, frameOf, SAMPLES, updateOf } from './helpers.js';
+import { killAll, MAIN, serve } from './processes.js';
 
-const main = new URL('../../../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dpfl-serve-'));
-const children: ChildProcessWithoutNullStreams[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Event = Record<string, unknown> & { type: string };
-
-/** Starts `dpfl serve --json`; next(pred) resolves with the first event (old or new) matching pred. */
-function serve(config: string) {
-  const child = spawn('node', [main, 'serve', '--config', config, '--json', '--linger', '30']);
-  children.push(child);
-  const events: Event[] = [];
-  const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-  let buffer = '';
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.on('data', (d) => {
-    buffer += d;
-    let nl = buffer.indexOf('\n');
-    while (nl >= 0) {
-      const e = JSON.parse(buffer.slice(0, nl)) as Event;
-      buffer = buffer.slice(nl + 1);
-      events.push(e);
-      for (const w of [...waiters]) {
-        if (!w.pred(e)) continue;
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(e);
-      }
-      nl = buffer.indexOf('\n');
-    }
-  });
-  const next = (pred: (e: Event) => boolean) =>
-    new Promise<Event>((resolve, reject) => {
-      const found = events.find(pred);
-      if (found) return resolve(found);
-      waiters.push({ pred, resolve });
-      child.once('exit', (code) => reject(new Error(`dpfl serve exited (${code}): ${stderr}`)));
-    });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, events, next, exited };
-}
-
-describe.skipIf(!existsSync(main))('dpfl serve (dist): SIGKILL mid-round and restart', () => {
+describe.skipIf(!existsSync(MAIN))('dpfl serve (dist): SIGKILL mid-round and restart', () => {
   it('resumes the round after kill -9 and ends with the uninterrupted model', async () => {
     const file = join(dir, 'fl.json');
     const config = { ...baseConfig({ rounds: 2 }), database: 'fl.db' }; // relative: next to the config
     writeFileSync(file, JSON.stringify(config));
     const issued = JSON.parse(
-      execFileSync('node', [main, 'serve', 'token', '--config', file, '--clients', '0-3', '--json'], {
+      execFileSync('node', [MAIN, 'serve', 'token', '--config', file, '--clients', '0-3', '--json'], {
         encoding: 'utf8',
       }),
     ) as { client: number; token: string }[];
@@ -87,7 +49,7 @@ describe.skipIf(!existsSync(main))('dpfl serve (dist): SIGKILL mid-round and res
     const plan1 = await selectedIn(url);
     expect((await up(url, 1, plan1[0]!)).status).toBe(200);
     a.child.kill('SIGKILL');
-    expect(await a.exited).toBe(null);
+    expect((await a.exited).signal).toBe('SIGKILL');
 
     const b = serve(file);
     url = (await b.next((e) => e.type === 'listening')).url as string;
@@ -99,7 +61,7 @@ describe.skipIf(!existsSync(main))('dpfl serve (dist): SIGKILL mid-round and res
     await b.next((e) => e.type === 'finished');
     const finalModel = new Float32Array(await (await client(url, tokens[0]!).get('/v1/model?round=2')).arrayBuffer());
     b.child.kill('SIGTERM');
-    expect(await b.exited).toBe(0);
+    expect((await b.exited).code).toBe(0);
 
     const ref = new FederatedServer({
       params: new BuiltinModel({ kind: 'linear', inputDim: 4, input: 'dense', classes: 3 }, 0).init(),
@@ -117,13 +79,13 @@ describe.skipIf(!existsSync(main))('dpfl serve (dist): SIGKILL mid-round and res
     expect(finalModel).toEqual(ref.params);
 
     // Revoking through the CLI: the token answers 401 (no server is running; the database is the truth).
-    execFileSync('node', [main, 'serve', 'token', '--config', file, '--revoke', '2'], { stdio: 'pipe' });
+    execFileSync('node', [MAIN, 'serve', 'token', '--config', file, '--revoke', '2'], { stdio: 'pipe' });
     const c = serve(file);
     url = (await c.next((e) => e.type === 'listening')).url as string;
     expect((await client(url, tokens[2]!).get('/v1/status')).status).toBe(401);
     expect((await client(url, tokens[1]!).get('/v1/task')).status).toBe(410);
     c.child.kill('SIGINT');
-    expect(await c.exited).toBe(0);
+    expect((await c.exited).code).toBe(0);
   }, 60_000);
 
   it('refuses a bad config with a typed message and exit code 2', () => {
@@ -131,7 +93,7 @@ describe.skipIf(!existsSync(main))('dpfl serve (dist): SIGKILL mid-round and res
     writeFileSync(file, JSON.stringify({ ...baseConfig(), rounds: 0 }));
     let out = '';
     try {
-      execFileSync('node', [main, 'serve', '--config', file], { stdio: 'pipe' });
+      execFileSync('node', [MAIN, 'serve', '--config', file], { stdio: 'pipe' });
     } catch (error) {
       out = String((error as { stderr: Buffer }).stderr);
       expect((error as { status: number }).status).toBe(2);
@@ -144,12 +106,12 @@ describe.skipIf(!existsSync(main))('dpfl serve (dist): SIGKILL mid-round and res
       ['--clients', '1-x'],
     ]) {
       try {
-        execFileSync('node', [main, 'serve', 'token', '--config', file, ...args], { stdio: 'pipe' });
+        execFileSync('node', [MAIN, 'serve', 'token', '--config', file, ...args], { stdio: 'pipe' });
         expect.unreachable();
       } catch (error) {
         expect((error as { status: number }).status).toBe(2);
       }
     }
-    expect(execFileSync('node', [main, 'serve', '--help'], { encoding: 'utf8' })).toMatch(/usage: dpfl serve/);
+    expect(execFileSync('node', [MAIN, 'serve', '--help'], { encoding: 'utf8' })).toMatch(/usage: dpfl serve/);
   });
 });
